@@ -1,0 +1,28 @@
+import type { Logger } from './logger.js';
+
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/**
+ * Builds an idempotent close(): every step runs once, in order, even when an earlier one fails;
+ * failures are logged and the first is rethrown after all steps ran.
+ */
+export function createCloser(log: Logger, steps: ReadonlyArray<[name: string, step: () => Promise<unknown> | unknown]>) {
+  let closing: Promise<void> | undefined;
+  return (): Promise<void> => {
+    closing ??= (async () => {
+      let firstError: unknown;
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          log.error({ err, step: name }, 'close step failed');
+          firstError ??= err;
+        }
+      }
+      if (firstError !== undefined) throw firstError;
+    })();
+    return closing;
+  };
+}

@@ -1,0 +1,5 @@
+export * from './logger.js';
+export * from './kafka.js';
+export * from './redis.js';
+export * from './postgres.js';
+export * from './close.js';

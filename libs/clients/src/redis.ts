@@ -1,0 +1,38 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from './logger.js';
+
+export type { Redis };
+
+export interface RedisClientOptions {
+  url: string;
+  log: Logger;
+  /**
+   * BullMQ needs `maxRetriesPerRequest: null` (blocking commands must wait out a reconnect);
+   * request paths want a bounded retry so a Redis outage fails fast and degrades instead.
+   */
+  purpose: 'requests' | 'bullmq';
+  options?: RedisOptions;
+}
+
+/** An ioredis client with reconnects logged, never thrown as unhandled 'error' events. */
+export function createRedis({ url, log, purpose, options }: RedisClientOptions): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: false,
+    enableOfflineQueue: purpose === 'bullmq',
+    maxRetriesPerRequest: purpose === 'bullmq' ? null : 1,
+    connectTimeout: 2_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+    ...options,
+  });
+  let lastError = '';
+  redis.on('error', (err: Error) => {
+    // One line per distinct error while reconnecting, not one per retry.
+    if (err.message !== lastError) log.warn({ err }, 'redis error');
+    lastError = err.message;
+  });
+  redis.on('ready', () => {
+    if (lastError !== '') log.info('redis reconnected');
+    lastError = '';
+  });
+  return redis;
+}

@@ -1,0 +1,113 @@
+import {
+  ARCHIVE_CONSUMER_GROUP,
+  BATCH_QUEUE,
+  DEFAULT_REDIS_KEY_PREFIX,
+  EVENTS_TOPIC,
+  SPEED_CONSUMER_GROUP,
+} from '@lambdarec/contracts';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const url = (protocols: string[], what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a ${what} URL (${protocols.map((p) => `${p}//`).join(' or ')}…)`);
+
+const positiveNumber = z.coerce.number().positive();
+
+const common = {
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info').describe('pino log level'),
+  HOST: z.string().min(1).default('127.0.0.1').describe('interface the HTTP server binds to'),
+};
+
+const kafka = {
+  KAFKA_BROKERS: z
+    .string({ error: 'required (comma list of host:port)' })
+    .transform((value) => value.split(',').map((broker) => broker.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1, 'at least one broker'))
+    .describe('Kafka bootstrap brokers, comma separated host:port'),
+  EVENTS_TOPIC: z.string().min(1).default(EVENTS_TOPIC).describe('topic of click events'),
+};
+
+const redis = {
+  REDIS_URL: url(['redis:', 'rediss:'], 'Redis').describe('Redis URL, e.g. redis://127.0.0.1:56379'),
+  REDIS_KEY_PREFIX: z.string().min(1).default(DEFAULT_REDIS_KEY_PREFIX).describe('prefix of every session key'),
+};
+
+const database = {
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'PostgreSQL').describe('PostgreSQL URL'),
+};
+
+const session = {
+  SESSION_WINDOW_MINUTES: positiveNumber.default(120).describe('speed layer keeps events younger than this'),
+  BOOST_HALF_LIFE_MINUTES: positiveNumber.default(30).describe('half-life of a session category boost'),
+  PURCHASE_SUPPRESSION_HOURS: positiveNumber.default(24).describe('how long a purchased product is hidden'),
+  CATEGORY_BOOST: z.coerce.number().min(0).max(10).default(0.3).describe('score fraction added for a fully boosted category'),
+};
+
+export const ingestConfigSchema = z.object({
+  ...common,
+  ...kafka,
+  ...database,
+  PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+});
+export type IngestConfig = z.output<typeof ingestConfigSchema>;
+
+export const speedConfigSchema = z.object({
+  ...common,
+  ...kafka,
+  ...redis,
+  ...session,
+  PORT: z.coerce.number().int().min(0).max(65535).default(3004),
+  SPEED_GROUP_ID: z.string().min(1).default(SPEED_CONSUMER_GROUP).describe('Kafka consumer group of the speed layer'),
+});
+export type SpeedConfig = z.output<typeof speedConfigSchema>;
+
+export const batchConfigSchema = z.object({
+  ...common,
+  ...kafka,
+  ...redis,
+  ...database,
+  PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  ARCHIVE_GROUP_ID: z.string().min(1).default(ARCHIVE_CONSUMER_GROUP).describe('Kafka consumer group of the archiver'),
+  BATCH_QUEUE: z.string().min(1).default(BATCH_QUEUE).describe('BullMQ queue of batch runs'),
+  BATCH_CRON: z
+    .string()
+    .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern of 5 or 6 fields, e.g. "0 2 * * *"')
+    .default('0 2 * * *')
+    .describe('when the nightly batch runs'),
+  BATCH_TZ: z.string().min(1).default('UTC').describe('time zone of BATCH_CRON'),
+  DASHBOARD_USER: z.string().min(1).default('admin').describe('basic-auth user of Bull Board and POST /batch/runs'),
+  DASHBOARD_PASSWORD: z
+    .string({ error: 'required (basic-auth password of the dashboard)' })
+    .min(8, 'must be at least 8 characters')
+    .describe('basic-auth password of Bull Board and POST /batch/runs'),
+});
+export type BatchConfig = z.output<typeof batchConfigSchema>;
+
+export const servingConfigSchema = z.object({
+  ...common,
+  ...redis,
+  ...database,
+  ...session,
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  BATCH_VIEW_REFRESH_MS: z.coerce.number().int().min(100).default(2000).describe('how often serving checks for a newly published run'),
+});
+export type ServingConfig = z.output<typeof servingConfigSchema>;
+
+/** Session tunables in the domain's units. */
+export const sessionPolicyFrom = (config: z.output<z.ZodObject<typeof session>>) => ({
+  sessionWindowMs: config.SESSION_WINDOW_MINUTES * 60_000,
+  boostHalfLifeMs: config.BOOST_HALF_LIFE_MINUTES * 60_000,
+  purchaseSuppressionMs: config.PURCHASE_SUPPRESSION_HOURS * 3_600_000,
+  categoryBoost: config.CATEGORY_BOOST,
+  maxSignals: 200,
+});

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/** userId and productId share one alphabet, safe in URLs, Redis keys and Kafka keys. */
+export const ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
+export const idSchema = (what: string) =>
+  z.string().regex(ID_PATTERN, `${what} must be 1–128 characters of A-Z a-z 0-9 _ . : @ -`);
+
+export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const MAX_EVENTS_PER_REQUEST = 500;
+export const MAX_EVENTS_BODY_BYTES = 1024 * 1024;
+/** Events further in the future than this are a client clock error, not a late arrival. */
+export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+
+/** One event as a storefront posts it (DESIGN.md, "The event"). */
+export const clickEventInputSchema = z.strictObject({
+  eventId: z.uuid().optional(),
+  userId: idSchema('userId'),
+  sessionId: z.string().max(128).optional(),
+  type: z.enum(EVENT_TYPES),
+  productId: idSchema('productId'),
+  category: z.string().min(1).max(128).optional(),
+  timestamp: z.iso.datetime({ offset: true }).optional(),
+  value: z.number().nonnegative().finite().optional(),
+});
+export type ClickEventInput = z.infer<typeof clickEventInputSchema>;
+
+/**
+ * An event as it travels on events.v1: eventId always set. timestamp is optional on the topic
+ * because outside publishers may leave it out; consumers then use the Kafka record's timestamp.
+ */
+export const clickEventSchema = clickEventInputSchema.extend({ eventId: z.uuid() });
+export type ClickEvent = z.infer<typeof clickEventSchema>;
+
+/** The accepted request bodies: one event, an array, or { events: [...] }. */
+export const eventsBodySchema = z.union([
+  z.array(z.unknown()),
+  z.looseObject({ events: z.array(z.unknown()) }),
+  z.looseObject({}),
+]);
+
+export interface EventIssue {
+  /** Path inside the request body, e.g. [3, "userId"] for the fourth event's userId. */
+  path: (string | number)[];
+  message: string;
+}
+
+export type ParsedEvents =
+  | { ok: true; events: ClickEventInput[] }
+  | { ok: false; tooMany: boolean; issues: EventIssue[] };
+
+/**
+ * Normalises any accepted body to a list and validates every event, collecting every issue
+ * (a client fixes a batch in one round trip). `now` bounds how far in the future a timestamp may be.
+ */
+export function parseEventsBody(body: unknown, now: Date): ParsedEvents {
+  let items: unknown[];
+  let basePath: (string | number)[] = [];
+  if (Array.isArray(body)) {
+    items = body;
+  } else if (body !== null && typeof body === 'object' && 'events' in body) {
+    const events = (body as { events: unknown }).events;
+    if (!Array.isArray(events)) {
+      return { ok: false, tooMany: false, issues: [{ path: ['events'], message: 'events must be an array' }] };
+    }
+    items = events;
+    basePath = ['events'];
+  } else if (body !== null && typeof body === 'object') {
+    items = [body];
+  } else {
+    return {
+      ok: false,
+      tooMany: false,
+      issues: [{ path: [], message: 'body must be an event object, an array of events or {"events": [...]}' }],
+    };
+  }
+  if (items.length === 0) {
+    return { ok: false, tooMany: false, issues: [{ path: basePath, message: 'at least one event is required' }] };
+  }
+  if (items.length > MAX_EVENTS_PER_REQUEST) {
+    return {
+      ok: false,
+      tooMany: true,
+      issues: [{ path: basePath, message: `at most ${MAX_EVENTS_PER_REQUEST} events per request, got ${items.length}` }],
+    };
+  }
+  const latestAllowed = now.getTime() + MAX_FUTURE_SKEW_MS;
+  const issues: EventIssue[] = [];
+  const events: ClickEventInput[] = [];
+  items.forEach((item, index) => {
+    const prefix = Array.isArray(body) || basePath.length > 0 ? [...basePath, index] : [];
+    const result = clickEventInputSchema.safeParse(item);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        issues.push({ path: [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: issue.message });
+      }
+      return;
+    }
+    const ts = result.data.timestamp;
+    if (ts !== undefined && Date.parse(ts) > latestAllowed) {
+      issues.push({ path: [...prefix, 'timestamp'], message: 'timestamp is more than 5 minutes in the future' });
+      return;
+    }
+    events.push(result.data);
+  });
+  return issues.length > 0 ? { ok: false, tooMany: false, issues } : { ok: true, events };
+}

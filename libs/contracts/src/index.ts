@@ -1,0 +1,6 @@
+export * from './names.js';
+export * from './errors.js';
+export * from './event.js';
+export * from './product.js';
+export * from './recommendation.js';
+export * from './batch-run.js';

@@ -1,0 +1,35 @@
+/**
+ * Names that services, scripts and tests agree on (DESIGN.md). Each has a default that deployments
+ * use, and tests pass their own so that they never share a topic, queue or key space.
+ */
+export const EVENTS_TOPIC = 'events.v1';
+export const EVENTS_TOPIC_PARTITIONS = 6;
+
+/** The dead-letter topic for a topic: messages a consumer could not accept, with the reason in a header. */
+export const dlqTopicFor = (topic: string): string => `${topic}.dlq`;
+
+export const SPEED_CONSUMER_GROUP = 'lambdarec-speed';
+export const ARCHIVE_CONSUMER_GROUP = 'lambdarec-archive';
+
+export const BATCH_QUEUE = 'batch';
+export const BATCH_JOB_NAME = 'compute-recommendations';
+export const NIGHTLY_SCHEDULER_ID = 'nightly';
+
+export const DEFAULT_REDIS_KEY_PREFIX = 'lrec:';
+
+/** Kafka header names on dead-lettered messages. */
+export const DLQ_HEADERS = {
+  reason: 'lrec-dlq-reason',
+  sourceTopic: 'lrec-source-topic',
+  sourcePartition: 'lrec-source-partition',
+  sourceOffset: 'lrec-source-offset',
+  consumerGroup: 'lrec-consumer-group',
+} as const;
+
+/** Redis keys of one user's session state; the prefix isolates deployments and tests. */
+export const sessionKeys = (prefix: string, userId: string) => ({
+  /** ZSET of recent signals (member = encoded signal, score = event time in ms). */
+  signals: `${prefix}session:{${userId}}:signals`,
+  /** ZSET of purchased products (member = productId, score = latest purchase time in ms). */
+  purchases: `${prefix}session:{${userId}}:purchases`,
+});

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { ID_PATTERN, idSchema } from './event.js';
+
+export const userIdParamsSchema = z.strictObject({ userId: idSchema('userId') });
+export const productIdParamsSchema = z.strictObject({ productId: idSchema('productId') });
+
+const limitSchema = z.coerce.number().int().min(1).max(100).default(10);
+
+export const recommendationsQuerySchema = z.strictObject({
+  limit: limitSchema,
+  category: z.string().min(1).max(128).optional(),
+  exclude: z
+    .string()
+    .max(16_384)
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return [];
+      const ids = value.split(',').map((id) => id.trim()).filter((id) => id.length > 0);
+      const bad = ids.find((id) => !ID_PATTERN.test(id));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `exclude contains an invalid productId: ${bad}` });
+        return z.NEVER;
+      }
+      return ids;
+    }),
+});
+export type RecommendationsQuery = z.output<typeof recommendationsQuerySchema>;
+
+export const similarQuerySchema = z.strictObject({ limit: limitSchema });
+
+export const recommendedItemSchema = z.object({
+  productId: z.string(),
+  score: z.number(),
+  category: z.string().nullable(),
+  reasons: z.array(z.string()),
+});
+export type RecommendedItem = z.infer<typeof recommendedItemSchema>;
+
+export const DEGRADED_SOURCES = ['session', 'batch'] as const;
+export type DegradedSource = (typeof DEGRADED_SOURCES)[number];
+
+export const recommendationsAnswerSchema = z.object({
+  userId: z.string(),
+  items: z.array(recommendedItemSchema),
+  sources: z.object({
+    batchRunId: z.string().nullable(),
+    batchPublishedAt: z.string().nullable(),
+    session: z.boolean(),
+  }),
+  degraded: z.array(z.enum(DEGRADED_SOURCES)),
+});
+export type RecommendationsAnswer = z.infer<typeof recommendationsAnswerSchema>;
+
+export const similarItemsAnswerSchema = z.object({
+  productId: z.string(),
+  items: z.array(recommendedItemSchema),
+  degraded: z.array(z.enum(DEGRADED_SOURCES)).optional(),
+});
+export type SimilarItemsAnswer = z.infer<typeof similarItemsAnswerSchema>;

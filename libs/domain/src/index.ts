@@ -1,0 +1,4 @@
+export * from './weights.js';
+export * from './session.js';
+export * from './merge.js';
+export * from './similarity.js';

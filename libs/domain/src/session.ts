@@ -1,0 +1,97 @@
+import type { EventType } from '@lambdarec/contracts';
+import { decayFactor, eventWeight } from './weights.js';
+
+/** Tunables of the session (speed) layer. */
+export interface SessionPolicy {
+  /** Events older than this (event time) are ignored by the speed layer. @defaultValue 2 h */
+  sessionWindowMs: number;
+  /** Half-life of a category boost within the session. @defaultValue 30 min */
+  boostHalfLifeMs: number;
+  /** How long a purchased product stays out of the user's list. @defaultValue 24 h */
+  purchaseSuppressionMs: number;
+  /** A fully boosted category's items gain this fraction of their score. @defaultValue 0.3 */
+  categoryBoost: number;
+  /** How many recent signals a session keeps. @defaultValue 200 */
+  maxSignals: number;
+}
+
+export const DEFAULT_SESSION_POLICY: Readonly<SessionPolicy> = {
+  sessionWindowMs: 2 * 60 * 60 * 1000,
+  boostHalfLifeMs: 30 * 60 * 1000,
+  purchaseSuppressionMs: 24 * 60 * 60 * 1000,
+  categoryBoost: 0.3,
+  maxSignals: 200,
+};
+
+/** One event as the speed layer keeps it: what serving needs to boost and suppress. */
+export interface SessionSignal {
+  eventId: string;
+  type: EventType;
+  productId: string;
+  category: string | null;
+  /** Event time in epoch milliseconds. */
+  at: number;
+}
+
+/** Late events still reach the master dataset; the session only keeps what is inside its window. */
+export const isWithinSessionWindow = (eventAt: number, now: number, policy: SessionPolicy): boolean =>
+  now - eventAt <= policy.sessionWindowMs;
+
+export const isPurchaseSuppressing = (purchasedAt: number, now: number, policy: SessionPolicy): boolean =>
+  now - purchasedAt <= policy.purchaseSuppressionMs;
+
+export interface SessionProfile {
+  /** category → boost in [0, 1]: 1 for the strongest recent category, decayed by event time. */
+  categoryBoosts: Map<string, number>;
+  /** Products viewed (or clicked, carted) recently, strongest first, for similar-item candidates. */
+  recentProducts: string[];
+  /** Products purchased inside the suppression window. */
+  suppressed: Set<string>;
+}
+
+export const EMPTY_SESSION_PROFILE: SessionProfile = {
+  categoryBoosts: new Map(),
+  recentProducts: [],
+  suppressed: new Set(),
+};
+
+/**
+ * Folds a session's signals into boosts and suppressions at time `now`. Signals without a category
+ * take the catalog's, via `categoryOf`; duplicates by eventId count once (redelivery is harmless).
+ */
+export function buildSessionProfile(
+  signals: readonly SessionSignal[],
+  purchases: ReadonlyMap<string, number>,
+  now: number,
+  policy: SessionPolicy,
+  categoryOf: (productId: string) => string | null = () => null,
+): SessionProfile {
+  const seen = new Set<string>();
+  const categoryWeight = new Map<string, number>();
+  const productWeight = new Map<string, number>();
+  for (const signal of signals) {
+    if (seen.has(signal.eventId)) continue;
+    seen.add(signal.eventId);
+    if (!isWithinSessionWindow(signal.at, now, policy)) continue;
+    const weight = eventWeight(signal.type) * decayFactor(now - signal.at, policy.boostHalfLifeMs);
+    const category = signal.category ?? categoryOf(signal.productId);
+    if (category !== null) categoryWeight.set(category, (categoryWeight.get(category) ?? 0) + weight);
+    if (signal.type !== 'purchase') {
+      productWeight.set(signal.productId, (productWeight.get(signal.productId) ?? 0) + weight);
+    }
+  }
+  const strongest = Math.max(0, ...categoryWeight.values());
+  const categoryBoosts = new Map<string, number>();
+  if (strongest > 0) {
+    for (const [category, weight] of categoryWeight) categoryBoosts.set(category, weight / strongest);
+  }
+  const suppressed = new Set<string>();
+  for (const [productId, at] of purchases) {
+    if (isPurchaseSuppressing(at, now, policy)) suppressed.add(productId);
+  }
+  const recentProducts = [...productWeight.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([productId]) => productId)
+    .filter((productId) => !suppressed.has(productId));
+  return { categoryBoosts, recentProducts, suppressed };
+}
