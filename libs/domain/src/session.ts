@@ -26,6 +26,7 @@ export const DEFAULT_SESSION_POLICY: Readonly<SessionPolicy> = {
 /** One event as the speed layer keeps it: what serving needs to boost and suppress. */
 export interface SessionSignal {
   eventId: string;
+  userId: string;
   type: EventType;
   productId: string;
   category: string | null;

@@ -1,0 +1,51 @@
+import type { Candidate } from '@lambdarec/domain';
+import type { PgPool } from '@lambdarec/clients';
+
+export interface PublishedRun {
+  runId: string;
+  publishedAt: string;
+}
+
+/** The read side of the batch view. Each call names its run, so a request never mixes two runs. */
+export interface BatchViewRepository {
+  publishedRun(): Promise<PublishedRun | undefined>;
+  userItems(runId: string, userId: string): Promise<Candidate[]>;
+  similarItems(runId: string, productIds: readonly string[]): Promise<Map<string, Candidate[]>>;
+  popularItems(runId: string): Promise<Candidate[]>;
+}
+
+export function createBatchViewRepository({ pool }: { pool: PgPool }): BatchViewRepository {
+  return {
+    async publishedRun() {
+      const { rows } = await pool.query<{ run_id: string; published_at: Date }>(
+        'SELECT run_id, published_at FROM published_run WHERE singleton',
+      );
+      const row = rows[0];
+      return row === undefined ? undefined : { runId: row.run_id, publishedAt: row.published_at.toISOString() };
+    },
+
+    async userItems(runId, userId) {
+      const { rows } = await pool.query<{ items: Candidate[] }>(
+        'SELECT items FROM rec_user_items WHERE run_id = $1 AND user_id = $2',
+        [runId, userId],
+      );
+      return rows[0]?.items ?? [];
+    },
+
+    async similarItems(runId, productIds) {
+      const similar = new Map<string, Candidate[]>();
+      if (productIds.length === 0) return similar;
+      const { rows } = await pool.query<{ product_id: string; items: Candidate[] }>(
+        'SELECT product_id, items FROM rec_similar_items WHERE run_id = $1 AND product_id = ANY($2::text[])',
+        [runId, productIds],
+      );
+      for (const row of rows) similar.set(row.product_id, row.items);
+      return similar;
+    },
+
+    async popularItems(runId) {
+      const { rows } = await pool.query<{ items: Candidate[] }>('SELECT items FROM rec_popular_items WHERE run_id = $1', [runId]);
+      return rows[0]?.items ?? [];
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import type { ClickEvent } from '@lambdarec/contracts';
+import { withTransaction, type PgPool } from '@lambdarec/clients';
+
+export interface ArchivedEvent {
+  event: ClickEvent;
+  /** Event time (the event's timestamp, else the Kafka record's). */
+  eventTime: Date;
+  offset: string;
+}
+
+export interface ArchiveBatch {
+  topic: string;
+  partition: number;
+  events: readonly ArchivedEvent[];
+  /** The offset after the last message of the batch, poison messages included. */
+  nextOffset: string;
+}
+
+export interface EventArchive {
+  /** Writes the batch and the partition's progress in one transaction; returns how many events were new. */
+  append(batch: ArchiveBatch): Promise<number>;
+  count(): Promise<number>;
+}
+
+export function createEventArchive({ pool }: { pool: PgPool }): EventArchive {
+  return {
+    async append({ topic, partition, events, nextOffset }) {
+      return withTransaction(pool, async (client) => {
+        let inserted = 0;
+        if (events.length > 0) {
+          const result = await client.query(
+            `INSERT INTO events (event_id, user_id, session_id, type, product_id, category, event_time, value,
+                                 kafka_topic, kafka_partition, kafka_offset)
+             SELECT u.event_id, u.user_id, u.session_id, u.type, u.product_id, u.category, u.event_time, u.value,
+                    $9::text, $10::int, u.kafka_offset
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+                         $8::float8[], $11::bigint[])
+                  AS u(event_id, user_id, session_id, type, product_id, category, event_time, value, kafka_offset)
+             ON CONFLICT (event_id) DO NOTHING`,
+            [
+              events.map((e) => e.event.eventId),
+              events.map((e) => e.event.userId),
+              events.map((e) => e.event.sessionId ?? null),
+              events.map((e) => e.event.type),
+              events.map((e) => e.event.productId),
+              events.map((e) => e.event.category ?? null),
+              events.map((e) => e.eventTime.toISOString()),
+              events.map((e) => e.event.value ?? null),
+              topic,
+              partition,
+              events.map((e) => e.offset),
+            ],
+          );
+          inserted = result.rowCount ?? 0;
+        }
+        await client.query(
+          `INSERT INTO archive_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)
+           ON CONFLICT (topic, partition) DO UPDATE
+             SET next_offset = GREATEST(archive_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()`,
+          [topic, partition, nextOffset],
+        );
+        return inserted;
+      });
+    },
+
+    async count() {
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events');
+      return rows[0]?.n ?? 0;
+    },
+  };
+}
