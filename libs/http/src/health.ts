@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+/** A dependency check: resolves when the dependency answers, rejects (or times out) when not. */
+export type ReadinessCheck = () => Promise<unknown>;
+
+export interface HealthOptions {
+  checks: Record<string, ReadinessCheck>;
+  /** @defaultValue 1000 */
+  timeoutMs?: number;
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+
+/** GET /healthz (the process answers) and GET /readyz (every dependency answers: 200, else 503 naming it). */
+export const healthPlugin = fp<HealthOptions>(
+  async (app: FastifyInstance, { checks, timeoutMs = 1000 }) => {
+    app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+    app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+      const names = Object.keys(checks);
+      const results = await Promise.allSettled(names.map((name) => withTimeout(Promise.resolve().then(checks[name]!), timeoutMs)));
+      const dependencies: Record<string, { status: 'up' | 'down'; error?: string }> = {};
+      const down: string[] = [];
+      results.forEach((result, i) => {
+        const name = names[i]!;
+        if (result.status === 'fulfilled') dependencies[name] = { status: 'up' };
+        else {
+          down.push(name);
+          dependencies[name] = { status: 'down', error: (result.reason as Error).message };
+        }
+      });
+      return reply.status(down.length === 0 ? 200 : 503).send({ status: down.length === 0 ? 'ready' : 'unavailable', down, dependencies });
+    });
+  },
+  { name: 'lrec-health' },
+);

@@ -1,0 +1,5 @@
+export * from './server.js';
+export * from './error-handler.js';
+export * from './health.js';
+export * from './metrics.js';
+export * from './openapi.js';

@@ -1,0 +1,21 @@
+import type { TestProject } from 'vitest/node';
+import { startInfra, type InfraEndpoints } from './infra.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    infra: InfraEndpoints;
+  }
+}
+
+/** vitest global setup: real services once per test run, handed to tests with inject('infra'). */
+export default async function setup(project: TestProject) {
+  const started = Date.now();
+  const infra = await startInfra();
+  const { stop, ...endpoints } = infra;
+  process.stdout.write(
+    `[infra] ${endpoints.provider} in ${Date.now() - started} ms: postgres ${endpoints.databaseUrl.replace(/:[^:@/]*@/, ':***@')}, ` +
+      `redis ${endpoints.redisUrl}, kafka ${endpoints.kafkaBrokers.join(',')}\n[infra] ${endpoints.versions.split('\n').join('\n[infra] ')}\n`,
+  );
+  project.provide('infra', endpoints);
+  return stop;
+}

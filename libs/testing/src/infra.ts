@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+/** Where the real services of a test run are. */
+export interface InfraEndpoints {
+  databaseUrl: string;
+  redisUrl: string;
+  kafkaBrokers: string[];
+  /** How they were provided: testcontainers, the project's local services, or given by the environment. */
+  provider: 'testcontainers' | 'local' | 'environment';
+  /** Versions as reported at start-up, for the log. */
+  versions: string;
+}
+
+export interface StartedInfra extends InfraEndpoints {
+  stop(): Promise<void>;
+}
+
+const run = promisify(execFile);
+const WORKSPACE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * A Docker engine is reachable when DOCKER_HOST is set or the default socket exists. This only
+ * looks at the file system (microseconds): testcontainers itself is imported only when it says yes.
+ */
+export async function dockerLikelyAvailable(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  if (env['DOCKER_HOST'] !== undefined && env['DOCKER_HOST'] !== '') return true;
+  try {
+    await access('/var/run/docker.sock');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startWithTestcontainers(): Promise<StartedInfra> {
+  const [{ PostgreSqlContainer }, { RedisContainer }, { KafkaContainer }] = await Promise.all([
+    import('@testcontainers/postgresql'),
+    import('@testcontainers/redis'),
+    import('@testcontainers/kafka'),
+  ]);
+  const [postgres, redis, kafka] = await Promise.all([
+    new PostgreSqlContainer('postgres:15-alpine').withUsername('lambdarec').withPassword('lambdarec').withDatabase('lambdarec').start(),
+    new RedisContainer('redis:7-alpine').start(),
+    new KafkaContainer('apache/kafka:4.1.1').withKraft().start(),
+  ]);
+  return {
+    provider: 'testcontainers',
+    databaseUrl: postgres.getConnectionUri(),
+    redisUrl: redis.getConnectionUrl(),
+    kafkaBrokers: [`${kafka.getHost()}:${kafka.getMappedPort(9093)}`],
+    versions: 'postgres:15-alpine, redis:7-alpine, apache/kafka:4.1.1 (containers)',
+    async stop() {
+      await Promise.allSettled([postgres.stop(), redis.stop(), kafka.stop()]);
+    },
+  };
+}
+
+async function startLocal(): Promise<StartedInfra> {
+  const script = `${WORKSPACE_ROOT}infra/local.sh`;
+  const { stdout } = await run('bash', [script, 'up'], { cwd: WORKSPACE_ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 });
+  const env = (await run('bash', [script, 'env'], { cwd: WORKSPACE_ROOT })).stdout;
+  const vars = Object.fromEntries(
+    env
+      .split('\n')
+      .map((line) => line.replace(/^export\s+/, '').match(/^([A-Z_]+)=["']?(.*?)["']?$/))
+      .filter((m): m is RegExpMatchArray => m !== null)
+      .map((m) => [m[1], m[2]]),
+  );
+  return {
+    provider: 'local',
+    databaseUrl: vars['DATABASE_URL']!,
+    redisUrl: vars['REDIS_URL']!,
+    kafkaBrokers: vars['KAFKA_BROKERS']!.split(','),
+    versions: stdout.trim(),
+    // The local services outlive the test run: the next run reuses them in seconds.
+    async stop() {},
+  };
+}
+
+/**
+ * Real Postgres, Redis and Kafka for tests: the services named by DATABASE_URL, REDIS_URL and
+ * KAFKA_BROKERS when all three are set; else testcontainers when a Docker engine is reachable;
+ * else the project's own local services (infra/local.sh), started when needed.
+ */
+export async function startInfra(env: NodeJS.ProcessEnv = process.env): Promise<StartedInfra> {
+  const { DATABASE_URL, REDIS_URL, KAFKA_BROKERS } = env;
+  if (DATABASE_URL && REDIS_URL && KAFKA_BROKERS) {
+    return {
+      provider: 'environment',
+      databaseUrl: DATABASE_URL,
+      redisUrl: REDIS_URL,
+      kafkaBrokers: KAFKA_BROKERS.split(','),
+      versions: 'services given by DATABASE_URL, REDIS_URL, KAFKA_BROKERS',
+      async stop() {},
+    };
+  }
+  if (await dockerLikelyAvailable(env)) {
+    try {
+      return await startWithTestcontainers();
+    } catch (err) {
+      process.stderr.write(`testcontainers could not start (${(err as Error).message}); using the local services\n`);
+    }
+  }
+  return startLocal();
+}

@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { dlqTopicFor } from '@lambdarec/contracts';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+
+/** A name no other test uses: topics, queues, key prefixes, consumer groups. */
+export const uniqueName = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh database per test file, migrated by `migrate`, dropped afterwards. */
+export async function createTestDatabase(baseUrl: string, migrate: (url: string) => Promise<unknown>): Promise<TestDatabase> {
+  const name = uniqueName('lrec_t').replace(/-/g, '_');
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  await migrate(url.toString());
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: baseUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export interface TestTopic {
+  topic: string;
+  dlq: string;
+  remove(): Promise<void>;
+}
+
+/** A topic (and its DLQ) of its own for one test, deleted afterwards. */
+export async function createTestTopic(brokers: string[], { partitions = 3 }: { partitions?: number } = {}): Promise<TestTopic> {
+  const topic = uniqueName('t.events');
+  const dlq = dlqTopicFor(topic);
+  const kafka = new Kafka({ clientId: 'lrec-test-admin', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic, numPartitions: partitions, replicationFactor: 1 },
+        { topic: dlq, numPartitions: 1, replicationFactor: 1 },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  return {
+    topic,
+    dlq,
+    async remove() {
+      const cleanup = kafka.admin();
+      await cleanup.connect();
+      try {
+        await cleanup.deleteTopics({ topics: [topic, dlq] });
+      } finally {
+        await cleanup.disconnect();
+      }
+    },
+  };
+}
+
+/** Polls until `check` returns a value other than undefined, or fails with its last error after the timeout. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  { timeoutMs = 20_000, intervalMs = 50, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
