@@ -58,7 +58,7 @@ export default tseslint.config(
               onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'],
               bannedExternalImports: IO_PACKAGES,
             },
-            { sourceTag: 'type:clients', onlyDependOnLibsWithTags: ['type:contracts'] },
+            { sourceTag: 'type:clients', onlyDependOnLibsWithTags: ['type:contracts', 'type:config'] },
             {
               sourceTag: 'type:data-access',
               onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:clients', 'type:testing'],

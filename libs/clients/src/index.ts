@@ -3,3 +3,4 @@ export * from './kafka.js';
 export * from './redis.js';
 export * from './postgres.js';
 export * from './close.js';
+export * from './run-service.js';

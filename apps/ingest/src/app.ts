@@ -1,0 +1,48 @@
+import { MAX_EVENTS_BODY_BYTES } from '@lambdarec/contracts';
+import type { Logger } from '@lambdarec/clients';
+import {
+  Counter,
+  createHttpServer,
+  errorHandlerPlugin,
+  healthPlugin,
+  metricsPlugin,
+  openApiPlugin,
+  type HttpServer,
+  type ReadinessCheck,
+  type Registry,
+} from '@lambdarec/http';
+import type { CatalogRepository } from '@lambdarec/stores';
+import type { EventPublisher } from './event-publisher.js';
+import { eventsRoutes } from './routes/events.js';
+import { productsRoutes } from './routes/products.js';
+
+export interface IngestAppOptions {
+  log: Logger;
+  publisher: EventPublisher;
+  catalog: CatalogRepository;
+  registry: Registry;
+  checks: Record<string, ReadinessCheck>;
+  /** @defaultValue () => new Date() */
+  clock?: () => Date;
+}
+
+/** The ingest HTTP app, built but not listening. */
+export async function buildIngestApp({ log, publisher, catalog, registry, checks, clock = () => new Date() }: IngestAppOptions): Promise<HttpServer> {
+  const app = createHttpServer({ log, bodyLimit: MAX_EVENTS_BODY_BYTES });
+  await app.register(errorHandlerPlugin);
+  await app.register(openApiPlugin, {
+    title: 'lambdarec ingest',
+    description: 'Click events from the storefront, and the product catalog.',
+  });
+  await app.register(metricsPlugin, { registry });
+  await app.register(healthPlugin, { checks });
+  const accepted = new Counter({
+    name: 'lrec_events_accepted_total',
+    help: 'Events acknowledged by Kafka, by type',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  });
+  await app.register(eventsRoutes, { publisher, clock, accepted });
+  await app.register(productsRoutes, { catalog });
+  return app;
+}

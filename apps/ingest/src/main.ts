@@ -1,0 +1,30 @@
+import { createKafka, createPgPool, runService } from '@lambdarec/clients';
+import { ingestConfigSchema } from '@lambdarec/config';
+import { createMetricsRegistry } from '@lambdarec/http';
+import { createCatalogRepository, runMigrations } from '@lambdarec/stores';
+import { buildIngestApp } from './app.js';
+import { createEventPublisher } from './event-publisher.js';
+
+await runService({
+  name: 'ingest',
+  schema: ingestConfigSchema,
+  env: process.env,
+  async start(config, log, defer) {
+    await runMigrations({ databaseUrl: config.DATABASE_URL, log });
+    const pool = createPgPool({ url: config.DATABASE_URL, log, applicationName: 'lambdarec-ingest' });
+    defer('postgres', () => pool.end());
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'lambdarec-ingest', log });
+    const publisher = createEventPublisher({ kafka, topic: config.EVENTS_TOPIC, log });
+    await publisher.start();
+    defer('kafka producer', () => publisher.close());
+    const app = await buildIngestApp({
+      log,
+      publisher,
+      catalog: createCatalogRepository({ pool }),
+      registry: createMetricsRegistry('ingest'),
+      checks: { kafka: () => publisher.ready(), postgres: () => pool.query('SELECT 1') },
+    });
+    defer('http server', () => app.close());
+    await app.listen({ port: config.PORT, host: config.HOST });
+  },
+});

@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import {
+  clickEventInputSchema,
+  ERROR_CODES,
+  LrecError,
+  parseEventsBody,
+  type ClickEvent,
+} from '@lambdarec/contracts';
+import type { HttpServer } from '@lambdarec/http';
+import type { Counter } from '@lambdarec/http';
+import { z } from 'zod';
+import type { EventPublisher } from '../event-publisher.js';
+
+export interface EventsRouteOptions {
+  publisher: EventPublisher;
+  clock: () => Date;
+  accepted: Counter<'type'>;
+}
+
+// Documents the accepted shapes; validation itself is parseEventsBody, which reports per-event paths.
+const eventsRequestDoc = z.union([
+  clickEventInputSchema,
+  z.array(clickEventInputSchema),
+  z.object({ events: z.array(clickEventInputSchema) }),
+]);
+
+export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted }: EventsRouteOptions) {
+  app.post(
+    '/events',
+    {
+      attachValidation: true,
+      schema: {
+        summary: 'Post click events',
+        description:
+          'One event, an array of them or {"events": [...]}: up to 500 events and 1 MiB. 202 only after Kafka acknowledged every event.',
+        tags: ['events'],
+        body: eventsRequestDoc,
+        response: {
+          202: z.object({ accepted: z.number().int(), eventIds: z.array(z.uuid()) }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const now = clock();
+      const parsed = parseEventsBody(request.body, now);
+      if (!parsed.ok) {
+        throw new LrecError(
+          parsed.tooMany ? ERROR_CODES.PAYLOAD_TOO_LARGE : ERROR_CODES.INVALID_EVENT,
+          parsed.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '),
+          { statusCode: parsed.tooMany ? 413 : 400, details: parsed.issues },
+        );
+      }
+      const receivedAt = now.toISOString();
+      const events: ClickEvent[] = parsed.events.map((event) => ({
+        ...event,
+        eventId: event.eventId ?? randomUUID(),
+        timestamp: event.timestamp ?? receivedAt,
+      }));
+      await publisher.publish(events);
+      for (const event of events) accepted.inc({ type: event.type });
+      return reply.status(202).send({ accepted: events.length, eventIds: events.map((event) => event.eventId) });
+    },
+  );
+}
