@@ -4,3 +4,4 @@ export * from './redis.js';
 export * from './postgres.js';
 export * from './close.js';
 export * from './run-service.js';
+export * from './event-consumer.js';

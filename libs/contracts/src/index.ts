@@ -4,3 +4,4 @@ export * from './event.js';
 export * from './product.js';
 export * from './recommendation.js';
 export * from './batch-run.js';
+export * from './decode-event.js';

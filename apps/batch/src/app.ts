@@ -1,0 +1,41 @@
+import type { Logger } from '@lambdarec/clients';
+import {
+  createHttpServer,
+  errorHandlerPlugin,
+  healthPlugin,
+  metricsPlugin,
+  openApiPlugin,
+  type HttpServer,
+  type ReadinessCheck,
+  type Registry,
+} from '@lambdarec/http';
+import type { BatchRunsRepository } from '@lambdarec/stores';
+import type { Queue } from 'bullmq';
+import type { Credentials } from './plugins/auth.js';
+import { dashboardPlugin } from './plugins/dashboard.js';
+import { runsRoutes } from './routes/runs.js';
+import type { BatchJobData } from './worker.js';
+
+export interface BatchAppOptions {
+  log: Logger;
+  registry: Registry;
+  checks: Record<string, ReadinessCheck>;
+  runs: BatchRunsRepository;
+  queue: Queue<BatchJobData>;
+  credentials: Credentials;
+}
+
+/** The batch service's HTTP app: runs API, Bull Board, health and metrics; built, not listening. */
+export async function buildBatchApp({ log, registry, checks, runs, queue, credentials }: BatchAppOptions): Promise<HttpServer> {
+  const app = createHttpServer({ log });
+  await app.register(errorHandlerPlugin);
+  await app.register(openApiPlugin, {
+    title: 'lambdarec batch',
+    description: 'Batch runs of the recommendation model; the Bull Board dashboard is at /admin/queues.',
+  });
+  await app.register(metricsPlugin, { registry });
+  await app.register(healthPlugin, { checks });
+  await app.register(runsRoutes, { runs, queue, credentials });
+  await app.register(dashboardPlugin, { queues: [queue as Queue], credentials });
+  return app;
+}

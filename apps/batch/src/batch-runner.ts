@@ -1,0 +1,57 @@
+import type { RunStats } from '@lambdarec/contracts';
+import type { Logger } from '@lambdarec/clients';
+import { computeBatchModel, type BatchPolicy } from '@lambdarec/domain';
+import type { BatchRunsRepository } from '@lambdarec/stores';
+
+export interface BatchRunner {
+  /** Computes the model over the whole master dataset and publishes it; marks the run failed on error. */
+  run(runId: string): Promise<RunStats>;
+}
+
+export interface BatchRunnerOptions {
+  runs: BatchRunsRepository;
+  policy: BatchPolicy;
+  log: Logger;
+  /** Published runs whose data is kept besides the current one (for rollback and comparison). @defaultValue 3 */
+  keepRuns?: number;
+  now?: () => number;
+}
+
+export function createBatchRunner({ runs, policy, log, keepRuns = 3, now = Date.now }: BatchRunnerOptions): BatchRunner {
+  return {
+    async run(runId) {
+      const runLog = log.child({ runId });
+      const started = now();
+      await runs.markRunning(runId);
+      runLog.info('batch run started');
+      try {
+        const input = await runs.readInput();
+        // Decay is anchored at the newest event read, not the wall clock: a re-run over the same
+        // events yields the same model.
+        const asOf = input.watermark.maxEventTime === null ? started : Date.parse(input.watermark.maxEventTime);
+        const model = computeBatchModel(input.interactions, asOf, policy);
+        const stats: RunStats = {
+          eventsRead: input.eventsRead,
+          users: model.stats.users,
+          items: model.stats.items,
+          similarityPairs: model.stats.similarityPairs,
+          durationMs: now() - started,
+        };
+        await runs.publish(runId, model, stats, input.watermark);
+        runLog.info({ stats, watermark: input.watermark }, 'batch run published');
+        const pruned = await runs.prune(keepRuns).catch((err: unknown) => {
+          runLog.warn({ err }, 'pruning old runs failed; they stay until the next run');
+          return 0;
+        });
+        if (pruned > 0) runLog.info({ pruned }, 'old runs pruned');
+        return stats;
+      } catch (err) {
+        runLog.error({ err }, 'batch run failed');
+        await runs.markFailed(runId, (err as Error).message ?? String(err)).catch((markErr: unknown) =>
+          runLog.error({ err: markErr }, 'could not mark the run failed'),
+        );
+        throw err;
+      }
+    },
+  };
+}

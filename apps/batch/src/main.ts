@@ -1,0 +1,75 @@
+import { createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
+import { batchConfigSchema } from '@lambdarec/config';
+import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
+import { Counter, createMetricsRegistry } from '@lambdarec/http';
+import { createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
+import { Queue } from 'bullmq';
+import { buildBatchApp } from './app.js';
+import { createArchiver } from './archiver.js';
+import { createBatchRunner } from './batch-runner.js';
+import { reconcileRuns, upsertNightlySchedule } from './scheduler.js';
+import { createBatchWorker, type BatchJobData } from './worker.js';
+
+await runService({
+  name: 'batch',
+  schema: batchConfigSchema,
+  env: process.env,
+  async start(config, log, defer) {
+    const registry = createMetricsRegistry('batch');
+    await runMigrations({ databaseUrl: config.DATABASE_URL, log });
+    const pool = createPgPool({ url: config.DATABASE_URL, log, applicationName: 'lambdarec-batch' });
+    defer('postgres', () => pool.end());
+    const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'bullmq' });
+    defer('redis', () => redis.quit());
+
+    const runs = createBatchRunsRepository({ pool });
+    const queue = new Queue<BatchJobData>(config.BATCH_QUEUE, { connection: redis });
+    defer('queue', () => queue.close());
+    await reconcileRuns({ queue, runs, log });
+    await upsertNightlySchedule({ queue, pattern: config.BATCH_CRON, tz: config.BATCH_TZ, log });
+
+    const worker = createBatchWorker({
+      queueName: config.BATCH_QUEUE,
+      connection: redis,
+      runs,
+      runner: createBatchRunner({ runs, policy: DEFAULT_BATCH_POLICY, log }),
+      log,
+    });
+    const archiver = createArchiver({
+      kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'lambdarec-archiver', log }),
+      topic: config.EVENTS_TOPIC,
+      groupId: config.ARCHIVE_GROUP_ID,
+      archive: createEventArchive({ pool }),
+      log,
+      metrics: {
+        events: new Counter({
+          name: 'lrec_archive_events_total',
+          help: 'Events seen by the archiver, by outcome (archived, duplicate, dead-lettered)',
+          labelNames: ['outcome'] as const,
+          registers: [registry],
+        }),
+      },
+    });
+
+    const app = await buildBatchApp({
+      log,
+      registry,
+      runs,
+      queue,
+      credentials: { user: config.DASHBOARD_USER, password: config.DASHBOARD_PASSWORD },
+      checks: {
+        postgres: () => pool.query('SELECT 1'),
+        redis: () => redis.ping(),
+        kafka: async () => {
+          if (!archiver.isRunning()) throw new Error('archiver is not in its group');
+        },
+      },
+    });
+    await app.listen({ port: config.PORT, host: config.HOST });
+    defer('http server', () => app.close());
+    await worker.start();
+    defer('batch worker', () => worker.close());
+    await archiver.start();
+    defer('archiver', () => archiver.close());
+  },
+});

@@ -1,0 +1,22 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { registerBasicAuth, type Credentials } from './auth.js';
+
+export const DASHBOARD_PATH = '/admin/queues';
+
+/** Bull Board at /admin/queues, in its own scope behind basic auth. */
+export async function dashboardPlugin(scope: FastifyInstance, { queues, credentials }: { queues: Queue[]; credentials: Credentials }) {
+  await registerBasicAuth(scope, credentials);
+  scope.addHook('onRequest', scope.basicAuth);
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(DASHBOARD_PATH);
+  createBullBoard({
+    queues: queues.map((queue) => new BullMQAdapter(queue)),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'lambdarec batch' } },
+  });
+  await scope.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BATCH_JOB_NAME,
+  batchRunSchema,
+  batchRunsAnswerSchema,
+  ERROR_CODES,
+  LrecError,
+  runCreatedSchema,
+  runIdParamsSchema,
+} from '@lambdarec/contracts';
+import type { HttpServer } from '@lambdarec/http';
+import type { BatchRunsRepository } from '@lambdarec/stores';
+import type { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { registerBasicAuth, type Credentials } from '../plugins/auth.js';
+import type { BatchJobData } from '../worker.js';
+
+export interface RunsRouteOptions {
+  runs: BatchRunsRepository;
+  queue: Queue<BatchJobData>;
+  credentials: Credentials;
+}
+
+const conflictSchema = z.object({ runId: z.string(), code: z.string(), message: z.string() });
+
+export async function runsRoutes(app: HttpServer, { runs, queue, credentials }: RunsRouteOptions) {
+  app.get(
+    '/batch/runs',
+    {
+      schema: {
+        summary: 'List batch runs, newest first',
+        tags: ['batch'],
+        querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+        response: { 200: batchRunsAnswerSchema },
+      },
+    },
+    async (request) => ({ runs: await runs.list(request.query.limit) }),
+  );
+
+  app.get(
+    '/batch/runs/:runId',
+    { schema: { summary: 'One batch run', tags: ['batch'], params: runIdParamsSchema, response: { 200: batchRunSchema } } },
+    async (request) => {
+      const run = await runs.get(request.params.runId);
+      if (run === undefined) throw new LrecError(ERROR_CODES.NOT_FOUND, `no batch run ${request.params.runId}`, { statusCode: 404 });
+      return run;
+    },
+  );
+
+  // Starting a run is an operator action: same credentials as the dashboard.
+  await app.register(async (scope: FastifyInstance) => {
+    await registerBasicAuth(scope, credentials);
+    const typed = scope as unknown as HttpServer;
+    typed.post(
+      '/batch/runs',
+      {
+        onRequest: scope.basicAuth,
+        schema: {
+          summary: 'Start a batch run now',
+          description: '202 with the new runId; 409 with the active runId when a run is queued or running.',
+          tags: ['batch'],
+          security: [{ basicAuth: [] }],
+          response: { 202: runCreatedSchema, 409: conflictSchema },
+        },
+      },
+      async (_request, reply) => {
+        const runId = randomUUID();
+        const created = await runs.create({ runId, trigger: 'api', jobId: runId });
+        if (!created.created) {
+          return reply.status(409).send({
+            runId: created.activeRunId,
+            code: ERROR_CODES.RUN_IN_PROGRESS,
+            message: `batch run ${created.activeRunId} is already queued or running`,
+          });
+        }
+        try {
+          await queue.add(BATCH_JOB_NAME, { runId, trigger: 'api' }, { jobId: runId, attempts: 1, removeOnComplete: 100, removeOnFail: 100 });
+        } catch (err) {
+          await runs.markFailed(runId, 'could not be queued');
+          throw new LrecError(ERROR_CODES.STORE_UNAVAILABLE, 'the job queue is unavailable; retry later', {
+            statusCode: 503,
+            retriable: true,
+            retryAfterSeconds: 5,
+            cause: err,
+          });
+        }
+        return reply.status(202).send({ runId });
+      },
+    );
+  });
+}

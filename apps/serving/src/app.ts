@@ -1,0 +1,39 @@
+import type { Logger } from '@lambdarec/clients';
+import {
+  createHttpServer,
+  errorHandlerPlugin,
+  healthPlugin,
+  metricsPlugin,
+  openApiPlugin,
+  type HttpServer,
+  type ReadinessCheck,
+  type Registry,
+} from '@lambdarec/http';
+import type { Recommender } from './recommender.js';
+import { itemsRoutes } from './routes/items.js';
+import { recommendationsRoutes } from './routes/recommendations.js';
+
+/** The serving HTTP app, built but not listening. */
+export async function buildServingApp({
+  log,
+  registry,
+  checks,
+  recommender,
+}: {
+  log: Logger;
+  registry: Registry;
+  checks: Record<string, ReadinessCheck>;
+  recommender: Recommender;
+}): Promise<HttpServer> {
+  const app = createHttpServer({ log });
+  await app.register(errorHandlerPlugin);
+  await app.register(openApiPlugin, {
+    title: 'lambdarec serving',
+    description: 'Recommendations per user (batch view + live session) and similar items.',
+  });
+  await app.register(metricsPlugin, { registry });
+  await app.register(healthPlugin, { checks });
+  await app.register(recommendationsRoutes, { recommender });
+  await app.register(itemsRoutes, { recommender });
+  return app;
+}

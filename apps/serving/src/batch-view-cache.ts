@@ -1,0 +1,82 @@
+import type { Logger } from '@lambdarec/clients';
+import type { Candidate, CatalogFacts } from '@lambdarec/domain';
+import type { BatchViewRepository, CatalogRepository, PublishedRun } from '@lambdarec/stores';
+
+export interface CachedBatchView {
+  run: PublishedRun;
+  /** The run's popular items with the catalog facts they had when cached: the fallback when Postgres is down. */
+  popular: Candidate[];
+  popularFacts: Map<string, CatalogFacts>;
+}
+
+export interface BatchViewCache {
+  /** The last published run seen, or undefined before the first run was published. */
+  current(): CachedBatchView | undefined;
+  /** Checks for a newly published run now (also called on a timer). */
+  refresh(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Keeps the published run's id and popular list in memory, checking for a new run every
+ * `refreshMs`. Requests then need Postgres only for per-user rows, and keep answering from memory
+ * when Postgres is down.
+ */
+export function createBatchViewCache({
+  batchView,
+  catalog,
+  refreshMs,
+  log,
+}: {
+  batchView: BatchViewRepository;
+  catalog: CatalogRepository;
+  refreshMs: number;
+  log: Logger;
+}): BatchViewCache {
+  let cached: CachedBatchView | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let failing = false;
+
+  async function refresh() {
+    const run = await batchView.publishedRun();
+    if (run === undefined) return;
+    if (cached !== undefined && cached.run.runId === run.runId) {
+      // Stock changes during the day: refresh the facts of the popular list too.
+      cached = { ...cached, popularFacts: await catalog.facts(cached.popular.map((c) => c.productId)) };
+      return;
+    }
+    const popular = await batchView.popularItems(run.runId);
+    const popularFacts = await catalog.facts(popular.map((c) => c.productId));
+    cached = { run, popular, popularFacts };
+    log.info({ runId: run.runId, publishedAt: run.publishedAt }, 'serving batch run');
+  }
+
+  const tick = () => {
+    refresh()
+      .then(() => {
+        if (failing) log.info('batch view refresh recovered');
+        failing = false;
+      })
+      .catch((err: unknown) => {
+        if (!failing) log.warn({ err }, 'batch view refresh failed; serving the cached view');
+        failing = true;
+      })
+      .finally(() => {
+        if (timer !== undefined) timer = setTimeout(tick, refreshMs).unref();
+      });
+  };
+
+  return {
+    current: () => cached,
+    refresh,
+    async start() {
+      await refresh().catch((err: unknown) => log.warn({ err }, 'no batch view yet'));
+      timer = setTimeout(tick, refreshMs).unref();
+    },
+    async close() {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}

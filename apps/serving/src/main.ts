@@ -1,0 +1,41 @@
+import { createPgPool, createRedis, runService } from '@lambdarec/clients';
+import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
+import { createMetricsRegistry } from '@lambdarec/http';
+import { createBatchViewRepository, createCatalogRepository, createSessionStore, runMigrations } from '@lambdarec/stores';
+import { buildServingApp } from './app.js';
+import { createBatchViewCache } from './batch-view-cache.js';
+import { createRecommender } from './recommender.js';
+
+await runService({
+  name: 'serving',
+  schema: servingConfigSchema,
+  env: process.env,
+  async start(config, log, defer) {
+    await runMigrations({ databaseUrl: config.DATABASE_URL, log });
+    const pool = createPgPool({ url: config.DATABASE_URL, log, applicationName: 'lambdarec-serving', max: 20 });
+    defer('postgres', () => pool.end());
+    const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
+    defer('redis', () => redis.quit());
+    const policy = sessionPolicyFrom(config);
+    const batchView = createBatchViewRepository({ pool });
+    const catalog = createCatalogRepository({ pool });
+    const batchCache = createBatchViewCache({ batchView, catalog, refreshMs: config.BATCH_VIEW_REFRESH_MS, log });
+    await batchCache.start();
+    defer('batch view cache', () => batchCache.close());
+    const app = await buildServingApp({
+      log,
+      registry: createMetricsRegistry('serving'),
+      recommender: createRecommender({
+        sessions: createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy }),
+        batchView,
+        batchCache,
+        catalog,
+        policy,
+        log,
+      }),
+      checks: { postgres: () => pool.query('SELECT 1'), redis: () => redis.ping() },
+    });
+    defer('http server', () => app.close());
+    await app.listen({ port: config.PORT, host: config.HOST });
+  },
+});

@@ -1,0 +1,52 @@
+import { createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
+import { isWithinSessionWindow, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
+import type { Counter } from '@lambdarec/http';
+import type { SessionStore } from '@lambdarec/stores';
+import type { Kafka } from 'kafkajs';
+
+export interface SpeedConsumerOptions {
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  sessions: SessionStore;
+  policy: SessionPolicy;
+  log: Logger;
+  metrics: { events: Counter<'outcome'> };
+  /** @defaultValue Date.now */
+  now?: () => number;
+}
+
+/**
+ * The speed layer: every event inside the session window becomes a session signal in Redis.
+ * Late events (older than the window by event time) are left to the batch layer.
+ */
+export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, log, metrics, now = Date.now }: SpeedConsumerOptions): EventConsumer {
+  return createEventConsumer({
+    kafka,
+    topic,
+    groupId,
+    log,
+    onDeadLetter: () => metrics.events.inc({ outcome: 'dead-lettered' }),
+    async handle({ events, partition }) {
+      const at = now();
+      const signals: SessionSignal[] = [];
+      for (const { event, eventTime } of events) {
+        if (!isWithinSessionWindow(eventTime.getTime(), at, policy)) {
+          metrics.events.inc({ outcome: 'late' });
+          continue;
+        }
+        signals.push({
+          eventId: event.eventId,
+          userId: event.userId,
+          type: event.type,
+          productId: event.productId,
+          category: event.category ?? null,
+          at: eventTime.getTime(),
+        });
+      }
+      await sessions.record(signals);
+      metrics.events.inc({ outcome: 'applied' }, signals.length);
+      log.debug({ partition, applied: signals.length, received: events.length }, 'session state updated');
+    },
+  });
+}

@@ -1,0 +1,47 @@
+import { createKafka, createRedis, runService } from '@lambdarec/clients';
+import { sessionPolicyFrom, speedConfigSchema } from '@lambdarec/config';
+import { Counter, createMetricsRegistry } from '@lambdarec/http';
+import { createSessionStore } from '@lambdarec/stores';
+import { buildSpeedApp } from './app.js';
+import { createSpeedConsumer } from './consumer.js';
+
+await runService({
+  name: 'speed',
+  schema: speedConfigSchema,
+  env: process.env,
+  async start(config, log, defer) {
+    const registry = createMetricsRegistry('speed');
+    const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
+    defer('redis', () => redis.quit());
+    const consumer = createSpeedConsumer({
+      kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'lambdarec-speed', log }),
+      topic: config.EVENTS_TOPIC,
+      groupId: config.SPEED_GROUP_ID,
+      sessions: createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy: sessionPolicyFrom(config) }),
+      policy: sessionPolicyFrom(config),
+      log,
+      metrics: {
+        events: new Counter({
+          name: 'lrec_speed_events_total',
+          help: 'Events seen by the speed layer, by outcome (applied, late, dead-lettered)',
+          labelNames: ['outcome'] as const,
+          registers: [registry],
+        }),
+      },
+    });
+    const app = await buildSpeedApp({
+      log,
+      registry,
+      checks: {
+        redis: () => redis.ping(),
+        kafka: async () => {
+          if (!consumer.isRunning()) throw new Error('consumer is not in its group');
+        },
+      },
+    });
+    await app.listen({ port: config.PORT, host: config.HOST });
+    defer('http server', () => app.close());
+    await consumer.start();
+    defer('kafka consumer', () => consumer.close());
+  },
+});

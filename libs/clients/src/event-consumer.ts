@@ -1,0 +1,121 @@
+import { decodeEventRecord, DLQ_HEADERS, dlqTopicFor, type ClickEvent } from '@lambdarec/contracts';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Logger } from './logger.js';
+
+export interface ConsumedEvent {
+  event: ClickEvent;
+  eventTime: Date;
+  offset: string;
+}
+
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  events: ConsumedEvent[];
+  /** The offset after the batch's last record (poison records included). */
+  nextOffset: string;
+}
+
+export interface EventConsumerOptions {
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  log: Logger;
+  /**
+   * Applies one partition's batch of valid events. Its offsets are committed only after it
+   * resolves; if it throws, the batch is redelivered, so it must be idempotent.
+   */
+  handle: (batch: PartitionBatch) => Promise<void>;
+  /** Called for every poison record after it reached the DLQ. */
+  onDeadLetter?: (reason: string) => void;
+  /** @defaultValue false: a new group starts at the earliest offset, so nothing already on the topic is skipped. */
+  fromLatest?: boolean;
+}
+
+export interface EventConsumer {
+  start(): Promise<void>;
+  /** True once the consumer joined its group and has not crashed since. */
+  isRunning(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * The shared consume loop of the speed layer and the archiver: records are decoded with the
+ * shared event schema, poison records go to `<topic>.dlq` with the reason in a header (then they
+ * are skipped), valid ones are handed over per partition batch; offsets are committed after the
+ * handler succeeded: at-least-once delivery, made exactly-once in effect by idempotent handlers.
+ */
+export function createEventConsumer({ kafka, topic, groupId, log, handle, onDeadLetter, fromLatest = false }: EventConsumerOptions): EventConsumer {
+  const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+  const dlqProducer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const dlqTopic = dlqTopicFor(topic);
+  const consumerLog = log.child({ component: 'event-consumer', topic, groupId });
+  let running = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => (running = true));
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    running = false;
+    consumerLog.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+  });
+  consumer.on(consumer.events.STOP, () => (running = false));
+
+  return {
+    async start() {
+      await dlqProducer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: !fromLatest });
+      await consumer.run({
+        autoCommit: true,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+          if (batch.messages.length === 0) return;
+          const events: ConsumedEvent[] = [];
+          const poison: Array<{ reason: string; message: (typeof batch.messages)[number] }> = [];
+          for (const message of batch.messages) {
+            const decoded = decodeEventRecord(message);
+            if (decoded.ok) events.push({ event: decoded.event, eventTime: decoded.eventTime, offset: message.offset });
+            else poison.push({ reason: decoded.reason, message });
+          }
+          if (poison.length > 0) {
+            await dlqProducer.send({
+              topic: dlqTopic,
+              acks: -1,
+              messages: poison.map(({ reason, message }) => ({
+                key: message.key,
+                value: message.value,
+                headers: {
+                  ...message.headers,
+                  [DLQ_HEADERS.reason]: reason,
+                  [DLQ_HEADERS.sourceTopic]: batch.topic,
+                  [DLQ_HEADERS.sourcePartition]: String(batch.partition),
+                  [DLQ_HEADERS.sourceOffset]: message.offset,
+                  [DLQ_HEADERS.consumerGroup]: groupId,
+                },
+              })),
+            });
+            for (const { reason, message } of poison) {
+              consumerLog.warn({ partition: batch.partition, offset: message.offset, reason }, 'record sent to DLQ');
+              onDeadLetter?.(reason);
+            }
+          }
+          if (!isRunning() || isStale()) return;
+          const lastOffset = batch.lastOffset();
+          await handle({
+            topic: batch.topic,
+            partition: batch.partition,
+            events,
+            nextOffset: (BigInt(lastOffset) + 1n).toString(),
+          });
+          resolveOffset(lastOffset);
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        },
+      });
+    },
+    isRunning: () => running,
+    async close() {
+      await Promise.allSettled([consumer.disconnect()]);
+      await Promise.allSettled([dlqProducer.disconnect()]);
+      running = false;
+    },
+  };
+}

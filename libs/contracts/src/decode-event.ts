@@ -1,0 +1,34 @@
+import { clickEventSchema, type ClickEvent } from './event.js';
+
+/** The parts of a Kafka record that carry an event (structural, so this stays free of kafkajs). */
+export interface EventRecord {
+  value: Buffer | null;
+  /** Record timestamp, epoch ms as a string (kafkajs' convention). */
+  timestamp: string;
+}
+
+export type DecodedEvent = { ok: true; event: ClickEvent; eventTime: Date } | { ok: false; reason: string };
+
+/**
+ * A record on events.v1 → a validated event and its event time (the event's timestamp, else the
+ * record's). Anything else is poison for every consumer alike, with the reason for the DLQ.
+ */
+export function decodeEventRecord(message: EventRecord): DecodedEvent {
+  if (message.value === null) return { ok: false, reason: 'empty message (tombstone)' };
+  let json: unknown;
+  try {
+    json = JSON.parse(message.value.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  const parsed = clickEventSchema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      reason: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'event'}: ${issue.message}`).join('; '),
+    };
+  }
+  const eventTime = new Date(parsed.data.timestamp ?? Number(message.timestamp));
+  if (Number.isNaN(eventTime.getTime())) return { ok: false, reason: 'no usable event time' };
+  return { ok: true, event: parsed.data, eventTime };
+}
