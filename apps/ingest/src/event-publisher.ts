@@ -1,6 +1,6 @@
 import { ERROR_CODES, LrecError, type ClickEvent } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 
 export interface EventPublisher {
   /** Resolves only after every event is acknowledged by all in-sync replicas. */
@@ -27,6 +27,8 @@ export function createEventPublisher({ kafka, topic, log, sendTimeoutMs = 10_000
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    // murmur2 on the key, as Java clients do: an outside producer puts a user on the same partition.
+    createPartitioner: Partitioners.DefaultPartitioner,
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
   });
   const admin = kafka.admin();

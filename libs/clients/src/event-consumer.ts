@@ -1,5 +1,5 @@
 import { decodeEventRecord, DLQ_HEADERS, dlqTopicFor, type ClickEvent } from '@lambdarec/contracts';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from './logger.js';
 
 export interface ConsumedEvent {
@@ -47,7 +47,12 @@ export interface EventConsumer {
  */
 export function createEventConsumer({ kafka, topic, groupId, log, handle, onDeadLetter, fromLatest = false }: EventConsumerOptions): EventConsumer {
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
-  const dlqProducer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const dlqProducer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const dlqTopic = dlqTopicFor(topic);
   const consumerLog = log.child({ component: 'event-consumer', topic, groupId });
   let running = false;
@@ -60,6 +65,17 @@ export function createEventConsumer({ kafka, topic, groupId, log, handle, onDead
 
   return {
     async start() {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = [topic, dlqTopic].filter((name) => !existing.has(name));
+        if (missing.length > 0) {
+          throw new Error(`Kafka topic(s) ${missing.join(', ')} do not exist; create them (npm run infra:up creates the defaults)`);
+        }
+      } finally {
+        await admin.disconnect();
+      }
       await dlqProducer.connect();
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: !fromLatest });

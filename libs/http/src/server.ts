@@ -1,4 +1,5 @@
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type RawReplyDefaultExpression,
@@ -29,7 +30,8 @@ export function createHttpServer({ log, bodyLimit = 1024 * 1024 }: HttpServerOpt
   const app = Fastify({
     loggerInstance: log,
     bodyLimit,
-    disableRequestLogging: true,
+    // Per-request access logs would dominate the log at storefront rates; metrics cover requests.
+    logController: new LogController({ disableRequestLogging: true }),
     // Behind a load balancer the client's address matters for rate limits and logs.
     trustProxy: true,
     routerOptions: { ignoreTrailingSlash: true },
