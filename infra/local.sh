@@ -179,7 +179,7 @@ pg_up() {
   # Listen address, port and socket dir are passed at start (not baked into the cluster's
   # config) so a moved project or a changed LREC_LOCAL_DIR still starts cleanly.
   "${PG_AS[@]}" "$bin/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t "$READY_TIMEOUT" -s \
-    -o "-p $PG_PORT -c listen_addresses=$HOST -k '$PG_SOCK' -c max_connections=200" >/dev/null ||
+    -o "-p $PG_PORT -c listen_addresses=$HOST -k '$PG_SOCK' -c max_connections=200" >/dev/null 9>&- ||
     { show_log_tail "$PG_LOG"; die "postgres failed to start (log: $PG_LOG)"; }
   wait_for "$READY_TIMEOUT" "$PG_LOG" postgres "$bin/pg_isready" -q -h "$HOST" -p "$PG_PORT"
 
@@ -234,7 +234,7 @@ redis_up() {
   # noeviction: BullMQ breaks if Redis drops keys. appendonly: queued jobs survive a restart.
   redis-server --port "$REDIS_PORT" --bind "$HOST" \
     --appendonly yes --maxmemory-policy noeviction \
-    --daemonize yes --dir "$REDIS_DIR/data" --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" ||
+    --daemonize yes --dir "$REDIS_DIR/data" --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" 9>&- ||
     { show_log_tail "$REDIS_LOG"; die "redis failed to start (log: $REDIS_LOG)"; }
   wait_for "$READY_TIMEOUT" "$REDIS_LOG" redis redis_ping
   log "redis $(redis_version) up on $HOST:$REDIS_PORT (pid $(redis_pid))"
@@ -366,7 +366,7 @@ kafka_up() {
     -Dkafka.logs.dir="$KAFKA_LOGS" \
     -Dlog4j2.configurationFile="$INFRA_DIR/kafka/log4j2.properties" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_CONF" \
-    >"$KAFKA_LOGS/stdout.log" 2>&1 </dev/null &
+    >"$KAFKA_LOGS/stdout.log" 2>&1 </dev/null 9>&- &
   wait_for "$READY_TIMEOUT" "$KAFKA_LOGS/server.log" "kafka (pid file)" test -s "$KAFKA_PID"
   wait_for "$READY_TIMEOUT" "$KAFKA_LOGS/server.log" kafka kafka_ready
   log "kafka $KAFKA_VERSION up on $HOST:$KAFKA_PORT (pid $(kafka_pid))"
@@ -444,6 +444,7 @@ kafka_status() {
 # ---------------------------------------------------------------------------------------
 
 # Test runners may call `up` in parallel: serialise up/down on a lock inside .local.
+# Daemons are started with `9>&-`: one that inherited fd 9 would hold the lock forever.
 take_lock() {
   mkdir -p "$LOCAL_DIR"
   # postgres (as root) must be able to traverse .local to reach its data folder.

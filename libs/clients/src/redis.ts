@@ -8,7 +8,8 @@ export interface RedisClientOptions {
   log: Logger;
   /**
    * BullMQ needs `maxRetriesPerRequest: null` (blocking commands must wait out a reconnect);
-   * request paths want a bounded retry so a Redis outage fails fast and degrades instead.
+   * request paths want a bounded retry and a command timeout, so a Redis outage fails fast and
+   * degrades the answer instead of hanging it.
    */
   purpose: 'requests' | 'bullmq';
   options?: RedisOptions;
@@ -18,8 +19,9 @@ export interface RedisClientOptions {
 export function createRedis({ url, log, purpose, options }: RedisClientOptions): Redis {
   const redis = new Redis(url, {
     lazyConnect: false,
-    enableOfflineQueue: purpose === 'bullmq',
     maxRetriesPerRequest: purpose === 'bullmq' ? null : 1,
+    // A request waits at most this long for Redis, then degrades; BullMQ's blocking calls must not time out.
+    ...(purpose === 'requests' ? { commandTimeout: 1_000 } : {}),
     connectTimeout: 2_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     ...options,

@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { createPgPool, type PgPool } from '@lambdarec/clients';
+import { computeBatchModel, DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
+import { buildClickEvent, buildProduct, createTestDatabase, testLogger, type TestDatabase } from '@lambdarec/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createBatchRunsRepository } from '../src/batch-runs-repository.js';
+import { createBatchViewRepository } from '../src/batch-view-repository.js';
+import { createCatalogRepository } from '../src/catalog-repository.js';
+import { createEventArchive } from '../src/event-archive.js';
+import { runMigrations } from '../src/migrations.js';
+
+const log = testLogger('test');
+let db: TestDatabase;
+let pool: PgPool;
+
+beforeAll(async () => {
+  db = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
+  pool = createPgPool({ url: db.url, log, applicationName: 'test' });
+});
+
+afterAll(async () => {
+  await pool.end();
+  await db.drop();
+});
+
+const archived = (event = buildClickEvent(), offset = '0') => ({ event, eventTime: new Date(event.timestamp!), offset });
+
+describe('event archive', () => {
+  it('stores every event once, however often it is appended', async () => {
+    const archive = createEventArchive({ pool });
+    const events = [archived(buildClickEvent({ userId: 'a1' }), '10'), archived(buildClickEvent({ userId: 'a1' }), '11')];
+    expect(await archive.append({ topic: 't-once', partition: 0, events, nextOffset: '12' })).toBe(2);
+    expect(await archive.append({ topic: 't-once', partition: 0, events, nextOffset: '12' })).toBe(0);
+    const { rows } = await pool.query("SELECT count(*)::int AS n FROM events WHERE user_id = 'a1'");
+    expect(rows[0].n).toBe(2);
+  });
+
+  it('records how far each partition got, never moving back', async () => {
+    const archive = createEventArchive({ pool });
+    await archive.append({ topic: 't-progress', partition: 2, events: [archived()], nextOffset: '40' });
+    await archive.append({ topic: 't-progress', partition: 2, events: [], nextOffset: '30' });
+    const { rows } = await pool.query("SELECT next_offset FROM archive_offsets WHERE topic = 't-progress' AND partition = 2");
+    expect(rows[0].next_offset).toBe(40);
+  });
+});
+
+describe('catalog', () => {
+  it('upserts products and answers their facts; unknown products are absent', async () => {
+    const catalog = createCatalogRepository({ pool });
+    await catalog.upsert([buildProduct({ productId: 'c1', category: 'hats' }), buildProduct({ productId: 'c2', inStock: false })]);
+    await catalog.upsert([buildProduct({ productId: 'c1', category: 'caps' })]);
+    const facts = await catalog.facts(['c1', 'c2', 'unknown']);
+    expect(facts.get('c1')).toEqual({ category: 'caps', inStock: true });
+    expect(facts.get('c2')).toEqual({ category: 'shoes', inStock: false });
+    expect(facts.has('unknown')).toBe(false);
+  });
+});
+
+describe('batch runs', () => {
+  it('allows one active run at a time and names the active one', async () => {
+    const runs = createBatchRunsRepository({ pool });
+    const first = randomUUID();
+    expect(await runs.create({ runId: first, trigger: 'test' })).toEqual({ created: true });
+    expect(await runs.create({ runId: randomUUID(), trigger: 'test' })).toEqual({ created: false, activeRunId: first });
+    await runs.markFailed(first, 'test over');
+    expect((await runs.get(first))?.status).toBe('failed');
+    expect(await runs.create({ runId: randomUUID(), trigger: 'test' })).toMatchObject({ created: true });
+    for (const run of await runs.active()) await runs.markFailed(run.runId, 'test over');
+  });
+
+  it('publishes a run atomically: the view switches from the old run to the new one', async () => {
+    const runs = createBatchRunsRepository({ pool });
+    const view = createBatchViewRepository({ pool });
+    const archive = createEventArchive({ pool });
+    const t = Date.now();
+    await archive.append({
+      topic: 't-publish',
+      partition: 0,
+      nextOffset: '4',
+      events: [
+        archived(buildClickEvent({ userId: 'v1', productId: 'x', timestamp: new Date(t).toISOString() }), '0'),
+        archived(buildClickEvent({ userId: 'v1', productId: 'y', timestamp: new Date(t).toISOString() }), '1'),
+        archived(buildClickEvent({ userId: 'v2', productId: 'x', timestamp: new Date(t).toISOString() }), '2'),
+        archived(buildClickEvent({ userId: 'v2', productId: 'y', timestamp: new Date(t + 5).toISOString() }), '3'),
+      ],
+    });
+
+    const publishOne = async () => {
+      const runId = randomUUID();
+      await runs.create({ runId, trigger: 'test' });
+      await runs.markRunning(runId);
+      const input = await runs.readInput();
+      const model = computeBatchModel(input.interactions, Date.parse(input.watermark.maxEventTime!), DEFAULT_BATCH_POLICY);
+      await runs.publish(runId, model, { eventsRead: input.eventsRead }, input.watermark);
+      return { runId, input };
+    };
+
+    const { runId: firstRun, input } = await publishOne();
+    expect(input.watermark.offsets['t-publish']).toEqual({ '0': '4' });
+    expect(input.watermark.maxEventTime).toBe(new Date(t + 5).toISOString());
+    expect((await view.publishedRun())?.runId).toBe(firstRun);
+    expect((await view.userItems(firstRun, 'v1')).map((i) => i.productId)).toContain('y');
+
+    const { runId: secondRun } = await publishOne();
+    expect((await view.publishedRun())?.runId).toBe(secondRun);
+    expect((await runs.get(secondRun))).toMatchObject({ status: 'succeeded', published: true });
+    expect((await view.similarItems(secondRun, ['x'])).get('x')?.[0]?.productId).toBe('y');
+    expect((await view.popularItems(secondRun)).length).toBeGreaterThan(0);
+  });
+
+  it('a run that fails while publishing changes nothing that is served', async () => {
+    const runs = createBatchRunsRepository({ pool });
+    const view = createBatchViewRepository({ pool });
+    const before = await view.publishedRun();
+    const runId = randomUUID();
+    await runs.create({ runId, trigger: 'test' });
+    // Never marked running: publish must refuse, and roll back everything it wrote.
+    const model = computeBatchModel([{ userId: 'z', productId: 'q', type: 'view', count: 1, lastAt: 0, category: null }], 0, DEFAULT_BATCH_POLICY);
+    await expect(runs.publish(runId, model, {}, { maxEventTime: null, offsets: {} })).rejects.toThrow(/no longer running/);
+    expect(await view.publishedRun()).toEqual(before);
+    expect(await view.popularItems(runId)).toEqual([]);
+    await runs.markFailed(runId, 'test over');
+  });
+});

@@ -1,0 +1,86 @@
+import { sessionKeys } from '@lambdarec/contracts';
+import { createRedis, type Redis } from '@lambdarec/clients';
+import { DEFAULT_SESSION_POLICY, type SessionSignal } from '@lambdarec/domain';
+import { testLogger, uniqueName } from '@lambdarec/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createSessionStore } from '../src/session-store.js';
+
+const policy = { ...DEFAULT_SESSION_POLICY, maxSignals: 5 };
+let redis: Redis;
+let keyPrefix: string;
+
+const signal = (overrides: Partial<SessionSignal> = {}): SessionSignal => ({
+  eventId: crypto.randomUUID(),
+  userId: 'u1',
+  type: 'view',
+  productId: 'p1',
+  category: 'shoes',
+  at: Date.now(),
+  ...overrides,
+});
+
+beforeAll(() => {
+  redis = createRedis({ url: inject('infra').redisUrl, log: testLogger('test'), purpose: 'requests' });
+  keyPrefix = `${uniqueName('test')}:`;
+});
+
+afterAll(async () => {
+  const keys = await redis.keys(`${keyPrefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+});
+
+describe('session store', () => {
+  it('reads back the signals and purchases it recorded', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    const view = signal({ userId: 'read-back' });
+    const purchase = signal({ userId: 'read-back', type: 'purchase', productId: 'p9' });
+    await store.record([view, purchase]);
+    const snapshot = await store.read('read-back');
+    expect(snapshot.signals.map((s) => s.eventId).sort()).toEqual([view.eventId, purchase.eventId].sort());
+    expect(snapshot.signals.find((s) => s.eventId === view.eventId)).toEqual(view);
+    expect([...snapshot.purchases.entries()]).toEqual([['p9', purchase.at]]);
+  });
+
+  it('when the same events are delivered twice, the state is the same as after once', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    const events = [signal({ userId: 'redelivered' }), signal({ userId: 'redelivered', type: 'purchase', productId: 'p2' })];
+    await store.record(events);
+    const once = await store.read('redelivered');
+    await store.record(events);
+    expect(await store.read('redelivered')).toEqual(once);
+  });
+
+  it('keeps the latest purchase time whatever order purchases arrive in', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    const now = Date.now();
+    await store.record([signal({ userId: 'order', type: 'purchase', productId: 'p3', at: now })]);
+    await store.record([signal({ userId: 'order', type: 'purchase', productId: 'p3', at: now - 60_000 })]);
+    expect((await store.read('order')).purchases.get('p3')).toBe(now);
+  });
+
+  it('keeps at most maxSignals signals, the newest, and lets the keys expire', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    const now = Date.now();
+    const many = Array.from({ length: 8 }, (_, i) => signal({ userId: 'bounded', productId: `p${i}`, at: now - (8 - i) * 1000 }));
+    await store.record(many);
+    const snapshot = await store.read('bounded');
+    expect(snapshot.signals.map((s) => s.productId).sort()).toEqual(['p3', 'p4', 'p5', 'p6', 'p7']);
+    const ttl = await redis.pttl(sessionKeys(keyPrefix, 'bounded').signals);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(policy.sessionWindowMs);
+  });
+
+  it('drops signals older than the session window relative to the newest one', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    const now = Date.now();
+    await store.record([signal({ userId: 'window', productId: 'old', at: now - policy.sessionWindowMs - 1000 })]);
+    await store.record([signal({ userId: 'window', productId: 'new', at: now })]);
+    expect((await store.read('window')).signals.map((s) => s.productId)).toEqual(['new']);
+  });
+
+  it('a user without a session reads as empty', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    expect(await store.read('nobody')).toEqual({ signals: [], purchases: new Map() });
+  });
+});
