@@ -125,7 +125,7 @@ pg_paths() {
   PG_BASE=$LOCAL_DIR/postgres
   if is_root; then
     PG_AS=(runuser -u postgres --)
-    if ! id postgres >/dev/null 2>&1 || ! "${PG_AS[@]}" test -x "$LOCAL_DIR" 2>/dev/null; then
+    if ! id postgres >/dev/null 2>&1 || ! as_pg test -x "$LOCAL_DIR"; then
       local hash
       hash=$(printf '%s' "$LOCAL_DIR" | sha1sum | cut -c1-12)
       PG_BASE=/tmp/lambdarec-$hash/postgres
@@ -136,6 +136,9 @@ pg_paths() {
   PG_SOCK=$PG_BASE/run
   PG_LOG=$PG_BASE/postgres.log
 }
+
+# cd /: the postgres user usually cannot read the caller's cwd, and psql/initdb warn about it.
+as_pg() { (cd / && "${PG_AS[@]}" "$@"); }
 
 pg_pid() { [[ -f $PG_DATA/postmaster.pid ]] && read_pid "$PG_DATA/postmaster.pid"; }
 pg_running() { local p; p=$(pg_pid) && pid_matches "$p" postgres && port_open "$PG_PORT"; }
@@ -170,7 +173,7 @@ pg_up() {
     chmod 600 "$pwfile"
     # The bootstrap superuser *is* lambdarec (tests create databases and schemas). Local
     # socket = trust so this script needs no password; TCP requires the password.
-    "${PG_AS[@]}" "$bin/initdb" -D "$PG_DATA" -U "$PG_USER" --pwfile="$pwfile" \
+    as_pg "$bin/initdb" -D "$PG_DATA" -U "$PG_USER" --pwfile="$pwfile" \
       --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$PG_BASE/initdb.log" 2>&1 ||
       { rm -f "$pwfile"; show_log_tail "$PG_BASE/initdb.log"; die "initdb failed"; }
     rm -f "$pwfile"
@@ -178,16 +181,16 @@ pg_up() {
 
   # Listen address, port and socket dir are passed at start (not baked into the cluster's
   # config) so a moved project or a changed LREC_LOCAL_DIR still starts cleanly.
-  "${PG_AS[@]}" "$bin/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t "$READY_TIMEOUT" -s \
+  as_pg "$bin/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t "$READY_TIMEOUT" -s \
     -o "-p $PG_PORT -c listen_addresses=$HOST -k '$PG_SOCK' -c max_connections=200" >/dev/null 9>&- ||
     { show_log_tail "$PG_LOG"; die "postgres failed to start (log: $PG_LOG)"; }
   wait_for "$READY_TIMEOUT" "$PG_LOG" postgres "$bin/pg_isready" -q -h "$HOST" -p "$PG_PORT"
 
   local exists
-  exists=$("${PG_AS[@]}" "$bin/psql" -h "$PG_SOCK" -p "$PG_PORT" -U "$PG_USER" -d postgres -tAq \
+  exists=$(as_pg "$bin/psql" -h "$PG_SOCK" -p "$PG_PORT" -U "$PG_USER" -d postgres -tAq \
     -c "select 1 from pg_database where datname = '$PG_DB'")
   if [[ $exists != 1 ]]; then
-    "${PG_AS[@]}" "$bin/createdb" -h "$PG_SOCK" -p "$PG_PORT" -U "$PG_USER" "$PG_DB"
+    as_pg "$bin/createdb" -h "$PG_SOCK" -p "$PG_PORT" -U "$PG_USER" "$PG_DB"
   fi
   log "postgres $(pg_version) up on $HOST:$PG_PORT (pid $(pg_pid), data $PG_DATA)"
 }
@@ -200,7 +203,7 @@ pg_down() {
   fi
   local bin
   bin=$(pg_bin_dir)
-  "${PG_AS[@]}" "$bin/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 60 -s
+  as_pg "$bin/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 60 -s
   log "postgres stopped"
 }
 

@@ -1,0 +1,170 @@
+import { createKafka, createPgPool, createRedis, type EventConsumer, type PgPool, type Redis } from '@lambdarec/clients';
+import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
+import { Counter, createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import { createBatchRunsRepository, createBatchViewRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
+import {
+  buildClickEvent,
+  createTestDatabase,
+  createTestTopic,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type TestDatabase,
+  type TestTopic,
+} from '@lambdarec/testing';
+import { Queue } from 'bullmq';
+import { Partitioners, type Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildBatchApp } from '../src/app.js';
+import { createArchiver } from '../src/archiver.js';
+import { createBatchRunner } from '../src/batch-runner.js';
+import { upsertNightlySchedule } from '../src/scheduler.js';
+import { createBatchWorker, type BatchJobData } from '../src/worker.js';
+
+const log = testLogger('batch-test');
+const credentials = { user: 'ops', password: 'correct-horse' };
+const auth = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
+let topic: TestTopic;
+let db: TestDatabase;
+let pool: PgPool;
+let redis: Redis;
+let queue: Queue<BatchJobData>;
+let worker: ReturnType<typeof createBatchWorker>;
+let archiver: EventConsumer;
+let producer: Producer;
+let app: HttpServer;
+const registry = createMetricsRegistry('batch-test');
+
+beforeAll(async () => {
+  const { kafkaBrokers, databaseUrl, redisUrl } = inject('infra');
+  topic = await createTestTopic(kafkaBrokers, { partitions: 3 });
+  db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
+  pool = createPgPool({ url: db.url, log, applicationName: 'batch-test' });
+  redis = createRedis({ url: redisUrl, log, purpose: 'bullmq' });
+  const queueName = uniqueName('batch-queue');
+  queue = new Queue<BatchJobData>(queueName, { connection: redis });
+  const runs = createBatchRunsRepository({ pool });
+  worker = createBatchWorker({ queueName, connection: redis, runs, runner: createBatchRunner({ runs, policy: DEFAULT_BATCH_POLICY, log }), log });
+  await worker.start();
+  const kafka = createKafka({ brokers: kafkaBrokers, clientId: 'batch-test', log });
+  archiver = createArchiver({
+    kafka,
+    topic: topic.topic,
+    groupId: uniqueName('archive-group'),
+    archive: createEventArchive({ pool }),
+    log,
+    metrics: { events: new Counter({ name: 'lrec_archive_events_total', help: 'test', labelNames: ['outcome'] as const, registers: [registry] }) },
+  });
+  await archiver.start();
+  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  app = await buildBatchApp({ log, registry, checks: { postgres: () => pool.query('SELECT 1') }, runs, queue, credentials });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await archiver?.close();
+  await producer?.disconnect();
+  await worker?.close();
+  await queue?.obliterate({ force: true }).catch(() => undefined);
+  await queue?.close();
+  await redis?.quit();
+  await pool?.end();
+  await db?.drop();
+  await topic?.remove();
+});
+
+const archivedCount = async (userPrefix: string) =>
+  (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE user_id LIKE $1', [`${userPrefix}%`])).rows[0]!.n;
+
+const waitForRun = (runId: string) =>
+  waitFor(
+    async () => {
+      const res = await app.inject(`/batch/runs/${runId}`);
+      const run = res.json();
+      return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
+    },
+    { what: `run ${runId} to finish`, timeoutMs: 30_000 },
+  );
+
+describe('archiver', () => {
+  it('archives every event once, even when it is published twice', async () => {
+    const events = [buildClickEvent({ userId: 'ar-1' }), buildClickEvent({ userId: 'ar-2', type: 'purchase' })];
+    const messages = events.map((e) => ({ key: e.userId, value: JSON.stringify(e) }));
+    await producer.send({ topic: topic.topic, acks: -1, messages });
+    await producer.send({ topic: topic.topic, acks: -1, messages });
+    await producer.send({ topic: topic.topic, acks: -1, messages: [{ key: 'ar-3', value: JSON.stringify(buildClickEvent({ userId: 'ar-3' })) }] });
+    await waitFor(async () => ((await archivedCount('ar-3')) === 1 ? true : undefined), { what: 'the marker event' });
+    await waitFor(async () => ((await archivedCount('ar-')) === 3 ? true : undefined), { what: 'all three events archived' });
+    const { rows } = await pool.query('SELECT event_id FROM events WHERE user_id IN ($1, $2) ORDER BY event_id', ['ar-1', 'ar-2']);
+    expect(rows.map((r) => r.event_id).sort()).toEqual(events.map((e) => e.eventId).sort());
+  });
+});
+
+describe('batch runs', () => {
+  it('runs on POST /batch/runs, publishes a new run with stats and a watermark', async () => {
+    const t = Date.now() - 60_000;
+    const history = [
+      ['br-1', 'milk'], ['br-1', 'bread'], ['br-2', 'milk'], ['br-2', 'bread'], ['br-3', 'milk'],
+    ].map(([userId, productId], i) => buildClickEvent({ userId, productId, category: 'food', timestamp: new Date(t + i).toISOString() }));
+    await producer.send({ topic: topic.topic, acks: -1, messages: history.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
+    await waitFor(async () => ((await archivedCount('br-')) === history.length ? true : undefined), { what: 'history archived' });
+
+    const res = await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
+    expect(res.statusCode).toBe(202);
+    const { runId } = res.json();
+    const run = await waitForRun(runId);
+    expect(run).toMatchObject({ runId, status: 'succeeded', published: true, trigger: 'api' });
+    expect(run.stats.eventsRead).toBeGreaterThanOrEqual(history.length);
+    expect(run.stats.users).toBeGreaterThanOrEqual(3);
+    expect(run.watermark.maxEventTime).not.toBeNull();
+    expect(Object.keys(run.watermark.offsets[topic.topic])).not.toHaveLength(0);
+
+    const view = createBatchViewRepository({ pool });
+    expect((await view.publishedRun())?.runId).toBe(runId);
+    // br-3 bought milk only; others who had milk also had bread.
+    const items = await view.userItems(runId, 'br-3');
+    expect(items[0]).toMatchObject({ productId: 'bread', reasons: ['batch:similar-to:milk'] });
+
+    const list = (await app.inject('/batch/runs')).json();
+    expect(list.runs[0].runId).toBe(runId);
+  });
+
+  it('answers 409 with the active runId while a run is queued or running', async () => {
+    const runs = createBatchRunsRepository({ pool });
+    const blocker = crypto.randomUUID();
+    await runs.create({ runId: blocker, trigger: 'test' });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toMatchObject({ runId: blocker, code: 'LREC_RUN_IN_PROGRESS' });
+    } finally {
+      await runs.markFailed(blocker, 'test over');
+    }
+  });
+
+  it('requires the dashboard credentials to start a run and to open Bull Board', async () => {
+    expect((await app.inject({ method: 'POST', url: '/batch/runs' })).statusCode).toBe(401);
+    const wrong = `Basic ${Buffer.from('ops:nope').toString('base64')}`;
+    expect((await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: wrong } })).statusCode).toBe(401);
+    expect((await app.inject('/admin/queues')).statusCode).toBe(401);
+    const board = await app.inject({ url: '/admin/queues', headers: { authorization: auth } });
+    expect(board.statusCode).toBe(200);
+    expect(board.body).toMatch(/<html/i);
+    const api = await app.inject({ url: '/admin/queues/api/queues', headers: { authorization: auth } });
+    expect(api.json().queues[0].name).toBe(queue.name);
+  });
+
+  it('upserts the nightly schedule instead of adding one per start', async () => {
+    await upsertNightlySchedule({ queue, pattern: '0 2 * * *', tz: 'UTC', log });
+    await upsertNightlySchedule({ queue, pattern: '30 3 * * *', tz: 'UTC', log });
+    const schedulers = await queue.getJobSchedulers();
+    expect(schedulers).toHaveLength(1);
+    expect(schedulers[0]).toMatchObject({ key: 'nightly', pattern: '30 3 * * *' });
+  });
+
+  it('answers 404 for an unknown run and 400 for a malformed runId', async () => {
+    expect((await app.inject(`/batch/runs/${crypto.randomUUID()}`)).statusCode).toBe(404);
+    expect((await app.inject('/batch/runs/not-a-uuid')).statusCode).toBe(400);
+  });
+});

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
+import { computeBatchModel, DEFAULT_BATCH_POLICY, DEFAULT_SESSION_POLICY, type Interaction, type SessionSignal } from '@lambdarec/domain';
+import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import {
+  createBatchRunsRepository,
+  createBatchViewRepository,
+  createCatalogRepository,
+  createSessionStore,
+  runMigrations,
+  type SessionStore,
+} from '@lambdarec/stores';
+import { buildProduct, createTestDatabase, testLogger, uniqueName, type TestDatabase } from '@lambdarec/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildServingApp } from '../src/app.js';
+import { createBatchViewCache, type BatchViewCache } from '../src/batch-view-cache.js';
+import { createRecommender } from '../src/recommender.js';
+
+const log = testLogger('serving-test');
+const policy = DEFAULT_SESSION_POLICY;
+let db: TestDatabase;
+let pool: PgPool;
+let redis: Redis;
+let sessions: SessionStore;
+let cache: BatchViewCache;
+let app: HttpServer;
+let runId: string;
+
+const interaction = (userId: string, productId: string, category: string, type: Interaction['type'] = 'view'): Interaction => ({
+  userId,
+  productId,
+  type,
+  count: 1,
+  lastAt: Date.now() - 3_600_000,
+  category,
+});
+
+/** A small shop: shoes and hats; fans of s1 also like s2 and s3, hat people like h1 + h2. */
+const HISTORY: Interaction[] = [
+  ...['a', 'b', 'c'].flatMap((u) => [interaction(u, 's1', 'shoes'), interaction(u, 's2', 'shoes')]),
+  ...['a', 'b'].map((u) => interaction(u, 's3', 'shoes')),
+  ...['d', 'e', 'f'].flatMap((u) => [interaction(u, 'h1', 'hats'), interaction(u, 'h2', 'hats')]),
+  interaction('c', 'h1', 'hats'),
+  interaction('g', 'oos', 'shoes', 'purchase'),
+  interaction('g', 's1', 'shoes', 'purchase'),
+];
+
+const signal = (userId: string, overrides: Partial<SessionSignal>): SessionSignal => ({
+  eventId: randomUUID(),
+  userId,
+  type: 'view',
+  productId: 'x',
+  category: null,
+  at: Date.now(),
+  ...overrides,
+});
+
+async function publish(history: Interaction[]): Promise<string> {
+  const runs = createBatchRunsRepository({ pool });
+  const id = randomUUID();
+  await runs.create({ runId: id, trigger: 'test' });
+  await runs.markRunning(id);
+  await runs.publish(id, computeBatchModel(history, Date.now(), DEFAULT_BATCH_POLICY), {}, { maxEventTime: null, offsets: {} });
+  return id;
+}
+
+async function buildApp(sessionStore: SessionStore) {
+  return buildServingApp({
+    log,
+    registry: createMetricsRegistry('serving-test'),
+    checks: { postgres: () => pool.query('SELECT 1') },
+    recommender: createRecommender({
+      sessions: sessionStore,
+      batchView: createBatchViewRepository({ pool }),
+      batchCache: cache,
+      catalog: createCatalogRepository({ pool }),
+      policy,
+      log,
+    }),
+  });
+}
+
+beforeAll(async () => {
+  const { databaseUrl, redisUrl } = inject('infra');
+  db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
+  pool = createPgPool({ url: db.url, log, applicationName: 'serving-test' });
+  redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
+  sessions = createSessionStore({ redis, keyPrefix: `${uniqueName('serving')}:`, policy });
+  await createCatalogRepository({ pool }).upsert([
+    buildProduct({ productId: 'oos', category: 'shoes', inStock: false }),
+    buildProduct({ productId: 'h2', category: 'hats' }),
+  ]);
+  runId = await publish(HISTORY);
+  cache = createBatchViewCache({ batchView: createBatchViewRepository({ pool }), catalog: createCatalogRepository({ pool }), refreshMs: 60_000, log });
+  await cache.start();
+  app = await buildApp(sessions);
+});
+
+afterAll(async () => {
+  await app?.close();
+  await cache?.close();
+  await redis?.quit();
+  await pool?.end();
+  await db?.drop();
+});
+
+const recommend = async (userId: string, query = '') => {
+  const res = await app.inject(`/recommendations/${userId}${query}`);
+  expect(res.statusCode).toBe(200);
+  return res.json();
+};
+
+describe('GET /recommendations/:userId', () => {
+  it('answers a known user from the published run, with reasons and sources', async () => {
+    const body = await recommend('c');
+    expect(body.sources).toMatchObject({ batchRunId: runId, session: false });
+    expect(Date.parse(body.sources.batchPublishedAt)).not.toBeNaN();
+    expect(body.degraded).toEqual([]);
+    expect(body.items.length).toBeGreaterThan(0);
+    expect(body.items[0].productId).toBe('s3');
+    expect(body.items[0].reasons[0]).toMatch(/^batch:similar-to:/);
+    for (const item of body.items) expect(item.reasons.length).toBeGreaterThan(0);
+  });
+
+  it('never returns out-of-stock products', async () => {
+    const body = await recommend('g', '?limit=100');
+    expect(body.items.map((i: { productId: string }) => i.productId)).not.toContain('oos');
+  });
+
+  it('gives an unknown user popular items', async () => {
+    const body = await recommend('stranger', '?limit=3');
+    expect(body.items).toHaveLength(3);
+    expect(body.items.every((i: { reasons: string[] }) => i.reasons.includes('popular'))).toBe(true);
+  });
+
+  it('when a purchased item is in the batch list, it is omitted', async () => {
+    const before = await recommend('c');
+    const top = before.items[0].productId;
+    await sessions.record([signal('c', { type: 'purchase', productId: top, category: 'shoes' })]);
+    const after = await recommend('c');
+    expect(after.items.map((i: { productId: string }) => i.productId)).not.toContain(top);
+    expect(after.sources.session).toBe(true);
+  });
+
+  it('viewing a category lifts its items', async () => {
+    const before = await recommend('newcomer', '?limit=20');
+    const hatBefore = before.items.find((i: { category: string }) => i.category === 'hats');
+    await sessions.record([signal('newcomer', { productId: 'h9', category: 'hats' })]);
+    const after = await recommend('newcomer', '?limit=20');
+    const hatAfter = after.items.find((i: { productId: string }) => i.productId === hatBefore.productId);
+    expect(hatAfter.score).toBeGreaterThan(hatBefore.score);
+    expect(hatAfter.reasons).toContain('session:category-boost:hats');
+    const rank = (body: { items: Array<{ productId: string }> }) => body.items.findIndex((i) => i.productId === hatBefore.productId);
+    expect(rank(after)).toBeLessThanOrEqual(rank(before));
+  });
+
+  it('adds items similar to recently viewed products', async () => {
+    await sessions.record([signal('browser', { productId: 'h1', category: 'hats' })]);
+    const body = await recommend('browser');
+    const h2 = body.items.find((i: { productId: string }) => i.productId === 'h2');
+    expect(h2.reasons).toContain('session:similar-to:h1');
+  });
+
+  it('honours limit, category and exclude', async () => {
+    const body = await recommend('a', '?limit=2&category=hats&exclude=h1');
+    expect(body.items.length).toBeLessThanOrEqual(2);
+    for (const item of body.items) {
+      expect(item.category).toBe('hats');
+      expect(item.productId).not.toBe('h1');
+    }
+  });
+
+  it('answers 400 with a message for a bad userId or query', async () => {
+    for (const url of ['/recommendations/bad%20user', '/recommendations/u1?limit=0', '/recommendations/u1?limit=101', '/recommendations/u1?colour=red']) {
+      const res = await app.inject(url);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().message, url).toEqual(expect.any(String));
+    }
+  });
+
+  it('when Redis is down, answers batch-only with degraded ["session"]', async () => {
+    const deadRedis = createRedis({ url: 'redis://127.0.0.1:1', log, purpose: 'requests', options: { retryStrategy: () => null } });
+    const degradedApp = await buildApp(createSessionStore({ redis: deadRedis, keyPrefix: 'x:', policy }));
+    try {
+      const res = await degradedApp.inject('/recommendations/c');
+      expect(res.statusCode).toBe(200);
+      expect(res.json().degraded).toEqual(['session']);
+      expect(res.json().items.length).toBeGreaterThan(0);
+    } finally {
+      await degradedApp.close();
+      deadRedis.disconnect();
+    }
+  });
+
+  it('a newly published run is served after the cache refreshes, never a mix', async () => {
+    const next = await publish([...HISTORY, interaction('c', 's9', 'shoes'), interaction('a', 's9', 'shoes')]);
+    await cache.refresh();
+    const body = await recommend('c');
+    expect(body.sources.batchRunId).toBe(next);
+  });
+});
+
+describe('GET /items/:productId/similar', () => {
+  it('answers similar items from the published run without out-of-stock ones', async () => {
+    const res = await app.inject('/items/s1/similar?limit=5');
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.productId).toBe('s1');
+    expect(body.items[0].productId).toBe('s2');
+    expect(body.items.map((i: { productId: string }) => i.productId)).not.toContain('oos');
+  });
+});

@@ -1,0 +1,148 @@
+import { DLQ_HEADERS, sessionKeys } from '@lambdarec/contracts';
+import { createKafka, createRedis, type Redis } from '@lambdarec/clients';
+import { DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
+import { Counter, createMetricsRegistry } from '@lambdarec/http';
+import { createSessionStore } from '@lambdarec/stores';
+import { buildClickEvent, createTestTopic, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
+import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildSpeedApp } from '../src/app.js';
+import { createSpeedConsumer } from '../src/consumer.js';
+import type { EventConsumer } from '@lambdarec/clients';
+
+const log = testLogger('speed-test');
+const policy = DEFAULT_SESSION_POLICY;
+let topic: TestTopic;
+let redis: Redis;
+let keyPrefix: string;
+let producer: Producer;
+let speed: EventConsumer;
+let dlqConsumer: Consumer;
+const deadLetters: KafkaMessage[] = [];
+const registry = createMetricsRegistry('speed-test');
+
+beforeAll(async () => {
+  const { kafkaBrokers, redisUrl } = inject('infra');
+  topic = await createTestTopic(kafkaBrokers, { partitions: 3 });
+  redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
+  keyPrefix = `${uniqueName('speed')}:`;
+  const kafka = createKafka({ brokers: kafkaBrokers, clientId: 'speed-test', log });
+  // A plain kafkajs producer stands for any outside system publishing to the topic.
+  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  speed = createSpeedConsumer({
+    kafka,
+    topic: topic.topic,
+    groupId: uniqueName('speed-group'),
+    sessions: createSessionStore({ redis, keyPrefix, policy }),
+    policy,
+    log,
+    metrics: { events: new Counter({ name: 'lrec_speed_events_total', help: 'test', labelNames: ['outcome'] as const, registers: [registry] }) },
+  });
+  await speed.start();
+  dlqConsumer = kafka.consumer({ groupId: uniqueName('dlq-reader') });
+  await dlqConsumer.connect();
+  await dlqConsumer.subscribe({ topic: topic.dlq, fromBeginning: true });
+  await dlqConsumer.run({ eachMessage: async ({ message }) => void deadLetters.push(message) });
+});
+
+afterAll(async () => {
+  await speed?.close();
+  await dlqConsumer?.disconnect();
+  await producer?.disconnect();
+  const keys = await redis.keys(`${keyPrefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis?.quit();
+  await topic?.remove();
+});
+
+const publish = (...values: unknown[]) =>
+  producer.send({
+    topic: topic.topic,
+    acks: -1,
+    messages: values.map((value) => ({
+      key: (value as { userId?: string }).userId ?? 'poison',
+      value: typeof value === 'string' ? value : JSON.stringify(value),
+    })),
+  });
+
+const sessionOf = (userId: string) => createSessionStore({ redis, keyPrefix, policy }).read(userId);
+
+describe('speed layer consumer', () => {
+  it('records viewed categories and purchased products of events published by an outside producer', async () => {
+    const view = buildClickEvent({ userId: 'sp-1', productId: 'p-1', category: 'shoes' });
+    const purchase = buildClickEvent({ userId: 'sp-1', productId: 'p-2', type: 'purchase', category: 'socks' });
+    await publish(view, purchase);
+    const session = await waitFor(async () => {
+      const s = await sessionOf('sp-1');
+      return s.signals.length === 2 ? s : undefined;
+    });
+    expect(session.signals.map((s) => s.category).sort()).toEqual(['shoes', 'socks']);
+    expect(session.purchases.get('p-2')).toBe(Date.parse(purchase.timestamp!));
+    const ttl = await redis.pttl(sessionKeys(keyPrefix, 'sp-1').purchases);
+    expect(ttl).toBeGreaterThan(policy.purchaseSuppressionMs - 60_000);
+  });
+
+  it('uses the record timestamp when an outside event has none', async () => {
+    const { timestamp: _omit, ...untimed } = buildClickEvent({ userId: 'sp-2' });
+    const before = Date.now();
+    await publish(untimed);
+    const session = await waitFor(async () => {
+      const s = await sessionOf('sp-2');
+      return s.signals.length === 1 ? s : undefined;
+    });
+    expect(session.signals[0]!.at).toBeGreaterThanOrEqual(before - 5_000);
+  });
+
+  it('skips events older than the session window (late events are the batch layer’s)', async () => {
+    const late = buildClickEvent({ userId: 'sp-3', productId: 'old', timestamp: new Date(Date.now() - policy.sessionWindowMs - 60_000).toISOString() });
+    const fresh = buildClickEvent({ userId: 'sp-3', productId: 'new' });
+    await publish(late, fresh);
+    const session = await waitFor(async () => {
+      const s = await sessionOf('sp-3');
+      return s.signals.length > 0 ? s : undefined;
+    });
+    expect(session.signals.map((s) => s.productId)).toEqual(['new']);
+    expect(await registry.getSingleMetricAsString('lrec_speed_events_total')).toMatch(/outcome="late"[^\n]* 1/);
+  });
+
+  it('sends poison records to the DLQ with the reason and keeps consuming', async () => {
+    await publish('not json at all', { userId: 'sp-4', type: 'view', productId: 'p' }, buildClickEvent({ userId: 'sp-4', productId: 'after-poison' }));
+    const letters = await waitFor(() => (deadLetters.length >= 2 ? deadLetters : undefined));
+    const reasons = letters.map((m) => m.headers?.[DLQ_HEADERS.reason]?.toString());
+    expect(reasons).toEqual(expect.arrayContaining([expect.stringMatching(/not JSON/), expect.stringMatching(/eventId/)]));
+    expect(letters[0]!.headers?.[DLQ_HEADERS.sourceTopic]?.toString()).toBe(topic.topic);
+    const session = await waitFor(async () => {
+      const s = await sessionOf('sp-4');
+      return s.signals.length > 0 ? s : undefined;
+    });
+    expect(session.signals.map((s) => s.productId)).toEqual(['after-poison']);
+  });
+
+  it('a redelivered event leaves the session as it was', async () => {
+    const event = buildClickEvent({ userId: 'sp-5' });
+    await publish(event);
+    const once = await waitFor(async () => {
+      const s = await sessionOf('sp-5');
+      return s.signals.length === 1 ? s : undefined;
+    });
+    await publish(event, buildClickEvent({ userId: 'sp-5', productId: 'marker' }));
+    const after = await waitFor(async () => {
+      const s = await sessionOf('sp-5');
+      return s.signals.some((x) => x.productId === 'marker') ? s : undefined;
+    });
+    expect(after.signals.filter((s) => s.eventId === event.eventId)).toEqual(once.signals);
+  });
+
+  it('reports ready while in its group and Redis answers', async () => {
+    const app = await buildSpeedApp({
+      log,
+      registry,
+      checks: { redis: () => redis.ping(), kafka: async () => void (speed.isRunning() || Promise.reject(new Error('not running'))) },
+    });
+    const res = await app.inject('/readyz');
+    expect(res.statusCode).toBe(200);
+    expect((await app.inject('/metrics')).body).toMatch(/lrec_speed_events_total/);
+    await app.close();
+  });
+});

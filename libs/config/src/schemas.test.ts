@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './load-config.js';
+import { servingConfigSchema, sessionPolicyFrom, speedConfigSchema } from './schemas.js';
+
+const buildSpeedEnv = (overrides: Record<string, string | undefined> = {}) => ({
+  KAFKA_BROKERS: '127.0.0.1:59092',
+  REDIS_URL: 'redis://127.0.0.1:56379',
+  ...overrides,
+});
+
+describe('sessionPolicyFrom', () => {
+  it('converts minutes and hours to milliseconds', () => {
+    expect(
+      sessionPolicyFrom({
+        SESSION_WINDOW_MINUTES: 90,
+        BOOST_HALF_LIFE_MINUTES: 15,
+        PURCHASE_SUPPRESSION_HOURS: 2,
+        CATEGORY_BOOST: 0.5,
+      }),
+    ).toEqual({
+      sessionWindowMs: 90 * 60_000,
+      boostHalfLifeMs: 15 * 60_000,
+      purchaseSuppressionMs: 2 * 3_600_000,
+      categoryBoost: 0.5,
+      maxSignals: 200,
+    });
+  });
+
+  it('with the default settings gives the documented session policy (2 h window, 30 min half-life, 24 h, +0.3)', () => {
+    const config = loadConfig(speedConfigSchema, buildSpeedEnv());
+    expect(sessionPolicyFrom(config)).toEqual({
+      sessionWindowMs: 2 * 60 * 60 * 1000,
+      boostHalfLifeMs: 30 * 60 * 1000,
+      purchaseSuppressionMs: 24 * 60 * 60 * 1000,
+      categoryBoost: 0.3,
+      maxSignals: 200,
+    });
+  });
+
+  it('keeps fractional minutes from the environment', () => {
+    const config = loadConfig(speedConfigSchema, buildSpeedEnv({ BOOST_HALF_LIFE_MINUTES: '0.5' }));
+    expect(sessionPolicyFrom(config).boostHalfLifeMs).toBe(30_000);
+  });
+});
+
+describe('session settings', () => {
+  it('reject a zero or negative window, half-life or suppression', () => {
+    for (const key of ['SESSION_WINDOW_MINUTES', 'BOOST_HALF_LIFE_MINUTES', 'PURCHASE_SUPPRESSION_HOURS']) {
+      expect(() => loadConfig(speedConfigSchema, buildSpeedEnv({ [key]: '0' })), key).toThrow(key);
+      expect(() => loadConfig(speedConfigSchema, buildSpeedEnv({ [key]: '-5' })), key).toThrow(key);
+    }
+  });
+
+  it('reject a CATEGORY_BOOST below 0 or above 10', () => {
+    expect(() => loadConfig(speedConfigSchema, buildSpeedEnv({ CATEGORY_BOOST: '-0.1' }))).toThrow('CATEGORY_BOOST');
+    expect(() => loadConfig(speedConfigSchema, buildSpeedEnv({ CATEGORY_BOOST: '11' }))).toThrow('CATEGORY_BOOST');
+  });
+});
+
+describe('servingConfigSchema', () => {
+  it('needs no Kafka and refreshes the batch view every 2 s by default', () => {
+    const config = loadConfig(servingConfigSchema, {
+      REDIS_URL: 'redis://127.0.0.1:56379',
+      DATABASE_URL: 'postgres://127.0.0.1:55432/lrec',
+    });
+    expect(config.BATCH_VIEW_REFRESH_MS).toBe(2000);
+    expect(config).not.toHaveProperty('KAFKA_BROKERS');
+  });
+});
