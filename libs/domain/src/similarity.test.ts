@@ -60,6 +60,18 @@ describe('computeBatchModel', () => {
     expect(similarity(model, 'A', 'C')).toBeCloseTo(1 / Math.sqrt(10), 10);
   });
 
+  it('damps interest logarithmically, so one heavy user does not dominate a similarity', () => {
+    const rows = [
+      buildInteraction({ userId: 'heavy', productId: 'A', count: 3 }),
+      buildInteraction({ userId: 'heavy', productId: 'B', count: 1 }),
+      buildInteraction({ userId: 'light', productId: 'A', count: 1 }),
+    ];
+    const [heavyA, one] = [Math.log1p(3), Math.log1p(1)];
+    // Undamped this would be 3/√10 ≈ 0.949.
+    const expected = (heavyA * one) / Math.sqrt((heavyA ** 2 + one ** 2) * one ** 2);
+    expect(similarity(computeBatchModel(rows, AS_OF, policy), 'A', 'B')).toBeCloseTo(expected, 10);
+  });
+
   it('similarity is symmetric', () => {
     const model = computeBatchModel(CO_OCCURRENCE, AS_OF, policy);
     for (const [from, list] of model.similar) {
@@ -189,9 +201,10 @@ describe('computeBatchModel', () => {
   it("takes a product's category from the most frequent category of its events", () => {
     const model = computeBatchModel(
       [
+        // By events: shoes 3, bags 2 (though bags has more rows and more weight); nulls do not vote.
         buildInteraction({ userId: 'u1', productId: 'p1', category: 'bags', type: 'purchase', count: 1 }),
-        buildInteraction({ userId: 'u2', productId: 'p1', category: 'shoes', type: 'view', count: 2 }),
-        buildInteraction({ userId: 'u3', productId: 'p1', category: 'shoes', type: 'view', count: 1 }),
+        buildInteraction({ userId: 'u2', productId: 'p1', category: 'bags', type: 'view', count: 1 }),
+        buildInteraction({ userId: 'u3', productId: 'p1', category: 'shoes', type: 'view', count: 3 }),
         buildInteraction({ userId: 'u4', productId: 'p1', category: null, type: 'view', count: 10 }),
       ],
       AS_OF,

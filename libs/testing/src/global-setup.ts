@@ -1,12 +1,6 @@
-import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { startInfra, type InfraEndpoints } from './infra.js';
+import { startInfra } from './infra.js';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    infra: InfraEndpoints;
-  }
-}
 
 /** vitest global setup: real services once per test run, handed to tests with inject('infra'). */
 export default async function setup(project: TestProject) {

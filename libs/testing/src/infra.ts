@@ -2,6 +2,14 @@ import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type {} from 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The real services of this test run, from the global setup. */
+    infra: InfraEndpoints;
+  }
+}
 
 /** Where the real services of a test run are. */
 export interface InfraEndpoints {
