@@ -174,7 +174,7 @@ describe('loadConfig', () => {
   // file, or `PORT: ${PORT}` in compose with PORT unset) is coerced by Number('') to 0, which passes
   // min(0), so the service silently listens on a random ephemeral port instead of its default
   // (or failing with a message naming PORT). The same coercion turns an empty CATEGORY_BOOST into 0.
-  it.fails('an empty PORT is not silently taken as port 0', () => {
+  it('an empty PORT is not silently taken as port 0', () => {
     expect(loadConfig(batchConfigSchema, buildBatchEnv({ PORT: '' })).PORT).toBe(3002);
   });
 });

@@ -98,7 +98,7 @@ describe('decodeEventRecord', () => {
   // NaN check, so an outside publisher's event without timestamp gets an event time of 1969/1970
   // instead of "no usable event time": the speed layer drops it as late, the archive stores it with a
   // 1970 time, and in the batch its weight decays to 0 (see the NaN test in domain/similarity.test.ts).
-  it.fails("when the record carries Kafka's no-timestamp marker (-1), there is no usable event time", () => {
+  it("when the record carries Kafka's no-timestamp marker (-1), there is no usable event time", () => {
     const decoded = decodeEventRecord({
       value: Buffer.from(JSON.stringify(buildTopicEvent({ timestamp: undefined })), 'utf8'),
       timestamp: '-1',

@@ -28,7 +28,9 @@ export function decodeEventRecord(message: EventRecord): DecodedEvent {
       reason: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'event'}: ${issue.message}`).join('; '),
     };
   }
-  const eventTime = new Date(parsed.data.timestamp ?? Number(message.timestamp));
-  if (Number.isNaN(eventTime.getTime())) return { ok: false, reason: 'no usable event time' };
+  // Kafka marks a record without a timestamp with -1; only a positive epoch is a time.
+  const recordTime = /^\d+$/.test(message.timestamp) ? Number(message.timestamp) : Number.NaN;
+  const eventTime = new Date(parsed.data.timestamp ?? recordTime);
+  if (Number.isNaN(eventTime.getTime()) || eventTime.getTime() <= 0) return { ok: false, reason: 'no usable event time' };
   return { ok: true, event: parsed.data, eventTime };
 }

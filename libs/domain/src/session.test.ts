@@ -38,22 +38,25 @@ describe('buildSessionProfile', () => {
     expect(profile.suppressed.size).toBe(0);
   });
 
-  it('normalises category boosts so the strongest recent category is 1 and others are relative to it', () => {
+  it('gives a fresh view its category the full boost and lets stronger signals saturate at 1', () => {
     const profile = profileOf([
-      buildSignal({ productId: 'p1', category: 'shoes', type: 'add_to_cart' }), // 4
+      buildSignal({ productId: 'p1', category: 'shoes', type: 'add_to_cart', at: NOW - policy.boostHalfLifeMs }), // 4 × 0.5
       buildSignal({ productId: 'p2', category: 'bags', type: 'view' }), // 1
+      buildSignal({ productId: 'p3', category: 'hats', type: 'view', at: NOW - policy.boostHalfLifeMs }), // 0.5
     ]);
     expect(profile.categoryBoosts.get('shoes')).toBe(1);
-    expect(profile.categoryBoosts.get('bags')).toBeCloseTo(0.25, 10);
+    expect(profile.categoryBoosts.get('bags')).toBe(1);
+    expect(profile.categoryBoosts.get('hats')).toBeCloseTo(0.5, 10);
   });
 
-  it('adds up the signals of one category before normalising', () => {
+  it('adds up the signals of one category', () => {
+    const halfLifeAgo = NOW - policy.boostHalfLifeMs;
     const profile = profileOf([
-      buildSignal({ productId: 'p1', category: 'shoes' }),
-      buildSignal({ productId: 'p2', category: 'shoes' }),
-      buildSignal({ productId: 'p3', category: 'bags' }),
+      buildSignal({ productId: 'p1', category: 'shoes', at: halfLifeAgo }),
+      buildSignal({ productId: 'p2', category: 'shoes', at: halfLifeAgo }),
+      buildSignal({ productId: 'p3', category: 'bags', at: halfLifeAgo }),
     ]);
-    expect(profile.categoryBoosts.get('shoes')).toBe(1);
+    expect(profile.categoryBoosts.get('shoes')).toBeCloseTo(1, 10);
     expect(profile.categoryBoosts.get('bags')).toBeCloseTo(0.5, 10);
   });
 
@@ -89,26 +92,26 @@ describe('buildSessionProfile', () => {
 
   it('keeps a signal exactly at the edge of the session window', () => {
     const profile = profileOf([buildSignal({ productId: 'p1', category: 'shoes', at: NOW - policy.sessionWindowMs })]);
-    expect(profile.categoryBoosts.get('shoes')).toBe(1);
+    // Two hours are four half-lives: the boost is nearly spent, but the signal still counts.
+    expect(profile.categoryBoosts.get('shoes')).toBeCloseTo(1 / 16, 10);
     expect(profile.recentProducts).toEqual(['p1']);
   });
 
   it('when an event is redelivered with the same eventId, it counts once', () => {
-    const shoes = buildSignal({ eventId: 'dup', productId: 'p1', category: 'shoes' });
+    const shoes = buildSignal({ eventId: 'dup', productId: 'p1', category: 'shoes', at: NOW - policy.boostHalfLifeMs });
     const profile = profileOf([shoes, buildSignal({ productId: 'p2', category: 'bags' }), shoes, { ...shoes }]);
-    // Counted three times, shoes would be 1 and bags 1/3.
-    expect(profile.categoryBoosts.get('shoes')).toBe(1);
+    // Counted three times, shoes would saturate at 1 instead of half a boost.
+    expect(profile.categoryBoosts.get('shoes')).toBeCloseTo(0.5, 10);
     expect(profile.categoryBoosts.get('bags')).toBe(1);
   });
 
   it('when a redelivered event carries the same eventId, the first delivery wins', () => {
     const profile = profileOf([
-      buildSignal({ eventId: 'dup', productId: 'p1', category: 'shoes', type: 'view' }),
-      buildSignal({ eventId: 'dup', productId: 'p1', category: 'shoes', type: 'purchase' }),
-      buildSignal({ productId: 'p2', category: 'bags', type: 'click' }),
+      buildSignal({ eventId: 'dup', productId: 'p1', category: 'shoes', type: 'view', at: NOW - 2 * policy.boostHalfLifeMs }),
+      buildSignal({ eventId: 'dup', productId: 'p1', category: 'shoes', type: 'purchase', at: NOW - 2 * policy.boostHalfLifeMs }),
     ]);
-    expect(profile.categoryBoosts.get('bags')).toBe(1);
-    expect(profile.categoryBoosts.get('shoes')).toBeCloseTo(0.5, 10);
+    // The view counts (1 × 0.25); the purchase would have saturated the boost (8 × 0.25).
+    expect(profile.categoryBoosts.get('shoes')).toBeCloseTo(0.25, 10);
   });
 
   it('takes the category from categoryOf for signals that carry none', () => {

@@ -34,6 +34,9 @@ export interface SessionSignal {
   at: number;
 }
 
+/** The decayed interest that earns a category its full boost: one fresh view. */
+const FULL_BOOST_WEIGHT = eventWeight('view');
+
 /** Late events still reach the master dataset; the session only keeps what is inside its window. */
 export const isWithinSessionWindow = (eventAt: number, now: number, policy: SessionPolicy): boolean =>
   now - eventAt <= policy.sessionWindowMs;
@@ -42,7 +45,10 @@ export const isPurchaseSuppressing = (purchasedAt: number, now: number, policy: 
   now - purchasedAt <= policy.purchaseSuppressionMs;
 
 export interface SessionProfile {
-  /** category → boost in [0, 1]: 1 for the strongest recent category, decayed by event time. */
+  /**
+   * category → boost in [0, 1]: decayed interest in the category, saturating at 1 (one fresh view
+   * gives the full boost; after one half-life without another, half of it).
+   */
   categoryBoosts: Map<string, number>;
   /** Products viewed (or clicked, carted) recently, strongest first, for similar-item candidates. */
   recentProducts: string[];
@@ -81,10 +87,10 @@ export function buildSessionProfile(
       productWeight.set(signal.productId, (productWeight.get(signal.productId) ?? 0) + weight);
     }
   }
-  const strongest = Math.max(0, ...categoryWeight.values());
   const categoryBoosts = new Map<string, number>();
-  if (strongest > 0) {
-    for (const [category, weight] of categoryWeight) categoryBoosts.set(category, weight / strongest);
+  for (const [category, weight] of categoryWeight) {
+    const boost = Math.min(1, weight / FULL_BOOST_WEIGHT);
+    if (boost > 0) categoryBoosts.set(category, boost);
   }
   const suppressed = new Set<string>();
   for (const [productId, at] of purchases) {

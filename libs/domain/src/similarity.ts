@@ -119,7 +119,8 @@ export function computeBatchModel(interactions: Iterable<Interaction>, asOf: num
   for (const [a, row] of dot) {
     for (const [b, product] of row) {
       const score = product / Math.sqrt((norms.get(a) ?? 1) * (norms.get(b) ?? 1));
-      if (score <= 0) continue;
+      // NaN (a product whose interest decayed to nothing) is no similarity either.
+      if (!(score > 0)) continue;
       similarityPairs++;
       link(a, b, score);
       link(b, a, score);
