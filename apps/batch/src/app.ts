@@ -32,6 +32,7 @@ export async function buildBatchApp({ log, registry, checks, runs, queue, creden
   await app.register(openApiPlugin, {
     title: 'lambdarec batch',
     description: 'Batch runs of the recommendation model; the Bull Board dashboard is at /admin/queues.',
+    basicAuth: true,
   });
   await app.register(metricsPlugin, { registry });
   await app.register(healthPlugin, { checks });

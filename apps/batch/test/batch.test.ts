@@ -168,3 +168,12 @@ describe('batch runs', () => {
     expect((await app.inject('/batch/runs/not-a-uuid')).statusCode).toBe(400);
   });
 });
+
+describe('operations', () => {
+  it('documents its API in OpenAPI and reports readiness', async () => {
+    const res = await app.inject('/docs/json');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(Object.keys(res.json().paths)).toEqual(expect.arrayContaining(['/batch/runs', '/batch/runs/{runId}']));
+    expect((await app.inject('/readyz')).statusCode).toBe(200);
+  });
+});

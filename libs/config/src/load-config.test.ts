@@ -133,7 +133,7 @@ describe('loadConfig', () => {
 
   it('names KAFKA_BROKERS when a broker is not host:port', () => {
     const error = configErrorOf(batchConfigSchema, buildBatchEnv({ KAFKA_BROKERS: 'a:1,b' }));
-    expect(error.problems).toEqual([expect.stringMatching(/^KAFKA_BROKERS\b.*each broker must be host:port$/)]);
+    expect(error.problems).toEqual([expect.stringMatching(/^KAFKA_BROKERS: each broker must be host:port/)]);
   });
 
   it('rejects a KAFKA_BROKERS list that contains no broker', () => {

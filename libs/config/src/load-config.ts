@@ -22,9 +22,11 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, s
   const result = schema.safeParse(given);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
-    const key = issue.path.map(String).join('.') || '(environment)';
-    const received = issue.code === 'invalid_type' && given[key] === undefined ? 'required' : issue.message;
-    return `${key}: ${received}`;
+    // The variable is the first path element; deeper elements (a broker's index) only add detail.
+    const [variable, ...detail] = issue.path.map(String);
+    const key = variable ?? '(environment)';
+    const problem = issue.code === 'invalid_type' && given[key] === undefined ? 'required' : issue.message;
+    return detail.length === 0 ? `${key}: ${problem}` : `${key}: ${problem} (item ${detail.join('.')})`;
   });
   throw new ConfigError(problems);
 }

@@ -21,7 +21,16 @@ const url = (protocols: string[], what: string) =>
       }
     }, `must be a ${what} URL (${protocols.map((p) => `${p}//`).join(' or ')}…)`);
 
-const positiveNumber = z.coerce.number().positive();
+const positiveNumber = z.coerce.number({ error: 'must be a number' }).positive();
+
+const port = (defaultPort: number) =>
+  z.coerce
+    .number({ error: 'must be a port number' })
+    .int('must be a port number')
+    .min(0, 'must be a port number 0–65535')
+    .max(65535, 'must be a port number 0–65535')
+    .default(defaultPort)
+    .describe('HTTP port');
 
 const common = {
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info').describe('pino log level'),
@@ -57,7 +66,7 @@ export const ingestConfigSchema = z.object({
   ...common,
   ...kafka,
   ...database,
-  PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  PORT: port(3001),
 });
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
 
@@ -66,7 +75,7 @@ export const speedConfigSchema = z.object({
   ...kafka,
   ...redis,
   ...session,
-  PORT: z.coerce.number().int().min(0).max(65535).default(3004),
+  PORT: port(3004),
   SPEED_GROUP_ID: z.string().min(1).default(SPEED_CONSUMER_GROUP).describe('Kafka consumer group of the speed layer'),
 });
 export type SpeedConfig = z.output<typeof speedConfigSchema>;
@@ -76,7 +85,7 @@ export const batchConfigSchema = z.object({
   ...kafka,
   ...redis,
   ...database,
-  PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  PORT: port(3002),
   ARCHIVE_GROUP_ID: z.string().min(1).default(ARCHIVE_CONSUMER_GROUP).describe('Kafka consumer group of the archiver'),
   BATCH_QUEUE: z.string().min(1).default(BATCH_QUEUE).describe('BullMQ queue of batch runs'),
   BATCH_CRON: z
@@ -98,7 +107,7 @@ export const servingConfigSchema = z.object({
   ...redis,
   ...database,
   ...session,
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: port(3000),
   BATCH_VIEW_REFRESH_MS: z.coerce.number().int().min(100).default(2000).describe('how often serving checks for a newly published run'),
 });
 export type ServingConfig = z.output<typeof servingConfigSchema>;

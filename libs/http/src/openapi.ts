@@ -8,13 +8,19 @@ export interface OpenApiOptions {
   title: string;
   description: string;
   version?: string;
+  /** Whether some routes use HTTP basic auth (declared as the `basicAuth` security scheme). */
+  basicAuth?: boolean;
 }
 
 /** OpenAPI 3 generated from the routes' zod schemas: JSON at /docs/json, Swagger UI at /docs. */
 export const openApiPlugin = fp<OpenApiOptions>(
-  async (app: FastifyInstance, { title, description, version = '0.1.0' }) => {
+  async (app: FastifyInstance, { title, description, version = '0.1.0', basicAuth = false }) => {
     await app.register(swagger, {
-      openapi: { openapi: '3.1.0', info: { title, description, version } },
+      openapi: {
+        openapi: '3.1.0',
+        info: { title, description, version },
+        ...(basicAuth ? { components: { securitySchemes: { basicAuth: { type: 'http', scheme: 'basic' } } } } : {}),
+      },
       transform: jsonSchemaTransform,
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });

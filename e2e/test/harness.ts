@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const WORKSPACE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export type AppName = 'ingest' | 'speed' | 'batch' | 'serving';
+
+export interface RunningService {
+  name: AppName;
+  url: string;
+  process: ChildProcess;
+  output: () => string;
+  /** SIGTERM, then the exit code once the process is gone. */
+  stop(): Promise<number | null>;
+}
+
+/** A free loopback port (the OS picks it; the small race with other processes is acceptable in tests). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+const exited = (child: ChildProcess): Promise<number | null> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+
+/** Starts an app the way operators do (`node --import tsx apps/<name>/src/main.ts`), with only the given environment. */
+export function spawnService(name: AppName, env: Record<string, string>): { process: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${name}/src/main.ts`], {
+    cwd: WORKSPACE_ROOT,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { process: child, output: () => output, exited: exited(child) };
+}
+
+export async function startService(name: AppName, env: Record<string, string>): Promise<RunningService> {
+  const port = await freePort();
+  const { process: child, output, exited: done } = spawnService(name, { ...env, PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} during start:\n${output()}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not become ready in 60 s:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    name,
+    url,
+    process: child,
+    output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return done;
+    },
+  };
+}
