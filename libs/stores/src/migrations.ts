@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from '@lambdarec/clients';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
+// From source the SQL files sit beside src/; in a bundled app (tools/build-app.ts) they are copied next to main.js.
+const bundled = fileURLToPath(new URL('./migrations', import.meta.url));
+export const MIGRATIONS_DIR = existsSync(bundled) ? bundled : fileURLToPath(new URL('../migrations', import.meta.url));
 
 /**
  * Applies pending migrations (node-pg-migrate, SQL files). Services call it at start-up, so it

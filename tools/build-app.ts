@@ -1,0 +1,38 @@
+/**
+ * Bundles one app (run from its folder: `node --import tsx ../../tools/build-app.ts`) into
+ * dist/main.js: the workspace libraries are inlined, npm packages stay external (installed in the
+ * image, and some, like Swagger UI, read their own files at run time), and the migrations travel
+ * along in dist/migrations.
+ */
+import { cp, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { build, type Plugin } from 'esbuild';
+
+/** Every npm package stays external (node_modules ships in the image); workspace libraries are inlined. */
+const externalNpmPackages: Plugin = {
+  name: 'external-npm-packages',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@lambdarec/') ? undefined : { path: args.path, external: true }));
+  },
+};
+
+const appDir = process.cwd();
+const manifest = JSON.parse(await readFile(path.join(appDir, 'package.json'), 'utf8')) as { name: string };
+const outdir = path.join(appDir, 'dist');
+
+await rm(outdir, { recursive: true, force: true });
+const result = await build({
+  entryPoints: [path.join(appDir, 'src/main.ts')],
+  outfile: path.join(outdir, 'main.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: true,
+  plugins: [externalNpmPackages],
+  logLevel: 'warning',
+  metafile: true,
+});
+await cp(path.join(appDir, '../../libs/stores/migrations'), path.join(outdir, 'migrations'), { recursive: true });
+const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
+process.stdout.write(`${manifest.name}: dist/main.js (${(bytes / 1024).toFixed(0)} KiB with source map)\n`);
