@@ -122,7 +122,7 @@ export function createRecommender({ sessions, batchView, batchCache, catalog, po
         const items = similar
           .filter((c) => facts.get(c.productId)?.inStock !== false)
           .slice(0, limit)
-          .map((c) => ({ ...c, category: facts.get(c.productId)?.category ?? c.category }));
+          .map((c) => ({ ...c, score: Math.round(c.score * 1e4) / 1e4, category: facts.get(c.productId)?.category ?? c.category }));
         return { productId, items };
       } catch (err) {
         log.warn({ err, productId }, 'similar items unavailable');

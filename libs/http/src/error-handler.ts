@@ -40,7 +40,7 @@ export const errorHandlerPlugin = fp(
           statusCode: 400,
           code: ERROR_CODES.INVALID_REQUEST,
           error: STATUS_TEXT[400]!,
-          message: `invalid ${where}: ${err.validation.map((v) => `${[...pathOf(v.instancePath)].join('.') || where} ${v.message}`).join('; ')}`,
+          message: err.validation.map((v) => `${[where, ...pathOf(v.instancePath)].join('.')}: ${v.message}`).join('; '),
           issues: err.validation.map((v) => ({ path: [where, ...pathOf(v.instancePath)], message: v.message ?? 'invalid' })),
         };
       } else if (isLrecError(err)) {

@@ -1,0 +1,97 @@
+import { ERROR_CODES, LrecError } from '@lambdarec/contracts';
+import { testLogger } from '@lambdarec/testing';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createHttpServer, createMetricsRegistry, errorHandlerPlugin, healthPlugin, metricsPlugin } from '../src/index.js';
+
+async function buildApp() {
+  const app = createHttpServer({ log: testLogger('http-test'), bodyLimit: 1024 });
+  await app.register(errorHandlerPlugin);
+  await app.register(metricsPlugin, { registry: createMetricsRegistry('http-test') });
+  await app.register(healthPlugin, {
+    timeoutMs: 100,
+    checks: {
+      fine: async () => 'ok',
+      broken: async () => {
+        throw new Error('connection refused');
+      },
+      slow: () => new Promise((resolve) => setTimeout(resolve, 1_000)),
+    },
+  });
+  app.get('/items/:id', { schema: { params: z.object({ id: z.string().regex(/^\d+$/, 'id must be digits') }) } }, async (req) => ({ id: req.params.id }));
+  app.post('/echo', async (req) => req.body);
+  app.get('/conflict', async () => {
+    throw new LrecError(ERROR_CODES.RUN_IN_PROGRESS, 'a run is active', { statusCode: 409 });
+  });
+  app.get('/unavailable', async () => {
+    throw new LrecError(ERROR_CODES.BROKER_UNAVAILABLE, 'try again later', { statusCode: 503, retryAfterSeconds: 7 });
+  });
+  app.get('/bug', async () => {
+    throw new Error('secret table users_passwords does not exist');
+  });
+  return app;
+}
+
+describe('error handler', () => {
+  it('answers a schema violation with 400, the path and the message', async () => {
+    const app = await buildApp();
+    const res = await app.inject('/items/abc');
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'LREC_INVALID_REQUEST', message: 'params.id: id must be digits', issues: [{ path: ['params', 'id'] }] });
+  });
+
+  it('answers malformed JSON with 400 and an oversized body with 413', async () => {
+    const app = await buildApp();
+    const malformed = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '{"a":' });
+    expect(malformed.statusCode).toBe(400);
+    const big = await app.inject({ method: 'POST', url: '/echo', payload: { pad: 'x'.repeat(2048) } });
+    expect(big.statusCode).toBe(413);
+  });
+
+  it('passes an LrecError status, code and Retry-After through', async () => {
+    const app = await buildApp();
+    const conflict = await app.inject('/conflict');
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json()).toMatchObject({ code: 'LREC_RUN_IN_PROGRESS', message: 'a run is active' });
+    const unavailable = await app.inject('/unavailable');
+    expect(unavailable.statusCode).toBe(503);
+    expect(unavailable.headers['retry-after']).toBe('7');
+  });
+
+  it('answers an unexpected error with 500 and nothing internal', async () => {
+    const app = await buildApp();
+    const res = await app.inject('/bug');
+    expect(res.statusCode).toBe(500);
+    expect(res.body).not.toMatch(/users_passwords/);
+    expect(res.json().message).toBe('internal error');
+  });
+
+  it('answers an unknown route with 404 naming it', async () => {
+    const app = await buildApp();
+    const res = await app.inject('/nope?x=1');
+    expect(res.statusCode).toBe(404);
+    expect(res.json().message).toBe('no route GET /nope');
+  });
+});
+
+describe('health and metrics', () => {
+  it('reports alive on /healthz and names every failing or slow dependency on /readyz with 503', async () => {
+    const app = await buildApp();
+    expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
+    const ready = await app.inject('/readyz');
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().down.sort()).toEqual(['broken', 'slow']);
+    expect(ready.json().dependencies.fine).toEqual({ status: 'up' });
+    expect(ready.json().dependencies.slow.error).toMatch(/timed out/);
+  });
+
+  it('counts requests per route in Prometheus format', async () => {
+    const app = await buildApp();
+    await app.inject('/items/1');
+    const metrics = await app.inject('/metrics');
+    expect(metrics.headers['content-type']).toMatch(/text\/plain/);
+    const line = metrics.body.split('\n').find((l) => l.startsWith('http_request_duration_seconds_count') && l.includes('route="/items/:id"'));
+    expect(line).toMatch(/status_code="200"/);
+    expect(line).toMatch(/ 1$/);
+  });
+});

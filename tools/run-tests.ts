@@ -1,0 +1,41 @@
+/**
+ * `npm test`: lint, typecheck and every project's tests through Nx (real Kafka, Postgres and Redis
+ * are started by the test global setup), then one plain `N passed, N failed, N skipped` line
+ * counted from the vitest JSON reports, for people and log readers alike.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const reportDir = path.join(root, 'reports/vitest');
+rmSync(reportDir, { recursive: true, force: true });
+
+const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['lint', 'typecheck', 'test'];
+const nx = spawnSync(
+  'npx',
+  ['nx', 'run-many', '-t', ...targets, '--skip-nx-cache', '--outputStyle=static', '--parallel=2'],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, NX_TUI: 'false', NX_DAEMON: 'false', NX_NO_CLOUD: 'true' } },
+);
+
+interface VitestReport {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const reports = existsSync(reportDir) ? readdirSync(reportDir).filter((file) => file.endsWith('.json')) : [];
+for (const file of reports) {
+  const report = JSON.parse(readFileSync(path.join(reportDir, file), 'utf8')) as VitestReport;
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  skipped += report.numPendingTests + report.numTodoTests;
+}
+process.stdout.write(`\nvitest reports: ${reports.map((file) => file.replace('.json', '')).sort().join(', ') || 'none'}\n`);
+process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.exitCode = nx.status !== 0 || failed > 0 || reports.length === 0 ? 1 : 0;
