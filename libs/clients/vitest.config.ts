@@ -1,3 +1,3 @@
 import { testConfig } from '@lambdarec/testing/vitest-config';
 
-export default testConfig({ project: 'clients', integration: true });
+export default testConfig({ project: 'clients', integration: false });
