@@ -1,5 +1,5 @@
 /**
- * `npm test`: lint, typecheck and every project's tests through Nx (real Kafka, Postgres and Redis
+ * `npm test`: lint, typecheck, every project's tests and the app bundles through Nx (real Kafka, Postgres and Redis
  * are started by the test global setup), then one plain `N passed, N failed, N skipped` line
  * counted from the vitest JSON reports, for people and log readers alike.
  */
@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const reportDir = path.join(root, 'reports/vitest');
 rmSync(reportDir, { recursive: true, force: true });
 
-const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['lint', 'typecheck', 'test'];
+const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['lint', 'typecheck', 'test', 'build'];
 const nx = spawnSync(
   'npx',
   ['nx', 'run-many', '-t', ...targets, '--skip-nx-cache', '--outputStyle=static', '--parallel=2'],
