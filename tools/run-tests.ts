@@ -37,5 +37,6 @@ for (const file of reports) {
   skipped += report.numPendingTests + report.numTodoTests;
 }
 process.stdout.write(`\nvitest reports: ${reports.map((file) => file.replace('.json', '')).sort().join(', ') || 'none'}\n`);
+if (nx.status !== 0) process.stdout.write(`Nx exited with status ${nx.status}: a task failed (lint, typecheck, test or build; see above)\n`);
 process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
 process.exitCode = nx.status !== 0 || failed > 0 || reports.length === 0 ? 1 : 0;

@@ -1,11 +1,11 @@
 import { ERROR_CODES, LrecError } from '@lambdarec/contracts';
-import { testLogger } from '@lambdarec/testing';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createHttpServer, createMetricsRegistry, errorHandlerPlugin, healthPlugin, metricsPlugin } from '../src/index.js';
 
 async function buildApp() {
-  const app = createHttpServer({ log: testLogger('http-test'), bodyLimit: 1024 });
+  const app = createHttpServer({ log: pino({ level: 'silent' }), bodyLimit: 1024 });
   await app.register(errorHandlerPlugin);
   await app.register(metricsPlugin, { registry: createMetricsRegistry('http-test') });
   await app.register(healthPlugin, {
