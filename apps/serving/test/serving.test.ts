@@ -210,3 +210,40 @@ describe('GET /items/:productId/similar', () => {
     expect(body.items.map((i: { productId: string }) => i.productId)).not.toContain('oos');
   });
 });
+
+describe('when Postgres is down', () => {
+  it('answers popular items from memory with degraded ["batch"], still 200', async () => {
+    const deadPool = createPgPool({ url: 'postgres://lambdarec:lambdarec@127.0.0.1:1/lambdarec', log, applicationName: 'dead' });
+    const degradedApp = await buildServingApp({
+      log,
+      registry: createMetricsRegistry('serving-degraded'),
+      checks: { postgres: () => deadPool.query('SELECT 1') },
+      recommender: createRecommender({
+        sessions,
+        batchView: createBatchViewRepository({ pool: deadPool }),
+        batchCache: cache,
+        catalog: createCatalogRepository({ pool: deadPool }),
+        policy,
+        log,
+      }),
+    });
+    try {
+      const res = await degradedApp.inject('/recommendations/c?limit=5');
+      expect(res.statusCode).toBe(200);
+      const body = res.json();
+      expect(body.degraded).toEqual(['batch']);
+      expect(body.sources.batchRunId).toBe(cache.current()?.run.runId);
+      expect(body.items.length).toBeGreaterThan(0);
+      expect(body.items.map((i: { productId: string }) => i.productId)).not.toContain('oos');
+      const similar = await degradedApp.inject('/items/s1/similar');
+      expect(similar.statusCode).toBe(200);
+      expect(similar.json().degraded).toEqual(['batch']);
+      const ready = await degradedApp.inject('/readyz');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json().down).toEqual(['postgres']);
+    } finally {
+      await degradedApp.close();
+      await deadPool.end();
+    }
+  });
+});
