@@ -53,12 +53,21 @@ export async function createTestTopic(brokers: string[], { partitions = 3 }: { p
   await admin.connect();
   try {
     await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs' own wait retries only LEADER_NOT_AVAILABLE, but a KRaft broker answers
+      // UNKNOWN_TOPIC_OR_PARTITION until the new topic's metadata has propagated: poll instead.
+      waitForLeaders: false,
       topics: [
         { topic, numPartitions: partitions, replicationFactor: 1 },
         { topic: dlq, numPartitions: 1, replicationFactor: 1 },
       ],
     });
+    await waitFor(
+      async () => {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic, dlq] });
+        return topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)) ? true : undefined;
+      },
+      { what: `leaders for ${topic}`, timeoutMs: 30_000, intervalMs: 100 },
+    );
   } finally {
     await admin.disconnect();
   }
