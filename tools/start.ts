@@ -97,6 +97,11 @@ async function stopAll(code: number) {
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+process.on('SIGHUP', () => void stopAll(0));
+// Should this script die some other way, its services go with it.
+process.on('exit', () => {
+  for (const child of children.values()) if (child.exitCode === null) child.kill('SIGTERM');
+});
 
 say('▶ services');
 for (const { name } of APPS) {
@@ -104,6 +109,9 @@ for (const { name } of APPS) {
     cwd: root,
     env: { ...env, PORT: String(ports[name]) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group: Ctrl-C reaches only this script, which then stops each service once with
+    // SIGTERM (a second signal would make a service exit without finishing its close).
+    detached: true,
   });
   relay(name, child.stdout!);
   relay(name, child.stderr!);
