@@ -1,4 +1,5 @@
-import { MAX_EVENTS_BODY_BYTES } from '@lambdarec/contracts';
+import rateLimit from '@fastify/rate-limit';
+import { ERROR_CODES, LrecError, MAX_EVENTS_BODY_BYTES } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import {
   Counter,
@@ -22,12 +23,22 @@ export interface IngestAppOptions {
   catalog: CatalogRepository;
   registry: Registry;
   checks: Record<string, ReadinessCheck>;
+  /** Requests per minute and client address on the write routes. @defaultValue 6000 */
+  rateLimitPerMinute?: number;
   /** @defaultValue () => new Date() */
   clock?: () => Date;
 }
 
 /** The ingest HTTP app, built but not listening. */
-export async function buildIngestApp({ log, publisher, catalog, registry, checks, clock = () => new Date() }: IngestAppOptions): Promise<HttpServer> {
+export async function buildIngestApp({
+  log,
+  publisher,
+  catalog,
+  registry,
+  checks,
+  rateLimitPerMinute = 6000,
+  clock = () => new Date(),
+}: IngestAppOptions): Promise<HttpServer> {
   const app = createHttpServer({ log, bodyLimit: MAX_EVENTS_BODY_BYTES });
   await app.register(errorHandlerPlugin);
   await app.register(openApiPlugin, {
@@ -42,7 +53,20 @@ export async function buildIngestApp({ log, publisher, catalog, registry, checks
     labelNames: ['type'] as const,
     registers: [registry],
   });
-  await app.register(eventsRoutes, { publisher, clock, accepted });
-  await app.register(productsRoutes, { catalog });
+  // A runaway client (a storefront bug, a bot) gets 429 before it can flood the topic; operations
+  // endpoints stay reachable. Per process: behind a load balancer, each replica counts its own.
+  await app.register(async (writes) => {
+    await writes.register(rateLimit, {
+      max: rateLimitPerMinute,
+      timeWindow: 60_000,
+      errorResponseBuilder: (_request, context) =>
+        new LrecError(ERROR_CODES.RATE_LIMITED, `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`, {
+          statusCode: 429,
+          retriable: true,
+        }),
+    });
+    await writes.register(eventsRoutes, { publisher, clock, accepted });
+    await writes.register(productsRoutes, { catalog });
+  });
   return app;
 }

@@ -22,6 +22,7 @@ await runService({
       publisher,
       catalog: createCatalogRepository({ pool }),
       registry: createMetricsRegistry('ingest'),
+      rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
       checks: { kafka: () => publisher.ready(), postgres: () => pool.query('SELECT 1') },
     });
     defer('http server', () => app.close());

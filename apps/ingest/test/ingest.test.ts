@@ -158,6 +158,31 @@ describe('POST /events', () => {
   });
 });
 
+describe('rate limiting', () => {
+  it('answers 429 with Retry-After once a client exceeds its requests per minute, and keeps health reachable', async () => {
+    const limited = await buildIngestApp({
+      log,
+      publisher,
+      catalog: createCatalogRepository({ pool }),
+      registry: createMetricsRegistry('ingest-test-429'),
+      checks: {},
+      rateLimitPerMinute: 2,
+    });
+    try {
+      const send = () => limited.inject({ method: 'PUT', url: '/products', payload: [buildProduct({ productId: 'rl-1' })] });
+      expect((await send()).statusCode).toBe(200);
+      expect((await send()).statusCode).toBe(200);
+      const refused = await send();
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json()).toMatchObject({ code: 'LREC_RATE_LIMITED' });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await limited.inject('/healthz')).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('PUT /products', () => {
   it('upserts products into the catalog', async () => {
     const res = await app.inject({

@@ -67,6 +67,12 @@ export const ingestConfigSchema = z.object({
   ...kafka,
   ...database,
   PORT: port(3001),
+  RATE_LIMIT_PER_MINUTE: z.coerce
+    .number({ error: 'must be a number' })
+    .int()
+    .min(1)
+    .default(6000)
+    .describe('requests per minute and client address on POST /events and PUT /products'),
 });
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
 
