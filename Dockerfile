@@ -17,8 +17,9 @@
 # external, so the runtime image needs node_modules; see docs/decisions/004-containers.md.
 
 ARG NODE_IMAGE=node:22-bookworm-slim
-# Required: ingest | speed | batch | serving.
-ARG APP
+# Required: ingest | speed | batch | serving. The placeholder default selects the `app-none`
+# stage below, which fails with a clear message instead of an image-pull error.
+ARG APP=none
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS base
@@ -61,7 +62,7 @@ ENV NX_DAEMON=false \
     NX_NO_CLOUD=true \
     NX_SKIP_NX_CACHE=true
 COPY . .
-RUN test -n "${APP}" && test -f "apps/${APP}/src/main.ts" \
+RUN test -f "apps/${APP}/src/main.ts" \
       || { echo "build argument APP must name an app: ingest | speed | batch | serving (got '${APP}')" >&2; exit 1; }
 RUN npx nx run "${APP}:build" --outputStyle=static \
     && test -f "apps/${APP}/dist/main.js" \
@@ -103,12 +104,15 @@ USER node
 # Liveness: the process answers /healthz (readiness, /readyz, is for orchestrators that route
 # traffic; compose uses it). No curl in slim images, so node's fetch.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/healthz`, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PORT + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Node is PID 1 here; the services handle SIGTERM/SIGINT themselves (close-with-grace).
 # Use `docker run --init` / compose `init: true` if you also want zombie reaping.
 CMD ["node", "dist/main.js"]
 
 # ---------------------------------------------------------------------------------------------
+FROM base AS app-none
+RUN echo "choose the service: docker build --build-arg APP=ingest|speed|batch|serving ." >&2 && exit 1
+
 # Per-app port (DESIGN.md). PORT is set explicitly so the HEALTHCHECK knows it; overriding
 # PORT at run time moves both.
 FROM runtime AS app-serving

@@ -1,14 +1,5 @@
 import type { Logger } from '@lambdarec/clients';
-import {
-  createHttpServer,
-  errorHandlerPlugin,
-  healthPlugin,
-  metricsPlugin,
-  openApiPlugin,
-  type HttpServer,
-  type ReadinessCheck,
-  type Registry,
-} from '@lambdarec/http';
+import { createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
 import type { BatchRunsRepository } from '@lambdarec/stores';
 import type { Queue } from 'bullmq';
 import type { Credentials } from './plugins/auth.js';
@@ -27,15 +18,16 @@ export interface BatchAppOptions {
 
 /** The batch service's HTTP app: runs API, Bull Board, health and metrics; built, not listening. */
 export async function buildBatchApp({ log, registry, checks, runs, queue, credentials }: BatchAppOptions): Promise<HttpServer> {
-  const app = createHttpServer({ log });
-  await app.register(errorHandlerPlugin);
-  await app.register(openApiPlugin, {
-    title: 'lambdarec batch',
-    description: 'Batch runs of the recommendation model; the Bull Board dashboard is at /admin/queues.',
-    basicAuth: true,
+  const app = await createServiceApp({
+    log,
+    registry,
+    checks,
+    openApi: {
+      title: 'lambdarec batch',
+      description: 'Batch runs of the recommendation model; the Bull Board dashboard is at /admin/queues.',
+      basicAuth: true,
+    },
   });
-  await app.register(metricsPlugin, { registry });
-  await app.register(healthPlugin, { checks });
   await app.register(runsRoutes, { runs, queue, credentials });
   await app.register(dashboardPlugin, { queues: [queue as Queue], credentials });
   return app;

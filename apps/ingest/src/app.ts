@@ -1,17 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import { ERROR_CODES, LrecError, MAX_EVENTS_BODY_BYTES } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
-import {
-  Counter,
-  createHttpServer,
-  errorHandlerPlugin,
-  healthPlugin,
-  metricsPlugin,
-  openApiPlugin,
-  type HttpServer,
-  type ReadinessCheck,
-  type Registry,
-} from '@lambdarec/http';
+import { Counter, createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
 import type { CatalogRepository } from '@lambdarec/stores';
 import type { EventPublisher } from './event-publisher.js';
 import { eventsRoutes } from './routes/events.js';
@@ -39,14 +29,13 @@ export async function buildIngestApp({
   rateLimitPerMinute = 6000,
   clock = () => new Date(),
 }: IngestAppOptions): Promise<HttpServer> {
-  const app = createHttpServer({ log, bodyLimit: MAX_EVENTS_BODY_BYTES });
-  await app.register(errorHandlerPlugin);
-  await app.register(openApiPlugin, {
-    title: 'lambdarec ingest',
-    description: 'Click events from the storefront, and the product catalog.',
+  const app = await createServiceApp({
+    log,
+    registry,
+    checks,
+    bodyLimit: MAX_EVENTS_BODY_BYTES,
+    openApi: { title: 'lambdarec ingest', description: 'Click events from the storefront, and the product catalog.' },
   });
-  await app.register(metricsPlugin, { registry });
-  await app.register(healthPlugin, { checks });
   const accepted = new Counter({
     name: 'lrec_events_accepted_total',
     help: 'Events acknowledged by Kafka, by type',

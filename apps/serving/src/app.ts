@@ -1,14 +1,5 @@
 import type { Logger } from '@lambdarec/clients';
-import {
-  createHttpServer,
-  errorHandlerPlugin,
-  healthPlugin,
-  metricsPlugin,
-  openApiPlugin,
-  type HttpServer,
-  type ReadinessCheck,
-  type Registry,
-} from '@lambdarec/http';
+import { createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
 import type { Recommender } from './recommender.js';
 import { itemsRoutes } from './routes/items.js';
 import { recommendationsRoutes } from './routes/recommendations.js';
@@ -25,14 +16,12 @@ export async function buildServingApp({
   checks: Record<string, ReadinessCheck>;
   recommender: Recommender;
 }): Promise<HttpServer> {
-  const app = createHttpServer({ log });
-  await app.register(errorHandlerPlugin);
-  await app.register(openApiPlugin, {
-    title: 'lambdarec serving',
-    description: 'Recommendations per user (batch view + live session) and similar items.',
+  const app = await createServiceApp({
+    log,
+    registry,
+    checks,
+    openApi: { title: 'lambdarec serving', description: 'Recommendations per user (batch view + live session) and similar items.' },
   });
-  await app.register(metricsPlugin, { registry });
-  await app.register(healthPlugin, { checks });
   await app.register(recommendationsRoutes, { recommender });
   await app.register(itemsRoutes, { recommender });
   return app;

@@ -3,3 +3,4 @@ export * from './error-handler.js';
 export * from './health.js';
 export * from './metrics.js';
 export * from './openapi.js';
+export * from './service-app.js';
