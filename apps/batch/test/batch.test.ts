@@ -163,6 +163,28 @@ describe('batch runs', () => {
     expect(schedulers[0]).toMatchObject({ key: 'nightly', pattern: '30 3 * * *' });
   });
 
+  it('"Run now" on the nightly schedule in Bull Board starts and publishes a run, leaving the schedule as it was', async () => {
+    await upsertNightlySchedule({ queue, pattern: '0 2 * * *', tz: 'UTC', log });
+    const res = await app.inject({
+      method: 'PUT',
+      url: `/admin/queues/api/queues/${encodeURIComponent(queue.name)}/job-schedulers/nightly/run`,
+      headers: { authorization: auth },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const run = await waitFor(
+      async () => {
+        const { runs } = (await app.inject('/batch/runs')).json() as { runs: Array<{ runId: string; trigger: string; status: string }> };
+        const scheduled = runs.find((r) => r.trigger === 'scheduler');
+        return scheduled !== undefined && (scheduled.status === 'succeeded' || scheduled.status === 'failed') ? scheduled : undefined;
+      },
+      { what: 'the run started from Bull Board', timeoutMs: 30_000 },
+    );
+    expect(run.status).toBe('succeeded');
+    const schedulers = await queue.getJobSchedulers();
+    expect(schedulers).toHaveLength(1);
+    expect(schedulers[0]).toMatchObject({ key: 'nightly', pattern: '0 2 * * *' });
+  });
+
   it('answers 404 for an unknown run and 400 for a malformed runId', async () => {
     expect((await app.inject(`/batch/runs/${crypto.randomUUID()}`)).statusCode).toBe(404);
     expect((await app.inject('/batch/runs/not-a-uuid')).statusCode).toBe(400);
