@@ -24,11 +24,12 @@ import { createTestDatabase, startInfra, uniqueName } from '@lambdarec/testing';
 import { demoCatalog, demoEvents } from '../tools/demo-data.js';
 import { buildServingApp } from '../apps/serving/src/app.js';
 import { createBatchViewCache } from '../apps/serving/src/batch-view-cache.js';
+import { createCatalogFactsCache, createSimilarItemsCache } from '../apps/serving/src/read-caches.js';
 import { createRecommender } from '../apps/serving/src/recommender.js';
 
 const DURATION_S = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONNECTIONS = 10;
-const log = createLogger({ name: 'bench', level: 'warn' });
+const log = createLogger({ name: 'bench', level: 'error' });
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 const infra = await startInfra();
@@ -72,7 +73,15 @@ try {
     log,
     registry: createMetricsRegistry('bench'),
     checks: {},
-    recommender: createRecommender({ sessions, batchView, batchCache: cache, catalog, policy, log }),
+    recommender: createRecommender({
+      sessions,
+      batchView,
+      batchCache: cache,
+      similarItems: createSimilarItemsCache({ batchView }),
+      catalog: createCatalogFactsCache({ catalog, ttlMs: 1000 }),
+      policy,
+      log,
+    }),
   });
   await serving.listen({ port: 0, host: '127.0.0.1' });
   const sample = await (await fetch(`http://127.0.0.1:${(serving.server.address() as { port: number }).port}/recommendations/${users[0]}`)).text();

@@ -4,6 +4,7 @@ import { createMetricsRegistry } from '@lambdarec/http';
 import { createBatchViewRepository, createCatalogRepository, createSessionStore, runMigrations } from '@lambdarec/stores';
 import { buildServingApp } from './app.js';
 import { createBatchViewCache } from './batch-view-cache.js';
+import { createCatalogFactsCache, createSimilarItemsCache } from './read-caches.js';
 import { createRecommender } from './recommender.js';
 
 await runService({
@@ -29,7 +30,8 @@ await runService({
         sessions: createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy }),
         batchView,
         batchCache,
-        catalog,
+        similarItems: createSimilarItemsCache({ batchView }),
+        catalog: createCatalogFactsCache({ catalog, ttlMs: config.CATALOG_CACHE_MS }),
         policy,
         log,
       }),

@@ -9,8 +9,9 @@ import {
   type SessionPolicy,
   type SessionProfile,
 } from '@lambdarec/domain';
-import type { BatchViewRepository, CatalogRepository, SessionSnapshot, SessionStore } from '@lambdarec/stores';
+import type { BatchViewRepository, SessionSnapshot, SessionStore } from '@lambdarec/stores';
 import type { BatchViewCache } from './batch-view-cache.js';
+import type { CatalogFactsCache, SimilarItemsCache } from './read-caches.js';
 
 /** Products in the session whose similar items join the candidates. */
 const SIMILAR_SEEDS = 5;
@@ -19,7 +20,8 @@ export interface RecommenderOptions {
   sessions: SessionStore;
   batchView: BatchViewRepository;
   batchCache: BatchViewCache;
-  catalog: CatalogRepository;
+  similarItems: SimilarItemsCache;
+  catalog: CatalogFactsCache;
   policy: SessionPolicy;
   log: Logger;
   now?: () => number;
@@ -31,10 +33,20 @@ export interface Recommender {
 }
 
 /**
- * Per request: the user's session (Redis) and batch rows (Postgres) are fetched, merged by the
- * shared domain logic, and every failing source degrades the answer instead of failing it.
+ * Per request: the user's session (Redis) and batch row (Postgres, by primary key) in parallel;
+ * similar items and catalog facts mostly from memory; merged by the shared domain logic. A failing
+ * source degrades the answer instead of failing it.
  */
-export function createRecommender({ sessions, batchView, batchCache, catalog, policy, log, now = Date.now }: RecommenderOptions): Recommender {
+export function createRecommender({
+  sessions,
+  batchView,
+  batchCache,
+  similarItems,
+  catalog,
+  policy,
+  log,
+  now = Date.now,
+}: RecommenderOptions): Recommender {
   return {
     async recommend(userId, query) {
       const degraded: DegradedSource[] = [];
@@ -50,7 +62,7 @@ export function createRecommender({ sessions, batchView, batchCache, catalog, po
         degraded.push('session');
         log.warn({ err: sessionResult.reason, userId }, 'session state unavailable; answering from the batch view');
       }
-      let batchDown = personalResult.status === 'rejected';
+      let batchError: unknown = personalResult.status === 'rejected' ? personalResult.reason : undefined;
       const personal = personalResult.status === 'fulfilled' ? personalResult.value : [];
 
       const at = now();
@@ -59,32 +71,28 @@ export function createRecommender({ sessions, batchView, batchCache, catalog, po
         snapshot === undefined ? EMPTY_SESSION_PROFILE : buildSessionProfile(snapshot.signals, snapshot.purchases, at, policy);
       const seeds = profile.recentProducts.slice(0, SIMILAR_SEEDS);
 
-      let similarToRecent = new Map<string, Candidate[]>();
-      if (view !== undefined && !batchDown && seeds.length > 0) {
-        try {
-          similarToRecent = await batchView.similarItems(view.run.runId, seeds);
-        } catch (err) {
-          batchDown = true;
-          log.warn({ err, userId }, 'similar items unavailable');
-        }
-      }
-
       const popular = view?.popular ?? [];
+      let similarToRecent = new Map<string, Candidate[]>();
+      // Without Postgres, the popular list and its facts cached with the run still answer.
       let facts: Map<string, CatalogFacts> = view?.popularFacts ?? new Map();
-      if (!batchDown) {
-        const ids = new Set<string>();
-        for (const c of personal) ids.add(c.productId);
-        for (const list of similarToRecent.values()) for (const c of list) ids.add(c.productId);
-        for (const c of popular) ids.add(c.productId);
-        for (const s of snapshot?.signals ?? []) if (s.category === null) ids.add(s.productId);
+      if (view !== undefined && batchError === undefined) {
         try {
+          similarToRecent = await similarItems.similarItems(view.run.runId, seeds);
+          const ids = new Set<string>();
+          for (const c of personal) ids.add(c.productId);
+          for (const list of similarToRecent.values()) for (const c of list) ids.add(c.productId);
+          for (const c of popular) ids.add(c.productId);
+          for (const s of snapshot?.signals ?? []) if (s.category === null) ids.add(s.productId);
           facts = await catalog.facts([...ids]);
         } catch (err) {
-          batchDown = true;
-          log.warn({ err, userId }, 'catalog unavailable; using cached facts');
+          batchError = err;
+          similarToRecent = new Map();
         }
       }
-      if (batchDown) degraded.push('batch');
+      if (batchError !== undefined) {
+        degraded.push('batch');
+        log.warn({ err: batchError, userId }, 'batch view unavailable; answering popular items from memory');
+      }
 
       if (snapshot !== undefined) {
         profile = buildSessionProfile(snapshot.signals, snapshot.purchases, at, policy, (productId) => facts.get(productId)?.category ?? null);
@@ -117,7 +125,7 @@ export function createRecommender({ sessions, batchView, batchCache, catalog, po
       const view = batchCache.current();
       if (view === undefined) return { productId, items: [] };
       try {
-        const similar = (await batchView.similarItems(view.run.runId, [productId])).get(productId) ?? [];
+        const similar = (await similarItems.similarItems(view.run.runId, [productId])).get(productId) ?? [];
         const facts = await catalog.facts(similar.map((c) => c.productId));
         const items = similar
           .filter((c) => facts.get(c.productId)?.inStock !== false)

@@ -10,10 +10,11 @@ import {
   runMigrations,
   type SessionStore,
 } from '@lambdarec/stores';
-import { buildProduct, createTestDatabase, testLogger, uniqueName, type TestDatabase } from '@lambdarec/testing';
+import { buildProduct, createTestDatabase, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildServingApp } from '../src/app.js';
 import { createBatchViewCache, type BatchViewCache } from '../src/batch-view-cache.js';
+import { createCatalogFactsCache, createSimilarItemsCache } from '../src/read-caches.js';
 import { createRecommender } from '../src/recommender.js';
 
 const log = testLogger('serving-test');
@@ -73,7 +74,8 @@ async function buildApp(sessionStore: SessionStore) {
       sessions: sessionStore,
       batchView: createBatchViewRepository({ pool }),
       batchCache: cache,
-      catalog: createCatalogRepository({ pool }),
+      similarItems: createSimilarItemsCache({ batchView: createBatchViewRepository({ pool }) }),
+      catalog: createCatalogFactsCache({ catalog: createCatalogRepository({ pool }), ttlMs: 1000 }),
       policy,
       log,
     }),
@@ -200,6 +202,27 @@ describe('GET /recommendations/:userId', () => {
   });
 });
 
+describe('stock changes', () => {
+  it('a product that sells out leaves the answers within the catalog cache time', async () => {
+    const catalog = createCatalogRepository({ pool });
+    const before = await recommend('c', '?limit=20');
+    const target = before.items[0].productId;
+    await catalog.upsert([buildProduct({ productId: target, category: before.items[0].category, inStock: false })]);
+    try {
+      await waitFor(async () => ((await recommend('c', '?limit=20')).items.some((i: { productId: string }) => i.productId === target) ? undefined : true), {
+        what: `${target} to disappear once out of stock`,
+        timeoutMs: 5_000,
+      });
+    } finally {
+      await catalog.upsert([buildProduct({ productId: target, category: before.items[0].category, inStock: true })]);
+    }
+    await waitFor(async () => ((await recommend('c', '?limit=20')).items.some((i: { productId: string }) => i.productId === target) ? true : undefined), {
+      what: `${target} to come back once in stock`,
+      timeoutMs: 5_000,
+    });
+  });
+});
+
 describe('GET /items/:productId/similar', () => {
   it('answers similar items from the published run without out-of-stock ones', async () => {
     const res = await app.inject('/items/s1/similar?limit=5');
@@ -222,7 +245,8 @@ describe('when Postgres is down', () => {
         sessions,
         batchView: createBatchViewRepository({ pool: deadPool }),
         batchCache: cache,
-        catalog: createCatalogRepository({ pool: deadPool }),
+        similarItems: createSimilarItemsCache({ batchView: createBatchViewRepository({ pool: deadPool }) }),
+        catalog: createCatalogFactsCache({ catalog: createCatalogRepository({ pool: deadPool }), ttlMs: 1000 }),
         policy,
         log,
       }),

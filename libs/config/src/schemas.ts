@@ -115,6 +115,12 @@ export const servingConfigSchema = z.object({
   ...session,
   PORT: port(3000),
   BATCH_VIEW_REFRESH_MS: z.coerce.number().int().min(100).default(2000).describe('how often serving checks for a newly published run'),
+  CATALOG_CACHE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1000)
+    .describe('how long serving trusts a cached catalog fact (so, at most how long a sold-out product can still show)'),
 });
 export type ServingConfig = z.output<typeof servingConfigSchema>;
 

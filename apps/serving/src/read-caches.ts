@@ -1,0 +1,97 @@
+import type { Candidate, CatalogFacts } from '@lambdarec/domain';
+import type { BatchViewRepository, CatalogRepository } from '@lambdarec/stores';
+
+/** A Map kept in least-recently-used order, bounded in entries. */
+class LruMap<K, V> {
+  private readonly entries = new Map<K, V>();
+  constructor(private readonly maxEntries: number) {}
+
+  get(key: K): V | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: K, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as K);
+  }
+}
+
+export interface CatalogFactsCache {
+  /** Facts of the given products: cached ones younger than the TTL, the rest in one query. */
+  facts(productIds: readonly string[]): Promise<Map<string, CatalogFacts>>;
+}
+
+/**
+ * Catalog facts change rarely but are needed for every candidate of every answer. Caching them
+ * for `ttlMs` bounds how stale stock can be (a product sold out shows up for at most that long)
+ * and takes the catalog off the request path. Unknown products are cached too (as unknown).
+ */
+export function createCatalogFactsCache({
+  catalog,
+  ttlMs,
+  maxEntries = 200_000,
+  now = Date.now,
+}: {
+  catalog: CatalogRepository;
+  ttlMs: number;
+  maxEntries?: number;
+  now?: () => number;
+}): CatalogFactsCache {
+  const cache = new LruMap<string, { facts: CatalogFacts | null; at: number }>(maxEntries);
+  return {
+    async facts(productIds) {
+      const at = now();
+      const result = new Map<string, CatalogFacts>();
+      const missing: string[] = [];
+      for (const productId of productIds) {
+        const hit = cache.get(productId);
+        if (hit === undefined || at - hit.at > ttlMs) missing.push(productId);
+        else if (hit.facts !== null) result.set(productId, hit.facts);
+      }
+      if (missing.length > 0) {
+        const fetched = await catalog.facts(missing);
+        for (const productId of missing) {
+          const facts = fetched.get(productId) ?? null;
+          cache.set(productId, { facts, at });
+          if (facts !== null) result.set(productId, facts);
+        }
+      }
+      return result;
+    },
+  };
+}
+
+export interface SimilarItemsCache {
+  similarItems(runId: string, productIds: readonly string[]): Promise<Map<string, Candidate[]>>;
+}
+
+/** A run's similar-item lists never change, and many users share them: cache per (run, product). */
+export function createSimilarItemsCache({ batchView, maxEntries = 50_000 }: { batchView: BatchViewRepository; maxEntries?: number }): SimilarItemsCache {
+  const cache = new LruMap<string, Candidate[]>(maxEntries);
+  return {
+    async similarItems(runId, productIds) {
+      const result = new Map<string, Candidate[]>();
+      const missing: string[] = [];
+      for (const productId of productIds) {
+        const hit = cache.get(`${runId}\u0000${productId}`);
+        if (hit === undefined) missing.push(productId);
+        else if (hit.length > 0) result.set(productId, hit);
+      }
+      if (missing.length > 0) {
+        const fetched = await batchView.similarItems(runId, missing);
+        for (const productId of missing) {
+          const items = fetched.get(productId) ?? [];
+          cache.set(`${runId}\u0000${productId}`, items);
+          if (items.length > 0) result.set(productId, items);
+        }
+      }
+      return result;
+    },
+  };
+}
