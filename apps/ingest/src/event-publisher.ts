@@ -1,6 +1,6 @@
 import { ERROR_CODES, LrecError, type ClickEvent } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 
 export interface EventPublisher {
   /** Resolves only after every event is acknowledged by all in-sync replicas. */
@@ -18,9 +18,25 @@ export interface EventPublisherOptions {
   sendTimeoutMs?: number;
 }
 
+/** Merged batches stay well under the broker's default 1 MB per partition batch. */
+const MAX_BATCH_BYTES = 512 * 1024;
+
+interface PendingSend {
+  messages: Message[];
+  bytes: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 /**
  * Produces events to the topic keyed by userId (one user's events stay in order), with an
  * idempotent producer and acks from all in-sync replicas: a retried send is not duplicated.
+ *
+ * Requests are coalesced: while one send is in flight, the events of concurrent requests queue
+ * up and go out together in the next send, and each request resolves when the send carrying its
+ * events is acknowledged. One send at a time keeps the idempotent producer's sequence numbers in
+ * order (kafkajs 2.2.4 fails concurrent idempotent sends with OUT_OF_ORDER_SEQUENCE_NUMBER under
+ * load), and batching is what makes it fast.
  */
 export function createEventPublisher({ kafka, topic, log, sendTimeoutMs = 10_000 }: EventPublisherOptions): EventPublisher {
   const producer: Producer = kafka.producer({
@@ -36,24 +52,45 @@ export function createEventPublisher({ kafka, topic, log, sendTimeoutMs = 10_000
   producer.on(producer.events.CONNECT, () => (connected = true));
   producer.on(producer.events.DISCONNECT, () => (connected = false));
 
+  let queue: PendingSend[] = [];
+  let sending: Promise<void> | undefined;
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      // Take whole requests up to the byte budget; the first always goes, however large.
+      let bytes = 0;
+      let take = 0;
+      while (take < queue.length && (take === 0 || bytes + queue[take]!.bytes <= MAX_BATCH_BYTES)) bytes += queue[take++]!.bytes;
+      const batch = queue.slice(0, take);
+      queue = queue.slice(take);
+      try {
+        await producer.send({ topic, acks: -1, timeout: sendTimeoutMs, messages: batch.flatMap((pending) => pending.messages) });
+        for (const pending of batch) pending.resolve();
+      } catch (err) {
+        log.warn({ err, requests: batch.length }, 'kafka did not acknowledge events');
+        for (const pending of batch) pending.reject(err);
+      }
+    }
+    sending = undefined;
+  }
+
   return {
     async start() {
       await Promise.all([producer.connect(), admin.connect()]);
     },
     async publish(events) {
+      const messages = events.map((event) => ({
+        key: event.userId,
+        value: JSON.stringify(event),
+        ...(event.timestamp === undefined ? {} : { timestamp: String(Date.parse(event.timestamp)) }),
+      }));
+      const bytes = messages.reduce((sum, message) => sum + message.value.length + message.key.length, 0);
       try {
-        await producer.send({
-          topic,
-          acks: -1,
-          timeout: sendTimeoutMs,
-          messages: events.map((event) => ({
-            key: event.userId,
-            value: JSON.stringify(event),
-            ...(event.timestamp === undefined ? {} : { timestamp: String(Date.parse(event.timestamp)) }),
-          })),
+        await new Promise<void>((resolve, reject) => {
+          queue.push({ messages, bytes, resolve, reject });
+          sending ??= drain();
         });
       } catch (err) {
-        log.warn({ err, count: events.length }, 'kafka did not acknowledge events');
         throw new LrecError(ERROR_CODES.BROKER_UNAVAILABLE, 'the event broker cannot take events right now; retry later', {
           statusCode: 503,
           retriable: true,
@@ -67,6 +104,8 @@ export function createEventPublisher({ kafka, topic, log, sendTimeoutMs = 10_000
       await admin.fetchTopicMetadata({ topics: [topic] });
     },
     async close() {
+      // Requests already accepted into the queue are still sent before the producer disconnects.
+      await sending;
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
   };

@@ -86,6 +86,28 @@ describe('POST /events', () => {
     await onTopic(wrapped.json().eventIds[0]);
   });
 
+  it('acknowledges many concurrent requests, and every event lands on the topic exactly once', async () => {
+    const requests = Array.from({ length: 40 }, (_, i) =>
+      Array.from({ length: 5 }, (_, j) => buildClickEvent({ userId: `conc-${i % 7}`, productId: `p-${j}` })),
+    );
+    const answers = await Promise.all(requests.map((events) => app.inject({ method: 'POST', url: '/events', payload: events })));
+    expect(answers.map((a) => a.statusCode)).toEqual(requests.map(() => 202));
+    const ids = new Set(requests.flat().map((e) => e.eventId));
+    await waitFor(() => (received.filter((m) => ids.has(JSON.parse(m.value!.toString()).eventId)).length >= ids.size ? true : undefined), {
+      what: 'all 200 events on the topic',
+    });
+    // A marker sent afterwards: once it arrived, any duplicate would have too (same partitions, in order).
+    const markers = await app.inject({
+      method: 'POST',
+      url: '/events',
+      payload: Array.from({ length: 7 }, (_, i) => buildClickEvent({ userId: `conc-${i}`, productId: 'marker' })),
+    });
+    for (const id of markers.json().eventIds as string[]) await onTopic(id);
+    const arrived = received.map((m) => JSON.parse(m.value!.toString()).eventId as string).filter((id) => ids.has(id));
+    expect(arrived).toHaveLength(ids.size);
+    expect(new Set(arrived).size).toBe(ids.size);
+  });
+
   it('rejects a batch with a bad event with 400 naming index and field, and produces none of it', async () => {
     const good = buildClickEvent({ userId: 'u-4' });
     const res = await app.inject({

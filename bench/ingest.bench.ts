@@ -1,0 +1,88 @@
+/**
+ * `npm run bench:ingest`: events per second through POST /events (validation, JSON, HTTP, an
+ * idempotent producer with acks from all in-sync replicas) against a raw kafkajs producer with the
+ * same settings sending the same batches, measured in this run on this machine. The ratio is what
+ * matters: it is the cost of the HTTP front door over Kafka itself.
+ */
+import { randomUUID } from 'node:crypto';
+import autocannon from 'autocannon';
+import { Partitioners } from 'kafkajs';
+import { createKafka, createLogger, createPgPool } from '@lambdarec/clients';
+import { createMetricsRegistry } from '@lambdarec/http';
+import { createCatalogRepository } from '@lambdarec/stores';
+import { createTestTopic, startInfra } from '@lambdarec/testing';
+import { buildIngestApp } from '../apps/ingest/src/app.js';
+import { createEventPublisher } from '../apps/ingest/src/event-publisher.js';
+
+const DURATION_S = Number(process.env['BENCH_SECONDS'] ?? 10);
+const CONCURRENCY = 10;
+const EVENTS_PER_REQUEST = 10;
+const log = createLogger({ name: 'bench', level: 'error' });
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+const infra = await startInfra();
+const topic = await createTestTopic(infra.kafkaBrokers, { partitions: 6 });
+const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'bench', log });
+const pool = createPgPool({ url: infra.databaseUrl, log, applicationName: 'bench' });
+
+const batch = () =>
+  Array.from({ length: EVENTS_PER_REQUEST }, (_, i) => ({
+    eventId: randomUUID(),
+    userId: `bench-user-${Math.floor(Math.random() * 1000)}`,
+    type: i % 4 === 0 ? 'click' : 'view',
+    productId: `p-${Math.floor(Math.random() * 500)}`,
+    category: 'bench',
+    timestamp: new Date().toISOString(),
+  }));
+
+try {
+  // Baseline: the raw producer, CONCURRENCY sends in flight, each a batch of the same size.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  let rawEvents = 0;
+  const rawDeadline = Date.now() + DURATION_S * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < rawDeadline) {
+        const events = batch();
+        await producer.send({ topic: topic.topic, acks: -1, messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
+        rawEvents += events.length;
+      }
+    }),
+  );
+  await producer.disconnect();
+  const rawRate = rawEvents / DURATION_S;
+
+  const publisher = createEventPublisher({ kafka, topic: topic.topic, log });
+  await publisher.start();
+  const app = await buildIngestApp({
+    log,
+    publisher,
+    catalog: createCatalogRepository({ pool }),
+    registry: createMetricsRegistry('bench'),
+    checks: {},
+    rateLimitPerMinute: 10_000_000,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const result = await autocannon({
+    url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}/events`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    connections: CONCURRENCY,
+    duration: DURATION_S,
+    requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ events: batch() }) }) }],
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`ingest: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  const httpRate = (result.requests.average * EVENTS_PER_REQUEST);
+  await app.close();
+  await publisher.close();
+
+  say(`ingest benchmark: ${CONCURRENCY} concurrent senders, ${EVENTS_PER_REQUEST} events per request, ${DURATION_S} s each, acks=-1, idempotent`);
+  say(`raw kafkajs producer     ${rawRate.toFixed(0).padStart(7)} events/s`);
+  say(`POST /events             ${httpRate.toFixed(0).padStart(7)} events/s   p50 ${result.latency.p50} ms   p99 ${result.latency.p99} ms`);
+  say(`ratio ingest / raw producer: ${(httpRate / rawRate).toFixed(2)}`);
+} finally {
+  await pool.end();
+  await topic.remove();
+  await infra.stop();
+}
