@@ -28,7 +28,8 @@ export function createBatchRunner({ runs, policy, log, keepRuns = 3, now = Date.
         const input = await runs.readInput();
         // Decay is anchored at the newest event read, not the wall clock: a re-run over the same
         // events yields the same model.
-        const asOf = input.watermark.maxEventTime === null ? started : Date.parse(input.watermark.maxEventTime);
+        // Never later than now: consumers refuse far-future events, but decay must not depend on that.
+        const asOf = input.watermark.maxEventTime === null ? started : Math.min(Date.parse(input.watermark.maxEventTime), started);
         const model = computeBatchModel(input.interactions, asOf, policy);
         const stats: RunStats = {
           eventsRead: input.eventsRead,

@@ -1,5 +1,5 @@
 import { createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
-import { isWithinSessionWindow, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
+import { isPurchaseSuppressing, isWithinSessionWindow, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
 import type { Counter } from '@lambdarec/http';
 import type { SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
@@ -17,8 +17,8 @@ export interface SpeedConsumerOptions {
 }
 
 /**
- * The speed layer: every event inside the session window becomes a session signal in Redis.
- * Late events (older than the window by event time) are left to the batch layer.
+ * The speed layer: every event inside the session window (purchases: inside their suppression
+ * window) becomes session state in Redis. Older events are left to the batch layer.
  */
 export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, log, metrics, now = Date.now }: SpeedConsumerOptions): EventConsumer {
   return createEventConsumer({
@@ -31,7 +31,11 @@ export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, l
       const at = now();
       const signals: SessionSignal[] = [];
       for (const { event, eventTime } of events) {
-        if (!isWithinSessionWindow(eventTime.getTime(), at, policy)) {
+        // A purchase matters for its whole suppression window (24 h), not just the session window:
+        // after a lag or a replay, products bought hours ago must stay hidden.
+        const relevant =
+          event.type === 'purchase' ? isPurchaseSuppressing(eventTime.getTime(), at, policy) : isWithinSessionWindow(eventTime.getTime(), at, policy);
+        if (!relevant) {
           metrics.events.inc({ outcome: 'late' });
           continue;
         }

@@ -103,7 +103,31 @@ describe('speed layer consumer', () => {
       return s.signals.length > 0 ? s : undefined;
     });
     expect(session.signals.map((s) => s.productId)).toEqual(['new']);
-    expect(await registry.getSingleMetricAsString('lrec_speed_events_total')).toMatch(/outcome="late"[^\n]* 1/);
+    expect(await registry.getSingleMetricAsString('lrec_speed_events_total')).toMatch(/outcome="late"[^\n]* 1$/m);
+  });
+
+  it('keeps a purchase older than the session window but inside its suppression window', async () => {
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+    const bought = buildClickEvent({ userId: 'sp-6', type: 'purchase', productId: 'bought-5h-ago', timestamp: hoursAgo(5) });
+    const tooOld = buildClickEvent({ userId: 'sp-6', type: 'purchase', productId: 'bought-30h-ago', timestamp: hoursAgo(30) });
+    await publish(tooOld, bought);
+    const session = await waitFor(async () => {
+      const s = await sessionOf('sp-6');
+      return s.purchases.size > 0 ? s : undefined;
+    });
+    expect([...session.purchases.keys()]).toEqual(['bought-5h-ago']);
+  });
+
+  it('sends an outside event dated more than 5 minutes ahead to the DLQ, like ingest would refuse it', async () => {
+    const future = buildClickEvent({ userId: 'sp-7', productId: 'from-2099', timestamp: '2099-01-01T00:00:00Z' });
+    await publish(future, buildClickEvent({ userId: 'sp-7', productId: 'now' }));
+    const letter = await waitFor(() => deadLetters.find((m) => m.value?.toString().includes('from-2099')));
+    expect(letter.headers?.[DLQ_HEADERS.reason]?.toString()).toMatch(/in the future/);
+    const session = await waitFor(async () => {
+      const s = await sessionOf('sp-7');
+      return s.signals.length > 0 ? s : undefined;
+    });
+    expect(session.signals.map((s) => s.productId)).toEqual(['now']);
   });
 
   it('sends poison records to the DLQ with the reason and keeps consuming', async () => {

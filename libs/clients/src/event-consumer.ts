@@ -84,10 +84,11 @@ export function createEventConsumer({ kafka, topic, groupId, log, handle, onDead
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
           if (batch.messages.length === 0) return;
+          const now = Date.now();
           const events: ConsumedEvent[] = [];
           const poison: Array<{ reason: string; message: (typeof batch.messages)[number] }> = [];
           for (const message of batch.messages) {
-            const decoded = decodeEventRecord(message);
+            const decoded = decodeEventRecord(message, now);
             if (decoded.ok) events.push({ event: decoded.event, eventTime: decoded.eventTime, offset: message.offset });
             else poison.push({ reason: decoded.reason, message });
           }

@@ -105,4 +105,11 @@ describe('decodeEventRecord', () => {
     });
     expect(decoded).toEqual({ ok: false, reason: 'no usable event time' });
   });
+
+  it('refuses an event time more than 5 minutes after now, as ingest does, and accepts 4 minutes', () => {
+    const now = Date.parse('2025-03-01T12:00:00Z');
+    const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
+    expect(reasonOf(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(6) })), now))).toMatch(/more than 5 minutes in the future/);
+    expect(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(4) })), now).ok).toBe(true);
+  });
 });

@@ -1,4 +1,4 @@
-import { clickEventSchema, type ClickEvent } from './event.js';
+import { clickEventSchema, MAX_FUTURE_SKEW_MS, type ClickEvent } from './event.js';
 
 /** The parts of a Kafka record that carry an event (structural, so this stays free of kafkajs). */
 export interface EventRecord {
@@ -12,8 +12,10 @@ export type DecodedEvent = { ok: true; event: ClickEvent; eventTime: Date } | { 
 /**
  * A record on events.v1 → a validated event and its event time (the event's timestamp, else the
  * record's). Anything else is poison for every consumer alike, with the reason for the DLQ.
+ * Outside publishers get the same rules as ingest: an event time more than 5 minutes after `now`
+ * is refused (one event dated 2099 would otherwise anchor the batch's decay and trim sessions).
  */
-export function decodeEventRecord(message: EventRecord): DecodedEvent {
+export function decodeEventRecord(message: EventRecord, now: number = Date.now()): DecodedEvent {
   if (message.value === null) return { ok: false, reason: 'empty message (tombstone)' };
   let json: unknown;
   try {
@@ -32,5 +34,8 @@ export function decodeEventRecord(message: EventRecord): DecodedEvent {
   const recordTime = /^\d+$/.test(message.timestamp) ? Number(message.timestamp) : Number.NaN;
   const eventTime = new Date(parsed.data.timestamp ?? recordTime);
   if (Number.isNaN(eventTime.getTime()) || eventTime.getTime() <= 0) return { ok: false, reason: 'no usable event time' };
+  if (eventTime.getTime() > now + MAX_FUTURE_SKEW_MS) {
+    return { ok: false, reason: `event time ${eventTime.toISOString()} is more than 5 minutes in the future` };
+  }
   return { ok: true, event: parsed.data, eventTime };
 }
