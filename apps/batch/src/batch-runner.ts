@@ -2,6 +2,7 @@ import type { RunStats } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import { computeBatchModel, type BatchPolicy } from '@lambdarec/domain';
 import type { BatchRunsRepository } from '@lambdarec/stores';
+import { UnrecoverableError } from 'bullmq';
 
 export interface BatchRunner {
   /** Computes the model over the whole master dataset and publishes it; marks the run failed on error. */
@@ -22,7 +23,10 @@ export function createBatchRunner({ runs, policy, log, keepRuns = 3, now = Date.
     async run(runId) {
       const runLog = log.child({ runId });
       const started = now();
-      await runs.markRunning(runId);
+      if (!(await runs.markRunning(runId))) {
+        // Failed by reconciliation or by a queueing error meanwhile: running it now would revive it.
+        throw new UnrecoverableError(`run ${runId} is no longer queued or running`);
+      }
       runLog.info('batch run started');
       try {
         const input = await runs.readInput();

@@ -21,22 +21,39 @@ export interface BatchWorkerOptions {
   log: Logger;
 }
 
-export function createBatchWorker({ queueName, connection, runs, runner, log }: BatchWorkerOptions) {
-  let worker: Worker<BatchJobData, BatchJobResult> | undefined;
-
-  async function process(job: Job<BatchJobData, BatchJobResult>): Promise<BatchJobResult> {
+/**
+ * Processes one batch job. API jobs carry their runId; scheduler jobs (nightly, Bull Board's
+ * "Run now") get one when first processed, recorded with their job id, so a job processed again
+ * after a stall resumes its own run instead of colliding with it.
+ */
+export function createBatchJobProcessor({ runs, runner, log }: Pick<BatchWorkerOptions, 'runs' | 'runner' | 'log'>) {
+  return async (job: Pick<Job<BatchJobData, BatchJobResult>, 'id' | 'data'>): Promise<BatchJobResult> => {
     let runId = job.data.runId;
     if (runId === undefined) {
-      runId = randomUUID();
-      const created = await runs.create({ runId, trigger: job.data.trigger ?? 'scheduler', jobId: job.id });
-      if (!created.created) {
-        log.warn({ jobId: job.id, activeRunId: created.activeRunId }, 'a batch run is already in progress; skipping this one');
-        return { runId: created.activeRunId, skipped: true, reason: 'a run was already in progress' };
+      const previous = job.id === undefined ? undefined : await runs.findByJobId(job.id);
+      if (previous !== undefined && previous.status !== 'queued' && previous.status !== 'running') {
+        return { runId: previous.runId, skipped: true, reason: `its run already ${previous.status}` };
+      }
+      if (previous !== undefined) {
+        runId = previous.runId;
+        log.info({ jobId: job.id, runId }, 'resuming the run of a job processed again');
+      } else {
+        runId = randomUUID();
+        const created = await runs.create({ runId, trigger: job.data.trigger ?? 'scheduler', jobId: job.id });
+        if (!created.created) {
+          log.warn({ jobId: job.id, activeRunId: created.activeRunId }, 'a batch run is already in progress; skipping this one');
+          return { runId: created.activeRunId, skipped: true, reason: 'a run was already in progress' };
+        }
       }
     }
     await runner.run(runId);
     return { runId, skipped: false };
-  }
+  };
+}
+
+export function createBatchWorker({ queueName, connection, runs, runner, log }: BatchWorkerOptions) {
+  let worker: Worker<BatchJobData, BatchJobResult> | undefined;
+  const process = createBatchJobProcessor({ runs, runner, log });
 
   return {
     async start() {

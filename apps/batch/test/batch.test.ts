@@ -19,7 +19,7 @@ import { buildBatchApp } from '../src/app.js';
 import { createArchiver } from '../src/archiver.js';
 import { createBatchRunner } from '../src/batch-runner.js';
 import { upsertNightlySchedule } from '../src/scheduler.js';
-import { createBatchWorker, type BatchJobData } from '../src/worker.js';
+import { createBatchJobProcessor, createBatchWorker, type BatchJobData } from '../src/worker.js';
 
 const log = testLogger('batch-test');
 const credentials = { user: 'ops', password: 'correct-horse' };
@@ -183,6 +183,31 @@ describe('batch runs', () => {
     const schedulers = await queue.getJobSchedulers();
     expect(schedulers).toHaveLength(1);
     expect(schedulers[0]).toMatchObject({ key: 'nightly', pattern: '0 2 * * *' });
+  });
+
+  it('a scheduler job processed again after a stall resumes its own run, and once done is skipped', async () => {
+    const runs = createBatchRunsRepository({ pool });
+    const process = createBatchJobProcessor({ runs, runner: createBatchRunner({ runs, policy: DEFAULT_BATCH_POLICY, log }), log });
+    const job = { id: `repeat:nightly:${Date.now()}`, data: { trigger: 'scheduler' } };
+    // The first worker recorded the run and died mid-way: the run is still running.
+    const stalledRunId = crypto.randomUUID();
+    await runs.create({ runId: stalledRunId, trigger: 'scheduler', jobId: job.id });
+    await runs.markRunning(stalledRunId);
+
+    expect(await process(job)).toEqual({ runId: stalledRunId, skipped: false });
+    expect(await runs.get(stalledRunId)).toMatchObject({ status: 'succeeded', published: true });
+    expect(await process(job)).toMatchObject({ runId: stalledRunId, skipped: true });
+    expect(await runs.active()).toEqual([]);
+  });
+
+  it('a run failed meanwhile is not revived by its job', async () => {
+    const runs = createBatchRunsRepository({ pool });
+    const process = createBatchJobProcessor({ runs, runner: createBatchRunner({ runs, policy: DEFAULT_BATCH_POLICY, log }), log });
+    const runId = crypto.randomUUID();
+    await runs.create({ runId, trigger: 'api', jobId: runId });
+    await runs.markFailed(runId, 'could not be queued');
+    await expect(process({ id: runId, data: { runId, trigger: 'api' } })).rejects.toThrow(/no longer queued or running/);
+    expect((await runs.get(runId))?.status).toBe('failed');
   });
 
   it('answers 404 for an unknown run and 400 for a malformed runId', async () => {

@@ -40,7 +40,10 @@ export interface BatchRunsRepository {
   /** Records a queued run, unless one is queued or running already (then its id). */
   create(run: { runId: string; trigger: string; jobId?: string | undefined }): Promise<CreateRunResult>;
   setJobId(runId: string, jobId: string): Promise<void>;
-  markRunning(runId: string): Promise<void>;
+  /** The run a BullMQ job created, if any (a stalled job is processed again). */
+  findByJobId(jobId: string): Promise<{ runId: string; status: RunStatus } | undefined>;
+  /** Marks a queued (or resumed running) run running; false if it is no longer active. */
+  markRunning(runId: string): Promise<boolean>;
   markFailed(runId: string, error: string): Promise<void>;
   /** Reads the master dataset in one snapshot, so events and offsets agree. */
   readInput(): Promise<RunInput>;
@@ -82,11 +85,21 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
       await pool.query('UPDATE batch_runs SET job_id = $2 WHERE run_id = $1', [runId, jobId]);
     },
 
+    async findByJobId(jobId) {
+      const { rows } = await pool.query<{ run_id: string; status: RunStatus }>(
+        'SELECT run_id, status FROM batch_runs WHERE job_id = $1 ORDER BY created_at DESC LIMIT 1',
+        [jobId],
+      );
+      return rows[0] === undefined ? undefined : { runId: rows[0].run_id, status: rows[0].status };
+    },
+
     async markRunning(runId) {
-      await pool.query(
-        "UPDATE batch_runs SET status = 'running', started_at = COALESCE(started_at, now()) WHERE run_id = $1",
+      const { rowCount } = await pool.query(
+        `UPDATE batch_runs SET status = 'running', started_at = COALESCE(started_at, now())
+         WHERE run_id = $1 AND status IN ('queued', 'running')`,
         [runId],
       );
+      return rowCount === 1;
     },
 
     async markFailed(runId, error) {
