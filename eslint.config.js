@@ -18,6 +18,49 @@ const IO_PACKAGES = [
   '@testcontainers/*',
 ];
 
+/** Axis 1, type: what kind of code may depend on what. */
+const TYPE_RULES = [
+  ['type:app', ['type:contracts', 'type:config', 'type:domain', 'type:clients', 'type:data-access', 'type:http']],
+  ['type:contracts', ['type:contracts'], IO_PACKAGES],
+  ['type:config', ['type:contracts'], IO_PACKAGES],
+  ['type:domain', ['type:domain', 'type:contracts'], IO_PACKAGES],
+  ['type:clients', ['type:contracts', 'type:config']],
+  ['type:data-access', ['type:contracts', 'type:domain', 'type:clients']],
+  ['type:http', ['type:contracts']],
+  ['type:testing', ['type:contracts', 'type:clients']],
+  // End-to-end tests drive the apps as processes over HTTP and Kafka; they import no app.
+  ['type:e2e', ['type:contracts', 'type:clients', 'type:data-access', 'type:testing']],
+];
+
+/** Axis 2, scope: an app's own code stays in its app; shared libraries depend only on shared ones. */
+const SCOPE_RULES = [
+  ['scope:shared', ['scope:shared']],
+  ['scope:ingest', ['scope:ingest', 'scope:shared']],
+  ['scope:speed', ['scope:speed', 'scope:shared']],
+  ['scope:batch', ['scope:batch', 'scope:shared']],
+  ['scope:serving', ['scope:serving', 'scope:shared']],
+  ['scope:e2e', ['scope:shared']],
+];
+
+/** The boundary rule; tests may also use the testing library (builders, real-infra helpers). */
+const boundaries = ({ tests }) => [
+  'error',
+  {
+    enforceBuildableLibDependency: false,
+    allow: [],
+    banTransitiveDependencies: true,
+    checkDynamicDependenciesExceptions: [],
+    depConstraints: [
+      ...TYPE_RULES.map(([sourceTag, allowed, banned]) => ({
+        sourceTag,
+        onlyDependOnLibsWithTags: tests && !allowed.includes('type:testing') ? [...allowed, 'type:testing'] : allowed,
+        ...(banned === undefined ? {} : { bannedExternalImports: banned }),
+      })),
+      ...SCOPE_RULES.map(([sourceTag, allowed]) => ({ sourceTag, onlyDependOnLibsWithTags: allowed })),
+    ],
+  },
+];
+
 // The boundary rule silently skips itself without a cached project graph (a plain `eslint .` in a
 // fresh clone); computing it here makes the rule enforce every time, whoever runs ESLint.
 await createProjectGraphAsync({ exitOnError: true });
@@ -35,57 +78,12 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          banTransitiveDependencies: true,
-          checkDynamicDependenciesExceptions: [],
-          depConstraints: [
-            // Axis 1, type: what kind of code may depend on what.
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: [
-                'type:contracts',
-                'type:config',
-                'type:domain',
-                'type:clients',
-                'type:data-access',
-                'type:http',
-                'type:testing',
-              ],
-            },
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: IO_PACKAGES },
-            { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: IO_PACKAGES },
-            {
-              sourceTag: 'type:domain',
-              onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'],
-              bannedExternalImports: IO_PACKAGES,
-            },
-            { sourceTag: 'type:clients', onlyDependOnLibsWithTags: ['type:contracts', 'type:config'] },
-            {
-              sourceTag: 'type:data-access',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:clients', 'type:testing'],
-            },
-            { sourceTag: 'type:http', onlyDependOnLibsWithTags: ['type:contracts'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:clients'] },
-            // End-to-end tests drive the apps as processes over HTTP and Kafka; they import no app.
-            {
-              sourceTag: 'type:e2e',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:clients', 'type:data-access', 'type:testing'],
-            },
-            // Axis 2, scope: an app's own code stays in its app; shared libraries depend only on shared ones.
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:ingest', onlyDependOnLibsWithTags: ['scope:ingest', 'scope:shared'] },
-            { sourceTag: 'scope:speed', onlyDependOnLibsWithTags: ['scope:speed', 'scope:shared'] },
-            { sourceTag: 'scope:batch', onlyDependOnLibsWithTags: ['scope:batch', 'scope:shared'] },
-            { sourceTag: 'scope:serving', onlyDependOnLibsWithTags: ['scope:serving', 'scope:shared'] },
-            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries({ tests: false }),
     },
+  },
+  {
+    files: ['**/*.test.ts', '**/test/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries({ tests: true }) },
   },
   {
     // Test tooling configuration may use the testing library from any project.

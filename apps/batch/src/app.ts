@@ -14,14 +14,16 @@ export interface BatchAppOptions {
   runs: BatchRunsRepository;
   queue: Queue<BatchJobData>;
   credentials: Credentials;
+  trustProxy?: boolean | number | string[];
 }
 
 /** The batch service's HTTP app: runs API, Bull Board, health and metrics; built, not listening. */
-export async function buildBatchApp({ log, registry, checks, runs, queue, credentials }: BatchAppOptions): Promise<HttpServer> {
+export async function buildBatchApp({ log, registry, checks, runs, queue, credentials, trustProxy = false }: BatchAppOptions): Promise<HttpServer> {
   const app = await createServiceApp({
     log,
     registry,
     checks,
+    trustProxy,
     openApi: {
       title: 'lambdarec batch',
       description: 'Batch runs of the recommendation model; the Bull Board dashboard is at /admin/queues.',

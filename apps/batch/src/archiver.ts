@@ -15,6 +15,7 @@ export function createArchiver({
   archive,
   log,
   metrics,
+  onFatal,
 }: {
   kafka: Kafka;
   topic: string;
@@ -22,12 +23,14 @@ export function createArchiver({
   archive: EventArchive;
   log: Logger;
   metrics: { events: Counter<'outcome'> };
+  onFatal?: (err: Error) => void;
 }): EventConsumer {
   return createEventConsumer({
     kafka,
     topic,
     groupId,
     log,
+    ...(onFatal === undefined ? {} : { onFatal }),
     onDeadLetter: () => metrics.events.inc({ outcome: 'dead-lettered' }),
     async handle(batch) {
       const inserted = await archive.append({

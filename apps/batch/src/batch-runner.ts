@@ -52,7 +52,9 @@ export function createBatchRunner({ runs, policy, log, keepRuns = 3, now = Date.
         return stats;
       } catch (err) {
         runLog.error({ err }, 'batch run failed');
-        await runs.markFailed(runId, (err as Error).message ?? String(err)).catch((markErr: unknown) =>
+        // GET /batch/runs is public: the run says that it failed and where to look, the log says why.
+        const reason = `${(err as Error).name ?? 'Error'}; see the batch service log for run ${runId}`;
+        await runs.markFailed(runId, reason).catch((markErr: unknown) =>
           runLog.error({ err: markErr }, 'could not mark the run failed'),
         );
         throw err;

@@ -1,4 +1,4 @@
-import { createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
+import { closeRedis, createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { batchConfigSchema } from '@lambdarec/config';
 import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import { Counter, createMetricsRegistry } from '@lambdarec/http';
@@ -20,10 +20,14 @@ await runService({
     const pool = createPgPool({ url: config.DATABASE_URL, log, applicationName: 'lambdarec-batch' });
     defer('postgres', () => pool.end());
     const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'bullmq' });
-    defer('redis', () => redis.quit());
+    defer('redis', () => closeRedis(redis));
+    // The queue (adding jobs, the dashboard) fails fast in a Redis outage, so POST /batch/runs
+    // answers 503 instead of hanging; only the worker's blocking calls wait for Redis to return.
+    const queueRedis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
+    defer('queue redis', () => closeRedis(queueRedis));
 
     const runs = createBatchRunsRepository({ pool });
-    const queue = new Queue<BatchJobData>(config.BATCH_QUEUE, { connection: redis });
+    const queue = new Queue<BatchJobData>(config.BATCH_QUEUE, { connection: queueRedis });
     defer('queue', () => queue.close());
     await reconcileRuns({ queue, runs, log });
     await upsertNightlySchedule({ queue, pattern: config.BATCH_CRON, tz: config.BATCH_TZ, log });
@@ -41,6 +45,11 @@ await runService({
       groupId: config.ARCHIVE_GROUP_ID,
       archive: createEventArchive({ pool }),
       log,
+      // Raised as an uncaught error: the service logs it, closes, and exits non-zero to be restarted.
+      onFatal: (err) =>
+        setImmediate(() => {
+          throw err;
+        }),
       metrics: {
         events: new Counter({
           name: 'lrec_archive_events_total',
@@ -57,6 +66,7 @@ await runService({
       runs,
       queue,
       credentials: { user: config.DASHBOARD_USER, password: config.DASHBOARD_PASSWORD },
+      trustProxy: config.TRUST_PROXY,
       checks: {
         postgres: () => pool.query('SELECT 1'),
         redis: () => redis.ping(),

@@ -13,6 +13,8 @@ export interface IngestAppOptions {
   catalog: CatalogRepository;
   registry: Registry;
   checks: Record<string, ReadinessCheck>;
+  /** Proxies whose X-Forwarded-For gives the client address (for the rate limit). @defaultValue false */
+  trustProxy?: boolean | number | string[];
   /** Requests per minute and client address on the write routes. @defaultValue 6000 */
   rateLimitPerMinute?: number;
   /** @defaultValue () => new Date() */
@@ -27,6 +29,7 @@ export async function buildIngestApp({
   registry,
   checks,
   rateLimitPerMinute = 6000,
+  trustProxy = false,
   clock = () => new Date(),
 }: IngestAppOptions): Promise<HttpServer> {
   const app = await createServiceApp({
@@ -34,6 +37,7 @@ export async function buildIngestApp({
     registry,
     checks,
     bodyLimit: MAX_EVENTS_BODY_BYTES,
+    trustProxy,
     openApi: { title: 'lambdarec ingest', description: 'Click events from the storefront, and the product catalog.' },
   });
   const accepted = new Counter({

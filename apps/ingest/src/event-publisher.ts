@@ -106,7 +106,9 @@ export function createEventPublisher({ kafka, topic, log, sendTimeoutMs = 10_000
     async close() {
       // Requests already accepted into the queue are still sent before the producer disconnects.
       await sending;
-      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      const results = await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
     },
   };
 }

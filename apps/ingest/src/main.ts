@@ -23,6 +23,7 @@ await runService({
       catalog: createCatalogRepository({ pool }),
       registry: createMetricsRegistry('ingest'),
       rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+      trustProxy: config.TRUST_PROXY,
       checks: { kafka: () => publisher.ready(), postgres: () => pool.query('SELECT 1') },
     });
     defer('http server', () => app.close());

@@ -223,6 +223,45 @@ describe('PUT /products', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toMatch(/price/);
   });
+
+  it('answers a type error with 400 naming the product and field, in both body forms', async () => {
+    const inArray = await app.inject({ method: 'PUT', url: '/products', payload: [{ productId: 'pt-1', price: 'abc' }] });
+    expect(inArray.statusCode).toBe(400);
+    expect(inArray.json()).toMatchObject({
+      code: 'LREC_INVALID_PRODUCT',
+      message: '0.price: Invalid input: expected number, received string',
+      issues: [{ path: [0, 'price'], message: 'Invalid input: expected number, received string' }],
+    });
+    const wrapped = await app.inject({ method: 'PUT', url: '/products', payload: { products: [{ productId: 'pt-1', inStock: 'no' }] } });
+    expect(wrapped.statusCode).toBe(400);
+    expect(wrapped.json()).toMatchObject({
+      code: 'LREC_INVALID_PRODUCT',
+      message: 'products.0.inStock: Invalid input: expected boolean, received string',
+      issues: [{ path: ['products', 0, 'inStock'], message: 'Invalid input: expected boolean, received string' }],
+    });
+    expect((await createCatalogRepository({ pool }).facts(['pt-1'])).has('pt-1')).toBe(false);
+  });
+
+  it('rejects a body that is neither a list nor {"products": [...]} with 400', async () => {
+    const res = await app.inject({ method: 'PUT', url: '/products', payload: { productId: 'pt-2' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'LREC_INVALID_PRODUCT', issues: [{ path: [] }] });
+  });
+
+  it('answers 413 for 1,001 products and stores none of them', async () => {
+    const products = Array.from({ length: 1001 }, (_, i) => ({ productId: `pl-${i}` }));
+    const res = await app.inject({ method: 'PUT', url: '/products', payload: products });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ code: 'LREC_PAYLOAD_TOO_LARGE', issues: [{ path: [] }] });
+    expect((await createCatalogRepository({ pool }).facts(['pl-0'])).has('pl-0')).toBe(false);
+  });
+
+  it('when a price-only update arrives, a sold-out product stays sold out and keeps its category', async () => {
+    const put = (payload: object) => app.inject({ method: 'PUT', url: '/products', payload });
+    expect((await put([{ productId: 'pp-3', category: 'tea', inStock: false }])).statusCode).toBe(200);
+    expect((await put([{ productId: 'pp-3', price: 9 }])).json()).toEqual({ upserted: 1 });
+    expect((await createCatalogRepository({ pool }).facts(['pp-3'])).get('pp-3')).toEqual({ category: 'tea', inStock: false });
+  });
 });
 
 describe('operations', () => {

@@ -10,16 +10,19 @@ export async function buildServingApp({
   registry,
   checks,
   recommender,
+  trustProxy = false,
 }: {
   log: Logger;
   registry: Registry;
   checks: Record<string, ReadinessCheck>;
   recommender: Recommender;
+  trustProxy?: boolean | number | string[];
 }): Promise<HttpServer> {
   const app = await createServiceApp({
     log,
     registry,
     checks,
+    trustProxy,
     openApi: { title: 'lambdarec serving', description: 'Recommendations per user (batch view + live session) and similar items.' },
   });
   await app.register(recommendationsRoutes, { recommender });

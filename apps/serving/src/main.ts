@@ -1,4 +1,4 @@
-import { createPgPool, createRedis, runService } from '@lambdarec/clients';
+import { closeRedis, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
 import { createMetricsRegistry } from '@lambdarec/http';
 import { createBatchViewRepository, createCatalogRepository, createSessionStore, runMigrations } from '@lambdarec/stores';
@@ -13,10 +13,11 @@ await runService({
   env: process.env,
   async start(config, log, defer) {
     await runMigrations({ databaseUrl: config.DATABASE_URL, log });
-    const pool = createPgPool({ url: config.DATABASE_URL, log, applicationName: 'lambdarec-serving', max: 20 });
+    // A stalled Postgres must degrade answers, not hold them: queries give up after 2 s.
+    const pool = createPgPool({ url: config.DATABASE_URL, log, applicationName: 'lambdarec-serving', max: 20, queryTimeoutMs: 2_000 });
     defer('postgres', () => pool.end());
     const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
-    defer('redis', () => redis.quit());
+    defer('redis', () => closeRedis(redis));
     const policy = sessionPolicyFrom(config);
     const batchView = createBatchViewRepository({ pool });
     const catalog = createCatalogRepository({ pool });
@@ -26,6 +27,7 @@ await runService({
     const app = await buildServingApp({
       log,
       registry: createMetricsRegistry('serving'),
+      trustProxy: config.TRUST_PROXY,
       recommender: createRecommender({
         sessions: createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy }),
         batchView,

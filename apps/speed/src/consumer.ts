@@ -12,6 +12,7 @@ export interface SpeedConsumerOptions {
   policy: SessionPolicy;
   log: Logger;
   metrics: { events: Counter<'outcome'> };
+  onFatal?: (err: Error) => void;
   /** @defaultValue Date.now */
   now?: () => number;
 }
@@ -20,12 +21,13 @@ export interface SpeedConsumerOptions {
  * The speed layer: every event inside the session window (purchases: inside their suppression
  * window) becomes session state in Redis. Older events are left to the batch layer.
  */
-export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, log, metrics, now = Date.now }: SpeedConsumerOptions): EventConsumer {
+export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, log, metrics, onFatal, now = Date.now }: SpeedConsumerOptions): EventConsumer {
   return createEventConsumer({
     kafka,
     topic,
     groupId,
     log,
+    ...(onFatal === undefined ? {} : { onFatal }),
     onDeadLetter: () => metrics.events.inc({ outcome: 'dead-lettered' }),
     async handle({ events, partition }) {
       const at = now();

@@ -1,4 +1,4 @@
-import { createKafka, createRedis, runService } from '@lambdarec/clients';
+import { closeRedis, createKafka, createRedis, runService } from '@lambdarec/clients';
 import { sessionPolicyFrom, speedConfigSchema } from '@lambdarec/config';
 import { Counter, createMetricsRegistry } from '@lambdarec/http';
 import { createSessionStore } from '@lambdarec/stores';
@@ -12,7 +12,7 @@ await runService({
   async start(config, log, defer) {
     const registry = createMetricsRegistry('speed');
     const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
-    defer('redis', () => redis.quit());
+    defer('redis', () => closeRedis(redis));
     const consumer = createSpeedConsumer({
       kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'lambdarec-speed', log }),
       topic: config.EVENTS_TOPIC,
@@ -20,6 +20,11 @@ await runService({
       sessions: createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy: sessionPolicyFrom(config) }),
       policy: sessionPolicyFrom(config),
       log,
+      // Raised as an uncaught error: the service logs it, closes, and exits non-zero to be restarted.
+      onFatal: (err) =>
+        setImmediate(() => {
+          throw err;
+        }),
       metrics: {
         events: new Counter({
           name: 'lrec_speed_events_total',

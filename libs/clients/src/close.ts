@@ -1,9 +1,5 @@
 import type { Logger } from './logger.js';
 
-export interface Closable {
-  close(): Promise<void>;
-}
-
 /**
  * Builds an idempotent close(): every step runs once, in order, even when an earlier one fails;
  * failures are logged and the first is rethrown after all steps ran.

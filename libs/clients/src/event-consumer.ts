@@ -30,6 +30,11 @@ export interface EventConsumerOptions {
   onDeadLetter?: (reason: string) => void;
   /** @defaultValue false: a new group starts at the earliest offset, so nothing already on the topic is skipped. */
   fromLatest?: boolean;
+  /**
+   * Called when kafkajs gives up and will not restart the consumer (a non-retriable error): the
+   * process should stop rather than stay up, healthy-looking, without consuming.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 export interface EventConsumer {
@@ -45,7 +50,16 @@ export interface EventConsumer {
  * are skipped), valid ones are handed over per partition batch; offsets are committed after the
  * handler succeeded: at-least-once delivery, made exactly-once in effect by idempotent handlers.
  */
-export function createEventConsumer({ kafka, topic, groupId, log, handle, onDeadLetter, fromLatest = false }: EventConsumerOptions): EventConsumer {
+export function createEventConsumer({
+  kafka,
+  topic,
+  groupId,
+  log,
+  handle,
+  onDeadLetter,
+  onFatal,
+  fromLatest = false,
+}: EventConsumerOptions): EventConsumer {
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
   const dlqProducer: Producer = kafka.producer({
     idempotent: true,
@@ -60,6 +74,7 @@ export function createEventConsumer({ kafka, topic, groupId, log, handle, onDead
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     running = false;
     consumerLog.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+    if (!payload.restart) onFatal?.(payload.error);
   });
   consumer.on(consumer.events.STOP, () => (running = false));
 
@@ -130,9 +145,11 @@ export function createEventConsumer({ kafka, topic, groupId, log, handle, onDead
     },
     isRunning: () => running,
     async close() {
-      await Promise.allSettled([consumer.disconnect()]);
-      await Promise.allSettled([dlqProducer.disconnect()]);
+      // Both are released even if one fails; the failure is still reported to the closer.
+      const results = await Promise.allSettled([consumer.disconnect(), dlqProducer.disconnect()]);
       running = false;
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
     },
   };
 }

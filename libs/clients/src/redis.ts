@@ -38,3 +38,15 @@ export function createRedis({ url, log, purpose, options }: RedisClientOptions):
   });
   return redis;
 }
+
+/** QUIT, or a hard disconnect when Redis does not answer within `timeoutMs` (QUIT waits out an outage). */
+export async function closeRedis(redis: Redis, timeoutMs = 2_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  try {
+    const outcome = await Promise.race([redis.quit().catch(() => 'failed' as const), timedOut]);
+    if (outcome !== 'OK') redis.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -35,6 +35,16 @@ const port = (defaultPort: number) =>
 const common = {
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info').describe('pino log level'),
   HOST: z.string().min(1).default('127.0.0.1').describe('interface the HTTP server binds to'),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value): boolean | number | string[] => {
+      if (value === 'true') return true;
+      if (value === 'false') return false;
+      if (/^\d+$/.test(value)) return Number(value);
+      return value.split(',').map((part) => part.trim()).filter(Boolean);
+    })
+    .describe('proxies whose X-Forwarded-For is believed: false, true, a hop count, or a comma list of addresses/CIDRs'),
 };
 
 const kafka = {

@@ -33,13 +33,6 @@ export type ClickEventInput = z.infer<typeof clickEventInputSchema>;
 export const clickEventSchema = clickEventInputSchema.extend({ eventId: z.uuid() });
 export type ClickEvent = z.infer<typeof clickEventSchema>;
 
-/** The accepted request bodies: one event, an array, or { events: [...] }. */
-export const eventsBodySchema = z.union([
-  z.array(z.unknown()),
-  z.looseObject({ events: z.array(z.unknown()) }),
-  z.looseObject({}),
-]);
-
 export interface EventIssue {
   /** Path inside the request body, e.g. [3, "userId"] for the fourth event's userId. */
   path: (string | number)[];

@@ -23,6 +23,28 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+// PostgreSQL: admin shutdown, crash shutdown, cannot connect now, too many connections.
+const PG_UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/**
+ * A store or broker that is down or unreachable: the client should retry later (503), the service
+ * is not broken (500). Recognised by the drivers' error codes and names, not by message text.
+ */
+function isDependencyUnavailable(err: unknown): boolean {
+  for (let current = err as { code?: unknown; name?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; depth++) {
+    const { code, name } = current;
+    if (typeof code === 'string' && (CONNECTION_ERROR_CODES.has(code) || PG_UNAVAILABLE_CODES.has(code))) return true;
+    if (name === 'MaxRetriesPerRequestError' || name === 'KafkaJSConnectionError' || name === 'KafkaJSNumberOfRetriesExceeded') return true;
+    // pg: "timeout exceeded when trying to connect", "Connection terminated"; ioredis: "Connection is closed", command timeouts.
+    if (current instanceof Error && /^(timeout exceeded when trying to connect|Connection terminated|Connection is closed|Command timed out)/.test(current.message)) {
+      return true;
+    }
+    current = current.cause as typeof current;
+  }
+  return false;
+}
+
 /** Splits "/userId" or "querystring/limit" style instance paths into a path array. */
 const pathOf = (instancePath: string): string[] => instancePath.split('/').filter((part) => part.length > 0);
 
@@ -60,6 +82,14 @@ export const errorHandlerPlugin = fp(
           error: STATUS_TEXT[err.statusCode] ?? 'Client Error',
           message: err.message,
         };
+      } else if (isDependencyUnavailable(err)) {
+        body = {
+          statusCode: 503,
+          code: ERROR_CODES.STORE_UNAVAILABLE,
+          error: STATUS_TEXT[503]!,
+          message: 'a backing service is unavailable; retry later',
+        };
+        void reply.header('retry-after', '5');
       } else {
         body = { statusCode: 500, code: 'LREC_INTERNAL', error: STATUS_TEXT[500]!, message: 'internal error' };
       }

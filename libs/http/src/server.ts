@@ -20,21 +20,28 @@ export interface HttpServerOptions {
   log: FastifyBaseLogger;
   /** Largest accepted request body in bytes. @defaultValue 1 MiB */
   bodyLimit?: number;
+  /**
+   * Proxies whose X-Forwarded-For is believed (client address for rate limits and logs): a hop
+   * count, or addresses/CIDRs. Off by default, since otherwise any client can pick its address.
+   * @defaultValue false
+   */
+  trustProxy?: boolean | number | string[];
 }
 
 /**
  * A Fastify instance with zod schemas for validation, serialisation and OpenAPI. It never
  * listens: main.ts does, tests use inject().
  */
-export function createHttpServer({ log, bodyLimit = 1024 * 1024 }: HttpServerOptions): HttpServer {
+export function createHttpServer({ log, bodyLimit = 1024 * 1024, trustProxy = false }: HttpServerOptions): HttpServer {
   const app = Fastify({
     loggerInstance: log,
     bodyLimit,
     // Per-request access logs would dominate the log at storefront rates; metrics cover requests.
     logController: new LogController({ disableRequestLogging: true }),
-    // Behind a load balancer the client's address matters for rate limits and logs.
-    trustProxy: true,
-    routerOptions: { ignoreTrailingSlash: true },
+    // A hop count trusts that many proxies in front of this server.
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
+    // ids are up to 128 characters (DESIGN.md): longer params must reach zod for a 400, not 414.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -14,14 +14,19 @@ export interface ServiceAppOptions {
   /** Generated API documentation at /docs; services without a public API leave it out. */
   openApi?: OpenApiOptions;
   bodyLimit?: number;
+  trustProxy?: boolean | number | string[];
 }
 
 /**
  * What every service's HTTP app starts with: zod validation, the shared error handler,
  * /healthz, /readyz, /metrics and (optionally) OpenAPI. Routes are registered on the result.
  */
-export async function createServiceApp({ log, registry, checks, openApi, bodyLimit }: ServiceAppOptions): Promise<HttpServer> {
-  const app = createHttpServer({ log, ...(bodyLimit === undefined ? {} : { bodyLimit }) });
+export async function createServiceApp({ log, registry, checks, openApi, bodyLimit, trustProxy }: ServiceAppOptions): Promise<HttpServer> {
+  const app = createHttpServer({
+    log,
+    ...(bodyLimit === undefined ? {} : { bodyLimit }),
+    ...(trustProxy === undefined ? {} : { trustProxy }),
+  });
   await app.register(errorHandlerPlugin);
   if (openApi !== undefined) await app.register(openApiPlugin, openApi);
   await app.register(metricsPlugin, { registry });

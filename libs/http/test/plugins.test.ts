@@ -26,6 +26,13 @@ async function buildApp() {
   app.get('/unavailable', async () => {
     throw new LrecError(ERROR_CODES.BROKER_UNAVAILABLE, 'try again later', { statusCode: 503, retryAfterSeconds: 7 });
   });
+  app.get('/db-down', async () => {
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:55432'), { code: 'ECONNREFUSED' });
+  });
+  app.get('/pg-timeout', async () => {
+    throw new Error('timeout exceeded when trying to connect');
+  });
+  app.get('/long/:id', { schema: { params: z.object({ id: z.string().max(128, 'id must be at most 128 characters') }) } }, async (req) => ({ id: req.params.id }));
   app.get('/bug', async () => {
     throw new Error('secret table users_passwords does not exist');
   });
@@ -66,6 +73,34 @@ describe('error handler', () => {
     expect(res.json().message).toBe('internal error');
   });
 
+  it('answers a store or broker being down with 503 and Retry-After, without its address', async () => {
+    const app = await buildApp();
+    for (const url of ['/db-down', '/pg-timeout']) {
+      const res = await app.inject(url);
+      expect(res.statusCode, url).toBe(503);
+      expect(res.headers['retry-after'], url).toBe('5');
+      expect(res.json().code, url).toBe('LREC_STORE_UNAVAILABLE');
+      expect(res.body, url).not.toMatch(/55432/);
+    }
+  });
+
+  it('lets path parameters of 128 characters and more reach validation (400, not 414)', async () => {
+    const app = await buildApp();
+    expect((await app.inject(`/long/${'a'.repeat(128)}`)).statusCode).toBe(200);
+    const tooLong = await app.inject(`/long/${'a'.repeat(129)}`);
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().message).toMatch(/at most 128/);
+  });
+
+  it('ignores X-Forwarded-For unless a proxy is trusted', async () => {
+    const direct = createHttpServer({ log: pino({ level: 'silent' }) });
+    direct.get('/ip', async (req) => ({ ip: req.ip }));
+    expect((await direct.inject({ url: '/ip', headers: { 'x-forwarded-for': '203.0.113.9' } })).json().ip).toBe('127.0.0.1');
+    const proxied = createHttpServer({ log: pino({ level: 'silent' }), trustProxy: 1 });
+    proxied.get('/ip', async (req) => ({ ip: req.ip }));
+    expect((await proxied.inject({ url: '/ip', headers: { 'x-forwarded-for': '203.0.113.9' } })).json().ip).toBe('203.0.113.9');
+  });
+
   it('answers an unknown route with 404 naming it', async () => {
     const app = await buildApp();
     const res = await app.inject('/nope?x=1');
@@ -82,7 +117,8 @@ describe('health and metrics', () => {
     expect(ready.statusCode).toBe(503);
     expect(ready.json().down.sort()).toEqual(['broken', 'slow']);
     expect(ready.json().dependencies.fine).toEqual({ status: 'up' });
-    expect(ready.json().dependencies.slow.error).toMatch(/timed out/);
+    expect(ready.json().dependencies.slow).toEqual({ status: 'down' });
+    expect(ready.body).not.toMatch(/connection refused/);
   });
 
   it('counts requests per route in Prometheus format', async () => {

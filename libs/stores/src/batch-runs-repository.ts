@@ -60,24 +60,27 @@ export interface BatchRunsRepository {
 export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRunsRepository {
   return {
     async create({ runId, trigger, jobId }) {
-      try {
-        await pool.query('INSERT INTO batch_runs (run_id, status, trigger, job_id) VALUES ($1, $2, $3, $4)', [
-          runId,
-          'queued',
-          trigger,
-          jobId ?? null,
-        ]);
-        return { created: true };
-      } catch (err) {
-        if ((err as { code?: string }).code !== '23505' || (err as { constraint?: string }).constraint !== 'batch_runs_one_active_idx') {
-          throw err;
+      // The active run may finish between the refused insert and the look-up: then try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await pool.query('INSERT INTO batch_runs (run_id, status, trigger, job_id) VALUES ($1, $2, $3, $4)', [
+            runId,
+            'queued',
+            trigger,
+            jobId ?? null,
+          ]);
+          return { created: true };
+        } catch (err) {
+          if ((err as { code?: string }).code !== '23505' || (err as { constraint?: string }).constraint !== 'batch_runs_one_active_idx') {
+            throw err;
+          }
+          const { rows } = await pool.query<{ run_id: string }>(
+            "SELECT run_id FROM batch_runs WHERE status IN ('queued', 'running') LIMIT 1",
+          );
+          const activeRunId = rows[0]?.run_id;
+          if (activeRunId !== undefined) return { created: false, activeRunId };
+          if (attempt >= 3) throw err;
         }
-        const { rows } = await pool.query<{ run_id: string }>(
-          "SELECT run_id FROM batch_runs WHERE status IN ('queued', 'running') LIMIT 1",
-        );
-        const activeRunId = rows[0]?.run_id;
-        if (activeRunId === undefined) throw err; // it finished in between: let the caller retry
-        return { created: false, activeRunId };
       }
     },
 

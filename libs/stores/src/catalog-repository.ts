@@ -3,6 +3,10 @@ import type { CatalogFacts } from '@lambdarec/domain';
 import type { PgPool } from '@lambdarec/clients';
 
 export interface CatalogRepository {
+  /**
+   * Sets the fields each product sends and keeps those it leaves out; a new product is in stock
+   * unless it says otherwise. Answers how many items were given, repeats included.
+   */
   upsert(products: readonly Product[]): Promise<number>;
   /** Facts for the given products; products the catalog does not know are absent from the map. */
   facts(productIds: readonly string[]): Promise<Map<string, CatalogFacts>>;
@@ -13,21 +17,42 @@ export function createCatalogRepository({ pool }: { pool: PgPool }): CatalogRepo
   return {
     async upsert(products) {
       if (products.length === 0) return 0;
-      // The last occurrence of a productId in one request wins, as if the items were sent one by one.
-      const latest = new Map(products.map((p) => [p.productId, p]));
-      const rows = [...latest.values()];
+      // Repeats of a productId in one request merge as if the items were sent one by one: a later
+      // occurrence wins for the fields it sends, an earlier one's other fields still apply.
+      const merged = new Map<string, Product>();
+      for (const product of products) {
+        const earlier = merged.get(product.productId);
+        merged.set(product.productId, {
+          productId: product.productId,
+          category: product.category ?? earlier?.category,
+          title: product.title ?? earlier?.title,
+          price: product.price ?? earlier?.price,
+          inStock: product.inStock ?? earlier?.inStock,
+        });
+      }
+      const rows = [...merged.values()];
+      // Fields a product leaves out are kept (a price feed must not put a sold-out product back in
+      // stock); a new product is in stock unless it says otherwise. in_stock is NOT NULL, so the
+      // raw given value (NULL when left out) is kept in the CTE for the conflict branch to tell
+      // "not sent" from "sent", while the inserted row carries the default.
       await pool.query(
-        `INSERT INTO products (product_id, category, title, price, in_stock, updated_at)
-         SELECT * , now() FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::bool[])
+        `WITH given (product_id, category, title, price, in_stock) AS (
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::bool[])
+         )
+         INSERT INTO products AS p (product_id, category, title, price, in_stock, updated_at)
+         SELECT product_id, category, title, price, COALESCE(in_stock, true), now() FROM given
          ON CONFLICT (product_id) DO UPDATE
-           SET category = EXCLUDED.category, title = EXCLUDED.title, price = EXCLUDED.price,
-               in_stock = EXCLUDED.in_stock, updated_at = now()`,
+           SET category = COALESCE(EXCLUDED.category, p.category),
+               title = COALESCE(EXCLUDED.title, p.title),
+               price = COALESCE(EXCLUDED.price, p.price),
+               in_stock = COALESCE((SELECT g.in_stock FROM given g WHERE g.product_id = EXCLUDED.product_id), p.in_stock),
+               updated_at = now()`,
         [
           rows.map((p) => p.productId),
           rows.map((p) => p.category ?? null),
           rows.map((p) => p.title ?? null),
           rows.map((p) => p.price ?? null),
-          rows.map((p) => p.inStock),
+          rows.map((p) => p.inStock ?? null),
         ],
       );
       return products.length;

@@ -54,6 +54,41 @@ describe('catalog', () => {
     expect(facts.get('c2')).toEqual({ category: 'shoes', inStock: false });
     expect(facts.has('unknown')).toBe(false);
   });
+
+  const rowOf = async (productId: string) =>
+    (await pool.query('SELECT category, title, price, in_stock FROM products WHERE product_id = $1', [productId])).rows[0];
+
+  it('a partial upsert sets the fields it sends and keeps the category, title, price and stock it leaves out', async () => {
+    const catalog = createCatalogRepository({ pool });
+    await catalog.upsert([buildProduct({ productId: 'k1', category: 'hats', title: 'Felt hat', price: 40, inStock: false })]);
+    await catalog.upsert([{ productId: 'k1', price: 35 }]);
+    expect(await rowOf('k1')).toEqual({ category: 'hats', title: 'Felt hat', price: 35, in_stock: false });
+    await catalog.upsert([{ productId: 'k1', category: 'caps', inStock: true }]);
+    expect(await rowOf('k1')).toEqual({ category: 'caps', title: 'Felt hat', price: 35, in_stock: true });
+  });
+
+  it('when a product was marked sold out, a price-only update keeps it sold out', async () => {
+    const catalog = createCatalogRepository({ pool });
+    await catalog.upsert([{ productId: 'k2', category: 'tea' }]);
+    await catalog.upsert([{ productId: 'k2', inStock: false }]);
+    await catalog.upsert([{ productId: 'k2', price: 9 }]);
+    expect((await catalog.facts(['k2'])).get('k2')).toEqual({ category: 'tea', inStock: false });
+    expect(await rowOf('k2')).toMatchObject({ price: 9, in_stock: false });
+  });
+
+  it('a new product sent without inStock is in stock, and its unsent fields are empty', async () => {
+    const catalog = createCatalogRepository({ pool });
+    await catalog.upsert([{ productId: 'k3', price: 5 }, { productId: 'k4', inStock: false }]);
+    expect(await rowOf('k3')).toEqual({ category: null, title: null, price: 5, in_stock: true });
+    expect(await rowOf('k4')).toEqual({ category: null, title: null, price: null, in_stock: false });
+  });
+
+  it('when a productId occurs twice in one request, the result is as if they were sent one after the other', async () => {
+    const catalog = createCatalogRepository({ pool });
+    await catalog.upsert([{ productId: 'k5', category: 'socks', inStock: false }]);
+    expect(await catalog.upsert([{ productId: 'k5', inStock: true, price: 1 }, { productId: 'k5', price: 2 }])).toBe(2);
+    expect(await rowOf('k5')).toEqual({ category: 'socks', title: null, price: 2, in_stock: true });
+  });
 });
 
 describe('batch runs', () => {

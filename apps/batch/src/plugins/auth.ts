@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import basicAuth from '@fastify/basic-auth';
 import { ERROR_CODES, LrecError } from '@lambdarec/contracts';
 import type { FastifyInstance } from 'fastify';
@@ -8,19 +8,19 @@ export interface Credentials {
   password: string;
 }
 
-const same = (a: string, b: string): boolean => {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-};
+// Comparing digests takes the same time whatever the lengths, and neither comparison short-circuits.
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+const same = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
 
 /** Basic auth for the operator surface (dashboard, run now); registers `app.basicAuth` in the calling scope. */
 export async function registerBasicAuth(scope: FastifyInstance, { user, password }: Credentials) {
   await scope.register(basicAuth, {
     authenticate: { realm: 'lambdarec operations' },
     async validate(givenUser, givenPassword) {
-      if (!(same(givenUser, user) && same(givenPassword, password))) {
-        throw new LrecError(ERROR_CODES.INVALID_REQUEST, 'valid DASHBOARD_USER / DASHBOARD_PASSWORD credentials are required', { statusCode: 401 });
+      const userMatches = same(givenUser, user);
+      const passwordMatches = same(givenPassword, password);
+      if (!(userMatches && passwordMatches)) {
+        throw new LrecError(ERROR_CODES.UNAUTHORIZED, 'valid DASHBOARD_USER / DASHBOARD_PASSWORD credentials are required', { statusCode: 401 });
       }
     },
   });

@@ -64,7 +64,7 @@ export async function runsRoutes(app: HttpServer, { runs, queue, credentials }: 
           response: { 202: runCreatedSchema, 409: conflictSchema },
         },
       },
-      async (_request, reply) => {
+      async (request, reply) => {
         const runId = randomUUID();
         const created = await runs.create({ runId, trigger: 'api', jobId: runId });
         if (!created.created) {
@@ -77,7 +77,8 @@ export async function runsRoutes(app: HttpServer, { runs, queue, credentials }: 
         try {
           await queue.add(BATCH_JOB_NAME, { runId, trigger: 'api' }, { jobId: runId, attempts: 1, removeOnComplete: 100, removeOnFail: 100 });
         } catch (err) {
-          await runs.markFailed(runId, 'could not be queued');
+          // If Postgres is down too, reconciliation at the next start marks the run failed.
+          await runs.markFailed(runId, 'could not be queued').catch((markErr: unknown) => request.log.error({ err: markErr, runId }, 'could not mark the run failed'));
           throw new LrecError(ERROR_CODES.STORE_UNAVAILABLE, 'the job queue is unavailable; retry later', {
             statusCode: 503,
             retriable: true,
