@@ -1,7 +1,7 @@
 import { closeRedis, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
 import { createMetricsRegistry } from '@lambdarec/http';
-import { createBatchViewRepository, createCatalogRepository, createSessionStore, runMigrations } from '@lambdarec/stores';
+import { createBatchViewRepository, createCatalogRepository, createSessionStore } from '@lambdarec/stores';
 import { buildServingApp } from './app.js';
 import { createBatchViewCache } from './batch-view-cache.js';
 import { createCatalogFactsCache, createSimilarItemsCache } from './read-caches.js';
@@ -12,7 +12,8 @@ await runService({
   schema: servingConfigSchema,
   env: process.env,
   async start(config, log, defer) {
-    await runMigrations({ databaseUrl: config.DATABASE_URL, log });
+    // Serving only reads, and must start (and answer, degraded) even while Postgres is down:
+    // the writers, ingest and batch, apply migrations.
     // A stalled Postgres must degrade answers, not hold them: queries give up after 2 s.
     const pool = createPgPool({ url: config.DATABASE_URL, log, applicationName: 'lambdarec-serving', max: 20, queryTimeoutMs: 2_000 });
     defer('postgres', () => pool.end());
