@@ -12,6 +12,8 @@ export interface CachedBatchView {
 export interface BatchViewCache {
   /** The last published run seen, or undefined before the first run was published. */
   current(): CachedBatchView | undefined;
+  /** False while Postgres cannot be read (the last refresh failed). */
+  reachable(): boolean;
   /** Checks for a newly published run now (also called on a timer). */
   refresh(): Promise<void>;
   start(): Promise<void>;
@@ -69,9 +71,13 @@ export function createBatchViewCache({
 
   return {
     current: () => cached,
+    reachable: () => !failing,
     refresh,
     async start() {
-      await refresh().catch((err: unknown) => log.warn({ err }, 'no batch view yet'));
+      await refresh().catch((err: unknown) => {
+        failing = true;
+        log.warn({ err }, 'no batch view yet: Postgres cannot be read');
+      });
       timer = setTimeout(tick, refreshMs).unref();
     },
     async close() {

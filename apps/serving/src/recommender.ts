@@ -89,6 +89,8 @@ export function createRecommender({
           similarToRecent = new Map();
         }
       }
+      // Never having read a run because Postgres is down is degraded too (not "no run published yet").
+      if (view === undefined && !batchCache.reachable()) batchError ??= new Error('the batch view has not been readable since start-up');
       if (batchError !== undefined) {
         degraded.push('batch');
         log.warn({ err: batchError, userId }, 'batch view unavailable; answering popular items from memory');
