@@ -4,7 +4,7 @@
  * image, and some, like Swagger UI, read their own files at run time), and the migrations travel
  * along in dist/migrations.
  */
-import { cp, readFile, rm } from 'node:fs/promises';
+import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
@@ -21,9 +21,11 @@ const manifest = JSON.parse(await readFile(path.join(appDir, 'package.json'), 'u
 const outdir = path.join(appDir, 'dist');
 
 await rm(outdir, { recursive: true, force: true });
+// Worker-thread entry points (src/*.worker.ts) are bundled beside main.js.
+const workers = (await readdir(path.join(appDir, 'src'))).filter((file) => file.endsWith('.worker.ts'));
 const result = await build({
-  entryPoints: [path.join(appDir, 'src/main.ts')],
-  outfile: path.join(outdir, 'main.js'),
+  entryPoints: ['main.ts', ...workers].map((file) => path.join(appDir, 'src', file)),
+  outdir,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -35,4 +37,4 @@ const result = await build({
 });
 await cp(path.join(appDir, '../../libs/stores/migrations'), path.join(outdir, 'migrations'), { recursive: true });
 const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
-process.stdout.write(`${manifest.name}: dist/main.js (${(bytes / 1024).toFixed(0)} KiB with source map)\n`);
+process.stdout.write(`${manifest.name}: dist/main.js${workers.map((w) => `, dist/${w.replace('.ts', '.js')}`).join('')} (${(bytes / 1024).toFixed(0)} KiB with source maps)\n`);

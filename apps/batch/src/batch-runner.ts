@@ -1,8 +1,9 @@
 import type { RunStats } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
-import { computeBatchModel, type BatchPolicy } from '@lambdarec/domain';
+import type { BatchPolicy } from '@lambdarec/domain';
 import type { BatchRunsRepository } from '@lambdarec/stores';
 import { UnrecoverableError } from 'bullmq';
+import { computeModelInThread, type ComputeModel } from './compute-model.js';
 
 export interface BatchRunner {
   /** Computes the model over the whole master dataset and publishes it; marks the run failed on error. */
@@ -15,10 +16,12 @@ export interface BatchRunnerOptions {
   log: Logger;
   /** Published runs whose data is kept besides the current one (for rollback and comparison). @defaultValue 3 */
   keepRuns?: number;
+  /** Where the model is computed. @defaultValue computeModelInThread */
+  compute?: ComputeModel;
   now?: () => number;
 }
 
-export function createBatchRunner({ runs, policy, log, keepRuns = 3, now = Date.now }: BatchRunnerOptions): BatchRunner {
+export function createBatchRunner({ runs, policy, log, keepRuns = 3, compute = computeModelInThread, now = Date.now }: BatchRunnerOptions): BatchRunner {
   return {
     async run(runId) {
       const runLog = log.child({ runId });
@@ -34,7 +37,7 @@ export function createBatchRunner({ runs, policy, log, keepRuns = 3, now = Date.
         // events yields the same model.
         // Never later than now: consumers refuse far-future events, but decay must not depend on that.
         const asOf = input.watermark.maxEventTime === null ? started : Math.min(Date.parse(input.watermark.maxEventTime), started);
-        const model = computeBatchModel(input.interactions, asOf, policy);
+        const model = await compute(input.interactions, asOf, policy);
         const stats: RunStats = {
           eventsRead: input.eventsRead,
           users: model.stats.users,
