@@ -8,7 +8,7 @@ export const computeModelInline: ComputeModel = async (interactions, asOf, polic
 
 /**
  * In a worker thread. On the full UCI Online Retail history (270k interactions, 2M item pairs)
- * the model takes ~9 s of CPU: on the main thread that would stall the archiver's heartbeats, the
+ * the model takes ~5 s of CPU: on the main thread that would stall the archiver's heartbeats, the
  * BullMQ lock renewal and /healthz for as long.
  */
 export const computeModelInThread: ComputeModel = (interactions, asOf, policy) =>

@@ -88,46 +88,61 @@ export function computeBatchModel(interactions: Iterable<Interaction>, asOf: num
     categoryOf.set(productId, best);
   }
 
-  // Cosine similarity on log-damped interest: heavy buyers do not drown everyone else.
-  const norms = new Map<string, number>();
-  const dot = new Map<string, Map<string, number>>();
+  // Cosine similarity on log-damped interest: heavy buyers do not drown everyone else. Products
+  // are numbered (in name order, so results do not depend on input order) and pair sums live in
+  // one Map keyed by lo * n + hi: millions of pairs without millions of nested Maps or objects.
+  const names = [...popularity.keys()].sort();
+  const n = names.length;
+  const indexOf = new Map(names.map((name, index) => [name, index]));
+  const norms = new Float64Array(n);
+  const dot = new Map<number, number>();
   for (const items of userInterest.values()) {
     const strongest = [...items.entries()]
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
       .slice(0, policy.maxItemsPerUser)
-      .map(([productId, weight]) => [productId, Math.log1p(weight)] as const);
-    for (const [productId, w] of strongest) norms.set(productId, (norms.get(productId) ?? 0) + w * w);
+      .map(([productId, weight]) => [indexOf.get(productId)!, Math.log1p(weight)] as const);
+    for (const [index, w] of strongest) norms[index]! += w * w;
     for (let i = 0; i < strongest.length; i++) {
       const [a, wa] = strongest[i]!;
       for (let j = i + 1; j < strongest.length; j++) {
         const [b, wb] = strongest[j]!;
-        const [lo, hi] = a < b ? [a, b] : [b, a];
-        let row = dot.get(lo);
-        if (row === undefined) dot.set(lo, (row = new Map()));
-        row.set(hi, (row.get(hi) ?? 0) + wa * wb);
+        const key = a < b ? a * n + b : b * n + a;
+        dot.set(key, (dot.get(key) ?? 0) + wa * wb);
       }
     }
   }
 
-  const neighbours = new Map<string, ScoredItem[]>();
+  // Per product, its neighbours as parallel arrays; ScoredItems are made only for the kept top-K.
+  const neighbourIndex: number[][] = Array.from({ length: n }, () => []);
+  const neighbourScore: number[][] = Array.from({ length: n }, () => []);
   let similarityPairs = 0;
-  const link = (from: string, to: string, score: number) => {
-    let list = neighbours.get(from);
-    if (list === undefined) neighbours.set(from, (list = []));
-    list.push({ productId: to, score, category: categoryOf.get(to) ?? null, reasons: [`batch:similar-to:${from}`] });
-  };
-  for (const [a, row] of dot) {
-    for (const [b, product] of row) {
-      const score = product / Math.sqrt((norms.get(a) ?? 1) * (norms.get(b) ?? 1));
-      // NaN (a product whose interest decayed to nothing) is no similarity either.
-      if (!(score > 0)) continue;
-      similarityPairs++;
-      link(a, b, score);
-      link(b, a, score);
-    }
+  for (const [key, product] of dot) {
+    const a = Math.floor(key / n);
+    const b = key - a * n;
+    const score = product / Math.sqrt(norms[a]! * norms[b]!);
+    // NaN (a product whose interest decayed to nothing) is no similarity either.
+    if (!(score > 0)) continue;
+    similarityPairs++;
+    neighbourIndex[a]!.push(b);
+    neighbourScore[a]!.push(score);
+    neighbourIndex[b]!.push(a);
+    neighbourScore[b]!.push(score);
   }
   const similar = new Map<string, ScoredItem[]>();
-  for (const [productId, list] of neighbours) similar.set(productId, list.sort(byScore).slice(0, policy.similarPerItem));
+  for (let a = 0; a < n; a++) {
+    const others = neighbourIndex[a]!;
+    if (others.length === 0) continue;
+    const scores = neighbourScore[a]!;
+    const order = others.map((_, k) => k).sort((x, y) => scores[y]! - scores[x]! || others[x]! - others[y]!);
+    const from = names[a]!;
+    similar.set(
+      from,
+      order.slice(0, policy.similarPerItem).map((k) => {
+        const to = names[others[k]!]!;
+        return { productId: to, score: scores[k]!, category: categoryOf.get(to) ?? null, reasons: [`batch:similar-to:${from}`] };
+      }),
+    );
+  }
 
   const perUser = new Map<string, ScoredItem[]>();
   for (const [userId, items] of userInterest) {
