@@ -1,5 +1,5 @@
 import { createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
-import type { Counter } from '@lambdarec/http';
+import { Counter, type Registry } from '@lambdarec/http';
 import type { EventArchive } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
 
@@ -14,7 +14,7 @@ export function createArchiver({
   groupId,
   archive,
   log,
-  metrics,
+  registry,
   onFatal,
 }: {
   kafka: Kafka;
@@ -22,9 +22,17 @@ export function createArchiver({
   groupId: string;
   archive: EventArchive;
   log: Logger;
-  metrics: { events: Counter<'outcome'> };
+  registry: Registry;
   onFatal?: (err: Error) => void;
 }): EventConsumer {
+  const metrics = {
+    events: new Counter({
+      name: 'lrec_archive_events_total',
+      help: 'Events seen by the archiver, by outcome (archived, duplicate, dead-lettered)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+  };
   return createEventConsumer({
     kafka,
     topic,

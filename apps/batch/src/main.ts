@@ -1,7 +1,7 @@
 import { closeRedis, createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { batchConfigSchema } from '@lambdarec/config';
 import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
-import { Counter, createMetricsRegistry } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/http';
 import { createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
 import { Queue } from 'bullmq';
 import { buildBatchApp } from './app.js';
@@ -45,19 +45,7 @@ await runService({
       groupId: config.ARCHIVE_GROUP_ID,
       archive: createEventArchive({ pool }),
       log,
-      // Raised as an uncaught error: the service logs it, closes, and exits non-zero to be restarted.
-      onFatal: (err) =>
-        setImmediate(() => {
-          throw err;
-        }),
-      metrics: {
-        events: new Counter({
-          name: 'lrec_archive_events_total',
-          help: 'Events seen by the archiver, by outcome (archived, duplicate, dead-lettered)',
-          labelNames: ['outcome'] as const,
-          registers: [registry],
-        }),
-      },
+      registry,
     });
 
     const app = await buildBatchApp({

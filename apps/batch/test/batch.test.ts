@@ -1,6 +1,6 @@
 import { createKafka, createPgPool, createRedis, type EventConsumer, type PgPool, type Redis } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
-import { Counter, createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
 import { createBatchRunsRepository, createBatchViewRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
 import {
   buildClickEvent,
@@ -53,7 +53,7 @@ beforeAll(async () => {
     groupId: uniqueName('archive-group'),
     archive: createEventArchive({ pool }),
     log,
-    metrics: { events: new Counter({ name: 'lrec_archive_events_total', help: 'test', labelNames: ['outcome'] as const, registers: [registry] }) },
+    registry,
   });
   await archiver.start();
   producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });

@@ -1,6 +1,6 @@
 import { createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
 import { isPurchaseSuppressing, isWithinSessionWindow, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
-import type { Counter } from '@lambdarec/http';
+import { Counter, type Registry } from '@lambdarec/http';
 import type { SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
 
@@ -11,7 +11,7 @@ export interface SpeedConsumerOptions {
   sessions: SessionStore;
   policy: SessionPolicy;
   log: Logger;
-  metrics: { events: Counter<'outcome'> };
+  registry: Registry;
   onFatal?: (err: Error) => void;
   /** @defaultValue Date.now */
   now?: () => number;
@@ -21,7 +21,15 @@ export interface SpeedConsumerOptions {
  * The speed layer: every event inside the session window (purchases: inside their suppression
  * window) becomes session state in Redis. Older events are left to the batch layer.
  */
-export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, log, metrics, onFatal, now = Date.now }: SpeedConsumerOptions): EventConsumer {
+export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, log, registry, onFatal, now = Date.now }: SpeedConsumerOptions): EventConsumer {
+  const metrics = {
+    events: new Counter({
+      name: 'lrec_speed_events_total',
+      help: 'Events seen by the speed layer, by outcome (applied, late, dead-lettered)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+  };
   return createEventConsumer({
     kafka,
     topic,

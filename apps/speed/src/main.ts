@@ -1,6 +1,6 @@
 import { closeRedis, createKafka, createRedis, runService } from '@lambdarec/clients';
 import { sessionPolicyFrom, speedConfigSchema } from '@lambdarec/config';
-import { Counter, createMetricsRegistry } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/http';
 import { createSessionStore } from '@lambdarec/stores';
 import { buildSpeedApp } from './app.js';
 import { createSpeedConsumer } from './consumer.js';
@@ -20,19 +20,7 @@ await runService({
       sessions: createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy: sessionPolicyFrom(config) }),
       policy: sessionPolicyFrom(config),
       log,
-      // Raised as an uncaught error: the service logs it, closes, and exits non-zero to be restarted.
-      onFatal: (err) =>
-        setImmediate(() => {
-          throw err;
-        }),
-      metrics: {
-        events: new Counter({
-          name: 'lrec_speed_events_total',
-          help: 'Events seen by the speed layer, by outcome (applied, late, dead-lettered)',
-          labelNames: ['outcome'] as const,
-          registers: [registry],
-        }),
-      },
+      registry,
     });
     const app = await buildSpeedApp({
       log,

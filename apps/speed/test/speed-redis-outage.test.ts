@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createKafka, createRedis, type EventConsumer, type Redis } from '@lambdarec/clients';
 import { DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
-import { Counter, createMetricsRegistry } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/http';
 import { createSessionStore } from '@lambdarec/stores';
 import { buildClickEvent, createTestTopic, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
 import { Partitioners, type Producer } from 'kafkajs';
@@ -60,7 +60,7 @@ beforeAll(async () => {
     sessions: createSessionStore({ redis, keyPrefix: 'outage:', policy }),
     policy,
     log,
-    metrics: { events: new Counter({ name: 'lrec_speed_events_total', help: 'test', labelNames: ['outcome'] as const, registers: [createMetricsRegistry('t')] }) },
+    registry: createMetricsRegistry('speed-outage-test'),
   });
   await speed.start();
 });

@@ -1,7 +1,7 @@
 import { DLQ_HEADERS, sessionKeys } from '@lambdarec/contracts';
 import { createKafka, createRedis, type Redis } from '@lambdarec/clients';
 import { DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
-import { Counter, createMetricsRegistry } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/http';
 import { createSessionStore } from '@lambdarec/stores';
 import { buildClickEvent, createTestTopic, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
 import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
@@ -37,7 +37,7 @@ beforeAll(async () => {
     sessions: createSessionStore({ redis, keyPrefix, policy }),
     policy,
     log,
-    metrics: { events: new Counter({ name: 'lrec_speed_events_total', help: 'test', labelNames: ['outcome'] as const, registers: [registry] }) },
+    registry,
   });
   await speed.start();
   dlqConsumer = kafka.consumer({ groupId: uniqueName('dlq-reader') });

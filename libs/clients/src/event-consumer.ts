@@ -33,9 +33,15 @@ export interface EventConsumerOptions {
   /**
    * Called when kafkajs gives up and will not restart the consumer (a non-retriable error): the
    * process should stop rather than stay up, healthy-looking, without consuming.
+   * @defaultValue raises the error as uncaught: the service logs it, closes, and exits non-zero
    */
   onFatal?: (err: Error) => void;
 }
+
+const raiseUncaught = (err: Error) =>
+  setImmediate(() => {
+    throw err;
+  });
 
 export interface EventConsumer {
   start(): Promise<void>;
@@ -57,7 +63,7 @@ export function createEventConsumer({
   log,
   handle,
   onDeadLetter,
-  onFatal,
+  onFatal = raiseUncaught,
   fromLatest = false,
 }: EventConsumerOptions): EventConsumer {
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
@@ -74,7 +80,7 @@ export function createEventConsumer({
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     running = false;
     consumerLog.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
-    if (!payload.restart) onFatal?.(payload.error);
+    if (!payload.restart) onFatal(payload.error);
   });
   consumer.on(consumer.events.STOP, () => (running = false));
 
