@@ -1,5 +1,6 @@
 /**
- * `npm test`: lint, typecheck, every project's tests and the app bundles through Nx (real Kafka, Postgres and Redis
+ * `npm test`: no import cycles (madge), then lint, typecheck, every project's tests and the app
+ * bundles through Nx (real Kafka, Postgres and Redis
  * are started by the test global setup), then one plain `N passed, N failed, N skipped` line
  * counted from the vitest JSON reports, for people and log readers alike.
  */
@@ -11,6 +12,12 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const reportDir = path.join(root, 'reports/vitest');
 rmSync(reportDir, { recursive: true, force: true });
+
+// Module cycles inside projects (Nx's boundary rule sees only cycles between projects).
+const madge = spawnSync('npx', ['madge', '--circular', '--extensions', 'ts', '--ts-config', 'tsconfig.base.json', 'apps', 'libs', 'e2e'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 
 const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['lint', 'typecheck', 'test', 'build'];
 const nx = spawnSync(
@@ -37,6 +44,7 @@ for (const file of reports) {
   skipped += report.numPendingTests + report.numTodoTests;
 }
 process.stdout.write(`\nvitest reports: ${reports.map((file) => file.replace('.json', '')).sort().join(', ') || 'none'}\n`);
+if (madge.status !== 0) process.stdout.write('madge found a circular import (see above)\n');
 if (nx.status !== 0) process.stdout.write(`Nx exited with status ${nx.status}: a task failed (lint, typecheck, test or build; see above)\n`);
 process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
-process.exitCode = nx.status !== 0 || failed > 0 || reports.length === 0 ? 1 : 0;
+process.exitCode = madge.status !== 0 || nx.status !== 0 || failed > 0 || reports.length === 0 ? 1 : 0;
