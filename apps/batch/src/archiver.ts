@@ -1,5 +1,5 @@
 import { createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
-import { Counter, type Registry } from '@lambdarec/http';
+import { Counter, Gauge, type Registry } from '@lambdarec/http';
 import type { EventArchive } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
 
@@ -32,6 +32,12 @@ export function createArchiver({
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    lag: new Gauge({
+      name: 'lrec_archive_consumer_lag',
+      help: 'Records on the partition not yet applied by the archiver, after its last batch',
+      labelNames: ['partition'] as const,
+      registers: [registry],
+    }),
   };
   return createEventConsumer({
     kafka,
@@ -40,6 +46,7 @@ export function createArchiver({
     log,
     ...(onFatal === undefined ? {} : { onFatal }),
     onDeadLetter: () => metrics.events.inc({ outcome: 'dead-lettered' }),
+    onLag: (partition, lag) => metrics.lag.set({ partition: String(partition) }, lag),
     async handle(batch) {
       const inserted = await archive.append({
         topic: batch.topic,

@@ -1,6 +1,6 @@
 import { createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
 import { isPurchaseSuppressing, isWithinSessionWindow, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
-import { Counter, type Registry } from '@lambdarec/http';
+import { Counter, Gauge, type Registry } from '@lambdarec/http';
 import type { SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
 
@@ -29,6 +29,12 @@ export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, l
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    lag: new Gauge({
+      name: 'lrec_speed_consumer_lag',
+      help: 'Records on the partition not yet applied by the speed layer, after its last batch',
+      labelNames: ['partition'] as const,
+      registers: [registry],
+    }),
   };
   return createEventConsumer({
     kafka,
@@ -37,6 +43,7 @@ export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, l
     log,
     ...(onFatal === undefined ? {} : { onFatal }),
     onDeadLetter: () => metrics.events.inc({ outcome: 'dead-lettered' }),
+    onLag: (partition, lag) => metrics.lag.set({ partition: String(partition) }, lag),
     async handle({ events, partition }) {
       const at = now();
       const signals: SessionSignal[] = [];

@@ -166,7 +166,12 @@ describe('speed layer consumer', () => {
     });
     const res = await app.inject('/readyz');
     expect(res.statusCode).toBe(200);
-    expect((await app.inject('/metrics')).body).toMatch(/lrec_speed_events_total/);
+    const metrics = (await app.inject('/metrics')).body;
+    expect(metrics).toMatch(/lrec_speed_events_total\{outcome="applied"/);
+    // Every test waited for its events to be applied: nothing is left behind on any partition.
+    const lags = [...metrics.matchAll(/^lrec_speed_consumer_lag\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(lags.length).toBeGreaterThan(0);
+    expect(Math.max(...lags)).toBe(0);
     await app.close();
   });
 });

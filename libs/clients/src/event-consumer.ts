@@ -28,6 +28,8 @@ export interface EventConsumerOptions {
   handle: (batch: PartitionBatch) => Promise<void>;
   /** Called for every poison record after it reached the DLQ. */
   onDeadLetter?: (reason: string) => void;
+  /** Called after each applied batch with how far the partition's end is ahead (records). */
+  onLag?: (partition: number, lag: number) => void;
   /** @defaultValue false: a new group starts at the earliest offset, so nothing already on the topic is skipped. */
   fromLatest?: boolean;
   /**
@@ -63,6 +65,7 @@ export function createEventConsumer({
   log,
   handle,
   onDeadLetter,
+  onLag,
   onFatal = raiseUncaught,
   fromLatest = false,
 }: EventConsumerOptions): EventConsumer {
@@ -144,6 +147,7 @@ export function createEventConsumer({
             nextOffset: (BigInt(lastOffset) + 1n).toString(),
           });
           resolveOffset(lastOffset);
+          onLag?.(batch.partition, Number(batch.offsetLag()));
           await commitOffsetsIfNecessary();
           await heartbeat();
         },
