@@ -143,6 +143,19 @@ describe('batch runs', () => {
     }
   });
 
+  it('of simultaneous POST /batch/runs, exactly one starts a run and the others name it', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } })),
+    );
+    const started = answers.filter((a) => a.statusCode === 202);
+    const refused = answers.filter((a) => a.statusCode === 409);
+    expect(started).toHaveLength(1);
+    expect(refused).toHaveLength(4);
+    const { runId } = started[0]!.json();
+    for (const answer of refused) expect(answer.json().runId).toBe(runId);
+    expect((await waitForRun(runId)).status).toBe('succeeded');
+  });
+
   it('requires the dashboard credentials to start a run and to open Bull Board', async () => {
     expect((await app.inject({ method: 'POST', url: '/batch/runs' })).statusCode).toBe(401);
     const wrong = `Basic ${Buffer.from('ops:nope').toString('base64')}`;
