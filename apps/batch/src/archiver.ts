@@ -1,5 +1,5 @@
 import { createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
-import { Counter, Gauge, type Registry } from '@lambdarec/http';
+import { createConsumerMetrics, type Registry } from '@lambdarec/http';
 import type { EventArchive } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
 
@@ -25,28 +25,15 @@ export function createArchiver({
   registry: Registry;
   onFatal?: (err: Error) => void;
 }): EventConsumer {
-  const metrics = {
-    events: new Counter({
-      name: 'lrec_archive_events_total',
-      help: 'Events seen by the archiver, by outcome (archived, duplicate, dead-lettered)',
-      labelNames: ['outcome'] as const,
-      registers: [registry],
-    }),
-    lag: new Gauge({
-      name: 'lrec_archive_consumer_lag',
-      help: 'Records on the partition not yet applied by the archiver, after its last batch',
-      labelNames: ['partition'] as const,
-      registers: [registry],
-    }),
-  };
+  const metrics = createConsumerMetrics({ registry, prefix: 'lrec_archive', subject: 'archiver', outcomes: 'archived, duplicate, dead-lettered' });
   return createEventConsumer({
     kafka,
     topic,
     groupId,
     log,
     ...(onFatal === undefined ? {} : { onFatal }),
-    onDeadLetter: () => metrics.events.inc({ outcome: 'dead-lettered' }),
-    onLag: (partition, lag) => metrics.lag.set({ partition: String(partition) }, lag),
+    onDeadLetter: metrics.onDeadLetter,
+    onLag: metrics.onLag,
     async handle(batch) {
       const inserted = await archive.append({
         topic: batch.topic,

@@ -1,6 +1,6 @@
 import { createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
 import { isPurchaseSuppressing, isWithinSessionWindow, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
-import { Counter, Gauge, type Registry } from '@lambdarec/http';
+import { createConsumerMetrics, type Registry } from '@lambdarec/http';
 import type { SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
 
@@ -22,28 +22,15 @@ export interface SpeedConsumerOptions {
  * window) becomes session state in Redis. Older events are left to the batch layer.
  */
 export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, log, registry, onFatal, now = Date.now }: SpeedConsumerOptions): EventConsumer {
-  const metrics = {
-    events: new Counter({
-      name: 'lrec_speed_events_total',
-      help: 'Events seen by the speed layer, by outcome (applied, late, dead-lettered)',
-      labelNames: ['outcome'] as const,
-      registers: [registry],
-    }),
-    lag: new Gauge({
-      name: 'lrec_speed_consumer_lag',
-      help: 'Records on the partition not yet applied by the speed layer, after its last batch',
-      labelNames: ['partition'] as const,
-      registers: [registry],
-    }),
-  };
+  const metrics = createConsumerMetrics({ registry, prefix: 'lrec_speed', subject: 'speed layer', outcomes: 'applied, late, dead-lettered' });
   return createEventConsumer({
     kafka,
     topic,
     groupId,
     log,
     ...(onFatal === undefined ? {} : { onFatal }),
-    onDeadLetter: () => metrics.events.inc({ outcome: 'dead-lettered' }),
-    onLag: (partition, lag) => metrics.lag.set({ partition: String(partition) }, lag),
+    onDeadLetter: metrics.onDeadLetter,
+    onLag: metrics.onLag,
     async handle({ events, partition }) {
       const at = now();
       const signals: SessionSignal[] = [];
