@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { createLogger, createPgPool } from '@lambdarec/clients';
+import { createBatchViewRepository, createCatalogRepository, createEventArchive } from '@lambdarec/stores';
 import { demoCatalog, demoEvents } from './demo-data.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -142,10 +143,9 @@ const auth = `Basic ${Buffer.from(`${env['DASHBOARD_USER']}:${env['DASHBOARD_PAS
 try {
   await Promise.all(APPS.map(({ name }) => until(`${name} to be ready`, async () => ((await fetch(`${base(name)}/readyz`)).ok ? true : undefined))));
 
-  const db = new pg.Client({ connectionString: env['DATABASE_URL'] });
-  await db.connect();
-  const count = async (table: string) => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
-  if ((await count('events')) === 0 && (await count('products')) === 0) {
+  const pool = createPgPool({ url: env['DATABASE_URL']!, log: createLogger({ name: 'start', level: 'warn' }), applicationName: 'lambdarec-start', max: 2 });
+  const archive = createEventArchive({ pool });
+  if ((await archive.count()) === 0 && (await createCatalogRepository({ pool }).count()) === 0) {
     const catalog = demoCatalog();
     const events = demoEvents();
     say(`▶ demo data: ${catalog.length} products, ${events.length} events from ${new Set(events.map((e) => e.userId)).size} users, through the ingest API`);
@@ -159,12 +159,12 @@ try {
       });
       if (res.status !== 202) throw new Error(`POST /events answered ${res.status}: ${await res.text()}`);
     }
-    await until('the archiver to store the demo events', async () => ((await count('events')) >= events.length ? true : undefined));
+    await until('the archiver to store the demo events', async () => ((await archive.count()) >= events.length ? true : undefined));
   }
-  const published = (await db.query('SELECT run_id FROM published_run')).rowCount ?? 0;
-  await db.end();
+  const published = await createBatchViewRepository({ pool }).publishedRun();
+  await pool.end();
 
-  if (published === 0) {
+  if (published === undefined) {
     say('▶ first batch run');
     const res = await fetch(`${base('batch')}/batch/runs`, { method: 'POST', headers: { authorization: auth } });
     const { runId } = (await res.json()) as { runId: string };

@@ -33,9 +33,8 @@ export function createBatchRunner({ runs, policy, log, keepRuns = 3, compute = c
       runLog.info('batch run started');
       try {
         const input = await runs.readInput();
-        // Decay is anchored at the newest event read, not the wall clock: a re-run over the same
-        // events yields the same model.
-        // Never later than now: consumers refuse far-future events, but decay must not depend on that.
+        // Decay is anchored at the newest event read, not the wall clock, so a re-run over the same
+        // events yields the same model; and never later than now, whatever the events claim.
         const asOf = input.watermark.maxEventTime === null ? started : Math.min(Date.parse(input.watermark.maxEventTime), started);
         const model = await compute(input.interactions, asOf, policy);
         const stats: RunStats = {

@@ -1,10 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { computeBatchModel, type BatchModel, type BatchPolicy, type Interaction } from '@lambdarec/domain';
+import type { BatchModel, BatchPolicy, Interaction } from '@lambdarec/domain';
 
 export type ComputeModel = (interactions: Interaction[], asOf: number, policy: BatchPolicy) => Promise<BatchModel>;
-
-/** In the calling thread: for small inputs and tests of the runner's own logic. */
-export const computeModelInline: ComputeModel = async (interactions, asOf, policy) => computeBatchModel(interactions, asOf, policy);
 
 /**
  * In a worker thread. On the full UCI Online Retail history (270k interactions, 2M item pairs)

@@ -1,5 +1,6 @@
 import { BATCH_JOB_NAME, NIGHTLY_SCHEDULER_ID } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
+import type { BatchRunsRepository } from '@lambdarec/stores';
 import type { Queue } from 'bullmq';
 import type { BatchJobData } from './worker.js';
 
@@ -23,7 +24,7 @@ export async function reconcileRuns({
   log,
 }: {
   queue: Queue<BatchJobData>;
-  runs: import('@lambdarec/stores').BatchRunsRepository;
+  runs: BatchRunsRepository;
   log: Logger;
 }) {
   for (const run of await runs.active()) {

@@ -3,7 +3,6 @@
  * use, and tests pass their own so that they never share a topic, queue or key space.
  */
 export const EVENTS_TOPIC = 'events.v1';
-export const EVENTS_TOPIC_PARTITIONS = 6;
 
 /** The dead-letter topic for a topic: messages a consumer could not accept, with the reason in a header. */
 export const dlqTopicFor = (topic: string): string => `${topic}.dlq`;

@@ -39,7 +39,6 @@ export interface RunInput {
 export interface BatchRunsRepository {
   /** Records a queued run, unless one is queued or running already (then its id). */
   create(run: { runId: string; trigger: string; jobId?: string | undefined }): Promise<CreateRunResult>;
-  setJobId(runId: string, jobId: string): Promise<void>;
   /** The run a BullMQ job created, if any (a stalled job is processed again). */
   findByJobId(jobId: string): Promise<{ runId: string; status: RunStatus } | undefined>;
   /** Marks a queued (or resumed running) run running; false if it is no longer active. */
@@ -82,10 +81,6 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
           if (attempt >= 3) throw err;
         }
       }
-    },
-
-    async setJobId(runId, jobId) {
-      await pool.query('UPDATE batch_runs SET job_id = $2 WHERE run_id = $1', [runId, jobId]);
     },
 
     async findByJobId(jobId) {
