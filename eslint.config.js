@@ -30,6 +30,8 @@ const TYPE_RULES = [
   ['type:testing', ['type:contracts', 'type:clients']],
   // End-to-end tests drive the apps as processes over HTTP and Kafka; they import no app.
   ['type:e2e', ['type:contracts', 'type:clients', 'type:data-access', 'type:testing']],
+  // Offline tools (the quality eval) run the pure domain code on files, with no service around it.
+  ['type:tool', ['type:contracts', 'type:domain'], IO_PACKAGES],
 ];
 
 /** Axis 2, scope: an app's own code stays in its app; shared libraries depend only on shared ones. */
@@ -40,6 +42,7 @@ const SCOPE_RULES = [
   ['scope:batch', ['scope:batch', 'scope:shared']],
   ['scope:serving', ['scope:serving', 'scope:shared']],
   ['scope:e2e', ['scope:shared']],
+  ['scope:tools', ['scope:shared']],
 ];
 
 /** The boundary rule; tests may also use the testing library (builders, real-infra helpers). */

@@ -4,6 +4,7 @@ import {
   buildSessionProfile,
   EMPTY_SESSION_PROFILE,
   mergeRecommendations,
+  SESSION_SEED_PRODUCTS,
   type Candidate,
   type CatalogFacts,
   type SessionPolicy,
@@ -12,9 +13,6 @@ import {
 import type { BatchViewRepository, SessionSnapshot, SessionStore } from '@lambdarec/stores';
 import type { BatchViewCache } from './batch-view-cache.js';
 import type { CatalogFactsCache, SimilarItemsCache } from './read-caches.js';
-
-/** Products in the session whose similar items join the candidates. */
-const SIMILAR_SEEDS = 5;
 
 export interface RecommenderOptions {
   sessions: SessionStore;
@@ -69,7 +67,7 @@ export function createRecommender({
       // A first pass without catalog categories finds the session's products for similar items.
       let profile: SessionProfile =
         snapshot === undefined ? EMPTY_SESSION_PROFILE : buildSessionProfile(snapshot.signals, snapshot.purchases, at, policy);
-      const seeds = profile.recentProducts.slice(0, SIMILAR_SEEDS);
+      const seeds = profile.recentProducts.slice(0, SESSION_SEED_PRODUCTS);
 
       const popular = view?.popular ?? [];
       let similarToRecent = new Map<string, Candidate[]>();

@@ -2,3 +2,4 @@ export * from './weights.js';
 export * from './session.js';
 export * from './merge.js';
 export * from './similarity.js';
+export * from './repurchase.js';

@@ -1,8 +1,9 @@
 import type { EventType } from '@lambdarec/contracts';
+import { DEFAULT_REPURCHASE_POLICY, SUPPRESS_EVERY_PURCHASE, type RepurchaseDecision, type RepurchasePolicy } from './repurchase.js';
 import { decayFactor, eventWeight } from './weights.js';
 
 /** Tunables of the session (speed) layer. */
-export interface SessionPolicy {
+export interface SessionPolicy extends RepurchasePolicy {
   /** Events older than this (event time) are ignored by the speed layer. @defaultValue 2 h */
   sessionWindowMs: number;
   /** Half-life of a category boost within the session. @defaultValue 30 min */
@@ -21,6 +22,7 @@ export const DEFAULT_SESSION_POLICY: Readonly<SessionPolicy> = {
   purchaseSuppressionMs: 24 * 60 * 60 * 1000,
   categoryBoost: 0.3,
   maxSignals: 200,
+  ...DEFAULT_REPURCHASE_POLICY,
 };
 
 /** One event as the speed layer keeps it: what serving needs to boost and suppress. */
@@ -50,21 +52,38 @@ export interface SessionProfile {
    * gives the full boost; after one half-life without another, half of it).
    */
   categoryBoosts: Map<string, number>;
-  /** Products viewed (or clicked, carted) recently, strongest first, for similar-item candidates. */
+  /**
+   * Products of the session (viewed, clicked, carted or bought and not suppressed), strongest
+   * first: their similar and co-bought items join the candidates.
+   */
   recentProducts: string[];
-  /** Products purchased inside the suppression window. */
+  /** Decayed interest of each product in recentProducts: how much its neighbours count. */
+  productInterest: Map<string, number>;
+  /** Products purchased inside the suppression window that customers rarely buy again. */
   suppressed: Set<string>;
+  /** Products purchased inside the suppression window that stay: customers often buy them again. */
+  rebought: Map<string, Extract<RepurchaseDecision, { keep: true }>>;
+  /** Products added to the cart in this session and not bought since: no need to recommend them. */
+  inCart: Set<string>;
 }
+
+/** How many of the session's strongest products bring their similar items into the candidates. */
+export const SESSION_SEED_PRODUCTS = 5;
 
 export const EMPTY_SESSION_PROFILE: SessionProfile = {
   categoryBoosts: new Map(),
   recentProducts: [],
+  productInterest: new Map(),
   suppressed: new Set(),
+  rebought: new Map(),
+  inCart: new Set(),
 };
 
 /**
  * Folds a session's signals into boosts and suppressions at time `now`. Signals without a category
  * take the catalog's, via `categoryOf`; duplicates by eventId count once (redelivery is harmless).
+ * `repurchase` says whether a purchased product is one customers buy again (then it stays) or not
+ * (then it is suppressed for the window); without it every purchase suppresses.
  */
 export function buildSessionProfile(
   signals: readonly SessionSignal[],
@@ -72,10 +91,12 @@ export function buildSessionProfile(
   now: number,
   policy: SessionPolicy,
   categoryOf: (productId: string) => string | null = () => null,
+  repurchase: (productId: string) => RepurchaseDecision = SUPPRESS_EVERY_PURCHASE,
 ): SessionProfile {
   const seen = new Set<string>();
   const categoryWeight = new Map<string, number>();
   const productWeight = new Map<string, number>();
+  const lastCartedAt = new Map<string, number>();
   for (const signal of signals) {
     if (seen.has(signal.eventId)) continue;
     seen.add(signal.eventId);
@@ -83,9 +104,8 @@ export function buildSessionProfile(
     const weight = eventWeight(signal.type) * decayFactor(now - signal.at, policy.boostHalfLifeMs);
     const category = signal.category ?? categoryOf(signal.productId);
     if (category !== null) categoryWeight.set(category, (categoryWeight.get(category) ?? 0) + weight);
-    if (signal.type !== 'purchase') {
-      productWeight.set(signal.productId, (productWeight.get(signal.productId) ?? 0) + weight);
-    }
+    productWeight.set(signal.productId, (productWeight.get(signal.productId) ?? 0) + weight);
+    if (signal.type === 'add_to_cart') lastCartedAt.set(signal.productId, Math.max(lastCartedAt.get(signal.productId) ?? 0, signal.at));
   }
   const categoryBoosts = new Map<string, number>();
   for (const [category, weight] of categoryWeight) {
@@ -93,12 +113,27 @@ export function buildSessionProfile(
     if (boost > 0) categoryBoosts.set(category, boost);
   }
   const suppressed = new Set<string>();
+  const rebought = new Map<string, Extract<RepurchaseDecision, { keep: true }>>();
   for (const [productId, at] of purchases) {
-    if (isPurchaseSuppressing(at, now, policy)) suppressed.add(productId);
+    if (!isPurchaseSuppressing(at, now, policy)) continue;
+    const decision = repurchase(productId);
+    if (decision.keep) rebought.set(productId, decision);
+    else suppressed.add(productId);
   }
-  const recentProducts = [...productWeight.entries()]
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([productId]) => productId)
-    .filter((productId) => !suppressed.has(productId));
-  return { categoryBoosts, recentProducts, suppressed };
+  const inCart = new Set<string>();
+  for (const [productId, at] of lastCartedAt) {
+    // A purchase after the cart event empties that line of the cart.
+    if (!((purchases.get(productId) ?? -Infinity) >= at)) inCart.add(productId);
+  }
+  const strongest = [...productWeight.entries()]
+    .filter(([productId]) => !suppressed.has(productId))
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return {
+    categoryBoosts,
+    recentProducts: strongest.map(([productId]) => productId),
+    productInterest: new Map(strongest),
+    suppressed,
+    rebought,
+    inCart,
+  };
 }

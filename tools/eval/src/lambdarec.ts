@@ -1,0 +1,102 @@
+/**
+ * lambdarec as the services run it, on files: the batch model of the batch layer, the session
+ * profile of the speed layer and serving's merge, all from the shared domain library.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  buildSessionProfile,
+  computeBatchModel,
+  decideRepurchase,
+  EMPTY_SESSION_PROFILE,
+  mergeRecommendations,
+  SESSION_SEED_PRODUCTS,
+  type BatchModel,
+  type BatchPolicy,
+  type Candidate,
+  type Interaction,
+  type MergeWeights,
+  type SessionPolicy,
+  type SessionSignal,
+} from '@lambdarec/domain';
+import type { SessionEvent } from './protocols.js';
+import type { Basket } from './split.js';
+
+/**
+ * The archive as the batch layer reads it: one purchase event per product line of an invoice,
+ * aggregated per (customer, product, type) with its count and latest time, as the run's SQL does.
+ */
+export function toInteractions(train: readonly Basket[], categoryOf: (productId: string) => string | null): Interaction[] {
+  const byPair = new Map<string, Interaction>();
+  for (const basket of train) {
+    for (const productId of basket.items) {
+      const key = `${basket.customerId}\u0000${productId}`;
+      const found = byPair.get(key);
+      if (found === undefined) {
+        byPair.set(key, { userId: basket.customerId, productId, type: 'purchase', count: 1, lastAt: basket.at, category: categoryOf(productId) });
+      } else {
+        found.count++;
+        found.lastAt = Math.max(found.lastAt, basket.at);
+      }
+    }
+  }
+  return [...byPair.values()];
+}
+
+export interface LambdarecModel {
+  model: BatchModel;
+  /** Recommendations as serving answers them, for a customer with this session at time `at`. */
+  recommend(customerId: string, session: readonly SessionEvent[], at: number, k: number): string[];
+}
+
+export function trainLambdarec(
+  train: readonly Basket[],
+  categoryOf: (productId: string) => string | null,
+  batchPolicy: BatchPolicy,
+  sessionPolicy: SessionPolicy,
+  weights?: MergeWeights,
+): LambdarecModel {
+  const interactions = toInteractions(train, categoryOf);
+  // The run anchors decay at the newest event it read.
+  const asOf = train.reduce((max, b) => Math.max(max, b.at), 0);
+  const model = computeBatchModel(interactions, asOf, batchPolicy);
+  return {
+    model,
+    recommend(customerId, session, at, k) {
+      const signals: SessionSignal[] = session.map((e) => ({
+        eventId: randomUUID(),
+        userId: customerId,
+        type: e.type,
+        productId: e.productId,
+        category: categoryOf(e.productId),
+        at: e.at,
+      }));
+      const purchases = new Map<string, number>();
+      for (const e of session) if (e.type === 'purchase') purchases.set(e.productId, Math.max(purchases.get(e.productId) ?? 0, e.at));
+      const repurchase = (productId: string) => {
+        const category = categoryOf(productId);
+        return decideRepurchase(
+          { product: model.repurchase.products.get(productId), category: category === null ? undefined : model.repurchase.categories.get(category) },
+          sessionPolicy,
+        );
+      };
+      const profile =
+        session.length === 0 ? EMPTY_SESSION_PROFILE : buildSessionProfile(signals, purchases, at, sessionPolicy, categoryOf, repurchase);
+      const similarToRecent = new Map<string, Candidate[]>();
+      for (const seed of profile.recentProducts.slice(0, SESSION_SEED_PRODUCTS)) {
+        const similar = model.similar.get(seed);
+        if (similar !== undefined) similarToRecent.set(seed, similar);
+      }
+      const items = mergeRecommendations({
+        personal: model.perUser.get(customerId) ?? [],
+        similarToRecent,
+        popular: model.popular,
+        session: profile,
+        catalog: new Map(),
+        limit: k,
+        policy: sessionPolicy,
+        weights,
+      });
+      return items.map((item) => item.productId);
+    },
+  };
+}
