@@ -37,7 +37,7 @@ export interface MergeInput {
 export interface MergeWeights {
   /**
    * Items similar to the session's products, summed over them by their session interest: a cart
-   * of three mugs brings what is bought with all three above what goes with one. @defaultValue 0.6
+   * of three mugs brings what is bought with all three above what goes with one. @defaultValue 0.4
    */
   sessionSimilar: number;
   /** A just-bought product customers often buy again gains this × its re-buy share. @defaultValue 0.5 */
@@ -47,7 +47,7 @@ export interface MergeWeights {
 }
 
 /** Tuned on the eval's validation window (`npm run eval -- --tune`); see docs/decisions/006. */
-export const DEFAULT_MERGE_WEIGHTS: Readonly<MergeWeights> = { sessionSimilar: 0.6, rebought: 0.5, popular: 0.5 };
+export const DEFAULT_MERGE_WEIGHTS: Readonly<MergeWeights> = { sessionSimilar: 0.4, rebought: 0.5, popular: 0.5 };
 
 const round = (value: number): number => Math.round(value * 1e4) / 1e4;
 

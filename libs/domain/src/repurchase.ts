@@ -5,14 +5,14 @@ export interface RepurchasePolicy {
   /**
    * A purchased product stays in the list when at least this share of its buyers bought it again
    * (tea, paper, wholesale stock); below it, it is suppressed for the suppression window.
-   * @defaultValue 0.2
+   * @defaultValue 0.1
    */
   rebuyThreshold: number;
   /** Buyers a product (else its category) needs before its re-buy share is trusted. @defaultValue 5 */
   rebuyMinBuyers: number;
 }
 
-export const DEFAULT_REPURCHASE_POLICY: Readonly<RepurchasePolicy> = { rebuyThreshold: 0.2, rebuyMinBuyers: 5 };
+export const DEFAULT_REPURCHASE_POLICY: Readonly<RepurchasePolicy> = { rebuyThreshold: 0.1, rebuyMinBuyers: 5 };
 
 /** What the batch learned about re-buying one product: its own figures and its category's. */
 export interface RepurchaseEvidence {

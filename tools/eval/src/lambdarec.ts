@@ -44,6 +44,8 @@ export function toInteractions(train: readonly Basket[], categoryOf: (productId:
 
 export interface LambdarecModel {
   model: BatchModel;
+  /** The same trained model answering with other session-side settings (tuning needs no retraining). */
+  withPolicy(sessionPolicy: SessionPolicy, weights?: MergeWeights): LambdarecModel;
   /** Recommendations as serving answers them, for a customer with this session at time `at`. */
   recommend(customerId: string, session: readonly SessionEvent[], at: number, k: number): string[];
 }
@@ -58,9 +60,18 @@ export function trainLambdarec(
   const interactions = toInteractions(train, categoryOf);
   // The run anchors decay at the newest event it read.
   const asOf = train.reduce((max, b) => Math.max(max, b.at), 0);
-  const model = computeBatchModel(interactions, asOf, batchPolicy);
+  return answering(computeBatchModel(interactions, asOf, batchPolicy), categoryOf, sessionPolicy, weights);
+}
+
+function answering(
+  model: BatchModel,
+  categoryOf: (productId: string) => string | null,
+  sessionPolicy: SessionPolicy,
+  weights: MergeWeights | undefined,
+): LambdarecModel {
   return {
     model,
+    withPolicy: (otherPolicy, otherWeights) => answering(model, categoryOf, otherPolicy, otherWeights),
     recommend(customerId, session, at, k) {
       const signals: SessionSignal[] = session.map((e) => ({
         eventId: randomUUID(),

@@ -1,0 +1,140 @@
+/** The eval's outputs: a markdown report and an SVG plot of HR@k, both plain text, both pure. */
+import type { Scores } from './metrics.js';
+import type { ProtocolName } from './protocols.js';
+
+export interface VariantResult {
+  variant: string;
+  protocol: ProtocolName;
+  cases: number;
+  scores: Scores;
+  /** HR@1 … HR@20. */
+  hitCurve: number[];
+}
+
+export interface EvalReport {
+  dataset: { file: string; rows: number; kept: number; customers: number; products: number; invoices: number };
+  seed: number;
+  sampleUsers: number | null;
+  splits: Array<{ name: string; cutoff: string; end: string; trainBaskets: number; customers: number }>;
+  /** Results on the test window. */
+  test: VariantResult[];
+  validation: VariantResult[];
+  /** What tuning on the validation window chose, when it ran. */
+  tuning?: { settings: string; scores: string } | undefined;
+  /** Peer library parameters chosen on the validation window. */
+  peers?: Record<string, string> | undefined;
+  notes: string[];
+}
+
+const f3 = (x: number) => x.toFixed(3);
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+
+function table(results: readonly VariantResult[], protocol: ProtocolName): string[] {
+  const rows = results.filter((r) => r.protocol === protocol);
+  if (rows.length === 0) return [];
+  const out = ['| variant | cases | HR@10 | recall@10 | NDCG@10 |', '|---|---:|---:|---:|---:|'];
+  for (const r of rows) out.push(`| ${r.variant} | ${r.cases} | ${f3(r.scores.hit)} | ${f3(r.scores.recall)} | ${f3(r.scores.ndcg)} |`);
+  return out;
+}
+
+/** The uplift of a session-aware variant over the same system without the session. */
+export function uplift(results: readonly VariantResult[], protocol: ProtocolName, withSession: string, without: string): Scores | undefined {
+  const a = results.find((r) => r.protocol === protocol && r.variant === withSession);
+  const b = results.find((r) => r.protocol === protocol && r.variant === without);
+  if (a === undefined || b === undefined) return undefined;
+  return { hit: a.scores.hit - b.scores.hit, recall: a.scores.recall - b.scores.recall, ndcg: a.scores.ndcg - b.scores.ndcg };
+}
+
+export function renderMarkdown(report: EvalReport, protocols: readonly ProtocolName[], sessionVariant: string, batchVariant: string): string {
+  const lines: string[] = [
+    '# lambdarec offline evaluation',
+    '',
+    `Dataset: \`${report.dataset.file}\`: ${report.dataset.rows} rows, ${report.dataset.kept} clean purchase lines, ` +
+      `${report.dataset.customers} customers, ${report.dataset.products} products, ${report.dataset.invoices} invoices.`,
+    '',
+    `Seed ${report.seed}${report.sampleUsers === null ? ', every eligible customer' : `, at most ${report.sampleUsers} customers per split`}.`,
+    '',
+    '| split | train before | evaluated until | train baskets | customers with later baskets |',
+    '|---|---|---|---:|---:|',
+    ...report.splits.map((s) => `| ${s.name} | ${s.cutoff} | ${s.end} | ${s.trainBaskets} | ${s.customers} |`),
+    '',
+  ];
+  for (const [title, results] of [
+    ['Test window', report.test],
+    ['Validation window (tuning looks only here)', report.validation],
+  ] as const) {
+    lines.push(`## ${title}`, '');
+    for (const protocol of protocols) {
+      const rows = table(results, protocol);
+      if (rows.length === 0) continue;
+      lines.push(`### ${protocol}`, '', ...rows, '');
+      const up = uplift(results, protocol, sessionVariant, batchVariant);
+      if (up !== undefined) lines.push(`Session uplift over batch-only: HR@10 ${signed(up.hit)}, recall@10 ${signed(up.recall)}, NDCG@10 ${signed(up.ndcg)}.`, '');
+    }
+  }
+  if (report.tuning !== undefined) lines.push('## Tuning', '', `Best on validation: ${report.tuning.settings} (${report.tuning.scores}).`, '');
+  if (report.peers !== undefined) {
+    lines.push('## Peer library parameters (chosen on validation)', '');
+    for (const [peer, params] of Object.entries(report.peers)) lines.push(`- ${peer}: ${params}`);
+    lines.push('');
+  }
+  lines.push('## Notes', '', ...report.notes.map((note) => `- ${note}`), '', '![HR@k](hit-at-k.svg)', '');
+  lines.push(
+    'Data: Chen, D. (2015). *Online Retail* [Dataset]. UCI Machine Learning Repository. https://doi.org/10.24432/C5BW33. Licensed under CC BY 4.0.',
+    '',
+  );
+  return lines.join('\n');
+}
+
+const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** HR@k for k = 1..20, one panel per protocol, one line per variant (same colour in every panel). */
+export function renderHitCurveSvg(results: readonly VariantResult[], protocols: readonly ProtocolName[]): string {
+  const panelW = 360;
+  const panelH = 260;
+  const margin = { left: 48, right: 12, top: 34, bottom: 40 };
+  const legendH = 22;
+  const variants = [...new Set(results.map((r) => r.variant))];
+  const colour = new Map(variants.map((v, i) => [v, PALETTE[i % PALETTE.length]!]));
+  const width = panelW * protocols.length;
+  const height = panelH + legendH * Math.ceil(variants.length / 3) + 10;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+  ];
+  protocols.forEach((protocol, p) => {
+    const x0 = p * panelW + margin.left;
+    const plotW = panelW - margin.left - margin.right;
+    const plotH = panelH - margin.top - margin.bottom;
+    const y0 = margin.top;
+    const rows = results.filter((r) => r.protocol === protocol);
+    const maxK = Math.max(1, ...rows.map((r) => r.hitCurve.length));
+    const x = (k: number) => x0 + ((k - 1) / Math.max(1, maxK - 1)) * plotW;
+    const y = (v: number) => y0 + plotH - v * plotH;
+    parts.push(`<text x="${x0 + plotW / 2}" y="18" text-anchor="middle" font-size="13">${escapeXml(protocol)}</text>`);
+    for (const tick of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
+      parts.push(`<line x1="${x0}" y1="${y(tick)}" x2="${x0 + plotW}" y2="${y(tick)}" stroke="#ddd"/>`);
+      parts.push(`<text x="${x0 - 6}" y="${y(tick) + 4}" text-anchor="end">${tick.toFixed(1)}</text>`);
+    }
+    for (const k of [1, 5, 10, 15, 20].filter((k) => k <= maxK)) {
+      parts.push(`<text x="${x(k)}" y="${y0 + plotH + 16}" text-anchor="middle">${k}</text>`);
+    }
+    parts.push(`<text x="${x0 + plotW / 2}" y="${y0 + plotH + 32}" text-anchor="middle">k</text>`);
+    parts.push(`<text x="${x0 - 36}" y="${y0 + plotH / 2}" text-anchor="middle" transform="rotate(-90 ${x0 - 36} ${y0 + plotH / 2})">HR@k</text>`);
+    parts.push(`<rect x="${x0}" y="${y0}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`);
+    for (const r of rows) {
+      const points = r.hitCurve.map((v, i) => `${x(i + 1).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+      parts.push(`<polyline fill="none" stroke="${colour.get(r.variant)}" stroke-width="2" points="${points}"><title>${escapeXml(r.variant)}</title></polyline>`);
+    }
+  });
+  variants.forEach((variant, i) => {
+    const lx = 16 + (i % 3) * (width / 3);
+    const ly = panelH + 8 + Math.floor(i / 3) * legendH;
+    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${colour.get(variant)}" stroke-width="3"/>`);
+    parts.push(`<text x="${lx + 30}" y="${ly + 4}">${escapeXml(variant)}</text>`);
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
