@@ -2,17 +2,20 @@ import type { DegradedSource, RecommendationsAnswer, RecommendationsQuery, Simil
 import type { Logger } from '@lambdarec/clients';
 import {
   buildSessionProfile,
+  decideRepurchase,
   EMPTY_SESSION_PROFILE,
+  isPurchaseSuppressing,
   mergeRecommendations,
   SESSION_SEED_PRODUCTS,
   type Candidate,
   type CatalogFacts,
   type SessionPolicy,
+  type RepurchaseEvidence,
   type SessionProfile,
 } from '@lambdarec/domain';
 import type { BatchViewRepository, SessionSnapshot, SessionStore } from '@lambdarec/stores';
 import type { BatchViewCache } from './batch-view-cache.js';
-import type { CatalogFactsCache, SimilarItemsCache } from './read-caches.js';
+import { createRepurchaseCache, type CatalogFactsCache, type RepurchaseCache, type SimilarItemsCache } from './read-caches.js';
 
 export interface RecommenderOptions {
   sessions: SessionStore;
@@ -20,6 +23,8 @@ export interface RecommenderOptions {
   batchCache: BatchViewCache;
   similarItems: SimilarItemsCache;
   catalog: CatalogFactsCache;
+  /** Re-buy figures of the published run. @defaultValue a cache over batchView */
+  repurchase?: RepurchaseCache;
   policy: SessionPolicy;
   log: Logger;
   now?: () => number;
@@ -41,6 +46,7 @@ export function createRecommender({
   batchCache,
   similarItems,
   catalog,
+  repurchase = createRepurchaseCache({ batchView }),
   policy,
   log,
   now = Date.now,
@@ -64,27 +70,44 @@ export function createRecommender({
       const personal = personalResult.status === 'fulfilled' ? personalResult.value : [];
 
       const at = now();
-      // A first pass without catalog categories finds the session's products for similar items.
-      let profile: SessionProfile =
-        snapshot === undefined ? EMPTY_SESSION_PROFILE : buildSessionProfile(snapshot.signals, snapshot.purchases, at, policy);
-      const seeds = profile.recentProducts.slice(0, SESSION_SEED_PRODUCTS);
-
       const popular = view?.popular ?? [];
       let similarToRecent = new Map<string, Candidate[]>();
       // Without Postgres, the popular list and its facts cached with the run still answer.
       let facts: Map<string, CatalogFacts> = view?.popularFacts ?? new Map();
+      // Without what the run learned about re-buying, every purchase suppresses (the safe side).
+      let evidence = new Map<string, RepurchaseEvidence>();
+      let profile: SessionProfile = EMPTY_SESSION_PROFILE;
+      const categoryOf = (productId: string) => facts.get(productId)?.category ?? null;
+      const profileOf = () =>
+        snapshot === undefined
+          ? EMPTY_SESSION_PROFILE
+          : buildSessionProfile(snapshot.signals, snapshot.purchases, at, policy, categoryOf, (productId) =>
+              decideRepurchase(evidence.get(productId) ?? {}, policy),
+            );
       if (view !== undefined && batchError === undefined) {
         try {
-          similarToRecent = await similarItems.similarItems(view.run.runId, seeds);
+          // Re-buy figures first: whether a purchase is suppressed decides which session products seed candidates.
+          const purchased = [...(snapshot?.purchases ?? [])].filter(([, t]) => isPurchaseSuppressing(t, at, policy)).map(([id]) => id);
+          if (purchased.length > 0) {
+            const purchasedFacts = await catalog.facts(purchased);
+            const eventCategory = (productId: string) => snapshot?.signals.find((s) => s.productId === productId && s.category !== null)?.category ?? null;
+            evidence = await repurchase.evidence(
+              view.run.runId,
+              purchased.map((productId) => ({ productId, category: purchasedFacts.get(productId)?.category ?? eventCategory(productId) })),
+            );
+          }
+          profile = profileOf();
+          similarToRecent = await similarItems.similarItems(view.run.runId, profile.recentProducts.slice(0, SESSION_SEED_PRODUCTS));
           const ids = new Set<string>();
           for (const c of personal) ids.add(c.productId);
           for (const list of similarToRecent.values()) for (const c of list) ids.add(c.productId);
           for (const c of popular) ids.add(c.productId);
-          for (const s of snapshot?.signals ?? []) if (s.category === null) ids.add(s.productId);
+          for (const s of snapshot?.signals ?? []) ids.add(s.productId);
           facts = await catalog.facts([...ids]);
         } catch (err) {
           batchError = err;
           similarToRecent = new Map();
+          evidence = new Map();
         }
       }
       // Never having read a run because Postgres is down is degraded too (not "no run published yet").
@@ -94,9 +117,8 @@ export function createRecommender({
         log.warn({ err: batchError, userId }, 'batch view unavailable; answering popular items from memory');
       }
 
-      if (snapshot !== undefined) {
-        profile = buildSessionProfile(snapshot.signals, snapshot.purchases, at, policy, (productId) => facts.get(productId)?.category ?? null);
-      }
+      // Again with the catalog's categories for the boosts (seeds and suppressions do not depend on them).
+      profile = profileOf();
       const items = mergeRecommendations({
         personal,
         similarToRecent,

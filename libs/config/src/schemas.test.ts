@@ -16,6 +16,8 @@ describe('sessionPolicyFrom', () => {
         BOOST_HALF_LIFE_MINUTES: 15,
         PURCHASE_SUPPRESSION_HOURS: 2,
         CATEGORY_BOOST: 0.5,
+        REBUY_THRESHOLD: 0.25,
+        REBUY_MIN_BUYERS: 3,
       }),
     ).toEqual({
       sessionWindowMs: 90 * 60_000,
@@ -23,6 +25,8 @@ describe('sessionPolicyFrom', () => {
       purchaseSuppressionMs: 2 * 3_600_000,
       categoryBoost: 0.5,
       maxSignals: 200,
+      rebuyThreshold: 0.25,
+      rebuyMinBuyers: 3,
     });
   });
 
@@ -34,7 +38,13 @@ describe('sessionPolicyFrom', () => {
       purchaseSuppressionMs: 24 * 60 * 60 * 1000,
       categoryBoost: 0.3,
       maxSignals: 200,
+      rebuyThreshold: 0.1,
+      rebuyMinBuyers: 5,
     });
+  });
+
+  it('refuses a re-buy threshold outside 0..1, naming the variable', () => {
+    expect(() => loadConfig(speedConfigSchema, buildSpeedEnv({ REBUY_THRESHOLD: '1.5' }))).toThrow(/REBUY_THRESHOLD/);
   });
 
   it('keeps fractional minutes from the environment', () => {

@@ -68,7 +68,14 @@ const database = {
 const session = {
   SESSION_WINDOW_MINUTES: positiveNumber.default(120).describe('speed layer keeps events younger than this'),
   BOOST_HALF_LIFE_MINUTES: positiveNumber.default(30).describe('half-life of a session category boost'),
-  PURCHASE_SUPPRESSION_HOURS: positiveNumber.default(24).describe('how long a purchased product is hidden'),
+  PURCHASE_SUPPRESSION_HOURS: positiveNumber.default(24).describe('how long a purchased product that customers rarely buy again is hidden'),
+  REBUY_THRESHOLD: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.1)
+    .describe('a purchased product stays recommended when at least this share of its buyers bought it again'),
+  REBUY_MIN_BUYERS: z.coerce.number().int().min(1).default(5).describe("buyers a product (else its category) needs before its re-buy share counts"),
   CATEGORY_BOOST: z.coerce.number().min(0).max(10).default(0.3).describe('score fraction added for a fully boosted category'),
 };
 
@@ -141,4 +148,6 @@ export const sessionPolicyFrom = (config: z.output<z.ZodObject<typeof session>>)
   purchaseSuppressionMs: config.PURCHASE_SUPPRESSION_HOURS * 3_600_000,
   categoryBoost: config.CATEGORY_BOOST,
   maxSignals: 200,
+  rebuyThreshold: config.REBUY_THRESHOLD,
+  rebuyMinBuyers: config.REBUY_MIN_BUYERS,
 });

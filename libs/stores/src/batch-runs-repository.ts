@@ -173,6 +173,17 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
           );
         }
         await client.query('INSERT INTO rec_popular_items (run_id, items) VALUES ($1, $2)', [runId, JSON.stringify(strip(model.popular))]);
+        const repurchase = [
+          ...[...model.repurchase.products].map(([key, stats]) => ['product', key, stats] as const),
+          ...[...model.repurchase.categories].map(([key, stats]) => ['category', key, stats] as const),
+        ];
+        for (let i = 0; i < repurchase.length; i += 5000) {
+          const chunk = repurchase.slice(i, i + 5000);
+          await client.query(
+            'INSERT INTO rec_repurchase (run_id, scope, key, buyers, rebuyers) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::int[])',
+            [runId, chunk.map(([scope]) => scope), chunk.map(([, key]) => key), chunk.map(([, , s]) => s.buyers), chunk.map(([, , s]) => s.rebuyers)],
+          );
+        }
         const updated = await client.query(
           `UPDATE batch_runs SET status = 'succeeded', published = true, finished_at = now(), stats = $2, watermark = $3
            WHERE run_id = $1 AND status = 'running'`,
@@ -213,7 +224,7 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
         );
         const doomed = rows.map((row) => row.run_id);
         if (doomed.length === 0) return 0;
-        for (const table of ['rec_user_items', 'rec_similar_items', 'rec_popular_items']) {
+        for (const table of ['rec_user_items', 'rec_similar_items', 'rec_popular_items', 'rec_repurchase']) {
           await client.query(`DELETE FROM ${table} WHERE run_id = ANY($1::uuid[])`, [doomed]);
         }
         return doomed.length;

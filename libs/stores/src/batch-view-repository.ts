@@ -1,4 +1,4 @@
-import type { Candidate } from '@lambdarec/domain';
+import type { Candidate, RepurchaseStats } from '@lambdarec/domain';
 import type { PgPool } from '@lambdarec/clients';
 
 export interface PublishedRun {
@@ -12,6 +12,13 @@ export interface BatchViewRepository {
   userItems(runId: string, userId: string): Promise<Candidate[]>;
   similarItems(runId: string, productIds: readonly string[]): Promise<Map<string, Candidate[]>>;
   popularItems(runId: string): Promise<Candidate[]>;
+  /** What the run learned about re-buying these products and these categories (absent: nothing). */
+  repurchase(runId: string, productIds: readonly string[], categories: readonly string[]): Promise<RepurchaseFacts>;
+}
+
+export interface RepurchaseFacts {
+  products: Map<string, RepurchaseStats>;
+  categories: Map<string, RepurchaseStats>;
 }
 
 export function createBatchViewRepository({ pool }: { pool: PgPool }): BatchViewRepository {
@@ -46,6 +53,18 @@ export function createBatchViewRepository({ pool }: { pool: PgPool }): BatchView
     async popularItems(runId) {
       const { rows } = await pool.query<{ items: Candidate[] }>('SELECT items FROM rec_popular_items WHERE run_id = $1', [runId]);
       return rows[0]?.items ?? [];
+    },
+
+    async repurchase(runId, productIds, categories) {
+      const facts: RepurchaseFacts = { products: new Map(), categories: new Map() };
+      if (productIds.length === 0 && categories.length === 0) return facts;
+      const { rows } = await pool.query<{ scope: 'product' | 'category'; key: string; buyers: number; rebuyers: number }>(
+        `SELECT scope, key, buyers, rebuyers FROM rec_repurchase
+         WHERE run_id = $1 AND ((scope = 'product' AND key = ANY($2::text[])) OR (scope = 'category' AND key = ANY($3::text[])))`,
+        [runId, productIds, categories],
+      );
+      for (const row of rows) (row.scope === 'product' ? facts.products : facts.categories).set(row.key, { buyers: row.buyers, rebuyers: row.rebuyers });
+      return facts;
     },
   };
 }
