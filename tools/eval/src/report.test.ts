@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { formatProgress } from './progress.js';
+import { renderHitCurveSvg, renderMarkdown, uplift, type EvalReport, type VariantResult } from './report.js';
+
+const result = (variant: string, protocol: VariantResult['protocol'], hit: number, ndcg: number): VariantResult => ({
+  variant,
+  protocol,
+  cases: 10,
+  scores: { hit, recall: hit / 2, ndcg },
+  hitCurve: Array.from({ length: 20 }, (_, k) => Math.min(1, (hit * (k + 1)) / 10)),
+});
+
+const report: EvalReport = {
+  dataset: { file: 'retail.csv.gz', rows: 100, kept: 90, customers: 10, products: 20, invoices: 30 },
+  seed: 42,
+  sampleUsers: null,
+  splits: [{ name: 'test', cutoff: '2011-09-11', end: '2011-12-10', trainBaskets: 25, customers: 10 }],
+  test: [result('popularity', 'next-basket', 0.4, 0.1), result('batch', 'rest-of-basket', 0.5, 0.2), result('session', 'rest-of-basket', 0.6, 0.25)],
+  validation: [],
+  notes: ['a note'],
+};
+
+describe('uplift', () => {
+  it('is the session variant minus the batch-only one on the same protocol', () => {
+    const up = uplift(report.test, 'rest-of-basket', 'session', 'batch')!;
+    expect(up.hit).toBeCloseTo(0.1, 12);
+    expect(up.ndcg).toBeCloseTo(0.05, 12);
+    expect(uplift(report.test, 'next-basket', 'session', 'batch')).toBeUndefined();
+  });
+});
+
+describe('renderMarkdown', () => {
+  it('has a table per protocol with HR@10, recall@10 and NDCG@10, the uplift, the notes and the attribution', () => {
+    const md = renderMarkdown(report, ['next-basket', 'rest-of-basket'], 'session', 'batch');
+    expect(md).toContain('| popularity | 10 | 0.400 | 0.200 | 0.100 |');
+    expect(md).toContain('Session uplift over batch-only: HR@10 +0.100, recall@10 +0.050, NDCG@10 +0.050.');
+    expect(md).toContain('- a note');
+    expect(md).toContain('https://doi.org/10.24432/C5BW33');
+  });
+});
+
+describe('renderHitCurveSvg', () => {
+  it('draws one panel per protocol and one line per variant with 20 points, escaping names', () => {
+    const svg = renderHitCurveSvg([...report.test, result('a <b> & "c"', 'next-basket', 0.3, 0.1)], ['next-basket', 'rest-of-basket']);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<polyline/g)).toHaveLength(4);
+    const points = /points="([^"]+)"/.exec(svg)![1]!.split(' ');
+    expect(points).toHaveLength(20);
+    expect(svg).toContain('a &lt;b&gt; &amp; &quot;c&quot;');
+    expect(svg).not.toContain('a <b>');
+  });
+});
+
+describe('formatProgress', () => {
+  it('shows the bar, the percentage, the elapsed time and an ETA from the pace so far', () => {
+    expect(formatProgress('test', 0.25, 10_000, 8)).toBe('[##......]  25% test 10s, ETA 30s');
+    expect(formatProgress('test', 1, 75_000, 4)).toBe('[####] 100% test 1m15s');
+  });
+});

@@ -1,0 +1,102 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadOnlineRetail } from './dataset.js';
+import { LAMBDAREC_BATCH, LAMBDAREC_SESSION, runEval } from './run-eval.js';
+import { seededRandom } from './split.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+const START = Date.parse('2011-01-03T09:00:00Z');
+
+/**
+ * A small shop in the UCI layout where customers re-buy: each has a few staple products they
+ * reorder most visits, plus products bought together in pairs (2k, 2k+1). Seeded, so every run
+ * writes the same file.
+ */
+function syntheticRetailCsv(customers = 120, products = 60, days = 300): string {
+  const random = seededRandom(7);
+  const rows = ['InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country'];
+  let invoice = 540000;
+  const code = (p: number) => String(10000 + p);
+  for (let c = 0; c < customers; c++) {
+    const staples = [0, 1, 2].map(() => Math.floor(random() * products));
+    for (let day = Math.floor(random() * 20); day < days; day += 10 + Math.floor(random() * 25)) {
+      // Entered as: one of a pair, the staples, then (mostly) its partner; so a cart of the first
+      // half holds the pair's first product and the rest of the basket its partner.
+      const pair = Math.floor(random() * (products / 2)) * 2;
+      const items = new Set<number>([pair, ...staples.filter(() => random() < 0.7)]);
+      if (random() < 0.8) items.add(pair + 1);
+      const at = new Date(START + day * DAY).toISOString().replace('T', ' ').slice(0, 19);
+      invoice++;
+      for (const p of items) rows.push(`${invoice},${code(p)},"THING ${p}, BOXED",2,${at},1.25,${13000 + c}.0,United Kingdom`);
+    }
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+async function writeSynthetic(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'lambdarec-eval-'));
+  const file = path.join(dir, 'synthetic.csv');
+  await writeFile(file, syntheticRetailCsv());
+  return file;
+}
+
+describe('runEval on a small re-buying shop', () => {
+  it('scores every variant on all three protocols, and the re-buy-aware model beats popularity', async () => {
+    const file = await writeSynthetic();
+    const { lines, stats } = await loadOnlineRetail(file);
+    const report = await runEval(lines, stats, file, { seed: 1, testDays: 60, validationDays: 60 });
+    const find = (variant: string, protocol: string) => report.test.find((r) => r.variant === variant && r.protocol === protocol);
+    for (const protocol of ['next-basket', 'after-purchase-session', 'rest-of-basket']) {
+      expect(find('popularity', protocol)?.cases).toBeGreaterThan(10);
+      expect(find(LAMBDAREC_BATCH, protocol)).toBeDefined();
+    }
+    expect(find(LAMBDAREC_SESSION, 'next-basket')).toBeUndefined();
+    expect(find(LAMBDAREC_SESSION, 'rest-of-basket')).toBeDefined();
+    for (const r of report.test) {
+      for (const v of [r.scores.hit, r.scores.recall, r.scores.ndcg, ...r.hitCurve]) expect(v).toBeGreaterThanOrEqual(0);
+      expect(r.hitCurve).toHaveLength(20);
+      expect(r.hitCurve[9]).toBeCloseTo(r.scores.hit, 12);
+    }
+    expect(find(LAMBDAREC_BATCH, 'next-basket')!.scores.ndcg).toBeGreaterThan(find('popularity', 'next-basket')!.scores.ndcg);
+    // The cart's pair partner is the best guess for the rest of the basket: the session must help.
+    expect(find(LAMBDAREC_SESSION, 'rest-of-basket')!.scores.hit).toBeGreaterThan(find(LAMBDAREC_BATCH, 'rest-of-basket')!.scores.hit);
+  });
+
+  it('gives the same figures for the same seed (deterministic)', async () => {
+    const file = await writeSynthetic();
+    const { lines, stats } = await loadOnlineRetail(file);
+    const options = { seed: 3, sampleUsers: 40, testDays: 60, validationDays: 60 };
+    const [a, b] = [await runEval(lines, stats, file, options), await runEval(lines, stats, file, options)];
+    expect(a.test).toEqual(b.test);
+  });
+});
+
+describe('npm run eval', () => {
+  it('writes the markdown report, the HR@k plot and the JSON results for a given file', async () => {
+    const file = await writeSynthetic();
+    const out = await mkdtemp(path.join(tmpdir(), 'lambdarec-eval-out-'));
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', main, file, '--out', out, '--users', '30'], {
+      cwd: fileURLToPath(new URL('../../../', import.meta.url)),
+    });
+    expect(stdout).toContain('### next-basket');
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    expect(md).toContain(`| ${LAMBDAREC_BATCH} |`);
+    expect(await readFile(path.join(out, 'hit-at-k.svg'), 'utf8')).toContain('<polyline');
+    expect(JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')).seed).toBe(42);
+  }, 60_000);
+
+  it('refuses a bad option with exit code 2 and says which', async () => {
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    const file = await writeSynthetic();
+    await expect(promisify(execFile)(process.execPath, ['--import', 'tsx', main, file, '--users', 'many'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--users must be a positive integer'),
+    });
+  }, 30_000);
+});
