@@ -402,8 +402,10 @@ kafka_topic_partitions() {
     kcat -b "$HOST:$KAFKA_PORT" -L -t "$1" -m 5 2>/dev/null |
       sed -n "/Unknown topic/d; s/^ *topic \"$1\" with \([0-9]*\) partitions.*/\1/p"
   else
-    kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$HOST:$KAFKA_PORT" \
-      --describe --topic "$1" 2>/dev/null | sed -n 's/.*PartitionCount: *\([0-9]*\).*/\1/p'
+    # TopicCommand exits non-zero for a topic that does not exist yet: that is an empty answer
+    # ("create it"), not a failure of `up` (set -e with pipefail would make it one).
+    { kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$HOST:$KAFKA_PORT" \
+      --describe --topic "$1" 2>/dev/null || true; } | sed -n 's/.*PartitionCount: *\([0-9]*\).*/\1/p'
   fi
 }
 
