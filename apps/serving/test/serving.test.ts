@@ -44,6 +44,9 @@ const HISTORY: Interaction[] = [
   interaction('c', 'h1', 'hats'),
   interaction('g', 'oos', 'shoes', 'purchase'),
   interaction('g', 's1', 'shoes', 'purchase'),
+  // Tea: six buyers, four of whom bought it again. Fridges: six buyers, nobody twice.
+  ...['t1', 't2', 't3', 't4', 't5', 't6'].map((u, i) => ({ ...interaction(u, 'tea', 'grocery', 'purchase'), count: i < 4 ? 3 : 1 })),
+  ...['f1', 'f2', 'f3', 'f4', 'f5', 'f6'].map((u) => interaction(u, 'fridge', 'appliances', 'purchase')),
 ];
 
 const signal = (userId: string, overrides: Partial<SessionSignal>): SessionSignal => ({
@@ -142,6 +145,31 @@ describe('GET /recommendations/:userId', () => {
     const after = await recommend('c');
     expect(after.items.map((i: { productId: string }) => i.productId)).not.toContain(top);
     expect(after.sources.session).toBe(true);
+  });
+
+  it('a just-purchased product that customers often buy again stays, saying which rule kept it', async () => {
+    const before = await recommend('t1', '?limit=50');
+    expect(before.items.find((i: { productId: string }) => i.productId === 'tea')?.reasons).toContain('batch:bought-before');
+    await sessions.record([signal('t1', { type: 'purchase', productId: 'tea', category: 'grocery' })]);
+    const after = await recommend('t1', '?limit=50');
+    const tea = after.items.find((i: { productId: string }) => i.productId === 'tea');
+    expect(tea?.reasons).toContain('session:bought-again-often:product');
+  });
+
+  it('a just-purchased product that customers rarely buy again is suppressed', async () => {
+    const before = await recommend('f1', '?limit=50');
+    expect(before.items.map((i: { productId: string }) => i.productId)).toContain('fridge');
+    await sessions.record([signal('f1', { type: 'purchase', productId: 'fridge', category: 'appliances' })]);
+    const after = await recommend('f1', '?limit=50');
+    expect(after.items.map((i: { productId: string }) => i.productId)).not.toContain('fridge');
+  });
+
+  it('a cart brings in what is bought with the carted product, and the carted product leaves the list', async () => {
+    await sessions.record([signal('carter', { type: 'add_to_cart', productId: 's1', category: 'shoes' })]);
+    const body = await recommend('carter', '?limit=50');
+    const ids = body.items.map((i: { productId: string }) => i.productId);
+    expect(ids).not.toContain('s1');
+    expect(body.items.find((i: { productId: string }) => i.productId === 's2')?.reasons).toContain('session:similar-to:s1');
   });
 
   it('viewing a category lifts its items', async () => {
