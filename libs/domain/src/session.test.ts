@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { decideRepurchase, type RepurchaseDecision, type RepurchaseEvidence } from './repurchase.js';
 import {
   buildSessionProfile,
   DEFAULT_SESSION_POLICY,
@@ -7,6 +8,7 @@ import {
   type SessionPolicy,
   type SessionSignal,
 } from './session.js';
+import { eventWeight } from './weights.js';
 
 const NOW = Date.parse('2025-03-01T12:00:00Z');
 const MINUTE = 60_000;
@@ -28,14 +30,26 @@ const profileOf = (
   signals: SessionSignal[],
   purchases: ReadonlyMap<string, number> = new Map(),
   categoryOf?: (productId: string) => string | null,
-) => buildSessionProfile(signals, purchases, NOW, policy, categoryOf);
+  repurchase?: (productId: string) => RepurchaseDecision,
+) => buildSessionProfile(signals, purchases, NOW, policy, categoryOf, repurchase);
+
+const KEEP: RepurchaseDecision = { keep: true, basis: 'product', rate: 0.6 };
+const SUPPRESS: RepurchaseDecision = { keep: false, basis: 'product', rate: 0.01 };
+/** A repurchase rule from per-product decisions; products it does not name are suppressed. */
+const decisions =
+  (byProduct: Record<string, RepurchaseDecision>) =>
+  (productId: string): RepurchaseDecision =>
+    byProduct[productId] ?? { keep: false, basis: 'no-history', rate: 0 };
 
 describe('buildSessionProfile', () => {
   it('when there are no signals and no purchases, the profile is empty', () => {
     const profile = profileOf([]);
     expect(profile.categoryBoosts.size).toBe(0);
     expect(profile.recentProducts).toEqual([]);
+    expect(profile.productInterest.size).toBe(0);
     expect(profile.suppressed.size).toBe(0);
+    expect(profile.rebought.size).toBe(0);
+    expect(profile.inCart.size).toBe(0);
   });
 
   it('gives a fresh view its category the full boost and lets stronger signals saturate at 1', () => {
@@ -162,10 +176,151 @@ describe('buildSessionProfile', () => {
     expect(profile.suppressed.size).toBe(0);
   });
 
-  it('a purchase signal boosts its category but does not make the product a recent one', () => {
-    const profile = profileOf([buildSignal({ productId: 'p1', category: 'shoes', type: 'purchase' })]);
+  it('a suppressed purchase boosts its category but is not a recent product', () => {
+    const profile = profileOf(
+      [buildSignal({ productId: 'p1', category: 'shoes', type: 'purchase' })],
+      new Map([['p1', NOW]]),
+    );
     expect(profile.categoryBoosts.get('shoes')).toBe(1);
     expect(profile.recentProducts).toEqual([]);
+    expect(profile.productInterest.has('p1')).toBe(false);
+  });
+
+  it('every kind of signal makes its product a recent one, weighted by event weight and decay', () => {
+    const boughtAt = NOW - 2 * policy.boostHalfLifeMs;
+    const profile = profileOf(
+      [
+        buildSignal({ productId: 'viewed', type: 'view' }),
+        buildSignal({ productId: 'clicked', type: 'click', at: NOW - policy.boostHalfLifeMs }),
+        buildSignal({ productId: 'carted', type: 'add_to_cart' }),
+        buildSignal({ productId: 'bought', type: 'purchase', at: boughtAt }),
+      ],
+      new Map([['bought', boughtAt]]),
+      undefined,
+      decisions({ bought: KEEP }),
+    );
+    expect(profile.recentProducts).toEqual(['carted', 'bought', 'clicked', 'viewed']);
+    expect(profile.productInterest).toEqual(
+      new Map([
+        ['carted', eventWeight('add_to_cart')],
+        ['bought', eventWeight('purchase') / 4],
+        ['clicked', eventWeight('click') / 2],
+        ['viewed', eventWeight('view')],
+      ]),
+    );
+  });
+
+  it("adds up a product's signals in its interest", () => {
+    const profile = profileOf([
+      buildSignal({ productId: 'p1', type: 'view' }),
+      buildSignal({ productId: 'p1', type: 'add_to_cart' }),
+      buildSignal({ productId: 'p1', type: 'view', at: NOW - policy.boostHalfLifeMs }),
+    ]);
+    expect(profile.productInterest.get('p1')).toBeCloseTo(eventWeight('view') * 1.5 + eventWeight('add_to_cart'), 10);
+  });
+
+  it('without a repurchase rule, every purchase inside the window is suppressed and none is kept', () => {
+    const profile = profileOf([], new Map([['tea', NOW - HOUR], ['sofa', NOW - HOUR]]));
+    expect([...profile.suppressed].sort()).toEqual(['sofa', 'tea']);
+    expect(profile.rebought.size).toBe(0);
+  });
+
+  it('a re-bought product is not suppressed: it is kept with its decision and stays a recent product', () => {
+    const profile = profileOf(
+      [buildSignal({ productId: 'tea', type: 'purchase', at: NOW - MINUTE })],
+      new Map([['tea', NOW - MINUTE]]),
+      undefined,
+      decisions({ tea: KEEP }),
+    );
+    expect(profile.suppressed.has('tea')).toBe(false);
+    expect(profile.rebought).toEqual(new Map([['tea', KEEP]]));
+    expect(profile.recentProducts).toEqual(['tea']);
+  });
+
+  it('a rarely re-bought product is suppressed', () => {
+    const profile = profileOf(
+      [buildSignal({ productId: 'sofa', type: 'purchase', at: NOW - MINUTE })],
+      new Map([['sofa', NOW - MINUTE]]),
+      undefined,
+      decisions({ sofa: SUPPRESS }),
+    );
+    expect([...profile.suppressed]).toEqual(['sofa']);
+    expect(profile.rebought.size).toBe(0);
+    expect(profile.recentProducts).toEqual([]);
+  });
+
+  it('decides each purchase on its own: a re-bought product stays while a rarely re-bought one is suppressed', () => {
+    const evidence: Record<string, RepurchaseEvidence> = {
+      tea: { product: { buyers: 20, rebuyers: 12 } },
+      sofa: { product: { buyers: 20, rebuyers: 0 } },
+      unknown: {},
+    };
+    const profile = profileOf(
+      [],
+      new Map([['tea', NOW - HOUR], ['sofa', NOW - HOUR], ['unknown', NOW - HOUR]]),
+      undefined,
+      (productId) => decideRepurchase(evidence[productId] ?? {}, policy),
+    );
+    expect(profile.rebought).toEqual(new Map([['tea', { keep: true, basis: 'product', rate: 0.6 }]]));
+    // A product with no re-buying history is still suppressed.
+    expect([...profile.suppressed].sort()).toEqual(['sofa', 'unknown']);
+  });
+
+  it('asks about purchases inside the suppression window only; older ones neither stay nor leave', () => {
+    const asked: string[] = [];
+    const purchases = new Map([
+      ['recent', NOW - HOUR],
+      ['old', NOW - policy.purchaseSuppressionMs - 1],
+    ]);
+    const profile = profileOf([], purchases, undefined, (productId) => {
+      asked.push(productId);
+      return KEEP;
+    });
+    expect(asked).toEqual(['recent']);
+    expect([...profile.rebought.keys()]).toEqual(['recent']);
+    expect(profile.suppressed.size).toBe(0);
+  });
+
+  it('a product added to the cart in the session and not bought since is in the cart', () => {
+    const profile = profileOf([
+      buildSignal({ productId: 'carted', type: 'add_to_cart', at: NOW - 10 * MINUTE }),
+      buildSignal({ productId: 'viewed', type: 'view' }),
+      buildSignal({ productId: 'clicked', type: 'click' }),
+    ]);
+    expect([...profile.inCart]).toEqual(['carted']);
+    // A carted product is still a seed: what is bought with it joins the candidates.
+    expect(profile.recentProducts[0]).toBe('carted');
+  });
+
+  it('a purchase at or after the cart event takes the product out of the cart', () => {
+    const profile = profileOf(
+      [
+        buildSignal({ productId: 'bought-later', type: 'add_to_cart', at: NOW - 10 * MINUTE }),
+        buildSignal({ productId: 'bought-then', type: 'add_to_cart', at: NOW - 10 * MINUTE }),
+      ],
+      new Map([['bought-later', NOW - 5 * MINUTE], ['bought-then', NOW - 10 * MINUTE]]),
+      undefined,
+      decisions({ 'bought-later': KEEP, 'bought-then': KEEP }),
+    );
+    expect(profile.inCart.size).toBe(0);
+  });
+
+  it('a purchase before the latest cart event leaves the product in the cart', () => {
+    const profile = profileOf(
+      [
+        buildSignal({ productId: 'tea', type: 'add_to_cart', at: NOW - 30 * MINUTE }),
+        buildSignal({ productId: 'tea', type: 'add_to_cart', at: NOW - 5 * MINUTE }),
+      ],
+      new Map([['tea', NOW - 20 * MINUTE]]),
+      undefined,
+      decisions({ tea: KEEP }),
+    );
+    expect([...profile.inCart]).toEqual(['tea']);
+  });
+
+  it('a cart event older than the session window does not put the product in the cart', () => {
+    const profile = profileOf([buildSignal({ productId: 'p1', type: 'add_to_cart', at: NOW - policy.sessionWindowMs - 1 })]);
+    expect(profile.inCart.size).toBe(0);
   });
 
   it('orders recent products strongest first, by event weight and decay', () => {

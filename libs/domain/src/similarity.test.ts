@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeBatchModel, DEFAULT_BATCH_POLICY, type BatchPolicy, type Interaction } from './similarity.js';
+import { BOUGHT_BEFORE_REASON, computeBatchModel, DEFAULT_BATCH_POLICY, type BatchPolicy, type Interaction } from './similarity.js';
 
 const AS_OF = Date.parse('2025-03-01T00:00:00Z');
 const DAY = 24 * 60 * 60 * 1000;
@@ -41,6 +41,8 @@ describe('computeBatchModel', () => {
     expect(model.similar.size).toBe(0);
     expect(model.perUser.size).toBe(0);
     expect(model.popular).toEqual([]);
+    expect(model.repurchase.products.size).toBe(0);
+    expect(model.repurchase.categories.size).toBe(0);
     expect(model.stats).toEqual({ users: 0, items: 0, similarityPairs: 0 });
   });
 
@@ -105,19 +107,29 @@ describe('computeBatchModel', () => {
     ]);
   });
 
-  it('every per-user reason names a product that user really interacted with', () => {
-    const model = computeBatchModel(CO_OCCURRENCE, AS_OF, policy);
+  it('every per-user reason is a product that user bought or a product similar to one they interacted with', () => {
+    const rows = [
+      ...CO_OCCURRENCE,
+      buildInteraction({ userId: 'u1', productId: 'A', type: 'purchase', count: 2 }),
+      buildInteraction({ userId: 'u6', productId: 'D', type: 'purchase' }),
+      buildInteraction({ userId: 'u7', productId: 'C', type: 'add_to_cart' }),
+    ];
+    const model = computeBatchModel(rows, AS_OF, policy);
     const history = new Map<string, Set<string>>();
-    for (const row of CO_OCCURRENCE) {
+    const bought = new Set<string>();
+    for (const row of rows) {
       if (!history.has(row.userId)) history.set(row.userId, new Set());
       history.get(row.userId)!.add(row.productId);
+      if (row.type === 'purchase') bought.add(`${row.userId}/${row.productId}`);
     }
     expect(model.perUser.size).toBeGreaterThan(0);
     for (const [userId, items] of model.perUser) {
       for (const item of items) {
-        expect(item.reasons).toHaveLength(1);
-        const seed = /^batch:similar-to:(.+)$/.exec(item.reasons[0]!)?.[1];
-        expect(history.get(userId)).toContain(seed);
+        expect(item.reasons.length).toBeGreaterThan(0);
+        for (const reason of item.reasons) {
+          if (reason === BOUGHT_BEFORE_REASON) expect(bought).toContain(`${userId}/${item.productId}`);
+          else expect(history.get(userId)).toContain(/^batch:similar-to:(.+)$/.exec(reason)?.[1]);
+        }
       }
     }
   });
@@ -302,19 +314,193 @@ describe('computeBatchModel', () => {
     expect(ranking(backward)).toEqual(ranking(forward));
   });
 
-  // BUG (similarity.ts, the `if (score <= 0) continue;` guard in the pair loop): an interaction whose
-  // decayed weight underflows to 0 (an event decades before asOf, e.g. a 1970 timestamp, which the
-  // event schema accepts) gives its product a norm of 0, so every pair with it scores 0/0 = NaN.
-  // `NaN <= 0` is false, so NaN similarities are stored, counted in similarityPairs and flow into
-  // per-user scores (NaN sorts arbitrarily and serialises as null).
-  it('an event so old its weight decays to zero produces no NaN similarity', () => {
+  it('similarity is not decayed by age: an old co-purchase gives the same similarity as a fresh one', () => {
     const rows = [
-      buildInteraction({ userId: 'u1', productId: 'ancient', lastAt: 0 }),
+      buildInteraction({ userId: 'old', productId: 'A', type: 'purchase', lastAt: AS_OF - 3 * 365 * DAY }),
+      buildInteraction({ userId: 'old', productId: 'B', type: 'purchase', lastAt: AS_OF - 3 * 365 * DAY }),
+      buildInteraction({ userId: 'fresh', productId: 'A', type: 'purchase', lastAt: AS_OF }),
+      buildInteraction({ userId: 'fresh', productId: 'C', type: 'purchase', lastAt: AS_OF }),
+    ];
+    const model = computeBatchModel(rows, AS_OF, policy);
+    expect(similarity(model, 'A', 'B')).toBeCloseTo(1 / Math.sqrt(2), 10);
+    expect(similarity(model, 'A', 'C')).toBe(similarity(model, 'A', 'B'));
+    // The same histories all happening now give the same figures.
+    const allFresh = computeBatchModel(rows.map((row) => ({ ...row, lastAt: AS_OF })), AS_OF, policy);
+    expect(allFresh.similar).toEqual(model.similar);
+  });
+
+  it('an event so old that its decayed weight underflows still counts in similarity and gives finite scores everywhere', () => {
+    const rows = [
+      buildInteraction({ userId: 'u1', productId: 'ancient', type: 'purchase', lastAt: 0 }),
       buildInteraction({ userId: 'u1', productId: 'fresh', lastAt: AS_OF }),
     ];
     const model = computeBatchModel(rows, AS_OF, policy);
-    const scores = [...model.similar.values(), ...model.perUser.values()].flat().map((item) => item.score);
+    const scores = [...model.similar.values(), ...model.perUser.values(), model.popular].flat().map((item) => item.score);
+    expect(scores.length).toBeGreaterThan(0);
     expect(scores.every((score) => Number.isFinite(score))).toBe(true);
-    expect(model.stats.similarityPairs).toBe(0);
+    expect(model.stats.similarityPairs).toBe(1);
+    expect(similarity(model, 'ancient', 'fresh')).toBeGreaterThan(0);
+  });
+});
+
+describe('computeBatchModel per-user lists', () => {
+  it("a customer's own re-bought products are in their list as 'batch:bought-before', ranked by how often they bought them", () => {
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'once', type: 'purchase', count: 1 }),
+      buildInteraction({ userId: 'me', productId: 'thrice', type: 'purchase', count: 3 }),
+      buildInteraction({ userId: 'me', productId: 'twice', type: 'purchase', count: 2 }),
+    ];
+    const list = computeBatchModel(rows, AS_OF, policy).perUser.get('me');
+    expect(list?.map((item) => item.productId)).toEqual(['thrice', 'twice', 'once']);
+    for (const item of list!) expect(item.reasons[0]).toBe(BOUGHT_BEFORE_REASON);
+  });
+
+  it("a re-buy candidate scores the customer's purchases of it against their most bought product", () => {
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'staple', type: 'purchase', count: 4 }),
+      buildInteraction({ userId: 'me', productId: 'treat', type: 'purchase', count: 1 }),
+    ];
+    // Without the neighbour side, only the re-buys count.
+    const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0 }).perUser.get('me');
+    expect(list?.map((item) => [item.productId, item.score])).toEqual([
+      ['staple', 1],
+      ['treat', 0.25],
+    ]);
+  });
+
+  it('a purchase one profile half-life old counts half as much as a fresh one', () => {
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'fresh', type: 'purchase', lastAt: AS_OF }),
+      buildInteraction({ userId: 'me', productId: 'last-year', type: 'purchase', lastAt: AS_OF - policy.profileHalfLifeMs }),
+    ];
+    const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0 }).perUser.get('me');
+    expect(list?.map((item) => item.productId)).toEqual(['fresh', 'last-year']);
+    expect(list?.[1]?.score).toBeCloseTo(0.5, 10);
+  });
+
+  it('a customer whose purchases have no neighbours still gets them back as re-buy candidates', () => {
+    const model = computeBatchModel([buildInteraction({ userId: 'loner', productId: 'X', type: 'purchase', count: 2 })], AS_OF, policy);
+    expect(model.perUser.get('loner')).toEqual([{ productId: 'X', score: 1, category: null, reasons: [BOUGHT_BEFORE_REASON] }]);
+  });
+
+  it('a viewed, clicked or carted product is not a re-buy candidate', () => {
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'bought', type: 'purchase' }),
+      buildInteraction({ userId: 'me', productId: 'viewed', type: 'view', count: 9 }),
+      buildInteraction({ userId: 'me', productId: 'clicked', type: 'click' }),
+      buildInteraction({ userId: 'me', productId: 'carted', type: 'add_to_cart' }),
+    ];
+    const list = computeBatchModel(rows, AS_OF, policy).perUser.get('me')!;
+    expect(list.filter((item) => item.reasons.includes(BOUGHT_BEFORE_REASON)).map((item) => item.productId)).toEqual(['bought']);
+    // They still feed the profile: their neighbours are in the list (here, each other and the bought one).
+    expect(list.map((item) => item.productId).sort()).toEqual(['bought', 'carted', 'clicked', 'viewed']);
+  });
+
+  it('a viewed-only customer without neighbours gets no list: views alone are no re-buy candidates', () => {
+    const model = computeBatchModel([buildInteraction({ userId: 'browser', productId: 'X', type: 'view', count: 5 })], AS_OF, policy);
+    expect(model.perUser.has('browser')).toBe(false);
+  });
+
+  it('a product both bought and similar to another of their products says both and scores the sum', () => {
+    // Two products bought once each by one customer: each is the other's only neighbour, similarity 1.
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'A', type: 'purchase' }),
+      buildInteraction({ userId: 'me', productId: 'B', type: 'purchase' }),
+    ];
+    const list = computeBatchModel(rows, AS_OF, policy).perUser.get('me');
+    const both = expect.closeTo(1 + policy.neighbourWeight, 10);
+    expect(list).toEqual([
+      { productId: 'A', score: both, category: null, reasons: [BOUGHT_BEFORE_REASON, 'batch:similar-to:B'] },
+      { productId: 'B', score: both, category: null, reasons: [BOUGHT_BEFORE_REASON, 'batch:similar-to:A'] },
+    ]);
+  });
+
+  it("neighbourWeight sets how similar items rank against the customer's own re-buys", () => {
+    // Others bought P with N; I bought P only.
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'P', type: 'purchase' }),
+      buildInteraction({ userId: 'o1', productId: 'P', type: 'purchase' }),
+      buildInteraction({ userId: 'o1', productId: 'N', type: 'purchase' }),
+    ];
+    const scored = (neighbourWeight: number) =>
+      computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight })
+        .perUser.get('me')
+        ?.map((item) => [item.productId, item.score, item.reasons]);
+    expect(scored(0.3)).toEqual([
+      ['P', 1, [BOUGHT_BEFORE_REASON]],
+      ['N', 0.3, ['batch:similar-to:P']],
+    ]);
+    expect(scored(2)).toEqual([
+      ['N', 2, ['batch:similar-to:P']],
+      ['P', 1, [BOUGHT_BEFORE_REASON]],
+    ]);
+  });
+
+  it('a neighbour of an interaction one profile half-life old counts half as much as one of a fresh interaction', () => {
+    // A and B are each seen with one other product by one other user; I saw A last year and B now.
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'A', lastAt: AS_OF - policy.profileHalfLifeMs }),
+      buildInteraction({ userId: 'me', productId: 'B', lastAt: AS_OF }),
+      ...views({ o1: ['A', 'nearA'], o2: ['B', 'nearB'] }),
+    ];
+    const model = computeBatchModel(rows, AS_OF, policy);
+    expect(similarity(model, 'A', 'nearA')).toBe(similarity(model, 'B', 'nearB'));
+    const list = model.perUser.get('me')!;
+    const scoreOf = (productId: string) => list.find((item) => item.productId === productId)?.score;
+    expect(scoreOf('nearA')).toBeCloseTo(scoreOf('nearB')! / 2, 10);
+    expect(list.find((item) => item.productId === 'nearA')?.reasons).toEqual(['batch:similar-to:A']);
+  });
+
+  it('a neighbour of two of the customer\'s products ranks above a neighbour of one', () => {
+    // both: seen with A and with B by others; single: seen with A only, by more people.
+    const rows = [
+      ...views({ me: ['A', 'B'] }),
+      ...views({ o1: ['A', 'both'], o2: ['B', 'both'], o3: ['A', 'single'], o4: ['A', 'single'] }),
+    ];
+    const list = computeBatchModel(rows, AS_OF, policy).perUser.get('me')!;
+    const ranked = list.map((item) => item.productId);
+    expect(ranked.indexOf('both')).toBeLessThan(ranked.indexOf('single'));
+  });
+});
+
+describe('computeBatchModel repurchase figures', () => {
+  it('counts per product the customers who bought it and those who bought it at least twice', () => {
+    const rows = [
+      buildInteraction({ userId: 'u1', productId: 'tea', type: 'purchase', count: 1 }),
+      buildInteraction({ userId: 'u2', productId: 'tea', type: 'purchase', count: 3 }),
+      buildInteraction({ userId: 'u3', productId: 'tea', type: 'purchase', count: 2 }),
+      // Views and carts are not purchases, however many.
+      buildInteraction({ userId: 'u4', productId: 'tea', type: 'view', count: 5 }),
+      buildInteraction({ userId: 'u5', productId: 'tea', type: 'add_to_cart', count: 2 }),
+      buildInteraction({ userId: 'u4', productId: 'browsed', type: 'view', count: 5 }),
+    ];
+    const { repurchase } = computeBatchModel(rows, AS_OF, policy);
+    expect(repurchase.products).toEqual(new Map([['tea', { buyers: 3, rebuyers: 2 }]]));
+  });
+
+  it('counts a re-buy however long ago it was', () => {
+    const rows = [buildInteraction({ userId: 'u1', productId: 'tea', type: 'purchase', count: 2, lastAt: AS_OF - 10 * 365 * DAY })];
+    expect(computeBatchModel(rows, AS_OF, policy).repurchase.products.get('tea')).toEqual({ buyers: 1, rebuyers: 1 });
+  });
+
+  it("sums a category's products' figures, each product in its most frequent category", () => {
+    const rows = [
+      buildInteraction({ userId: 'u1', productId: 'green', type: 'purchase', count: 2, category: 'tea' }),
+      buildInteraction({ userId: 'u2', productId: 'green', type: 'purchase', count: 1, category: 'tea' }),
+      buildInteraction({ userId: 'u1', productId: 'black', type: 'purchase', count: 4, category: 'tea' }),
+      // The cup's one tea event is outvoted by two kitchen events: its figures go to kitchen.
+      buildInteraction({ userId: 'u3', productId: 'cup', type: 'purchase', count: 1, category: 'tea' }),
+      buildInteraction({ userId: 'u4', productId: 'cup', type: 'view', count: 2, category: 'kitchen' }),
+      // No category: in the product figures only.
+      buildInteraction({ userId: 'u5', productId: 'mystery', type: 'purchase', count: 3, category: null }),
+    ];
+    const { repurchase } = computeBatchModel(rows, AS_OF, policy);
+    expect(repurchase.categories).toEqual(
+      new Map([
+        ['tea', { buyers: 3, rebuyers: 2 }],
+        ['kitchen', { buyers: 1, rebuyers: 0 }],
+      ]),
+    );
+    expect(repurchase.products.get('mystery')).toEqual({ buyers: 1, rebuyers: 1 });
   });
 });
