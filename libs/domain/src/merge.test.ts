@@ -185,7 +185,16 @@ describe('mergeRecommendations', () => {
     });
     const items = mergeRecommendations(input);
     expect(items.map((item) => item.productId)).toEqual(['personal', 'hit']);
-    expect(items[1]).toEqual({ productId: 'hit', score: 0.5, category: null, reasons: ['popular'] });
+    expect(items[1]).toEqual({ productId: 'hit', score: DEFAULT_MERGE_WEIGHTS.popular, category: null, reasons: ['popular'] });
+  });
+
+  it("for a new shopper with a cart, what goes with the cart ranks above the best-sellers", () => {
+    const input = buildInput({
+      popular: [buildCandidate('hit1', 10), buildCandidate('hit2', 9)],
+      similarToRecent: new Map([['mug', [buildCandidate('saucer', 0.9)]]]),
+      session: buildSession({ recentProducts: ['mug'], productInterest: new Map([['mug', 4]]), inCart: new Set(['mug']) }),
+    });
+    expect(ids(input)).toEqual(['saucer', 'hit1', 'hit2']);
   });
 
   it('for an unknown user (no personal list) answers popular items, boosted by the session', () => {
@@ -193,9 +202,10 @@ describe('mergeRecommendations', () => {
       popular: [buildCandidate('a', 10, { category: 'bags' }), buildCandidate('b', 9, { category: 'shoes' })],
       session: buildSession({ categoryBoosts: new Map([['shoes', 1]]) }),
     });
+    const w = DEFAULT_MERGE_WEIGHTS.popular;
     expect(mergeRecommendations(input)).toEqual([
-      { productId: 'b', score: 0.585, category: 'shoes', reasons: ['popular', 'session:category-boost:shoes'] },
-      { productId: 'a', score: 0.5, category: 'bags', reasons: ['popular'] },
+      { productId: 'b', score: Math.round(w * 0.9 * 1.3 * 1e4) / 1e4, category: 'shoes', reasons: ['popular', 'session:category-boost:shoes'] },
+      { productId: 'a', score: w, category: 'bags', reasons: ['popular'] },
     ]);
   });
 

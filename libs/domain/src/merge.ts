@@ -42,12 +42,15 @@ export interface MergeWeights {
   sessionSimilar: number;
   /** A just-bought product customers often buy again gains this × its re-buy share. @defaultValue 0.5 */
   rebought: number;
-  /** Popular items only fill the list; they rank under personal candidates. @defaultValue 0.5 */
+  /**
+   * Popular items only fill the list: under the user's own candidates and under what the session
+   * brings (a new shopper's cart shows what goes with it before the best-sellers). @defaultValue 0.3
+   */
   popular: number;
 }
 
 /** Tuned on the eval's validation window (`npm run eval -- --tune`); see docs/decisions/006. */
-export const DEFAULT_MERGE_WEIGHTS: Readonly<MergeWeights> = { sessionSimilar: 0.4, rebought: 0.5, popular: 0.5 };
+export const DEFAULT_MERGE_WEIGHTS: Readonly<MergeWeights> = { sessionSimilar: 0.4, rebought: 0.5, popular: 0.3 };
 
 const round = (value: number): number => Math.round(value * 1e4) / 1e4;
 

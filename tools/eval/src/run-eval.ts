@@ -129,18 +129,18 @@ function tuningGrid(): LambdarecSettings[] {
   const grid: LambdarecSettings[] = [];
   for (const neighbourWeight of [0.1, 0.3, 0.6])
     for (const sessionSimilar of [0.2, 0.4, 0.6])
-      for (const rebought of [0.25, 0.5])
+      for (const popular of [0.3, 0.5])
         for (const rebuyThreshold of [0.05, 0.1, 0.2])
           grid.push({
             batch: { ...DEFAULT_BATCH_POLICY, neighbourWeight },
             session: { ...DEFAULT_SESSION_POLICY, rebuyThreshold },
-            weights: { ...DEFAULT_MERGE_WEIGHTS, sessionSimilar, rebought },
+            weights: { ...DEFAULT_MERGE_WEIGHTS, sessionSimilar, popular },
           });
   return grid;
 }
 
 const describeSettings = (s: LambdarecSettings) =>
-  `neighbourWeight ${s.batch.neighbourWeight}, sessionSimilar ${s.weights.sessionSimilar}, rebought ${s.weights.rebought}, rebuyThreshold ${s.session.rebuyThreshold}`;
+  `neighbourWeight ${s.batch.neighbourWeight}, sessionSimilar ${s.weights.sessionSimilar}, rebought ${s.weights.rebought}, popular ${s.weights.popular}, rebuyThreshold ${s.session.rebuyThreshold}`;
 
 /** Validation objective: mean NDCG@10 over the three protocols (lambdarec as served). */
 function objective(results: readonly VariantResult[]): number {
