@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { amountSchema, storableText } from './text.js';
 
 /** userId and productId share one alphabet, safe in URLs, Redis keys and Kafka keys. */
 export const ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
@@ -12,17 +13,22 @@ export const MAX_EVENTS_PER_REQUEST = 500;
 export const MAX_EVENTS_BODY_BYTES = 1024 * 1024;
 /** Events further in the future than this are a client clock error, not a late arrival. */
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+/** Earlier event times are a client bug (an unset clock, a zero timestamp), not history. */
+export const MIN_EVENT_TIME = Date.parse('2000-01-01T00:00:00Z');
 
 /** One event as a storefront posts it (DESIGN.md, "The event"). */
 export const clickEventInputSchema = z.strictObject({
   eventId: z.uuid().optional(),
   userId: idSchema('userId'),
-  sessionId: z.string().max(128).optional(),
+  sessionId: storableText(z.string().max(128)).optional(),
   type: z.enum(EVENT_TYPES),
   productId: idSchema('productId'),
-  category: z.string().min(1).max(128).optional(),
-  timestamp: z.iso.datetime({ offset: true }).optional(),
-  value: z.number().nonnegative().finite().optional(),
+  category: storableText(z.string().min(1).max(128)).optional(),
+  timestamp: z.iso
+    .datetime({ offset: true })
+    .refine((ts) => !(Date.parse(ts) < MIN_EVENT_TIME), 'timestamp must be on or after 2000-01-01')
+    .optional(),
+  value: amountSchema.optional(),
 });
 export type ClickEventInput = z.infer<typeof clickEventInputSchema>;
 

@@ -5,3 +5,4 @@ export * from './product.js';
 export * from './recommendation.js';
 export * from './batch-run.js';
 export * from './decode-event.js';
+export * from './text.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from './event.js';
+import { amountSchema, storableText } from './text.js';
 
 export const MAX_PRODUCTS_PER_REQUEST = 1000;
 
@@ -10,9 +11,9 @@ export const MAX_PRODUCTS_PER_REQUEST = 1000;
  */
 export const productSchema = z.strictObject({
   productId: idSchema('productId'),
-  category: z.string().min(1).max(128).optional(),
-  title: z.string().max(512).optional(),
-  price: z.number().nonnegative().finite().optional(),
+  category: storableText(z.string().min(1).max(128)).optional(),
+  title: storableText(z.string().max(512), { freeText: true }).optional(),
+  price: amountSchema.optional(),
   inStock: z.boolean().optional(),
 });
 export type Product = z.infer<typeof productSchema>;
