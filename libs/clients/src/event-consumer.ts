@@ -1,6 +1,7 @@
 import { decodeEventRecord, DLQ_HEADERS, dlqTopicFor, type ClickEvent } from '@lambdarec/contracts';
-import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import type { Logger } from './logger.js';
+import { isRecordRejection } from './record-errors.js';
 
 export interface ConsumedEvent {
   event: ClickEvent;
@@ -28,6 +29,12 @@ export interface EventConsumerOptions {
   handle: (batch: PartitionBatch) => Promise<void>;
   /** Called for every poison record after it reached the DLQ. */
   onDeadLetter?: (reason: string) => void;
+  /**
+   * How often one event is tried on its own, after the store refused its batch, before it goes to
+   * the DLQ. Errors that are not refusals (the store is down) are retried without limit instead.
+   * @defaultValue 3
+   */
+  maxAttempts?: number;
   /** Called after each applied batch with how far the partition's end is ahead (records). */
   onLag?: (partition: number, lag: number) => void;
   /** @defaultValue false: a new group starts at the earliest offset, so nothing already on the topic is skipped. */
@@ -68,6 +75,7 @@ export function createEventConsumer({
   onLag,
   onFatal = raiseUncaught,
   fromLatest = false,
+  maxAttempts = 3,
 }: EventConsumerOptions): EventConsumer {
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
   const dlqProducer: Producer = kafka.producer({
@@ -110,17 +118,20 @@ export function createEventConsumer({
           if (batch.messages.length === 0) return;
           const now = Date.now();
           const events: ConsumedEvent[] = [];
-          const poison: Array<{ reason: string; message: (typeof batch.messages)[number] }> = [];
+          const poison: Array<{ reason: string; message: KafkaMessage }> = [];
+          const messagesByOffset = new Map<string, KafkaMessage>();
           for (const message of batch.messages) {
+            messagesByOffset.set(message.offset, message);
             const decoded = decodeEventRecord(message, now);
             if (decoded.ok) events.push({ event: decoded.event, eventTime: decoded.eventTime, offset: message.offset });
             else poison.push({ reason: decoded.reason, message });
           }
-          if (poison.length > 0) {
+          const deadLetter = async (entries: ReadonlyArray<{ reason: string; message: KafkaMessage }>) => {
+            if (entries.length === 0) return;
             await dlqProducer.send({
               topic: dlqTopic,
               acks: -1,
-              messages: poison.map(({ reason, message }) => ({
+              messages: entries.map(({ reason, message }) => ({
                 key: message.key,
                 value: message.value,
                 headers: {
@@ -133,19 +144,53 @@ export function createEventConsumer({
                 },
               })),
             });
-            for (const { reason, message } of poison) {
+            for (const { reason, message } of entries) {
               consumerLog.warn({ partition: batch.partition, offset: message.offset, reason }, 'record sent to DLQ');
               onDeadLetter?.(reason);
             }
-          }
+          };
+          await deadLetter(poison);
           if (!isRunning() || isStale()) return;
           const lastOffset = batch.lastOffset();
-          await handle({
+          const nextOffset = (BigInt(lastOffset) + 1n).toString();
+          const partitionBatch = (part: ConsumedEvent[], next: string): PartitionBatch => ({
             topic: batch.topic,
             partition: batch.partition,
-            events,
-            nextOffset: (BigInt(lastOffset) + 1n).toString(),
+            events: part,
+            nextOffset: next,
           });
+          try {
+            await handle(partitionBatch(events, nextOffset));
+          } catch (err) {
+            if (!isRecordRejection(err)) throw err;
+            // The store refused something in the batch: find which events, one at a time, so the
+            // rest are applied and only the refused ones go to the DLQ. Every step is idempotent,
+            // so a redelivery after a failure here repeats nothing harmful.
+            consumerLog.warn({ err, partition: batch.partition, events: events.length }, 'the store refused a batch; applying it one event at a time');
+            const refused: Array<{ reason: string; message: KafkaMessage }> = [];
+            for (const consumed of events) {
+              for (let attempt = 1; ; attempt++) {
+                try {
+                  await handle(partitionBatch([consumed], (BigInt(consumed.offset) + 1n).toString()));
+                  break;
+                } catch (eventErr) {
+                  if (!isRecordRejection(eventErr)) throw eventErr;
+                  if (attempt >= maxAttempts) {
+                    const { code, message } = eventErr as { code?: unknown; message?: unknown };
+                    refused.push({
+                      reason: `refused by the store after ${attempt} attempts: ${typeof code === 'string' ? `${code} ` : ''}${String(message)}`,
+                      message: messagesByOffset.get(consumed.offset)!,
+                    });
+                    break;
+                  }
+                }
+              }
+              await heartbeat();
+            }
+            await deadLetter(refused);
+            // Records the partition's progress past the whole batch (the archiver keeps it with the events).
+            await handle(partitionBatch([], nextOffset));
+          }
           resolveOffset(lastOffset);
           onLag?.(batch.partition, Number(batch.offsetLag()));
           await commitOffsetsIfNecessary();

@@ -5,3 +5,4 @@ export * from './postgres.js';
 export * from './close.js';
 export * from './run-service.js';
 export * from './event-consumer.js';
+export * from './record-errors.js';
