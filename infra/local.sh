@@ -105,12 +105,14 @@ ensure_software() {
   command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server)
   java_ok || missing+=(openjdk-17-jre-headless)
   if ((need_mvn)) && ! command -v mvn >/dev/null 2>&1; then missing+=(maven); fi
+  # kcat: a non-JS producer for the codec tests (and a fast topic check here).
+  command -v kcat >/dev/null 2>&1 || missing+=(kcat)
   ((${#missing[@]} == 0)) && return 0
   if is_root && command -v apt-get >/dev/null 2>&1; then
     apt_install "${missing[@]}"
   else
     printf 'infra: missing software. Install it first, e.g.:\n  sudo apt-get install -y %s\n' "${missing[*]}" >&2
-    printf '(Debian package names; on other systems: PostgreSQL server, Redis 6+, Java 17+ JRE, Maven 3.8+)\n' >&2
+    printf '(Debian package names; on other systems: PostgreSQL server, Redis 6+, Java 17+ JRE, Maven 3.8+, kcat)\n' >&2
     exit 1
   fi
 }

@@ -6,3 +6,4 @@ export * from './close.js';
 export * from './run-service.js';
 export * from './event-consumer.js';
 export * from './record-errors.js';
+export * from './compression.js';

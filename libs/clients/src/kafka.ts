@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { registerCompressionCodecs } from './compression.js';
 import type { Logger } from './logger.js';
 
 export interface KafkaClientOptions {
@@ -16,8 +17,9 @@ const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-/** A kafkajs client whose own logs go through pino, under a `kafka` child logger. */
+/** A kafkajs client whose own logs go through pino, under a `kafka` child logger, reading every codec. */
 export function createKafka({ brokers, clientId, log, config }: KafkaClientOptions): Kafka {
+  registerCompressionCodecs();
   const kafkaLog = log.child({ component: 'kafkajs' });
   return new Kafka({
     clientId,

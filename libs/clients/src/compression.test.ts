@@ -1,0 +1,46 @@
+import { createRequire } from 'node:module';
+import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { decompressSnappy, registerCompressionCodecs } from './compression.js';
+
+const require = createRequire(import.meta.url);
+const snappy = require('snappyjs') as { compress(src: Uint8Array): Uint8Array };
+const text = Buffer.from('{"userId":"u1","type":"view","productId":"p1"}'.repeat(50));
+
+/** A snappy-java (xerial) stream: magic, version 1, compatible version 1, then length-prefixed blocks. */
+function xerialFramed(blocks: Buffer[]): Buffer {
+  const header = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1]);
+  const parts = blocks.flatMap((block) => {
+    const compressed = Buffer.from(snappy.compress(block));
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(compressed.length);
+    return [size, compressed];
+  });
+  return Buffer.concat([header, ...parts]);
+}
+
+describe('compression codecs', () => {
+  it('round-trips snappy, lz4 and zstd through the registered kafkajs codecs', async () => {
+    registerCompressionCodecs();
+    for (const type of [CompressionTypes.Snappy, CompressionTypes.LZ4]) {
+      const codec = CompressionCodecs[type]();
+      const compressed = await codec.compress({ buffer: text });
+      expect(compressed.length).toBeLessThan(text.length);
+      expect(Buffer.from(await codec.decompress(compressed)).equals(text)).toBe(true);
+    }
+    // Reading zstd is what the consumers need on Node 20; writing it needs Node 22.15+.
+    const zstd = CompressionCodecs[CompressionTypes.ZSTD]();
+    expect(zstd.decompress).toBeTypeOf('function');
+  });
+
+  it('reads xerial-framed snappy (the Java producer) as well as raw snappy (librdkafka)', () => {
+    const half = text.length / 2;
+    expect(decompressSnappy(xerialFramed([text.subarray(0, half), text.subarray(half)])).equals(text)).toBe(true);
+    expect(decompressSnappy(Buffer.from(snappy.compress(text))).equals(text)).toBe(true);
+  });
+
+  it('refuses a truncated xerial stream with an error rather than a wrong payload', () => {
+    const framed = xerialFramed([text]);
+    expect(() => decompressSnappy(framed.subarray(0, framed.length - 5))).toThrow(/truncated/);
+  });
+});
