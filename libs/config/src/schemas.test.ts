@@ -25,6 +25,7 @@ describe('sessionPolicyFrom', () => {
       purchaseSuppressionMs: 2 * 3_600_000,
       categoryBoost: 0.5,
       maxSignals: 200,
+      maxPurchases: 200,
       rebuyThreshold: 0.25,
       rebuyMinBuyers: 3,
     });
@@ -38,6 +39,7 @@ describe('sessionPolicyFrom', () => {
       purchaseSuppressionMs: 24 * 60 * 60 * 1000,
       categoryBoost: 0.3,
       maxSignals: 200,
+      maxPurchases: 200,
       rebuyThreshold: 0.1,
       rebuyMinBuyers: 5,
     });

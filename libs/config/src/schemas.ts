@@ -148,6 +148,7 @@ export const sessionPolicyFrom = (config: z.output<z.ZodObject<typeof session>>)
   purchaseSuppressionMs: config.PURCHASE_SUPPRESSION_HOURS * 3_600_000,
   categoryBoost: config.CATEGORY_BOOST,
   maxSignals: 200,
+  maxPurchases: 200,
   rebuyThreshold: config.REBUY_THRESHOLD,
   rebuyMinBuyers: config.REBUY_MIN_BUYERS,
 });

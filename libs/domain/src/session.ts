@@ -14,6 +14,11 @@ export interface SessionPolicy extends RepurchasePolicy {
   categoryBoost: number;
   /** How many recent signals a session keeps. @defaultValue 200 */
   maxSignals: number;
+  /**
+   * How many purchased products a session keeps (the latest): serving reads them all per request,
+   * and a wholesaler's basket, or a bot, must not grow a key without bound. @defaultValue 200
+   */
+  maxPurchases: number;
 }
 
 export const DEFAULT_SESSION_POLICY: Readonly<SessionPolicy> = {
@@ -22,6 +27,7 @@ export const DEFAULT_SESSION_POLICY: Readonly<SessionPolicy> = {
   purchaseSuppressionMs: 24 * 60 * 60 * 1000,
   categoryBoost: 0.3,
   maxSignals: 200,
+  maxPurchases: 200,
   ...DEFAULT_REPURCHASE_POLICY,
 };
 

@@ -28,7 +28,7 @@ function decode(member: string, userId: string): SessionSignal | undefined {
 /**
  * Session state in Redis, one pair of sorted sets per user. Signals are stored whole with their
  * eventId (ZADD of the same member is a no-op) and purchases with ZADD GT (the latest wins in any
- * order): both make redelivery harmless. Trimming by event time and count bounds memory, and the
+ * order): both make redelivery harmless. Trimming both by event time and by count bounds memory, and the
  * keys expire a window after the user's last event.
  */
 export function createSessionStore({ redis, keyPrefix, policy }: { redis: Redis; keyPrefix: string; policy: SessionPolicy }): SessionStore {
@@ -54,6 +54,7 @@ export function createSessionStore({ redis, keyPrefix, policy }: { redis: Redis;
         if (purchases.length > 0) {
           tx.zadd(keys.purchases, 'GT', ...purchases.flatMap((s) => [s.at, s.productId]));
           tx.zremrangebyscore(keys.purchases, '-inf', `(${latest - policy.purchaseSuppressionMs}`);
+          tx.zremrangebyrank(keys.purchases, '0', String(-(policy.maxPurchases + 1)));
           tx.pexpire(keys.purchases, String(policy.purchaseSuppressionMs));
         }
       }

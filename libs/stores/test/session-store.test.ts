@@ -5,7 +5,7 @@ import { testLogger, uniqueName } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSessionStore } from '../src/session-store.js';
 
-const policy = { ...DEFAULT_SESSION_POLICY, maxSignals: 5 };
+const policy = { ...DEFAULT_SESSION_POLICY, maxSignals: 5, maxPurchases: 3 };
 let redis: Redis;
 let keyPrefix: string;
 
@@ -69,6 +69,14 @@ describe('session store', () => {
     const ttl = await redis.pttl(sessionKeys(keyPrefix, 'bounded').signals);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(policy.sessionWindowMs);
+  });
+
+  it('keeps at most maxPurchases purchased products, the latest', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    const now = Date.now();
+    await store.record(Array.from({ length: 6 }, (_, i) => signal({ userId: 'bulk-buyer', type: 'purchase', productId: `p${i}`, at: now - (6 - i) * 1000 })));
+    const snapshot = await store.read('bulk-buyer');
+    expect([...snapshot.purchases.keys()].sort()).toEqual(['p3', 'p4', 'p5']);
   });
 
   it('drops signals older than the session window relative to the newest one', async () => {
