@@ -16,6 +16,11 @@ export interface EventPublisherOptions {
   log: Logger;
   /** How long a request may wait for the broker before answering 503. @defaultValue 10000 */
   sendTimeoutMs?: number;
+  /**
+   * Bytes of events waiting behind the send in flight. Past it, new requests answer 503 with
+   * Retry-After at once instead of queueing without bound while the broker is slow. @defaultValue 64 MiB
+   */
+  maxQueuedBytes?: number;
 }
 
 /** Merged batches stay well under the broker's default 1 MB per partition batch. */
@@ -38,7 +43,13 @@ interface PendingSend {
  * order (kafkajs 2.2.4 fails concurrent idempotent sends with OUT_OF_ORDER_SEQUENCE_NUMBER under
  * load), and batching is what makes it fast.
  */
-export function createEventPublisher({ kafka, topic, log, sendTimeoutMs = 10_000 }: EventPublisherOptions): EventPublisher {
+export function createEventPublisher({
+  kafka,
+  topic,
+  log,
+  sendTimeoutMs = 10_000,
+  maxQueuedBytes = 64 * 1024 * 1024,
+}: EventPublisherOptions): EventPublisher {
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -53,6 +64,7 @@ export function createEventPublisher({ kafka, topic, log, sendTimeoutMs = 10_000
   producer.on(producer.events.DISCONNECT, () => (connected = false));
 
   let queue: PendingSend[] = [];
+  let queuedBytes = 0;
   let sending: Promise<void> | undefined;
 
   async function drain(): Promise<void> {
@@ -63,6 +75,7 @@ export function createEventPublisher({ kafka, topic, log, sendTimeoutMs = 10_000
       while (take < queue.length && (take === 0 || bytes + queue[take]!.bytes <= MAX_BATCH_BYTES)) bytes += queue[take++]!.bytes;
       const batch = queue.slice(0, take);
       queue = queue.slice(take);
+      queuedBytes -= bytes;
       try {
         await producer.send({ topic, acks: -1, timeout: sendTimeoutMs, messages: batch.flatMap((pending) => pending.messages) });
         for (const pending of batch) pending.resolve();
@@ -85,9 +98,17 @@ export function createEventPublisher({ kafka, topic, log, sendTimeoutMs = 10_000
         ...(event.timestamp === undefined ? {} : { timestamp: String(Date.parse(event.timestamp)) }),
       }));
       const bytes = messages.reduce((sum, message) => sum + message.value.length + message.key.length, 0);
+      if (queuedBytes > 0 && queuedBytes + bytes > maxQueuedBytes) {
+        throw new LrecError(ERROR_CODES.BROKER_UNAVAILABLE, 'too many events are waiting for the event broker; retry later', {
+          statusCode: 503,
+          retriable: true,
+          retryAfterSeconds: 1,
+        });
+      }
       try {
         await new Promise<void>((resolve, reject) => {
           queue.push({ messages, bytes, resolve, reject });
+          queuedBytes += bytes;
           sending ??= drain();
         });
       } catch (err) {

@@ -180,6 +180,53 @@ describe('POST /events', () => {
   });
 });
 
+describe('storable events only', () => {
+  it('answers 400 for a NUL in category, a lone surrogate, a pre-2000 timestamp or an unstorable value, and produces none of them', async () => {
+    const bad = [
+      buildClickEvent({ category: 'sho\u0000es' }),
+      buildClickEvent({ sessionId: 'abc\ud800' }),
+      buildClickEvent({ timestamp: '1970-01-01T00:00:00Z' }),
+      buildClickEvent({ value: 5e-324 }),
+    ];
+    const res = await app.inject({ method: 'POST', url: '/events', payload: bad });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().issues.map((issue: { path: unknown[] }) => issue.path)).toEqual([
+      [0, 'category'],
+      [1, 'sessionId'],
+      [2, 'timestamp'],
+      [3, 'value'],
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const ids = new Set(bad.map((e) => e.eventId));
+    expect(received.filter((m) => ids.has(JSON.parse(m.value!.toString()).eventId))).toEqual([]);
+  });
+});
+
+describe('a bounded publisher queue', () => {
+  it('answers 503 with Retry-After at once when too many events wait for the broker, and accepts again after', async () => {
+    const kafka = createKafka({ brokers: inject('infra').kafkaBrokers, clientId: 'ingest-test-queue', log });
+    const tiny = createEventPublisher({ kafka, topic: topic.topic, log, maxQueuedBytes: 1 });
+    await tiny.start();
+    const bounded = await buildIngestApp({ log, publisher: tiny, catalog: createCatalogRepository({ pool }), registry: createMetricsRegistry('ingest-test-queue'), checks: {} });
+    try {
+      // One send in flight, one request waiting behind it: the rest find the queue full.
+      const answers = await Promise.all(Array.from({ length: 6 }, () => bounded.inject({ method: 'POST', url: '/events', payload: buildClickEvent() })));
+      const codes = answers.map((res) => res.statusCode);
+      expect(codes.filter((code) => code === 202).length).toBeGreaterThanOrEqual(2);
+      const full = answers.filter((res) => res.statusCode === 503);
+      expect(full.length).toBeGreaterThan(0);
+      for (const res of full) {
+        expect(res.headers['retry-after']).toBe('1');
+        expect(res.json().code).toBe('LREC_BROKER_UNAVAILABLE');
+      }
+      expect((await bounded.inject({ method: 'POST', url: '/events', payload: buildClickEvent() })).statusCode).toBe(202);
+    } finally {
+      await bounded.close();
+      await tiny.close();
+    }
+  });
+});
+
 describe('rate limiting', () => {
   it('answers 429 with Retry-After once a client exceeds its requests per minute, and keeps health reachable', async () => {
     const limited = await buildIngestApp({

@@ -26,16 +26,30 @@ export interface HttpServerOptions {
    * @defaultValue false
    */
   trustProxy?: boolean | number | string[];
+  /** A request (headers and body) must arrive within this time, else 408. @defaultValue 30000 */
+  requestTimeoutMs?: number;
+  /** An idle socket is closed after this time. @defaultValue 60000 */
+  connectionTimeoutMs?: number;
 }
 
 /**
  * A Fastify instance with zod schemas for validation, serialisation and OpenAPI. It never
  * listens: main.ts does, tests use inject().
  */
-export function createHttpServer({ log, bodyLimit = 1024 * 1024, trustProxy = false }: HttpServerOptions): HttpServer {
+export function createHttpServer({
+  log,
+  bodyLimit = 1024 * 1024,
+  trustProxy = false,
+  requestTimeoutMs = 30_000,
+  connectionTimeoutMs = 60_000,
+}: HttpServerOptions): HttpServer {
   const app = Fastify({
     loggerInstance: log,
     bodyLimit,
+    // Off by default in Node and Fastify: a client that trickles a body, or opens sockets and sends
+    // nothing, would otherwise hold a connection for ever (slowloris).
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: connectionTimeoutMs,
     // Per-request access logs would dominate the log at storefront rates; metrics cover requests.
     logController: new LogController({ disableRequestLogging: true }),
     // A hop count trusts that many proxies in front of this server.
