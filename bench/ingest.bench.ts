@@ -59,6 +59,8 @@ try {
     log,
     publisher,
     catalog: createCatalogRepository({ pool }),
+    // The bench posts events only; the catalog route still needs a key of its own.
+    catalogApiKey: randomUUID(),
     registry: createMetricsRegistry('bench'),
     checks: {},
     rateLimitPerMinute: 10_000_000,

@@ -34,14 +34,14 @@ const infraEnv = Object.fromEntries(
     .map((m) => [m[1]!, m[2]!]),
 );
 
-/** A dashboard password generated once per checkout, unless the caller sets one. */
-function dashboardPassword(): string {
-  const file = path.join(root, '.local/dashboard-password');
+/** A secret generated once per checkout and kept in .local/ (owner-only), unless the caller sets one. */
+function localSecret(name: string, bytes: number): string {
+  const file = path.join(root, '.local', name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(path.dirname(file), { recursive: true });
-  const password = randomBytes(9).toString('base64url');
-  writeFileSync(file, `${password}\n`, { mode: 0o600 });
-  return password;
+  const secret = randomBytes(bytes).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
 
 // What the caller sets wins over the local defaults, so `DASHBOARD_USER=ops npm start` works.
@@ -51,7 +51,8 @@ const env: Record<string, string> = {
   LOG_LEVEL: 'info',
   ...(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<string, string>),
 };
-env['DASHBOARD_PASSWORD'] ??= dashboardPassword();
+env['DASHBOARD_PASSWORD'] ??= localSecret('dashboard-password', 9);
+env['CATALOG_API_KEY'] ??= localSecret('catalog-api-key', 18);
 const ports = Object.fromEntries(APPS.map(({ name, port }) => [name, Number(env[`${name.toUpperCase()}_PORT`] ?? port)])) as Record<AppName, number>;
 const base = (name: AppName) => `http://127.0.0.1:${ports[name]}`;
 
@@ -149,7 +150,11 @@ try {
     const catalog = demoCatalog();
     const events = demoEvents();
     say(`▶ demo data: ${catalog.length} products, ${events.length} events from ${new Set(events.map((e) => e.userId)).size} users, through the ingest API`);
-    const put = await fetch(`${base('ingest')}/products`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(catalog) });
+    const put = await fetch(`${base('ingest')}/products`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${env['CATALOG_API_KEY']}` },
+      body: JSON.stringify(catalog),
+    });
     if (!put.ok) throw new Error(`PUT /products answered ${put.status}: ${await put.text()}`);
     for (let i = 0; i < events.length; i += 500) {
       const res = await fetch(`${base('ingest')}/events`, {
@@ -185,6 +190,7 @@ lambdarec is running.
   recommendations  ${base('serving')}/recommendations/demo-user-1     (API docs: ${base('serving')}/docs)
   similar items    ${base('serving')}/items/tea-1/similar
   ingest           ${base('ingest')}/events  and  PUT ${base('ingest')}/products     (docs: ${base('ingest')}/docs)
+  catalog API key  ${env['CATALOG_API_KEY']}   (PUT /products: Authorization: Bearer <key>)
   batch runs       ${base('batch')}/batch/runs     (docs: ${base('batch')}/docs)
   dashboard        ${base('batch')}/admin/queues   user: ${env['DASHBOARD_USER']}  password: ${env['DASHBOARD_PASSWORD']}
   speed layer      ${base('speed')}/metrics
@@ -194,6 +200,8 @@ Try it:
   curl -s ${base('serving')}/recommendations/demo-user-1
   curl -s -XPOST ${base('ingest')}/events -H 'content-type: application/json' \\
        -d '{"userId":"demo-user-1","type":"purchase","productId":"<a productId from the list>"}'
+  curl -s -XPUT ${base('ingest')}/products -H 'authorization: Bearer ${env['CATALOG_API_KEY']}' \\
+       -H 'content-type: application/json' -d '[{"productId":"tea-1","inStock":false}]'
   curl -s -XPOST -u '${env['DASHBOARD_USER']}:${env['DASHBOARD_PASSWORD']}' ${base('batch')}/batch/runs
 
 Ctrl-C stops the services.`);

@@ -8,6 +8,7 @@ import { startService, type RunningService } from './harness.js';
 
 const log = testLogger('e2e');
 const DASHBOARD = { user: 'ops', password: 'e2e-password' };
+const CATALOG_API_KEY = 'e2e-catalog-api-key';
 let topic: TestTopic;
 let db: TestDatabase;
 let pool: PgPool;
@@ -73,6 +74,7 @@ beforeAll(async () => {
     BATCH_VIEW_REFRESH_MS: '200',
     DASHBOARD_USER: DASHBOARD.user,
     DASHBOARD_PASSWORD: DASHBOARD.password,
+    CATALOG_API_KEY,
   };
   const started = await Promise.all((['ingest', 'speed', 'batch', 'serving'] as const).map((name) => startService(name, env)));
   for (const service of started) services[service.name] = service;
@@ -93,7 +95,7 @@ describe('the whole system over real Kafka, Postgres and Redis', () => {
   it('ingests events and a catalog, archives them once, and publishes a batch run', async () => {
     const catalog = await fetch(`${url('ingest')}/products`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${CATALOG_API_KEY}` },
       body: JSON.stringify(CATALOG),
     });
     expect(catalog.status).toBe(200);

@@ -11,6 +11,8 @@ export interface IngestAppOptions {
   log: Logger;
   publisher: EventPublisher;
   catalog: CatalogRepository;
+  /** The bearer token PUT /products requires. */
+  catalogApiKey: string;
   registry: Registry;
   checks: Record<string, ReadinessCheck>;
   /** Proxies whose X-Forwarded-For gives the client address (for the rate limit). @defaultValue false */
@@ -26,6 +28,7 @@ export async function buildIngestApp({
   log,
   publisher,
   catalog,
+  catalogApiKey,
   registry,
   checks,
   rateLimitPerMinute = 6000,
@@ -38,7 +41,11 @@ export async function buildIngestApp({
     checks,
     bodyLimit: MAX_EVENTS_BODY_BYTES,
     trustProxy,
-    openApi: { title: 'lambdarec ingest', description: 'Click events from the storefront, and the product catalog.' },
+    openApi: {
+      title: 'lambdarec ingest',
+      description: 'Click events from the storefront, and the product catalog (PUT /products needs Authorization: Bearer <CATALOG_API_KEY>).',
+      bearerAuth: ['catalogApiKey'],
+    },
   });
   const accepted = new Counter({
     name: 'lrec_events_accepted_total',
@@ -59,7 +66,7 @@ export async function buildIngestApp({
         }),
     });
     await writes.register(eventsRoutes, { publisher, clock, accepted });
-    await writes.register(productsRoutes, { catalog });
+    await writes.register(productsRoutes, { catalog, apiKey: catalogApiKey });
   });
   return app;
 }

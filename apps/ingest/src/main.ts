@@ -21,6 +21,7 @@ await runService({
       log,
       publisher,
       catalog: createCatalogRepository({ pool }),
+      catalogApiKey: config.CATALOG_API_KEY,
       registry: createMetricsRegistry('ingest'),
       rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
       trustProxy: config.TRUST_PROXY,

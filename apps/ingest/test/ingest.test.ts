@@ -18,6 +18,8 @@ import { buildIngestApp } from '../src/app.js';
 import { createEventPublisher, type EventPublisher } from '../src/event-publisher.js';
 
 const log = testLogger('ingest-test');
+const CATALOG_KEY = 'ingest-test-catalog-key';
+const catalogAuth = { authorization: `Bearer ${CATALOG_KEY}` };
 let topic: TestTopic;
 let db: TestDatabase;
 let pool: PgPool;
@@ -34,7 +36,7 @@ beforeAll(async () => {
   const kafka = createKafka({ brokers: kafkaBrokers, clientId: 'ingest-test', log });
   publisher = createEventPublisher({ kafka, topic: topic.topic, log });
   await publisher.start();
-  app = await buildIngestApp({
+  app = await buildIngestApp({ catalogApiKey: CATALOG_KEY,
     log,
     publisher,
     catalog: createCatalogRepository({ pool }),
@@ -158,7 +160,7 @@ describe('POST /events', () => {
     const kafka = createKafka({ brokers: inject('infra').kafkaBrokers, clientId: 'ingest-test-503', log, config: { retry: { retries: 0 } } });
     const missingTopic = createEventPublisher({ kafka, topic: uniqueName('t.missing'), log, sendTimeoutMs: 2_000 });
     await missingTopic.start();
-    const broken = await buildIngestApp({
+    const broken = await buildIngestApp({ catalogApiKey: CATALOG_KEY,
       log,
       publisher: missingTopic,
       catalog: createCatalogRepository({ pool }),
@@ -207,7 +209,7 @@ describe('a bounded publisher queue', () => {
     const kafka = createKafka({ brokers: inject('infra').kafkaBrokers, clientId: 'ingest-test-queue', log });
     const tiny = createEventPublisher({ kafka, topic: topic.topic, log, maxQueuedBytes: 1 });
     await tiny.start();
-    const bounded = await buildIngestApp({ log, publisher: tiny, catalog: createCatalogRepository({ pool }), registry: createMetricsRegistry('ingest-test-queue'), checks: {} });
+    const bounded = await buildIngestApp({ catalogApiKey: CATALOG_KEY, log, publisher: tiny, catalog: createCatalogRepository({ pool }), registry: createMetricsRegistry('ingest-test-queue'), checks: {} });
     try {
       // One send in flight, one request waiting behind it: the rest find the queue full.
       const answers = await Promise.all(Array.from({ length: 6 }, () => bounded.inject({ method: 'POST', url: '/events', payload: buildClickEvent() })));
@@ -229,7 +231,7 @@ describe('a bounded publisher queue', () => {
 
 describe('rate limiting', () => {
   it('answers 429 with Retry-After once a client exceeds its requests per minute, and keeps health reachable', async () => {
-    const limited = await buildIngestApp({
+    const limited = await buildIngestApp({ catalogApiKey: CATALOG_KEY,
       log,
       publisher,
       catalog: createCatalogRepository({ pool }),
@@ -238,7 +240,7 @@ describe('rate limiting', () => {
       rateLimitPerMinute: 2,
     });
     try {
-      const send = () => limited.inject({ method: 'PUT', url: '/products', payload: [buildProduct({ productId: 'rl-1' })] });
+      const send = () => limited.inject({ method: 'PUT', url: '/products', headers: catalogAuth, payload: [buildProduct({ productId: 'rl-1' })] });
       expect((await send()).statusCode).toBe(200);
       expect((await send()).statusCode).toBe(200);
       const refused = await send();
@@ -253,10 +255,19 @@ describe('rate limiting', () => {
 });
 
 describe('PUT /products', () => {
+  it('answers 401 without the catalog API key, with a wrong one or another scheme, and stores nothing', async () => {
+    for (const headers of [{}, { authorization: 'Bearer not-the-key-at-all' }, { authorization: `Basic ${Buffer.from(`x:${CATALOG_KEY}`).toString('base64')}` }, { authorization: CATALOG_KEY }]) {
+      const res = await app.inject({ method: 'PUT', url: '/products', headers, payload: [buildProduct({ productId: 'intruder', inStock: false })] });
+      expect(res.statusCode, JSON.stringify(headers)).toBe(401);
+      expect(res.json().code).toBe('LREC_UNAUTHORIZED');
+    }
+    expect((await createCatalogRepository({ pool }).facts(['intruder'])).size).toBe(0);
+  });
+
   it('upserts products into the catalog', async () => {
     const res = await app.inject({
       method: 'PUT',
-      url: '/products',
+      url: '/products', headers: catalogAuth,
       payload: { products: [buildProduct({ productId: 'pp-1' }), buildProduct({ productId: 'pp-2', inStock: false })] },
     });
     expect(res.statusCode).toBe(200);
@@ -266,20 +277,20 @@ describe('PUT /products', () => {
   });
 
   it('rejects a bad product with 400 naming the field', async () => {
-    const res = await app.inject({ method: 'PUT', url: '/products', payload: [{ productId: 'ok-1', price: -3 }] });
+    const res = await app.inject({ method: 'PUT', url: '/products', headers: catalogAuth, payload: [{ productId: 'ok-1', price: -3 }] });
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toMatch(/price/);
   });
 
   it('answers a type error with 400 naming the product and field, in both body forms', async () => {
-    const inArray = await app.inject({ method: 'PUT', url: '/products', payload: [{ productId: 'pt-1', price: 'abc' }] });
+    const inArray = await app.inject({ method: 'PUT', url: '/products', headers: catalogAuth, payload: [{ productId: 'pt-1', price: 'abc' }] });
     expect(inArray.statusCode).toBe(400);
     expect(inArray.json()).toMatchObject({
       code: 'LREC_INVALID_PRODUCT',
       message: '0.price: Invalid input: expected number, received string',
       issues: [{ path: [0, 'price'], message: 'Invalid input: expected number, received string' }],
     });
-    const wrapped = await app.inject({ method: 'PUT', url: '/products', payload: { products: [{ productId: 'pt-1', inStock: 'no' }] } });
+    const wrapped = await app.inject({ method: 'PUT', url: '/products', headers: catalogAuth, payload: { products: [{ productId: 'pt-1', inStock: 'no' }] } });
     expect(wrapped.statusCode).toBe(400);
     expect(wrapped.json()).toMatchObject({
       code: 'LREC_INVALID_PRODUCT',
@@ -290,21 +301,21 @@ describe('PUT /products', () => {
   });
 
   it('rejects a body that is neither a list nor {"products": [...]} with 400', async () => {
-    const res = await app.inject({ method: 'PUT', url: '/products', payload: { productId: 'pt-2' } });
+    const res = await app.inject({ method: 'PUT', url: '/products', headers: catalogAuth, payload: { productId: 'pt-2' } });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'LREC_INVALID_PRODUCT', issues: [{ path: [] }] });
   });
 
   it('answers 413 for 1,001 products and stores none of them', async () => {
     const products = Array.from({ length: 1001 }, (_, i) => ({ productId: `pl-${i}` }));
-    const res = await app.inject({ method: 'PUT', url: '/products', payload: products });
+    const res = await app.inject({ method: 'PUT', url: '/products', headers: catalogAuth, payload: products });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ code: 'LREC_PAYLOAD_TOO_LARGE', issues: [{ path: [] }] });
     expect((await createCatalogRepository({ pool }).facts(['pl-0'])).has('pl-0')).toBe(false);
   });
 
   it('when a price-only update arrives, a sold-out product stays sold out and keeps its category', async () => {
-    const put = (payload: object) => app.inject({ method: 'PUT', url: '/products', payload });
+    const put = (payload: object) => app.inject({ method: 'PUT', url: '/products', headers: catalogAuth, payload });
     expect((await put([{ productId: 'pp-3', category: 'tea', inStock: false }])).statusCode).toBe(200);
     expect((await put([{ productId: 'pp-3', price: 9 }])).json()).toEqual({ upserted: 1 });
     expect((await createCatalogRepository({ pool }).facts(['pp-3'])).get('pp-3')).toEqual({ category: 'tea', inStock: false });

@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { decompressSnappy, registerCompressionCodecs } from './compression.js';
 
+const { CompressionCodecs, CompressionTypes } = kafkajs;
 const require = createRequire(import.meta.url);
 const snappy = require('snappyjs') as { compress(src: Uint8Array): Uint8Array };
 const text = Buffer.from('{"userId":"u1","type":"view","productId":"p1"}'.repeat(50));
@@ -22,7 +23,7 @@ function xerialFramed(blocks: Buffer[]): Buffer {
 describe('compression codecs', () => {
   it('round-trips snappy, lz4 and zstd through the registered kafkajs codecs', async () => {
     registerCompressionCodecs();
-    for (const type of [CompressionTypes.Snappy, CompressionTypes.LZ4]) {
+    for (const type of [CompressionTypes.Snappy, CompressionTypes.LZ4] as const) {
       const codec = CompressionCodecs[type]();
       const compressed = await codec.compress({ buffer: text });
       expect(compressed.length).toBeLessThan(text.length);

@@ -1,12 +1,14 @@
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 
 // lz4js and snappyjs are CommonJS without types; their few functions are typed here.
 const require = createRequire(import.meta.url);
 const lz4 = require('lz4js') as { compress(src: Uint8Array): Uint8Array; decompress(src: Uint8Array): Uint8Array };
 const snappy = require('snappyjs') as { compress(src: Uint8Array): Uint8Array; uncompress(src: Uint8Array): Uint8Array };
+// Node's ESM loader cannot see these two among kafkajs' CommonJS exports: take them off the default export.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 /** What kafkajs asks of a codec: compress an encoder's buffer, decompress a record batch's payload. */
 interface Codec {

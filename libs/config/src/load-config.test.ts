@@ -10,6 +10,7 @@ const buildBatchEnv = (overrides: Env = {}): Env => ({
   DATABASE_URL: 'postgres://lrec:lrec@127.0.0.1:55432/lrec',
   REDIS_URL: 'redis://127.0.0.1:56379',
   DASHBOARD_PASSWORD: 'correct-horse',
+  CATALOG_API_KEY: 'catalog-key-for-tests',
   ...overrides,
 });
 
@@ -151,6 +152,25 @@ describe('loadConfig', () => {
     expect(configErrorOf(batchConfigSchema, buildBatchEnv({ DASHBOARD_PASSWORD: 'short' })).problems).toEqual([
       'DASHBOARD_PASSWORD: must be at least 8 characters',
     ]);
+  });
+
+  it('refuses a known placeholder password or API key at start-up, whatever its case', () => {
+    expect(configErrorOf(batchConfigSchema, buildBatchEnv({ DASHBOARD_PASSWORD: 'change-me-please' })).problems).toEqual([
+      'DASHBOARD_PASSWORD: is a known placeholder; set a secret of your own',
+    ]);
+    expect(configErrorOf(batchConfigSchema, buildBatchEnv({ DASHBOARD_PASSWORD: 'Password123' })).problems).toEqual([
+      'DASHBOARD_PASSWORD: is a known placeholder; set a secret of your own',
+    ]);
+    expect(configErrorOf(ingestConfigSchema, buildBatchEnv({ CATALOG_API_KEY: 'your-secret-here' })).problems).toEqual([
+      'CATALOG_API_KEY: is a known placeholder; set a secret of your own',
+    ]);
+  });
+
+  it('requires a CATALOG_API_KEY of at least 16 characters for ingest', () => {
+    expect(configErrorOf(ingestConfigSchema, buildBatchEnv({ CATALOG_API_KEY: undefined })).problems).toEqual([
+      'CATALOG_API_KEY: required',
+    ]);
+    expect(configErrorOf(ingestConfigSchema, buildBatchEnv({ CATALOG_API_KEY: 'too-short' })).problems).toEqual(['CATALOG_API_KEY: must be at least 16 characters']);
   });
 
   it('rejects an unknown LOG_LEVEL', () => {

@@ -65,6 +65,37 @@ const database = {
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'PostgreSQL').describe('PostgreSQL URL'),
 };
 
+/**
+ * Secrets that ship in examples and tutorials (ours included, once): a service refuses to start
+ * with one, so a copied .env.example or compose file never guards anything real.
+ */
+export const KNOWN_PLACEHOLDER_SECRETS: readonly string[] = [
+  'change-me-please',
+  'change-me',
+  'changeme',
+  'change_me',
+  'password',
+  'password1',
+  'password123',
+  'passw0rd',
+  'secret',
+  'admin',
+  'admin123',
+  'letmein',
+  '12345678',
+  '123456789',
+  'qwertyui',
+  'your-secret-here',
+  'your-api-key',
+  'a-real-secret',
+];
+
+const secret = (what: string, minLength: number) =>
+  z
+    .string({ error: `required (${what})` })
+    .min(minLength, `must be at least ${minLength} characters`)
+    .refine((value) => !KNOWN_PLACEHOLDER_SECRETS.includes(value.trim().toLowerCase()), 'is a known placeholder; set a secret of your own');
+
 const session = {
   SESSION_WINDOW_MINUTES: positiveNumber.default(120).describe('speed layer keeps events younger than this'),
   BOOST_HALF_LIFE_MINUTES: positiveNumber.default(30).describe('half-life of a session category boost'),
@@ -84,6 +115,7 @@ export const ingestConfigSchema = z.object({
   ...kafka,
   ...database,
   PORT: port(3001),
+  CATALOG_API_KEY: secret('bearer token of PUT /products', 16).describe('bearer token that PUT /products requires (Authorization: Bearer …)'),
   RATE_LIMIT_PER_MINUTE: z.coerce
     .number({ error: 'must be a number' })
     .int()
@@ -118,10 +150,7 @@ export const batchConfigSchema = z.object({
     .describe('when the nightly batch runs'),
   BATCH_TZ: z.string().min(1).default('UTC').describe('time zone of BATCH_CRON'),
   DASHBOARD_USER: z.string().min(1).default('admin').describe('basic-auth user of Bull Board and POST /batch/runs'),
-  DASHBOARD_PASSWORD: z
-    .string({ error: 'required (basic-auth password of the dashboard)' })
-    .min(8, 'must be at least 8 characters')
-    .describe('basic-auth password of Bull Board and POST /batch/runs'),
+  DASHBOARD_PASSWORD: secret('basic-auth password of the dashboard', 8).describe('basic-auth password of Bull Board and POST /batch/runs'),
 });
 export type BatchConfig = z.output<typeof batchConfigSchema>;
 

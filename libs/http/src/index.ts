@@ -4,3 +4,4 @@ export * from './health.js';
 export * from './metrics.js';
 export * from './openapi.js';
 export * from './service-app.js';
+export * from './secrets.js';

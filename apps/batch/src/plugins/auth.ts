@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import basicAuth from '@fastify/basic-auth';
 import { ERROR_CODES, LrecError } from '@lambdarec/contracts';
+import { secretsEqual as same } from '@lambdarec/http';
 import type { FastifyInstance } from 'fastify';
 
 export interface Credentials {
@@ -8,15 +8,12 @@ export interface Credentials {
   password: string;
 }
 
-// Comparing digests takes the same time whatever the lengths, and neither comparison short-circuits.
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
-const same = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
-
 /** Basic auth for the operator surface (dashboard, run now); registers `app.basicAuth` in the calling scope. */
 export async function registerBasicAuth(scope: FastifyInstance, { user, password }: Credentials) {
   await scope.register(basicAuth, {
     authenticate: { realm: 'lambdarec operations' },
     async validate(givenUser, givenPassword) {
+      // Both are compared, whatever the first gives: the time says nothing about which was wrong.
       const userMatches = same(givenUser, user);
       const passwordMatches = same(givenPassword, password);
       if (!(userMatches && passwordMatches)) {

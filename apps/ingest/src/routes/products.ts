@@ -1,5 +1,5 @@
 import { ERROR_CODES, LrecError, MAX_PRODUCTS_PER_REQUEST, parseProductsBody, productSchema } from '@lambdarec/contracts';
-import type { HttpServer } from '@lambdarec/http';
+import { bearerToken, secretsEqual, type HttpServer } from '@lambdarec/http';
 import type { CatalogRepository } from '@lambdarec/stores';
 import { z } from 'zod';
 
@@ -8,10 +8,23 @@ import { z } from 'zod';
 const productList = z.array(productSchema).min(1).max(MAX_PRODUCTS_PER_REQUEST);
 const productsRequestDoc = z.union([productList, z.strictObject({ products: productList })]);
 
-export async function productsRoutes(app: HttpServer, { catalog }: { catalog: CatalogRepository }) {
+export interface ProductsRoutesOptions {
+  catalog: CatalogRepository;
+  /** The bearer token PUT /products requires (CATALOG_API_KEY): the catalog decides what is in stock. */
+  apiKey: string;
+}
+
+export async function productsRoutes(app: HttpServer, { catalog, apiKey }: ProductsRoutesOptions) {
   app.put(
     '/products',
     {
+      // Checked before the body is read: an unauthenticated client cannot make the server parse 1 MiB.
+      onRequest: async (request) => {
+        const token = bearerToken(request.headers.authorization);
+        if (token === undefined || !secretsEqual(token, apiKey)) {
+          throw new LrecError(ERROR_CODES.UNAUTHORIZED, 'PUT /products needs Authorization: Bearer <CATALOG_API_KEY>', { statusCode: 401 });
+        }
+      },
       // The body schema is for the OpenAPI document; it is never run.
       validatorCompiler: () => (data) => ({ value: data }),
       schema: {
@@ -19,6 +32,7 @@ export async function productsRoutes(app: HttpServer, { catalog }: { catalog: Ca
         description:
           'An array of products or {"products": [...]}, up to 1,000 per request. Fields a product sends are set, fields it leaves out are kept; a new product is in stock unless inStock says otherwise.',
         tags: ['catalog'],
+        security: [{ catalogApiKey: [] }],
         body: productsRequestDoc,
         response: { 200: z.object({ upserted: z.number().int() }) },
       },
