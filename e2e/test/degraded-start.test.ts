@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
 import { waitFor } from '@lambdarec/testing';
+import { buildClickEvent, createTestTopic } from '@lambdarec/testing';
 import { freePort, spawnService } from './harness.js';
 
 describe('serving without Postgres', () => {
@@ -23,6 +24,43 @@ describe('serving without Postgres', () => {
     } finally {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
+    }
+  });
+});
+
+describe('ingest without Postgres', () => {
+  it('starts ready, accepts events, and answers PUT /products with 503 and Retry-After', async () => {
+    const { kafkaBrokers } = inject('infra');
+    const topic = await createTestTopic(kafkaBrokers, { partitions: 1 });
+    const port = await freePort();
+    const key = 'degraded-catalog-key';
+    const { process: child, exited, output } = spawnService('ingest', {
+      PORT: String(port),
+      DATABASE_URL: 'postgres://lambdarec:lambdarec@127.0.0.1:1/lambdarec',
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      EVENTS_TOPIC: topic.topic,
+      CATALOG_API_KEY: key,
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), { what: `ingest to listen:\n${output()}`, timeoutMs: 30_000 });
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'degraded', down: [], degraded: ['postgres'] });
+      const events = await fetch(`${base}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(buildClickEvent()) });
+      expect(events.status).toBe(202);
+      const catalog = await fetch(`${base}/products`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify([{ productId: 'p-1' }]),
+      });
+      expect(catalog.status).toBe(503);
+      expect(catalog.headers.get('retry-after')).toBe('5');
+      expect(((await catalog.json()) as { code: string }).code).toBe('LREC_STORE_UNAVAILABLE');
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      await topic.remove();
     }
   });
 });

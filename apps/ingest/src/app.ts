@@ -3,6 +3,7 @@ import { ERROR_CODES, LrecError, MAX_EVENTS_BODY_BYTES } from '@lambdarec/contra
 import type { Logger } from '@lambdarec/clients';
 import { Counter, createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
 import type { CatalogRepository } from '@lambdarec/stores';
+import type { CatalogGate } from './catalog-gate.js';
 import type { EventPublisher } from './event-publisher.js';
 import { eventsRoutes } from './routes/events.js';
 import { productsRoutes } from './routes/products.js';
@@ -13,8 +14,13 @@ export interface IngestAppOptions {
   catalog: CatalogRepository;
   /** The bearer token PUT /products requires. */
   catalogApiKey: string;
+  /** Whether the catalog store is ready (migrated); without it, always. */
+  catalogGate?: CatalogGate;
   registry: Registry;
+  /** Dependencies without which the service is not ready (Kafka). */
   checks: Record<string, ReadinessCheck>;
+  /** Dependencies reported on /readyz that do not make it unready (Postgres: only the catalog needs it). */
+  optionalChecks?: Record<string, ReadinessCheck>;
   /** Proxies whose X-Forwarded-For gives the client address (for the rate limit). @defaultValue false */
   trustProxy?: boolean | number | string[];
   /** Requests per minute and client address on the write routes. @defaultValue 6000 */
@@ -29,8 +35,10 @@ export async function buildIngestApp({
   publisher,
   catalog,
   catalogApiKey,
+  catalogGate,
   registry,
   checks,
+  optionalChecks,
   rateLimitPerMinute = 6000,
   trustProxy = false,
   clock = () => new Date(),
@@ -39,6 +47,7 @@ export async function buildIngestApp({
     log,
     registry,
     checks,
+    ...(optionalChecks === undefined ? {} : { optionalChecks }),
     bodyLimit: MAX_EVENTS_BODY_BYTES,
     trustProxy,
     openApi: {
@@ -66,7 +75,7 @@ export async function buildIngestApp({
         }),
     });
     await writes.register(eventsRoutes, { publisher, clock, accepted });
-    await writes.register(productsRoutes, { catalog, apiKey: catalogApiKey });
+    await writes.register(productsRoutes, { catalog, apiKey: catalogApiKey, ...(catalogGate === undefined ? {} : { gate: catalogGate }) });
   });
   return app;
 }

@@ -6,6 +6,11 @@ export type ReadinessCheck = () => Promise<unknown>;
 
 export interface HealthOptions {
   checks: Record<string, ReadinessCheck>;
+  /**
+   * Dependencies the service can do without for a while: reported (`degraded`), but the service
+   * stays ready. Ingest takes events with Postgres down, and a load balancer must keep sending them.
+   */
+  optionalChecks?: Record<string, ReadinessCheck>;
   /** @defaultValue 1000 */
   timeoutMs?: number;
 }
@@ -27,24 +32,27 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
 
 /** GET /healthz (the process answers) and GET /readyz (every dependency answers: 200, else 503 naming it). */
 export const healthPlugin = fp<HealthOptions>(
-  async (app: FastifyInstance, { checks, timeoutMs = 1000 }) => {
+  async (app: FastifyInstance, { checks, optionalChecks = {}, timeoutMs = 1000 }) => {
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
     app.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
-      const names = Object.keys(checks);
-      const results = await Promise.allSettled(names.map((name) => withTimeout(Promise.resolve().then(checks[name]!), timeoutMs)));
+      const all = { ...optionalChecks, ...checks };
+      const names = Object.keys(all);
+      const results = await Promise.allSettled(names.map((name) => withTimeout(Promise.resolve().then(all[name]!), timeoutMs)));
       const dependencies: Record<string, { status: 'up' | 'down' }> = {};
       const down: string[] = [];
+      const degraded: string[] = [];
       results.forEach((result, i) => {
         const name = names[i]!;
         if (result.status === 'fulfilled') dependencies[name] = { status: 'up' };
         else {
-          down.push(name);
+          (name in checks ? down : degraded).push(name);
           dependencies[name] = { status: 'down' };
           // The reason (hosts, ports, auth errors) goes to the log, not to whoever asks.
           request.log.warn({ dependency: name, err: result.reason }, 'readiness check failed');
         }
       });
-      return reply.status(down.length === 0 ? 200 : 503).send({ status: down.length === 0 ? 'ready' : 'unavailable', down, dependencies });
+      const status = down.length > 0 ? 'unavailable' : degraded.length > 0 ? 'degraded' : 'ready';
+      return reply.status(down.length === 0 ? 200 : 503).send({ status, down, ...(degraded.length > 0 ? { degraded } : {}), dependencies });
     });
   },
   { name: 'lrec-health' },

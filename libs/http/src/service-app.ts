@@ -11,6 +11,8 @@ export interface ServiceAppOptions {
   registry: Registry;
   /** Dependencies /readyz checks, by name. */
   checks: Record<string, ReadinessCheck>;
+  /** Dependencies /readyz reports without becoming unready when they are down. */
+  optionalChecks?: Record<string, ReadinessCheck>;
   /** Generated API documentation at /docs; services without a public API leave it out. */
   openApi?: OpenApiOptions;
   bodyLimit?: number;
@@ -21,7 +23,7 @@ export interface ServiceAppOptions {
  * What every service's HTTP app starts with: zod validation, the shared error handler,
  * /healthz, /readyz, /metrics and (optionally) OpenAPI. Routes are registered on the result.
  */
-export async function createServiceApp({ log, registry, checks, openApi, bodyLimit, trustProxy }: ServiceAppOptions): Promise<HttpServer> {
+export async function createServiceApp({ log, registry, checks, optionalChecks, openApi, bodyLimit, trustProxy }: ServiceAppOptions): Promise<HttpServer> {
   const app = createHttpServer({
     log,
     ...(bodyLimit === undefined ? {} : { bodyLimit }),
@@ -30,6 +32,6 @@ export async function createServiceApp({ log, registry, checks, openApi, bodyLim
   await app.register(errorHandlerPlugin);
   if (openApi !== undefined) await app.register(openApiPlugin, openApi);
   await app.register(metricsPlugin, { registry });
-  await app.register(healthPlugin, { checks });
+  await app.register(healthPlugin, { checks, ...(optionalChecks === undefined ? {} : { optionalChecks }) });
   return app;
 }

@@ -1,6 +1,7 @@
 import { ERROR_CODES, LrecError, MAX_PRODUCTS_PER_REQUEST, parseProductsBody, productSchema } from '@lambdarec/contracts';
 import { bearerToken, secretsEqual, type HttpServer } from '@lambdarec/http';
 import type { CatalogRepository } from '@lambdarec/stores';
+import type { CatalogGate } from '../catalog-gate.js';
 import { z } from 'zod';
 
 // Documents the accepted shapes only; validation is parseProductsBody, which names the bad field of
@@ -12,9 +13,11 @@ export interface ProductsRoutesOptions {
   catalog: CatalogRepository;
   /** The bearer token PUT /products requires (CATALOG_API_KEY): the catalog decides what is in stock. */
   apiKey: string;
+  /** Whether the catalog's store is there. @defaultValue always ready */
+  gate?: CatalogGate;
 }
 
-export async function productsRoutes(app: HttpServer, { catalog, apiKey }: ProductsRoutesOptions) {
+export async function productsRoutes(app: HttpServer, { catalog, apiKey, gate }: ProductsRoutesOptions) {
   app.put(
     '/products',
     {
@@ -46,6 +49,7 @@ export async function productsRoutes(app: HttpServer, { catalog, apiKey }: Produ
           { statusCode: parsed.tooMany ? 413 : 400, details: parsed.issues },
         );
       }
+      await gate?.ready();
       return { upserted: await catalog.upsert(parsed.products) };
     },
   );
