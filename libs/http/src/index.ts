@@ -5,3 +5,4 @@ export * from './metrics.js';
 export * from './openapi.js';
 export * from './service-app.js';
 export * from './secrets.js';
+export * from './same-origin.js';

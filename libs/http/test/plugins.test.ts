@@ -2,7 +2,7 @@ import { ERROR_CODES, LrecError } from '@lambdarec/contracts';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createHttpServer, createMetricsRegistry, errorHandlerPlugin, healthPlugin, metricsPlugin } from '../src/index.js';
+import { assertSameOriginWrite, bearerToken, createHttpServer, createMetricsRegistry, errorHandlerPlugin, healthPlugin, metricsPlugin, secretsEqual } from '../src/index.js';
 
 async function buildApp() {
   const app = createHttpServer({ log: pino({ level: 'silent' }), bodyLimit: 1024 });
@@ -33,6 +33,8 @@ async function buildApp() {
     throw new Error('timeout exceeded when trying to connect');
   });
   app.get('/long/:id', { schema: { params: z.object({ id: z.string().max(128, 'id must be at most 128 characters') }) } }, async (req) => ({ id: req.params.id }));
+  app.post('/guarded', { onRequest: async (request) => assertSameOriginWrite(request) }, async () => ({ done: true }));
+  app.get('/guarded', { onRequest: async (request) => assertSameOriginWrite(request) }, async () => ({ read: true }));
   app.get('/bug', async () => {
     throw new Error('secret table users_passwords does not exist');
   });
@@ -129,5 +131,62 @@ describe('health and metrics', () => {
     const line = metrics.body.split('\n').find((l) => l.startsWith('http_request_duration_seconds_count') && l.includes('route="/items/:id"'));
     expect(line).toMatch(/status_code="200"/);
     expect(line).toMatch(/ 1$/);
+  });
+});
+
+describe('assertSameOriginWrite', () => {
+  const post = async (headers: Record<string, string>) => (await buildApp()).inject({ method: 'POST', url: '/guarded', headers: { host: 'ops.example:3002', ...headers } });
+
+  it('refuses a write from another origin, a null origin or a cross-site fetch with 403', async () => {
+    for (const headers of [{ origin: 'https://evil.example' }, { origin: 'http://ops.example:9999' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]) {
+      const res = await post(headers);
+      expect(res.statusCode, JSON.stringify(headers)).toBe(403);
+      expect(res.json().code).toBe('LREC_FORBIDDEN');
+    }
+  });
+
+  it('lets through a write from the same origin, and one without browser headers (curl)', async () => {
+    for (const headers of [{ origin: 'http://ops.example:3002' }, { 'sec-fetch-site': 'same-origin' }, {}]) {
+      expect((await post(headers)).statusCode, JSON.stringify(headers)).toBe(200);
+    }
+  });
+
+  it('never blocks a read', async () => {
+    const res = await (await buildApp()).inject({ method: 'GET', url: '/guarded', headers: { origin: 'https://evil.example' } });
+    expect(res.statusCode).toBe(200);
+  });
+});
+
+describe('secrets', () => {
+  it('reads a bearer token and compares secrets exactly', () => {
+    expect(bearerToken('Bearer abc.def')).toBe('abc.def');
+    expect(bearerToken('bearer   abc')).toBe('abc');
+    expect(bearerToken('Basic abc')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
+    expect(secretsEqual('same-secret', 'same-secret')).toBe(true);
+    expect(secretsEqual('same-secret', 'same-secreT')).toBe(false);
+    expect(secretsEqual('', 'x')).toBe(false);
+  });
+});
+
+describe('optional readiness checks', () => {
+  it('report a dependency that is down as degraded while the service stays ready', async () => {
+    const app = createHttpServer({ log: pino({ level: 'silent' }) });
+    await app.register(healthPlugin, {
+      checks: { kafka: async () => 'ok' },
+      optionalChecks: {
+        postgres: async () => {
+          throw new Error('connection refused');
+        },
+      },
+    });
+    const res = await app.inject('/readyz');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      status: 'degraded',
+      down: [],
+      degraded: ['postgres'],
+      dependencies: { kafka: { status: 'up' }, postgres: { status: 'down' } },
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import { assertSameOriginWrite } from '@lambdarec/http';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { registerBasicAuth, type Credentials } from './auth.js';
@@ -10,6 +11,8 @@ export const DASHBOARD_PATH = '/admin/queues';
 /** Bull Board at /admin/queues, in its own scope behind basic auth. */
 export async function dashboardPlugin(scope: FastifyInstance, { queues, credentials }: { queues: Queue[]; credentials: Credentials }) {
   await registerBasicAuth(scope, credentials);
+  // Every mutating Bull Board route (retry, clean, remove, promote, pause, run now, …): same site only, then credentials.
+  scope.addHook('onRequest', async (request) => assertSameOriginWrite(request));
   scope.addHook('onRequest', scope.basicAuth);
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);

@@ -8,7 +8,7 @@ import {
   runCreatedSchema,
   runIdParamsSchema,
 } from '@lambdarec/contracts';
-import type { HttpServer } from '@lambdarec/http';
+import { assertSameOriginWrite, type HttpServer } from '@lambdarec/http';
 import type { BatchRunsRepository } from '@lambdarec/stores';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
@@ -51,6 +51,7 @@ export async function runsRoutes(app: HttpServer, { runs, queue, credentials }: 
   // Starting a run is an operator action: same credentials as the dashboard.
   await app.register(async (scope: FastifyInstance) => {
     await registerBasicAuth(scope, credentials);
+    scope.addHook('onRequest', async (request) => assertSameOriginWrite(request));
     const typed = scope as unknown as HttpServer;
     typed.post(
       '/batch/runs',
