@@ -63,7 +63,6 @@ try {
     catalogApiKey: randomUUID(),
     registry: createMetricsRegistry('bench'),
     checks: {},
-    rateLimitPerMinute: 10_000_000,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const result = await autocannon({

@@ -30,7 +30,7 @@ describe('serving without Postgres', () => {
 
 describe('ingest without Postgres', () => {
   it('starts ready, accepts events, and answers PUT /products with 503 and Retry-After', async () => {
-    const { kafkaBrokers } = inject('infra');
+    const { kafkaBrokers, redisUrl } = inject('infra');
     const topic = await createTestTopic(kafkaBrokers, { partitions: 1 });
     const port = await freePort();
     const key = 'degraded-catalog-key';
@@ -40,6 +40,8 @@ describe('ingest without Postgres', () => {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       EVENTS_TOPIC: topic.topic,
       CATALOG_API_KEY: key,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: 'degraded-ingest:',
     });
     try {
       const base = `http://127.0.0.1:${port}`;

@@ -1,10 +1,10 @@
-import rateLimit from '@fastify/rate-limit';
-import { ERROR_CODES, LrecError, MAX_EVENTS_BODY_BYTES } from '@lambdarec/contracts';
+import { MAX_EVENTS_BODY_BYTES } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import { Counter, createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
 import type { CatalogRepository } from '@lambdarec/stores';
 import type { CatalogGate } from './catalog-gate.js';
 import type { EventPublisher } from './event-publisher.js';
+import type { RateLimiter } from './rate-limiter.js';
 import { eventsRoutes } from './routes/events.js';
 import { productsRoutes } from './routes/products.js';
 
@@ -23,8 +23,8 @@ export interface IngestAppOptions {
   optionalChecks?: Record<string, ReadinessCheck>;
   /** Proxies whose X-Forwarded-For gives the client address (for the rate limit). @defaultValue false */
   trustProxy?: boolean | number | string[];
-  /** Requests per minute and client address on the write routes. @defaultValue 6000 */
-  rateLimitPerMinute?: number;
+  /** Events (and products) a minute per client address, across instances. @defaultValue no limit */
+  rateLimiter?: RateLimiter;
   /** @defaultValue () => new Date() */
   clock?: () => Date;
 }
@@ -39,7 +39,7 @@ export async function buildIngestApp({
   registry,
   checks,
   optionalChecks,
-  rateLimitPerMinute = 6000,
+  rateLimiter,
   trustProxy = false,
   clock = () => new Date(),
 }: IngestAppOptions): Promise<HttpServer> {
@@ -63,19 +63,9 @@ export async function buildIngestApp({
     registers: [registry],
   });
   // A runaway client (a storefront bug, a bot) gets 429 before it can flood the topic; operations
-  // endpoints stay reachable. Per process: behind a load balancer, each replica counts its own.
-  await app.register(async (writes) => {
-    await writes.register(rateLimit, {
-      max: rateLimitPerMinute,
-      timeWindow: 60_000,
-      errorResponseBuilder: (_request, context) =>
-        new LrecError(ERROR_CODES.RATE_LIMITED, `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`, {
-          statusCode: 429,
-          retriable: true,
-        }),
-    });
-    await writes.register(eventsRoutes, { publisher, clock, accepted });
-    await writes.register(productsRoutes, { catalog, apiKey: catalogApiKey, ...(catalogGate === undefined ? {} : { gate: catalogGate }) });
-  });
+  // endpoints stay reachable. The budget counts events, per client, across ingest instances.
+  const limit = rateLimiter ?? { consume: async () => undefined };
+  await app.register(eventsRoutes, { publisher, clock, accepted, limit });
+  await app.register(productsRoutes, { catalog, apiKey: catalogApiKey, limit, ...(catalogGate === undefined ? {} : { gate: catalogGate }) });
   return app;
 }

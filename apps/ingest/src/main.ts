@@ -1,10 +1,11 @@
-import { createKafka, createPgPool, runService } from '@lambdarec/clients';
+import { createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { ingestConfigSchema } from '@lambdarec/config';
-import { createMetricsRegistry } from '@lambdarec/http';
+import { Counter, createMetricsRegistry } from '@lambdarec/http';
 import { createCatalogRepository, runMigrations } from '@lambdarec/stores';
 import { buildIngestApp } from './app.js';
 import { createCatalogGate } from './catalog-gate.js';
 import { createEventPublisher } from './event-publisher.js';
+import { createRedisRateLimiter } from './rate-limiter.js';
 
 await runService({
   name: 'ingest',
@@ -20,17 +21,32 @@ await runService({
     const publisher = createEventPublisher({ kafka, topic: config.EVENTS_TOPIC, log });
     await publisher.start();
     defer('kafka producer', () => publisher.close());
+    const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
+    defer('redis', () => redis.quit());
+    const registry = createMetricsRegistry('ingest');
+    const limitUnavailable = new Counter({
+      name: 'lrec_rate_limit_unavailable_total',
+      help: 'Requests let through unlimited because Redis could not answer the rate limiter',
+      registers: [registry],
+    });
+    const rateLimiter = createRedisRateLimiter({
+      redis,
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      limitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+      log,
+      onUnavailable: () => limitUnavailable.inc(),
+    });
     const app = await buildIngestApp({
       log,
       publisher,
       catalog: createCatalogRepository({ pool }),
       catalogApiKey: config.CATALOG_API_KEY,
       catalogGate,
-      registry: createMetricsRegistry('ingest'),
-      rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+      registry,
+      rateLimiter,
       trustProxy: config.TRUST_PROXY,
       checks: { kafka: () => publisher.ready() },
-      optionalChecks: { postgres: () => pool.query('SELECT 1') },
+      optionalChecks: { postgres: () => pool.query('SELECT 1'), redis: () => redis.ping() },
     });
     defer('http server', () => app.close());
     await app.listen({ port: config.PORT, host: config.HOST });

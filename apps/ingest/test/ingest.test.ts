@@ -1,4 +1,4 @@
-import { createKafka, createPgPool, type PgPool } from '@lambdarec/clients';
+import { createKafka, createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
 import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
 import { createCatalogRepository, runMigrations } from '@lambdarec/stores';
 import {
@@ -16,6 +16,7 @@ import type { Consumer, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildIngestApp } from '../src/app.js';
 import { createEventPublisher, type EventPublisher } from '../src/event-publisher.js';
+import { createRedisRateLimiter, type RateLimiter } from '../src/rate-limiter.js';
 
 const log = testLogger('ingest-test');
 const CATALOG_KEY = 'ingest-test-catalog-key';
@@ -26,10 +27,12 @@ let pool: PgPool;
 let publisher: EventPublisher;
 let app: HttpServer;
 let consumer: Consumer;
+let redis: Redis;
 const received: KafkaMessage[] = [];
 
 beforeAll(async () => {
-  const { kafkaBrokers, databaseUrl } = inject('infra');
+  const { kafkaBrokers, databaseUrl, redisUrl } = inject('infra');
+  redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
   topic = await createTestTopic(kafkaBrokers, { partitions: 3 });
   db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
   pool = createPgPool({ url: db.url, log, applicationName: 'ingest-test' });
@@ -54,6 +57,7 @@ afterAll(async () => {
   await app?.close();
   await publisher?.close();
   await pool?.end();
+  await redis?.quit();
   await db?.drop();
   await topic?.remove();
 });
@@ -230,26 +234,51 @@ describe('a bounded publisher queue', () => {
 });
 
 describe('rate limiting', () => {
-  it('answers 429 with Retry-After once a client exceeds its requests per minute, and keeps health reachable', async () => {
-    const limited = await buildIngestApp({ catalogApiKey: CATALOG_KEY,
-      log,
-      publisher,
-      catalog: createCatalogRepository({ pool }),
-      registry: createMetricsRegistry('ingest-test-429'),
-      checks: {},
-      rateLimitPerMinute: 2,
-    });
+  const limiterFor = (keyPrefix: string, limitPerMinute: number, client: Redis = redis) =>
+    createRedisRateLimiter({ redis: client, keyPrefix, limitPerMinute, log });
+  const appWith = (rateLimiter: RateLimiter, name: string) =>
+    buildIngestApp({ catalogApiKey: CATALOG_KEY, log, publisher, catalog: createCatalogRepository({ pool }), registry: createMetricsRegistry(name), checks: {}, rateLimiter });
+  const post = (target: HttpServer, count: number) =>
+    target.inject({ method: 'POST', url: '/events', payload: Array.from({ length: count }, () => buildClickEvent()) });
+
+  it('counts events, not requests: 429 with Retry-After once a client is over its events a minute, and keeps health reachable', async () => {
+    const limited = await appWith(limiterFor(`${uniqueName('rl')}:`, 5), 'ingest-test-429');
     try {
-      const send = () => limited.inject({ method: 'PUT', url: '/products', headers: catalogAuth, payload: [buildProduct({ productId: 'rl-1' })] });
-      expect((await send()).statusCode).toBe(200);
-      expect((await send()).statusCode).toBe(200);
-      const refused = await send();
+      expect((await post(limited, 3)).statusCode).toBe(202);
+      const refused = await post(limited, 3);
       expect(refused.statusCode).toBe(429);
       expect(refused.json()).toMatchObject({ code: 'LREC_RATE_LIMITED' });
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      // A refused request spends nothing: two more events still fit.
+      expect((await post(limited, 2)).statusCode).toBe(202);
+      expect((await post(limited, 1)).statusCode).toBe(429);
       expect((await limited.inject('/healthz')).statusCode).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('shares one budget across ingest instances', async () => {
+    const prefix = `${uniqueName('rl-shared')}:`;
+    const [a, b] = [await appWith(limiterFor(prefix, 4), 'ingest-test-rl-a'), await appWith(limiterFor(prefix, 4), 'ingest-test-rl-b')];
+    try {
+      expect((await post(a, 3)).statusCode).toBe(202);
+      expect((await post(b, 2)).statusCode).toBe(429);
+      expect((await post(b, 1)).statusCode).toBe(202);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('lets events through when Redis cannot answer (losing the limit, not the events)', async () => {
+    const dead = createRedis({ url: 'redis://127.0.0.1:1', log, purpose: 'requests', options: { retryStrategy: () => null } });
+    const unlimited = await appWith(limiterFor('dead:', 1, dead), 'ingest-test-rl-dead');
+    try {
+      expect((await post(unlimited, 3)).statusCode).toBe(202);
+    } finally {
+      await unlimited.close();
+      dead.disconnect();
     }
   });
 });

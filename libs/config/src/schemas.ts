@@ -114,6 +114,7 @@ export const ingestConfigSchema = z.object({
   ...common,
   ...kafka,
   ...database,
+  ...redis,
   PORT: port(3001),
   CATALOG_API_KEY: secret('bearer token of PUT /products', 16).describe('bearer token that PUT /products requires (Authorization: Bearer …)'),
   RATE_LIMIT_PER_MINUTE: z.coerce
@@ -121,7 +122,7 @@ export const ingestConfigSchema = z.object({
     .int()
     .min(1)
     .default(6000)
-    .describe('requests per minute and client address on POST /events and PUT /products'),
+    .describe('events (and catalog products) per minute and client address, across ingest instances (Redis)'),
 });
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
 

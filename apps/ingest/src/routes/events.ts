@@ -10,11 +10,13 @@ import type { HttpServer } from '@lambdarec/http';
 import type { Counter } from '@lambdarec/http';
 import { z } from 'zod';
 import type { EventPublisher } from '../event-publisher.js';
+import type { RateLimiter } from '../rate-limiter.js';
 
 export interface EventsRouteOptions {
   publisher: EventPublisher;
   clock: () => Date;
   accepted: Counter<'type'>;
+  limit: RateLimiter;
 }
 
 const eventsRequestDoc = z.union([
@@ -23,7 +25,7 @@ const eventsRequestDoc = z.union([
   z.object({ events: z.array(clickEventInputSchema) }),
 ]);
 
-export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted }: EventsRouteOptions) {
+export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted, limit }: EventsRouteOptions) {
   app.post(
     '/events',
     {
@@ -32,7 +34,8 @@ export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted
       schema: {
         summary: 'Post click events',
         description:
-          'One event, an array of them or {"events": [...]}: up to 500 events and 1 MiB. 202 only after Kafka acknowledged every event.',
+          'One event, an array of them or {"events": [...]}: up to 500 events and 1 MiB. 202 only after Kafka acknowledged every event. ' +
+          '429 with Retry-After when the client has sent RATE_LIMIT_PER_MINUTE events this minute.',
         tags: ['events'],
         body: eventsRequestDoc,
         response: {
@@ -50,6 +53,7 @@ export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted
           { statusCode: parsed.tooMany ? 413 : 400, details: parsed.issues },
         );
       }
+      await limit.consume(request.ip, parsed.events.length);
       const receivedAt = now.toISOString();
       const events: ClickEvent[] = parsed.events.map((event) => ({
         ...event,

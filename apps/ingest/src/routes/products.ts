@@ -2,6 +2,7 @@ import { ERROR_CODES, LrecError, MAX_PRODUCTS_PER_REQUEST, parseProductsBody, pr
 import { bearerToken, secretsEqual, type HttpServer } from '@lambdarec/http';
 import type { CatalogRepository } from '@lambdarec/stores';
 import type { CatalogGate } from '../catalog-gate.js';
+import type { RateLimiter } from '../rate-limiter.js';
 import { z } from 'zod';
 
 // Documents the accepted shapes only; validation is parseProductsBody, which names the bad field of
@@ -15,9 +16,11 @@ export interface ProductsRoutesOptions {
   apiKey: string;
   /** Whether the catalog's store is there. @defaultValue always ready */
   gate?: CatalogGate;
+  /** Products count against the client's budget like events. */
+  limit: RateLimiter;
 }
 
-export async function productsRoutes(app: HttpServer, { catalog, apiKey, gate }: ProductsRoutesOptions) {
+export async function productsRoutes(app: HttpServer, { catalog, apiKey, gate, limit }: ProductsRoutesOptions) {
   app.put(
     '/products',
     {
@@ -49,6 +52,7 @@ export async function productsRoutes(app: HttpServer, { catalog, apiKey, gate }:
           { statusCode: parsed.tooMany ? 413 : 400, details: parsed.issues },
         );
       }
+      await limit.consume(request.ip, parsed.products.length);
       await gate?.ready();
       return { upserted: await catalog.upsert(parsed.products) };
     },
