@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import { MAX_EVENTS_BODY_BYTES } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import { Counter, createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
@@ -25,6 +26,10 @@ export interface IngestAppOptions {
   trustProxy?: boolean | number | string[];
   /** Events (and products) a minute per client address, across instances. @defaultValue no limit */
   rateLimiter?: RateLimiter;
+  /** Browser origins allowed to POST /events (STOREFRONT_ORIGINS). @defaultValue none */
+  storefrontOrigins?: readonly string[];
+  /** When set, POST /events needs `X-Write-Key` with this value. */
+  writeKey?: string | undefined;
   /** @defaultValue () => new Date() */
   clock?: () => Date;
 }
@@ -40,6 +45,8 @@ export async function buildIngestApp({
   checks,
   optionalChecks,
   rateLimiter,
+  storefrontOrigins = [],
+  writeKey,
   trustProxy = false,
   clock = () => new Date(),
 }: IngestAppOptions): Promise<HttpServer> {
@@ -65,7 +72,17 @@ export async function buildIngestApp({
   // A runaway client (a storefront bug, a bot) gets 429 before it can flood the topic; operations
   // endpoints stay reachable. The budget counts events, per client, across ingest instances.
   const limit = rateLimiter ?? { consume: async () => undefined };
-  await app.register(eventsRoutes, { publisher, clock, accepted, limit });
+  // CORS only where browsers post: the events route, for the storefront's origins.
+  await app.register(async (browserFacing) => {
+    // The plugin's preflight route is a router-wide OPTIONS *: the delegate answers for /events only.
+    await browserFacing.register(cors, {
+      delegator: (request, callback) => {
+        const forEvents = request.url.split('?')[0] === '/events';
+        callback(null, { origin: forEvents ? [...storefrontOrigins] : false, methods: ['POST'], allowedHeaders: ['content-type', 'x-write-key'], maxAge: 600 });
+      },
+    });
+    await browserFacing.register(eventsRoutes, { publisher, clock, accepted, limit, writeKey });
+  });
   await app.register(productsRoutes, { catalog, apiKey: catalogApiKey, limit, ...(catalogGate === undefined ? {} : { gate: catalogGate }) });
   return app;
 }

@@ -44,6 +44,8 @@ await runService({
       catalogGate,
       registry,
       rateLimiter,
+      storefrontOrigins: config.STOREFRONT_ORIGINS,
+      writeKey: config.EVENTS_WRITE_KEY,
       trustProxy: config.TRUST_PROXY,
       checks: { kafka: () => publisher.ready() },
       optionalChecks: { postgres: () => pool.query('SELECT 1'), redis: () => redis.ping() },

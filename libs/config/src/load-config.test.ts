@@ -173,6 +173,15 @@ describe('loadConfig', () => {
     expect(configErrorOf(ingestConfigSchema, buildBatchEnv({ CATALOG_API_KEY: 'too-short' })).problems).toEqual(['CATALOG_API_KEY: must be at least 16 characters']);
   });
 
+  it('reads STOREFRONT_ORIGINS as a list of origins and names a bad entry', () => {
+    expect(loadConfig(ingestConfigSchema, buildBatchEnv({ STOREFRONT_ORIGINS: 'https://shop.example, http://localhost:3003' })).STOREFRONT_ORIGINS).toEqual([
+      'https://shop.example',
+      'http://localhost:3003',
+    ]);
+    expect(loadConfig(ingestConfigSchema, buildBatchEnv()).STOREFRONT_ORIGINS).toEqual(['http://localhost:3003', 'http://127.0.0.1:3003']);
+    expect(problemFor(configErrorOf(ingestConfigSchema, buildBatchEnv({ STOREFRONT_ORIGINS: 'https://shop.example/path' })), 'STOREFRONT_ORIGINS')).toHaveLength(1);
+  });
+
   it('rejects an unknown LOG_LEVEL', () => {
     expect(problemFor(configErrorOf(batchConfigSchema, buildBatchEnv({ LOG_LEVEL: 'verbose' })), 'LOG_LEVEL')).toHaveLength(1);
   });

@@ -117,6 +117,31 @@ export const ingestConfigSchema = z.object({
   ...redis,
   PORT: port(3001),
   CATALOG_API_KEY: secret('bearer token of PUT /products', 16).describe('bearer token that PUT /products requires (Authorization: Bearer …)'),
+  STOREFRONT_ORIGINS: z
+    .string()
+    .default('http://localhost:3003,http://127.0.0.1:3003')
+    .transform((value, ctx) => {
+      const origins = value.split(',').map((o) => o.trim()).filter((o) => o.length > 0);
+      for (const origin of origins) {
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(origin);
+        } catch {
+          parsed = undefined;
+        }
+        if (parsed === undefined || parsed.origin !== origin) {
+          ctx.addIssue({ code: 'custom', message: `each entry must be an origin such as https://shop.example (scheme, host, optional port), not ${origin}` });
+          return z.NEVER;
+        }
+      }
+      return origins;
+    })
+    .describe('browser origins allowed to POST /events (CORS), comma list'),
+  EVENTS_WRITE_KEY: z
+    .string()
+    .min(8, 'must be at least 8 characters')
+    .optional()
+    .describe('when set, POST /events needs the header X-Write-Key with this value'),
   RATE_LIMIT_PER_MINUTE: z.coerce
     .number({ error: 'must be a number' })
     .int()

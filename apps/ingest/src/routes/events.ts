@@ -6,7 +6,7 @@ import {
   parseEventsBody,
   type ClickEvent,
 } from '@lambdarec/contracts';
-import type { HttpServer } from '@lambdarec/http';
+import { secretsEqual, type HttpServer } from '@lambdarec/http';
 import type { Counter } from '@lambdarec/http';
 import { z } from 'zod';
 import type { EventPublisher } from '../event-publisher.js';
@@ -17,6 +17,8 @@ export interface EventsRouteOptions {
   clock: () => Date;
   accepted: Counter<'type'>;
   limit: RateLimiter;
+  /** When set, requests need `X-Write-Key` with it: keeps scripts that never saw the storefront out. */
+  writeKey?: string | undefined;
 }
 
 const eventsRequestDoc = z.union([
@@ -25,10 +27,17 @@ const eventsRequestDoc = z.union([
   z.object({ events: z.array(clickEventInputSchema) }),
 ]);
 
-export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted, limit }: EventsRouteOptions) {
+export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted, limit, writeKey }: EventsRouteOptions) {
   app.post(
     '/events',
     {
+      onRequest: async (request) => {
+        if (writeKey === undefined) return;
+        const given = request.headers['x-write-key'];
+        if (typeof given !== 'string' || !secretsEqual(given, writeKey)) {
+          throw new LrecError(ERROR_CODES.UNAUTHORIZED, 'POST /events needs the header X-Write-Key (EVENTS_WRITE_KEY)', { statusCode: 401 });
+        }
+      },
       // The body schema documents the API; validation is parseEventsBody (per-event paths, one pass).
       validatorCompiler: () => (value: unknown) => ({ value }),
       schema: {
