@@ -168,6 +168,32 @@ describe('batch runs', () => {
     expect(api.json().queues[0].name).toBe(queue.name);
   });
 
+  it('refuses every state-changing dashboard and run route without credentials (401) and from another site (403)', async () => {
+    // Every route Fastify knows, from its route tree: Bull Board's list grows with its versions.
+    const mutating: Array<{ method: string; url: string }> = [];
+    const stack: string[] = [];
+    for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+      const match = /^((?:[│ ] {3})*)[├└]── (\S+) \(([^)]+)\)$/.exec(line);
+      if (match === null) continue;
+      const depth = match[1]!.length / 4;
+      stack.length = depth;
+      stack.push(match[2]!);
+      const path = stack.join('');
+      for (const method of match[3]!.split(', ')) {
+        if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) continue;
+        mutating.push({ method, url: path.replace(':queueName', encodeURIComponent(queue.name)).replace(/:[A-Za-z]+/g, 'x') });
+      }
+    }
+    expect(mutating.length).toBeGreaterThan(20);
+    expect(mutating).toContainEqual({ method: 'POST', url: '/batch/runs' });
+    for (const { method, url } of mutating) {
+      const anonymous = await app.inject({ method: method as 'POST', url, payload: {} });
+      expect(anonymous.statusCode, `${method} ${url} without credentials`).toBe(401);
+      const crossSite = await app.inject({ method: method as 'POST', url, payload: {}, headers: { authorization: auth, origin: 'https://evil.example' } });
+      expect(crossSite.statusCode, `${method} ${url} from another site`).toBe(403);
+    }
+  });
+
   it('upserts the nightly schedule instead of adding one per start', async () => {
     await upsertNightlySchedule({ queue, pattern: '0 2 * * *', tz: 'UTC', log });
     await upsertNightlySchedule({ queue, pattern: '30 3 * * *', tz: 'UTC', log });
