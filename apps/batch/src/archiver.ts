@@ -1,5 +1,5 @@
-import { createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
-import { createConsumerMetrics, type Registry } from '@lambdarec/http';
+import { createConsumerMetrics, createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
+import type { Registry } from '@lambdarec/http';
 import type { EventArchive } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
 
@@ -16,6 +16,7 @@ export function createArchiver({
   log,
   registry,
   onFatal,
+  lagIntervalMs,
 }: {
   kafka: Kafka;
   topic: string;
@@ -24,16 +25,18 @@ export function createArchiver({
   log: Logger;
   registry: Registry;
   onFatal?: (err: Error) => void;
+  /** How often lag is sampled from the broker. @defaultValue 15000 */
+  lagIntervalMs?: number;
 }): EventConsumer {
-  const metrics = createConsumerMetrics({ registry, prefix: 'lrec_archive', subject: 'archiver', outcomes: 'archived, duplicate, dead-lettered' });
+  const metrics = createConsumerMetrics({ registry, prefix: 'lrec_archive', subject: 'archiver', outcomes: 'archived, duplicate' });
   return createEventConsumer({
     kafka,
     topic,
     groupId,
     log,
     ...(onFatal === undefined ? {} : { onFatal }),
-    onDeadLetter: metrics.onDeadLetter,
-    onLag: metrics.onLag,
+    ...(lagIntervalMs === undefined ? {} : { lagIntervalMs }),
+    metrics,
     async handle(batch) {
       const inserted = await archive.append({
         topic: batch.topic,
@@ -41,8 +44,8 @@ export function createArchiver({
         nextOffset: batch.nextOffset,
         events: batch.events,
       });
-      metrics.events.inc({ outcome: 'archived' }, inserted);
-      metrics.events.inc({ outcome: 'duplicate' }, batch.events.length - inserted);
+      metrics.count('archived', inserted);
+      metrics.count('duplicate', batch.events.length - inserted);
     },
   });
 }

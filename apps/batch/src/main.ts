@@ -58,9 +58,9 @@ await runService({
       checks: {
         postgres: () => pool.query('SELECT 1'),
         redis: () => redis.ping(),
-        kafka: async () => {
-          if (!archiver.isRunning()) throw new Error('archiver is not in its group');
-        },
+        // Two checks, so /readyz says which: the broker is unreachable, or the archiver is not consuming.
+        kafka: () => archiver.brokerReachable(),
+        archiver: async () => archiver.assertConsuming(),
       },
     });
     await app.listen({ port: config.PORT, host: config.HOST });

@@ -35,7 +35,7 @@ beforeAll(async () => {
     topic: topic.topic,
     groupId: uniqueName('codecs'),
     log,
-    onDeadLetter: (reason) => deadLettered.push(reason),
+    metrics: { count: () => undefined, deadLettered: (reason) => void deadLettered.push(reason), lag: () => undefined, crashed: () => undefined },
     handle: async ({ events }) => {
       for (const { event } of events) consumed.add(event.eventId);
     },

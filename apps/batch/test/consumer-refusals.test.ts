@@ -35,7 +35,7 @@ beforeAll(async () => {
     topic: topic.topic,
     groupId: uniqueName('refusals'),
     log,
-    onDeadLetter: (reason) => deadLettered.push(reason),
+    metrics: { count: () => undefined, deadLettered: (reason) => void deadLettered.push(reason), lag: () => undefined, crashed: () => undefined },
     // One INSERT per batch, as the archiver does: one refused row fails the whole statement.
     handle: async ({ events }) => {
       if (events.length === 0) return;

@@ -1,6 +1,6 @@
-import { createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
+import { createConsumerMetrics, createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
 import { isPurchaseSuppressing, isWithinSessionWindow, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
-import { createConsumerMetrics, type Registry } from '@lambdarec/http';
+import type { Registry } from '@lambdarec/http';
 import type { SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
 
@@ -13,6 +13,8 @@ export interface SpeedConsumerOptions {
   log: Logger;
   registry: Registry;
   onFatal?: (err: Error) => void;
+  /** How often lag is sampled from the broker. @defaultValue 15000 */
+  lagIntervalMs?: number;
   /** @defaultValue Date.now */
   now?: () => number;
 }
@@ -21,16 +23,27 @@ export interface SpeedConsumerOptions {
  * The speed layer: every event inside the session window (purchases: inside their suppression
  * window) becomes session state in Redis. Older events are left to the batch layer.
  */
-export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, log, registry, onFatal, now = Date.now }: SpeedConsumerOptions): EventConsumer {
-  const metrics = createConsumerMetrics({ registry, prefix: 'lrec_speed', subject: 'speed layer', outcomes: 'applied, late, dead-lettered' });
+export function createSpeedConsumer({
+  kafka,
+  topic,
+  groupId,
+  sessions,
+  policy,
+  log,
+  registry,
+  onFatal,
+  lagIntervalMs,
+  now = Date.now,
+}: SpeedConsumerOptions): EventConsumer {
+  const metrics = createConsumerMetrics({ registry, prefix: 'lrec_speed', subject: 'speed layer', outcomes: 'applied, late' });
   return createEventConsumer({
     kafka,
     topic,
     groupId,
     log,
     ...(onFatal === undefined ? {} : { onFatal }),
-    onDeadLetter: metrics.onDeadLetter,
-    onLag: metrics.onLag,
+    ...(lagIntervalMs === undefined ? {} : { lagIntervalMs }),
+    metrics,
     async handle({ events, partition }) {
       const at = now();
       const signals: SessionSignal[] = [];
@@ -40,7 +53,7 @@ export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, l
         const relevant =
           event.type === 'purchase' ? isPurchaseSuppressing(eventTime.getTime(), at, policy) : isWithinSessionWindow(eventTime.getTime(), at, policy);
         if (!relevant) {
-          metrics.events.inc({ outcome: 'late' });
+          metrics.count('late');
           continue;
         }
         signals.push({
@@ -53,7 +66,7 @@ export function createSpeedConsumer({ kafka, topic, groupId, sessions, policy, l
         });
       }
       await sessions.record(signals);
-      metrics.events.inc({ outcome: 'applied' }, signals.length);
+      metrics.count('applied', signals.length);
       log.debug({ partition, applied: signals.length, received: events.length }, 'session state updated');
     },
   });

@@ -27,9 +27,9 @@ await runService({
       registry,
       checks: {
         redis: () => redis.ping(),
-        kafka: async () => {
-          if (!consumer.isRunning()) throw new Error('consumer is not in its group');
-        },
+        // Two checks, so /readyz says which: the broker is unreachable, or our consumer is not consuming.
+        kafka: () => consumer.brokerReachable(),
+        consumer: async () => consumer.assertConsuming(),
       },
     });
     await app.listen({ port: config.PORT, host: config.HOST });

@@ -1,5 +1,6 @@
 import { decodeEventRecord, DLQ_HEADERS, dlqTopicFor, type ClickEvent } from '@lambdarec/contracts';
 import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import type { ConsumerMetrics } from './consumer-metrics.js';
 import type { Logger } from './logger.js';
 import { isRecordRejection } from './record-errors.js';
 
@@ -27,16 +28,23 @@ export interface EventConsumerOptions {
    * resolves; if it throws, the batch is redelivered, so it must be idempotent.
    */
   handle: (batch: PartitionBatch) => Promise<void>;
-  /** Called for every poison record after it reached the DLQ. */
-  onDeadLetter?: (reason: string) => void;
+  /** Dead letters, lag and crashes are reported here. */
+  metrics?: ConsumerMetrics;
   /**
    * How often one event is tried on its own, after the store refused its batch, before it goes to
    * the DLQ. Errors that are not refusals (the store is down) are retried without limit instead.
    * @defaultValue 3
    */
   maxAttempts?: number;
-  /** Called after each applied batch with how far the partition's end is ahead (records). */
-  onLag?: (partition: number, lag: number) => void;
+  /**
+   * How often lag is sampled from the broker (high watermarks against the group's committed
+   * offsets): a consumer that is stuck, or has nothing to consume, still reports it. @defaultValue 15000
+   */
+  lagIntervalMs?: number;
+  /** Crashes within `crashWindowMs` that make the consumer "crash-looping" for readiness. @defaultValue 3 */
+  crashLoopThreshold?: number;
+  /** @defaultValue 300000 (5 minutes) */
+  crashWindowMs?: number;
   /** @defaultValue false: a new group starts at the earliest offset, so nothing already on the topic is skipped. */
   fromLatest?: boolean;
   /**
@@ -56,6 +64,10 @@ export interface EventConsumer {
   start(): Promise<void>;
   /** True once the consumer joined its group and has not crashed since. */
   isRunning(): boolean;
+  /** Resolves when the broker answers (readiness: "kafka"). */
+  brokerReachable(): Promise<void>;
+  /** Resolves when the consumer is in its group and not crash-looping (readiness: "consumer"). */
+  assertConsuming(): void;
   close(): Promise<void>;
 }
 
@@ -71,11 +83,13 @@ export function createEventConsumer({
   groupId,
   log,
   handle,
-  onDeadLetter,
-  onLag,
+  metrics,
   onFatal = raiseUncaught,
   fromLatest = false,
   maxAttempts = 3,
+  lagIntervalMs = 15_000,
+  crashLoopThreshold = 3,
+  crashWindowMs = 300_000,
 }: EventConsumerOptions): EventConsumer {
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
   const dlqProducer: Producer = kafka.producer({
@@ -86,27 +100,42 @@ export function createEventConsumer({
   });
   const dlqTopic = dlqTopicFor(topic);
   const consumerLog = log.child({ component: 'event-consumer', topic, groupId });
+  // Lag, and the broker check of readiness, ask the broker directly: they must work while the
+  // consumer itself is stuck or restarting.
+  const admin = kafka.admin();
   let running = false;
+  const crashes: number[] = [];
+  let lagTimer: NodeJS.Timeout | undefined;
   consumer.on(consumer.events.GROUP_JOIN, () => (running = true));
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     running = false;
+    crashes.push(Date.now());
+    metrics?.crashed();
     consumerLog.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     if (!payload.restart) onFatal(payload.error);
   });
   consumer.on(consumer.events.STOP, () => (running = false));
 
+  async function sampleLag(): Promise<void> {
+    const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+    const committedByPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    for (const { partition, high, low } of ends) {
+      const at = committedByPartition.get(partition) ?? -1n;
+      // -1: nothing committed yet, so everything still on the partition is ahead.
+      const from = at < 0n ? BigInt(low) : at;
+      const lag = BigInt(high) - from;
+      metrics?.lag(partition, Number(lag > 0n ? lag : 0n));
+    }
+  }
+
   return {
     async start() {
-      const admin = kafka.admin();
       await admin.connect();
-      try {
-        const existing = new Set(await admin.listTopics());
-        const missing = [topic, dlqTopic].filter((name) => !existing.has(name));
-        if (missing.length > 0) {
-          throw new Error(`Kafka topic(s) ${missing.join(', ')} do not exist; create them (npm run infra:up creates the defaults)`);
-        }
-      } finally {
+      const existing = new Set(await admin.listTopics());
+      const missing = [topic, dlqTopic].filter((name) => !existing.has(name));
+      if (missing.length > 0) {
         await admin.disconnect();
+        throw new Error(`Kafka topic(s) ${missing.join(', ')} do not exist; create them (npm run infra:up creates the defaults)`);
       }
       await dlqProducer.connect();
       await consumer.connect();
@@ -146,7 +175,7 @@ export function createEventConsumer({
             });
             for (const { reason, message } of entries) {
               consumerLog.warn({ partition: batch.partition, offset: message.offset, reason }, 'record sent to DLQ');
-              onDeadLetter?.(reason);
+              metrics?.deadLettered(reason);
             }
           };
           await deadLetter(poison);
@@ -192,16 +221,33 @@ export function createEventConsumer({
             await handle(partitionBatch([], nextOffset));
           }
           resolveOffset(lastOffset);
-          onLag?.(batch.partition, Number(batch.offsetLag()));
           await commitOffsetsIfNecessary();
           await heartbeat();
         },
       });
+      if (metrics !== undefined) {
+        lagTimer = setInterval(() => {
+          sampleLag().catch((err: unknown) => consumerLog.debug({ err }, 'could not sample consumer lag'));
+        }, lagIntervalMs);
+        lagTimer.unref();
+      }
     },
     isRunning: () => running,
+    async brokerReachable() {
+      await admin.describeCluster();
+    },
+    assertConsuming() {
+      const since = Date.now() - crashWindowMs;
+      while (crashes.length > 0 && crashes[0]! < since) crashes.shift();
+      if (crashes.length >= crashLoopThreshold) {
+        throw new Error(`consumer crash-looping: ${crashes.length} crashes in the last ${Math.round(crashWindowMs / 1000)} s`);
+      }
+      if (!running) throw new Error('consumer is not in its group');
+    },
     async close() {
-      // Both are released even if one fails; the failure is still reported to the closer.
-      const results = await Promise.allSettled([consumer.disconnect(), dlqProducer.disconnect()]);
+      clearInterval(lagTimer);
+      // All are released even if one fails; the failure is still reported to the closer.
+      const results = await Promise.allSettled([consumer.disconnect(), dlqProducer.disconnect(), admin.disconnect()]);
       running = false;
       const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed !== undefined) throw failed.reason;

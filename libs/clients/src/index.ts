@@ -7,3 +7,4 @@ export * from './run-service.js';
 export * from './event-consumer.js';
 export * from './record-errors.js';
 export * from './compression.js';
+export * from './consumer-metrics.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -33,27 +33,3 @@ export const metricsPlugin = fp<{ registry: Registry }>(
   },
   { name: 'lrec-metrics' },
 );
-
-/**
- * The metrics of a consumer of the event topic: `<prefix>_events_total` by outcome and
- * `<prefix>_consumer_lag` by partition, with the hooks the shared event consumer calls.
- */
-export function createConsumerMetrics({ registry, prefix, subject, outcomes }: { registry: Registry; prefix: string; subject: string; outcomes: string }) {
-  const events = new Counter({
-    name: `${prefix}_events_total`,
-    help: `Events seen by the ${subject}, by outcome (${outcomes})`,
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  });
-  const lag = new Gauge({
-    name: `${prefix}_consumer_lag`,
-    help: `Records on the partition not yet applied by the ${subject}, after its last batch`,
-    labelNames: ['partition'] as const,
-    registers: [registry],
-  });
-  return {
-    events,
-    onDeadLetter: () => events.inc({ outcome: 'dead-lettered' }),
-    onLag: (partition: number, records: number) => lag.set({ partition: String(partition) }, records),
-  };
-}

@@ -138,7 +138,14 @@ describe('assertSameOriginWrite', () => {
   const post = async (headers: Record<string, string>) => (await buildApp()).inject({ method: 'POST', url: '/guarded', headers: { host: 'ops.example:3002', ...headers } });
 
   it('refuses a write from another origin, a null origin or a cross-site fetch with 403', async () => {
-    for (const headers of [{ origin: 'https://evil.example' }, { origin: 'http://ops.example:9999' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]) {
+    const cases: Array<Record<string, string>> = [
+      { origin: 'https://evil.example' },
+      { origin: 'http://ops.example:9999' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+    ];
+    for (const headers of cases) {
       const res = await post(headers);
       expect(res.statusCode, JSON.stringify(headers)).toBe(403);
       expect(res.json().code).toBe('LREC_FORBIDDEN');
@@ -146,7 +153,8 @@ describe('assertSameOriginWrite', () => {
   });
 
   it('lets through a write from the same origin, and one without browser headers (curl)', async () => {
-    for (const headers of [{ origin: 'http://ops.example:3002' }, { 'sec-fetch-site': 'same-origin' }, {}]) {
+    const cases: Array<Record<string, string>> = [{ origin: 'http://ops.example:3002' }, { 'sec-fetch-site': 'same-origin' }, {}];
+    for (const headers of cases) {
       expect((await post(headers)).statusCode, JSON.stringify(headers)).toBe(200);
     }
   });
