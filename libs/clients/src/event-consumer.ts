@@ -1,22 +1,8 @@
-import { decodeEventRecord, DLQ_HEADERS, dlqTopicFor, type ClickEvent } from '@lambdarec/contracts';
+import { decodeEventRecord, DLQ_HEADERS, dlqTopicFor, type ConsumedEvent, type PartitionBatch } from '@lambdarec/contracts';
 import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import type { ConsumerMetrics } from './consumer-metrics.js';
 import type { Logger } from './logger.js';
 import { isRecordRejection } from './record-errors.js';
-
-export interface ConsumedEvent {
-  event: ClickEvent;
-  eventTime: Date;
-  offset: string;
-}
-
-export interface PartitionBatch {
-  topic: string;
-  partition: number;
-  events: ConsumedEvent[];
-  /** The offset after the batch's last record (poison records included). */
-  nextOffset: string;
-}
 
 export interface EventConsumerOptions {
   kafka: Kafka;
@@ -182,7 +168,7 @@ export function createEventConsumer({
           if (!isRunning() || isStale()) return;
           const lastOffset = batch.lastOffset();
           const nextOffset = (BigInt(lastOffset) + 1n).toString();
-          const partitionBatch = (part: ConsumedEvent[], next: string): PartitionBatch => ({
+          const partitionBatch = (part: readonly ConsumedEvent[], next: string): PartitionBatch => ({
             topic: batch.topic,
             partition: batch.partition,
             events: part,

@@ -6,3 +6,4 @@ export * from './recommendation.js';
 export * from './batch-run.js';
 export * from './decode-event.js';
 export * from './text.js';
+export * from './partition-batch.js';

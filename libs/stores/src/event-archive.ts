@@ -1,24 +1,9 @@
-import type { ClickEvent } from '@lambdarec/contracts';
+import type { PartitionBatch } from '@lambdarec/contracts';
 import { withTransaction, type PgPool } from '@lambdarec/clients';
-
-export interface ArchivedEvent {
-  event: ClickEvent;
-  /** Event time (the event's timestamp, else the Kafka record's). */
-  eventTime: Date;
-  offset: string;
-}
-
-export interface ArchiveBatch {
-  topic: string;
-  partition: number;
-  events: readonly ArchivedEvent[];
-  /** The offset after the last message of the batch, poison messages included. */
-  nextOffset: string;
-}
 
 export interface EventArchive {
   /** Writes the batch and the partition's progress in one transaction; returns how many events were new. */
-  append(batch: ArchiveBatch): Promise<number>;
+  append(batch: PartitionBatch): Promise<number>;
   count(): Promise<number>;
 }
 
