@@ -26,12 +26,12 @@ export function createBatchRunner({ runs, policy, log, keepRuns = 3, compute = c
     async run(runId) {
       const runLog = log.child({ runId });
       const started = now();
-      if (!(await runs.markRunning(runId))) {
-        // Failed by reconciliation or by a queueing error meanwhile: running it now would revive it.
-        throw new UnrecoverableError(`run ${runId} is no longer queued or running`);
-      }
-      runLog.info('batch run started');
       try {
+        if (!(await runs.markRunning(runId))) {
+          // Failed by reconciliation or by a queueing error meanwhile: running it now would revive it.
+          throw new UnrecoverableError(`run ${runId} is no longer queued or running`);
+        }
+        runLog.info('batch run started');
         const input = await runs.readInput();
         // Decay is anchored at the newest event read, not the wall clock, so a re-run over the same
         // events yields the same model; and never later than now, whatever the events claim.
@@ -53,11 +53,13 @@ export function createBatchRunner({ runs, policy, log, keepRuns = 3, compute = c
         if (pruned > 0) runLog.info({ pruned }, 'old runs pruned');
         return stats;
       } catch (err) {
+        if (err instanceof UnrecoverableError) throw err;
         runLog.error({ err }, 'batch run failed');
         // GET /batch/runs is public: the run says that it failed and where to look, the log says why.
         const reason = `${(err as Error).name ?? 'Error'}; see the batch service log for run ${runId}`;
+        // If even this fails (Postgres down), the reconciler fails the run once its job is failed.
         await runs.markFailed(runId, reason).catch((markErr: unknown) =>
-          runLog.error({ err: markErr }, 'could not mark the run failed'),
+          runLog.error({ err: markErr }, 'could not mark the run failed; the reconciler will'),
         );
         throw err;
       }

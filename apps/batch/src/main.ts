@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { buildBatchApp } from './app.js';
 import { createArchiver } from './archiver.js';
 import { createBatchRunner } from './batch-runner.js';
-import { reconcileRuns, upsertNightlySchedule } from './scheduler.js';
+import { createRunReconciler, upsertNightlySchedule } from './scheduler.js';
 import { createBatchWorker, type BatchJobData } from './worker.js';
 
 await runService({
@@ -29,7 +29,10 @@ await runService({
     const runs = createBatchRunsRepository({ pool });
     const queue = new Queue<BatchJobData>(config.BATCH_QUEUE, { connection: queueRedis });
     defer('queue', () => queue.close());
-    await reconcileRuns({ queue, runs, log });
+    const reconciler = createRunReconciler({ queue, runs, log });
+    await reconciler.once();
+    reconciler.start();
+    defer('run reconciler', () => reconciler.close());
     await upsertNightlySchedule({ queue, pattern: config.BATCH_CRON, tz: config.BATCH_TZ, log });
 
     const worker = createBatchWorker({

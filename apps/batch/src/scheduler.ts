@@ -17,17 +17,27 @@ export async function upsertNightlySchedule({ queue, pattern, tz, log }: { queue
   log.info({ pattern, tz, scheduler: NIGHTLY_SCHEDULER_ID }, 'nightly batch scheduled');
 }
 
-/** Marks runs failed whose job is gone (a process killed between recording and queueing, or a lost queue). */
+/**
+ * Marks runs failed whose job is gone or finished without them: a process killed between
+ * recording and queueing, a job removed in Bull Board, a lost queue, a run whose failure could not
+ * be recorded. Runs younger than `graceMs` are left alone: POST /batch/runs records the run a moment
+ * before it queues the job.
+ */
 export async function reconcileRuns({
   queue,
   runs,
   log,
+  graceMs = 30_000,
+  now = Date.now,
 }: {
   queue: Queue<BatchJobData>;
   runs: BatchRunsRepository;
   log: Logger;
+  graceMs?: number;
+  now?: () => number;
 }) {
   for (const run of await runs.active()) {
+    if (now() - run.createdAt.getTime() < graceMs) continue;
     const job = run.jobId === null ? undefined : await queue.getJob(run.jobId);
     const state = job === undefined ? 'missing' : await job.getState();
     if (state === 'missing' || state === 'completed' || state === 'failed' || state === 'unknown') {
@@ -35,4 +45,43 @@ export async function reconcileRuns({
       log.warn({ runId: run.runId, jobState: state }, 'run marked failed: its job is gone');
     }
   }
+}
+
+/**
+ * Reconciliation on a timer, not only at start-up: a run whose job was removed from the dashboard
+ * is failed within one interval, and the next POST /batch/runs is accepted again.
+ */
+export function createRunReconciler({
+  queue,
+  runs,
+  log,
+  intervalMs = 60_000,
+  graceMs,
+}: {
+  queue: Queue<BatchJobData>;
+  runs: BatchRunsRepository;
+  log: Logger;
+  /** @defaultValue 60000 */
+  intervalMs?: number;
+  graceMs?: number;
+}) {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  const once = async () => {
+    running ??= reconcileRuns({ queue, runs, log, ...(graceMs === undefined ? {} : { graceMs }) })
+      .catch((err: unknown) => log.warn({ err }, 'run reconciliation failed; trying again at the next interval'))
+      .finally(() => (running = undefined));
+    await running;
+  };
+  return {
+    start() {
+      timer = setInterval(() => void once(), intervalMs);
+      timer.unref();
+    },
+    once,
+    async close() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

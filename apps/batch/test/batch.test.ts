@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildBatchApp } from '../src/app.js';
 import { createArchiver } from '../src/archiver.js';
 import { createBatchRunner } from '../src/batch-runner.js';
-import { upsertNightlySchedule } from '../src/scheduler.js';
+import { createRunReconciler, upsertNightlySchedule } from '../src/scheduler.js';
 import { createBatchJobProcessor, createBatchWorker, type BatchJobData } from '../src/worker.js';
 
 const log = testLogger('batch-test');
@@ -191,6 +191,41 @@ describe('batch runs', () => {
       expect(anonymous.statusCode, `${method} ${url} without credentials`).toBe(401);
       const crossSite = await app.inject({ method: method as 'POST', url, payload: {}, headers: { authorization: auth, origin: 'https://evil.example' } });
       expect(crossSite.statusCode, `${method} ${url} from another site`).toBe(403);
+    }
+  });
+
+  it('a job removed in Bull Board fails its run at the next reconciliation, and POST /batch/runs answers 202 again', async () => {
+    // A queue nobody works on, so the job waits until the operator removes it.
+    const idleQueue = new Queue<BatchJobData>(uniqueName('idle-queue'), { connection: redis });
+    const runs = createBatchRunsRepository({ pool });
+    const idleApp = await buildBatchApp({ log, registry: createMetricsRegistry('batch-test-idle'), checks: {}, runs, queue: idleQueue, credentials });
+    const reconciler = createRunReconciler({ queue: idleQueue, runs, log, intervalMs: 100, graceMs: 0 });
+    try {
+      const started = await idleApp.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
+      expect(started.statusCode).toBe(202);
+      const { runId } = started.json() as { runId: string };
+      expect((await idleApp.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } })).statusCode).toBe(409);
+      const removed = await idleApp.inject({
+        method: 'PUT',
+        url: `/admin/queues/api/queues/${encodeURIComponent(idleQueue.name)}/${runId}/clean`,
+        headers: { authorization: auth },
+      });
+      expect(removed.statusCode, removed.body).toBe(204);
+      expect(await idleQueue.getJob(runId)).toBeUndefined();
+      reconciler.start();
+      const failed = await waitFor(async () => {
+        const run = (await idleApp.inject(`/batch/runs/${runId}`)).json();
+        return run.status === 'failed' ? run : undefined;
+      }, { what: 'the run of the removed job to fail' });
+      expect(failed.stats.error).toMatch(/interrupted: its job is missing/);
+      const again = await idleApp.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
+      expect(again.statusCode).toBe(202);
+      await runs.markFailed(again.json().runId, 'test over');
+    } finally {
+      await reconciler.close();
+      await idleApp.close();
+      await idleQueue.obliterate({ force: true }).catch(() => undefined);
+      await idleQueue.close();
     }
   });
 

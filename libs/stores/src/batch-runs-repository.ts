@@ -50,8 +50,8 @@ export interface BatchRunsRepository {
   publish(runId: string, model: BatchModel, stats: RunStats, watermark: Watermark): Promise<void>;
   get(runId: string): Promise<BatchRun | undefined>;
   list(limit?: number): Promise<BatchRun[]>;
-  /** Runs queued or running, with the BullMQ job that carries them. */
-  active(): Promise<Array<{ runId: string; jobId: string | null; status: RunStatus }>>;
+  /** Runs queued or running, with the BullMQ job that carries them and when they were recorded. */
+  active(): Promise<Array<{ runId: string; jobId: string | null; status: RunStatus; createdAt: Date }>>;
   /** Deletes the data of unpublished runs and of all but the newest `keep` published ones. */
   prune(keep: number): Promise<number>;
 }
@@ -209,8 +209,10 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
     },
 
     async active() {
-      const { rows } = await pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM batch_runs WHERE status IN ('queued', 'running')`);
-      return rows.map((row) => ({ runId: row.run_id, jobId: row.job_id, status: row.status }));
+      const { rows } = await pool.query<RunRow & { created_at: Date }>(
+        `SELECT ${RUN_COLUMNS}, created_at FROM batch_runs WHERE status IN ('queued', 'running')`,
+      );
+      return rows.map((row) => ({ runId: row.run_id, jobId: row.job_id, status: row.status, createdAt: row.created_at }));
     },
 
     async prune(keep) {
