@@ -1,8 +1,9 @@
 import { createConsumerMetrics, createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
-import { isPurchaseSuppressing, isWithinSessionWindow, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
+import type { SessionPolicy } from '@lambdarec/domain';
 import type { Registry } from '@lambdarec/http';
 import type { SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
+import { createSessionApplier } from './session-applier.js';
 
 export interface SpeedConsumerOptions {
   kafka: Kafka;
@@ -36,6 +37,7 @@ export function createSpeedConsumer({
   now = Date.now,
 }: SpeedConsumerOptions): EventConsumer {
   const metrics = createConsumerMetrics({ registry, prefix: 'lrec_speed', subject: 'speed layer', outcomes: 'applied, late' });
+  const applier = createSessionApplier({ sessions, policy, metrics, now });
   return createEventConsumer({
     kafka,
     topic,
@@ -45,29 +47,8 @@ export function createSpeedConsumer({
     ...(lagIntervalMs === undefined ? {} : { lagIntervalMs }),
     metrics,
     async handle({ events, partition }) {
-      const at = now();
-      const signals: SessionSignal[] = [];
-      for (const { event, eventTime } of events) {
-        // A purchase matters for its whole suppression window (24 h), not just the session window:
-        // after a lag or a replay, products bought hours ago must stay hidden.
-        const relevant =
-          event.type === 'purchase' ? isPurchaseSuppressing(eventTime.getTime(), at, policy) : isWithinSessionWindow(eventTime.getTime(), at, policy);
-        if (!relevant) {
-          metrics.count('late');
-          continue;
-        }
-        signals.push({
-          eventId: event.eventId,
-          userId: event.userId,
-          type: event.type,
-          productId: event.productId,
-          category: event.category ?? null,
-          at: eventTime.getTime(),
-        });
-      }
-      await sessions.record(signals);
-      metrics.count('applied', signals.length);
-      log.debug({ partition, applied: signals.length, received: events.length }, 'session state updated');
+      const { applied } = await applier.apply(events);
+      log.debug({ partition, applied, received: events.length }, 'session state updated');
     },
   });
 }

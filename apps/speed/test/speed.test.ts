@@ -8,6 +8,8 @@ import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'k
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildSpeedApp } from '../src/app.js';
 import { createSpeedConsumer } from '../src/consumer.js';
+import { replaySessions, replayStartTime, sessionsAreEmpty } from '../src/replay.js';
+import { createSessionApplier } from '../src/session-applier.js';
 import type { EventConsumer } from '@lambdarec/clients';
 
 const log = testLogger('speed-test');
@@ -180,5 +182,39 @@ describe('speed layer consumer', () => {
     );
     expect(metrics).toMatch(/lrec_speed_events_total\{outcome="applied"/);
     await app.close();
+  });
+
+  it('rebuilds the session state from the topic after Redis lost it: flushed, replayed, equal', async () => {
+    const snapshot = async () => {
+      const keys = (await redis.keys(`${keyPrefix}session:*`)).sort();
+      const state: Record<string, string[]> = {};
+      for (const key of keys) state[key] = await redis.zrange(key, '0', '-1', 'WITHSCORES');
+      return state;
+    };
+    const before = await snapshot();
+    expect(Object.keys(before).length).toBeGreaterThan(3);
+    await redis.del(...Object.keys(before));
+    expect(await sessionsAreEmpty(redis, keyPrefix)).toBe(true);
+
+    const result = await replaySessions({
+      kafka: createKafka({ brokers: inject('infra').kafkaBrokers, clientId: 'speed-replay-test', log }),
+      topic: topic.topic,
+      applier: createSessionApplier({ sessions: createSessionStore({ redis, keyPrefix, policy }), policy }),
+      log,
+      fromTime: replayStartTime(Date.now(), policy),
+    });
+    expect(result.applied).toBeGreaterThan(0);
+    expect(await snapshot()).toEqual(before);
+    expect(await sessionsAreEmpty(redis, keyPrefix)).toBe(false);
+  });
+});
+
+describe('replayStartTime', () => {
+  const now = Date.parse('2025-03-01T12:00:00Z');
+  it('goes back the longer of the session and suppression windows, and one session window before a watermark', () => {
+    expect(replayStartTime(now, policy)).toBe(now - policy.purchaseSuppressionMs);
+    const watermark = now - 3 * 24 * 3_600_000;
+    expect(replayStartTime(now, policy, watermark)).toBe(watermark - policy.sessionWindowMs);
+    expect(replayStartTime(now, policy, now)).toBe(now - policy.purchaseSuppressionMs);
   });
 });

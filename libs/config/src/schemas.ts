@@ -161,6 +161,11 @@ export const speedConfigSchema = z.object({
 });
 export type SpeedConfig = z.output<typeof speedConfigSchema>;
 
+/** `npm run replay-sessions`: the speed layer's settings, and Postgres to find the published run's watermark. */
+export const replaySessionsConfigSchema = speedConfigSchema.extend({
+  DATABASE_URL: database.DATABASE_URL.optional().describe('PostgreSQL URL; when set, the replay starts one session window before the published run'),
+});
+
 export const batchConfigSchema = z.object({
   ...common,
   ...kafka,
