@@ -90,6 +90,9 @@ export function createEventConsumer({
   // consumer itself is stuck or restarting.
   const admin = kafka.admin();
   let running = false;
+  // The admin client is shared with start(); asking it before start() connected it races the
+  // connection (kafkajs then fails start with "Broker not connected").
+  let adminReady = false;
   const crashes: number[] = [];
   let lagTimer: NodeJS.Timeout | undefined;
   consumer.on(consumer.events.GROUP_JOIN, () => (running = true));
@@ -117,6 +120,7 @@ export function createEventConsumer({
   return {
     async start() {
       await admin.connect();
+      adminReady = true;
       const existing = new Set(await admin.listTopics());
       const missing = [topic, dlqTopic].filter((name) => !existing.has(name));
       if (missing.length > 0) {
@@ -220,6 +224,7 @@ export function createEventConsumer({
     },
     isRunning: () => running,
     async brokerReachable() {
+      if (!adminReady) throw new Error('the consumer has not connected to the broker yet');
       await admin.describeCluster();
     },
     assertConsuming() {
@@ -232,6 +237,7 @@ export function createEventConsumer({
     },
     async close() {
       clearInterval(lagTimer);
+      adminReady = false;
       // All are released even if one fails; the failure is still reported to the closer.
       const results = await Promise.allSettled([consumer.disconnect(), dlqProducer.disconnect(), admin.disconnect()]);
       running = false;

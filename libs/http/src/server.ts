@@ -59,5 +59,15 @@ export function createHttpServer({
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Graceful close: answers still in flight when close() starts go out with Connection: close, so
+  // their keep-alive sockets end with them. Otherwise a socket that was busy when the idle ones were
+  // closed stays open for the keep-alive timeout (72 s) and close() waits for it.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
   return app;
 }
