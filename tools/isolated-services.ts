@@ -1,0 +1,109 @@
+/**
+ * The four services as processes on the local infrastructure, on a database, topic, queue and key
+ * prefix of their own (removed by stop()): for tools that put load or hostile input on a running
+ * system (fuzz, soak) without touching the data of `npm start`.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createKafka, createLogger, createPgPool } from '@lambdarec/clients';
+
+export const WORKSPACE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export type ServiceName = 'batch' | 'ingest' | 'speed' | 'serving';
+
+export interface IsolatedServices {
+  url: Record<ServiceName, string>;
+  pid: Record<ServiceName, number>;
+  secrets: { catalogKey: string; dashboardUser: string; dashboardPassword: string };
+  stop(): Promise<void>;
+}
+
+/** A free loopback port, chosen by the kernel. */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+
+/** Starts the local infrastructure (infra/local.sh up) and reads its connection variables. */
+export function localInfrastructure(): Record<string, string> {
+  execFileSync('bash', [path.join(WORKSPACE_ROOT, 'infra/local.sh'), 'up'], { cwd: WORKSPACE_ROOT, stdio: 'inherit' });
+  return Object.fromEntries(
+    execFileSync('bash', [path.join(WORKSPACE_ROOT, 'infra/local.sh'), 'env'], { cwd: WORKSPACE_ROOT, encoding: 'utf8' })
+      .split('\n')
+      .map((line) => /^(?:export\s+)?([A-Z_]+)=["']?(.*?)["']?$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
+}
+
+export async function startIsolatedServices(infra: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<IsolatedServices> {
+  const log = createLogger({ name: 'isolated-services', level: 'warn' });
+  const run = `iso_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
+  const adminPool = createPgPool({ url: infra['DATABASE_URL']!, log, applicationName: 'lambdarec-tools', max: 1 });
+  await adminPool.query(`CREATE DATABASE ${run}`);
+  const admin = createKafka({ brokers: infra['KAFKA_BROKERS']!.split(','), clientId: 'lambdarec-tools', log }).admin();
+  await admin.connect();
+  const topic = `${run}.events`;
+  await admin.createTopics({ waitForLeaders: true, topics: [topic, `${topic}.dlq`].map((name) => ({ topic: name, numPartitions: 3, replicationFactor: 1 })) });
+
+  const secrets = { catalogKey: randomBytes(18).toString('base64url'), dashboardUser: 'tools', dashboardPassword: randomBytes(12).toString('base64url') };
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? '',
+    LOG_LEVEL: 'error',
+    DATABASE_URL: Object.assign(new URL(infra['DATABASE_URL']!), { pathname: `/${run}` }).toString(),
+    REDIS_URL: infra['REDIS_URL']!,
+    KAFKA_BROKERS: infra['KAFKA_BROKERS']!,
+    EVENTS_TOPIC: topic,
+    REDIS_KEY_PREFIX: `${run}:`,
+    BATCH_QUEUE: `${run}-batch`,
+    SPEED_GROUP_ID: `${run}-speed`,
+    ARCHIVE_GROUP_ID: `${run}-archive`,
+    CATALOG_API_KEY: secrets.catalogKey,
+    DASHBOARD_USER: secrets.dashboardUser,
+    DASHBOARD_PASSWORD: secrets.dashboardPassword,
+    ...extraEnv,
+  };
+
+  const children: ChildProcess[] = [];
+  const url = {} as Record<ServiceName, string>;
+  const pid = {} as Record<ServiceName, number>;
+  const stop = async () => {
+    await Promise.all(
+      children.map((child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM'))))),
+    );
+    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
+    await admin.disconnect();
+    await adminPool.query(`DROP DATABASE IF EXISTS ${run} WITH (FORCE)`).catch(() => undefined);
+    await adminPool.end();
+  };
+  try {
+    // batch first: it migrates the database the others read.
+    for (const name of ['batch', 'ingest', 'speed', 'serving'] as const) {
+      const port = await freePort();
+      const child = spawn(process.execPath, ['--import', 'tsx', `apps/${name}/src/main.ts`], {
+        cwd: WORKSPACE_ROOT,
+        env: { ...env, PORT: String(port) },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      children.push(child);
+      url[name] = `http://127.0.0.1:${port}`;
+      pid[name] = child.pid!;
+      const deadline = Date.now() + 60_000;
+      while (!(await fetch(`${url[name]}/readyz`).then((r) => r.ok, () => false))) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not become ready`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, pid, secrets, stop };
+}
