@@ -2,6 +2,8 @@
  * A small, deterministic demo shop: products in a few categories, and users with one or two
  * favourite categories whose browsing, carting and buying make item similarities worth showing.
  */
+import { seededRandom } from '@lambdarec/eval/seeded-random';
+
 export interface DemoProduct {
   productId: string;
   category: string;
@@ -32,20 +34,9 @@ const NOUNS: Record<(typeof CATEGORIES)[number], string[]> = {
   kitchen: ['Chef knife', 'Chopping board', 'Apron', 'Tea towel', 'Spatula', 'Colander', 'Peeler', 'Grater', 'Timer', 'Ladle'],
 };
 
-/** mulberry32: a tiny seeded PRNG, so every demo database looks the same. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function demoCatalog(): DemoProduct[] {
-  const rnd = random(7);
+  const rnd = seededRandom(7);
   return CATEGORIES.flatMap((category) =>
     NOUNS[category].map((noun, i) => ({
       productId: `${category}-${i + 1}`,
@@ -59,7 +50,7 @@ export function demoCatalog(): DemoProduct[] {
 }
 
 export function demoEvents({ users = 60, now = Date.now() }: { users?: number; now?: number } = {}): DemoEvent[] {
-  const rnd = random(42);
+  const rnd = seededRandom(42);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
   const catalog = demoCatalog();
   const byCategory = new Map(CATEGORIES.map((c) => [c, catalog.filter((p) => p.category === c)]));

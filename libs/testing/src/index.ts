@@ -2,3 +2,4 @@ export * from './infra.js';
 export * from './builders.js';
 export * from './isolation.js';
 export { testLogger } from './test-logger.js';
+export * from './private-postgres.js';

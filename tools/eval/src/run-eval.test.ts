@@ -65,7 +65,7 @@ describe('runEval on a small re-buying shop', () => {
     expect(find(LAMBDAREC_BATCH, 'next-basket')!.scores.ndcg).toBeGreaterThan(find('popularity', 'next-basket')!.scores.ndcg);
     // The cart's pair partner is the best guess for the rest of the basket: the session must help.
     expect(find(LAMBDAREC_SESSION, 'rest-of-basket')!.scores.hit).toBeGreaterThan(find(LAMBDAREC_BATCH, 'rest-of-basket')!.scores.hit);
-  });
+  }, 30_000);
 
   it('gives the same figures for the same seed (deterministic)', async () => {
     const file = await writeSynthetic();
@@ -73,7 +73,7 @@ describe('runEval on a small re-buying shop', () => {
     const options = { seed: 3, sampleUsers: 40, testDays: 60, validationDays: 60 };
     const [a, b] = [await runEval(lines, stats, file, options), await runEval(lines, stats, file, options)];
     expect(a.test).toEqual(b.test);
-  });
+  }, 30_000);
 });
 
 describe('npm run eval', () => {

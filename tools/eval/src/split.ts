@@ -1,4 +1,5 @@
 import type { PurchaseLine } from './dataset.js';
+export { seededRandom } from './seeded-random.js';
 
 /** One invoice: a customer's basket at one time, its distinct products in the order they were entered. */
 export interface Basket {
@@ -65,21 +66,6 @@ export function defaultSplits(baskets: readonly Basket[], testDays = 90, validat
   return {
     validation: { name: 'validation', cutoff: validationCutoff, end: testCutoff },
     test: { name: 'test', cutoff: testCutoff, end },
-  };
-}
-
-/**
- * A small seeded generator (mulberry32): the eval samples customers and breaks no tie by chance
- * unless seeded, so two runs with one seed print the same figures.
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

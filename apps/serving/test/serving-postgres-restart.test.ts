@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
+import { computeBatchModel, DEFAULT_BATCH_POLICY, DEFAULT_SESSION_POLICY, type Interaction } from '@lambdarec/domain';
+import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import { createBatchRunsRepository, createBatchViewRepository, createCatalogRepository, createSessionStore, runMigrations } from '@lambdarec/stores';
+import { createPrivatePostgres, postgresBinDir, testLogger, uniqueName, waitFor, type PrivatePostgres } from '@lambdarec/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildServingApp } from '../src/app.js';
+import { createBatchViewCache, type BatchViewCache } from '../src/batch-view-cache.js';
+import { createCatalogFactsCache, createSimilarItemsCache } from '../src/read-caches.js';
+import { createRecommender } from '../src/recommender.js';
+
+// Fault injection: serving's Postgres of its own, killed (no checkpoint, backends gone) and started
+// again under load. Answers stay 200, degraded while it is down, and recover without a restart.
+const log = testLogger('serving-pg-restart');
+const available = postgresBinDir() !== undefined;
+let pg: PrivatePostgres;
+let pool: PgPool;
+let redis: Redis;
+let cache: BatchViewCache;
+let app: HttpServer;
+
+const purchase = (userId: string, productId: string): Interaction => ({ userId, productId, type: 'purchase', count: 2, lastAt: Date.now() - 3_600_000, category: 'tea' });
+
+beforeAll(async () => {
+  if (!available) return;
+  pg = createPrivatePostgres(40_000 + Math.floor(Math.random() * 20_000));
+  await runMigrations({ databaseUrl: pg.url, log });
+  pool = createPgPool({ url: pg.url, log, applicationName: 'serving-pg-restart' });
+  const runs = createBatchRunsRepository({ pool });
+  const runId = randomUUID();
+  await runs.create({ runId, trigger: 'test' });
+  await runs.markRunning(runId);
+  const history = ['a', 'b', 'c', 'd'].flatMap((u) => [purchase(u, 'green'), purchase(u, 'black'), purchase(u, 'mint')]);
+  await runs.publish(runId, computeBatchModel(history, Date.now(), DEFAULT_BATCH_POLICY), {}, { maxEventTime: null, offsets: {} });
+  redis = createRedis({ url: inject('infra').redisUrl, log, purpose: 'requests' });
+  const batchView = createBatchViewRepository({ pool });
+  cache = createBatchViewCache({ batchView, catalog: createCatalogRepository({ pool }), refreshMs: 200, log });
+  await cache.start();
+  app = await buildServingApp({
+    log,
+    registry: createMetricsRegistry('serving-pg-restart'),
+    checks: { postgres: () => pool.query('SELECT 1') },
+    recommender: createRecommender({
+      sessions: createSessionStore({ redis, keyPrefix: `${uniqueName('pg-restart')}:`, policy: DEFAULT_SESSION_POLICY }),
+      batchView,
+      batchCache: cache,
+      similarItems: createSimilarItemsCache({ batchView }),
+      catalog: createCatalogFactsCache({ catalog: createCatalogRepository({ pool }), ttlMs: 0 }),
+      policy: DEFAULT_SESSION_POLICY,
+      log,
+    }),
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await cache?.close();
+  await redis?.quit();
+  await pool?.end().catch(() => undefined);
+  pg?.remove();
+});
+
+describe.runIf(available)('Postgres killed and restarted under serving load', () => {
+  it('answers 200 throughout, degraded ["batch"] while it is down, and recovers without a restart', async () => {
+    const answers: Array<{ status: number; degraded: string[]; at: number }> = [];
+    let loading = true;
+    const client = async (n: number) => {
+      while (loading) {
+        const res = await app.inject(`/recommendations/${['a', 'b', 'stranger'][n % 3]}`);
+        answers.push({ status: res.statusCode, degraded: res.statusCode === 200 ? (res.json() as { degraded: string[] }).degraded : [], at: Date.now() });
+      }
+    };
+    const clients = Array.from({ length: 4 }, (_, n) => client(n));
+    try {
+      await waitFor(async () => (answers.filter((a) => a.degraded.length === 0).length > 50 ? true : undefined), { what: 'healthy answers first' });
+      pg.kill();
+      const killedAt = Date.now();
+      await waitFor(async () => (answers.some((a) => a.at > killedAt && a.degraded.includes('batch')) ? true : undefined), { what: 'degraded answers' });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      pg.start();
+      const restartedAt = Date.now();
+      await waitFor(async () => (answers.filter((a) => a.at > restartedAt && a.degraded.length === 0).length > 20 ? true : undefined), {
+        what: 'healthy answers again, without restarting serving',
+        timeoutMs: 30_000,
+      });
+    } finally {
+      loading = false;
+      await Promise.all(clients);
+    }
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    const during = answers.filter((a) => a.degraded.includes('batch'));
+    expect(during.length).toBeGreaterThan(0);
+    const ready = await app.inject('/readyz');
+    expect(ready.statusCode).toBe(200);
+  }, 90_000);
+});
