@@ -2,12 +2,13 @@
  * `npm run soak -- [--minutes 10] [--probe-seconds 10] [--connections 10]`: the system under a
  * steady load for a while, to find leaks and slow failures that short tests miss. It measures the
  * maximum rate of `GET /recommendations` and `POST /events` for a few seconds each, then holds
- * half of both at once for the given time, and reports errors and the RSS growth of each service
- * between the end of the first minute (warm) and the end. Goal: 0 errors, under 10 % growth.
+ * half of both at once for the given time, and reports errors and the memory of each service,
+ * sampled every 10 s: the mean of the second quarter of the run (warm) against the mean of the
+ * last quarter, for RSS and for the used heap (a leak grows the heap; RSS also keeps what the
+ * allocator has not returned). Goal: 0 errors, under 10 % growth.
  * A script for people, not a CI test; the services run isolated (tools/isolated-services.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { localInfrastructure, startIsolatedServices, type ServiceName } from './isolated-services.js';
@@ -29,10 +30,13 @@ if (!(minutes > 0) || !(probeSeconds > 0) || !Number.isInteger(connections) || c
 }
 
 const USERS = 200;
-const rssMiB = (pid: number): number => {
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match === null ? Number.NaN : Number(match[1]) / 1024;
-};
+/** RSS and used heap of a service, in MiB, from its own /metrics (prom-client's process metrics). */
+async function memoryOf(base: string): Promise<{ rss: number; heap: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
+  return { rss: value('process_resident_memory_bytes'), heap: value('nodejs_heap_size_used_bytes') };
+}
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const eventsBody = () =>
   JSON.stringify(
     Array.from({ length: 10 }, (_, i) => ({
@@ -78,20 +82,30 @@ try {
   const seconds = Math.round(minutes * 60);
   say(`▶ soak: half of both for ${seconds} s`);
   const names: ServiceName[] = ['ingest', 'speed', 'batch', 'serving'];
-  const warmAt = Math.min(60, Math.round(seconds / 4)) * 1000;
-  let warm: Record<string, number> = {};
-  const sampler = setTimeout(() => (warm = Object.fromEntries(names.map((n) => [n, rssMiB(services.pid[n])]))), warmAt);
+  const samples: Array<{ at: number; memory: Record<string, { rss: number; heap: number }> }> = [];
+  const soakStart = Date.now();
+  const sampler = setInterval(() => {
+    void Promise.all(names.map(async (n) => [n, await memoryOf(services.url[n])] as const)).then(
+      (entries) => samples.push({ at: (Date.now() - soakStart) / 1000, memory: Object.fromEntries(entries) }),
+      () => undefined,
+    );
+  }, 10_000);
   const [reads, writes] = await Promise.all([load('read', services.url.serving, seconds, maxRead / 2), load('write', services.url.ingest, seconds, maxWrite / 2)]);
-  clearTimeout(sampler);
-  const end = Object.fromEntries(names.map((n) => [n, rssMiB(services.pid[n])]));
+  clearInterval(sampler);
 
-  say('\n| service | RSS warm (MiB) | RSS end (MiB) | growth |');
-  say('|---|---:|---:|---:|');
+  const warm = samples.filter((s) => s.at > seconds / 4 && s.at <= seconds / 2);
+  const last = samples.filter((s) => s.at > (seconds * 3) / 4);
+  say('\n| service | RSS warm → end (MiB) | growth | heap warm → end (MiB) | growth |');
+  say('|---|---:|---:|---:|---:|');
   let worst = 0;
   for (const n of names) {
-    const growth = (end[n]! - warm[n]!) / warm[n]!;
-    worst = Math.max(worst, growth);
-    say(`| ${n} | ${warm[n]!.toFixed(0)} | ${end[n]!.toFixed(0)} | ${(growth * 100).toFixed(1)} % |`);
+    const row = (kind: 'rss' | 'heap') => {
+      const [a, b] = [mean(warm.map((s) => s.memory[n]![kind])), mean(last.map((s) => s.memory[n]![kind]))];
+      return { text: `${a.toFixed(0)} → ${b.toFixed(0)}`, growth: (b - a) / a };
+    };
+    const [rss, heap] = [row('rss'), row('heap')];
+    worst = Math.max(worst, rss.growth);
+    say(`| ${n} | ${rss.text} | ${(rss.growth * 100).toFixed(1)} % | ${heap.text} | ${(heap.growth * 100).toFixed(1)} % |`);
   }
   say(`\nGET /recommendations: ${reads.requests.total} requests, ${failures(reads)} errors (non-2xx ${reads.non2xx}, timeouts ${reads.timeouts}), p99 ${reads.latency.p99} ms`);
   say(`POST /events: ${writes.requests.total} requests, ${failures(writes)} errors (non-2xx ${writes.non2xx}, timeouts ${writes.timeouts}), p99 ${writes.latency.p99} ms`);
