@@ -3,3 +3,4 @@ export * from './builders.js';
 export * from './isolation.js';
 export { testLogger } from './test-logger.js';
 export * from './private-postgres.js';
+export * from './private-kafka.js';

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { createPgPool, type PgPool } from '@lambdarec/clients';
+import { runMigrations } from '@lambdarec/stores';
+import { createPrivateKafka, createTestDatabase, createTestTopic, kafkaLibsDir, testLogger, uniqueName, waitFor, type PrivateKafka, type TestDatabase } from '@lambdarec/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startService, type RunningService } from './harness.js';
+
+// Fault injection: a broker of this test's own is killed (SIGKILL) in the middle of an ingest load
+// and started again. Every event ingest answered 202 for must end up in the archive exactly once.
+const log = testLogger('broker-restart-e2e');
+const available = kafkaLibsDir() !== undefined;
+let kafka: PrivateKafka;
+let db: TestDatabase;
+let pool: PgPool;
+let topic: string;
+
+beforeAll(async () => {
+  if (!available) return;
+  const base = 40_000 + Math.floor(Math.random() * 20_000);
+  kafka = createPrivateKafka(base, base + 1);
+  await kafka.start();
+  topic = (await createTestTopic(kafka.brokers, { partitions: 3 })).topic;
+  db = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
+  pool = createPgPool({ url: db.url, log, applicationName: 'broker-restart-e2e' });
+}, 120_000);
+
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+  await kafka?.remove();
+});
+
+describe.runIf(available)('the broker killed and restarted under ingest load', () => {
+  it('archives every event answered 202 exactly once', async () => {
+    const env = {
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      REDIS_URL: inject('infra').redisUrl,
+      REDIS_KEY_PREFIX: `${uniqueName('broker-restart')}:`,
+      DATABASE_URL: db.url,
+      EVENTS_TOPIC: topic,
+      CATALOG_API_KEY: 'broker-restart-catalog-key',
+      RATE_LIMIT_PER_MINUTE: '100000000',
+      BATCH_QUEUE: uniqueName('broker-restart-batch'),
+      ARCHIVE_GROUP_ID: uniqueName('broker-restart-archive'),
+      DASHBOARD_PASSWORD: 'broker-restart-password',
+    };
+    const ingest: RunningService = await startService('ingest', env);
+    const batch: RunningService = await startService('batch', env);
+    const acknowledged: string[] = [];
+    let refused = 0;
+    let loading = true;
+    const client = async (n: number) => {
+      while (loading) {
+        const events = Array.from({ length: 10 }, (_, i) => ({ eventId: randomUUID(), userId: `br-${n}-${i % 3}`, type: 'view', productId: `p-${i}` }));
+        try {
+          const res = await fetch(`${ingest.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events), signal: AbortSignal.timeout(15_000) });
+          if (res.status === 202) acknowledged.push(...((await res.json()) as { eventIds: string[] }).eventIds);
+          else {
+            refused++;
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+        } catch {
+          refused++;
+        }
+      }
+    };
+    const clients = Array.from({ length: 4 }, (_, n) => client(n));
+    try {
+      await waitFor(async () => (acknowledged.length >= 300 ? true : undefined), { what: 'events acknowledged before the kill', timeoutMs: 30_000 });
+      await kafka.kill();
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await kafka.start();
+      const afterRestart = acknowledged.length;
+      await waitFor(async () => (acknowledged.length >= afterRestart + 300 ? true : undefined), { what: 'events acknowledged after the restart', timeoutMs: 60_000 });
+    } finally {
+      loading = false;
+      await Promise.all(clients);
+    }
+    expect(refused).toBeGreaterThan(0);
+    const archived = await waitFor(
+      async () => {
+        const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1::uuid[])', [acknowledged]);
+        return rows[0]!.n === acknowledged.length ? rows[0]!.n : undefined;
+      },
+      { what: `all ${acknowledged.length} acknowledged events archived`, timeoutMs: 90_000 },
+    );
+    expect(archived).toBe(new Set(acknowledged).size);
+    expect(await Promise.all([ingest.stop(), batch.stop()])).toEqual([0, 0]);
+  }, 300_000);
+});
