@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { decompressSnappy, registerCompressionCodecs } from './compression.js';
+import { decompressSnappy, registerCompressionCodecs, UndecodableBatchError } from './compression.js';
 
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 const require = createRequire(import.meta.url);
@@ -43,5 +43,22 @@ describe('compression codecs', () => {
   it('refuses a truncated xerial stream with an error rather than a wrong payload', () => {
     const framed = xerialFramed([text]);
     expect(() => decompressSnappy(framed.subarray(0, framed.length - 5))).toThrow(/truncated/);
+  });
+});
+
+describe('a batch that cannot be decompressed', () => {
+  it('fails with a retriable UndecodableBatchError naming the codec, so kafkajs restarts the consumer instead of stopping it', async () => {
+    registerCompressionCodecs();
+    const garbage = Buffer.from('definitely not a compressed batch, just bytes');
+    for (const [type, name] of [
+      [CompressionTypes.Snappy, 'snappy'],
+      [CompressionTypes.LZ4, 'lz4'],
+      [CompressionTypes.ZSTD, 'zstd'],
+    ] as const) {
+      const err = await CompressionCodecs[type]().decompress(garbage).catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(UndecodableBatchError);
+      expect((err as UndecodableBatchError).retriable).toBe(true);
+      expect((err as Error).message).toContain(`a ${name} batch could not be decompressed`);
+    }
   });
 });

@@ -10,6 +10,30 @@ const snappy = require('snappyjs') as { compress(src: Uint8Array): Uint8Array; u
 // Node's ESM loader cannot see these two among kafkajs' CommonJS exports: take them off the default export.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
+/**
+ * A batch that its codec cannot decompress. The broker validates compressed batches when they are
+ * produced, so this means damage after the fact. Marked retriable: kafkajs then restarts the
+ * consumer (logged, counted as a crash, and reported by readiness as crash-looping) instead of
+ * giving up, which would stop the service.
+ */
+export class UndecodableBatchError extends Error {
+  readonly retriable = true;
+  constructor(codec: string, cause: unknown) {
+    super(`a ${codec} batch could not be decompressed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'UndecodableBatchError';
+  }
+}
+
+const guarded =
+  (codec: string, decompress: (buffer: Buffer) => Buffer) =>
+  async (buffer: Buffer): Promise<Buffer> => {
+    try {
+      return decompress(buffer);
+    } catch (err) {
+      throw new UndecodableBatchError(codec, err);
+    }
+  };
+
 /** What kafkajs asks of a codec: compress an encoder's buffer, decompress a record batch's payload. */
 interface Codec {
   compress(encoder: { buffer: Buffer }): Promise<Buffer>;
@@ -21,7 +45,7 @@ const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.
 /** LZ4 frames (Kafka ≥ 0.10 and librdkafka use the standard frame format). */
 const lz4Codec: Codec = {
   compress: async ({ buffer }) => asBuffer(lz4.compress(buffer)),
-  decompress: async (buffer) => asBuffer(lz4.decompress(buffer)),
+  decompress: guarded('lz4', (buffer) => asBuffer(lz4.decompress(buffer))),
 };
 
 // The Java client frames snappy the way snappy-java's SnappyOutputStream does ("xerial"): a
@@ -48,7 +72,7 @@ export function decompressSnappy(buffer: Buffer): Buffer {
 
 const snappyCodec: Codec = {
   compress: async ({ buffer }) => asBuffer(snappy.compress(buffer)),
-  decompress: async (buffer) => decompressSnappy(buffer),
+  decompress: guarded('snappy', decompressSnappy),
 };
 
 // Node 22.15+ has zstd in zlib; on Node 20 these services only need to read zstd (fzstd, pure JS).
@@ -59,7 +83,7 @@ const zstdCodec: Codec = {
     if (nodeZstdCompress === undefined) throw new Error('zstd compression needs Node.js 22.15 or later; these services only read zstd on Node 20');
     return nodeZstdCompress(buffer);
   },
-  decompress: async (buffer) => asBuffer(zstdDecompress(buffer)),
+  decompress: guarded('zstd', (buffer) => asBuffer(zstdDecompress(buffer))),
 };
 
 /**
