@@ -62,3 +62,41 @@ describe('a batch that cannot be decompressed', () => {
     }
   });
 });
+
+describe('stand-ins for a batch that cannot be decompressed', () => {
+  // kafkajs' own encoder and decoder (2.2.4, pinned): the codec sees exactly what a fetch gives it.
+  const internal = (name: string) => require(`kafkajs/src/protocol/${name}`) as Record<string, unknown>;
+  const { RecordBatch } = internal('recordBatch/v0') as { RecordBatch: (options: object) => Promise<{ buffer: Buffer }> };
+  const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (options: object) => unknown;
+  const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (decoder: unknown) => Promise<{ firstOffset: string; records: Array<{ offset: string; value: Buffer | null; headers: Record<string, Buffer> }> }>;
+  const Decoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => unknown;
+
+  const batchOf = async (compression: number) => {
+    const records = Array.from({ length: 5 }, (_, i) => Record({ offsetDelta: i, value: Buffer.from(`{"n":${i}}`.repeat(20)) }));
+    return (await RecordBatch({ compression, firstOffset: { toString: () => '100', low: 100, high: 0 }, lastOffsetDelta: 4, records })).buffer;
+  };
+
+  it('leaves an intact batch as it is', async () => {
+    registerCompressionCodecs();
+    for (const compression of [CompressionTypes.LZ4, CompressionTypes.Snappy]) {
+      const batch = await decodeBatch(new Decoder(await batchOf(compression)));
+      expect(batch.records.map((r) => r.value?.toString().slice(0, 7))).toEqual(['{"n":0}', '{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}']);
+    }
+  });
+
+  it.each([
+    ['overwritten with 0xff (the codec fails)', 0xff],
+    ['zeroed (the codec returns garbage)', 0x00],
+  ])('turns each record of a damaged lz4 batch, %s, into a stand-in at its offset with the reason in a header', async (_what, fill) => {
+    registerCompressionCodecs();
+    const damaged = Buffer.from(await batchOf(CompressionTypes.LZ4));
+    // The records start after the 61-byte batch header; keep the 7-byte LZ4 frame header.
+    for (let at = 61 + 8; at < damaged.length; at++) damaged[at] = fill;
+    const batch = await decodeBatch(new Decoder(damaged));
+    expect(batch.records.map((r) => r.offset)).toEqual(['100', '101', '102', '103', '104']);
+    for (const record of batch.records) {
+      expect(record.value).toBeNull();
+      expect(record.headers['lrec-undecodable']?.toString()).toMatch(/^a lz4 batch could not be decompressed/);
+    }
+  });
+});

@@ -1,20 +1,25 @@
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
+import { UNDECODABLE_RECORD_HEADER } from '@lambdarec/contracts';
 import kafkajs from 'kafkajs';
 
 // lz4js and snappyjs are CommonJS without types; their few functions are typed here.
 const require = createRequire(import.meta.url);
-const lz4 = require('lz4js') as { compress(src: Uint8Array): Uint8Array; decompress(src: Uint8Array): Uint8Array };
+const lz4 = require('lz4js') as {
+  compress(src: Uint8Array): Uint8Array;
+  decompress(src: Uint8Array): Uint8Array;
+  decompressBound(src: Uint8Array): number;
+};
 const snappy = require('snappyjs') as { compress(src: Uint8Array): Uint8Array; uncompress(src: Uint8Array): Uint8Array };
 // Node's ESM loader cannot see these two among kafkajs' CommonJS exports: take them off the default export.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 /**
- * A batch that its codec cannot decompress. The broker validates compressed batches when they are
- * produced, so this means damage after the fact. Marked retriable: kafkajs then restarts the
- * consumer (logged, counted as a crash, and reported by readiness as crash-looping) instead of
- * giving up, which would stop the service.
+ * A batch that its codec cannot decompress (the broker validates compressed batches when they are
+ * produced, so this means damage after the fact). Normally its records are replaced by stand-ins
+ * that go to the DLQ; when that is not possible the error is raised, marked retriable, so kafkajs
+ * restarts the consumer (logged, counted, readiness says crash-looping) instead of stopping it.
  */
 export class UndecodableBatchError extends Error {
   readonly retriable = true;
@@ -24,13 +29,130 @@ export class UndecodableBatchError extends Error {
   }
 }
 
+// Where kafkajs 2.2.4 hands a codec the compressed records: a slice of the fetched bytes that starts
+// right after the record batch header (61 bytes, magic 2), whose last field is the record count.
+const BATCH_HEADER_BYTES = 61;
+const MAGIC_AT = 16;
+const LAST_OFFSET_DELTA_AT = 23;
+const RECORDS_COUNT_AT = 57;
+
+/** Zigzag LEB128, the varint of Kafka's record format. */
+function varint(value: number): number[] {
+  let n = (value << 1) ^ (value >> 31);
+  const bytes: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (n !== 0);
+  return bytes;
+}
+
+/**
+ * Stand-ins for the records of a batch that cannot be decompressed: one per record the header
+ * counts, at the same offsets, with no key or value and a header that gives the reason. They go
+ * to the DLQ like any record that is not an event, so the partition moves past the batch instead
+ * of failing on it forever. Undefined when the bytes around the slice are not a batch header.
+ */
+export function undecodableStandIns(compressed: Buffer, reason: string): Buffer | undefined {
+  const header = batchHeader(compressed);
+  if (header === undefined) return undefined;
+  const { count, lastOffsetDelta } = header;
+  const key = Buffer.from(UNDECODABLE_RECORD_HEADER);
+  const value = Buffer.from(reason.slice(0, 500));
+  const records: number[] = [];
+  for (let i = 0; i < count; i++) {
+    // A compacted batch may skip offsets; the last records keep the batch's last offset.
+    const offsetDelta = lastOffsetDelta - (count - 1) + i;
+    const body = [0, ...varint(0), ...varint(offsetDelta), ...varint(-1), ...varint(-1), ...varint(1), ...varint(key.length), ...key, ...varint(value.length), ...value];
+    records.push(...varint(body.length), ...body);
+  }
+  return Buffer.from(records);
+}
+
+/** The record count and last offset delta of the batch whose compressed records this slice holds. */
+function batchHeader(compressed: Buffer): { count: number; lastOffsetDelta: number } | undefined {
+  if (compressed.byteOffset < BATCH_HEADER_BYTES) return undefined;
+  const header = Buffer.from(compressed.buffer, compressed.byteOffset - BATCH_HEADER_BYTES, BATCH_HEADER_BYTES);
+  const count = header.readInt32BE(RECORDS_COUNT_AT);
+  const lastOffsetDelta = header.readInt32BE(LAST_OFFSET_DELTA_AT);
+  if (header.readInt8(MAGIC_AT) !== 2 || count <= 0 || count > lastOffsetDelta + 1) return undefined;
+  return { count, lastOffsetDelta };
+}
+
+/** Reads one zigzag varint at `at`: its value and where the next field starts (undefined past the end). */
+function readVarint(buffer: Buffer, at: number): { value: number; next: number } | undefined {
+  let result = 0;
+  for (let shift = 0, i = at; i < buffer.length && shift < 35; shift += 7, i++) {
+    const byte = buffer[i]!;
+    result |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) === 0) return { value: (result >>> 1) ^ -(result & 1), next: i + 1 };
+  }
+  return undefined;
+}
+
+/** Where the varint (or varlong) at `at` ends, without reading its value; undefined past the end. */
+function skipVarint(buffer: Buffer, at: number, end: number): number | undefined {
+  for (let i = at; i < end && i < at + 10; i++) if ((buffer[i]! & 0x80) === 0) return i + 1;
+  return undefined;
+}
+
+/** Skips a varint-length-prefixed field (-1: null); undefined when it does not fit before `end`. */
+function skipBytes(buffer: Buffer, at: number, end: number): number | undefined {
+  const length = readVarint(buffer, at);
+  if (length === undefined || length.value < -1) return undefined;
+  const next = length.next + Math.max(0, length.value);
+  return next <= end ? next : undefined;
+}
+
+/** Whether one record (attributes, timestamp and offset deltas, key, value, headers) fills [at, end) exactly. */
+function recordIsWhole(buffer: Buffer, at: number, end: number): boolean {
+  let i: number | undefined = at + 1; // attributes
+  i = i < end ? skipVarint(buffer, i, end) : undefined; // timestamp delta
+  i = i === undefined ? undefined : skipVarint(buffer, i, end); // offset delta
+  i = i === undefined ? undefined : skipBytes(buffer, i, end); // key
+  i = i === undefined ? undefined : skipBytes(buffer, i, end); // value
+  const headers = i === undefined ? undefined : readVarint(buffer, i);
+  if (headers === undefined || headers.value < 0) return false;
+  i = headers.next;
+  for (let h = 0; h < headers.value && i !== undefined; h++) {
+    i = skipBytes(buffer, i, end);
+    i = i === undefined ? undefined : skipBytes(buffer, i, end);
+  }
+  return i === end;
+}
+
+/**
+ * Whether decompressed bytes hold as many well-formed records as the batch header counts. A
+ * codec can "succeed" on damaged input and return garbage, which kafkajs would then fail to read.
+ */
+function recordsAreWhole(decompressed: Buffer, compressed: Buffer): boolean {
+  const header = batchHeader(compressed);
+  if (header === undefined) return true;
+  let at = 0;
+  for (let r = 0; r < header.count; r++) {
+    const length = readVarint(decompressed, at);
+    if (length === undefined || length.value <= 0 || length.next + length.value > decompressed.length) return false;
+    if (!recordIsWhole(decompressed, length.next, length.next + length.value)) return false;
+    at = length.next + length.value;
+  }
+  return true;
+}
+
+/** Far more than any batch a broker accepts (1 MiB by default) could hold, however well it compressed. */
+const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+
 const guarded =
   (codec: string, decompress: (buffer: Buffer) => Buffer) =>
   async (buffer: Buffer): Promise<Buffer> => {
     try {
-      return decompress(buffer);
+      const records = decompress(buffer);
+      if (!recordsAreWhole(records, buffer)) throw new Error('the decompressed records are damaged');
+      return records;
     } catch (err) {
-      throw new UndecodableBatchError(codec, err);
+      const error = new UndecodableBatchError(codec, err);
+      return undecodableStandIns(buffer, error.message) ?? Promise.reject(error);
     }
   };
 
@@ -45,7 +167,11 @@ const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.
 /** LZ4 frames (Kafka ≥ 0.10 and librdkafka use the standard frame format). */
 const lz4Codec: Codec = {
   compress: async ({ buffer }) => asBuffer(lz4.compress(buffer)),
-  decompress: guarded('lz4', (buffer) => asBuffer(lz4.decompress(buffer))),
+  decompress: guarded('lz4', (buffer) => {
+    // lz4js allocates what the frame claims up front: a damaged size field must not claim gigabytes.
+    if (lz4.decompressBound(buffer) > MAX_DECOMPRESSED_BYTES) throw new Error('the frame claims an impossible size');
+    return asBuffer(lz4.decompress(buffer));
+  }),
 };
 
 // The Java client frames snappy the way snappy-java's SnappyOutputStream does ("xerial"): a

@@ -112,4 +112,9 @@ describe('decodeEventRecord', () => {
     expect(reasonOf(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(6) })), now))).toMatch(/more than 5 minutes in the future/);
     expect(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(4) })), now).ok).toBe(true);
   });
+
+  it('dead-letters a stand-in for an undecodable batch with the reason its header gives', () => {
+    const decoded = decodeEventRecord({ value: null, timestamp: '1', headers: { 'lrec-undecodable': Buffer.from('a lz4 batch could not be decompressed: bad block') } });
+    expect(decoded).toEqual({ ok: false, reason: 'a lz4 batch could not be decompressed: bad block' });
+  });
 });

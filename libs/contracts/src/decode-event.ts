@@ -1,10 +1,12 @@
 import { clickEventSchema, MAX_FUTURE_SKEW_MS, type ClickEvent } from './event.js';
+import { UNDECODABLE_RECORD_HEADER } from './names.js';
 
 /** The parts of a Kafka record that carry an event (structural, so this stays free of kafkajs). */
 export interface EventRecord {
   value: Buffer | null;
   /** Record timestamp, epoch ms as a string (kafkajs' convention). */
   timestamp: string;
+  headers?: Record<string, unknown> | undefined;
 }
 
 export type DecodedEvent = { ok: true; event: ClickEvent; eventTime: Date } | { ok: false; reason: string };
@@ -16,6 +18,8 @@ export type DecodedEvent = { ok: true; event: ClickEvent; eventTime: Date } | { 
  * is refused (one event dated 2099 would otherwise anchor the batch's decay and trim sessions).
  */
 export function decodeEventRecord(message: EventRecord, now: number = Date.now()): DecodedEvent {
+  const undecodable = message.headers?.[UNDECODABLE_RECORD_HEADER];
+  if (undecodable !== undefined) return { ok: false, reason: String(undecodable) };
   if (message.value === null) return { ok: false, reason: 'empty message (tombstone)' };
   let json: unknown;
   try {

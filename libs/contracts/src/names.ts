@@ -25,6 +25,12 @@ export const DLQ_HEADERS = {
   consumerGroup: 'lrec-consumer-group',
 } as const;
 
+/**
+ * Set by the consumers' codecs on stand-in records for a batch that could not be decompressed:
+ * the records are dead-lettered with this reason, and the partition moves on.
+ */
+export const UNDECODABLE_RECORD_HEADER = 'lrec-undecodable';
+
 /** Redis keys of one user's session state; the prefix isolates deployments and tests. */
 export const sessionKeys = (prefix: string, userId: string) => ({
   /** ZSET of recent signals (member = encoded signal, score = event time in ms). */
