@@ -54,6 +54,8 @@ try {
     say(`\n▶ ${target}: ${base}/docs/json, ${maxExamples} examples per operation, seed ${seed}`);
     const result = await new Promise<number | null>((resolve) => {
       const child = spawn(st, ['run', `${base}/docs/json`, '--url', base, '--checks', 'not_a_server_error', '--max-examples', String(maxExamples), '--seed', String(seed), ...auth], {
+        // schemathesis keeps a cache in .schemathesis/ of its working directory: not in the repository.
+        cwd: path.join(root, '.local'),
         stdio: 'inherit',
       });
       child.on('exit', resolve);
