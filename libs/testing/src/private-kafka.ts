@@ -43,7 +43,8 @@ export function createPrivateKafka(port: number, controllerPort: number): Privat
     readFileSync(path.join(WORKSPACE_ROOT, 'infra/kafka/server.properties'), 'utf8')
       .replaceAll('127.0.0.1:59092', `127.0.0.1:${port}`)
       .replaceAll('127.0.0.1:59093', `127.0.0.1:${controllerPort}`)
-      .replace('@LOG_DIRS@', path.join(dir, 'data')),
+      // The setting itself, not the first mention of the placeholder (the header comment has one).
+      .replace(/^log\.dirs=.*$/m, `log.dirs=${path.join(dir, 'data')}`),
   );
   const java = (args: string[]) =>
     execFileSync('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', `${libs}/*`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
