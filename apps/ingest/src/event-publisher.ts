@@ -97,7 +97,8 @@ export function createEventPublisher({
         value: JSON.stringify(event),
         ...(event.timestamp === undefined ? {} : { timestamp: String(Date.parse(event.timestamp)) }),
       }));
-      const bytes = messages.reduce((sum, message) => sum + message.value.length + message.key.length, 0);
+      // Bytes on the wire, not UTF-16 code units: a CJK title is three bytes a character.
+      const bytes = messages.reduce((sum, message) => sum + Buffer.byteLength(message.value) + Buffer.byteLength(message.key), 0);
       if (queuedBytes > 0 && queuedBytes + bytes > maxQueuedBytes) {
         throw new LrecError(ERROR_CODES.BROKER_UNAVAILABLE, 'too many events are waiting for the event broker; retry later', {
           statusCode: 503,

@@ -62,6 +62,13 @@ export async function replaySessions({
       let finish!: () => void;
       let fail!: (err: unknown) => void;
       const finished = new Promise<void>((resolve, reject) => ((finish = resolve), (fail = reject)));
+      // kafkajs reports every batch here, also those it does not hand to eachBatch (transaction
+      // markers, aborted records): a partition whose last records are such is done all the same.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.topic !== topic || !pending.has(payload.partition)) return;
+        if (BigInt(payload.lastOffset) + 1n >= (endOf.get(payload.partition) ?? 0n)) pending.delete(payload.partition);
+        if (pending.size === 0) finish();
+      });
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
         autoCommit: false,

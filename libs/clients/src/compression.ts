@@ -32,6 +32,10 @@ export class UndecodableBatchError extends Error {
 // Where kafkajs 2.2.4 hands a codec the compressed records: a slice of the fetched bytes that starts
 // right after the record batch header (61 bytes, magic 2), whose last field is the record count.
 const BATCH_HEADER_BYTES = 61;
+const BATCH_LENGTH_AT = 8;
+/** Bytes the batch length counts before the records: from the leader epoch to the record count. */
+const BATCH_BODY_BEFORE_RECORDS = 49;
+const MAX_STAND_INS = 100_000;
 const MAGIC_AT = 16;
 const LAST_OFFSET_DELTA_AT = 23;
 const RECORDS_COUNT_AT = 57;
@@ -63,7 +67,6 @@ export function undecodableStandIns(compressed: Buffer, reason: string): Buffer 
   const value = Buffer.from(reason.slice(0, 500));
   const records: number[] = [];
   for (let i = 0; i < count; i++) {
-    // A compacted batch may skip offsets; the last records keep the batch's last offset.
     const offsetDelta = lastOffsetDelta - (count - 1) + i;
     const body = [0, ...varint(0), ...varint(offsetDelta), ...varint(-1), ...varint(-1), ...varint(1), ...varint(key.length), ...key, ...varint(value.length), ...value];
     records.push(...varint(body.length), ...body);
@@ -77,7 +80,12 @@ function batchHeader(compressed: Buffer): { count: number; lastOffsetDelta: numb
   const header = Buffer.from(compressed.buffer, compressed.byteOffset - BATCH_HEADER_BYTES, BATCH_HEADER_BYTES);
   const count = header.readInt32BE(RECORDS_COUNT_AT);
   const lastOffsetDelta = header.readInt32BE(LAST_OFFSET_DELTA_AT);
-  if (header.readInt8(MAGIC_AT) !== 2 || count <= 0 || count > lastOffsetDelta + 1) return undefined;
+  // The length field must cover exactly this slice: then these bytes are this batch's header. The
+  // count must match the offsets (no gaps; a compacted batch is left to the retriable error) and
+  // stay plausible, so a damaged field can neither skip real records nor exhaust memory.
+  const batchLength = header.readInt32BE(BATCH_LENGTH_AT);
+  if (header.readInt8(MAGIC_AT) !== 2 || batchLength !== BATCH_BODY_BEFORE_RECORDS + compressed.length) return undefined;
+  if (count <= 0 || count > MAX_STAND_INS || count !== lastOffsetDelta + 1) return undefined;
   return { count, lastOffsetDelta };
 }
 

@@ -120,13 +120,13 @@ export function createEventConsumer({
   return {
     async start() {
       await admin.connect();
-      adminReady = true;
       const existing = new Set(await admin.listTopics());
       const missing = [topic, dlqTopic].filter((name) => !existing.has(name));
       if (missing.length > 0) {
         await admin.disconnect();
         throw new Error(`Kafka topic(s) ${missing.join(', ')} do not exist; create them (npm run infra:up creates the defaults)`);
       }
+      adminReady = true;
       await dlqProducer.connect();
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: !fromLatest });
@@ -168,7 +168,6 @@ export function createEventConsumer({
               metrics?.deadLettered(reason);
             }
           };
-          await deadLetter(poison);
           if (!isRunning() || isStale()) return;
           const lastOffset = batch.lastOffset();
           const nextOffset = (BigInt(lastOffset) + 1n).toString();
@@ -206,10 +205,13 @@ export function createEventConsumer({
               }
               await heartbeat();
             }
-            await deadLetter(refused);
+            poison.push(...refused);
             // Records the partition's progress past the whole batch (the archiver keeps it with the events).
             await handle(partitionBatch([], nextOffset));
           }
+          // Dead letters go out once the batch is applied, right before its offset is resolved: a
+          // batch redelivered after a failed handler (a store outage) does not send them again.
+          await deadLetter(poison);
           resolveOffset(lastOffset);
           await commitOffsetsIfNecessary();
           await heartbeat();
