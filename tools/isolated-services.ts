@@ -3,14 +3,13 @@
  * prefix of their own (removed by stop()): for tools that put load or hostile input on a running
  * system (fuzz, soak) without touching the data of `npm start`.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createKafka, createLogger, createPgPool } from '@lambdarec/clients';
+import { WORKSPACE_ROOT } from './local-infrastructure.js';
 
-export const WORKSPACE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export { localInfrastructure, WORKSPACE_ROOT } from './local-infrastructure.js';
 export type ServiceName = 'batch' | 'ingest' | 'speed' | 'serving';
 
 export interface IsolatedServices {
@@ -29,18 +28,6 @@ const freePort = () =>
     });
     server.on('error', reject);
   });
-
-/** Starts the local infrastructure (infra/local.sh up) and reads its connection variables. */
-export function localInfrastructure(): Record<string, string> {
-  execFileSync('bash', [path.join(WORKSPACE_ROOT, 'infra/local.sh'), 'up'], { cwd: WORKSPACE_ROOT, stdio: 'inherit' });
-  return Object.fromEntries(
-    execFileSync('bash', [path.join(WORKSPACE_ROOT, 'infra/local.sh'), 'env'], { cwd: WORKSPACE_ROOT, encoding: 'utf8' })
-      .split('\n')
-      .map((line) => /^(?:export\s+)?([A-Z_]+)=["']?(.*?)["']?$/.exec(line))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1]!, m[2]!]),
-  );
-}
 
 export async function startIsolatedServices(infra: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<IsolatedServices> {
   const log = createLogger({ name: 'isolated-services', level: 'warn' });

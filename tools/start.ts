@@ -4,7 +4,7 @@
  * through the public APIs, runs one batch, and prints where everything is. Ctrl-C stops the
  * services cleanly; the infrastructure keeps running (npm run infra:down stops it).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, createPgPool } from '@lambdarec/clients';
 import { createBatchViewRepository, createCatalogRepository, createEventArchive } from '@lambdarec/stores';
 import { demoCatalog, demoEvents } from './demo-data.js';
+import { localInfrastructure } from './local-infrastructure.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -25,14 +26,7 @@ const APPS = [
 type AppName = (typeof APPS)[number]['name'];
 
 say('▶ infrastructure (Postgres 55432, Redis 56379, Kafka 59092)');
-execFileSync('bash', [path.join(root, 'infra/local.sh'), 'up'], { cwd: root, stdio: 'inherit' });
-const infraEnv = Object.fromEntries(
-  execFileSync('bash', [path.join(root, 'infra/local.sh'), 'env'], { cwd: root, encoding: 'utf8' })
-    .split('\n')
-    .map((line) => line.match(/^(?:export\s+)?([A-Z_]+)=["']?(.*?)["']?$/))
-    .filter((m): m is RegExpMatchArray => m !== null)
-    .map((m) => [m[1]!, m[2]!]),
-);
+const infraEnv = localInfrastructure();
 
 /** A secret generated once per checkout and kept in .local/ (owner-only), unless the caller sets one. */
 function localSecret(name: string, bytes: number): string {
