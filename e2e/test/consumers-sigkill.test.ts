@@ -1,6 +1,6 @@
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
 import { runMigrations } from '@lambdarec/stores';
-import { buildClickEvent, createTestDatabase, createTestTopic, testLogger, uniqueName, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
+import { buildClickEvent, createTestDatabase, createTestTopic, sessionStateOf, testLogger, uniqueName, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startService, type RunningService } from './harness.js';
@@ -38,11 +38,7 @@ afterAll(async () => {
   await topic?.remove();
 });
 
-const sessionState = async (prefix: string) => {
-  const state: Record<string, string[]> = {};
-  for (const key of (await redis.keys(`${prefix}session:*`)).sort()) state[key.slice(prefix.length)] = await redis.zrange(key, '0', '-1', 'WITHSCORES');
-  return state;
-};
+const sessionState = (prefix: string) => sessionStateOf(redis, prefix);
 
 describe('SIGKILL of the speed layer and the archiver mid-stream', () => {
   it('leaves the archive with every event exactly once and the session state equal to an uninterrupted run', async () => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createRedis, type Redis } from '@lambdarec/clients';
-import { buildClickEvent, createTestTopic, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
+import { buildClickEvent, createTestTopic, sessionStateOf, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startService, WORKSPACE_ROOT } from './harness.js';
@@ -14,11 +14,7 @@ let redis: Redis;
 let env: Record<string, string>;
 const keyPrefix = `${uniqueName('replay-e2e')}:`;
 
-const snapshot = async () => {
-  const state: Record<string, string[]> = {};
-  for (const key of (await redis.keys(`${keyPrefix}session:*`)).sort()) state[key] = await redis.zrange(key, '0', '-1', 'WITHSCORES');
-  return state;
-};
+const snapshot = () => sessionStateOf(redis, keyPrefix);
 const flush = async () => {
   const keys = await redis.keys(`${keyPrefix}*`);
   if (keys.length > 0) await redis.del(...keys);

@@ -2,13 +2,14 @@ import { spawn } from 'node:child_process';
 import { createEventConsumer, createKafka, type EventConsumer } from '@lambdarec/clients';
 import { buildClickEvent, createTestTopic, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { recordingMetrics } from './recording-metrics.js';
 
 const log = testLogger('consumer-codecs-test');
 let brokers: string[];
 let topic: TestTopic;
 let consumer: EventConsumer;
 const consumed = new Set<string>();
-const deadLettered: string[] = [];
+const { metrics, deadLettered } = recordingMetrics();
 
 /**
  * Publishes with kcat (librdkafka), a non-JS producer, the way another team's service would:
@@ -35,7 +36,7 @@ beforeAll(async () => {
     topic: topic.topic,
     groupId: uniqueName('codecs'),
     log,
-    metrics: { count: () => undefined, deadLettered: (reason) => void deadLettered.push(reason), lag: () => undefined, crashed: () => undefined },
+    metrics,
     handle: async ({ events }) => {
       for (const { event } of events) consumed.add(event.eventId);
     },

@@ -2,6 +2,7 @@ import { DLQ_HEADERS } from '@lambdarec/contracts';
 import { buildClickEvent, createTestDatabase, createTestTopic, testLogger, uniqueName, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
 import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { recordingMetrics } from './recording-metrics.js';
 import { createEventConsumer, createKafka, createPgPool, isRecordRejection, RecordRejectedError, type EventConsumer, type PgPool } from '@lambdarec/clients';
 
 const log = testLogger('event-consumer-test');
@@ -12,7 +13,7 @@ let consumer: EventConsumer;
 let producer: Producer;
 let dlqReader: Consumer;
 const deadLetters: KafkaMessage[] = [];
-const deadLettered: string[] = [];
+const { metrics, deadLettered } = recordingMetrics();
 
 // A store with a rule the event schema does not know: Postgres itself refuses the product 'refused'.
 const createAppliedTable = async (url: string) => {
@@ -35,7 +36,7 @@ beforeAll(async () => {
     topic: topic.topic,
     groupId: uniqueName('refusals'),
     log,
-    metrics: { count: () => undefined, deadLettered: (reason) => void deadLettered.push(reason), lag: () => undefined, crashed: () => undefined },
+    metrics,
     // One INSERT per batch, as the archiver does: one refused row fails the whole statement.
     handle: async ({ events }) => {
       if (events.length === 0) return;

@@ -1,7 +1,8 @@
-import { createEventConsumer, createKafka, type ConsumerMetrics, type EventConsumer } from '@lambdarec/clients';
+import { createEventConsumer, createKafka, type EventConsumer } from '@lambdarec/clients';
 import { buildClickEvent, createTestTopic, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { recordingMetrics } from './recording-metrics.js';
 
 // The shared consumer's own signals: lag read from the broker, and readiness that tells a broker
 // outage from a consumer that keeps crashing.
@@ -9,18 +10,6 @@ const log = testLogger('consumer-signals-test');
 let topic: TestTopic;
 let producer: Producer;
 const consumers: EventConsumer[] = [];
-
-const recording = () => {
-  const lags: number[] = [];
-  let crashes = 0;
-  const metrics: ConsumerMetrics = {
-    count: () => undefined,
-    deadLettered: () => undefined,
-    lag: (_partition, records) => void lags.push(records),
-    crashed: () => void crashes++,
-  };
-  return { metrics, lags, crashes: () => crashes };
-};
 
 const publish = (n: number) =>
   producer.send({
@@ -48,7 +37,7 @@ afterEach(async () => {
 describe('consumer lag', () => {
   it("is sampled from the broker's high watermark on a timer, also while the consumer is stuck", async () => {
     const brokers = inject('infra').kafkaBrokers;
-    const { metrics, lags } = recording();
+    const { metrics, lags } = recordingMetrics();
     let release!: () => void;
     const stuck = new Promise<void>((resolve) => (release = resolve));
     const consumer = createEventConsumer({
@@ -73,7 +62,7 @@ describe('consumer lag', () => {
 describe('readiness', () => {
   it('reports a crash-looping consumer as such while the broker is reachable', async () => {
     const brokers = inject('infra').kafkaBrokers;
-    const { metrics, crashes } = recording();
+    const { metrics, crashes } = recordingMetrics();
     const consumer = createEventConsumer({
       kafka: createKafka({ brokers, clientId: 'signals-crash', log, config: { retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 } } }),
       topic: topic.topic,

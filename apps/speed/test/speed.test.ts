@@ -3,7 +3,7 @@ import { createKafka, createRedis, type Redis } from '@lambdarec/clients';
 import { DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/http';
 import { createSessionStore } from '@lambdarec/stores';
-import { buildClickEvent, createTestTopic, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
+import { buildClickEvent, createTestTopic, sessionStateOf, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
 import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildSpeedApp } from '../src/app.js';
@@ -185,15 +185,10 @@ describe('speed layer consumer', () => {
   });
 
   it('rebuilds the session state from the topic after Redis lost it: flushed, replayed, equal', async () => {
-    const snapshot = async () => {
-      const keys = (await redis.keys(`${keyPrefix}session:*`)).sort();
-      const state: Record<string, string[]> = {};
-      for (const key of keys) state[key] = await redis.zrange(key, '0', '-1', 'WITHSCORES');
-      return state;
-    };
+    const snapshot = () => sessionStateOf(redis, keyPrefix);
     const before = await snapshot();
     expect(Object.keys(before).length).toBeGreaterThan(3);
-    await redis.del(...Object.keys(before));
+    await redis.del(...Object.keys(before).map((key) => `${keyPrefix}${key}`));
     expect(await sessionsAreEmpty(redis, keyPrefix)).toBe(true);
 
     const result = await replaySessions({

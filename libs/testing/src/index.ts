@@ -4,3 +4,4 @@ export * from './isolation.js';
 export { testLogger } from './test-logger.js';
 export * from './private-postgres.js';
 export * from './private-kafka.js';
+export * from './session-state.js';
