@@ -2,7 +2,7 @@
  * A small, deterministic demo shop: products in a few categories, and users with one or two
  * favourite categories whose browsing, carting and buying make item similarities worth showing.
  */
-import { seededRandom } from '@lambdarec/eval/seeded-random';
+import { seededRandom } from '@lambdarec/domain';
 
 export interface DemoProduct {
   productId: string;

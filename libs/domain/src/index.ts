@@ -3,3 +3,4 @@ export * from './session.js';
 export * from './merge.js';
 export * from './similarity.js';
 export * from './repurchase.js';
+export * from './seeded-random.js';

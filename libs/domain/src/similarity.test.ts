@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { BOUGHT_BEFORE_REASON, computeBatchModel, DEFAULT_BATCH_POLICY, type BatchPolicy, type Interaction } from './similarity.js';
+import { EVENT_TYPES } from '@lambdarec/contracts';
+import { seededRandom } from './seeded-random.js';
+import {
+  BOUGHT_BEFORE_REASON,
+  computeBatchModel,
+  CooccurrenceShard,
+  DEFAULT_BATCH_POLICY,
+  PairLimitError,
+  type BatchPolicy,
+  type Interaction,
+} from './similarity.js';
 
 const AS_OF = Date.parse('2025-03-01T00:00:00Z');
 const DAY = 24 * 60 * 60 * 1000;
@@ -502,5 +512,68 @@ describe('computeBatchModel repurchase figures', () => {
       ]),
     );
     expect(repurchase.products.get('mystery')).toEqual({ buyers: 1, rebuyers: 1 });
+  });
+});
+
+describe('sharding the model', () => {
+  /** A random history: 300 users, 60 products in 6 categories, every event type, a year of times. */
+  const history = (seed: number): Interaction[] => {
+    const random = seededRandom(seed);
+    const rows: Interaction[] = [];
+    for (let user = 0; user < 300; user++) {
+      const seen = new Set<string>();
+      for (let k = Math.floor(random() * 25); k > 0; k--) {
+        const productId = `p${Math.floor(random() ** 2 * 60)}`;
+        const type = EVENT_TYPES[Math.floor(random() * EVENT_TYPES.length)]!;
+        if (seen.has(`${productId}/${type}`)) continue;
+        seen.add(`${productId}/${type}`);
+        const category = random() < 0.1 ? null : `c${Number(productId.slice(1)) % 6}`;
+        rows.push({ userId: `u${user}`, productId, type, count: 1 + Math.floor(random() * 3), lastAt: AS_OF - Math.floor(random() * 365) * DAY, category });
+      }
+    }
+    return rows;
+  };
+
+  it.each([2, 3, 7, 64])('cut into %i co-occurrence shards gives the very same model as one', (shards) => {
+    const rows = history(shards);
+    const whole = computeBatchModel(rows, AS_OF, { ...policy, maxItemsPerUser: 12, similarPerItem: 8 });
+    const cut = computeBatchModel(rows, AS_OF, { ...policy, maxItemsPerUser: 12, similarPerItem: 8 }, { shards });
+    expect(whole.stats.similarityPairs).toBeGreaterThan(100);
+    expect(cut).toEqual(whole);
+  });
+
+  it('a shard refuses to grow past its pair limit, with an error that says so', () => {
+    const products = ['a', 'b', 'c', 'd'];
+    const shard = new CooccurrenceShard(products, () => true, 5);
+    shard.addUser([
+      ['a', 1],
+      ['b', 1],
+    ]);
+    expect(shard.pairs).toBe(2);
+    expect(() =>
+      shard.addUser([
+        ['a', 1],
+        ['c', 1],
+        ['d', 1],
+      ]),
+    ).toThrow(PairLimitError);
+  });
+
+  it('a shard only keeps pairs of the products it owns, and still scores them against all norms', () => {
+    const products = ['a', 'b', 'c'];
+    const owned = new CooccurrenceShard(products, (index) => index === 0);
+    owned.addUser([
+      ['a', 1],
+      ['b', 2],
+    ]);
+    owned.addUser([
+      ['b', 1],
+      ['c', 1],
+    ]);
+    expect(owned.pairs).toBe(1);
+    const similar = owned.similarItems(policy, new Map());
+    expect([...similar.keys()]).toEqual(['a']);
+    // cos(a, b) = 1·2 / (|a| |b|) = 2 / (1 · √5)
+    expect(similar.get('a')?.[0]?.score).toBeCloseTo(2 / Math.sqrt(5), 12);
   });
 });

@@ -1,5 +1,5 @@
 import type { PurchaseLine } from './dataset.js';
-export { seededRandom } from './seeded-random.js';
+export { seededRandom } from '@lambdarec/domain';
 
 /** One invoice: a customer's basket at one time, its distinct products in the order they were entered. */
 export interface Basket {
