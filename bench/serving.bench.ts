@@ -13,11 +13,13 @@ import { createLogger, createPgPool, createRedis } from '@lambdarec/clients';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/http';
 import {
+  createArchiveReader,
   createBatchRunsRepository,
   createBatchViewRepository,
   createCatalogRepository,
   createEventArchive,
   createSessionStore,
+  publishWholeModel,
   runMigrations,
 } from '@lambdarec/stores';
 import { createTestDatabase, startInfra, uniqueName } from '@lambdarec/testing';
@@ -53,8 +55,11 @@ try {
   const runId = randomUUID();
   await runs.create({ runId, trigger: 'bench' });
   await runs.markRunning(runId);
-  const input = await runs.readInput();
-  await runs.publish(runId, computeBatchModel(input.interactions, Date.now(), DEFAULT_BATCH_POLICY), {}, input.watermark);
+  const reader = createArchiveReader({ pool });
+  const input = await reader.freezeInput(runId, { historyDays: 365, maxItemsPerUser: DEFAULT_BATCH_POLICY.maxItemsPerUser, now: Date.now() });
+  const interactions = [];
+  for await (const user of reader.users(runId)) interactions.push(...user.rows);
+  await publishWholeModel({ pool, runs }, runId, computeBatchModel(interactions, Date.now(), DEFAULT_BATCH_POLICY), {}, input.watermark);
 
   const sessions = createSessionStore({ redis, keyPrefix, policy });
   const now = Date.now();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, DEFAULT_SESSION_POLICY, type Interaction } from '@lambdarec/domain';
 import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
-import { createBatchRunsRepository, createBatchViewRepository, createCatalogRepository, createSessionStore, runMigrations } from '@lambdarec/stores';
+import { createBatchRunsRepository, createBatchViewRepository, createCatalogRepository, createSessionStore, publishWholeModel, runMigrations } from '@lambdarec/stores';
 import { createPrivatePostgres, postgresBinDir, testLogger, uniqueName, waitFor, type PrivatePostgres } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildServingApp } from '../src/app.js';
@@ -32,7 +32,7 @@ beforeAll(async () => {
   await runs.create({ runId, trigger: 'test' });
   await runs.markRunning(runId);
   const history = ['a', 'b', 'c', 'd'].flatMap((u) => [purchase(u, 'green'), purchase(u, 'black'), purchase(u, 'mint')]);
-  await runs.publish(runId, computeBatchModel(history, Date.now(), DEFAULT_BATCH_POLICY), {}, { maxEventTime: null, offsets: {} });
+  await publishWholeModel({ pool, runs }, runId, computeBatchModel(history, Date.now(), DEFAULT_BATCH_POLICY));
   redis = createRedis({ url: inject('infra').redisUrl, log, purpose: 'requests' });
   const batchView = createBatchViewRepository({ pool });
   cache = createBatchViewCache({ batchView, catalog: createCatalogRepository({ pool }), refreshMs: 200, log });

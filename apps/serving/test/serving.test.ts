@@ -7,6 +7,7 @@ import {
   createBatchViewRepository,
   createCatalogRepository,
   createSessionStore,
+  publishWholeModel,
   runMigrations,
   type SessionStore,
 } from '@lambdarec/stores';
@@ -64,7 +65,7 @@ async function publish(history: Interaction[]): Promise<string> {
   const id = randomUUID();
   await runs.create({ runId: id, trigger: 'test' });
   await runs.markRunning(id);
-  await runs.publish(id, computeBatchModel(history, Date.now(), DEFAULT_BATCH_POLICY), {}, { maxEventTime: null, offsets: {} });
+  await publishWholeModel({ pool, runs }, id, computeBatchModel(history, Date.now(), DEFAULT_BATCH_POLICY));
   return id;
 }
 

@@ -9,9 +9,29 @@ export const runStatsSchema = z.object({
   items: z.number().int().optional(),
   similarityPairs: z.number().int().optional(),
   durationMs: z.number().optional(),
+  /** Wall time of each phase of the run, in ms. */
+  phaseMs: z.record(z.string(), z.number()).optional(),
+  /** How many shards each stage was cut into. */
+  shards: z.object({ similarItems: z.number().int(), userItems: z.number().int() }).optional(),
+  /** The history horizon the run read, in days before its newest event. */
+  historyDays: z.number().int().optional(),
   error: z.string().optional(),
 });
 export type RunStats = z.infer<typeof runStatsSchema>;
+
+/**
+ * Where a run is: freezing its input, computing item similarities (shards by product), per-user
+ * lists (shards by user), publishing; then done or failed.
+ */
+export const RUN_PHASES = ['queued', 'freezing-input', 'similar-items', 'user-items', 'publishing', 'done', 'failed'] as const;
+export type RunPhase = (typeof RUN_PHASES)[number];
+export const runProgressSchema = z.object({
+  phase: z.enum(RUN_PHASES),
+  /** Shards of the current phase finished, and how many there are (0 in phases without shards). */
+  shardsDone: z.number().int(),
+  shardsTotal: z.number().int(),
+});
+export type RunProgress = z.infer<typeof runProgressSchema>;
 
 /** Up to which event time and Kafka offsets the archived events a run read go. */
 export const watermarkSchema = z.object({
@@ -28,6 +48,7 @@ export const batchRunSchema = z.object({
   trigger: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  progress: runProgressSchema.nullable(),
   stats: runStatsSchema,
   watermark: watermarkSchema.nullable(),
 });

@@ -1,6 +1,7 @@
-import type { BatchRun, EventType, RunStats, RunStatus, Watermark } from '@lambdarec/contracts';
-import type { BatchModel, Interaction, ScoredItem } from '@lambdarec/domain';
+import type { BatchRun, RunProgress, RunStats, RunStatus, Watermark } from '@lambdarec/contracts';
+import type { RepurchaseTable, ScoredItem } from '@lambdarec/domain';
 import { withTransaction, type PgPool } from '@lambdarec/clients';
+import { writeRunWideRows } from './batch-view-repository.js';
 
 interface RunRow {
   run_id: string;
@@ -12,6 +13,7 @@ interface RunRow {
   finished_at: Date | null;
   stats: RunStats;
   watermark: Watermark | null;
+  progress: RunProgress | null;
 }
 
 const toRun = (row: RunRow): BatchRun => ({
@@ -21,20 +23,33 @@ const toRun = (row: RunRow): BatchRun => ({
   trigger: row.trigger,
   startedAt: row.started_at?.toISOString() ?? null,
   finishedAt: row.finished_at?.toISOString() ?? null,
+  progress: row.progress,
   stats: row.stats,
   watermark: row.watermark,
 });
 
-const RUN_COLUMNS = 'run_id, status, trigger, job_id, published, started_at, finished_at, stats, watermark';
+// `published` is whether the run is the one served now (a rollback moves it); shardsDone is counted
+// from the shards' own records, so it is exact whichever process finished them.
+const RUN_COLUMNS = `r.run_id, r.status, r.trigger, r.job_id, r.started_at, r.finished_at, r.stats, r.watermark,
+  r.run_id IN (SELECT run_id FROM published_run) AS published,
+  CASE WHEN r.progress IS NULL THEN NULL ELSE r.progress || jsonb_build_object('shardsDone',
+    (SELECT count(*) FROM batch_run_shards s WHERE s.run_id = r.run_id AND s.stage = r.progress->>'phase')) END AS progress`;
 
 export type CreateRunResult = { created: true } | { created: false; activeRunId: string };
 
-/** What a run read: interactions aggregated per (user, product, type) and how far they go. */
-export interface RunInput {
-  interactions: Interaction[];
-  eventsRead: number;
+/** What publishing a run writes besides the shards' rows, and what it checks. */
+export interface RunOutcome {
+  stats: RunStats;
   watermark: Watermark;
+  popular: readonly ScoredItem[];
+  repurchase: RepurchaseTable;
+  /** Shards per stage the run was cut into: publishing refuses if any of them has not finished. */
+  shards: { similarItems: number; userItems: number };
 }
+
+export type PublishKeptResult =
+  | { published: true; runId: string }
+  | { published: false; reason: 'not-found' | 'not-succeeded' | 'pruned'; status?: RunStatus };
 
 export interface BatchRunsRepository {
   /** Records a queued run, unless one is queued or running already (then its id). */
@@ -44,15 +59,25 @@ export interface BatchRunsRepository {
   /** Marks a queued (or resumed running) run running; false if it is no longer active. */
   markRunning(runId: string): Promise<boolean>;
   markFailed(runId: string, error: string): Promise<void>;
-  /** Reads the master dataset in one snapshot, so events and offsets agree. */
-  readInput(): Promise<RunInput>;
-  /** Writes the model and makes it the published run in one transaction: all of it or nothing. */
-  publish(runId: string, model: BatchModel, stats: RunStats, watermark: Watermark): Promise<void>;
+  /** Where the run is; stats merge into the run's stats (e.g. a phase's time). */
+  setProgress(runId: string, progress: Omit<RunProgress, 'shardsDone'>, stats?: RunStats): Promise<void>;
+  /** The run's status, if it exists. */
+  status(runId: string): Promise<RunStatus | undefined>;
+  /**
+   * Writes the run-wide rows and makes the run the published one in one transaction, after
+   * checking that every shard of it finished: all of it or nothing, never a mix.
+   */
+  publish(runId: string, outcome: RunOutcome): Promise<void>;
+  /** Publishes a kept, succeeded run again (rollback), atomically. */
+  publishKept(runId: string): Promise<PublishKeptResult>;
   get(runId: string): Promise<BatchRun | undefined>;
   list(limit?: number): Promise<BatchRun[]>;
   /** Runs queued or running, with the BullMQ job that carries them and when they were recorded. */
   active(): Promise<Array<{ runId: string; jobId: string | null; status: RunStatus; createdAt: Date }>>;
-  /** Deletes the data of unpublished runs and of all but the newest `keep` published ones. */
+  /**
+   * Deletes the view rows of all but the newest `keep` succeeded runs (never the published one),
+   * and of failed runs, and the work rows of every ended run. Returns how many runs were pruned.
+   */
   prune(keep: number): Promise<number>;
 }
 
@@ -102,90 +127,42 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
 
     async markFailed(runId, error) {
       await pool.query(
-        `UPDATE batch_runs SET status = 'failed', finished_at = now(), stats = stats || jsonb_build_object('error', $2::text)
+        `UPDATE batch_runs SET status = 'failed', finished_at = now(), stats = stats || jsonb_build_object('error', $2::text),
+                progress = COALESCE(progress, '{"shardsTotal": 0}'::jsonb) || '{"phase": "failed"}'::jsonb
          WHERE run_id = $1 AND status <> 'succeeded'`,
         [runId, error],
       );
     },
 
-    async readInput() {
-      return withTransaction(
-        pool,
-        async (client) => {
-          const offsets = await client.query<{ topic: string; partition: number; next_offset: number }>(
-            'SELECT topic, partition, next_offset FROM archive_offsets ORDER BY topic, partition',
-          );
-          const watermarkOffsets: Watermark['offsets'] = {};
-          for (const row of offsets.rows) {
-            (watermarkOffsets[row.topic] ??= {})[String(row.partition)] = String(row.next_offset);
-          }
-          const { rows } = await client.query<{
-            user_id: string;
-            product_id: string;
-            type: EventType;
-            n: number;
-            last_at: Date;
-            category: string | null;
-          }>(
-            `SELECT user_id, product_id, type, count(*)::int AS n, max(event_time) AS last_at,
-                    mode() WITHIN GROUP (ORDER BY category) AS category
-             FROM events GROUP BY user_id, product_id, type`,
-          );
-          const totals = await client.query<{ n: number; max_time: Date | null }>(
-            'SELECT count(*)::int AS n, max(event_time) AS max_time FROM events',
-          );
-          const interactions: Interaction[] = rows.map((row) => ({
-            userId: row.user_id,
-            productId: row.product_id,
-            type: row.type,
-            count: row.n,
-            lastAt: row.last_at.getTime(),
-            category: row.category,
-          }));
-          return {
-            interactions,
-            eventsRead: totals.rows[0]?.n ?? 0,
-            watermark: { maxEventTime: totals.rows[0]?.max_time?.toISOString() ?? null, offsets: watermarkOffsets },
-          };
-        },
-        'REPEATABLE READ',
+    async setProgress(runId, progress, stats) {
+      await pool.query(
+        `UPDATE batch_runs SET progress = $2, stats = stats || $3::jsonb WHERE run_id = $1 AND status IN ('queued', 'running')`,
+        [runId, JSON.stringify(progress), JSON.stringify(stats ?? {})],
       );
     },
 
-    async publish(runId, model, stats, watermark) {
-      const strip = (items: readonly ScoredItem[]) =>
-        items.map(({ productId, score, category, reasons }) => ({ productId, score, category, reasons }));
+    async status(runId) {
+      const { rows } = await pool.query<{ status: RunStatus }>('SELECT status FROM batch_runs WHERE run_id = $1', [runId]);
+      return rows[0]?.status;
+    },
+
+    async publish(runId, { stats, watermark, popular, repurchase, shards }) {
       await withTransaction(pool, async (client) => {
-        const users = [...model.perUser.entries()];
-        for (let i = 0; i < users.length; i += 1000) {
-          const chunk = users.slice(i, i + 1000);
-          await client.query(
-            'INSERT INTO rec_user_items (run_id, user_id, items) SELECT $1, * FROM unnest($2::text[], $3::jsonb[])',
-            [runId, chunk.map(([userId]) => userId), chunk.map(([, items]) => JSON.stringify(strip(items)))],
+        const done = await client.query<{ stage: string; n: number }>(
+          'SELECT stage, count(*)::int AS n FROM batch_run_shards WHERE run_id = $1 GROUP BY stage',
+          [runId],
+        );
+        const count = (stage: string) => done.rows.find((row) => row.stage === stage)?.n ?? 0;
+        if (count('similar-items') !== shards.similarItems || count('user-items') !== shards.userItems) {
+          throw new Error(
+            `run ${runId} is missing shards (similar items ${count('similar-items')}/${shards.similarItems}, ` +
+              `user items ${count('user-items')}/${shards.userItems}); not publishing it`,
           );
         }
-        const similar = [...model.similar.entries()];
-        for (let i = 0; i < similar.length; i += 1000) {
-          const chunk = similar.slice(i, i + 1000);
-          await client.query(
-            'INSERT INTO rec_similar_items (run_id, product_id, items) SELECT $1, * FROM unnest($2::text[], $3::jsonb[])',
-            [runId, chunk.map(([productId]) => productId), chunk.map(([, items]) => JSON.stringify(strip(items)))],
-          );
-        }
-        await client.query('INSERT INTO rec_popular_items (run_id, items) VALUES ($1, $2)', [runId, JSON.stringify(strip(model.popular))]);
-        const repurchase = [
-          ...[...model.repurchase.products].map(([key, stats]) => ['product', key, stats] as const),
-          ...[...model.repurchase.categories].map(([key, stats]) => ['category', key, stats] as const),
-        ];
-        for (let i = 0; i < repurchase.length; i += 5000) {
-          const chunk = repurchase.slice(i, i + 5000);
-          await client.query(
-            'INSERT INTO rec_repurchase (run_id, scope, key, buyers, rebuyers) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::int[])',
-            [runId, chunk.map(([scope]) => scope), chunk.map(([, key]) => key), chunk.map(([, , s]) => s.buyers), chunk.map(([, , s]) => s.rebuyers)],
-          );
-        }
+        await writeRunWideRows(client, runId, popular, repurchase);
         const updated = await client.query(
-          `UPDATE batch_runs SET status = 'succeeded', published = true, finished_at = now(), stats = $2, watermark = $3
+          `UPDATE batch_runs SET status = 'succeeded', published = true, finished_at = now(), stats = stats || $2::jsonb, watermark = $3,
+                  progress = jsonb_build_object('phase', 'done', 'shardsTotal', 0)
            WHERE run_id = $1 AND status = 'running'`,
           [runId, JSON.stringify(stats), JSON.stringify(watermark)],
         );
@@ -198,36 +175,63 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
       });
     },
 
+    async publishKept(runId) {
+      return withTransaction(pool, async (client): Promise<PublishKeptResult> => {
+        // Pruning takes the same lock first: a run is either pruned or published again, never both.
+        await client.query('SELECT run_id FROM published_run FOR UPDATE');
+        const { rows } = await client.query<{ status: RunStatus; pruned_at: Date | null }>(
+          'SELECT status, pruned_at FROM batch_runs WHERE run_id = $1 FOR UPDATE',
+          [runId],
+        );
+        const run = rows[0];
+        if (run === undefined) return { published: false, reason: 'not-found' };
+        if (run.status !== 'succeeded') return { published: false, reason: 'not-succeeded', status: run.status };
+        if (run.pruned_at !== null) return { published: false, reason: 'pruned' };
+        await client.query(
+          `INSERT INTO published_run (singleton, run_id, published_at) VALUES (true, $1, now())
+           ON CONFLICT (singleton) DO UPDATE SET run_id = EXCLUDED.run_id, published_at = EXCLUDED.published_at`,
+          [runId],
+        );
+        return { published: true, runId };
+      });
+    },
+
     async get(runId) {
-      const { rows } = await pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM batch_runs WHERE run_id = $1`, [runId]);
+      const { rows } = await pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM batch_runs r WHERE r.run_id = $1`, [runId]);
       return rows[0] === undefined ? undefined : toRun(rows[0]);
     },
 
     async list(limit = 50) {
-      const { rows } = await pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM batch_runs ORDER BY created_at DESC LIMIT $1`, [limit]);
+      const { rows } = await pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM batch_runs r ORDER BY r.created_at DESC LIMIT $1`, [limit]);
       return rows.map(toRun);
     },
 
     async active() {
-      const { rows } = await pool.query<RunRow & { created_at: Date }>(
-        `SELECT ${RUN_COLUMNS}, created_at FROM batch_runs WHERE status IN ('queued', 'running')`,
+      const { rows } = await pool.query<{ run_id: string; job_id: string | null; status: RunStatus; created_at: Date }>(
+        `SELECT run_id, job_id, status, created_at FROM batch_runs WHERE status IN ('queued', 'running')`,
       );
       return rows.map((row) => ({ runId: row.run_id, jobId: row.job_id, status: row.status, createdAt: row.created_at }));
     },
 
     async prune(keep) {
       return withTransaction(pool, async (client) => {
+        await client.query('SELECT run_id FROM published_run FOR UPDATE');
         const { rows } = await client.query<{ run_id: string }>(
           `SELECT run_id FROM batch_runs
-           WHERE status IN ('succeeded', 'failed')
+           WHERE status IN ('succeeded', 'failed') AND pruned_at IS NULL
              AND run_id NOT IN (SELECT run_id FROM published_run)
-             AND run_id NOT IN (SELECT run_id FROM batch_runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT $1)`,
+             AND run_id NOT IN (SELECT run_id FROM batch_runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT $1)
+           FOR UPDATE`,
           [keep],
         );
         const doomed = rows.map((row) => row.run_id);
-        if (doomed.length === 0) return 0;
-        for (const table of ['rec_user_items', 'rec_similar_items', 'rec_popular_items', 'rec_repurchase']) {
-          await client.query(`DELETE FROM ${table} WHERE run_id = ANY($1::uuid[])`, [doomed]);
+        for (const table of ['rec_user_items', 'rec_similar_items', 'rec_popular_items', 'rec_repurchase', 'batch_run_shards']) {
+          if (doomed.length > 0) await client.query(`DELETE FROM ${table} WHERE run_id = ANY($1::uuid[])`, [doomed]);
+        }
+        await client.query('UPDATE batch_runs SET pruned_at = now() WHERE run_id = ANY($1::uuid[])', [doomed]);
+        // Work rows are only needed while a run is running.
+        for (const table of ['batch_input', 'batch_product_facts']) {
+          await client.query(`DELETE FROM ${table} WHERE run_id IN (SELECT run_id FROM batch_runs WHERE status IN ('succeeded', 'failed'))`);
         }
         return doomed.length;
       });

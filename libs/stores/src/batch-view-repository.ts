@@ -1,5 +1,6 @@
-import type { Candidate, RepurchaseStats } from '@lambdarec/domain';
-import type { PgPool } from '@lambdarec/clients';
+import type { BatchModel, Candidate, ProductFacts, RepurchaseStats, RepurchaseTable, ScoredItem } from '@lambdarec/domain';
+import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
+import { copyRows } from './copy.js';
 
 export interface PublishedRun {
   runId: string;
@@ -67,4 +68,128 @@ export function createBatchViewRepository({ pool }: { pool: PgPool }): BatchView
       return facts;
     },
   };
+}
+
+/** What a finished shard did, recorded with its rows. */
+export interface ShardRecord {
+  stage: 'similar-items' | 'user-items';
+  shard: number;
+  shards: number;
+  rowsRead: number;
+  pairs?: number;
+}
+
+/**
+ * The write side of the batch view. Shards write their rows under the run id while the run is
+ * unpublished (no reader asks for that run yet); each shard's rows and its record go in one
+ * transaction, so a shard is either wholly written or not at all, and a retried shard that finds
+ * its record does nothing.
+ */
+export interface BatchViewWriter {
+  /** Whether the shard already finished (a retried or duplicated shard job). */
+  shardDone(runId: string, stage: ShardRecord['stage'], shard: number): Promise<boolean>;
+  /** A similar-items shard: its products' neighbours and facts. */
+  writeSimilarShard(runId: string, record: ShardRecord, similar: ReadonlyMap<string, readonly ScoredItem[]>, facts: readonly ProductFacts[]): Promise<void>;
+  /** A user-items shard, streamed: users are written as they are computed. Returns how many. */
+  writeUserShard(runId: string, record: Omit<ShardRecord, 'rowsRead'>, users: AsyncIterable<readonly [userId: string, items: readonly ScoredItem[]]>, rowsRead: () => number): Promise<number>;
+  /** The similar lists a run's shards wrote (what the per-user shards rank with). */
+  similarItemsOf(runId: string): Promise<Map<string, ScoredItem[]>>;
+  /** The product facts a run's shards wrote. */
+  productFactsOf(runId: string): Promise<ProductFacts[]>;
+  /** Finished shards of a run, per stage. */
+  shardsDone(runId: string): Promise<Record<ShardRecord['stage'], number>>;
+}
+
+const stripped = (items: readonly ScoredItem[]) =>
+  JSON.stringify(items.map(({ productId, score, category, reasons }) => ({ productId, score, category, reasons })));
+
+async function recordShard(client: PgClient, runId: string, record: ShardRecord, rowsWritten: number) {
+  await client.query(
+    `INSERT INTO batch_run_shards (run_id, stage, shard, shards, rows_read, rows_written, pairs) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [runId, record.stage, record.shard, record.shards, record.rowsRead, rowsWritten, record.pairs ?? 0],
+  );
+}
+
+export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWriter {
+  return {
+    async shardDone(runId, stage, shard) {
+      const { rowCount } = await pool.query('SELECT 1 FROM batch_run_shards WHERE run_id = $1 AND stage = $2 AND shard = $3', [runId, stage, shard]);
+      return rowCount === 1;
+    },
+
+    async writeSimilarShard(runId, record, similar, facts) {
+      await withTransaction(pool, async (client) => {
+        const written = await copyRows(
+          client,
+          'rec_similar_items',
+          ['run_id', 'product_id', 'items'],
+          [...similar].map(([productId, items]) => [runId, productId, stripped(items)]),
+        );
+        await copyRows(
+          client,
+          'batch_product_facts',
+          ['run_id', 'product_id', 'category', 'popularity', 'buyers', 'rebuyers'],
+          facts.map((f) => [runId, f.productId, f.category, f.popularity, f.buyers, f.rebuyers]),
+        );
+        await recordShard(client, runId, record, written);
+      });
+    },
+
+    async writeUserShard(runId, record, users, rowsRead) {
+      return withTransaction(pool, async (client) => {
+        async function* rows() {
+          for await (const [userId, items] of users) if (items.length > 0) yield [runId, userId, stripped(items)] as const;
+        }
+        const written = await copyRows(client, 'rec_user_items', ['run_id', 'user_id', 'items'], rows());
+        await recordShard(client, runId, { ...record, rowsRead: rowsRead() }, written);
+        return written;
+      });
+    },
+
+    async similarItemsOf(runId) {
+      const { rows } = await pool.query<{ product_id: string; items: ScoredItem[] }>('SELECT product_id, items FROM rec_similar_items WHERE run_id = $1', [runId]);
+      return new Map(rows.map((row) => [row.product_id, row.items]));
+    },
+
+    async productFactsOf(runId) {
+      const { rows } = await pool.query<{ product_id: string; category: string | null; popularity: number; buyers: number; rebuyers: number }>(
+        'SELECT product_id, category, popularity, buyers, rebuyers FROM batch_product_facts WHERE run_id = $1 ORDER BY product_id',
+        [runId],
+      );
+      return rows.map((row) => ({ productId: row.product_id, category: row.category, popularity: row.popularity, buyers: row.buyers, rebuyers: row.rebuyers }));
+    },
+
+    async shardsDone(runId) {
+      const { rows } = await pool.query<{ stage: ShardRecord['stage']; n: number }>(
+        'SELECT stage, count(*)::int AS n FROM batch_run_shards WHERE run_id = $1 GROUP BY stage',
+        [runId],
+      );
+      const done = { 'similar-items': 0, 'user-items': 0 };
+      for (const row of rows) done[row.stage] = row.n;
+      return done;
+    },
+  };
+}
+
+/** Writes the run-wide rows of the view (popular items, re-buying) inside the publishing transaction. */
+export async function writeRunWideRows(client: PgClient, runId: string, popular: readonly ScoredItem[], repurchase: RepurchaseTable): Promise<void> {
+  await client.query('INSERT INTO rec_popular_items (run_id, items) VALUES ($1, $2)', [runId, stripped(popular)]);
+  const rows = [
+    ...[...repurchase.products].map(([key, stats]) => [runId, 'product', key, stats.buyers, stats.rebuyers] as const),
+    ...[...repurchase.categories].map(([key, stats]) => [runId, 'category', key, stats.buyers, stats.rebuyers] as const),
+  ];
+  await copyRows(client, 'rec_repurchase', ['run_id', 'scope', 'key', 'buyers', 'rebuyers'], rows);
+}
+
+/**
+ * Writes a whole in-memory model as one shard of each stage (tests, benches and small tools that
+ * compute a model with `computeBatchModel`); publish it with `BatchRunsRepository.publish`.
+ */
+export async function writeWholeModel(pool: PgPool, runId: string, model: BatchModel): Promise<void> {
+  await withTransaction(pool, async (client) => {
+    const similar = await copyRows(client, 'rec_similar_items', ['run_id', 'product_id', 'items'], [...model.similar].map(([id, items]) => [runId, id, stripped(items)]));
+    await recordShard(client, runId, { stage: 'similar-items', shard: 0, shards: 1, rowsRead: 0, pairs: model.stats.similarityPairs * 2 }, similar);
+    const users = await copyRows(client, 'rec_user_items', ['run_id', 'user_id', 'items'], [...model.perUser].map(([id, items]) => [runId, id, stripped(items)]));
+    await recordShard(client, runId, { stage: 'user-items', shard: 0, shards: 1, rowsRead: 0 }, users);
+  });
 }

@@ -13,15 +13,34 @@ export function createEventArchive({ pool }: { pool: PgPool }): EventArchive {
       return withTransaction(pool, async (client) => {
         let inserted = 0;
         if (events.length > 0) {
-          const result = await client.query(
-            `INSERT INTO events (event_id, user_id, session_id, type, product_id, category, event_time, value,
-                                 kafka_topic, kafka_partition, kafka_offset)
-             SELECT u.event_id, u.user_id, u.session_id, u.type, u.product_id, u.category, u.event_time, u.value,
-                    $9::text, $10::int, u.kafka_offset
-             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-                         $8::float8[], $11::bigint[])
-                  AS u(event_id, user_id, session_id, type, product_id, category, event_time, value, kafka_offset)
-             ON CONFLICT (event_id) DO NOTHING`,
+          // The events that were new also go into the daily aggregate, in the same statement: a
+          // redelivered batch adds nothing to either. Keys are sorted so that two archivers
+          // upserting the same days take their row locks in one order (no deadlock).
+          const result = await client.query<{ inserted: number }>(
+            `WITH inserted AS (
+               INSERT INTO events (event_id, user_id, session_id, type, product_id, category, event_time, value,
+                                   kafka_topic, kafka_partition, kafka_offset)
+               SELECT u.event_id, u.user_id, u.session_id, u.type, u.product_id, u.category, u.event_time, u.value,
+                      $9::text, $10::int, u.kafka_offset
+               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+                           $8::float8[], $11::bigint[])
+                    AS u(event_id, user_id, session_id, type, product_id, category, event_time, value, kafka_offset)
+               ON CONFLICT (event_id) DO NOTHING
+               RETURNING user_id, product_id, type, category, event_time
+             ), daily AS (
+               INSERT INTO event_daily AS d (day, user_id, product_id, type, n, last_at, category)
+               SELECT (event_time AT TIME ZONE 'UTC')::date, user_id, product_id, type, count(*), max(event_time),
+                      (array_agg(category ORDER BY event_time DESC) FILTER (WHERE category IS NOT NULL))[1]
+               FROM inserted
+               GROUP BY 1, 2, 3, 4
+               ORDER BY 1, 2, 3, 4
+               ON CONFLICT (day, user_id, product_id, type) DO UPDATE
+                 SET n = d.n + EXCLUDED.n,
+                     last_at = GREATEST(d.last_at, EXCLUDED.last_at),
+                     category = CASE WHEN EXCLUDED.last_at >= d.last_at THEN COALESCE(EXCLUDED.category, d.category)
+                                     ELSE COALESCE(d.category, EXCLUDED.category) END
+             )
+             SELECT count(*)::int AS inserted FROM inserted`,
             [
               events.map((e) => e.event.eventId),
               events.map((e) => e.event.userId),
@@ -36,7 +55,7 @@ export function createEventArchive({ pool }: { pool: PgPool }): EventArchive {
               events.map((e) => e.offset),
             ],
           );
-          inserted = result.rowCount ?? 0;
+          inserted = result.rows[0]?.inserted ?? 0;
         }
         await client.query(
           `INSERT INTO archive_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)

@@ -4,3 +4,6 @@ export * from './catalog-repository.js';
 export * from './event-archive.js';
 export * from './batch-runs-repository.js';
 export * from './batch-view-repository.js';
+export * from './archive-reader.js';
+export * from './copy.js';
+export * from './whole-model.js';

@@ -3,11 +3,13 @@ import { createPgPool, type PgPool } from '@lambdarec/clients';
 import { computeBatchModel, DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import { buildClickEvent, buildProduct, createTestDatabase, testLogger, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createArchiveReader } from '../src/archive-reader.js';
 import { createBatchRunsRepository } from '../src/batch-runs-repository.js';
 import { createBatchViewRepository } from '../src/batch-view-repository.js';
 import { createCatalogRepository } from '../src/catalog-repository.js';
 import { createEventArchive } from '../src/event-archive.js';
 import { runMigrations } from '../src/migrations.js';
+import { publishWholeModel } from '../src/whole-model.js';
 
 const log = testLogger('test');
 let db: TestDatabase;
@@ -107,6 +109,7 @@ describe('batch runs', () => {
     const runs = createBatchRunsRepository({ pool });
     const view = createBatchViewRepository({ pool });
     const archive = createEventArchive({ pool });
+    const reader = createArchiveReader({ pool });
     const t = Date.now();
     await archive.append({
       topic: 't-publish',
@@ -124,9 +127,11 @@ describe('batch runs', () => {
       const runId = randomUUID();
       await runs.create({ runId, trigger: 'test' });
       await runs.markRunning(runId);
-      const input = await runs.readInput();
-      const model = computeBatchModel(input.interactions, Date.parse(input.watermark.maxEventTime!), DEFAULT_BATCH_POLICY);
-      await runs.publish(runId, model, { eventsRead: input.eventsRead }, input.watermark);
+      const input = await reader.freezeInput(runId, { historyDays: 365, maxItemsPerUser: 100, now: Date.now() });
+      const interactions = [];
+      for await (const user of reader.users(runId)) interactions.push(...user.rows);
+      const model = computeBatchModel(interactions, Date.parse(input.watermark.maxEventTime!), DEFAULT_BATCH_POLICY);
+      await publishWholeModel({ pool, runs }, runId, model, { eventsRead: input.eventsRead }, input.watermark);
       return { runId, input };
     };
 
@@ -151,7 +156,7 @@ describe('batch runs', () => {
     await runs.markRunning(runId);
     const purchase = (userId: string, count: number) => ({ userId, productId: 'rb-tea', type: 'purchase' as const, count, lastAt: 0, category: 'rb-grocery' });
     const model = computeBatchModel([purchase('w1', 3), purchase('w2', 1), purchase('w3', 2)], 0, DEFAULT_BATCH_POLICY);
-    await runs.publish(runId, model, {}, { maxEventTime: null, offsets: {} });
+    await publishWholeModel({ pool, runs }, runId, model);
     const facts = await view.repurchase(runId, ['rb-tea', 'rb-unknown'], ['rb-grocery']);
     expect(facts.products).toEqual(new Map([['rb-tea', { buyers: 3, rebuyers: 2 }]]));
     expect(facts.categories).toEqual(new Map([['rb-grocery', { buyers: 3, rebuyers: 2 }]]));
@@ -166,7 +171,7 @@ describe('batch runs', () => {
     await runs.create({ runId, trigger: 'test' });
     // Never marked running: publish must refuse, and roll back everything it wrote.
     const model = computeBatchModel([{ userId: 'z', productId: 'q', type: 'view', count: 1, lastAt: 0, category: null }], 0, DEFAULT_BATCH_POLICY);
-    await expect(runs.publish(runId, model, {}, { maxEventTime: null, offsets: {} })).rejects.toThrow(/no longer running/);
+    await expect(publishWholeModel({ pool, runs }, runId, model)).rejects.toThrow(/no longer running/);
     expect(await view.publishedRun()).toEqual(before);
     expect(await view.popularItems(runId)).toEqual([]);
     await runs.markFailed(runId, 'test over');

@@ -1,0 +1,133 @@
+import type { EventType, Watermark } from '@lambdarec/contracts';
+import type { Interaction, UserHistory } from '@lambdarec/domain';
+import { withTransaction, type PgPool } from '@lambdarec/clients';
+import { copyOut, uuidLiteral } from './copy.js';
+
+/** What a run's frozen input holds, and how far it goes. */
+export interface RunInputSummary {
+  /** Rows of the input: one per (user, product, event type). */
+  rows: number;
+  users: number;
+  products: number;
+  /** Archived events the rows sum up (within the history horizon). */
+  eventsRead: number;
+  /**
+   * An upper bound on the (product, other product) pairs co-occurrence will count: the sum over
+   * users of k·(k−1), k their distinct products capped at `maxItemsPerUser`.
+   */
+  pairBound: number;
+  watermark: Watermark;
+}
+
+/** How many user buckets there are; a per-user shard takes the buckets congruent to its number. */
+export const USER_BUCKETS = 4096;
+
+/** The batch layer's reads of the event archive. */
+export interface ArchiveReader {
+  /**
+   * Freezes a run's input: the daily aggregate within `historyDays` before the newest event (never
+   * later than `now`), summed per (user, product, type), with the archive's offsets, in one
+   * snapshot. Doing it again replaces the run's input (a run resumed after a crash).
+   */
+  freezeInput(runId: string, options: { historyDays: number; maxItemsPerUser: number; now: number }): Promise<RunInputSummary>;
+  /** The products of a run's input, in name order (the numbering co-occurrence shards share). */
+  products(runId: string): Promise<string[]>;
+  /**
+   * Streams a run's input one user at a time, users in name order; with `shard`, only the users
+   * whose bucket is congruent to it modulo `shards`.
+   */
+  users(runId: string, shard?: { shard: number; shards: number }): AsyncGenerator<UserHistory>;
+  /** Deletes a run's frozen input (the run has ended). */
+  dropInput(runId: string): Promise<void>;
+}
+
+export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
+  return {
+    async freezeInput(runId, { historyDays, maxItemsPerUser, now }) {
+      return withTransaction(
+        pool,
+        async (client) => {
+          const offsets = await client.query<{ topic: string; partition: number; next_offset: string }>(
+            'SELECT topic, partition, next_offset FROM archive_offsets ORDER BY topic, partition',
+          );
+          const watermarkOffsets: Watermark['offsets'] = {};
+          for (const row of offsets.rows) (watermarkOffsets[row.topic] ??= {})[String(row.partition)] = String(row.next_offset);
+          // The newest event: from the newest day (the primary key starts with the day).
+          const newest = await client.query<{ max_time: Date | null }>(
+            'SELECT max(last_at) AS max_time FROM event_daily WHERE day = (SELECT max(day) FROM event_daily)',
+          );
+          const maxEventTime = newest.rows[0]?.max_time ?? null;
+          // The horizon counts back from the run's own clock (the newest event), so a shop's
+          // imported history is read the same way whenever the run happens.
+          const asOf = maxEventTime === null ? now : Math.min(maxEventTime.getTime(), now);
+          const horizon = new Date(asOf - historyDays * 24 * 60 * 60 * 1000).toISOString().slice(0, 10);
+          await client.query('DELETE FROM batch_input WHERE run_id = $1', [runId]);
+          const { rows } = await client.query<{ rows: string; users: string; products: string; events: string | null; pair_bound: string | null }>(
+            `WITH input AS (
+               INSERT INTO batch_input (run_id, user_id, product_id, type, n, last_at, category, bucket)
+               SELECT $1, user_id, product_id, type, sum(n), max(last_at),
+                      mode() WITHIN GROUP (ORDER BY category), hashtext(user_id) & ${USER_BUCKETS - 1}
+               FROM event_daily
+               WHERE day >= $2::date
+               GROUP BY user_id, product_id, type
+               RETURNING user_id, product_id, n
+             ), per_user AS (
+               SELECT least(count(DISTINCT product_id), $3::bigint) AS k FROM input GROUP BY user_id
+             )
+             SELECT (SELECT count(*) FROM input) AS rows,
+                    (SELECT count(*) FROM per_user) AS users,
+                    (SELECT count(DISTINCT product_id) FROM input) AS products,
+                    (SELECT sum(n) FROM input) AS events,
+                    (SELECT sum(k * (k - 1)) FROM per_user) AS pair_bound`,
+            [runId, horizon, maxItemsPerUser],
+          );
+          const summary = rows[0]!;
+          return {
+            rows: Number(summary.rows),
+            users: Number(summary.users),
+            products: Number(summary.products),
+            eventsRead: Number(summary.events ?? 0),
+            pairBound: Number(summary.pair_bound ?? 0),
+            watermark: { maxEventTime: maxEventTime?.toISOString() ?? null, offsets: watermarkOffsets },
+          };
+        },
+        'REPEATABLE READ',
+      );
+    },
+
+    async products(runId) {
+      const { rows } = await pool.query<{ product_id: string }>('SELECT DISTINCT product_id FROM batch_input WHERE run_id = $1', [runId]);
+      return rows.map((row) => row.product_id).sort();
+    },
+
+    async *users(runId, shard) {
+      const only = shard === undefined ? '' : ` AND bucket % ${Math.trunc(shard.shards)} = ${Math.trunc(shard.shard)}`;
+      let current: UserHistory | undefined;
+      for await (const [userId, productId, type, n, lastAt, category] of copyOut(
+        pool,
+        `SELECT user_id, product_id, type, n, (extract(epoch FROM last_at) * 1000)::bigint, category
+         FROM batch_input WHERE run_id = ${uuidLiteral(runId)}${only}
+         ORDER BY user_id, product_id, type`,
+      )) {
+        const row: Interaction = {
+          userId: userId!,
+          productId: productId!,
+          type: type as EventType,
+          count: Number(n),
+          lastAt: Number(lastAt),
+          category: category ?? null,
+        };
+        if (current?.userId !== row.userId) {
+          if (current !== undefined) yield current;
+          current = { userId: row.userId, rows: [] };
+        }
+        current.rows.push(row);
+      }
+      if (current !== undefined) yield current;
+    },
+
+    async dropInput(runId) {
+      await pool.query('DELETE FROM batch_input WHERE run_id = $1', [runId]);
+    },
+  };
+}

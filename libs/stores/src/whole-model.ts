@@ -1,0 +1,21 @@
+import type { RunStats, Watermark } from '@lambdarec/contracts';
+import type { BatchModel } from '@lambdarec/domain';
+import type { PgPool } from '@lambdarec/clients';
+import type { BatchRunsRepository } from './batch-runs-repository.js';
+import { writeWholeModel } from './batch-view-repository.js';
+
+/**
+ * Writes and publishes a model computed in memory (`computeBatchModel`), as a run of one shard per
+ * stage: for tests, benches and small tools. The run must be running. The batch service itself
+ * writes shard by shard.
+ */
+export async function publishWholeModel(
+  { pool, runs }: { pool: PgPool; runs: Pick<BatchRunsRepository, 'publish'> },
+  runId: string,
+  model: BatchModel,
+  stats: RunStats = {},
+  watermark: Watermark = { maxEventTime: null, offsets: {} },
+): Promise<void> {
+  await writeWholeModel(pool, runId, model);
+  await runs.publish(runId, { stats, watermark, popular: model.popular, repurchase: model.repurchase, shards: { similarItems: 1, userItems: 1 } });
+}
