@@ -5,14 +5,14 @@ import type { Queue } from 'bullmq';
 import type { Credentials } from './plugins/auth.js';
 import { dashboardPlugin } from './plugins/dashboard.js';
 import { runsRoutes } from './routes/runs.js';
-import type { BatchJobData } from './worker.js';
+import type { BatchQueue } from './jobs.js';
 
 export interface BatchAppOptions {
   log: Logger;
   registry: Registry;
   checks: Record<string, ReadinessCheck>;
   runs: BatchRunsRepository;
-  queue: Queue<BatchJobData>;
+  queue: BatchQueue;
   credentials: Credentials;
   trustProxy?: boolean | number | string[];
 }

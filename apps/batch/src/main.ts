@@ -1,14 +1,13 @@
 import { closeRedis, createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { batchConfigSchema } from '@lambdarec/config';
-import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/http';
 import { createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
 import { Queue } from 'bullmq';
 import { buildBatchApp } from './app.js';
 import { createArchiver } from './archiver.js';
-import { createBatchRunner } from './batch-runner.js';
+import type { AnyBatchJobData } from './jobs.js';
 import { createRunReconciler, upsertNightlySchedule } from './scheduler.js';
-import { createBatchWorker, type BatchJobData } from './worker.js';
+import { createRunWorker } from './worker.js';
 
 await runService({
   name: 'batch',
@@ -27,7 +26,7 @@ await runService({
     defer('queue redis', () => closeRedis(queueRedis));
 
     const runs = createBatchRunsRepository({ pool });
-    const queue = new Queue<BatchJobData>(config.BATCH_QUEUE, { connection: queueRedis });
+    const queue = new Queue<AnyBatchJobData>(config.BATCH_QUEUE, { connection: queueRedis });
     defer('queue', () => queue.close());
     const reconciler = createRunReconciler({ queue, runs, log });
     await reconciler.once();
@@ -35,11 +34,22 @@ await runService({
     defer('run reconciler', () => reconciler.close());
     await upsertNightlySchedule({ queue, pattern: config.BATCH_CRON, tz: config.BATCH_TZ, log });
 
-    const worker = createBatchWorker({
-      queueName: config.BATCH_QUEUE,
+    // Every batch process works on runs: its coordinator steps and its shards, whichever process
+    // queued them. More processes (on any host sharing Redis and Postgres) make runs faster.
+    const worker = createRunWorker({
+      pool,
+      queue,
       connection: redis,
       runs,
-      runner: createBatchRunner({ runs, policy: DEFAULT_BATCH_POLICY, log }),
+      concurrency: config.BATCH_WORKER_CONCURRENCY,
+      lockDurationMs: config.BATCH_JOB_LOCK_MS,
+      settings: {
+        historyDays: config.BATCH_HISTORY_DAYS,
+        keepRuns: config.BATCH_KEEP_RUNS,
+        maxPairsPerShard: config.BATCH_SHARD_MAX_PAIRS,
+        maxUsersPerShard: config.BATCH_SHARD_MAX_USERS,
+        minShards: config.BATCH_MIN_SHARDS,
+      },
       log,
     });
     const archiver = createArchiver({

@@ -1,18 +1,17 @@
 import { BATCH_JOB_NAME, NIGHTLY_SCHEDULER_ID } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import type { BatchRunsRepository } from '@lambdarec/stores';
-import type { Queue } from 'bullmq';
-import type { BatchJobData } from './worker.js';
+import { RUN_JOB_OPTIONS, type BatchJobData, type BatchQueue } from './jobs.js';
 
 /**
  * Upserts the nightly job scheduler: restarting the service, or several replicas starting at
  * once, leave exactly one schedule with the current pattern.
  */
-export async function upsertNightlySchedule({ queue, pattern, tz, log }: { queue: Queue<BatchJobData>; pattern: string; tz: string; log: Logger }) {
+export async function upsertNightlySchedule({ queue, pattern, tz, log }: { queue: BatchQueue; pattern: string; tz: string; log: Logger }) {
   await queue.upsertJobScheduler(
     NIGHTLY_SCHEDULER_ID,
     { pattern, tz },
-    { name: BATCH_JOB_NAME, data: { trigger: 'scheduler' }, opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 100 } },
+    { name: BATCH_JOB_NAME, data: { trigger: 'scheduler' } satisfies BatchJobData, opts: RUN_JOB_OPTIONS },
   );
   log.info({ pattern, tz, scheduler: NIGHTLY_SCHEDULER_ID }, 'nightly batch scheduled');
 }
@@ -30,7 +29,7 @@ export async function reconcileRuns({
   graceMs = 30_000,
   now = Date.now,
 }: {
-  queue: Queue<BatchJobData>;
+  queue: BatchQueue;
   runs: BatchRunsRepository;
   log: Logger;
   graceMs?: number;
@@ -58,7 +57,7 @@ export function createRunReconciler({
   intervalMs = 60_000,
   graceMs,
 }: {
-  queue: Queue<BatchJobData>;
+  queue: BatchQueue;
   runs: BatchRunsRepository;
   log: Logger;
   /** @defaultValue 60000 */

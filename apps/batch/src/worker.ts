@@ -1,70 +1,63 @@
-import { randomUUID } from 'node:crypto';
 import { BATCH_JOB_NAME } from '@lambdarec/contracts';
-import type { Logger, Redis } from '@lambdarec/clients';
-import type { BatchRunsRepository } from '@lambdarec/stores';
+import type { Logger, PgPool, Redis } from '@lambdarec/clients';
+import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '@lambdarec/domain';
+import { createArchiveReader, createBatchViewWriter, type BatchRunsRepository } from '@lambdarec/stores';
 import { Worker, type Job } from 'bullmq';
-import type { BatchRunner } from './batch-runner.js';
-
-/** Job data: runs created by the API carry their runId; scheduled ones get theirs when they start. */
-export interface BatchJobData {
-  runId?: string;
-  trigger?: string;
-}
-
-export type BatchJobResult = { runId: string; skipped: false } | { runId: string; skipped: true; reason: string };
+import {
+  SHARD_JOB_NAME,
+  type AnyBatchJobData,
+  type BatchJobData,
+  type BatchJobResult,
+  type BatchQueue,
+  type ShardJobData,
+  type ShardJobResult,
+} from './jobs.js';
+import { createRunCoordinator, type RunSettings } from './run-coordinator.js';
+import { createShardProcessor } from './shards.js';
 
 export interface BatchWorkerOptions {
   queueName: string;
   connection: Redis;
-  runs: BatchRunsRepository;
-  runner: BatchRunner;
+  runs: Pick<BatchRunsRepository, 'markFailed'>;
+  coordinator: (job: Job<BatchJobData, BatchJobResult>, token?: string) => Promise<BatchJobResult>;
+  shard: (job: Job<ShardJobData, ShardJobResult>) => Promise<ShardJobResult>;
+  /** Jobs (run steps and shards) this process works on at once. @defaultValue 1 */
+  concurrency?: number;
+  /** How long a job's lock lasts without renewal: a killed worker's job is taken again after it. @defaultValue 60000 */
+  lockDurationMs?: number;
   log: Logger;
 }
 
 /**
- * Processes one batch job. API jobs carry their runId; scheduler jobs (nightly, Bull Board's
- * "Run now") get one when first processed, recorded with their job id, so a job processed again
- * after a stall resumes its own run instead of colliding with it.
+ * The batch worker: takes coordinator and shard jobs of the batch queue, from whichever process
+ * added them. Any number of batch processes run one; together they are the run's compute.
  */
-export function createBatchJobProcessor({ runs, runner, log }: Pick<BatchWorkerOptions, 'runs' | 'runner' | 'log'>) {
-  return async (job: Pick<Job<BatchJobData, BatchJobResult>, 'id' | 'data'>): Promise<BatchJobResult> => {
-    let runId = job.data.runId;
-    if (runId === undefined) {
-      const previous = job.id === undefined ? undefined : await runs.findByJobId(job.id);
-      if (previous !== undefined && previous.status !== 'queued' && previous.status !== 'running') {
-        return { runId: previous.runId, skipped: true, reason: `its run already ${previous.status}` };
-      }
-      if (previous !== undefined) {
-        runId = previous.runId;
-        log.info({ jobId: job.id, runId }, 'resuming the run of a job processed again');
-      } else {
-        runId = randomUUID();
-        const created = await runs.create({ runId, trigger: job.data.trigger ?? 'scheduler', jobId: job.id });
-        if (!created.created) {
-          log.warn({ jobId: job.id, activeRunId: created.activeRunId }, 'a batch run is already in progress; skipping this one');
-          return { runId: created.activeRunId, skipped: true, reason: 'a run was already in progress' };
-        }
-      }
-    }
-    await runner.run(runId);
-    return { runId, skipped: false };
+export function createBatchWorker({ queueName, connection, runs, coordinator, shard, concurrency = 1, lockDurationMs = 60_000, log }: BatchWorkerOptions) {
+  let worker: Worker<AnyBatchJobData> | undefined;
+  const process = async (job: Job<AnyBatchJobData>, token?: string) => {
+    if (job.name === SHARD_JOB_NAME) return shard(job as Job<ShardJobData, ShardJobResult>);
+    if (job.name === BATCH_JOB_NAME) return coordinator(job as Job<BatchJobData, BatchJobResult>, token);
+    throw new Error(`unknown batch job ${job.name}`);
   };
-}
-
-export function createBatchWorker({ queueName, connection, runs, runner, log }: BatchWorkerOptions) {
-  let worker: Worker<BatchJobData, BatchJobResult> | undefined;
-  const process = createBatchJobProcessor({ runs, runner, log });
 
   return {
     async start() {
-      worker = new Worker<BatchJobData, BatchJobResult>(queueName, process, {
+      worker = new Worker<AnyBatchJobData>(queueName, process, {
         connection,
-        concurrency: 1,
-        // A run can take minutes; a stalled (killed) worker's job is picked up again after this.
-        lockDuration: 60_000,
-        name: BATCH_JOB_NAME,
+        concurrency,
+        lockDuration: lockDurationMs,
+        stalledInterval: Math.max(1000, Math.floor(lockDurationMs / 2)),
       });
-      worker.on('failed', (job, err) => log.error({ jobId: job?.id, err }, 'batch job failed'));
+      worker.on('failed', (job, err) => {
+        log.error({ jobId: job?.id, job: job?.name, err }, 'batch job failed');
+        // A shard out of attempts fails its run (BullMQ fails the coordinator too); say so on the run now.
+        if (job?.name === SHARD_JOB_NAME && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+          const { runId, stage, shard } = job.data as ShardJobData;
+          void runs.markFailed(runId, `${stage} shard ${shard} failed ${job.attemptsMade} times; see the batch service log`).catch((markErr: unknown) =>
+            log.error({ err: markErr, runId }, 'could not mark the run failed; the reconciler will'),
+          );
+        }
+      });
       worker.on('error', (err) => log.error({ err }, 'batch worker error'));
       await worker.waitUntilReady();
     },
@@ -72,4 +65,34 @@ export function createBatchWorker({ queueName, connection, runs, runner, log }: 
       await worker?.close();
     },
   };
+}
+
+export interface RunWorkerOptions {
+  pool: PgPool;
+  /** The queue the coordinator adds shards to (the worker's queue). */
+  queue: BatchQueue;
+  /** The worker's own connection: its blocking calls wait for Redis to come back. */
+  connection: Redis;
+  runs: BatchRunsRepository;
+  settings: RunSettings;
+  policy?: BatchPolicy;
+  concurrency?: number;
+  lockDurationMs?: number;
+  log: Logger;
+}
+
+/** The batch worker wired with its coordinator and shard processor: what main.ts, tests and the bench start. */
+export function createRunWorker({ pool, queue, connection, runs, settings, policy = DEFAULT_BATCH_POLICY, concurrency, lockDurationMs, log }: RunWorkerOptions) {
+  const reader = createArchiveReader({ pool });
+  const writer = createBatchViewWriter({ pool });
+  return createBatchWorker({
+    queueName: queue.name,
+    connection,
+    runs,
+    ...(concurrency === undefined ? {} : { concurrency }),
+    ...(lockDurationMs === undefined ? {} : { lockDurationMs }),
+    coordinator: createRunCoordinator({ queue, runs, reader, writer, policy, settings, log }),
+    shard: createShardProcessor({ queue, runs, reader, writer, policy, maxPairsPerShard: settings.maxPairsPerShard, log }),
+    log,
+  });
 }

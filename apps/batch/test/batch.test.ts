@@ -1,7 +1,7 @@
 import { createKafka, createPgPool, createRedis, type EventConsumer, type PgPool, type Redis } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
-import { createBatchRunsRepository, createBatchViewRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
+import { createArchiveReader, createBatchRunsRepository, createBatchViewRepository, createBatchViewWriter, createEventArchive, runMigrations } from '@lambdarec/stores';
 import {
   buildClickEvent,
   createTestDatabase,
@@ -17,9 +17,12 @@ import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildBatchApp } from '../src/app.js';
 import { createArchiver } from '../src/archiver.js';
-import { createBatchRunner } from '../src/batch-runner.js';
+import { BATCH_JOB_NAME } from '@lambdarec/contracts';
+import type { Job } from 'bullmq';
+import type { AnyBatchJobData, BatchJobData, BatchJobResult } from '../src/jobs.js';
+import { createRunCoordinator, type RunSettings } from '../src/run-coordinator.js';
 import { createRunReconciler, upsertNightlySchedule } from '../src/scheduler.js';
-import { createBatchJobProcessor, createBatchWorker, type BatchJobData } from '../src/worker.js';
+import { createRunWorker } from '../src/worker.js';
 
 const log = testLogger('batch-test');
 const credentials = { user: 'ops', password: 'correct-horse' };
@@ -28,8 +31,9 @@ let topic: TestTopic;
 let db: TestDatabase;
 let pool: PgPool;
 let redis: Redis;
-let queue: Queue<BatchJobData>;
-let worker: ReturnType<typeof createBatchWorker>;
+let queue: Queue<AnyBatchJobData>;
+let worker: ReturnType<typeof createRunWorker>;
+const settings: RunSettings = { historyDays: 365, keepRuns: 3, maxPairsPerShard: 1_000_000, maxUsersPerShard: 1000, minShards: 2 };
 let archiver: EventConsumer;
 let producer: Producer;
 let app: HttpServer;
@@ -42,9 +46,9 @@ beforeAll(async () => {
   pool = createPgPool({ url: db.url, log, applicationName: 'batch-test' });
   redis = createRedis({ url: redisUrl, log, purpose: 'bullmq' });
   const queueName = uniqueName('batch-queue');
-  queue = new Queue<BatchJobData>(queueName, { connection: redis });
+  queue = new Queue<AnyBatchJobData>(queueName, { connection: redis });
   const runs = createBatchRunsRepository({ pool });
-  worker = createBatchWorker({ queueName, connection: redis, runs, runner: createBatchRunner({ runs, policy: DEFAULT_BATCH_POLICY, log }), log });
+  worker = createRunWorker({ pool, queue, connection: redis, runs, settings, concurrency: 2, log });
   await worker.start();
   const kafka = createKafka({ brokers: kafkaBrokers, clientId: 'batch-test', log });
   archiver = createArchiver({
@@ -196,7 +200,7 @@ describe('batch runs', () => {
 
   it('a job removed in Bull Board fails its run at the next reconciliation, and POST /batch/runs answers 202 again', async () => {
     // A queue nobody works on, so the job waits until the operator removes it.
-    const idleQueue = new Queue<BatchJobData>(uniqueName('idle-queue'), { connection: redis });
+    const idleQueue = new Queue<AnyBatchJobData>(uniqueName('idle-queue'), { connection: redis });
     const runs = createBatchRunsRepository({ pool });
     const idleApp = await buildBatchApp({ log, registry: createMetricsRegistry('batch-test-idle'), checks: {}, runs, queue: idleQueue, credentials });
     const reconciler = createRunReconciler({ queue: idleQueue, runs, log, intervalMs: 100, graceMs: 0 });
@@ -259,28 +263,40 @@ describe('batch runs', () => {
     expect(schedulers[0]).toMatchObject({ key: 'nightly', pattern: '0 2 * * *' });
   });
 
+  const coordinatorFor = (runs: ReturnType<typeof createBatchRunsRepository>) =>
+    createRunCoordinator({
+      queue,
+      runs,
+      reader: createArchiveReader({ pool }),
+      writer: createBatchViewWriter({ pool }),
+      policy: DEFAULT_BATCH_POLICY,
+      settings,
+      log,
+    });
+  /** Stands in for a job only as far as a run that ends before its first step reads one. */
+  const jobStub = (job: { id: string; data: BatchJobData }) => job as unknown as Job<BatchJobData, BatchJobResult>;
+
   it('a scheduler job processed again after a stall resumes its own run, and once done is skipped', async () => {
     const runs = createBatchRunsRepository({ pool });
-    const process = createBatchJobProcessor({ runs, runner: createBatchRunner({ runs, policy: DEFAULT_BATCH_POLICY, log }), log });
-    const job = { id: `repeat:nightly:${Date.now()}`, data: { trigger: 'scheduler' } };
+    const jobId = `nightly-stalled-${Date.now()}`;
     // The first worker recorded the run and died mid-way: the run is still running.
     const stalledRunId = crypto.randomUUID();
-    await runs.create({ runId: stalledRunId, trigger: 'scheduler', jobId: job.id });
+    await runs.create({ runId: stalledRunId, trigger: 'scheduler', jobId });
     await runs.markRunning(stalledRunId);
 
-    expect(await process(job)).toEqual({ runId: stalledRunId, skipped: false });
-    expect(await runs.get(stalledRunId)).toMatchObject({ status: 'succeeded', published: true });
-    expect(await process(job)).toMatchObject({ runId: stalledRunId, skipped: true });
+    // BullMQ hands the same job (same id, data without a runId) to a worker again.
+    await queue.add(BATCH_JOB_NAME, { trigger: 'scheduler' }, { jobId });
+    expect(await waitForRun(stalledRunId)).toMatchObject({ status: 'succeeded', published: true });
+    expect(await coordinatorFor(runs)(jobStub({ id: jobId, data: { trigger: 'scheduler' } }))).toMatchObject({ runId: stalledRunId, skipped: true });
     expect(await runs.active()).toEqual([]);
   });
 
   it('a run failed meanwhile is not revived by its job', async () => {
     const runs = createBatchRunsRepository({ pool });
-    const process = createBatchJobProcessor({ runs, runner: createBatchRunner({ runs, policy: DEFAULT_BATCH_POLICY, log }), log });
     const runId = crypto.randomUUID();
     await runs.create({ runId, trigger: 'api', jobId: runId });
     await runs.markFailed(runId, 'could not be queued');
-    await expect(process({ id: runId, data: { runId, trigger: 'api' } })).rejects.toThrow(/no longer queued or running/);
+    await expect(coordinatorFor(runs)(jobStub({ id: runId, data: { runId, trigger: 'api' } }))).rejects.toThrow(/no longer queued or running/);
     expect((await runs.get(runId))?.status).toBe('failed');
   });
 

@@ -182,6 +182,23 @@ export const batchConfigSchema = z.object({
   BATCH_TZ: z.string().min(1).default('UTC').describe('time zone of BATCH_CRON'),
   DASHBOARD_USER: z.string().min(1).default('admin').describe('basic-auth user of Bull Board and POST /batch/runs'),
   DASHBOARD_PASSWORD: secret('basic-auth password of the dashboard', 8).describe('basic-auth password of Bull Board and POST /batch/runs'),
+  BATCH_HISTORY_DAYS: z.coerce.number().int().min(1).max(3650).default(365).describe('days of history before the newest event that a run reads'),
+  BATCH_KEEP_RUNS: z.coerce.number().int().min(1).max(100).default(3).describe('succeeded runs whose view is kept for rollback (besides the published one)'),
+  BATCH_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1).describe('batch jobs (run steps and shards) this process works on at once'),
+  BATCH_SHARD_MAX_PAIRS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(4_000_000)
+    .describe('item pairs one similar-items shard may hold (~32 bytes each); a run is cut into enough shards to stay under it'),
+  BATCH_SHARD_MAX_USERS: z.coerce.number().int().min(100).default(25_000).describe('users per per-user shard'),
+  BATCH_MIN_SHARDS: z.coerce.number().int().min(1).max(1024).default(2).describe('shards per stage at least, so that every worker process gets a share'),
+  BATCH_JOB_LOCK_MS: z.coerce
+    .number()
+    .int()
+    .min(2000)
+    .default(60_000)
+    .describe('lock of a batch job; a job whose process died is taken by another after this long'),
 });
 export type BatchConfig = z.output<typeof batchConfigSchema>;
 

@@ -70,6 +70,12 @@ export function createBatchViewRepository({ pool }: { pool: PgPool }): BatchView
   };
 }
 
+export interface ShardTotals {
+  shards: number;
+  pairs: number;
+  rowsWritten: number;
+}
+
 /** What a finished shard did, recorded with its rows. */
 export interface ShardRecord {
   stage: 'similar-items' | 'user-items';
@@ -96,8 +102,8 @@ export interface BatchViewWriter {
   similarItemsOf(runId: string): Promise<Map<string, ScoredItem[]>>;
   /** The product facts a run's shards wrote. */
   productFactsOf(runId: string): Promise<ProductFacts[]>;
-  /** Finished shards of a run, per stage. */
-  shardsDone(runId: string): Promise<Record<ShardRecord['stage'], number>>;
+  /** Finished shards of a run per stage, with the pairs they counted and the rows they wrote. */
+  shardsDone(runId: string): Promise<Record<ShardRecord['stage'], ShardTotals>>;
 }
 
 const stripped = (items: readonly ScoredItem[]) =>
@@ -160,12 +166,14 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
     },
 
     async shardsDone(runId) {
-      const { rows } = await pool.query<{ stage: ShardRecord['stage']; n: number }>(
-        'SELECT stage, count(*)::int AS n FROM batch_run_shards WHERE run_id = $1 GROUP BY stage',
+      const { rows } = await pool.query<{ stage: ShardRecord['stage']; n: number; pairs: string; written: string }>(
+        `SELECT stage, count(*)::int AS n, sum(pairs) AS pairs, sum(rows_written) AS written
+         FROM batch_run_shards WHERE run_id = $1 GROUP BY stage`,
         [runId],
       );
-      const done = { 'similar-items': 0, 'user-items': 0 };
-      for (const row of rows) done[row.stage] = row.n;
+      const none = (): ShardTotals => ({ shards: 0, pairs: 0, rowsWritten: 0 });
+      const done = { 'similar-items': none(), 'user-items': none() };
+      for (const row of rows) done[row.stage] = { shards: row.n, pairs: Number(row.pairs), rowsWritten: Number(row.written) };
       return done;
     },
   };

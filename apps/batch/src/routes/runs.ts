@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  BATCH_JOB_NAME,
   batchRunSchema,
   batchRunsAnswerSchema,
   ERROR_CODES,
@@ -10,15 +9,14 @@ import {
 } from '@lambdarec/contracts';
 import { assertSameOriginWrite, type HttpServer } from '@lambdarec/http';
 import type { BatchRunsRepository } from '@lambdarec/stores';
-import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { registerBasicAuth, type Credentials } from '../plugins/auth.js';
-import type { BatchJobData } from '../worker.js';
+import { enqueueRun, type BatchQueue } from '../jobs.js';
 
 export interface RunsRouteOptions {
   runs: BatchRunsRepository;
-  queue: Queue<BatchJobData>;
+  queue: BatchQueue;
   credentials: Credentials;
 }
 
@@ -76,7 +74,7 @@ export async function runsRoutes(app: HttpServer, { runs, queue, credentials }: 
           });
         }
         try {
-          await queue.add(BATCH_JOB_NAME, { runId, trigger: 'api' }, { jobId: runId, attempts: 1, removeOnComplete: 100, removeOnFail: 100 });
+          await enqueueRun(queue, runId, 'api');
         } catch (err) {
           // If Postgres is down too, reconciliation at the next start marks the run failed.
           await runs.markFailed(runId, 'could not be queued').catch((markErr: unknown) => request.log.error({ err: markErr, runId }, 'could not mark the run failed'));
@@ -88,6 +86,34 @@ export async function runsRoutes(app: HttpServer, { runs, queue, credentials }: 
           });
         }
         return reply.status(202).send({ runId });
+      },
+    );
+
+    typed.post(
+      '/batch/runs/:runId/publish',
+      {
+        onRequest: scope.basicAuth,
+        schema: {
+          summary: 'Publish a kept run again (rollback)',
+          description:
+            'Makes a succeeded run whose view is still kept (the last BATCH_KEEP_RUNS) the published one, atomically: ' +
+            'serving switches to it at its next refresh. 404 for an unknown run; 409 for a run that did not succeed or whose rows were pruned.',
+          tags: ['batch'],
+          security: [{ basicAuth: [] }],
+          params: runIdParamsSchema,
+          response: { 200: batchRunSchema },
+        },
+      },
+      async (request) => {
+        const { runId } = request.params;
+        const result = await runs.publishKept(runId);
+        if (!result.published) {
+          if (result.reason === 'not-found') throw new LrecError(ERROR_CODES.NOT_FOUND, `no batch run ${runId}`, { statusCode: 404 });
+          const why = result.reason === 'pruned' ? 'its rows were pruned (only the last kept runs can be published again)' : `it is ${result.status}, not succeeded`;
+          throw new LrecError(ERROR_CODES.RUN_NOT_PUBLISHABLE, `batch run ${runId} cannot be published: ${why}`, { statusCode: 409 });
+        }
+        request.log.warn({ runId }, 'kept batch run published again (rollback)');
+        return (await runs.get(runId))!;
       },
     );
   });

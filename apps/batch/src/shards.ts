@@ -1,0 +1,82 @@
+import type { Logger } from '@lambdarec/clients';
+import { CooccurrenceShard, ProductFactsAccumulator, userRecommendations, userSignals, type BatchPolicy } from '@lambdarec/domain';
+import type { ArchiveReader, BatchRunsRepository, BatchViewWriter } from '@lambdarec/stores';
+import type { Job } from 'bullmq';
+import type { BatchQueue, ShardJobData, ShardJobResult } from './jobs.js';
+
+export interface ShardProcessorOptions {
+  queue: BatchQueue;
+  runs: Pick<BatchRunsRepository, 'status'>;
+  reader: ArchiveReader;
+  writer: BatchViewWriter;
+  policy: BatchPolicy;
+  /** Item pairs one similar-items shard may hold; the coordinator cut the run so that it does not. */
+  maxPairsPerShard: number;
+  log: Logger;
+}
+
+/**
+ * Works one shard of a run. Similar items: streams every user of the frozen input, counts the
+ * pairs of the products this shard owns (product number ≡ shard), and writes their neighbours and
+ * facts. User items: reads the run's similar lists (catalogue × neighbours, not history), streams
+ * the users of its buckets, and writes their lists as it goes. Memory is bounded by the catalogue
+ * and by `maxPairsPerShard`, never by the length of the history.
+ */
+export function createShardProcessor({ queue, runs, reader, writer, policy, maxPairsPerShard, log }: ShardProcessorOptions) {
+  async function similarItems({ runId, shard, shards, asOf }: ShardJobData): Promise<ShardJobResult> {
+    const products = await reader.products(runId);
+    const facts = new ProductFactsAccumulator(asOf, policy);
+    const cooccurrence = new CooccurrenceShard(products, (index) => index % shards === shard, maxPairsPerShard);
+    let rowsRead = 0;
+    for await (const user of reader.users(runId)) {
+      for (const row of user.rows) facts.add(row);
+      rowsRead += user.rows.length;
+      cooccurrence.addUser(userSignals(user.rows, asOf, policy).cooccurrence);
+    }
+    const similar = cooccurrence.similarItems(policy, facts.categories());
+    // facts() lists products in the same name order as `products`: the shard owns the same numbers.
+    const owned = facts.facts().filter((_, index) => index % shards === shard);
+    await writer.writeSimilarShard(runId, { stage: 'similar-items', shard, shards, rowsRead, pairs: cooccurrence.pairs }, similar, owned);
+    return { rowsRead, rowsWritten: similar.size };
+  }
+
+  async function userItems({ runId, shard, shards, asOf }: ShardJobData): Promise<ShardJobResult> {
+    const [similar, facts] = await Promise.all([writer.similarItemsOf(runId), writer.productFactsOf(runId)]);
+    const categoryOf = new Map(facts.map((fact) => [fact.productId, fact.category]));
+    let rowsRead = 0;
+    async function* lists() {
+      for await (const user of reader.users(runId, { shard, shards })) {
+        rowsRead += user.rows.length;
+        yield [user.userId, userRecommendations(userSignals(user.rows, asOf, policy), (id) => similar.get(id), categoryOf, policy)] as const;
+      }
+    }
+    const rowsWritten = await writer.writeUserShard(runId, { stage: 'user-items', shard, shards }, lists(), () => rowsRead);
+    return { rowsRead, rowsWritten };
+  }
+
+  return async (job: Pick<Job<ShardJobData, ShardJobResult>, 'id' | 'data' | 'parent'>): Promise<ShardJobResult> => {
+    const { runId, stage, shard, shards } = job.data;
+    const shardLog = log.child({ runId, stage, shard, shards });
+    // A run failed meanwhile (its coordinator removed, another shard failed for good): its shards stop.
+    const status = await runs.status(runId);
+    if (status !== 'running') return { rowsRead: 0, rowsWritten: 0, skipped: `its run is ${status ?? 'gone'}` };
+    if (await writer.shardDone(runId, stage, shard)) return { rowsRead: 0, rowsWritten: 0, skipped: 'it was already done' };
+    const started = performance.now();
+    const result = stage === 'similar-items' ? await similarItems(job.data) : await userItems(job.data);
+    shardLog.info({ ...result, ms: Math.round(performance.now() - started) }, 'batch shard done');
+    await reportProgress(job, shardsOf(stage, await writer.shardsDone(runId)), shards).catch((err: unknown) =>
+      shardLog.warn({ err }, 'could not report progress to the run job'),
+    );
+    return result;
+  };
+
+  /** Bull Board shows a run's progress on its coordinator job, which waits while its shards work. */
+  async function reportProgress(job: Pick<Job<ShardJobData>, 'data' | 'parent'>, done: number, total: number) {
+    const parentId = job.parent?.id;
+    if (parentId === undefined) return;
+    const parent = await queue.getJob(parentId);
+    await parent?.updateProgress({ phase: job.data.stage, shardsDone: done, shardsTotal: total });
+  }
+}
+
+const shardsOf = (stage: ShardJobData['stage'], done: Awaited<ReturnType<BatchViewWriter['shardsDone']>>) => done[stage].shards;
