@@ -27,7 +27,7 @@ const TYPE_RULES = [
   ['type:clients', ['type:contracts', 'type:config']],
   ['type:data-access', ['type:contracts', 'type:domain', 'type:clients']],
   ['type:http', ['type:contracts']],
-  ['type:testing', ['type:contracts', 'type:clients']],
+  ['type:testing', ['type:contracts', 'type:domain', 'type:clients']],
   // End-to-end tests drive the apps as processes over HTTP and Kafka; they import no app.
   ['type:e2e', ['type:contracts', 'type:clients', 'type:data-access', 'type:testing']],
   // Offline tools (the quality eval) run the pure domain code on files, with no service around it.

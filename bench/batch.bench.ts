@@ -1,68 +1,278 @@
 /**
- * `npm run bench:batch`: the batch model on real data, the UCI Online Retail history, read from
- * the shared datasets folder (never copied into the repository). It reports the model's time
- * against a baseline from the same run: one pass that reads and aggregates the same file.
+ * `npm run bench:batch [-- --sizes 1m,2m] [--workers 1,2] [--wide]`: the batch layer end to end at
+ * a shop's size. A seeded generated retail history (power-law popularity, clustered categories)
+ * is loaded into the real archive (the archiver's own append, so the daily aggregate is kept as in
+ * production), then real batch service processes take a run from POST /batch/runs to published.
  *
- * Data: Chen, D. (2015). Online Retail [Dataset]. UCI Machine Learning Repository.
- * https://doi.org/10.24432/C5BW33. Licensed under CC BY 4.0.
+ * Reported per size and worker count: wall time and each phase, peak RSS of every batch process
+ * (VmHWM) and of Postgres (private memory of its processes, sampled), rows written. The baseline,
+ * measured in the same run on the same data: freezing the input and streaming it once through
+ * node, the I/O floor that any run over this history pays. `--wide` adds the history that used to
+ * hit the 2^24-entry Map ceiling: 3,400 shoppers × 100 distinct products.
+ *
+ * Figures go to reports/bench/batch.md and batch.json.
  */
-import { createReadStream, existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { createGunzip } from 'node:zlib';
-import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { createServer } from 'node:net';
+import { parseArgs } from 'node:util';
+import { createLogger, createPgPool, type PgPool } from '@lambdarec/clients';
+import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
+import { createArchiveReader, createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
+import { asPartitionBatches, createTestTopic, retailHistory, wideHistory, type TestTopic } from '@lambdarec/testing';
+import type { ClickEvent } from '@lambdarec/contracts';
+import { localInfrastructure, WORKSPACE_ROOT } from '../tools/local-infrastructure.js';
 
+const { values: args } = parseArgs({
+  options: { sizes: { type: 'string', default: '1m,2m' }, workers: { type: 'string', default: '1,2' }, wide: { type: 'boolean', default: false } },
+});
+const SIZES: Record<string, { events: number; users: number; products: number }> = {
+  '100k': { events: 100_000, users: 10_000, products: 1_000 },
+  '1m': { events: 1_000_000, users: 100_000, products: 10_000 },
+  '2m': { events: 2_000_000, users: 200_000, products: 20_000 },
+};
+const log = createLogger({ name: 'bench', level: 'error' });
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const dataset = process.env['ONLINE_RETAIL_CSV'] ?? fileURLToPath(new URL('../../shared/datasets/online-retail/online_retail.csv.gz', import.meta.url));
-if (!existsSync(dataset)) {
-  say(`bench:batch needs the UCI Online Retail CSV (gzip) at ${dataset}, or ONLINE_RETAIL_CSV pointing to it`);
-  process.exit(0);
-}
+const ms = (value: number) => `${(value / 1000).toFixed(1)} s`;
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
-/** Purchase lines (positive quantity, known customer) aggregated per (customer, product). */
-async function readInteractions(): Promise<{ rows: number; interactions: Interaction[] }> {
-  const byPair = new Map<string, Interaction>();
-  let rows = 0;
-  let header = true;
-  for await (const line of createInterface({ input: createReadStream(dataset).pipe(createGunzip()) })) {
-    if (header) {
-      header = false;
+const infra = localInfrastructure();
+const password = randomBytes(12).toString('base64url');
+const auth = `Basic ${Buffer.from(`bench:${password}`).toString('base64')}`;
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+
+/** A /proc/<pid>/status field in bytes. */
+const procStatus = (pid: number, field: string): number => {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? 0 : Number(match[1]) * 1024;
+  } catch {
+    return 0;
+  }
+};
+
+/** Private memory of all Postgres processes (shared buffers are counted once, separately). */
+const postgresPrivateBytes = (): number => {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+    } catch {
       continue;
     }
-    // InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country; the
-    // description may hold commas, so the fields after it are taken from the end.
-    const cols = line.split(',');
-    const customer = cols[cols.length - 2];
-    const quantity = Number(cols[cols.length - 5]);
-    if (!customer || !(quantity > 0)) continue;
-    rows++;
-    const productId = cols[1]!;
-    const at = Date.parse(`${cols[cols.length - 4]!.replace(' ', 'T')}Z`);
-    const key = `${customer}\u0000${productId}`;
-    const known = byPair.get(key);
-    if (known === undefined) byPair.set(key, { userId: customer, productId, type: 'purchase', count: 1, lastAt: at, category: null });
-    else {
-      known.count++;
-      known.lastAt = Math.max(known.lastAt, at);
-    }
+    total += procStatus(Number(entry), 'RssAnon');
   }
-  return { rows, interactions: [...byPair.values()] };
+  return total;
+};
+
+interface Case {
+  size: string;
+  workers: number;
+  events: number;
+  users: number;
+  products: number;
+  loadMs: number;
+  baselineMs: number;
+  runMs: number;
+  phaseMs: Record<string, number>;
+  shards: { similarItems: number; userItems: number } | undefined;
+  similarityPairs: number | undefined;
+  rowsWritten: Record<string, number>;
+  peakRssPerProcess: number[];
+  postgresPeakPrivate: number;
 }
 
-const readStart = performance.now();
-const { rows, interactions } = await readInteractions();
-const readMs = performance.now() - readStart;
-let asOf = 0;
-for (const interaction of interactions) asOf = Math.max(asOf, interaction.lastAt);
+async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `bench_batch_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
+  const admin = createPgPool({ url: infra['DATABASE_URL']!, log, applicationName: 'bench', max: 1 });
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = Object.assign(new URL(infra['DATABASE_URL']!), { pathname: `/${name}` }).toString();
+  await runMigrations({ databaseUrl: url, log });
+  return {
+    url,
+    drop: async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
 
-const modelStart = performance.now();
-const model = computeBatchModel(interactions, asOf, DEFAULT_BATCH_POLICY);
-const modelMs = performance.now() - modelStart;
+async function load(pool: PgPool, events: Iterable<ClickEvent>): Promise<number> {
+  const archive = createEventArchive({ pool });
+  const started = performance.now();
+  let loaded = 0;
+  for (const batch of asPartitionBatches(events, { topic: 'bench.events', batchSize: 5000 })) {
+    loaded += await archive.append(batch);
+    if (loaded % 200_000 < 5000) process.stdout.write(`\r  loading: ${loaded.toLocaleString('en')} events`);
+  }
+  process.stdout.write('\n');
+  return performance.now() - started;
+}
 
-say(`batch benchmark on UCI Online Retail: ${rows} purchase lines, ${interactions.length} (customer, product) interactions`);
-say(`read + aggregate the CSV (baseline)  ${readMs.toFixed(0).padStart(6)} ms`);
-say(
-  `computeBatchModel                    ${modelMs.toFixed(0).padStart(6)} ms   ${model.stats.users} users, ${model.stats.items} products, ` +
-    `${model.stats.similarityPairs} similar pairs, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`,
-);
-say(`ratio model / read: ${(modelMs / readMs).toFixed(1)}`);
+/** The I/O floor: freeze the input and stream it once through node. */
+async function baseline(pool: PgPool): Promise<number> {
+  const runs = createBatchRunsRepository({ pool });
+  const reader = createArchiveReader({ pool });
+  const runId = randomUUID();
+  await runs.create({ runId, trigger: 'bench-baseline' });
+  const started = performance.now();
+  await reader.freezeInput(runId, { historyDays: 365, maxItemsPerUser: DEFAULT_BATCH_POLICY.maxItemsPerUser, now: Date.now() });
+  let rows = 0;
+  for await (const user of reader.users(runId)) rows += user.rows.length;
+  if (rows === 0) throw new Error('the baseline read no rows');
+  const elapsed = performance.now() - started;
+  await reader.dropInput(runId);
+  await runs.markFailed(runId, 'bench baseline');
+  return elapsed;
+}
+
+async function startBatch(databaseUrl: string, queue: string, topic: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/batch/src/main.ts'], {
+    cwd: WORKSPACE_ROOT,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: infra['REDIS_URL']!,
+      KAFKA_BROKERS: infra['KAFKA_BROKERS']!,
+      EVENTS_TOPIC: topic,
+      ARCHIVE_GROUP_ID: `${queue}-archive`,
+      BATCH_QUEUE: queue,
+      BATCH_CRON: '0 0 1 1 *',
+      DASHBOARD_USER: 'bench',
+      DASHBOARD_PASSWORD: password,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (!(await fetch(`${url}/healthz`).then((r) => r.ok, () => false))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('the batch service did not start');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { url, child };
+}
+
+async function runOnce(databaseUrl: string, pool: PgPool, workers: number): Promise<Omit<Case, 'size' | 'events' | 'users' | 'products' | 'loadMs' | 'baselineMs'>> {
+  const queue = `bench-batch-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+  const processes = [];
+  for (let i = 0; i < workers; i++) processes.push(await startBatch(databaseUrl, queue, topic.topic));
+  let postgresPeakPrivate = postgresPrivateBytes();
+  const sampler = setInterval(() => (postgresPeakPrivate = Math.max(postgresPeakPrivate, postgresPrivateBytes())), 250);
+  try {
+    const started = performance.now();
+    const res = await fetch(`${processes[0]!.url}/batch/runs`, { method: 'POST', headers: { authorization: auth } });
+    if (res.status !== 202) throw new Error(`POST /batch/runs answered ${res.status}: ${await res.text()}`);
+    const { runId } = (await res.json()) as { runId: string };
+    let run: { status: string; stats: Record<string, unknown>; progress: { phase: string; shardsDone: number; shardsTotal: number } | null };
+    for (;;) {
+      run = (await (await fetch(`${processes[0]!.url}/batch/runs/${runId}`)).json()) as typeof run;
+      const progress = run.progress === null ? '' : `${run.progress.phase} ${run.progress.shardsDone}/${run.progress.shardsTotal}`;
+      process.stdout.write(`\r  ${workers} worker(s): ${ms(performance.now() - started)} ${progress}`.padEnd(60));
+      if (run.status === 'succeeded' || run.status === 'failed') break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const runMs = performance.now() - started;
+    process.stdout.write('\n');
+    if (run.status !== 'succeeded') throw new Error(`the run failed: ${JSON.stringify(run.stats)}`);
+    const rowsWritten: Record<string, number> = {};
+    for (const table of ['rec_user_items', 'rec_similar_items', 'rec_repurchase']) {
+      rowsWritten[table] = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE run_id = $1`, [runId])).rows[0]!.n;
+    }
+    return {
+      workers,
+      runMs,
+      phaseMs: (run.stats['phaseMs'] ?? {}) as Record<string, number>,
+      shards: run.stats['shards'] as Case['shards'],
+      similarityPairs: run.stats['similarityPairs'] as number | undefined,
+      rowsWritten,
+      peakRssPerProcess: processes.map(({ child }) => procStatus(child.pid!, 'VmHWM')),
+      postgresPeakPrivate,
+    };
+  } finally {
+    clearInterval(sampler);
+    await Promise.all(processes.map(({ child }) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))));
+  }
+}
+
+// The batch processes' archivers need a topic; nothing is produced to it.
+const topic: TestTopic = await createTestTopic(infra['KAFKA_BROKERS']!.split(','), { partitions: 2 });
+const cases: Case[] = [];
+const histories: Array<{ size: string; shape: { events: number; users: number; products: number }; events: () => Iterable<ClickEvent> }> = [];
+for (const size of args.sizes!.split(',').filter(Boolean)) {
+  const shape = SIZES[size];
+  if (shape === undefined) throw new Error(`unknown size ${size}; known: ${Object.keys(SIZES).join(', ')}`);
+  histories.push({ size, shape, events: () => retailHistory({ ...shape, seed: 7 }) });
+}
+if (args.wide) {
+  const shape = { events: 340_000, users: 3_400, products: 10_000 };
+  histories.push({ size: 'wide 3,400 × 100', shape, events: () => wideHistory({ users: 3_400, productsPerUser: 100, products: 10_000, seed: 7 }) });
+}
+
+for (const { size, shape, events } of histories) {
+  say(`${size}: ${shape.events.toLocaleString('en')} events, ${shape.users.toLocaleString('en')} users, ${shape.products.toLocaleString('en')} products`);
+  const db = await createDatabase();
+  const pool = createPgPool({ url: db.url, log, applicationName: 'bench' });
+  try {
+    const loadMs = await load(pool, events());
+    await pool.query('VACUUM ANALYZE event_daily');
+    const baselineMs = await baseline(pool);
+    say(`  loaded in ${ms(loadMs)}; baseline (freeze + stream the input once) ${ms(baselineMs)}`);
+    for (const workers of args.workers!.split(',').map(Number)) {
+      const result = await runOnce(db.url, pool, workers);
+      cases.push({ size, ...shape, loadMs, baselineMs, ...result });
+      say(
+        `  ${workers} worker(s): ${ms(result.runMs)} (${(result.runMs / baselineMs).toFixed(1)}× baseline), ` +
+          `phases ${Object.entries(result.phaseMs).map(([phase, t]) => `${phase} ${ms(t)}`).join(', ')}; ` +
+          `peak RSS ${result.peakRssPerProcess.map(mb).join(' + ')}, Postgres private ${mb(result.postgresPeakPrivate)}`,
+      );
+    }
+  } finally {
+    await pool.end();
+    await db.drop();
+  }
+}
+
+await topic.remove();
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${mb(totalmem())} RAM, Node ${process.version}`;
+const lines = [
+  '# Batch layer benchmark',
+  '',
+  `Machine: ${machine}. Run ${new Date().toISOString()}.`,
+  '',
+  '| history | workers | load | baseline | run | run / baseline | freeze | similar items | user items | publish | shards (sim/user) | pairs | peak RSS per process | Postgres private peak |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ...cases.map(
+    (c) =>
+      `| ${c.size} | ${c.workers} | ${ms(c.loadMs)} | ${ms(c.baselineMs)} | **${ms(c.runMs)}** | ${(c.runMs / c.baselineMs).toFixed(1)}× | ` +
+      `${ms(c.phaseMs['freeze-input'] ?? 0)} | ${ms(c.phaseMs['similar-items'] ?? 0)} | ${ms(c.phaseMs['user-items'] ?? 0)} | ${ms(c.phaseMs['publish'] ?? 0)} | ` +
+      `${c.shards?.similarItems ?? '?'}/${c.shards?.userItems ?? '?'} | ${(c.similarityPairs ?? 0).toLocaleString('en')} | ${c.peakRssPerProcess.map(mb).join(' + ')} | ${mb(c.postgresPeakPrivate)} |`,
+  ),
+  '',
+  'Rows written per run: ' + cases.map((c) => `${c.size}/${c.workers}w ${Object.entries(c.rowsWritten).map(([t, n]) => `${t} ${n.toLocaleString('en')}`).join(', ')}`).join('; '),
+];
+const byKey = new Map(cases.map((c) => [`${c.size}/${c.workers}`, c]));
+for (const workers of new Set(cases.map((c) => c.workers))) {
+  const one = byKey.get(`1m/${workers}`);
+  const two = byKey.get(`2m/${workers}`);
+  if (one !== undefined && two !== undefined) lines.push('', `2M / 1M run time with ${workers} worker(s): ${(two.runMs / one.runMs).toFixed(2)}×`);
+}
+mkdirSync(`${WORKSPACE_ROOT}/reports/bench`, { recursive: true });
+writeFileSync(`${WORKSPACE_ROOT}/reports/bench/batch.md`, `${lines.join('\n')}\n`);
+writeFileSync(`${WORKSPACE_ROOT}/reports/bench/batch.json`, `${JSON.stringify({ machine, cases }, null, 2)}\n`);
+say('');
+say(lines.join('\n'));

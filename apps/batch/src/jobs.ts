@@ -45,6 +45,8 @@ export interface ShardJobData {
   shard: number;
   shards: number;
   asOf: number;
+  /** Rows of the frozen input: a shard that finds fewer fails the run (Postgres lost them). */
+  inputRows: number;
 }
 
 export interface ShardJobResult {

@@ -93,7 +93,7 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
 
     /** Adds a stage's shards and waits for them; false when they are all done already. */
     const awaitShards = async (stage: ShardStage, shards: number, plan: StoredPlan) => {
-      await addShardJobs(queue, job, { runId, stage, shards, asOf: plan.asOf });
+      await addShardJobs(queue, job, { runId, stage, shards, asOf: plan.asOf, inputRows: plan.input.rows });
       if (await job.moveToWaitingChildren(token!)) return true;
       const done = (await writer.shardsDone(runId))[stage].shards;
       // Children that vanished (removed from the dashboard) leave a stage short: never publish that.

@@ -1,7 +1,7 @@
 import type { Logger } from '@lambdarec/clients';
-import { CooccurrenceShard, ProductFactsAccumulator, userRecommendations, userSignals, type BatchPolicy } from '@lambdarec/domain';
+import { CooccurrenceShard, ProductFactsAccumulator, SimilarityIndex, userRecommendations, userSignals, type BatchPolicy } from '@lambdarec/domain';
 import type { ArchiveReader, BatchRunsRepository, BatchViewWriter } from '@lambdarec/stores';
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { BatchQueue, ShardJobData, ShardJobResult } from './jobs.js';
 
 export interface ShardProcessorOptions {
@@ -23,7 +23,15 @@ export interface ShardProcessorOptions {
  * and by `maxPairsPerShard`, never by the length of the history.
  */
 export function createShardProcessor({ queue, runs, reader, writer, policy, maxPairsPerShard, log }: ShardProcessorOptions) {
-  async function similarItems({ runId, shard, shards, asOf }: ShardJobData): Promise<ShardJobResult> {
+  /** The input is unlogged (ADR 008): after a Postgres crash it is gone, and the run must fail, not publish less. */
+  const assertInputIntact = (found: number, { inputRows, runId }: ShardJobData) => {
+    if (found !== inputRows) {
+      throw new UnrecoverableError(`run ${runId}: its frozen input has ${found} rows, not ${inputRows} (lost in a Postgres restart?)`);
+    }
+  };
+
+  async function similarItems(data: ShardJobData): Promise<ShardJobResult> {
+    const { runId, shard, shards, asOf } = data;
     const products = await reader.products(runId);
     const facts = new ProductFactsAccumulator(asOf, policy);
     const cooccurrence = new CooccurrenceShard(products, (index) => index % shards === shard, maxPairsPerShard);
@@ -33,6 +41,7 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
       rowsRead += user.rows.length;
       cooccurrence.addUser(userSignals(user.rows, asOf, policy).cooccurrence);
     }
+    assertInputIntact(rowsRead, data);
     const similar = cooccurrence.similarItems(policy, facts.categories());
     // facts() lists products in the same name order as `products`: the shard owns the same numbers.
     const owned = facts.facts().filter((_, index) => index % shards === shard);
@@ -40,14 +49,17 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     return { rowsRead, rowsWritten: similar.size };
   }
 
-  async function userItems({ runId, shard, shards, asOf }: ShardJobData): Promise<ShardJobResult> {
+  async function userItems(data: ShardJobData): Promise<ShardJobResult> {
+    const { runId, shard, shards, asOf } = data;
+    assertInputIntact(await reader.inputRows(runId), data);
     const [similar, facts] = await Promise.all([writer.similarItemsOf(runId), writer.productFactsOf(runId)]);
     const categoryOf = new Map(facts.map((fact) => [fact.productId, fact.category]));
+    const index = new SimilarityIndex(similar);
     let rowsRead = 0;
     async function* lists() {
       for await (const user of reader.users(runId, { shard, shards })) {
         rowsRead += user.rows.length;
-        yield [user.userId, userRecommendations(userSignals(user.rows, asOf, policy), (id) => similar.get(id), categoryOf, policy)] as const;
+        yield [user.userId, userRecommendations(userSignals(user.rows, asOf, policy), index, categoryOf, policy)] as const;
       }
     }
     const rowsWritten = await writer.writeUserShard(runId, { stage: 'user-items', shard, shards }, lists(), () => rowsRead);

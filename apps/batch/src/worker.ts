@@ -50,13 +50,14 @@ export function createBatchWorker({ queueName, connection, runs, coordinator, sh
       });
       worker.on('failed', (job, err) => {
         log.error({ jobId: job?.id, job: job?.name, err }, 'batch job failed');
-        // A shard out of attempts fails its run (BullMQ fails the coordinator too); say so on the run now.
-        if (job?.name === SHARD_JOB_NAME && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-          const { runId, stage, shard } = job.data as ShardJobData;
-          void runs.markFailed(runId, `${stage} shard ${shard} failed ${job.attemptsMade} times; see the batch service log`).catch((markErr: unknown) =>
-            log.error({ err: markErr, runId }, 'could not mark the run failed; the reconciler will'),
-          );
-        }
+        // A shard that failed for good (out of attempts, or unrecoverable) fails its run, as BullMQ
+        // fails the coordinator; say so on the run now rather than at the next reconciliation.
+        if (job?.name !== SHARD_JOB_NAME) return;
+        const { runId, stage, shard } = job.data as ShardJobData;
+        void job
+          .getState()
+          .then((state) => (state === 'failed' ? runs.markFailed(runId, `${stage} shard ${shard} failed (${err.name}); see the batch service log`) : undefined))
+          .catch((markErr: unknown) => log.error({ err: markErr, runId }, 'could not mark the run failed; the reconciler will'));
       });
       worker.on('error', (err) => log.error({ err }, 'batch worker error'));
       await worker.waitUntilReady();

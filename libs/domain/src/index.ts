@@ -4,3 +4,4 @@ export * from './merge.js';
 export * from './similarity.js';
 export * from './repurchase.js';
 export * from './seeded-random.js';
+export * from './order.js';

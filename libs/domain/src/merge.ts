@@ -1,4 +1,5 @@
 import type { RecommendedItem } from '@lambdarec/contracts';
+import { byName } from './order.js';
 import { reboughtReason } from './repurchase.js';
 import type { SessionPolicy, SessionProfile } from './session.js';
 
@@ -141,6 +142,6 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
     }
     items.push({ productId, score: round(score), category, reasons });
   }
-  items.sort((a, b) => b.score - a.score || a.productId.localeCompare(b.productId));
+  items.sort((a, b) => b.score - a.score || byName(a.productId, b.productId));
   return items.slice(0, input.limit);
 }

@@ -1,4 +1,5 @@
 import type { EventType } from '@lambdarec/contracts';
+import { byName } from './order.js';
 import { DEFAULT_REPURCHASE_POLICY, SUPPRESS_EVERY_PURCHASE, type RepurchaseDecision, type RepurchasePolicy } from './repurchase.js';
 import { decayFactor, eventWeight } from './weights.js';
 
@@ -133,7 +134,7 @@ export function buildSessionProfile(
   }
   const strongest = [...productWeight.entries()]
     .filter(([productId]) => !suppressed.has(productId))
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    .sort((a, b) => b[1] - a[1] || byName(a[0], b[0]));
   return {
     categoryBoosts,
     recentProducts: strongest.map(([productId]) => productId),

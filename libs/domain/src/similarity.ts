@@ -1,4 +1,5 @@
 import type { EventType } from '@lambdarec/contracts';
+import { byName } from './order.js';
 import { decayFactor, eventWeight } from './weights.js';
 
 /** Aggregated history of one user with one product, as the batch layer reads it. */
@@ -79,7 +80,7 @@ export interface BatchModel {
 /** A per-user reason: the product is one the user bought before (a re-buy candidate). */
 export const BOUGHT_BEFORE_REASON = 'batch:bought-before';
 
-const byScore = (a: ScoredItem, b: ScoredItem) => b.score - a.score || a.productId.localeCompare(b.productId);
+const byScore = (a: ScoredItem, b: ScoredItem) => b.score - a.score || byName(a.productId, b.productId);
 
 /**
  * The batch model over an in-memory history. Similar items: cosine between products over users'
@@ -117,8 +118,9 @@ export function computeBatchModel(
   const similarInOrder = new Map(products.filter((id) => similar.has(id)).map((id) => [id, similar.get(id)!]));
 
   const perUser = new Map<string, ScoredItem[]>();
+  const index = new SimilarityIndex(similarInOrder);
   for (const { userId, rows } of histories) {
-    const list = userRecommendations(userSignals(rows, asOf, policy), (id) => similarInOrder.get(id), categoryOf, policy);
+    const list = userRecommendations(userSignals(rows, asOf, policy), index, categoryOf, policy);
     if (list.length > 0) perUser.set(userId, list);
   }
   const all = facts.facts();
@@ -397,6 +399,166 @@ export class CooccurrenceShard {
 }
 
 /**
+ * The similar lists of a run as typed arrays (compressed rows: product → neighbours and scores),
+ * with scratch space for ranking one user at a time. A run ranks every user against the same
+ * lists: with products numbered, a user's neighbour scores add up in a dense array instead of a
+ * Map keyed by product id (tens of millions of additions per run).
+ */
+export class SimilarityIndex {
+  readonly #products: string[];
+  readonly #indexOf: Map<string, number>;
+  readonly #offsets: Int32Array;
+  readonly #targets: Int32Array;
+  readonly #scores: Float64Array;
+  readonly #sum: Float64Array;
+  readonly #strongest: Float64Array;
+  readonly #because: Int32Array;
+  readonly #seen: Uint8Array;
+  readonly #touched: Int32Array;
+  readonly #final: Float64Array;
+  #buffer = new Float64Array(256);
+
+  constructor(similar: ReadonlyMap<string, readonly ScoredItem[]>) {
+    this.#products = [];
+    this.#indexOf = new Map();
+    const number = (id: string) => {
+      let index = this.#indexOf.get(id);
+      if (index === undefined) {
+        index = this.#products.length;
+        this.#indexOf.set(id, index);
+        this.#products.push(id);
+      }
+      return index;
+    };
+    let edges = 0;
+    for (const [from, items] of similar) {
+      number(from);
+      for (const item of items) number(item.productId);
+      edges += items.length;
+    }
+    const n = this.#products.length;
+    this.#offsets = new Int32Array(n + 1);
+    this.#targets = new Int32Array(edges);
+    this.#scores = new Float64Array(edges);
+    const lists: Array<readonly ScoredItem[] | undefined> = new Array(n);
+    for (const [from, items] of similar) lists[this.#indexOf.get(from)!] = items;
+    let at = 0;
+    for (let index = 0; index < n; index++) {
+      this.#offsets[index] = at;
+      for (const item of lists[index] ?? []) {
+        this.#targets[at] = this.#indexOf.get(item.productId)!;
+        this.#scores[at++] = item.score;
+      }
+    }
+    this.#offsets[n] = at;
+    this.#sum = new Float64Array(n);
+    this.#strongest = new Float64Array(n);
+    this.#because = new Int32Array(n);
+    this.#seen = new Uint8Array(n);
+    this.#touched = new Int32Array(n);
+    this.#final = new Float64Array(n);
+  }
+
+  /**
+   * One user's best `n` candidates: their purchases (`purchased`: product → re-buy score) plus
+   * `neighbourWeight` × the summed neighbours of `seeds` (each seed weighted by its interest
+   * relative to the strongest, neighbour sums normalised to the strongest), ranked by score, ties
+   * by name. All arithmetic happens in the order of the definition, so the scores are exactly
+   * those of adding it up in Maps; only the bookkeeping is in typed arrays.
+   */
+  topCandidates(
+    seeds: ReadonlyArray<readonly [productId: string, interest: number]>,
+    purchased: ReadonlyMap<string, number>,
+    neighbourWeight: number,
+    n: number,
+  ): RankedCandidate[] {
+    const touched = this.#accumulate(seeds);
+    let top = 0;
+    for (let k = 0; k < touched; k++) top = Math.max(top, this.#sum[this.#touched[k]!]!);
+    const BOUGHT = 2;
+    // Purchases that are also neighbours get their neighbour value added; the others stand alone.
+    const alone: Array<[string, number]> = [];
+    for (const [productId, score] of purchased) {
+      const index = this.#indexOf.get(productId);
+      if (top > 0 && index !== undefined && this.#seen[index] === 1) {
+        this.#seen[index] = BOUGHT;
+        this.#final[index] = score;
+      } else alone.push([productId, score]);
+    }
+    const scores = this.#scratch(touched + alone.length);
+    let count = 0;
+    if (top > 0) {
+      for (let k = 0; k < touched; k++) {
+        const to = this.#touched[k]!;
+        const value = (neighbourWeight * this.#sum[to]!) / top;
+        this.#final[to] = this.#seen[to] === BOUGHT ? this.#final[to]! + value : value;
+        if (this.#final[to]! > 0) scores[count++] = this.#final[to]!;
+      }
+    }
+    for (const [, score] of alone) if (score > 0) scores[count++] = score;
+    // The cut-off comes from a numeric sort of the scores alone; only candidates at or above it
+    // are ranked with ties, as a full sort would rank them.
+    const cutoff = count > n ? scores.subarray(0, count).sort()[count - n]! : 0;
+    const ranked: RankedCandidate[] = [];
+    for (let k = 0; k < touched; k++) {
+      const to = this.#touched[k]!;
+      const score = this.#final[to]!;
+      if (top > 0 && score > 0 && score >= cutoff) {
+        ranked.push({ productId: this.#products[to]!, score, bought: this.#seen[to] === BOUGHT, because: this.#products[this.#because[to]!]! });
+      }
+      this.#seen[to] = 0;
+    }
+    for (const [productId, score] of alone) if (score > 0 && score >= cutoff) ranked.push({ productId, score, bought: true, because: undefined });
+    return ranked.sort((x, y) => y.score - x.score || byName(x.productId, y.productId)).slice(0, n);
+  }
+
+  /** Sums the seeds' neighbours into the dense arrays; returns how many products were reached. */
+  #accumulate(seeds: ReadonlyArray<readonly [productId: string, interest: number]>): number {
+    const topInterest = seeds[0]?.[1] ?? 0;
+    if (!(topInterest > 0)) return 0;
+    let touched = 0;
+    for (const [seed, interest] of seeds) {
+      const from = this.#indexOf.get(seed);
+      if (from === undefined) continue;
+      const relative = interest / topInterest;
+      for (let at = this.#offsets[from]!; at < this.#offsets[from + 1]!; at++) {
+        const to = this.#targets[at]!;
+        const contribution = relative * this.#scores[at]!;
+        if (this.#seen[to] === 0) {
+          this.#seen[to] = 1;
+          this.#touched[touched++] = to;
+          this.#sum[to] = contribution;
+          this.#strongest[to] = contribution;
+          this.#because[to] = from;
+        } else {
+          this.#sum[to]! += contribution;
+          if (contribution > this.#strongest[to]!) {
+            this.#strongest[to] = contribution;
+            this.#because[to] = from;
+          }
+        }
+      }
+    }
+    return touched;
+  }
+
+  #scratch(size: number): Float64Array {
+    if (this.#buffer.length < size) this.#buffer = new Float64Array(Math.max(size, this.#buffer.length * 2));
+    return this.#buffer;
+  }
+}
+
+/** A candidate as `SimilarityIndex.topCandidates` ranks it. */
+export interface RankedCandidate {
+  productId: string;
+  score: number;
+  /** The user bought it before (a re-buy candidate). */
+  bought: boolean;
+  /** The seed that contributed most, when it is also a neighbour. */
+  because: string | undefined;
+}
+
+/**
  * One user's recommendations: re-buy candidates (their decayed purchases, normalised to the
  * strongest) plus `neighbourWeight` × neighbour candidates (similarities weighted by the profile,
  * normalised to the strongest), best first, `topNPerUser` of them. A product can be both; its
@@ -404,54 +566,19 @@ export class CooccurrenceShard {
  */
 export function userRecommendations(
   { profile, purchases }: Pick<UserSignals, 'profile' | 'purchases'>,
-  similarTo: (productId: string) => readonly ScoredItem[] | undefined,
+  similar: SimilarityIndex,
   categoryOf: ReadonlyMap<string, string | null>,
   policy: BatchPolicy,
 ): ScoredItem[] {
-  const neighbours = new Map<string, { score: number; because: string; strongest: number }>();
-  const seeds = strongestFirst(profile).slice(0, policy.maxItemsPerUser);
-  const topInterest = seeds[0]?.[1] ?? 0;
-  if (topInterest > 0) {
-    for (const [seed, interest] of seeds) {
-      for (const neighbour of similarTo(seed) ?? []) {
-        const contribution = (interest / topInterest) * neighbour.score;
-        const entry = neighbours.get(neighbour.productId);
-        if (entry === undefined) neighbours.set(neighbour.productId, { score: contribution, because: seed, strongest: contribution });
-        else {
-          entry.score += contribution;
-          if (contribution > entry.strongest) {
-            entry.strongest = contribution;
-            entry.because = seed;
-          }
-        }
-      }
-    }
-  }
-  const scores = new Map<string, ScoredItem>();
+  const purchased = new Map<string, number>();
   const topPurchase = Math.max(0, ...purchases.values());
-  if (topPurchase > 0) {
-    for (const [productId, amount] of purchases) {
-      scores.set(productId, { productId, score: amount / topPurchase, category: categoryOf.get(productId) ?? null, reasons: [BOUGHT_BEFORE_REASON] });
-    }
-  }
-  let topNeighbour = 0;
-  for (const entry of neighbours.values()) topNeighbour = Math.max(topNeighbour, entry.score);
-  if (topNeighbour > 0) {
-    for (const [productId, { score, because }] of neighbours) {
-      const value = (policy.neighbourWeight * score) / topNeighbour;
-      const existing = scores.get(productId);
-      if (existing === undefined) {
-        scores.set(productId, { productId, score: value, category: categoryOf.get(productId) ?? null, reasons: [`batch:similar-to:${because}`] });
-      } else {
-        existing.score += value;
-        existing.reasons.push(`batch:similar-to:${because}`);
-      }
-    }
-  }
-  return [...scores.values()]
-    .filter((entry) => entry.score > 0)
-    .sort(byScore)
-    .slice(0, policy.topNPerUser);
+  if (topPurchase > 0) for (const [productId, amount] of purchases) purchased.set(productId, amount / topPurchase);
+  const seeds = strongestFirst(profile).slice(0, policy.maxItemsPerUser);
+  return similar.topCandidates(seeds, purchased, policy.neighbourWeight, policy.topNPerUser).map(({ productId, score, bought, because }) => {
+    const reasons = bought ? [BOUGHT_BEFORE_REASON] : [];
+    if (because !== undefined) reasons.push(`batch:similar-to:${because}`);
+    return { productId, score, category: categoryOf.get(productId) ?? null, reasons };
+  });
 }
 
 /** The most popular products, best first. */
@@ -479,4 +606,4 @@ export function repurchaseTable(facts: Iterable<ProductFacts>): RepurchaseTable 
 }
 
 const strongestFirst = (items: ReadonlyMap<string, number>): Array<[string, number]> =>
-  [...items.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  [...items.entries()].sort((a, b) => b[1] - a[1] || byName(a[0], b[0]));

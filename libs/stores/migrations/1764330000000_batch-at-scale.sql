@@ -25,18 +25,23 @@ GROUP BY 1, 2, 3, 4;
 
 -- A run's input, frozen when the run starts: every shard of the run, in any process and retried
 -- any number of times, reads the same rows. Deleted when the run ends.
-CREATE TABLE batch_input (
-  run_id     uuid        NOT NULL REFERENCES batch_runs (run_id) ON DELETE CASCADE,
+-- UNLOGGED and without a foreign key: a run writes a million rows here and reads them a few times;
+-- WAL for them (and shipping it to replicas) and a key check per row cost more than the whole
+-- read. A Postgres crash empties an unlogged table: shards compare the rows they find with the
+-- count recorded when the input was frozen, and fail the run rather than publish a partial model.
+CREATE UNLOGGED TABLE batch_input (
+  run_id     uuid        NOT NULL,
   user_id    text COLLATE "C" NOT NULL,
   product_id text COLLATE "C" NOT NULL,
-  type       text        NOT NULL,
+  type       text COLLATE "C" NOT NULL,
   n          integer     NOT NULL,
   last_at    timestamptz NOT NULL,
   category   text,
   -- A hash of the user (0..4095): a per-user shard takes the buckets congruent to it.
   bucket     smallint    NOT NULL
 );
-CREATE INDEX batch_input_run_user_idx ON batch_input (run_id, user_id);
+-- The order shards stream in, so no read sorts.
+CREATE INDEX batch_input_run_user_idx ON batch_input (run_id, user_id, product_id, type);
 
 -- Per product, what the similar-items shard that owns it learned; the per-user shards read the
 -- categories, publishing reads popularity and re-buying.

@@ -37,6 +37,8 @@ export interface ArchiveReader {
    * whose bucket is congruent to it modulo `shards`.
    */
   users(runId: string, shard?: { shard: number; shards: number }): AsyncGenerator<UserHistory>;
+  /** How many rows a run's frozen input holds now (fewer than frozen: Postgres lost it in a crash). */
+  inputRows(runId: string): Promise<number>;
   /** Deletes a run's frozen input (the run has ended). */
   dropInput(runId: string): Promise<void>;
 }
@@ -62,26 +64,26 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
           const asOf = maxEventTime === null ? now : Math.min(maxEventTime.getTime(), now);
           const horizon = new Date(asOf - historyDays * 24 * 60 * 60 * 1000).toISOString().slice(0, 10);
           await client.query('DELETE FROM batch_input WHERE run_id = $1', [runId]);
-          const { rows } = await client.query<{ rows: string; users: string; products: string; events: string | null; pair_bound: string | null }>(
-            `WITH input AS (
-               INSERT INTO batch_input (run_id, user_id, product_id, type, n, last_at, category, bucket)
-               SELECT $1, user_id, product_id, type, sum(n), max(last_at),
-                      mode() WITHIN GROUP (ORDER BY category), hashtext(user_id) & ${USER_BUCKETS - 1}
-               FROM event_daily
-               WHERE day >= $2::date
-               GROUP BY user_id, product_id, type
-               RETURNING user_id, product_id, n
-             ), per_user AS (
-               SELECT least(count(DISTINCT product_id), $3::bigint) AS k FROM input GROUP BY user_id
-             )
-             SELECT (SELECT count(*) FROM input) AS rows,
-                    (SELECT count(*) FROM per_user) AS users,
-                    (SELECT count(DISTINCT product_id) FROM input) AS products,
-                    (SELECT sum(n) FROM input) AS events,
-                    (SELECT sum(k * (k - 1)) FROM per_user) AS pair_bound`,
-            [runId, horizon, maxItemsPerUser],
+          await client.query(
+            `INSERT INTO batch_input (run_id, user_id, product_id, type, n, last_at, category, bucket)
+             SELECT $1, user_id, product_id, type, sum(n), max(last_at),
+                    mode() WITHIN GROUP (ORDER BY category), hashtext(user_id) & ${USER_BUCKETS - 1}
+             FROM event_daily
+             WHERE day >= $2::date
+             GROUP BY user_id, product_id, type
+             ORDER BY user_id, product_id, type`,
+            [runId, horizon],
           );
-          const summary = rows[0]!;
+          const totals = await client.query<{ rows: string; products: string; events: string | null }>(
+            'SELECT count(*) AS rows, count(DISTINCT product_id) AS products, sum(n) AS events FROM batch_input WHERE run_id = $1',
+            [runId],
+          );
+          const perUser = await client.query<{ users: string; pair_bound: string | null }>(
+            `SELECT count(*) AS users, sum(least(k, $2::bigint) * (least(k, $2::bigint) - 1)) AS pair_bound
+             FROM (SELECT count(DISTINCT product_id) AS k FROM batch_input WHERE run_id = $1 GROUP BY user_id) AS per_user`,
+            [runId, maxItemsPerUser],
+          );
+          const summary = { ...totals.rows[0]!, ...perUser.rows[0]! };
           return {
             rows: Number(summary.rows),
             users: Number(summary.users),
@@ -124,6 +126,11 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
         current.rows.push(row);
       }
       if (current !== undefined) yield current;
+    },
+
+    async inputRows(runId) {
+      const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM batch_input WHERE run_id = $1', [runId]);
+      return Number(rows[0]!.n);
     },
 
     async dropInput(runId) {

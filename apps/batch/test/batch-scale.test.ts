@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
+import type { ClickEvent } from '@lambdarec/contracts';
+import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
+import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import { createArchiveReader, createBatchRunsRepository, createBatchViewRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
+import { asPartitionBatches, createTestDatabase, retailHistory, testLogger, uniqueName, waitFor, wideHistory, type TestDatabase } from '@lambdarec/testing';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildBatchApp } from '../src/app.js';
+import type { AnyBatchJobData } from '../src/jobs.js';
+import type { RunSettings } from '../src/run-coordinator.js';
+import { createRunWorker } from '../src/worker.js';
+
+// Sharded runs through real Postgres and BullMQ: cutting a run into many shards changes nothing in
+// the model; kept runs can be published again; a history past the old one-Map ceiling runs.
+const log = testLogger('batch-scale-test');
+const credentials = { user: 'ops', password: 'correct-horse' };
+const auth = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
+const BASE: RunSettings = { historyDays: 365, keepRuns: 2, maxPairsPerShard: 10_000_000, maxUsersPerShard: 100_000, minShards: 1 };
+let db: TestDatabase;
+let pool: PgPool;
+let redis: Redis;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  const { databaseUrl, redisUrl } = inject('infra');
+  db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
+  pool = createPgPool({ url: db.url, log, applicationName: 'batch-scale-test' });
+  redis = createRedis({ url: redisUrl, log, purpose: 'bullmq' });
+  const archive = createEventArchive({ pool });
+  // A shop's history, and the same events delivered again: the daily aggregate counts each once.
+  const history = [...retailHistory({ events: 6000, users: 500, products: 150, seed: 11 })];
+  for (const batch of asPartitionBatches(history, { topic: 'scale.events', batchSize: 1000 })) await archive.append(batch);
+  for (const batch of asPartitionBatches(history.slice(0, 2500), { topic: 'scale.events', batchSize: 700 })) await archive.append(batch);
+}, 60_000);
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  await redis?.quit();
+  await pool?.end();
+  await db?.drop();
+});
+
+/** A batch service app and worker on a queue of their own, with these shard settings. */
+async function batchService(settings: RunSettings, onPool: PgPool = pool): Promise<HttpServer> {
+  const queue = new Queue<AnyBatchJobData>(uniqueName('scale-queue'), { connection: redis });
+  const runs = createBatchRunsRepository({ pool: onPool });
+  const worker = createRunWorker({ pool: onPool, queue, connection: redis, runs, settings, concurrency: 2, log });
+  await worker.start();
+  const app = await buildBatchApp({ log, registry: createMetricsRegistry(uniqueName('scale')), checks: {}, runs, queue, credentials });
+  cleanups.push(
+    () => app.close(),
+    () => worker.close(),
+    () => queue.obliterate({ force: true }),
+    () => queue.close(),
+  );
+  return app;
+}
+
+async function runToEnd(app: HttpServer) {
+  const res = await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
+  expect(res.statusCode, res.body).toBe(202);
+  const { runId } = res.json() as { runId: string };
+  return waitFor(
+    async () => {
+      const run = (await app.inject(`/batch/runs/${runId}`)).json();
+      return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
+    },
+    { what: `run ${runId}`, timeoutMs: 60_000 },
+  );
+}
+
+/** Every row a run wrote to the view, as the database holds it. */
+async function viewOf(runId: string) {
+  const rows = async (sql: string) => (await pool.query(sql, [runId])).rows;
+  return {
+    similar: await rows('SELECT product_id, items FROM rec_similar_items WHERE run_id = $1 ORDER BY product_id'),
+    users: await rows('SELECT user_id, items FROM rec_user_items WHERE run_id = $1 ORDER BY user_id'),
+    popular: await rows('SELECT items FROM rec_popular_items WHERE run_id = $1'),
+    repurchase: await rows('SELECT scope, key, buyers, rebuyers FROM rec_repurchase WHERE run_id = $1 ORDER BY scope, key'),
+  };
+}
+
+const runIds: string[] = [];
+
+describe('a sharded run', () => {
+  it('cut into many shards gives the same model as one shard, and the same as computeBatchModel in memory', async () => {
+    const one = await runToEnd(await batchService(BASE));
+    const many = await runToEnd(await batchService({ ...BASE, maxPairsPerShard: 4_000, maxUsersPerShard: 40, minShards: 3 }));
+    runIds.push(one.runId, many.runId);
+    expect(one).toMatchObject({ status: 'succeeded', stats: { shards: { similarItems: 1, userItems: 1 } } });
+    expect(many.status).toBe('succeeded');
+    expect(many.stats.shards.similarItems).toBeGreaterThan(5);
+    expect(many.stats.shards.userItems).toBeGreaterThan(5);
+    expect(many.stats).toMatchObject({ users: one.stats.users, items: one.stats.items, similarityPairs: one.stats.similarityPairs, eventsRead: 6000 });
+
+    const viewOne = await viewOf(one.runId);
+    expect(viewOne.similar.length).toBeGreaterThan(100);
+    expect(viewOne.users.length).toBe(500);
+    expect(await viewOf(many.runId)).toEqual(viewOne);
+
+    // The same input through the pure domain model, in one process: the eval measures what serves.
+    const reader = createArchiveReader({ pool });
+    const probe = randomUUID();
+    await createBatchRunsRepository({ pool }).create({ runId: probe, trigger: 'test' });
+    const input = await reader.freezeInput(probe, { historyDays: 365, maxItemsPerUser: DEFAULT_BATCH_POLICY.maxItemsPerUser, now: Date.now() });
+    const rows: Interaction[] = [];
+    for await (const user of reader.users(probe)) rows.push(...user.rows);
+    await reader.dropInput(probe);
+    await createBatchRunsRepository({ pool }).markFailed(probe, 'test probe');
+    const model = computeBatchModel(rows, Date.parse(input.watermark.maxEventTime!), DEFAULT_BATCH_POLICY);
+    const strip = (items: Array<{ productId: string; score: number; category: string | null; reasons: string[] }>) =>
+      items.map(({ productId, score, category, reasons }) => ({ productId, score, category, reasons }));
+    expect(viewOne.similar).toEqual([...model.similar].map(([product_id, items]) => ({ product_id, items: strip(items) })));
+    expect(viewOne.users).toEqual([...model.perUser].map(([user_id, items]) => ({ user_id, items: strip(items) })));
+    expect(viewOne.popular).toEqual([{ items: strip(model.popular) }]);
+  });
+
+  it('reports its phases and shard progress, and counts archived events once however often they were delivered', async () => {
+    const app = await batchService({ ...BASE, minShards: 2 });
+    const run = await runToEnd(app);
+    runIds.push(run.runId);
+    expect(run.progress).toEqual({ phase: 'done', shardsDone: 0, shardsTotal: 0 });
+    expect(Object.keys(run.stats.phaseMs).sort()).toEqual(['freeze-input', 'publish', 'similar-items', 'user-items']);
+    expect(run.stats.eventsRead).toBe(6000);
+    const { rows } = await pool.query<{ n: string }>('SELECT sum(n) AS n FROM event_daily');
+    expect(Number(rows[0]!.n)).toBe(6000);
+    // Work rows are gone once the run has ended.
+    expect((await pool.query('SELECT 1 FROM batch_input WHERE run_id = $1', [run.runId])).rowCount).toBe(0);
+  });
+});
+
+describe('kept runs and rollback', () => {
+  it('publishes an older kept run again atomically, and refuses pruned, failed and unknown runs', async () => {
+    const app = await batchService(BASE);
+    const view = createBatchViewRepository({ pool });
+    const latest = await runToEnd(app);
+    runIds.push(latest.runId);
+    // keepRuns 2: of the runs so far, the newest two succeeded ones are kept (and the published one).
+    const [kept, pruned] = [runIds.at(-2)!, runIds.at(-3)!];
+    expect((await view.publishedRun())?.runId).toBe(latest.runId);
+
+    const unauthorised = await app.inject({ method: 'POST', url: `/batch/runs/${kept}/publish` });
+    expect(unauthorised.statusCode).toBe(401);
+    const rolledBack = await app.inject({ method: 'POST', url: `/batch/runs/${kept}/publish`, headers: { authorization: auth } });
+    expect(rolledBack.statusCode, rolledBack.body).toBe(200);
+    expect(rolledBack.json()).toMatchObject({ runId: kept, status: 'succeeded', published: true });
+    expect((await view.publishedRun())?.runId).toBe(kept);
+    expect((await view.userItems(kept, 'u1')).length).toBeGreaterThan(0);
+    expect((await app.inject(`/batch/runs/${latest.runId}`)).json().published).toBe(false);
+
+    const refusedPruned = await app.inject({ method: 'POST', url: `/batch/runs/${pruned}/publish`, headers: { authorization: auth } });
+    expect(refusedPruned.statusCode).toBe(409);
+    expect(refusedPruned.json()).toMatchObject({ code: 'LREC_RUN_NOT_PUBLISHABLE', message: expect.stringMatching(/pruned/) });
+    expect((await pool.query('SELECT 1 FROM rec_user_items WHERE run_id = $1', [pruned])).rowCount).toBe(0);
+
+    const failed = randomUUID();
+    const runs = createBatchRunsRepository({ pool });
+    await runs.create({ runId: failed, trigger: 'test' });
+    await runs.markFailed(failed, 'test');
+    const refusedFailed = await app.inject({ method: 'POST', url: `/batch/runs/${failed}/publish`, headers: { authorization: auth } });
+    expect(refusedFailed.statusCode).toBe(409);
+    expect(refusedFailed.json().message).toMatch(/failed, not succeeded/);
+    expect((await app.inject({ method: 'POST', url: `/batch/runs/${randomUUID()}/publish`, headers: { authorization: auth } })).statusCode).toBe(404);
+    expect((await view.publishedRun())?.runId).toBe(kept);
+
+    // The next run publishes itself as usual, and the rolled-back-to run stays kept.
+    const next = await runToEnd(app);
+    runIds.push(next.runId);
+    expect((await view.publishedRun())?.runId).toBe(next.runId);
+  });
+});
+
+describe('no ceiling', () => {
+  it('runs a history of shoppers with 100 distinct products each, cut into shards that each stay under the pair limit', async () => {
+    // The shape that once overflowed a 2^24-entry Map (3,400 × 100 distinct), at a size for CI:
+    // 300 × 100 gives 2.97M ordered pair instances against a limit of 200k pairs per shard.
+    const wide = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
+    const widePool = createPgPool({ url: wide.url, log, applicationName: 'batch-scale-wide' });
+    cleanups.push(() => wide.drop(), () => widePool.end());
+    const archive = createEventArchive({ pool: widePool });
+    const events: ClickEvent[] = [...wideHistory({ users: 300, productsPerUser: 100, products: 2000, seed: 5 })];
+    for (const batch of asPartitionBatches(events, { topic: 'wide.events' })) await archive.append(batch);
+
+    const run = await runToEnd(await batchService({ ...BASE, maxPairsPerShard: 200_000 }, widePool));
+    expect(run.status, JSON.stringify(run.stats)).toBe('succeeded');
+    expect(run.stats.shards.similarItems).toBeGreaterThanOrEqual(15);
+    const { rows } = await widePool.query<{ most: string; users: string }>(
+      `SELECT max(pairs) FILTER (WHERE stage = 'similar-items') AS most, sum(rows_written) FILTER (WHERE stage = 'user-items') AS users
+       FROM batch_run_shards WHERE run_id = $1`,
+      [run.runId],
+    );
+    expect(Number(rows[0]!.most)).toBeLessThanOrEqual(200_000);
+    expect(Number(rows[0]!.users)).toBe(300);
+    const inMemory = computeBatchModel(
+      events.map((e) => ({ userId: e.userId, productId: e.productId, type: e.type, count: 1, lastAt: Date.parse(e.timestamp!), category: e.category ?? null })),
+      Date.parse(run.watermark.maxEventTime),
+      DEFAULT_BATCH_POLICY,
+    );
+    expect(run.stats.similarityPairs).toBe(inMemory.stats.similarityPairs);
+    expect(run.stats.similarityPairs).toBeGreaterThan(900_000);
+  });
+});
