@@ -103,7 +103,7 @@ describe('SIGKILL of a batch worker mid-run', () => {
       [second],
     );
     expect(rows[0]!.users).toBe(first.stats.users);
-    expect(rows[0]!.shards).toBe(during.stats.shards!.similarItems + during.stats.shards!.userItems);
+    expect(rows[0]!.shards).toBe(1 + during.stats.shards!.similarItems + during.stats.shards!.userItems);
 
     const third = await finished(survivor, await startRun(survivor));
     expect(third.status).toBe('succeeded');

@@ -6,15 +6,16 @@ import type { Job, JobsOptions, Queue } from 'bullmq';
  * the scheduler, the coordinator and the shards cannot disagree.
  *
  * A run is a BullMQ flow in one queue. Its coordinator job (BATCH_JOB_NAME, what the nightly
- * schedule, Bull Board's "Run now" and POST /batch/runs add) freezes the run's input, then adds the
- * similar-items shards as its children and waits for them, then the user-items shards, then
- * publishes. Any batch process takes any of these jobs.
+ * schedule, Bull Board's "Run now" and POST /batch/runs add) freezes the run's input, then adds
+ * its children stage by stage and waits for each: the user-lists job (one pass over the input:
+ * per-user co-occurrence lists and product facts), the similar-items shards, the user-items
+ * shards; then it publishes. Any batch process takes any of these jobs.
  */
 
 export const SHARD_JOB_NAME = 'shard';
 
 /** The coordinator's steps; it records the next one in its job data before waiting for children. */
-export type RunStep = 'freeze-input' | 'similar-items' | 'user-items' | 'publish';
+export type RunStep = 'freeze-input' | 'user-lists' | 'similar-items' | 'user-items' | 'publish';
 
 /** What the coordinator learned when it froze the input; shards and later steps need it. */
 export interface RunPlan {
@@ -37,7 +38,7 @@ export interface BatchJobData {
 
 export type BatchJobResult = { runId: string; skipped: false } | { runId: string; skipped: true; reason: string };
 
-export type ShardStage = 'similar-items' | 'user-items';
+export type ShardStage = 'user-lists' | 'similar-items' | 'user-items';
 
 export interface ShardJobData {
   runId: string;
@@ -45,8 +46,9 @@ export interface ShardJobData {
   shard: number;
   shards: number;
   asOf: number;
-  /** Rows of the frozen input: a shard that finds fewer fails the run (Postgres lost them). */
+  /** Rows of the frozen input and its users: a shard that finds fewer fails the run (Postgres lost them). */
   inputRows: number;
+  users: number;
 }
 
 export interface ShardJobResult {

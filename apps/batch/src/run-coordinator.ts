@@ -40,6 +40,7 @@ export function shardCount(load: number, perShard: number, items: number, minSha
 
 const PHASE_OF: Record<RunStep, RunPhase> = {
   'freeze-input': 'freezing-input',
+  'user-lists': 'user-lists',
   'similar-items': 'similar-items',
   'user-items': 'user-items',
   publish: 'publishing',
@@ -93,7 +94,7 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
 
     /** Adds a stage's shards and waits for them; false when they are all done already. */
     const awaitShards = async (stage: ShardStage, shards: number, plan: StoredPlan) => {
-      await addShardJobs(queue, job, { runId, stage, shards, asOf: plan.asOf, inputRows: plan.input.rows });
+      await addShardJobs(queue, job, { runId, stage, shards, asOf: plan.asOf, inputRows: plan.input.rows, users: plan.input.users });
       if (await job.moveToWaitingChildren(token!)) return true;
       const done = (await writer.shardsDone(runId))[stage].shards;
       // Children that vanished (removed from the dashboard) leave a stage short: never publish that.
@@ -131,8 +132,13 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
             watermark,
           };
           runLog.info({ input, similarShards: plan.similarShards, userShards: plan.userShards }, 'batch input frozen');
+          step = 'user-lists';
+          await enter(step, plan, 1);
+        } else if (step === 'user-lists') {
+          // One pass, not sharded: product facts add up in user order, exactly as in one process.
+          if (await awaitShards('user-lists', 1, plan!)) throw new WaitingChildrenError();
           step = 'similar-items';
-          await enter(step, plan, plan.similarShards);
+          await enter(step, plan!, plan!.similarShards);
         } else if (step === 'similar-items') {
           if (await awaitShards('similar-items', plan!.similarShards, plan!)) throw new WaitingChildrenError();
           step = 'user-items';
@@ -192,7 +198,7 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
 
 /** Each finished step's wall time, from the step start times the plan recorded. */
 function phaseTimes(plan: RunPlan, at: number): Record<string, number> {
-  const order: RunStep[] = ['freeze-input', 'similar-items', 'user-items', 'publish'];
+  const order: RunStep[] = ['freeze-input', 'user-lists', 'similar-items', 'user-items', 'publish'];
   const times: Record<string, number> = {};
   for (let i = 0; i < order.length; i++) {
     const start = plan.stepStartedAt[order[i]!];

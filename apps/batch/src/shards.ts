@@ -16,11 +16,11 @@ export interface ShardProcessorOptions {
 }
 
 /**
- * Works one shard of a run. Similar items: streams every user of the frozen input, counts the
- * pairs of the products this shard owns (product number ≡ shard), and writes their neighbours and
- * facts. User items: reads the run's similar lists (catalogue × neighbours, not history), streams
- * the users of its buckets, and writes their lists as it goes. Memory is bounded by the catalogue
- * and by `maxPairsPerShard`, never by the length of the history.
+ * Works one shard of a run. User lists: one pass over the frozen input. Similar items: streams
+ * every user's list, counts the pairs of the products this shard owns (product number ≡ shard),
+ * and writes their neighbours. User items: reads the run's similar lists (catalogue × neighbours,
+ * not history), streams the users of its buckets, and writes their lists as it goes. Memory is
+ * bounded by the catalogue and by `maxPairsPerShard`, never by the length of the history.
  */
 export function createShardProcessor({ queue, runs, reader, writer, policy, maxPairsPerShard, log }: ShardProcessorOptions) {
   /** The input is unlogged (ADR 008): after a Postgres crash it is gone, and the run must fail, not publish less. */
@@ -30,23 +30,48 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     }
   };
 
-  async function similarItems(data: ShardJobData): Promise<ShardJobResult> {
-    const { runId, shard, shards, asOf } = data;
+  /**
+   * One pass over the frozen input: each user's co-occurrence list (product numbers in the run's
+   * product order, log-damped weights) for the similar-items shards, and every product's facts.
+   */
+  async function userLists(data: ShardJobData): Promise<ShardJobResult> {
+    const { runId, asOf } = data;
     const products = await reader.products(runId);
+    const numbering = new CooccurrenceShard(products, () => false);
     const facts = new ProductFactsAccumulator(asOf, policy);
-    const cooccurrence = new CooccurrenceShard(products, (index) => index % shards === shard, maxPairsPerShard);
     let rowsRead = 0;
-    for await (const user of reader.users(runId)) {
-      for (const row of user.rows) facts.add(row);
-      rowsRead += user.rows.length;
-      cooccurrence.addUser(userSignals(user.rows, asOf, policy).cooccurrence);
+    async function* lists() {
+      for await (const user of reader.users(runId)) {
+        for (const row of user.rows) facts.add(row);
+        rowsRead += user.rows.length;
+        const list = userSignals(user.rows, asOf, policy).cooccurrence;
+        yield [user.userId, numbering.number(list).join(','), list.map(([, weight]) => weight).join(',')] as const;
+      }
     }
-    assertInputIntact(rowsRead, data);
-    const similar = cooccurrence.similarItems(policy, facts.categories());
-    // facts() lists products in the same name order as `products`: the shard owns the same numbers.
-    const owned = facts.facts().filter((_, index) => index % shards === shard);
-    await writer.writeSimilarShard(runId, { stage: 'similar-items', shard, shards, rowsRead, pairs: cooccurrence.pairs }, similar, owned);
-    return { rowsRead, rowsWritten: similar.size };
+    const rowsWritten = await writer.writeUserLists(runId, { stage: 'user-lists', shard: 0, shards: 1 }, lists(), () => {
+      // Checked before the transaction commits: a lost input must not leave a record of success.
+      assertInputIntact(rowsRead, data);
+      return { facts: facts.facts(), rowsRead };
+    });
+    return { rowsRead, rowsWritten };
+  }
+
+  /** Streams every user's list, counts the pairs of the products this shard owns (number ≡ shard), writes their neighbours. */
+  async function similarItems(data: ShardJobData): Promise<ShardJobResult> {
+    const { runId, shard, shards } = data;
+    const [products, facts] = await Promise.all([reader.products(runId), writer.productFactsOf(runId)]);
+    const cooccurrence = new CooccurrenceShard(products, (index) => index % shards === shard, maxPairsPerShard);
+    let usersRead = 0;
+    for await (const { products: numbers, weights } of reader.userLists(runId)) {
+      cooccurrence.addNumbered(numbers, weights);
+      usersRead++;
+    }
+    if (usersRead !== data.users) {
+      throw new UnrecoverableError(`run ${runId}: ${usersRead} user lists, not ${data.users} (lost in a Postgres restart?)`);
+    }
+    const similar = cooccurrence.similarItems(policy, new Map(facts.map((fact) => [fact.productId, fact.category])));
+    await writer.writeSimilarShard(runId, { stage: 'similar-items', shard, shards, rowsRead: usersRead, pairs: cooccurrence.pairs }, similar);
+    return { rowsRead: usersRead, rowsWritten: similar.size };
   }
 
   async function userItems(data: ShardJobData): Promise<ShardJobResult> {
@@ -74,7 +99,7 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     if (status !== 'running') return { rowsRead: 0, rowsWritten: 0, skipped: `its run is ${status ?? 'gone'}` };
     if (await writer.shardDone(runId, stage, shard)) return { rowsRead: 0, rowsWritten: 0, skipped: 'it was already done' };
     const started = performance.now();
-    const result = stage === 'similar-items' ? await similarItems(job.data) : await userItems(job.data);
+    const result = await { 'user-lists': userLists, 'similar-items': similarItems, 'user-items': userItems }[stage](job.data);
     shardLog.info({ ...result, ms: Math.round(performance.now() - started) }, 'batch shard done');
     await reportProgress(job, shardsOf(stage, await writer.shardsDone(runId)), shards).catch((err: unknown) =>
       shardLog.warn({ err }, 'could not report progress to the run job'),

@@ -122,7 +122,7 @@ describe('a sharded run', () => {
     const run = await runToEnd(app);
     runIds.push(run.runId);
     expect(run.progress).toEqual({ phase: 'done', shardsDone: 0, shardsTotal: 0 });
-    expect(Object.keys(run.stats.phaseMs).sort()).toEqual(['freeze-input', 'publish', 'similar-items', 'user-items']);
+    expect(Object.keys(run.stats.phaseMs).sort()).toEqual(['freeze-input', 'publish', 'similar-items', 'user-items', 'user-lists']);
     expect(run.stats.eventsRead).toBe(6000);
     const { rows } = await pool.query<{ n: string }>('SELECT sum(n) AS n FROM event_daily');
     expect(Number(rows[0]!.n)).toBe(6000);

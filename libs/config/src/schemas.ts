@@ -191,7 +191,12 @@ export const batchConfigSchema = z.object({
     .min(1000)
     .default(8_000_000)
     .describe('item pairs one similar-items shard may hold (at most ~76 bytes each); a run is cut into enough shards to stay under it'),
-  BATCH_SHARD_MAX_USERS: z.coerce.number().int().min(100).default(25_000).describe('users per per-user shard'),
+  BATCH_SHARD_MAX_USERS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(100_000)
+    .describe('users per user-items shard (each shard loads the run\'s similar lists once, so fewer is cheaper; memory does not grow with it)'),
   BATCH_MIN_SHARDS: z.coerce.number().int().min(1).max(1024).default(2).describe('shards per stage at least, so that every worker process gets a share'),
   BATCH_JOB_LOCK_MS: z.coerce
     .number()

@@ -20,10 +20,11 @@ export const runStatsSchema = z.object({
 export type RunStats = z.infer<typeof runStatsSchema>;
 
 /**
- * Where a run is: freezing its input, computing item similarities (shards by product), per-user
- * lists (shards by user), publishing; then done or failed.
+ * Where a run is: freezing its input, reading it once into per-user co-occurrence lists and
+ * product facts, computing item similarities (shards by product), per-user recommendations (shards
+ * by user), publishing; then done or failed.
  */
-export const RUN_PHASES = ['queued', 'freezing-input', 'similar-items', 'user-items', 'publishing', 'done', 'failed'] as const;
+export const RUN_PHASES = ['queued', 'freezing-input', 'user-lists', 'similar-items', 'user-items', 'publishing', 'done', 'failed'] as const;
 export type RunPhase = (typeof RUN_PHASES)[number];
 export const runProgressSchema = z.object({
   phase: z.enum(RUN_PHASES),

@@ -303,18 +303,27 @@ export class CooccurrenceShard {
 
   /** Adds one user's co-occurrence list (`UserSignals.cooccurrence`). */
   addUser(list: ReadonlyArray<readonly [productId: string, weight: number]>): void {
-    const indexes = list.map(([productId]) => {
+    this.addNumbered(this.number(list), list.map(([, weight]) => weight));
+  }
+
+  /** A co-occurrence list's products as numbers in the shard's product order (what `addNumbered` takes). */
+  number(list: ReadonlyArray<readonly [productId: string, weight: number]>): number[] {
+    return list.map(([productId]) => {
       const index = this.#indexOf.get(productId);
       if (index === undefined) throw new RangeError(`product ${productId} is not in the shard's product list`);
       return index;
     });
-    for (let i = 0; i < list.length; i++) this.#norms[indexes[i]!]! += list[i]![1] * list[i]![1];
-    for (let i = 0; i < list.length; i++) {
+  }
+
+  /** Adds one user's co-occurrence list given as product numbers and weights, in list order. */
+  addNumbered(indexes: ArrayLike<number>, weights: ArrayLike<number>): void {
+    for (let i = 0; i < indexes.length; i++) this.#norms[indexes[i]!]! += weights[i]! * weights[i]!;
+    for (let i = 0; i < indexes.length; i++) {
       const local = this.#localOf[indexes[i]!]!;
       if (local < 0) continue;
-      const wi = list[i]![1];
-      for (let j = 0; j < list.length; j++) {
-        if (j !== i) this.#add(local, indexes[j]!, wi * list[j]![1]);
+      const wi = weights[i]!;
+      for (let j = 0; j < indexes.length; j++) {
+        if (j !== i) this.#add(local, indexes[j]!, wi * weights[j]!);
       }
     }
   }

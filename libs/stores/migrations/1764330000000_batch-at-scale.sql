@@ -43,8 +43,19 @@ CREATE UNLOGGED TABLE batch_input (
 -- The order shards stream in, so no read sorts.
 CREATE INDEX batch_input_run_user_idx ON batch_input (run_id, user_id, product_id, type);
 
--- Per product, what the similar-items shard that owns it learned; the per-user shards read the
--- categories, publishing reads popularity and re-buying.
+-- Per user, the products co-occurrence counts (numbered in the run's product order) and their
+-- log-damped weights, computed once from the input: every similar-items shard streams these
+-- 100k short rows instead of the million input rows. Unlogged, like the input, and as guarded.
+CREATE UNLOGGED TABLE batch_user_lists (
+  run_id   uuid NOT NULL,
+  user_id  text COLLATE "C" NOT NULL,
+  products text NOT NULL,
+  weights  text NOT NULL
+);
+CREATE INDEX batch_user_lists_run_user_idx ON batch_user_lists (run_id, user_id);
+
+-- Per product, what the run learned from every row that names it (written with the user lists);
+-- the shards read the categories, publishing reads popularity and re-buying.
 CREATE TABLE batch_product_facts (
   run_id     uuid             NOT NULL REFERENCES batch_runs (run_id) ON DELETE CASCADE,
   product_id text COLLATE "C" NOT NULL,
@@ -59,7 +70,7 @@ CREATE TABLE batch_product_facts (
 -- checks that every shard is here, so a run never goes out with a shard's rows missing.
 CREATE TABLE batch_run_shards (
   run_id      uuid        NOT NULL REFERENCES batch_runs (run_id) ON DELETE CASCADE,
-  stage       text        NOT NULL CHECK (stage IN ('similar-items', 'user-items')),
+  stage       text        NOT NULL CHECK (stage IN ('user-lists', 'similar-items', 'user-items')),
   shard       integer     NOT NULL,
   shards      integer     NOT NULL,
   rows_read   bigint      NOT NULL,
@@ -74,10 +85,30 @@ CREATE TABLE batch_run_shards (
 ALTER TABLE batch_runs ADD COLUMN progress jsonb;
 ALTER TABLE batch_runs ADD COLUMN pruned_at timestamptz;
 
+-- The view's lists are written once per run (a million-user shop: gigabytes of them) and always
+-- read whole, never queried inside: json keeps the text as sent (jsonb converts it to a binary
+-- form on the way in and back to text on the way out), and lz4 compresses it at a fraction of
+-- pglz's CPU. Measured on 100k lists of 5.7 KB: jsonb + pglz 10.8 s to write, json + lz4 3.4 s.
+ALTER TABLE rec_user_items ALTER COLUMN items TYPE json USING items::json;
+ALTER TABLE rec_similar_items ALTER COLUMN items TYPE json USING items::json;
+DO $$
+BEGIN
+  ALTER TABLE rec_user_items ALTER COLUMN items SET COMPRESSION lz4;
+  ALTER TABLE rec_similar_items ALTER COLUMN items SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+  RAISE NOTICE 'this PostgreSQL has no lz4: the lists stay compressed with pglz';
+END
+$$;
+
 -- Down Migration
+ALTER TABLE rec_similar_items ALTER COLUMN items SET COMPRESSION default;
+ALTER TABLE rec_user_items ALTER COLUMN items SET COMPRESSION default;
+ALTER TABLE rec_similar_items ALTER COLUMN items TYPE jsonb USING items::jsonb;
+ALTER TABLE rec_user_items ALTER COLUMN items TYPE jsonb USING items::jsonb;
 ALTER TABLE batch_runs DROP COLUMN pruned_at;
 ALTER TABLE batch_runs DROP COLUMN progress;
 DROP TABLE batch_run_shards;
 DROP TABLE batch_product_facts;
+DROP TABLE batch_user_lists;
 DROP TABLE batch_input;
 DROP TABLE event_daily;

@@ -37,9 +37,16 @@ export interface ArchiveReader {
    * whose bucket is congruent to it modulo `shards`.
    */
   users(runId: string, shard?: { shard: number; shards: number }): AsyncGenerator<UserHistory>;
+  /**
+   * Streams a run's per-user co-occurrence lists (written by its user-lists step), users in name
+   * order, as product numbers and weights.
+   */
+  userLists(runId: string): AsyncGenerator<{ products: number[]; weights: number[] }>;
+  /** How many user lists a run holds now (fewer than written: Postgres lost them in a crash). */
+  userListCount(runId: string): Promise<number>;
   /** How many rows a run's frozen input holds now (fewer than frozen: Postgres lost it in a crash). */
   inputRows(runId: string): Promise<number>;
-  /** Deletes a run's frozen input (the run has ended). */
+  /** Deletes a run's frozen input and user lists (the run has ended). */
   dropInput(runId: string): Promise<void>;
 }
 
@@ -64,6 +71,9 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
           const asOf = maxEventTime === null ? now : Math.min(maxEventTime.getTime(), now);
           const horizon = new Date(asOf - historyDays * 24 * 60 * 60 * 1000).toISOString().slice(0, 10);
           await client.query('DELETE FROM batch_input WHERE run_id = $1', [runId]);
+          // Grouping a year of daily rows sorts millions of them: in memory, not in temporary
+          // files (a run is one query at a time; the setting ends with the transaction).
+          await client.query("SET LOCAL work_mem = '256MB'");
           await client.query(
             `INSERT INTO batch_input (run_id, user_id, product_id, type, n, last_at, category, bucket)
              SELECT $1, user_id, product_id, type, sum(n), max(last_at),
@@ -128,6 +138,21 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
       if (current !== undefined) yield current;
     },
 
+    async *userLists(runId) {
+      const split = (text: string) => (text === '' ? [] : text.split(',').map(Number));
+      for await (const [products, weights] of copyOut(
+        pool,
+        `SELECT products, weights FROM batch_user_lists WHERE run_id = ${uuidLiteral(runId)} ORDER BY user_id`,
+      )) {
+        yield { products: split(products!), weights: split(weights!) };
+      }
+    },
+
+    async userListCount(runId) {
+      const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM batch_user_lists WHERE run_id = $1', [runId]);
+      return Number(rows[0]!.n);
+    },
+
     async inputRows(runId) {
       const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM batch_input WHERE run_id = $1', [runId]);
       return Number(rows[0]!.n);
@@ -135,6 +160,7 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
 
     async dropInput(runId) {
       await pool.query('DELETE FROM batch_input WHERE run_id = $1', [runId]);
+      await pool.query('DELETE FROM batch_user_lists WHERE run_id = $1', [runId]);
     },
   };
 }

@@ -230,7 +230,7 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
         }
         await client.query('UPDATE batch_runs SET pruned_at = now() WHERE run_id = ANY($1::uuid[])', [doomed]);
         // Work rows are only needed while a run is running.
-        for (const table of ['batch_input', 'batch_product_facts']) {
+        for (const table of ['batch_input', 'batch_user_lists', 'batch_product_facts']) {
           await client.query(`DELETE FROM ${table} WHERE run_id IN (SELECT run_id FROM batch_runs WHERE status IN ('succeeded', 'failed'))`);
         }
         return doomed.length;

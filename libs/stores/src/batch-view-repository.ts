@@ -78,7 +78,7 @@ export interface ShardTotals {
 
 /** What a finished shard did, recorded with its rows. */
 export interface ShardRecord {
-  stage: 'similar-items' | 'user-items';
+  stage: 'user-lists' | 'similar-items' | 'user-items';
   shard: number;
   shards: number;
   rowsRead: number;
@@ -94,8 +94,18 @@ export interface ShardRecord {
 export interface BatchViewWriter {
   /** Whether the shard already finished (a retried or duplicated shard job). */
   shardDone(runId: string, stage: ShardRecord['stage'], shard: number): Promise<boolean>;
-  /** A similar-items shard: its products' neighbours and facts. */
-  writeSimilarShard(runId: string, record: ShardRecord, similar: ReadonlyMap<string, readonly ScoredItem[]>, facts: readonly ProductFacts[]): Promise<void>;
+  /**
+   * The user-lists step, streamed: each user's co-occurrence list (product numbers and weights,
+   * comma-separated), then every product's facts once the stream has ended.
+   */
+  writeUserLists(
+    runId: string,
+    record: Omit<ShardRecord, 'rowsRead'>,
+    lists: AsyncIterable<readonly [userId: string, products: string, weights: string]>,
+    after: () => { facts: readonly ProductFacts[]; rowsRead: number },
+  ): Promise<number>;
+  /** A similar-items shard: its products' neighbours. */
+  writeSimilarShard(runId: string, record: ShardRecord, similar: ReadonlyMap<string, readonly ScoredItem[]>): Promise<void>;
   /** A user-items shard, streamed: users are written as they are computed. Returns how many. */
   writeUserShard(runId: string, record: Omit<ShardRecord, 'rowsRead'>, users: AsyncIterable<readonly [userId: string, items: readonly ScoredItem[]]>, rowsRead: () => number): Promise<number>;
   /** The similar lists a run's shards wrote (what the per-user shards rank with). */
@@ -106,8 +116,9 @@ export interface BatchViewWriter {
   shardsDone(runId: string): Promise<Record<ShardRecord['stage'], ShardTotals>>;
 }
 
-const stripped = (items: readonly ScoredItem[]) =>
-  JSON.stringify(items.map(({ productId, score, category, reasons }) => ({ productId, score, category, reasons })));
+// Items are stored as the domain made them ({productId, score, category, reasons}); a run writes
+// millions of them, so they are serialised as they are rather than copied into new objects first.
+const listJson = (items: readonly ScoredItem[]) => JSON.stringify(items);
 
 async function recordShard(client: PgClient, runId: string, record: ShardRecord, rowsWritten: number) {
   await client.query(
@@ -123,19 +134,31 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
       return rowCount === 1;
     },
 
-    async writeSimilarShard(runId, record, similar, facts) {
-      await withTransaction(pool, async (client) => {
-        const written = await copyRows(
-          client,
-          'rec_similar_items',
-          ['run_id', 'product_id', 'items'],
-          [...similar].map(([productId, items]) => [runId, productId, stripped(items)]),
-        );
+    async writeUserLists(runId, record, lists, after) {
+      return withTransaction(pool, async (client) => {
+        async function* rows() {
+          for await (const [userId, products, weights] of lists) yield [runId, userId, products, weights] as const;
+        }
+        const written = await copyRows(client, 'batch_user_lists', ['run_id', 'user_id', 'products', 'weights'], rows());
+        const { facts, rowsRead } = after();
         await copyRows(
           client,
           'batch_product_facts',
           ['run_id', 'product_id', 'category', 'popularity', 'buyers', 'rebuyers'],
           facts.map((f) => [runId, f.productId, f.category, f.popularity, f.buyers, f.rebuyers]),
+        );
+        await recordShard(client, runId, { ...record, rowsRead }, written);
+        return written;
+      });
+    },
+
+    async writeSimilarShard(runId, record, similar) {
+      await withTransaction(pool, async (client) => {
+        const written = await copyRows(
+          client,
+          'rec_similar_items',
+          ['run_id', 'product_id', 'items'],
+          [...similar].map(([productId, items]) => [runId, productId, listJson(items)]),
         );
         await recordShard(client, runId, record, written);
       });
@@ -144,7 +167,7 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
     async writeUserShard(runId, record, users, rowsRead) {
       return withTransaction(pool, async (client) => {
         async function* rows() {
-          for await (const [userId, items] of users) if (items.length > 0) yield [runId, userId, stripped(items)] as const;
+          for await (const [userId, items] of users) if (items.length > 0) yield [runId, userId, listJson(items)] as const;
         }
         const written = await copyRows(client, 'rec_user_items', ['run_id', 'user_id', 'items'], rows());
         await recordShard(client, runId, { ...record, rowsRead: rowsRead() }, written);
@@ -172,7 +195,7 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
         [runId],
       );
       const none = (): ShardTotals => ({ shards: 0, pairs: 0, rowsWritten: 0 });
-      const done = { 'similar-items': none(), 'user-items': none() };
+      const done = { 'user-lists': none(), 'similar-items': none(), 'user-items': none() };
       for (const row of rows) done[row.stage] = { shards: row.n, pairs: Number(row.pairs), rowsWritten: Number(row.written) };
       return done;
     },
@@ -181,7 +204,7 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
 
 /** Writes the run-wide rows of the view (popular items, re-buying) inside the publishing transaction. */
 export async function writeRunWideRows(client: PgClient, runId: string, popular: readonly ScoredItem[], repurchase: RepurchaseTable): Promise<void> {
-  await client.query('INSERT INTO rec_popular_items (run_id, items) VALUES ($1, $2)', [runId, stripped(popular)]);
+  await client.query('INSERT INTO rec_popular_items (run_id, items) VALUES ($1, $2)', [runId, listJson(popular)]);
   const rows = [
     ...[...repurchase.products].map(([key, stats]) => [runId, 'product', key, stats.buyers, stats.rebuyers] as const),
     ...[...repurchase.categories].map(([key, stats]) => [runId, 'category', key, stats.buyers, stats.rebuyers] as const),
@@ -195,9 +218,9 @@ export async function writeRunWideRows(client: PgClient, runId: string, popular:
  */
 export async function writeWholeModel(pool: PgPool, runId: string, model: BatchModel): Promise<void> {
   await withTransaction(pool, async (client) => {
-    const similar = await copyRows(client, 'rec_similar_items', ['run_id', 'product_id', 'items'], [...model.similar].map(([id, items]) => [runId, id, stripped(items)]));
+    const similar = await copyRows(client, 'rec_similar_items', ['run_id', 'product_id', 'items'], [...model.similar].map(([id, items]) => [runId, id, listJson(items)]));
     await recordShard(client, runId, { stage: 'similar-items', shard: 0, shards: 1, rowsRead: 0, pairs: model.stats.similarityPairs * 2 }, similar);
-    const users = await copyRows(client, 'rec_user_items', ['run_id', 'user_id', 'items'], [...model.perUser].map(([id, items]) => [runId, id, stripped(items)]));
+    const users = await copyRows(client, 'rec_user_items', ['run_id', 'user_id', 'items'], [...model.perUser].map(([id, items]) => [runId, id, listJson(items)]));
     await recordShard(client, runId, { stage: 'user-items', shard: 0, shards: 1, rowsRead: 0 }, users);
   });
 }
