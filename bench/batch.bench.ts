@@ -180,7 +180,9 @@ async function runOnce(databaseUrl: string, pool: PgPool, workers: number): Prom
     const { runId } = (await res.json()) as { runId: string };
     let run: { status: string; stats: Record<string, unknown>; progress: { phase: string; shardsDone: number; shardsTotal: number } | null };
     for (;;) {
-      run = (await (await fetch(`${processes[0]!.url}/batch/runs/${runId}`)).json()) as typeof run;
+      const answer = await fetch(`${processes[0]!.url}/batch/runs/${runId}`);
+      if (!answer.ok) throw new Error(`GET /batch/runs/${runId} answered ${answer.status}: ${await answer.text()}`);
+      run = (await answer.json()) as typeof run;
       const progress = run.progress === null ? '' : `${run.progress.phase} ${run.progress.shardsDone}/${run.progress.shardsTotal}`;
       process.stdout.write(`\r  ${workers} worker(s): ${ms(performance.now() - started)} ${progress}`.padEnd(60));
       if (run.status === 'succeeded' || run.status === 'failed') break;
@@ -237,7 +239,7 @@ for (const { size, shape, events } of histories) {
       cases.push({ size, ...shape, loadMs, baselineMs, ...result });
       say(
         `  ${workers} worker(s): ${ms(result.runMs)} (${(result.runMs / baselineMs).toFixed(1)}× baseline), ` +
-          `phases ${Object.entries(result.phaseMs).map(([phase, t]) => `${phase} ${ms(t)}`).join(', ')}; ` +
+          `phases ${['freeze-input', 'user-lists', 'similar-items', 'user-items'].map((phase) => `${phase} ${ms(result.phaseMs[phase] ?? 0)}`).join(', ')}; ` +
           `peak RSS ${result.peakRssPerProcess.map(mb).join(' + ')}, Postgres private ${mb(result.postgresPeakPrivate)}`,
       );
     }
@@ -254,12 +256,13 @@ const lines = [
   '',
   `Machine: ${machine}. Run ${new Date().toISOString()}.`,
   '',
-  '| history | workers | load | baseline | run | run / baseline | freeze | similar items | user items | publish | shards (sim/user) | pairs | peak RSS per process | Postgres private peak |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| history | workers | load | baseline | run | run / baseline | freeze | user lists | similar items | user items | publish and polling | shards (sim/user) | pairs | peak RSS per process | Postgres private peak |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...cases.map(
     (c) =>
       `| ${c.size} | ${c.workers} | ${ms(c.loadMs)} | ${ms(c.baselineMs)} | **${ms(c.runMs)}** | ${(c.runMs / c.baselineMs).toFixed(1)}× | ` +
-      `${ms(c.phaseMs['freeze-input'] ?? 0)} | ${ms(c.phaseMs['similar-items'] ?? 0)} | ${ms(c.phaseMs['user-items'] ?? 0)} | ${ms(c.phaseMs['publish'] ?? 0)} | ` +
+      `${ms(c.phaseMs['freeze-input'] ?? 0)} | ${ms(c.phaseMs['user-lists'] ?? 0)} | ${ms(c.phaseMs['similar-items'] ?? 0)} | ${ms(c.phaseMs['user-items'] ?? 0)} | ` +
+      `${ms(c.runMs - ['freeze-input', 'user-lists', 'similar-items', 'user-items'].reduce((sum, phase) => sum + (c.phaseMs[phase] ?? 0), 0))} | ` +
       `${c.shards?.similarItems ?? '?'}/${c.shards?.userItems ?? '?'} | ${(c.similarityPairs ?? 0).toLocaleString('en')} | ${c.peakRssPerProcess.map(mb).join(' + ')} | ${mb(c.postgresPeakPrivate)} |`,
   ),
   '',

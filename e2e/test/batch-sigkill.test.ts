@@ -108,5 +108,20 @@ describe('SIGKILL of a batch worker mid-run', () => {
     const third = await finished(survivor, await startRun(survivor));
     expect(third.status).toBe('succeeded');
     expect((await view.publishedRun())?.runId).toBe(third.runId);
+
+    // Rollback to the interrupted-then-finished run: serving answers from it, and says so.
+    const serving = await startService('serving', {
+      DATABASE_URL: db.url,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: `${uniqueName('sigkill-serving')}:`,
+      BATCH_VIEW_REFRESH_MS: '200',
+    });
+    services.push(serving);
+    const servedRun = async () =>
+      ((await (await fetch(`${serving.url}/recommendations/u1`)).json()) as { sources: { batchRunId: string | null } }).sources.batchRunId;
+    await waitFor(async () => ((await servedRun()) === third.runId ? true : undefined), { what: 'serving on the third run' });
+    const rollback = await fetch(`${survivor.url}/batch/runs/${second}/publish`, { method: 'POST', headers: { authorization: auth } });
+    expect(rollback.status).toBe(200);
+    await waitFor(async () => ((await servedRun()) === second ? true : undefined), { what: 'serving on the rolled-back run' });
   });
 });

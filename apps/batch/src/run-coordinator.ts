@@ -33,9 +33,14 @@ interface StoredPlan extends RunPlan {
   watermark: Watermark;
 }
 
-/** A stage is cut into enough shards for its bound, at least `minShards`, never more than it has items. */
+/**
+ * A stage is cut into enough shards for its bound, rounded up to a multiple of `minShards` (so
+ * that as many workers get equal shares: 3 shards on 2 workers take two rounds, 4 take two
+ * rounds of shorter shards), never more shards than it has items.
+ */
 export function shardCount(load: number, perShard: number, items: number, minShards: number): number {
-  return Math.max(1, Math.min(Math.max(Math.ceil(load / perShard), minShards), items, 4096));
+  const needed = Math.ceil(Math.max(1, Math.ceil(load / perShard)) / minShards) * minShards;
+  return Math.max(1, Math.min(needed, items, 4096));
 }
 
 const PHASE_OF: Record<RunStep, RunPhase> = {
