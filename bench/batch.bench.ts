@@ -61,20 +61,26 @@ const procStatus = (pid: number, field: string): number => {
   }
 };
 
-/** Private memory of all Postgres processes (shared buffers are counted once, separately). */
-const postgresPrivateBytes = (): number => {
-  let total = 0;
+/** Postgres processes, found once a second: scanning /proc on every sample would cost the run CPU. */
+let postgresPids: number[] = [];
+let postgresPidsAt = 0;
+const findPostgres = (): number[] => {
+  if (Date.now() - postgresPidsAt < 1000) return postgresPids;
+  postgresPidsAt = Date.now();
+  postgresPids = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') postgresPids.push(Number(entry));
     } catch {
-      continue;
+      // gone meanwhile
     }
-    total += procStatus(Number(entry), 'RssAnon');
   }
-  return total;
+  return postgresPids;
 };
+
+/** Private memory of all Postgres processes (shared buffers are counted once, separately). */
+const postgresPrivateBytes = (): number => findPostgres().reduce((total, pid) => total + procStatus(pid, 'RssAnon'), 0);
 
 interface Case {
   size: string;
@@ -89,6 +95,8 @@ interface Case {
   shards: { similarItems: number; userItems: number } | undefined;
   similarityPairs: number | undefined;
   rowsWritten: Record<string, number>;
+  /** 503s from GET /batch/runs/:runId while the run was going (the machine saturated). */
+  unavailableAnswers: number;
   peakRssPerProcess: number[];
   postgresPeakPrivate: number;
 }
@@ -172,21 +180,28 @@ async function runOnce(databaseUrl: string, pool: PgPool, workers: number): Prom
   const processes = [];
   for (let i = 0; i < workers; i++) processes.push(await startBatch(databaseUrl, queue, topic.topic));
   let postgresPeakPrivate = postgresPrivateBytes();
-  const sampler = setInterval(() => (postgresPeakPrivate = Math.max(postgresPeakPrivate, postgresPrivateBytes())), 250);
+  const sampler = setInterval(() => (postgresPeakPrivate = Math.max(postgresPeakPrivate, postgresPrivateBytes())), 500);
   try {
     const started = performance.now();
     const res = await fetch(`${processes[0]!.url}/batch/runs`, { method: 'POST', headers: { authorization: auth } });
     if (res.status !== 202) throw new Error(`POST /batch/runs answered ${res.status}: ${await res.text()}`);
     const { runId } = (await res.json()) as { runId: string };
+    let unavailable = 0;
     let run: { status: string; stats: Record<string, unknown>; progress: { phase: string; shardsDone: number; shardsTotal: number } | null };
     for (;;) {
       const answer = await fetch(`${processes[0]!.url}/batch/runs/${runId}`);
-      if (!answer.ok) throw new Error(`GET /batch/runs/${runId} answered ${answer.status}: ${await answer.text()}`);
+      if (!answer.ok) {
+        // With both cores saturated, a new Postgres connection can take longer than the pool's
+        // 3 s connect timeout: the API answers 503 for a moment. Count it, poll again.
+        if (++unavailable > 40) throw new Error(`GET /batch/runs/${runId} answered ${answer.status}: ${await answer.text()}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        continue;
+      }
       run = (await answer.json()) as typeof run;
       const progress = run.progress === null ? '' : `${run.progress.phase} ${run.progress.shardsDone}/${run.progress.shardsTotal}`;
       process.stdout.write(`\r  ${workers} worker(s): ${ms(performance.now() - started)} ${progress}`.padEnd(60));
       if (run.status === 'succeeded' || run.status === 'failed') break;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
     const runMs = performance.now() - started;
     process.stdout.write('\n');
@@ -202,6 +217,7 @@ async function runOnce(databaseUrl: string, pool: PgPool, workers: number): Prom
       shards: run.stats['shards'] as Case['shards'],
       similarityPairs: run.stats['similarityPairs'] as number | undefined,
       rowsWritten,
+      unavailableAnswers: unavailable,
       peakRssPerProcess: processes.map(({ child }) => procStatus(child.pid!, 'VmHWM')),
       postgresPeakPrivate,
     };
@@ -265,6 +281,8 @@ const lines = [
       `${ms(c.runMs - ['freeze-input', 'user-lists', 'similar-items', 'user-items'].reduce((sum, phase) => sum + (c.phaseMs[phase] ?? 0), 0))} | ` +
       `${c.shards?.similarItems ?? '?'}/${c.shards?.userItems ?? '?'} | ${(c.similarityPairs ?? 0).toLocaleString('en')} | ${c.peakRssPerProcess.map(mb).join(' + ')} | ${mb(c.postgresPeakPrivate)} |`,
   ),
+  '',
+  `503 answers to the progress poll: ${cases.map((c) => `${c.size}/${c.workers}w ${c.unavailableAnswers}`).join(', ')}.`,
   '',
   'Rows written per run: ' + cases.map((c) => `${c.size}/${c.workers}w ${Object.entries(c.rowsWritten).map(([t, n]) => `${t} ${n.toLocaleString('en')}`).join(', ')}`).join('; '),
 ];

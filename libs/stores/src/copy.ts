@@ -56,6 +56,10 @@ export async function* copyOut(pool: PgPool, query: string): AsyncGenerator<Arra
   const client = await pool.connect();
   let finished = false;
   try {
+    // A stream is read at the consumer's pace: parallel workers would only take CPU from it (and,
+    // on a small machine, from the consumer itself). Inside a transaction so the setting ends with it.
+    await client.query('BEGIN READ ONLY');
+    await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
     const stream = client.query(copyTo(`COPY (${query}) TO STDOUT`));
     // Chunks may end inside a multi-byte character: the decoder keeps the partial bytes.
     const decoder = new StringDecoder('utf8');
@@ -68,6 +72,7 @@ export async function* copyOut(pool: PgPool, query: string): AsyncGenerator<Arra
     }
     carry += decoder.end();
     if (carry.length > 0) yield carry.split('\t').map(unescapeField);
+    await client.query('COMMIT');
     finished = true;
   } finally {
     // An error, or a consumer that stopped early, leaves the connection mid-COPY: destroy it.
