@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPgPool, type PgPool } from '@lambdarec/clients';
 import { runMigrations } from '@lambdarec/stores';
-import { createPrivateKafka, createTestDatabase, createTestTopic, kafkaLibsDir, testLogger, uniqueName, waitFor, type PrivateKafka, type TestDatabase } from '@lambdarec/testing';
+import { createPrivateKafka, createTestDatabase, createTestTopic, kafkaLibsDir, restartablePort, testLogger, uniqueName, waitFor, type PrivateKafka, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startService, type RunningService } from './harness.js';
 
@@ -16,7 +16,7 @@ let topic: string;
 
 beforeAll(async () => {
   if (!available) return;
-  const base = 40_000 + Math.floor(Math.random() * 20_000);
+  const base = restartablePort();
   kafka = createPrivateKafka(base, base + 1);
   await kafka.start();
   topic = (await createTestTopic(kafka.brokers, { partitions: 3 })).topic;

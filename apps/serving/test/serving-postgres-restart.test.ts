@@ -3,7 +3,7 @@ import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/c
 import { computeBatchModel, DEFAULT_BATCH_POLICY, DEFAULT_SESSION_POLICY, type Interaction } from '@lambdarec/domain';
 import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
 import { createBatchRunsRepository, createBatchViewRepository, createCatalogRepository, createSessionStore, publishWholeModel, runMigrations } from '@lambdarec/stores';
-import { createPrivatePostgres, postgresBinDir, testLogger, uniqueName, waitFor, type PrivatePostgres } from '@lambdarec/testing';
+import { createPrivatePostgres, postgresBinDir, restartablePort, testLogger, uniqueName, waitFor, type PrivatePostgres } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildServingApp } from '../src/app.js';
 import { createBatchViewCache, type BatchViewCache } from '../src/batch-view-cache.js';
@@ -24,7 +24,7 @@ const purchase = (userId: string, productId: string): Interaction => ({ userId, 
 
 beforeAll(async () => {
   if (!available) return;
-  pg = createPrivatePostgres(40_000 + Math.floor(Math.random() * 20_000));
+  pg = createPrivatePostgres(restartablePort());
   await runMigrations({ databaseUrl: pg.url, log });
   pool = createPgPool({ url: pg.url, log, applicationName: 'serving-pg-restart' });
   const runs = createBatchRunsRepository({ pool });

@@ -6,7 +6,7 @@ import { createKafka, createRedis, type EventConsumer, type Redis } from '@lambd
 import { DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/http';
 import { createSessionStore } from '@lambdarec/stores';
-import { buildClickEvent, createTestTopic, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
+import { buildClickEvent, createTestTopic, restartablePort, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSpeedConsumer } from '../src/consumer.js';
@@ -44,7 +44,7 @@ async function stopRedis() {
 
 beforeAll(async () => {
   if (!redisServer) return;
-  port = 40_000 + Math.floor(Math.random() * 20_000);
+  port = restartablePort();
   dir = mkdtempSync(path.join(tmpdir(), 'lrec-redis-'));
   await startRedis();
   const { kafkaBrokers } = inject('infra');

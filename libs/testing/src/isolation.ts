@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dlqTopicFor } from '@lambdarec/contracts';
 import { Kafka, logLevel } from 'kafkajs';
@@ -105,4 +106,21 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * A port for a server that a test stops and starts again on the same port. It is drawn below the
+ * kernel's ephemeral range: a port from that range can be taken, between the stop and the start,
+ * as the local port of some other process's outgoing connection (seen under load: "could not
+ * start server").
+ */
+export function restartablePort(): number {
+  let low = 32_768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: keep the usual default
+  }
+  const top = Math.min(low, 32_768) - 2;
+  return 20_000 + Math.floor(Math.random() * (top - 20_000));
 }
