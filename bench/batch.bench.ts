@@ -163,6 +163,8 @@ async function startBatch(databaseUrl: string, queue: string, topic: string): Pr
       BATCH_CRON: '0 0 1 1 *',
       DASHBOARD_USER: 'bench',
       DASHBOARD_PASSWORD: password,
+      // Shard settings to compare (BATCH_MIN_SHARDS=4 npm run bench:batch …) reach the workers.
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => /^BATCH_(SHARD|MIN|WORKER|HISTORY)/.test(name))),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
