@@ -189,7 +189,7 @@ export const batchConfigSchema = z.object({
     .number()
     .int()
     .min(1000)
-    .default(8_000_000)
+    .default(12_000_000)
     .describe('item pairs one similar-items shard may hold (at most ~50 bytes each); a run is cut into enough shards to stay under it'),
   BATCH_SHARD_MAX_USERS: z.coerce
     .number()
