@@ -16,14 +16,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createLogger, createPgPool, type PgPool } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import { createArchiveReader, createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
 import { asPartitionBatches, createTestTopic, retailHistory, wideHistory, type TestTopic } from '@lambdarec/testing';
 import type { ClickEvent } from '@lambdarec/contracts';
-import { localInfrastructure, WORKSPACE_ROOT } from '../tools/local-infrastructure.js';
+import { freePort, localInfrastructure, WORKSPACE_ROOT } from '../tools/isolated-services.js';
 
 const { values: args } = parseArgs({
   options: { sizes: { type: 'string', default: '1m,2m' }, workers: { type: 'string', default: '1,2' }, wide: { type: 'boolean', default: false } },
@@ -41,15 +40,6 @@ const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const infra = localInfrastructure();
 const password = randomBytes(12).toString('base64url');
 const auth = `Basic ${Buffer.from(`bench:${password}`).toString('base64')}`;
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 
 /** A /proc/<pid>/status field in bytes. */
 const procStatus = (pid: number, field: string): number => {

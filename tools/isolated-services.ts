@@ -20,7 +20,7 @@ export interface IsolatedServices {
 }
 
 /** A free loopback port, chosen by the kernel. */
-const freePort = () =>
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
