@@ -31,7 +31,12 @@ beforeAll(async () => {
     REDIS_KEY_PREFIX: keyPrefix,
     SPEED_GROUP_ID: uniqueName('replay-e2e-speed'),
   };
-  const producer = new Kafka({ brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  // Idempotent: a send retried under load must not put a record on the topic twice (the replay counts them).
+  const producer = new Kafka({ brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   const events = Array.from({ length: 30 }, (_, i) =>
     buildClickEvent({ userId: `replay-user-${i % 5}`, productId: `p-${i}`, type: i % 4 === 0 ? 'purchase' : 'view', category: `c-${i % 3}` }),
