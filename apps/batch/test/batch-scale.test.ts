@@ -3,7 +3,7 @@ import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/c
 import type { ClickEvent } from '@lambdarec/contracts';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
 import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
-import { createArchiveReader, createBatchRunsRepository, createBatchViewRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
+import { createArchiveReader, createBatchRunsRepository, createBatchViewRepository, createEventArchive, decodeList, runMigrations } from '@lambdarec/stores';
 import { asPartitionBatches, createTestDatabase, retailHistory, testLogger, uniqueName, waitFor, wideHistory, type TestDatabase } from '@lambdarec/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -74,10 +74,11 @@ async function runToEnd(app: HttpServer) {
 /** Every row a run wrote to the view, as the database holds it. */
 async function viewOf(runId: string) {
   const rows = async (sql: string) => (await pool.query(sql, [runId])).rows;
+  const decoded = (list: Array<Record<string, unknown>>) => list.map((row) => ({ ...row, items: decodeList(row['items'] as Parameters<typeof decodeList>[0]) }));
   return {
-    similar: await rows('SELECT product_id, items FROM rec_similar_items WHERE run_id = $1 ORDER BY product_id'),
-    users: await rows('SELECT user_id, items FROM rec_user_items WHERE run_id = $1 ORDER BY user_id'),
-    popular: await rows('SELECT items FROM rec_popular_items WHERE run_id = $1'),
+    similar: decoded(await rows('SELECT product_id, items FROM rec_similar_items WHERE run_id = $1 ORDER BY product_id')),
+    users: decoded(await rows('SELECT user_id, items FROM rec_user_items WHERE run_id = $1 ORDER BY user_id')),
+    popular: decoded(await rows('SELECT items FROM rec_popular_items WHERE run_id = $1')),
     repurchase: await rows('SELECT scope, key, buyers, rebuyers FROM rec_repurchase WHERE run_id = $1 ORDER BY scope, key'),
   };
 }

@@ -1,4 +1,4 @@
-import type { BatchModel, Candidate, ProductFacts, RepurchaseStats, RepurchaseTable, ScoredItem } from '@lambdarec/domain';
+import { BOUGHT_BEFORE_REASON, type BatchModel, type Candidate, type ProductFacts, type RepurchaseStats, type RepurchaseTable, type ScoredItem } from '@lambdarec/domain';
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyRows } from './copy.js';
 
@@ -33,27 +33,24 @@ export function createBatchViewRepository({ pool }: { pool: PgPool }): BatchView
     },
 
     async userItems(runId, userId) {
-      const { rows } = await pool.query<{ items: Candidate[] }>(
-        'SELECT items FROM rec_user_items WHERE run_id = $1 AND user_id = $2',
-        [runId, userId],
-      );
-      return rows[0]?.items ?? [];
+      const { rows } = await pool.query<{ items: StoredList }>('SELECT items FROM rec_user_items WHERE run_id = $1 AND user_id = $2', [runId, userId]);
+      return rows[0] === undefined ? [] : decodeList(rows[0].items);
     },
 
     async similarItems(runId, productIds) {
       const similar = new Map<string, Candidate[]>();
       if (productIds.length === 0) return similar;
-      const { rows } = await pool.query<{ product_id: string; items: Candidate[] }>(
+      const { rows } = await pool.query<{ product_id: string; items: StoredList }>(
         'SELECT product_id, items FROM rec_similar_items WHERE run_id = $1 AND product_id = ANY($2::text[])',
         [runId, productIds],
       );
-      for (const row of rows) similar.set(row.product_id, row.items);
+      for (const row of rows) similar.set(row.product_id, decodeList(row.items));
       return similar;
     },
 
     async popularItems(runId) {
-      const { rows } = await pool.query<{ items: Candidate[] }>('SELECT items FROM rec_popular_items WHERE run_id = $1', [runId]);
-      return rows[0]?.items ?? [];
+      const { rows } = await pool.query<{ items: StoredList }>('SELECT items FROM rec_popular_items WHERE run_id = $1', [runId]);
+      return rows[0] === undefined ? [] : decodeList(rows[0].items);
     },
 
     async repurchase(runId, productIds, categories) {
@@ -116,9 +113,28 @@ export interface BatchViewWriter {
   shardsDone(runId: string): Promise<Record<ShardRecord['stage'], ShardTotals>>;
 }
 
-// Items are stored as the domain made them ({productId, score, category, reasons}); a run writes
-// millions of them, so they are serialised as they are rather than copied into new objects first.
-const listJson = (items: readonly ScoredItem[]) => JSON.stringify(items);
+/**
+ * How the per-user and per-product lists are stored: each item as `[productId, score, category,
+ * reasons]`, and the two batch reasons abbreviated (`^` bought before, `~P` similar to P). A run
+ * writes 50 items for each of its users: this is about half the bytes of the items as objects,
+ * which node serialises and Postgres checks, compresses and logs. Lists of the older object form
+ * (runs written before) are read as they are.
+ */
+type StoredItem = [productId: string, score: number, category: string | null, reasons: string[]];
+type StoredList = Array<StoredItem | Candidate>;
+
+const SIMILAR_TO = 'batch:similar-to:';
+const encodeReason = (reason: string) =>
+  reason === BOUGHT_BEFORE_REASON ? '^' : reason.startsWith(SIMILAR_TO) ? `~${reason.slice(SIMILAR_TO.length)}` : reason;
+const decodeReason = (reason: string) => (reason === '^' ? BOUGHT_BEFORE_REASON : reason.startsWith('~') ? `${SIMILAR_TO}${reason.slice(1)}` : reason);
+
+export const listJson = (items: readonly ScoredItem[]): string =>
+  JSON.stringify(items.map((item): StoredItem => [item.productId, item.score, item.category, item.reasons.map(encodeReason)]));
+
+export const decodeList = (stored: StoredList): Candidate[] =>
+  stored.map((item) =>
+    Array.isArray(item) ? { productId: item[0], score: item[1], category: item[2], reasons: item[3].map(decodeReason) } : item,
+  );
 
 async function recordShard(client: PgClient, runId: string, record: ShardRecord, rowsWritten: number) {
   await client.query(
@@ -176,8 +192,8 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
     },
 
     async similarItemsOf(runId) {
-      const { rows } = await pool.query<{ product_id: string; items: ScoredItem[] }>('SELECT product_id, items FROM rec_similar_items WHERE run_id = $1', [runId]);
-      return new Map(rows.map((row) => [row.product_id, row.items]));
+      const { rows } = await pool.query<{ product_id: string; items: StoredList }>('SELECT product_id, items FROM rec_similar_items WHERE run_id = $1', [runId]);
+      return new Map(rows.map((row) => [row.product_id, decodeList(row.items)]));
     },
 
     async productFactsOf(runId) {
