@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, createPgPool, type PgPool } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import { createArchiveReader, createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
-import { asPartitionBatches, createTestTopic, retailHistory, wideHistory, type TestTopic } from '@lambdarec/testing';
+import { asPartitionBatches, createTestDatabase, createTestTopic, retailHistory, wideHistory, type TestTopic } from '@lambdarec/testing';
 import type { ClickEvent } from '@lambdarec/contracts';
 import { freePort, localInfrastructure, WORKSPACE_ROOT } from '../tools/isolated-services.js';
 
@@ -89,21 +89,6 @@ interface Case {
   unavailableAnswers: number;
   peakRssPerProcess: number[];
   postgresPeakPrivate: number;
-}
-
-async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `bench_batch_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
-  const admin = createPgPool({ url: infra['DATABASE_URL']!, log, applicationName: 'bench', max: 1 });
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = Object.assign(new URL(infra['DATABASE_URL']!), { pathname: `/${name}` }).toString();
-  await runMigrations({ databaseUrl: url, log });
-  return {
-    url,
-    drop: async () => {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    },
-  };
 }
 
 async function load(pool: PgPool, events: Iterable<ClickEvent>): Promise<number> {
@@ -235,7 +220,7 @@ if (args.wide) {
 
 for (const { size, shape, events } of histories) {
   say(`${size}: ${shape.events.toLocaleString('en')} events, ${shape.users.toLocaleString('en')} users, ${shape.products.toLocaleString('en')} products`);
-  const db = await createDatabase();
+  const db = await createTestDatabase(infra['DATABASE_URL']!, (url) => runMigrations({ databaseUrl: url, log }));
   const pool = createPgPool({ url: db.url, log, applicationName: 'bench' });
   try {
     const loadMs = await load(pool, events());

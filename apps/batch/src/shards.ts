@@ -36,8 +36,7 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
    */
   async function userLists(data: ShardJobData): Promise<ShardJobResult> {
     const { runId, asOf } = data;
-    const products = await reader.products(runId);
-    const numbering = new CooccurrenceShard(products, () => false);
+    const numberOf = new Map((await reader.products(runId)).map((productId, index) => [productId, index]));
     const facts = new ProductFactsAccumulator(asOf, policy);
     let rowsRead = 0;
     async function* lists() {
@@ -45,7 +44,7 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
         for (const row of user.rows) facts.add(row);
         rowsRead += user.rows.length;
         const list = userSignals(user.rows, asOf, policy).cooccurrence;
-        yield [user.userId, numbering.number(list).join(','), list.map(([, weight]) => weight).join(',')] as const;
+        yield [user.userId, list.map(([productId]) => numberOf.get(productId)!).join(','), list.map(([, weight]) => weight).join(',')] as const;
       }
     }
     const rowsWritten = await writer.writeUserLists(runId, { stage: 'user-lists', shard: 0, shards: 1 }, lists(), () => {
@@ -59,7 +58,9 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
   /** Streams every user's list, counts the pairs of the products this shard owns (number ≡ shard), writes their neighbours. */
   async function similarItems(data: ShardJobData): Promise<ShardJobResult> {
     const { runId, shard, shards } = data;
-    const [products, facts] = await Promise.all([reader.products(runId), writer.productFactsOf(runId)]);
+    // The user-lists step wrote facts for every product of the input: the same list, in the same order.
+    const facts = await writer.productFactsOf(runId);
+    const products = facts.map((fact) => fact.productId).sort();
     const cooccurrence = new CooccurrenceShard(products, (index) => index % shards === shard, maxPairsPerShard);
     let usersRead = 0;
     for await (const { products: numbers, weights } of reader.userLists(runId)) {

@@ -303,16 +303,12 @@ export class CooccurrenceShard {
 
   /** Adds one user's co-occurrence list (`UserSignals.cooccurrence`). */
   addUser(list: ReadonlyArray<readonly [productId: string, weight: number]>): void {
-    this.addNumbered(this.number(list), list.map(([, weight]) => weight));
-  }
-
-  /** A co-occurrence list's products as numbers in the shard's product order (what `addNumbered` takes). */
-  number(list: ReadonlyArray<readonly [productId: string, weight: number]>): number[] {
-    return list.map(([productId]) => {
+    const numbers = list.map(([productId]) => {
       const index = this.#indexOf.get(productId);
       if (index === undefined) throw new RangeError(`product ${productId} is not in the shard's product list`);
       return index;
     });
+    this.addNumbered(numbers, list.map(([, weight]) => weight));
   }
 
   /** Adds one user's co-occurrence list given as product numbers and weights, in list order. */
