@@ -32,6 +32,8 @@ const TYPE_RULES = [
   ['type:e2e', ['type:contracts', 'type:clients', 'type:data-access', 'type:testing']],
   // Offline tools (the quality eval) run the pure domain code on files, with no service around it.
   ['type:tool', ['type:contracts', 'type:domain'], IO_PACKAGES],
+  // Benchmarks wire the apps' exported composition in process, next to baselines of their own.
+  ['type:bench', ['type:app', 'type:contracts', 'type:config', 'type:domain', 'type:clients', 'type:data-access', 'type:http', 'type:testing']],
 ];
 
 /** Axis 2, scope: an app's own code stays in its app; shared libraries depend only on shared ones. */
@@ -43,6 +45,7 @@ const SCOPE_RULES = [
   ['scope:serving', ['scope:serving', 'scope:shared']],
   ['scope:e2e', ['scope:shared']],
   ['scope:tools', ['scope:shared']],
+  ['scope:bench', ['scope:shared', 'scope:ingest', 'scope:speed', 'scope:batch', 'scope:serving']],
 ];
 
 /** The boundary rule; tests may also use the testing library (builders, real-infra helpers). */

@@ -22,7 +22,7 @@ import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import { createArchiveReader, createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
 import { asPartitionBatches, createTestDatabase, createTestTopic, retailHistory, wideHistory, type TestTopic } from '@lambdarec/testing';
 import type { ClickEvent } from '@lambdarec/contracts';
-import { freePort, localInfrastructure, WORKSPACE_ROOT } from '../tools/isolated-services.js';
+import { freePort, localInfrastructure, WORKSPACE_ROOT } from '@lambdarec/testing';
 
 const { values: args } = parseArgs({
   options: { sizes: { type: 'string', default: '1m,2m' }, workers: { type: 'string', default: '1,2' }, wide: { type: 'boolean', default: false } },

@@ -11,8 +11,7 @@ import { createKafka, createLogger, createPgPool } from '@lambdarec/clients';
 import { createMetricsRegistry } from '@lambdarec/http';
 import { createCatalogRepository } from '@lambdarec/stores';
 import { createTestTopic, startInfra } from '@lambdarec/testing';
-import { buildIngestApp } from '../apps/ingest/src/app.js';
-import { createEventPublisher } from '../apps/ingest/src/event-publisher.js';
+import { buildIngestApp, createEventPublisher } from '@lambdarec/ingest';
 
 const DURATION_S = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONCURRENCY = 10;

@@ -22,12 +22,8 @@ import {
   publishWholeModel,
   runMigrations,
 } from '@lambdarec/stores';
-import { createTestDatabase, startInfra, uniqueName } from '@lambdarec/testing';
-import { demoCatalog, demoEvents } from '../tools/demo-data.js';
-import { buildServingApp } from '../apps/serving/src/app.js';
-import { createBatchViewCache } from '../apps/serving/src/batch-view-cache.js';
-import { createCatalogFactsCache, createSimilarItemsCache } from '../apps/serving/src/read-caches.js';
-import { createRecommender } from '../apps/serving/src/recommender.js';
+import { createTestDatabase, demoCatalog, demoEvents, startInfra, uniqueName } from '@lambdarec/testing';
+import { buildServingApp, createBatchViewCache, createCatalogFactsCache, createRecommender, createSimilarItemsCache } from '@lambdarec/serving';
 
 const DURATION_S = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONNECTIONS = 10;

@@ -6,12 +6,12 @@
  * sampled every 10 s: the mean of the second quarter of the run (warm) against the mean of the
  * last quarter, for RSS and for the used heap (a leak grows the heap; RSS also keeps what the
  * allocator has not returned). Goal: 0 errors, under 10 % growth.
- * A script for people, not a CI test; the services run isolated (tools/isolated-services.ts).
+ * A script for people, not a CI test; the services run isolated (startIsolatedServices in the testing library).
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { localInfrastructure, startIsolatedServices, type ServiceName } from './isolated-services.js';
+import { localInfrastructure, startIsolatedServices, type ServiceName } from '@lambdarec/testing';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const { values } = parseArgs({

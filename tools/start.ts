@@ -11,8 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, createPgPool } from '@lambdarec/clients';
 import { createBatchViewRepository, createCatalogRepository, createEventArchive } from '@lambdarec/stores';
-import { demoCatalog, demoEvents } from './demo-data.js';
-import { localInfrastructure } from './local-infrastructure.js';
+import { demoCatalog, demoEvents, localInfrastructure } from '@lambdarec/testing';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);

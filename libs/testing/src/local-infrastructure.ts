@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const WORKSPACE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const WORKSPACE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * Starts the local infrastructure (infra/local.sh up: Postgres, Redis and Kafka on loopback,

@@ -1,0 +1,3 @@
+// What other projects (the benchmarks) may use of ingest: its wiring, never its main.
+export * from './app.js';
+export * from './event-publisher.js';
