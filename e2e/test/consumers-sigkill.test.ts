@@ -1,5 +1,5 @@
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
-import { runMigrations } from '@lambdarec/stores';
+import { decodeSession, runMigrations } from '@lambdarec/stores';
 import { buildClickEvent, createTestDatabase, createTestTopic, sessionStateOf, testLogger, uniqueName, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -90,12 +90,13 @@ describe('SIGKILL of the speed layer and the archiver mid-stream', () => {
         { what: `all ${sent.length} events archived`, timeoutMs: 60_000 },
       );
       expect(archived.sort()).toEqual([...sent].sort());
-      // Every event applied by the reference: 40 users' signals, each with all of their events, and the buyers' purchases.
+      // Every event applied by the reference: 40 users' sessions, each with all of their events, and the buyers' purchases.
       const referenceState = await waitFor(async () => {
         const state = await sessionState(prefixes.reference);
-        const signals = Object.entries(state).filter(([key]) => key.endsWith(':signals'));
-        const applied = signals.reduce((n, [, members]) => n + members.length / 2, 0);
-        return signals.length === 40 && applied === sent.length && Object.keys(state).length === 40 + buyers.size ? state : undefined;
+        const sessions = Object.entries(state).map(([key, value]) => decodeSession(value, key, { sessionWindowMs: Number.POSITIVE_INFINITY, maxPurchases: Number.POSITIVE_INFINITY }));
+        const applied = sessions.reduce((n, session) => n + session.signals.length, 0);
+        const purchasers = sessions.filter((session) => session.purchases.size > 0).length;
+        return sessions.length === 40 && applied === sent.length && purchasers === buyers.size ? state : undefined;
       }, { what: 'the reference session state', timeoutMs: 30_000 });
       await waitFor(async () => (JSON.stringify(await sessionState(prefixes.killed)) === JSON.stringify(referenceState) ? true : undefined), {
         what: 'the killed speed layer to catch up to the reference state',

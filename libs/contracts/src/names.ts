@@ -31,10 +31,8 @@ export const DLQ_HEADERS = {
  */
 export const UNDECODABLE_RECORD_HEADER = 'lrec-undecodable';
 
-/** Redis keys of one user's session state; the prefix isolates deployments and tests. */
-export const sessionKeys = (prefix: string, userId: string) => ({
-  /** ZSET of recent signals (member = encoded signal, score = event time in ms). */
-  signals: `${prefix}session:{${userId}}:signals`,
-  /** ZSET of purchased products (member = productId, score = latest purchase time in ms). */
-  purchases: `${prefix}session:{${userId}}:purchases`,
-});
+/**
+ * The Redis key of one user's session state (a compact string, see ADR 010); the prefix isolates
+ * deployments and tests.
+ */
+export const sessionKey = (prefix: string, userId: string) => `${prefix}session:${userId}`;

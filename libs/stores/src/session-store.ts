@@ -1,8 +1,13 @@
-import { sessionKeys } from '@lambdarec/contracts';
+import { sessionKey } from '@lambdarec/contracts';
+import type { EventType } from '@lambdarec/contracts';
 import type { SessionPolicy, SessionSignal } from '@lambdarec/domain';
 import type { Redis } from '@lambdarec/clients';
 
 export interface SessionSnapshot {
+  /**
+   * The session's events inside its window, oldest first. `eventId` is the event's fingerprint
+   * (a 30-bit hash of its eventId), which is what the state keeps: enough to count each event once.
+   */
   signals: SessionSignal[];
   /** productId → latest purchase time (epoch ms). */
   purchases: Map<string, number>;
@@ -14,71 +19,209 @@ export interface SessionStore {
   read(userId: string): Promise<SessionSnapshot>;
 }
 
-const encode = (s: SessionSignal): string => JSON.stringify([s.eventId, s.type, s.productId, s.category, s.at]);
+/*
+ * One Redis string per user (ADR 010), about 20 bytes an event instead of a sorted-set member of
+ * 100. Layout, all printable except two separators no stored text may contain (DESIGN.md bans C0
+ * control characters in categories, and productIds are [A-Za-z0-9_.:@-]):
+ *
+ *   "1" <newest event time, base 36> ("\x1f" <category>)*  "\x1e"  <record> (";" <record>)*
+ *   record = <fingerprint, 5 chars> <type, 1 char> <newest − at in ms, base 36> "," <category index, base 36, or ""> "," <productId>
+ *
+ * Times are relative to the newest event so they stay short; each category is written once per
+ * session. The encoding is canonical (records sorted by time then fingerprint, categories in
+ * order of first use), so two consumers that applied the same events hold byte-equal values.
+ */
+const FORMAT_VERSION = '1';
+const TYPE_CODES: Record<EventType, string> = { view: 'v', click: 'c', add_to_cart: 'a', purchase: 'p' };
+const TYPES_BY_CODE = new Map(Object.entries(TYPE_CODES).map(([type, code]) => [code, type as EventType]));
+const FINGERPRINT_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_';
+const FINGERPRINT_LENGTH = 5;
+/** The layout's separators: the contract keeps them out of text already; these make sure. */
+// eslint-disable-next-line no-control-regex -- the separators are control characters on purpose
+const PRODUCT_SEPARATORS = /[\x1e\x1f;,]/g;
+// eslint-disable-next-line no-control-regex -- as above
+const CATEGORY_SEPARATORS = /[\x1e\x1f]/g;
 
-function decode(member: string, userId: string): SessionSignal | undefined {
-  try {
-    const [eventId, type, productId, category, at] = JSON.parse(member) as [string, SessionSignal['type'], string, string | null, number];
-    return { eventId, userId, type, productId, category, at };
-  } catch {
-    return undefined;
-  }
+/**
+ * 30 bits of FNV-1a over the eventId, as 5 characters. Hashed rather than sliced, because a UUIDv7
+ * or a derived id may share long prefixes or suffixes within a session. Two events of one session
+ * colliding (about 1 in 2·10⁷ for a 200-event session) would count once: a missing boost, never
+ * a wrong one.
+ */
+export function eventFingerprint(eventId: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < eventId.length; i++) hash = Math.imul(hash ^ eventId.charCodeAt(i), 0x01000193);
+  let out = '';
+  for (let i = 0; i < FINGERPRINT_LENGTH; i++) out += FINGERPRINT_ALPHABET[(hash >>> (6 * i)) & 63];
+  return out;
 }
 
 /**
- * Session state in Redis, one pair of sorted sets per user. Signals are stored whole with their
- * eventId (ZADD of the same member is a no-op) and purchases with ZADD GT (the latest wins in any
- * order): both make redelivery harmless. Trimming both by event time and by count bounds memory, and the
- * keys expire a window after the user's last event.
+ * Merge, de-duplicate, trim and re-encode in one atomic step on the server: a read-modify-write
+ * from the client would need WATCH retries whenever a rebalance lets two consumers touch one user.
+ * ARGV: window ms, purchase window ms, max signals, max purchases, then per event: fingerprint,
+ * type code, event time ms, productId, category ("" for none).
+ */
+const RECORD_SCRIPT = `
+local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
+local function b36(n)
+  if n <= 0 then return '0' end
+  local s = ''
+  while n > 0 do
+    local d = n % 36
+    s = string.sub(DIGITS, d + 1, d + 1) .. s
+    n = (n - d) / 36
+  end
+  return s
+end
+local function split(s, sep, from, to)
+  local out = {}
+  local i = from
+  while true do
+    local j = string.find(s, sep, i, true)
+    if j == nil or j > to then out[#out + 1] = string.sub(s, i, to) return out end
+    out[#out + 1] = string.sub(s, i, j - 1)
+    i = j + 1
+  end
+end
+
+local windowMs, purchaseMs = tonumber(ARGV[1]), tonumber(ARGV[2])
+local maxSignals, maxPurchases = tonumber(ARGV[3]), tonumber(ARGV[4])
+local records, seen = {}, {}
+
+local current = redis.call('GET', KEYS[1])
+if current and string.sub(current, 1, 1) == '${FORMAT_VERSION}' then
+  local bodyAt = string.find(current, '\\30', 1, true)
+  local header = split(current, '\\31', 2, bodyAt - 1)
+  local newest = tonumber(header[1], 36)
+  if bodyAt < #current then
+    for _, rec in ipairs(split(current, ';', bodyAt + 1, #current)) do
+      local fields = split(rec, ',', ${FINGERPRINT_LENGTH + 2}, #rec)
+      local fp = string.sub(rec, 1, ${FINGERPRINT_LENGTH})
+      local category = false
+      if fields[2] ~= '' then category = header[tonumber(fields[2], 36) + 2] end
+      seen[fp] = true
+      records[#records + 1] = { fp = fp, type = string.sub(rec, ${FINGERPRINT_LENGTH + 1}, ${FINGERPRINT_LENGTH + 1}),
+        at = newest - tonumber(fields[1], 36), product = fields[3], category = category }
+    end
+  end
+end
+
+for i = 5, #ARGV, 5 do
+  local fp = ARGV[i]
+  if not seen[fp] then
+    seen[fp] = true
+    local category = ARGV[i + 4]
+    if category == '' then category = false end
+    records[#records + 1] = { fp = fp, type = ARGV[i + 1], at = tonumber(ARGV[i + 2]), product = ARGV[i + 3], category = category }
+  end
+end
+
+table.sort(records, function(a, b)
+  if a.at ~= b.at then return a.at < b.at end
+  return a.fp < b.fp
+end)
+local newest = records[#records].at
+
+-- Keep the newest maxSignals events inside the session window, and the latest purchase of up to
+-- maxPurchases products inside the suppression window (a purchase may be both).
+local keep, signals, purchases, bought, anyPurchase = {}, 0, 0, {}, false
+for i = #records, 1, -1 do
+  local r = records[i]
+  if signals < maxSignals and r.at >= newest - windowMs then
+    keep[i] = true
+    signals = signals + 1
+  end
+  if r.type == 'p' and not bought[r.product] and purchases < maxPurchases and r.at >= newest - purchaseMs then
+    bought[r.product] = true
+    purchases = purchases + 1
+    keep[i] = true
+    anyPurchase = true
+  end
+end
+
+local categories, categoryIndex, body = {}, {}, {}
+for i = 1, #records do
+  if keep[i] then
+    local r = records[i]
+    local index = ''
+    if r.category then
+      local known = categoryIndex[r.category]
+      if known == nil then
+        known = b36(#categories)
+        categories[#categories + 1] = r.category
+        categoryIndex[r.category] = known
+      end
+      index = known
+    end
+    body[#body + 1] = r.fp .. r.type .. b36(newest - r.at) .. ',' .. index .. ',' .. r.product
+  end
+end
+local header = '${FORMAT_VERSION}' .. b36(newest)
+if #categories > 0 then header = header .. '\\31' .. table.concat(categories, '\\31') end
+local ttl = windowMs
+if anyPurchase and purchaseMs > ttl then ttl = purchaseMs end
+redis.call('SET', KEYS[1], header .. '\\30' .. table.concat(body, ';'), 'PX', ttl)
+return #body
+`;
+
+type RecordSessionCommand = (key: string, ...args: string[]) => Promise<number>;
+
+/** Decodes a stored session value; exported for tests and tools that inspect the state. */
+export function decodeSession(value: string | null, userId: string, policy: Pick<SessionPolicy, 'sessionWindowMs' | 'maxPurchases'>): SessionSnapshot {
+  const snapshot: SessionSnapshot = { signals: [], purchases: new Map() };
+  if (value === null || value[0] !== FORMAT_VERSION) return snapshot;
+  const bodyAt = value.indexOf('\x1e');
+  if (bodyAt < 0) return snapshot;
+  const [newestText = '0', ...categories] = value.slice(1, bodyAt).split('\x1f');
+  const newest = parseInt(newestText, 36);
+  if (bodyAt === value.length - 1) return snapshot;
+  const records = value.slice(bodyAt + 1).split(';');
+  // Newest first, so the purchases are the latest of the newest maxPurchases products, as the
+  // script keeps them (older purchase records may stay only as signals of the session).
+  for (let i = records.length - 1; i >= 0; i--) {
+    const record = records[i]!;
+    const type = TYPES_BY_CODE.get(record[FINGERPRINT_LENGTH] ?? '');
+    const [age = '', categoryIndex = '', productId = ''] = record.slice(FINGERPRINT_LENGTH + 1).split(',');
+    if (type === undefined || productId === '') continue;
+    const at = newest - parseInt(age, 36);
+    if (type === 'purchase' && !snapshot.purchases.has(productId) && snapshot.purchases.size < policy.maxPurchases) snapshot.purchases.set(productId, at);
+    if (at < newest - policy.sessionWindowMs) continue;
+    const category = categoryIndex === '' ? null : (categories[parseInt(categoryIndex, 36)] ?? null);
+    snapshot.signals.push({ eventId: record.slice(0, FINGERPRINT_LENGTH), userId, type, productId, category, at });
+  }
+  snapshot.signals.reverse();
+  return snapshot;
+}
+
+/**
+ * Session state in Redis: one compact string per user (see the layout above and ADR 010). Writes
+ * go through one Lua script per user and consumed batch, pipelined, so a batch costs one round
+ * trip; reads are one GET. Redelivery is harmless because events are keyed by fingerprint, and
+ * memory is bounded by the windows, the counts and the key's expiry.
  */
 export function createSessionStore({ redis, keyPrefix, policy }: { redis: Redis; keyPrefix: string; policy: SessionPolicy }): SessionStore {
+  redis.defineCommand('lrecRecordSession', { numberOfKeys: 1, lua: RECORD_SCRIPT });
+  const limits = [String(policy.sessionWindowMs), String(policy.purchaseSuppressionMs), String(policy.maxSignals), String(policy.maxPurchases)];
   return {
     async record(signals) {
       if (signals.length === 0) return;
-      const byUser = new Map<string, SessionSignal[]>();
-      for (const signal of signals) {
-        const userId = signal.userId;
-        let list = byUser.get(userId);
-        if (list === undefined) byUser.set(userId, (list = []));
-        list.push(signal);
+      const byUser = new Map<string, string[]>();
+      for (const s of signals) {
+        let args = byUser.get(s.userId);
+        if (args === undefined) byUser.set(s.userId, (args = [...limits]));
+        args.push(eventFingerprint(s.eventId), TYPE_CODES[s.type], String(s.at), s.productId.replace(PRODUCT_SEPARATORS, ''), (s.category ?? '').replace(CATEGORY_SEPARATORS, ''));
       }
-      const tx = redis.multi();
-      for (const [userId, list] of byUser) {
-        const keys = sessionKeys(keyPrefix, userId);
-        const latest = Math.max(...list.map((s) => s.at));
-        tx.zadd(keys.signals, ...list.flatMap((s) => [s.at, encode(s)]));
-        tx.zremrangebyscore(keys.signals, '-inf', `(${latest - policy.sessionWindowMs}`);
-        tx.zremrangebyrank(keys.signals, '0', String(-(policy.maxSignals + 1)));
-        tx.pexpire(keys.signals, String(policy.sessionWindowMs));
-        const purchases = list.filter((s) => s.type === 'purchase');
-        if (purchases.length > 0) {
-          tx.zadd(keys.purchases, 'GT', ...purchases.flatMap((s) => [s.at, s.productId]));
-          tx.zremrangebyscore(keys.purchases, '-inf', `(${latest - policy.purchaseSuppressionMs}`);
-          tx.zremrangebyrank(keys.purchases, '0', String(-(policy.maxPurchases + 1)));
-          tx.pexpire(keys.purchases, String(policy.purchaseSuppressionMs));
-        }
-      }
-      const results = await tx.exec();
+      const pipeline = redis.pipeline();
+      const recordSession = (pipeline as unknown as { lrecRecordSession: RecordSessionCommand }).lrecRecordSession.bind(pipeline);
+      for (const [userId, args] of byUser) void recordSession(sessionKey(keyPrefix, userId), ...args);
+      const results = await pipeline.exec();
       const failed = results?.find(([err]) => err !== null);
-      if (results === null || failed !== undefined) {
-        throw failed?.[0] ?? new Error('redis transaction aborted');
-      }
+      if (results === null || failed !== undefined) throw failed?.[0] ?? new Error('redis pipeline aborted');
     },
 
     async read(userId) {
-      const keys = sessionKeys(keyPrefix, userId);
-      const [signalsReply, purchasesReply] = await Promise.all([
-        redis.zrange(keys.signals, '0', '-1'),
-        redis.zrange(keys.purchases, '0', '-1', 'WITHSCORES'),
-      ]);
-      const signals: SessionSignal[] = [];
-      for (const member of signalsReply) {
-        const signal = decode(member, userId);
-        if (signal !== undefined) signals.push(signal);
-      }
-      const purchases = new Map<string, number>();
-      for (let i = 0; i + 1 < purchasesReply.length; i += 2) purchases.set(purchasesReply[i]!, Number(purchasesReply[i + 1]));
-      return { signals, purchases };
+      return decodeSession(await redis.get(sessionKey(keyPrefix, userId)), userId, policy);
     },
   };
 }

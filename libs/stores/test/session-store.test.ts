@@ -1,9 +1,9 @@
-import { sessionKeys } from '@lambdarec/contracts';
+import { sessionKey } from '@lambdarec/contracts';
 import { createRedis, type Redis } from '@lambdarec/clients';
 import { DEFAULT_SESSION_POLICY, type SessionSignal } from '@lambdarec/domain';
 import { testLogger, uniqueName } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createSessionStore } from '../src/session-store.js';
+import { createSessionStore, eventFingerprint } from '../src/session-store.js';
 
 const policy = { ...DEFAULT_SESSION_POLICY, maxSignals: 5, maxPurchases: 3 };
 let redis: Redis;
@@ -37,8 +37,8 @@ describe('session store', () => {
     const purchase = signal({ userId: 'read-back', type: 'purchase', productId: 'p9' });
     await store.record([view, purchase]);
     const snapshot = await store.read('read-back');
-    expect(snapshot.signals.map((s) => s.eventId).sort()).toEqual([view.eventId, purchase.eventId].sort());
-    expect(snapshot.signals.find((s) => s.eventId === view.eventId)).toEqual(view);
+    expect(snapshot.signals.map((s) => s.eventId).sort()).toEqual([eventFingerprint(view.eventId), eventFingerprint(purchase.eventId)].sort());
+    expect(snapshot.signals.find((s) => s.productId === view.productId)).toEqual({ ...view, eventId: eventFingerprint(view.eventId) });
     expect([...snapshot.purchases.entries()]).toEqual([['p9', purchase.at]]);
   });
 
@@ -66,7 +66,7 @@ describe('session store', () => {
     await store.record(many);
     const snapshot = await store.read('bounded');
     expect(snapshot.signals.map((s) => s.productId).sort()).toEqual(['p3', 'p4', 'p5', 'p6', 'p7']);
-    const ttl = await redis.pttl(sessionKeys(keyPrefix, 'bounded').signals);
+    const ttl = await redis.pttl(sessionKey(keyPrefix, 'bounded'));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(policy.sessionWindowMs);
   });
@@ -85,6 +85,48 @@ describe('session store', () => {
     await store.record([signal({ userId: 'window', productId: 'old', at: now - policy.sessionWindowMs - 1000 })]);
     await store.record([signal({ userId: 'window', productId: 'new', at: now })]);
     expect((await store.read('window')).signals.map((s) => s.productId)).toEqual(['new']);
+  });
+
+  it('keeps purchases for their suppression window after the session window has passed, and the key with them', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    const now = Date.now();
+    const bought = now - policy.sessionWindowMs - 60_000;
+    await store.record([signal({ userId: 'bought-earlier', type: 'purchase', productId: 'kettle', at: bought })]);
+    await store.record([signal({ userId: 'bought-earlier', productId: 'tea', at: now })]);
+    const snapshot = await store.read('bought-earlier');
+    expect(snapshot.signals.map((s) => s.productId)).toEqual(['tea']);
+    expect([...snapshot.purchases]).toEqual([['kettle', bought]]);
+    expect(await redis.pttl(sessionKey(keyPrefix, 'bought-earlier'))).toBeGreaterThan(policy.sessionWindowMs);
+  });
+
+  it('is canonical: the same events in any order and batching store the same bytes', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy: DEFAULT_SESSION_POLICY });
+    const now = Date.now();
+    const events = (userId: string) =>
+      ['a', 'b', 'c', 'd'].map((productId, i) =>
+        signal({ userId, eventId: `00000000-0000-4000-8000-00000000000${i}`, productId, category: i % 2 === 0 ? 'shoes' : null, type: i === 3 ? 'purchase' : 'view', at: now - i * 1000 }),
+      );
+    await store.record(events('forward'));
+    for (const one of events('backward').reverse()) await store.record([one]);
+    const [forward, backward] = await redis.mget(sessionKey(keyPrefix, 'forward'), sessionKey(keyPrefix, 'backward'));
+    expect(forward).not.toBeNull();
+    expect(backward).toBe(forward);
+  });
+
+  it('stores categories verbatim, whatever printable characters they hold', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    const category = 'Home, Garden; "Décor" 🌿 \\ 1,2';
+    await store.record([signal({ userId: 'odd-category', productId: 'p.1:a@b-c_d', category })]);
+    const [read] = (await store.read('odd-category')).signals;
+    expect(read).toMatchObject({ productId: 'p.1:a@b-c_d', category });
+  });
+
+  it('takes about 20 bytes an event: 10 views of one category stay under 256 bytes', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy: DEFAULT_SESSION_POLICY });
+    const now = Date.now();
+    await store.record(Array.from({ length: 10 }, (_, i) => signal({ userId: 'compact', productId: `8512${i}A`, category: 'kitchen', at: now - i * 90_000 })));
+    expect(await redis.strlen(sessionKey(keyPrefix, 'compact'))).toBeLessThan(256);
+    expect((await store.read('compact')).signals).toHaveLength(10);
   });
 
   it('a user without a session reads as empty', async () => {
