@@ -1,9 +1,6 @@
-import { closeRedis, createKafka, createRedis, runService } from '@lambdarec/clients';
-import { sessionPolicyFrom, speedConfigSchema } from '@lambdarec/config';
-import { createMetricsRegistry } from '@lambdarec/http';
-import { createSessionStore } from '@lambdarec/stores';
-import { buildSpeedApp } from './app.js';
-import { createSpeedConsumer } from './consumer.js';
+import { closeRedis, runService } from '@lambdarec/clients';
+import { speedConfigSchema } from '@lambdarec/config';
+import { buildSpeedApp, createSpeedDependencies } from './app.js';
 import { replaySessions, replayStartTime, sessionsAreEmpty } from './replay.js';
 import { createSessionApplier } from './session-applier.js';
 
@@ -12,13 +9,8 @@ await runService({
   schema: speedConfigSchema,
   env: process.env,
   async start(config, log, defer) {
-    const registry = createMetricsRegistry('speed');
-    const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
+    const { registry, redis, kafka, policy, sessions, consumer } = createSpeedDependencies(config, log);
     defer('redis', () => closeRedis(redis));
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'lambdarec-speed', log });
-    const policy = sessionPolicyFrom(config);
-    const sessions = createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy });
-    const consumer = createSpeedConsumer({ kafka, topic: config.EVENTS_TOPIC, groupId: config.SPEED_GROUP_ID, sessions, policy, log, registry });
     const app = await buildSpeedApp({
       log,
       registry,
