@@ -1,126 +1,343 @@
 /**
- * `npm run bench`: serving's GET /recommendations/:userId against a bare Fastify route that sends
- * an answer of the same size, both measured in this run on this machine. The machines are shared
- * and noisy, so the figure that matters is the ratio, not the absolute numbers.
+ * `npm run bench:serving [-- --users 100000 --products 10000 --profile]`: serving's
+ * GET /recommendations/:userId at a shop's size against a bare Fastify route that sends an answer
+ * of the same size, both measured in this run on this machine (shared and noisy: the figure that
+ * matters is the ratio). BENCH_SECONDS sets each measurement's length (default 10).
  *
- * Data: the demo shop (80 products, ~1,300 events, 60 users) archived into a database of its own,
- * one published batch run, and a live session (views and a purchase) for every user in Redis.
+ * Data: a seeded retail history (10 events per user by default) aggregated the way the batch
+ * reads it, the batch model computed in memory and written and published by the batch's own
+ * writers; the catalog with 2% of its products sold out; live sessions in Redis for a sample of
+ * the users (views, a cart, a purchase). Requests pick users as shoppers come back, skewed (the
+ * same skew as the history's activity), with a share of visitors the run does not know.
+ *
+ * Figures: the maximum rate of both routes, their ratio, and serving's p99 at half its maximum
+ * rate. `--profile` records a CPU profile of the serving measurement (node:inspector, the format
+ * of `node --cpu-prof`), writes it to reports/bench/serving.cpuprofile and lists the functions
+ * with the most self time in the report.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session, type Profiler } from 'node:inspector/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { createLogger, createPgPool, createRedis } from '@lambdarec/clients';
-import { computeBatchModel, DEFAULT_BATCH_POLICY, DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
+import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
+import type { ClickEvent, Product } from '@lambdarec/contracts';
+import { computeBatchModel, DEFAULT_BATCH_POLICY, seededRandom, type Interaction, type SessionSignal } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/http';
-import {
-  createArchiveReader,
-  createBatchRunsRepository,
-  createBatchViewRepository,
-  createCatalogRepository,
-  createEventArchive,
-  createSessionStore,
-  publishWholeModel,
-  runMigrations,
-} from '@lambdarec/stores';
-import { createTestDatabase, demoCatalog, demoEvents, startInfra, uniqueName } from '@lambdarec/testing';
-import { buildServingApp, createBatchViewCache, createCatalogFactsCache, createRecommender, createSimilarItemsCache } from '@lambdarec/serving';
+import { createServing } from '@lambdarec/serving';
+import { createBatchRunsRepository, createCatalogRepository, createSessionStore, publishWholeModel, runMigrations } from '@lambdarec/stores';
+import { createTestDatabase, retailHistory, startInfra, uniqueName } from '@lambdarec/testing';
+import { REPORT_DIR, writeBenchReport, type BenchFigure } from './report.js';
 
+const { values: args } = parseArgs({
+  options: {
+    users: { type: 'string', default: '100000' },
+    products: { type: 'string', default: '10000' },
+    /** @defaultValue 10 per user */
+    events: { type: 'string' },
+    /** Share of users with a live session. */
+    sessions: { type: 'string', default: '0.1' },
+    /** Share of requests for visitors the run does not know. */
+    visitors: { type: 'string', default: '0.05' },
+    connections: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const USERS = Number(args.users);
+const PRODUCTS = Number(args.products);
+const EVENTS = args.events === undefined ? USERS * 10 : Number(args.events);
+const SESSION_SHARE = Number(args.sessions);
+const VISITOR_SHARE = Number(args.visitors);
+const CONNECTIONS = Number(args.connections);
+const ROUNDS = Number(args.rounds);
 const DURATION_S = Number(process.env['BENCH_SECONDS'] ?? 10);
-const CONNECTIONS = 10;
+const WARM_UP_S = Math.max(2, Math.round(DURATION_S / 2));
+const SOLD_OUT_SHARE = 0.02;
 const log = createLogger({ name: 'bench', level: 'error' });
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const seconds = (from: number) => `${((performance.now() - from) / 1000).toFixed(1)} s`;
+
+/** Events aggregated per (user, product, type), as the batch reads its frozen input. */
+function aggregate(events: Iterable<ClickEvent>): { interactions: Interaction[]; categories: Map<string, string>; asOf: number } {
+  const byKey = new Map<string, Interaction>();
+  const categories = new Map<string, string>();
+  let asOf = 0;
+  for (const event of events) {
+    const at = Date.parse(event.timestamp!);
+    asOf = Math.max(asOf, at);
+    if (event.category !== undefined) categories.set(event.productId, event.category);
+    const key = `${event.userId}\u0000${event.productId}\u0000${event.type}`;
+    const known = byKey.get(key);
+    if (known === undefined) byKey.set(key, { userId: event.userId, productId: event.productId, type: event.type, count: 1, lastAt: at, category: event.category ?? null });
+    else {
+      known.count++;
+      known.lastAt = Math.max(known.lastAt, at);
+    }
+  }
+  return { interactions: [...byKey.values()], categories, asOf };
+}
+
+/** A shopper's live session: a few views in their favourite category, a cart, a purchase. */
+function sessionOf(userId: string, history: readonly Interaction[], now: number): SessionSignal[] {
+  const recent = history.slice(-5);
+  return recent.map((row, i) => ({
+    eventId: randomUUID(),
+    userId,
+    type: i === recent.length - 1 ? 'purchase' : i === recent.length - 2 ? 'add_to_cart' : 'view',
+    productId: row.productId,
+    category: row.category,
+    at: now - (recent.length - i) * 60_000,
+  }));
+}
+
+/** Where a profile node's code lives: this repository's project, a package, or the runtime. */
+function areaOf(url: string, functionName: string): string {
+  if (url === '') return functionName.startsWith('(') ? functionName : 'node (native)';
+  const project = /\/(apps|libs)\/([^/]+)\//.exec(url);
+  if (project !== null && !url.includes('/node_modules/')) return `${project[1]}/${project[2]}`;
+  const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (pkg !== null) return pkg[1]!;
+  return url.startsWith('node:') ? 'node (lib)' : 'other';
+}
+
+/** Self time per function and per area, the most first, as shares of all samples. */
+function summariseProfile(profile: Profiler.Profile, top = 15): string[] {
+  const byFunction = new Map<string, number>();
+  const byArea = new Map<string, number>();
+  let total = 0;
+  for (const node of profile.nodes) {
+    const hits = node.hitCount ?? 0;
+    if (hits === 0) continue;
+    total += hits;
+    const { functionName, url } = node.callFrame;
+    const area = areaOf(url, functionName);
+    const key = `${functionName || '(anonymous)'} [${area}]`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + hits);
+    byArea.set(area, (byArea.get(area) ?? 0) + hits);
+  }
+  const share = (hits: number) => `${((100 * hits) / total).toFixed(1).padStart(5)}%`;
+  const ranked = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]).slice(0, top);
+  return [
+    'by area:',
+    ...ranked(byArea).map(([area, hits]) => `${share(hits)}  ${area}`),
+    'by function:',
+    ...ranked(byFunction).map(([key, hits]) => `${share(hits)}  ${key}`),
+  ];
+}
 
 const infra = await startInfra();
 const db = await createTestDatabase(infra.databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
-const pool = createPgPool({ url: db.url, log, applicationName: 'bench', max: 20 });
+const pool = createPgPool({ url: db.url, log, applicationName: 'bench-serving', max: 20 });
 const redis = createRedis({ url: infra.redisUrl, log, purpose: 'requests' });
 const keyPrefix = `${uniqueName('bench')}:`;
-const policy = DEFAULT_SESSION_POLICY;
+// The settings serving runs with when nothing is configured, but this bench's key prefix.
+const config = servingConfigSchema.parse({ DATABASE_URL: db.url, REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: keyPrefix });
 
-try {
-  const events = demoEvents();
-  const users = [...new Set(events.map((e) => e.userId))];
-  await createCatalogRepository({ pool }).upsert(demoCatalog());
-  await createEventArchive({ pool }).append({
-    topic: 'bench',
-    partition: 0,
-    nextOffset: String(events.length),
-    events: events.map((event, i) => ({ event: { ...event, eventId: randomUUID() }, eventTime: new Date(event.timestamp), offset: String(i) })),
-  });
+/**
+ * The shop: catalog, a published run and live sessions, written through the batch's and the speed
+ * layer's own writers. Only counts come back: the history and the model are garbage by the time
+ * serving is measured, as they would be in a serving process.
+ */
+async function prepareShop(random: () => number): Promise<{ userLists: number; sessionUsers: number }> {
+  let started = performance.now();
+  const { interactions, categories, asOf } = aggregate(retailHistory({ events: EVENTS, users: USERS, products: PRODUCTS }));
+  say(`history: ${EVENTS.toLocaleString('en')} events → ${interactions.length.toLocaleString('en')} interactions (${seconds(started)})`);
+
+  started = performance.now();
+  const products: Product[] = [...categories].map(([productId, category]) => ({ productId, category, inStock: random() >= SOLD_OUT_SHARE }));
+  const catalog = createCatalogRepository({ pool });
+  for (let i = 0; i < products.length; i += 1000) await catalog.upsert(products.slice(i, i + 1000));
+  const model = computeBatchModel(interactions, asOf, DEFAULT_BATCH_POLICY);
+  say(`model: ${model.perUser.size.toLocaleString('en')} user lists, ${model.similar.size.toLocaleString('en')} similar lists (${seconds(started)})`);
+
+  started = performance.now();
   const runs = createBatchRunsRepository({ pool });
   const runId = randomUUID();
   await runs.create({ runId, trigger: 'bench' });
   await runs.markRunning(runId);
-  const reader = createArchiveReader({ pool });
-  const input = await reader.freezeInput(runId, { historyDays: 365, maxItemsPerUser: DEFAULT_BATCH_POLICY.maxItemsPerUser, now: Date.now() });
-  const interactions = [];
-  for await (const user of reader.users(runId)) interactions.push(...user.rows);
-  await publishWholeModel({ pool, runs }, runId, computeBatchModel(interactions, Date.now(), DEFAULT_BATCH_POLICY), {}, input.watermark);
+  await publishWholeModel({ pool, runs }, runId, model);
+  say(`published run ${runId} (${seconds(started)})`);
 
-  const sessions = createSessionStore({ redis, keyPrefix, policy });
-  const now = Date.now();
-  for (const userId of users) {
-    const recent = events.filter((e) => e.userId === userId).slice(-5);
-    await sessions.record(
-      recent.map((e, i) => ({ eventId: randomUUID(), userId, type: i === 4 ? 'purchase' : 'view', productId: e.productId, category: e.category, at: now - i * 60_000 })),
-    );
+  started = performance.now();
+  const historyOf = new Map<string, Interaction[]>();
+  for (const row of interactions) {
+    let rows = historyOf.get(row.userId);
+    if (rows === undefined) historyOf.set(row.userId, (rows = []));
+    rows.push(row);
   }
+  const sessions = createSessionStore({ redis, keyPrefix, policy: sessionPolicyFrom(config) });
+  const withSession = [...historyOf.keys()].filter(() => random() < SESSION_SHARE);
+  const now = Date.now();
+  for (let i = 0; i < withSession.length; i += 500) {
+    await sessions.record(withSession.slice(i, i + 500).flatMap((userId) => sessionOf(userId, historyOf.get(userId)!, now)));
+  }
+  say(`sessions: ${withSession.length.toLocaleString('en')} users (${seconds(started)})`);
+  return { userLists: model.perUser.size, sessionUsers: withSession.length };
+}
 
-  const batchView = createBatchViewRepository({ pool });
-  const catalog = createCatalogRepository({ pool });
-  const cache = createBatchViewCache({ batchView, catalog, refreshMs: 60_000, log });
-  await cache.start();
-  const serving = await buildServingApp({
-    log,
-    registry: createMetricsRegistry('bench'),
-    checks: {},
-    recommender: createRecommender({
-      sessions,
-      batchView,
-      batchCache: cache,
-      similarItems: createSimilarItemsCache({ batchView }),
-      catalog: createCatalogFactsCache({ catalog, ttlMs: 1000 }),
-      policy,
-      log,
-    }),
-  });
-  await serving.listen({ port: 0, host: '127.0.0.1' });
-  const sample = await (await fetch(`http://127.0.0.1:${(serving.server.address() as { port: number }).port}/recommendations/${users[0]}`)).text();
+const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-  // The baseline: the same framework, the same answer size, no work.
+try {
+  const random = seededRandom(11);
+  const shop = await prepareShop(random);
+
+  // Who asks: shoppers come back as skewed as they shopped, and some visitors are new.
+  const paths = Array.from({ length: 200_000 }, () =>
+    random() < VISITOR_SHARE ? `/recommendations/visitor-${Math.floor(random() * 1e9)}` : `/recommendations/u${Math.floor(USERS * random() ** 1.5)}`,
+  );
+
+  const serving = await createServing({ pool, redis, config, log, registry: createMetricsRegistry('bench') });
+  await serving.app.listen({ port: 0, host: '127.0.0.1' });
+  const servingPort = (serving.app.server.address() as { port: number }).port;
+  // The baseline answer: the median size of serving's own answers to the users it will be asked for.
+  const samples = await Promise.all(paths.slice(0, 101).map(async (p) => (await fetch(`http://127.0.0.1:${servingPort}${p}`)).text()));
+  samples.sort((a, b) => a.length - b.length);
+  const sample = samples[50]!;
+
   const bare = Fastify();
   bare.get('/recommendations/:userId', async (_request, reply) => reply.type('application/json').send(sample));
   await bare.listen({ port: 0, host: '127.0.0.1' });
+  const barePort = (bare.server.address() as { port: number }).port;
 
-  const measure = async (name: string, port: number) => {
-    let next = 0;
-    const result = await autocannon({
+  // One sequence for every measurement: each asks for the users that come next, not again for
+  // those the warm-up or an earlier measurement has just put in serving's caches.
+  let nextPath = 0;
+  const servingPaths: string[] = [];
+  const load = (port: number, duration: number, overallRate?: number) =>
+    autocannon({
       url: `http://127.0.0.1:${port}`,
       connections: CONNECTIONS,
-      duration: DURATION_S,
-      requests: [{ setupRequest: (req) => ({ ...req, path: `/recommendations/${users[next++ % users.length]}` }) }],
+      duration,
+      ...(overallRate === undefined ? {} : { overallRate }),
+      requests: [
+        {
+          setupRequest: (req) => {
+            const next = paths[nextPath++ % paths.length]!;
+            if (port === servingPort) servingPaths.push(next);
+            return { ...req, path: next };
+          },
+        },
+      ],
     });
+  const measure = async (name: string, port: number, overallRate?: number) => {
+    const result = await load(port, DURATION_S, overallRate);
     if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
     say(
-      `${name.padEnd(22)} ${result.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(result.latency.p50).padStart(3)} ms   ` +
+      `${name.padEnd(38)} ${result.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(result.latency.p50).padStart(3)} ms   ` +
         `p99 ${String(result.latency.p99).padStart(3)} ms   (${result.requests.total} requests)`,
     );
     return result;
   };
 
-  say(`serving benchmark: ${users.length} users, ${CONNECTIONS} connections, ${DURATION_S} s each, answer ${sample.length} bytes`);
-  const baseline = await measure('bare Fastify route', (bare.server.address() as { port: number }).port);
-  const real = await measure('GET /recommendations', (serving.server.address() as { port: number }).port);
   say(
-    `ratio serving / bare: throughput ${(real.requests.average / baseline.requests.average).toFixed(2)}, ` +
-      `p99 latency ${(real.latency.p99 / Math.max(1, baseline.latency.p99)).toFixed(1)}x`,
+    `serving benchmark: ${USERS.toLocaleString('en')} users, ${PRODUCTS.toLocaleString('en')} products, ${CONNECTIONS} connections, ` +
+      `${ROUNDS} rounds of ${DURATION_S} s per route, answer ${sample.length} bytes`,
   );
+  // A server that has run for a while: compiled hot paths, caches holding the returning shoppers.
+  await load(barePort, WARM_UP_S);
+  await load(servingPort, WARM_UP_S);
+  const warmedUpTo = servingPaths.length;
+  const heapBefore = process.memoryUsage().heapUsed;
+
+  // Rounds alternate the two routes, so that a neighbour's load on the machine weighs on both.
+  const bareRates: number[] = [];
+  const servingRates: number[] = [];
+  const ratios: number[] = [];
+  let profile: string[] | undefined;
+  for (let round = 1; round <= ROUNDS; round++) {
+    const baseline = await measure(`bare Fastify route, round ${round}`, barePort);
+    let real: autocannon.Result;
+    if (args.profile && round === ROUNDS) {
+      const inspector = new Session();
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.start');
+      real = await measure(`GET /recommendations, round ${round} (profiled)`, servingPort);
+      const { profile: recorded } = await inspector.post('Profiler.stop');
+      inspector.disconnect();
+      profile = summariseProfile(recorded);
+      writeFileSync(path.join(REPORT_DIR, 'serving.cpuprofile'), JSON.stringify(recorded));
+    } else {
+      real = await measure(`GET /recommendations, round ${round}`, servingPort);
+    }
+    bareRates.push(baseline.requests.average);
+    servingRates.push(real.requests.average);
+    ratios.push(real.requests.average / baseline.requests.average);
+  }
+  const ratio = median(ratios);
+  const maxRate = median(servingRates);
+  const halfRate = Math.round(maxRate / 2);
+  const atHalf = await measure(`GET /recommendations at ${halfRate} req/s`, servingPort, halfRate);
+  const bareAtHalf = await measure(`bare Fastify route at ${halfRate} req/s`, barePort, halfRate);
+  const heapAfter = process.memoryUsage().heapUsed;
+
+  // Requests for a user asked for before since start-up: the most the per-user cache can answer.
+  const seen = new Set(servingPaths.slice(0, warmedUpTo));
+  let returning = 0;
+  for (const p of servingPaths.slice(warmedUpTo)) {
+    if (seen.has(p)) returning++;
+    else seen.add(p);
+  }
+  const returningShare = returning / Math.max(1, servingPaths.length - warmedUpTo);
+
+  say(`ratio serving / bare (median of ${ROUNDS} rounds): ${ratio.toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+  say(`p99 at half the maximum rate: ${atHalf.latency.p99} ms (bare route at that rate: ${bareAtHalf.latency.p99} ms)`);
+  say(`returning users among serving's requests: ${(returningShare * 100).toFixed(0)}%`);
+  if (profile !== undefined) {
+    say('self time while serving (the load generator runs in this process too):');
+    for (const line of profile) say(`  ${line}`);
+  }
+
+  const figures: BenchFigure[] = [
+    {
+      label: `GET /recommendations, ${USERS.toLocaleString('en')} users × ${PRODUCTS.toLocaleString('en')} products (median of ${ROUNDS} rounds)`,
+      value: maxRate,
+      unit: 'req/s',
+      baseline: { label: `bare Fastify route, same ${sample.length}-byte answer`, value: median(bareRates), unit: 'req/s' },
+      ratio,
+      goal: '≥ 0.5× the bare route (at least 0.3× on 2 shared cores)',
+      met: ratio >= 0.5,
+    },
+    {
+      label: `p99 at half the maximum rate (${halfRate} req/s)`,
+      value: atHalf.latency.p99,
+      unit: 'ms',
+      baseline: { label: 'bare route p99 at the same rate', value: bareAtHalf.latency.p99, unit: 'ms' },
+      goal: '≤ 10 ms',
+      met: atHalf.latency.p99 <= 10,
+    },
+  ];
+  const markdown = writeBenchReport({
+    name: 'serving',
+    setup:
+      `${EVENTS.toLocaleString('en')} events from ${USERS.toLocaleString('en')} users over ${PRODUCTS.toLocaleString('en')} products, ` +
+      `one published run (${shop.userLists.toLocaleString('en')} user lists), live sessions for ${shop.sessionUsers.toLocaleString('en')} users; ` +
+      `requests skewed over the users as their activity is, ${(VISITOR_SHARE * 100).toFixed(0)}% for unknown visitors; ` +
+      `autocannon in process, ${CONNECTIONS} connections; ${ROUNDS} alternating rounds of ${DURATION_S} s per route after a ${WARM_UP_S} s warm-up of each.`,
+    figures,
+    notes: [
+      `per round, serving / bare: ${ratios.map((r) => r.toFixed(2)).join(', ')}`,
+      `serving's maximum rate per round: ${servingRates.map((r) => r.toFixed(0)).join(', ')} req/s; the bare route's: ${bareRates.map((r) => r.toFixed(0)).join(', ')} req/s`,
+      `${(returningShare * 100).toFixed(0)}% of the measured requests were for a user asked for before (the most the per-user cache can answer)`,
+      `heap ${(heapBefore / 2 ** 20).toFixed(0)} MiB before the measurements, ${(heapAfter / 2 ** 20).toFixed(0)} MiB after (load generator included)`,
+      ...(profile === undefined ? [] : ['self time while serving (the load generator shares the process):', ...profile.map((line) => `\`${line}\``)]),
+    ],
+  });
+  say('');
+  say(markdown);
   await bare.close();
   await serving.close();
-  await cache.close();
 } finally {
-  const keys = await redis.keys(`${keyPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  let cursor = '0';
+  do {
+    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = nextCursor;
+  } while (cursor !== '0');
   await redis.quit();
   await pool.end();
   await db.drop();

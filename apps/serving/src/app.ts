@@ -1,6 +1,10 @@
-import type { Logger } from '@lambdarec/clients';
+import { createCloser, type Logger, type PgPool, type Redis } from '@lambdarec/clients';
+import { sessionPolicyFrom, type ServingConfig } from '@lambdarec/config';
 import { createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
-import type { Recommender } from './recommender.js';
+import { createBatchViewRepository, createCatalogRepository, createSessionStore } from '@lambdarec/stores';
+import { createBatchViewCache, type BatchViewCache } from './batch-view-cache.js';
+import { createCatalogFactsCache, createSimilarItemsCache, createUserItemsCache } from './read-caches.js';
+import { createRecommender, type Recommender } from './recommender.js';
 import { itemsRoutes } from './routes/items.js';
 import { recommendationsRoutes } from './routes/recommendations.js';
 
@@ -28,4 +32,71 @@ export async function buildServingApp({
   await app.register(recommendationsRoutes, { recommender });
   await app.register(itemsRoutes, { recommender });
   return app;
+}
+
+/** What serving reads from its configuration; the clients' URLs, host and port stay with main.ts. */
+export type ServingSettings = Omit<ServingConfig, 'DATABASE_URL' | 'REDIS_URL' | 'HOST' | 'PORT' | 'LOG_LEVEL'>;
+
+export interface ServingOptions {
+  /** Borrowed: whoever created it closes it. */
+  pool: PgPool;
+  /** Borrowed: whoever created it closes it. */
+  redis: Redis;
+  config: ServingSettings;
+  log: Logger;
+  registry: Registry;
+  /**
+   * Users whose batch rows are kept in memory (about 10 KB each with 50 items).
+   * @defaultValue 20000
+   */
+  userItemsCacheEntries?: number;
+}
+
+export interface Serving {
+  /** Built, not listening: main.ts listens, tests inject. */
+  app: HttpServer;
+  batchCache: BatchViewCache;
+  /** Closes the app, then stops watching for new runs; the pool and Redis stay open. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serving's whole graph from its clients and settings: repositories, the in-memory caches, the
+ * recommender and the app, with the published run read once before it answers. main.ts, the
+ * tests and the bench all build serving here, so what they run is what production runs.
+ */
+export async function createServing({ pool, redis, config, log, registry, userItemsCacheEntries = 20_000 }: ServingOptions): Promise<Serving> {
+  const policy = sessionPolicyFrom(config);
+  const batchView = createBatchViewRepository({ pool });
+  const catalog = createCatalogRepository({ pool });
+  const batchCache = createBatchViewCache({ batchView, catalog, refreshMs: config.BATCH_VIEW_REFRESH_MS, log });
+  await batchCache.start();
+  const recommender = createRecommender({
+    sessions: createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy }),
+    userItems: createUserItemsCache({ batchView, maxEntries: userItemsCacheEntries }),
+    batchView,
+    batchCache,
+    similarItems: createSimilarItemsCache({ batchView }),
+    catalog: createCatalogFactsCache({ catalog, ttlMs: config.CATALOG_CACHE_MS }),
+    policy,
+    log,
+  });
+  let app: HttpServer;
+  try {
+    app = await buildServingApp({
+      log,
+      registry,
+      trustProxy: config.TRUST_PROXY,
+      recommender,
+      checks: { postgres: () => pool.query('SELECT 1'), redis: () => redis.ping() },
+    });
+  } catch (err) {
+    await batchCache.close();
+    throw err;
+  }
+  const close = createCloser(log, [
+    ['http server', () => app.close()],
+    ['batch view cache', () => batchCache.close()],
+  ]);
+  return { app, batchCache, close };
 }

@@ -40,13 +40,15 @@ describe('catalog facts cache', () => {
     expect(queries).toHaveLength(2);
   });
 
-  it('keeps at most maxEntries products, evicting the least recently used', async () => {
+  it('keeps at most maxEntries products, evicting the one stored longest ago', async () => {
     const { catalog, queries } = countingCatalog({});
-    const cache = createCatalogFactsCache({ catalog, ttlMs: 60_000, maxEntries: 2, now: () => 0 });
+    let now = 0;
+    const cache = createCatalogFactsCache({ catalog, ttlMs: 1000, maxEntries: 2, now: () => now });
     await cache.facts(['a', 'b']);
-    await cache.facts(['a']); // a is now more recent than b
+    now = 1001;
+    await cache.facts(['a']); // a is stored again after its TTL: b is now the oldest
     await cache.facts(['c']); // evicts b
     await cache.facts(['a', 'b']);
-    expect(queries).toEqual([['a', 'b'], ['c'], ['b']]);
+    expect(queries).toEqual([['a', 'b'], ['a'], ['c'], ['b']]);
   });
 });

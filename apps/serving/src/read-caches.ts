@@ -28,9 +28,12 @@ export interface CatalogFactsCache {
 }
 
 /**
- * Catalog facts change rarely but are needed for every candidate of every answer. Caching them
- * for `ttlMs` bounds how stale stock can be (a product sold out shows up for at most that long)
- * and takes the catalog off the request path. Unknown products are cached too (as unknown).
+ * Catalog facts change rarely but are needed for every candidate of every answer (a few hundred
+ * per request). Caching them for `ttlMs` bounds how stale stock can be (a product sold out shows up
+ * for at most that long) and takes the catalog off the request path. Unknown products are cached
+ * too (as unknown). Every entry is read again once its TTL has passed, so the order entries were
+ * stored in is the order they go stale: evicting the oldest stored keeps the bound without the
+ * delete and re-insert an LRU pays on every hit.
  */
 export function createCatalogFactsCache({
   catalog,
@@ -43,7 +46,7 @@ export function createCatalogFactsCache({
   maxEntries?: number;
   now?: () => number;
 }): CatalogFactsCache {
-  const cache = new LruMap<string, { facts: CatalogFacts | null; at: number }>(maxEntries);
+  const cache = new Map<string, { facts: CatalogFacts | null; at: number }>();
   return {
     async facts(productIds) {
       const at = now();
@@ -58,11 +61,37 @@ export function createCatalogFactsCache({
         const fetched = await catalog.facts(missing);
         for (const productId of missing) {
           const facts = fetched.get(productId) ?? null;
+          cache.delete(productId);
           cache.set(productId, { facts, at });
+          if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
           if (facts !== null) result.set(productId, facts);
         }
       }
       return result;
+    },
+  };
+}
+
+export interface UserItemsCache {
+  /** The user's list in the given run (empty for a user the run has no list for). */
+  userItems(runId: string, userId: string): Promise<Candidate[]>;
+}
+
+/**
+ * A run's per-user lists never change, and a storefront asks for the same shoppers again and
+ * again: keep the most recently asked ones in memory, at most `maxEntries` users. Each entry
+ * remembers its run and only answers for that run, so rows of a run no longer published are
+ * never served as the new run's; they are replaced as their users come back, or evicted.
+ */
+export function createUserItemsCache({ batchView, maxEntries = 20_000 }: { batchView: BatchViewRepository; maxEntries?: number }): UserItemsCache {
+  const cache = new LruMap<string, { runId: string; items: Candidate[] }>(maxEntries);
+  return {
+    async userItems(runId, userId) {
+      const hit = cache.get(userId);
+      if (hit !== undefined && hit.runId === runId) return hit.items;
+      const items = await batchView.userItems(runId, userId);
+      cache.set(userId, { runId, items });
+      return items;
     },
   };
 }

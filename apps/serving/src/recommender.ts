@@ -15,12 +15,21 @@ import {
 } from '@lambdarec/domain';
 import type { BatchViewRepository, SessionSnapshot, SessionStore } from '@lambdarec/stores';
 import type { BatchViewCache } from './batch-view-cache.js';
-import { createRepurchaseCache, type CatalogFactsCache, type RepurchaseCache, type SimilarItemsCache } from './read-caches.js';
+import {
+  createRepurchaseCache,
+  createUserItemsCache,
+  type CatalogFactsCache,
+  type RepurchaseCache,
+  type SimilarItemsCache,
+  type UserItemsCache,
+} from './read-caches.js';
 
 export interface RecommenderOptions {
   sessions: SessionStore;
   batchView: BatchViewRepository;
   batchCache: BatchViewCache;
+  /** Per-user lists of the published run. @defaultValue a cache over batchView */
+  userItems?: UserItemsCache;
   similarItems: SimilarItemsCache;
   catalog: CatalogFactsCache;
   /** Re-buy figures of the published run. @defaultValue a cache over batchView */
@@ -44,6 +53,7 @@ export function createRecommender({
   sessions,
   batchView,
   batchCache,
+  userItems = createUserItemsCache({ batchView }),
   similarItems,
   catalog,
   repurchase = createRepurchaseCache({ batchView }),
@@ -57,7 +67,7 @@ export function createRecommender({
       const view = batchCache.current();
       const [sessionResult, personalResult] = await Promise.allSettled([
         sessions.read(userId),
-        view === undefined ? Promise.resolve([] as Candidate[]) : batchView.userItems(view.run.runId, userId),
+        view === undefined ? Promise.resolve([] as Candidate[]) : userItems.userItems(view.run.runId, userId),
       ]);
 
       let snapshot: SessionSnapshot | undefined;
@@ -67,7 +77,7 @@ export function createRecommender({
         log.warn({ err: sessionResult.reason, userId }, 'session state unavailable; answering from the batch view');
       }
       let batchError: unknown = personalResult.status === 'rejected' ? personalResult.reason : undefined;
-      const personal = personalResult.status === 'fulfilled' ? personalResult.value : [];
+      let personal = personalResult.status === 'fulfilled' ? personalResult.value : [];
 
       const at = now();
       const popular = view?.popular ?? [];
@@ -106,12 +116,15 @@ export function createRecommender({
           facts = await catalog.facts([...ids]);
         } catch (err) {
           batchError = err;
+          // Without its catalog facts the user's list could show sold-out products: popular items only.
+          personal = [];
           similarToRecent = new Map();
           evidence = new Map();
         }
       }
-      // Never having read a run because Postgres is down is degraded too (not "no run published yet").
-      if (view === undefined && !batchCache.reachable()) batchError ??= new Error('the batch view has not been readable since start-up');
+      // Answered from memory while Postgres cannot be read: a newer run may have been published
+      // meanwhile, and never having read a run is not "no run published yet" either.
+      if (!batchCache.reachable()) batchError ??= new Error('the published run cannot be checked: Postgres is unreachable');
       if (batchError !== undefined) {
         degraded.push('batch');
         log.warn({ err: batchError, userId }, 'batch view unavailable; answering popular items from memory');

@@ -1,6 +1,7 @@
 import { productIdParamsSchema, similarItemsAnswerSchema, similarQuerySchema } from '@lambdarec/contracts';
 import type { HttpServer } from '@lambdarec/http';
 import type { Recommender } from '../recommender.js';
+import { stringifyAnswer } from './serialize.js';
 
 export async function itemsRoutes(app: HttpServer, { recommender }: { recommender: Recommender }) {
   app.get(
@@ -14,6 +15,7 @@ export async function itemsRoutes(app: HttpServer, { recommender }: { recommende
         querystring: similarQuerySchema,
         response: { 200: similarItemsAnswerSchema },
       },
+      serializerCompiler: stringifyAnswer,
     },
     async (request) => recommender.similar(request.params.productId, request.query.limit),
   );

@@ -1,6 +1,7 @@
 import { recommendationsAnswerSchema, recommendationsQuerySchema, userIdParamsSchema } from '@lambdarec/contracts';
 import type { HttpServer } from '@lambdarec/http';
 import type { Recommender } from '../recommender.js';
+import { stringifyAnswer } from './serialize.js';
 
 export async function recommendationsRoutes(app: HttpServer, { recommender }: { recommender: Recommender }) {
   app.get(
@@ -21,6 +22,7 @@ export async function recommendationsRoutes(app: HttpServer, { recommender }: { 
         querystring: recommendationsQuerySchema,
         response: { 200: recommendationsAnswerSchema },
       },
+      serializerCompiler: stringifyAnswer,
     },
     async (request) => recommender.recommend(request.params.userId, request.query),
   );
