@@ -12,6 +12,7 @@ import { createMetricsRegistry } from '@lambdarec/http';
 import { createCatalogRepository } from '@lambdarec/stores';
 import { createTestTopic, startInfra } from '@lambdarec/testing';
 import { buildIngestApp, createEventPublisher } from '@lambdarec/ingest';
+import { writeBenchReport } from './report.js';
 
 const DURATION_S = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONCURRENCY = 10;
@@ -81,6 +82,20 @@ try {
   say(`raw kafkajs producer     ${rawRate.toFixed(0).padStart(7)} events/s`);
   say(`POST /events             ${httpRate.toFixed(0).padStart(7)} events/s   p50 ${result.latency.p50} ms   p99 ${result.latency.p99} ms`);
   say(`ratio ingest / raw producer: ${(httpRate / rawRate).toFixed(2)}`);
+  writeBenchReport({
+    name: 'ingest',
+    setup: `${CONCURRENCY} concurrent senders, ${EVENTS_PER_REQUEST} events per request, ${DURATION_S} s each, acks from all in-sync replicas, idempotent producer.`,
+    figures: [
+      {
+        label: 'POST /events',
+        value: httpRate,
+        unit: 'events/s',
+        baseline: { label: 'raw kafkajs producer, same batches', value: rawRate, unit: 'events/s' },
+        ratio: httpRate / rawRate,
+      },
+      { label: 'POST /events latency p99', value: result.latency.p99, unit: 'ms' },
+    ],
+  });
 } finally {
   await pool.end();
   await topic.remove();

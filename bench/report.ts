@@ -32,7 +32,8 @@ export interface BenchReport {
   notes?: string[];
 }
 
-export const REPORT_DIR = path.join(WORKSPACE_ROOT, 'reports/bench');
+/** Where reports go; the benches' own test points it elsewhere, so its small slices never overwrite real figures. */
+export const REPORT_DIR = process.env['BENCH_REPORT_DIR'] ?? path.join(WORKSPACE_ROOT, 'reports/bench');
 
 /** The machine, for the report's header: these figures mean nothing without it. */
 export function describeMachine(): string {
