@@ -43,6 +43,7 @@ const SCOPE_RULES = [
   ['scope:speed', ['scope:speed', 'scope:shared']],
   ['scope:batch', ['scope:batch', 'scope:shared']],
   ['scope:serving', ['scope:serving', 'scope:shared']],
+  ['scope:storefront', ['scope:storefront', 'scope:shared']],
   ['scope:e2e', ['scope:shared']],
   ['scope:tools', ['scope:shared']],
   ['scope:bench', ['scope:shared', 'scope:ingest', 'scope:speed', 'scope:batch', 'scope:serving']],

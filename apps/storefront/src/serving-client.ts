@@ -1,0 +1,52 @@
+import {
+  ERROR_CODES,
+  LrecError,
+  recommendationsAnswerSchema,
+  similarItemsAnswerSchema,
+  type RecommendationsAnswer,
+  type SimilarItemsAnswer,
+} from '@lambdarec/contracts';
+import type { z } from 'zod';
+
+/** Serving's two read routes, as the storefront server calls them. */
+export interface ServingClient {
+  recommendations(userId: string, options: { limit: number; exclude?: readonly string[] }): Promise<RecommendationsAnswer>;
+  similar(productId: string, limit: number): Promise<SimilarItemsAnswer>;
+}
+
+export interface ServingClientOptions {
+  /** Serving's base URL without a trailing slash (SERVING_URL). */
+  baseUrl: string;
+  /** A request to serving gives up after this long. */
+  timeoutMs: number;
+  /** @defaultValue globalThis.fetch */
+  fetch?: typeof globalThis.fetch;
+}
+
+/**
+ * Reads from serving over HTTP. Any failure (down, slow, an answer outside the contract) is one
+ * retriable LREC_STORE_UNAVAILABLE error, with the original as its cause: the page shows the shop
+ * without that panel rather than failing.
+ */
+export function createServingClient({ baseUrl, timeoutMs, fetch = globalThis.fetch }: ServingClientOptions): ServingClient {
+  async function get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
+    try {
+      const res = await fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+      if (!res.ok) throw new Error(`serving answered ${res.status} to GET ${path}`);
+      return schema.parse(await res.json());
+    } catch (err) {
+      throw new LrecError(ERROR_CODES.STORE_UNAVAILABLE, `serving could not answer GET ${path}`, { statusCode: 503, retriable: true, cause: err });
+    }
+  }
+
+  return {
+    recommendations(userId, { limit, exclude = [] }) {
+      const query = new URLSearchParams({ limit: String(limit) });
+      if (exclude.length > 0) query.set('exclude', exclude.join(','));
+      return get(`/recommendations/${encodeURIComponent(userId)}?${query}`, recommendationsAnswerSchema);
+    },
+    similar(productId, limit) {
+      return get(`/items/${encodeURIComponent(productId)}/similar?limit=${limit}`, similarItemsAnswerSchema);
+    },
+  };
+}
