@@ -1,4 +1,4 @@
-import { BATCH_JOB_NAME } from '@lambdarec/contracts';
+import { BATCH_JOB_NAME, type RunStats } from '@lambdarec/contracts';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 
 /**
@@ -36,7 +36,7 @@ export interface BatchJobData {
   plan?: RunPlan;
 }
 
-export type BatchJobResult = { runId: string; skipped: false } | { runId: string; skipped: true; reason: string };
+export type BatchJobResult = { runId: string; skipped: false; stats?: RunStats } | { runId: string; skipped: true; reason: string };
 
 export type ShardStage = 'user-lists' | 'similar-items' | 'user-items';
 

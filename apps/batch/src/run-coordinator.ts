@@ -29,7 +29,8 @@ export interface RunCoordinatorOptions {
 
 /** The plan as the job data carries it: what the frozen input held, for the run's stats. */
 interface StoredPlan extends RunPlan {
-  input: Omit<RunInputSummary, 'watermark'>;
+  /** Optional parts: plans stored by an older version lack them. */
+  input: Omit<RunInputSummary, 'watermark' | 'eventsByType'> & Partial<Pick<RunInputSummary, 'eventsByType'>>;
   watermark: Watermark;
 }
 
@@ -183,6 +184,9 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
       phaseMs: phaseTimes(plan, finished),
       shards: { similarItems: plan.similarShards, userItems: plan.userShards },
       historyDays: settings.historyDays,
+      // Plans frozen before the report existed (a job in flight across an upgrade) have none.
+      ...(plan.input.eventsByType === undefined ? {} : { eventsByType: plan.input.eventsByType }),
+      ...(plan.input.report === undefined ? {} : { report: plan.input.report }),
     };
     await runs.publish(runId, {
       stats,
@@ -197,7 +201,8 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
       return 0;
     });
     if (pruned > 0) runLog.info({ pruned }, 'old runs pruned');
-    return { runId, skipped: false };
+    // The job's return value: Bull Board shows the run's stats, daily report included, on the job.
+    return { runId, skipped: false, stats };
   }
 }
 

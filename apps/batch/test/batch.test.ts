@@ -123,6 +123,13 @@ describe('batch runs', () => {
     expect(run.stats.users).toBeGreaterThanOrEqual(3);
     expect(run.watermark.maxEventTime).not.toBeNull();
     expect(Object.keys(run.watermark.offsets[topic.topic])).not.toHaveLength(0);
+    // The daily report: the day of the newest event, here the history's (other tests' events are older or the same day).
+    expect(run.stats.report).toMatchObject({ day: run.watermark.maxEventTime.slice(0, 10) });
+    expect(run.stats.report.topCategories.map((c: { category: string }) => c.category)).toContain('food');
+    expect(run.stats.eventsByType.view).toBeGreaterThanOrEqual(history.length);
+    // Bull Board shows a job's return value: the coordinator returns the run's stats, report included.
+    const returned = await waitFor(async () => ((await queue.getJob(runId))?.returnvalue as BatchJobResult | undefined) ?? undefined, { what: 'the run job to complete' });
+    expect(returned).toMatchObject({ runId, skipped: false, stats: { report: run.stats.report } });
 
     const view = createBatchViewRepository({ pool });
     expect((await view.publishedRun())?.runId).toBe(runId);

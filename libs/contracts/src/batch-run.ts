@@ -3,6 +3,22 @@ import { z } from 'zod';
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
+const countsByTypeSchema = z.object({ view: z.number().int(), click: z.number().int(), add_to_cart: z.number().int(), purchase: z.number().int() });
+
+/**
+ * The daily report a run carries: the day of its newest event (UTC), as the shop saw it. Users
+ * are new when that day holds their first archived event, returning when they had events before.
+ */
+export const dailyReportSchema = z.object({
+  day: z.string(),
+  eventsByType: countsByTypeSchema,
+  users: z.object({ active: z.number().int(), new: z.number().int(), returning: z.number().int() }),
+  /** The day's most interacted-with products (events of any type), with their purchases. */
+  topProducts: z.array(z.object({ productId: z.string(), category: z.string().nullable(), events: z.number().int(), purchases: z.number().int() })),
+  topCategories: z.array(z.object({ category: z.string(), events: z.number().int(), purchases: z.number().int() })),
+});
+export type DailyReport = z.infer<typeof dailyReportSchema>;
+
 export const runStatsSchema = z.object({
   eventsRead: z.number().int().optional(),
   users: z.number().int().optional(),
@@ -15,6 +31,10 @@ export const runStatsSchema = z.object({
   shards: z.object({ similarItems: z.number().int(), userItems: z.number().int() }).optional(),
   /** The history horizon the run read, in days before its newest event. */
   historyDays: z.number().int().optional(),
+  /** Events read within the history horizon, by type. */
+  eventsByType: countsByTypeSchema.optional(),
+  /** The report of the day of the newest event; absent when the archive is empty. */
+  report: dailyReportSchema.optional(),
   error: z.string().optional(),
 });
 export type RunStats = z.infer<typeof runStatsSchema>;

@@ -1,6 +1,6 @@
-import type { EventType, Watermark } from '@lambdarec/contracts';
+import type { DailyReport, EventType, Watermark } from '@lambdarec/contracts';
 import type { Interaction, UserHistory } from '@lambdarec/domain';
-import { withTransaction, type PgPool } from '@lambdarec/clients';
+import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyOut, uuidLiteral } from './copy.js';
 
 /** What a run's frozen input holds, and how far it goes. */
@@ -16,7 +16,60 @@ export interface RunInputSummary {
    * users of k·(k−1), k their distinct products capped at `maxItemsPerUser`.
    */
   pairBound: number;
+  /** The input's events by type. */
+  eventsByType: DailyReport['eventsByType'];
+  /** The day of the newest event, as the shop saw it; undefined for an empty archive. */
+  report?: DailyReport;
   watermark: Watermark;
+}
+
+/** How many products and categories the daily report lists. */
+export const REPORT_TOP_N = 10;
+
+const countsByType = (rows: ReadonlyArray<{ type: string; n: string }>): DailyReport['eventsByType'] => {
+  const counts = { view: 0, click: 0, add_to_cart: 0, purchase: 0 };
+  for (const row of rows) if (row.type in counts) counts[row.type as EventType] = Number(row.n);
+  return counts;
+};
+
+/**
+ * The daily report of `day`, read from the daily aggregates in the run's snapshot: the shop's own
+ * catalog names a product's category where it knows one, as serving does.
+ */
+async function dailyReport(client: PgClient, day: string): Promise<DailyReport> {
+  const byType = await client.query<{ type: string; n: string }>('SELECT type, sum(n) AS n FROM event_daily WHERE day = $1 GROUP BY type', [day]);
+  const users = await client.query<{ active: string; new: string }>(
+    `SELECT count(*) AS active,
+            count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM event_daily before WHERE before.user_id = today.user_id AND before.day < $1)) AS new
+     FROM (SELECT DISTINCT user_id FROM event_daily WHERE day = $1) AS today`,
+    [day],
+  );
+  const products = await client.query<{ product_id: string; category: string | null; events: string; purchases: string }>(
+    `SELECT d.product_id, coalesce(p.category, max(d.category)) AS category, sum(d.n) AS events,
+            coalesce(sum(d.n) FILTER (WHERE d.type = 'purchase'), 0) AS purchases
+     FROM event_daily d LEFT JOIN products p ON p.product_id = d.product_id
+     WHERE d.day = $1
+     GROUP BY d.product_id, p.category
+     ORDER BY events DESC, d.product_id LIMIT ${REPORT_TOP_N}`,
+    [day],
+  );
+  const categories = await client.query<{ category: string; events: string; purchases: string }>(
+    `SELECT category, sum(n) AS events, coalesce(sum(n) FILTER (WHERE type = 'purchase'), 0) AS purchases
+     FROM (SELECT coalesce(p.category, d.category) AS category, d.n, d.type
+           FROM event_daily d LEFT JOIN products p ON p.product_id = d.product_id WHERE d.day = $1) AS named
+     WHERE category IS NOT NULL
+     GROUP BY category ORDER BY events DESC, category LIMIT ${REPORT_TOP_N}`,
+    [day],
+  );
+  const active = Number(users.rows[0]?.active ?? 0);
+  const fresh = Number(users.rows[0]?.new ?? 0);
+  return {
+    day,
+    eventsByType: countsByType(byType.rows),
+    users: { active, new: fresh, returning: active - fresh },
+    topProducts: products.rows.map((r) => ({ productId: r.product_id, category: r.category, events: Number(r.events), purchases: Number(r.purchases) })),
+    topCategories: categories.rows.map((r) => ({ category: r.category, events: Number(r.events), purchases: Number(r.purchases) })),
+  };
 }
 
 /** How many user buckets there are; a per-user shard takes the buckets congruent to its number. */
@@ -94,7 +147,11 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
             [runId, maxItemsPerUser],
           );
           const summary = { ...totals.rows[0]!, ...perUser.rows[0]! };
+          const byType = await client.query<{ type: string; n: string }>('SELECT type, sum(n) AS n FROM batch_input WHERE run_id = $1 GROUP BY type', [runId]);
+          const report = maxEventTime === null ? undefined : await dailyReport(client, maxEventTime.toISOString().slice(0, 10));
           return {
+            eventsByType: countsByType(byType.rows),
+            ...(report === undefined ? {} : { report }),
             rows: Number(summary.rows),
             users: Number(summary.users),
             products: Number(summary.products),

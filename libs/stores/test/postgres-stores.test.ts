@@ -201,3 +201,51 @@ describe('batch runs', () => {
     await runs.markFailed(runId, 'test over');
   });
 });
+
+describe('daily report', () => {
+  it('reports the newest day: events by type, new and returning users, top products and categories with the catalog winning', async () => {
+    const own = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
+    const ownPool = createPgPool({ url: own.url, log, applicationName: 'test' });
+    try {
+      const day = Date.parse('2026-03-10T12:00:00Z');
+      const earlier = day - 3 * 24 * 60 * 60 * 1000;
+      const at = (time: number) => new Date(time).toISOString();
+      const events = [
+        // r-old shopped days ago and returns today; r-new appears today for the first time.
+        buildClickEvent({ userId: 'r-old', productId: 'mug', category: 'kitchen', timestamp: at(earlier) }),
+        buildClickEvent({ userId: 'r-old', productId: 'mug', category: 'kitchen', type: 'purchase', timestamp: at(day) }),
+        buildClickEvent({ userId: 'r-old', productId: 'lamp', category: 'lighting', timestamp: at(day + 1) }),
+        buildClickEvent({ userId: 'r-new', productId: 'mug', category: 'kitchen', timestamp: at(day + 2) }),
+        buildClickEvent({ userId: 'r-new', productId: 'mug', category: 'kitchen', type: 'add_to_cart', timestamp: at(day + 3) }),
+        buildClickEvent({ userId: 'r-new', productId: 'kettle', category: 'kitchen', type: 'click', timestamp: at(day + 4) }),
+      ];
+      await createEventArchive({ pool: ownPool }).append({ topic: 't-report', partition: 0, nextOffset: String(events.length), events: events.map((e, i) => archived(e, String(i))) });
+      // The catalog files the kettle elsewhere: its category wins over the one the events named.
+      await createCatalogRepository({ pool: ownPool }).upsert([buildProduct({ productId: 'kettle', category: 'appliances' })]);
+      const runs = createBatchRunsRepository({ pool: ownPool });
+      const runId = randomUUID();
+      await runs.create({ runId, trigger: 'test' });
+      const input = await createArchiveReader({ pool: ownPool }).freezeInput(runId, { historyDays: 365, maxItemsPerUser: 100, now: Date.now() });
+
+      expect(input.eventsByType).toEqual({ view: 3, click: 1, add_to_cart: 1, purchase: 1 });
+      expect(input.report).toEqual({
+        day: '2026-03-10',
+        eventsByType: { view: 2, click: 1, add_to_cart: 1, purchase: 1 },
+        users: { active: 2, new: 1, returning: 1 },
+        topProducts: [
+          { productId: 'mug', category: 'kitchen', events: 3, purchases: 1 },
+          { productId: 'kettle', category: 'appliances', events: 1, purchases: 0 },
+          { productId: 'lamp', category: 'lighting', events: 1, purchases: 0 },
+        ],
+        topCategories: [
+          { category: 'kitchen', events: 3, purchases: 1 },
+          { category: 'appliances', events: 1, purchases: 0 },
+          { category: 'lighting', events: 1, purchases: 0 },
+        ],
+      });
+    } finally {
+      await ownPool.end();
+      await own.drop();
+    }
+  });
+});
