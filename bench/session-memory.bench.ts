@@ -98,7 +98,9 @@ try {
   const keyPrefix = 'lrec:';
   const policy = DEFAULT_SESSION_POLICY;
   const store = createSessionStore({ redis, keyPrefix, policy });
-  const compact = await bytesPerSession(redis, (sessions) => store.record(sessions.flat()));
+  const compact = await bytesPerSession(redis, async (sessions) => {
+    await store.record(sessions.flat());
+  });
   const sampleKey = `${keyPrefix}session:${100_000}`;
   const valueBytes = await redis.strlen(sampleKey);
   const check = await store.read('100000');

@@ -18,6 +18,10 @@ describe('sessionPolicyFrom', () => {
         CATEGORY_BOOST: 0.5,
         REBUY_THRESHOLD: 0.25,
         REBUY_MIN_BUYERS: 3,
+        BOT_MAX_EVENTS_PER_MINUTE: 20,
+        BOT_REPEAT_LIMIT: 4,
+        BOT_REPEAT_WINDOW_SECONDS: 10,
+        BOT_FLAG_MINUTES: 5,
       }),
     ).toEqual({
       sessionWindowMs: 90 * 60_000,
@@ -28,6 +32,10 @@ describe('sessionPolicyFrom', () => {
       maxPurchases: 200,
       rebuyThreshold: 0.25,
       rebuyMinBuyers: 3,
+      botMaxEventsPerMinute: 20,
+      botRepeatLimit: 4,
+      botRepeatWindowMs: 10_000,
+      botFlagMs: 5 * 60_000,
     });
   });
 

@@ -108,6 +108,10 @@ const session = {
     .describe('a purchased product stays recommended when at least this share of its buyers bought it again'),
   REBUY_MIN_BUYERS: z.coerce.number().int().min(1).default(5).describe("buyers a product (else its category) needs before its re-buy share counts"),
   CATEGORY_BOOST: z.coerce.number().min(0).max(10).default(0.3).describe('score fraction added for a fully boosted category'),
+  BOT_MAX_EVENTS_PER_MINUTE: z.coerce.number().int().min(1).max(199, 'must stay below the 200 events a session keeps').default(50).describe('bot guard: more events than this within 60 s flags a user'),
+  BOT_REPEAT_LIMIT: z.coerce.number().int().min(2).default(3).describe('bot guard: this many events in a row of one type on one product flags a user'),
+  BOT_REPEAT_WINDOW_SECONDS: positiveNumber.default(30).describe('bot guard: the repeats must fall within this many seconds'),
+  BOT_FLAG_MINUTES: positiveNumber.default(30).describe("bot guard: how long a flag lasts; a flagged user's events move no boosts and stay out of the batch model"),
 };
 
 export const ingestConfigSchema = z.object({
@@ -233,4 +237,8 @@ export const sessionPolicyFrom = (config: z.output<z.ZodObject<typeof session>>)
   maxPurchases: 200,
   rebuyThreshold: config.REBUY_THRESHOLD,
   rebuyMinBuyers: config.REBUY_MIN_BUYERS,
+  botMaxEventsPerMinute: config.BOT_MAX_EVENTS_PER_MINUTE,
+  botRepeatLimit: config.BOT_REPEAT_LIMIT,
+  botRepeatWindowMs: config.BOT_REPEAT_WINDOW_SECONDS * 1000,
+  botFlagMs: config.BOT_FLAG_MINUTES * 60_000,
 });

@@ -36,3 +36,6 @@ export const UNDECODABLE_RECORD_HEADER = 'lrec-undecodable';
  * deployments and tests.
  */
 export const sessionKey = (prefix: string, userId: string) => `${prefix}session:${userId}`;
+
+/** The sorted set of users the bot guard flagged, by day, that the batch layer leaves out. */
+export const botFlagsKey = (prefix: string) => `${prefix}bot-flags`;

@@ -5,3 +5,4 @@ export * from './similarity.js';
 export * from './repurchase.js';
 export * from './seeded-random.js';
 export * from './order.js';
+export * from './bot-guard.js';

@@ -1,10 +1,11 @@
 import type { EventType } from '@lambdarec/contracts';
 import { byName } from './order.js';
 import { DEFAULT_REPURCHASE_POLICY, SUPPRESS_EVERY_PURCHASE, type RepurchaseDecision, type RepurchasePolicy } from './repurchase.js';
+import { DEFAULT_BOT_POLICY, type BotPolicy } from './bot-guard.js';
 import { decayFactor, eventWeight } from './weights.js';
 
 /** Tunables of the session (speed) layer. */
-export interface SessionPolicy extends RepurchasePolicy {
+export interface SessionPolicy extends RepurchasePolicy, BotPolicy {
   /** Events older than this (event time) are ignored by the speed layer. @defaultValue 2 h */
   sessionWindowMs: number;
   /** Half-life of a category boost within the session. @defaultValue 30 min */
@@ -30,6 +31,7 @@ export const DEFAULT_SESSION_POLICY: Readonly<SessionPolicy> = {
   maxSignals: 200,
   maxPurchases: 200,
   ...DEFAULT_REPURCHASE_POLICY,
+  ...DEFAULT_BOT_POLICY,
 };
 
 /** One event as the speed layer keeps it: what serving needs to boost and suppress. */

@@ -1,6 +1,6 @@
-import { sessionKey } from '@lambdarec/contracts';
+import { botFlagsKey, sessionKey } from '@lambdarec/contracts';
 import type { EventType } from '@lambdarec/contracts';
-import type { SessionPolicy, SessionSignal } from '@lambdarec/domain';
+import { BOT_RATE_WINDOW_MS, eventsThatCount, type BotFlag, type BotReason, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
 import type { Redis } from '@lambdarec/clients';
 
 export interface SessionSnapshot {
@@ -11,12 +11,29 @@ export interface SessionSnapshot {
   signals: SessionSignal[];
   /** productId → latest purchase time (epoch ms). */
   purchases: Map<string, number>;
+  /** The bot guard's flag, when the session has been flagged and the flag has not run out in event time. */
+  botFlag?: BotFlag;
+}
+
+/** A user the bot guard flagged (`raised`) or kept flagged (an active flag extended) by a write. */
+export interface BotFlagRaised extends BotFlag {
+  userId: string;
+  /** A new flag (false: a flag that was still on, extended). */
+  raised: boolean;
+  /** Event time of the event that raised or extended it. */
+  at: number;
 }
 
 export interface SessionStore {
-  /** Applies signals; idempotent, so a redelivered event changes nothing. */
-  record(signals: readonly SessionSignal[]): Promise<void>;
+  /**
+   * Applies signals; idempotent, so a redelivered event changes nothing. Answers the users the
+   * bot guard flagged with these events (and records them for the batch layer).
+   */
+  record(signals: readonly SessionSignal[]): Promise<BotFlagRaised[]>;
+  /** The session as serving uses it: without the events a bot flag discounts (see eventsThatCount). */
   read(userId: string): Promise<SessionSnapshot>;
+  /** The whole stored session, flagged events included: the operator's view. */
+  inspect(userId: string): Promise<SessionSnapshot>;
 }
 
 /*
@@ -24,7 +41,7 @@ export interface SessionStore {
  * 100. Layout, all printable except two separators no stored text may contain (DESIGN.md bans C0
  * control characters in categories, and productIds are [A-Za-z0-9_.:@-]):
  *
- *   "1" <newest event time, base 36> ("\x1f" <category>)*  "\x1e"  <record> (";" <record>)*
+ *   "1" <newest event time, base 36> ["!" <bot reason r|p> <flag end − newest, base 36>] ("\x1f" <category>)*  "\x1e"  <record> (";" <record>)*
  *   record = <fingerprint, 5 chars> <type, 1 char> <newest − at in ms, base 36> "," <category index, base 36, or ""> "," <productId>
  *
  * Times are relative to the newest event so they stay short; each category is written once per
@@ -36,6 +53,8 @@ const TYPE_CODES: Record<EventType, string> = { view: 'v', click: 'c', add_to_ca
 const TYPES_BY_CODE = new Map(Object.entries(TYPE_CODES).map(([type, code]) => [code, type as EventType]));
 const FINGERPRINT_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_';
 const FINGERPRINT_LENGTH = 5;
+const BOT_REASON_CODES: Record<BotReason, string> = { rate: 'r', repeat: 'p' };
+const BOT_REASONS_BY_CODE = new Map(Object.entries(BOT_REASON_CODES).map(([reason, code]) => [code, reason as BotReason]));
 /** The layout's separators: the contract keeps them out of text already; these make sure. */
 // eslint-disable-next-line no-control-regex -- the separators are control characters on purpose
 const PRODUCT_SEPARATORS = /[\x1e\x1f;,]/g;
@@ -59,8 +78,12 @@ export function eventFingerprint(eventId: string): string {
 /**
  * Merge, de-duplicate, trim and re-encode in one atomic step on the server: a read-modify-write
  * from the client would need WATCH retries whenever a rebalance lets two consumers touch one user.
- * ARGV: window ms, purchase window ms, max signals, max purchases, then per event: fingerprint,
- * type code, event time ms, productId, category ("" for none).
+ * ARGV: window ms, purchase window ms, max signals, max purchases, the bot guard's events per
+ * minute, repeat limit, repeat window ms and flag ms, then per event: fingerprint, type code, event
+ * time ms, productId, category ("" for none). Answers {events kept, flag state (0 none, 1 raised,
+ * 2 still flagged), reason code, flag end ms, newest event time ms}.
+ *
+ * The bot rule here mirrors botVerdict in libs/domain (the store's tests run both on the same cases).
  */
 const RECORD_SCRIPT = `
 local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
@@ -87,13 +110,22 @@ end
 
 local windowMs, purchaseMs = tonumber(ARGV[1]), tonumber(ARGV[2])
 local maxSignals, maxPurchases = tonumber(ARGV[3]), tonumber(ARGV[4])
-local records, seen = {}, {}
+local botPerMinute, botRepeat = tonumber(ARGV[5]), tonumber(ARGV[6])
+local botRepeatMs, botFlagMs = tonumber(ARGV[7]), tonumber(ARGV[8])
+local records, seen, added = {}, {}, 0
+local flagReason, flagUntil = false, 0
 
 local current = redis.call('GET', KEYS[1])
 if current and string.sub(current, 1, 1) == '${FORMAT_VERSION}' then
   local bodyAt = string.find(current, '\\30', 1, true)
   local header = split(current, '\\31', 2, bodyAt - 1)
-  local newest = tonumber(header[1], 36)
+  local first = header[1]
+  local bang = string.find(first, '!', 1, true)
+  local newest = tonumber(string.sub(first, 1, (bang or 0) - 1), 36)
+  if bang then
+    flagReason = string.sub(first, bang + 1, bang + 1)
+    flagUntil = newest + tonumber(string.sub(first, bang + 2), 36)
+  end
   if bodyAt < #current then
     for _, rec in ipairs(split(current, ';', bodyAt + 1, #current)) do
       local fields = split(rec, ',', ${FINGERPRINT_LENGTH + 2}, #rec)
@@ -107,10 +139,11 @@ if current and string.sub(current, 1, 1) == '${FORMAT_VERSION}' then
   end
 end
 
-for i = 5, #ARGV, 5 do
+for i = 9, #ARGV, 5 do
   local fp = ARGV[i]
   if not seen[fp] then
     seen[fp] = true
+    added = added + 1
     local category = ARGV[i + 4]
     if category == '' then category = false end
     records[#records + 1] = { fp = fp, type = ARGV[i + 1], at = tonumber(ARGV[i + 2]), product = ARGV[i + 3], category = category }
@@ -122,6 +155,32 @@ table.sort(records, function(a, b)
   return a.fp < b.fp
 end)
 local newest = records[#records].at
+
+-- The bot guard, on the newest events, when this call brought any (a redelivery judges nothing).
+local flagState = 0
+if flagReason and flagUntil < newest then flagReason = false end
+if added > 0 then
+  local verdict = false
+  local lastMinute = 0
+  for i = #records, 1, -1 do
+    if records[i].at <= newest - ${BOT_RATE_WINDOW_MS} then break end
+    lastMinute = lastMinute + 1
+  end
+  if lastMinute > botPerMinute then verdict = 'r'
+  elseif botRepeat >= 2 and #records >= botRepeat then
+    local last = records[#records]
+    local repeated = newest - records[#records - botRepeat + 1].at <= botRepeatMs
+    for i = #records - botRepeat + 1, #records do
+      if records[i].type ~= last.type or records[i].product ~= last.product then repeated = false end
+    end
+    if repeated then verdict = 'p' end
+  end
+  if verdict then
+    if flagReason then flagState = 2 else flagState = 1 end
+    flagReason = verdict
+    if newest + botFlagMs > flagUntil then flagUntil = newest + botFlagMs end
+  end
+end
 
 -- Keep the newest maxSignals events inside the session window, and the latest purchase of up to
 -- maxPurchases products inside the suppression window (a purchase may be both).
@@ -158,14 +217,16 @@ for i = 1, #records do
   end
 end
 local header = '${FORMAT_VERSION}' .. b36(newest)
+if flagReason then header = header .. '!' .. flagReason .. b36(flagUntil - newest) end
 if #categories > 0 then header = header .. '\\31' .. table.concat(categories, '\\31') end
 local ttl = windowMs
 if anyPurchase and purchaseMs > ttl then ttl = purchaseMs end
+if flagReason and flagUntil - newest > ttl then ttl = flagUntil - newest end
 redis.call('SET', KEYS[1], header .. '\\30' .. table.concat(body, ';'), 'PX', ttl)
-return #body
+return { #body, flagState, flagReason or '', tostring(flagUntil), tostring(newest) }
 `;
 
-type RecordSessionCommand = (key: string, ...args: string[]) => Promise<number>;
+type RecordSessionCommand = (key: string, ...args: string[]) => Promise<[number, number, string, string, string]>;
 
 /** Decodes a stored session value; exported for tests and tools that inspect the state. */
 export function decodeSession(value: string | null, userId: string, policy: Pick<SessionPolicy, 'sessionWindowMs' | 'maxPurchases'>): SessionSnapshot {
@@ -173,8 +234,11 @@ export function decodeSession(value: string | null, userId: string, policy: Pick
   if (value === null || value[0] !== FORMAT_VERSION) return snapshot;
   const bodyAt = value.indexOf('\x1e');
   if (bodyAt < 0) return snapshot;
-  const [newestText = '0', ...categories] = value.slice(1, bodyAt).split('\x1f');
+  const [first = '0', ...categories] = value.slice(1, bodyAt).split('\x1f');
+  const [newestText = '0', flagText] = first.split('!');
   const newest = parseInt(newestText, 36);
+  const reason = BOT_REASONS_BY_CODE.get(flagText?.[0] ?? '');
+  if (reason !== undefined) snapshot.botFlag = { reason, until: newest + parseInt(flagText!.slice(1), 36) };
   if (bodyAt === value.length - 1) return snapshot;
   const records = value.slice(bodyAt + 1).split(';');
   // Newest first, so the purchases are the latest of the newest maxPurchases products, as the
@@ -202,10 +266,20 @@ export function decodeSession(value: string | null, userId: string, policy: Pick
  */
 export function createSessionStore({ redis, keyPrefix, policy }: { redis: Redis; keyPrefix: string; policy: SessionPolicy }): SessionStore {
   redis.defineCommand('lrecRecordSession', { numberOfKeys: 1, lua: RECORD_SCRIPT });
-  const limits = [String(policy.sessionWindowMs), String(policy.purchaseSuppressionMs), String(policy.maxSignals), String(policy.maxPurchases)];
+  const limits = [
+    policy.sessionWindowMs,
+    policy.purchaseSuppressionMs,
+    policy.maxSignals,
+    policy.maxPurchases,
+    policy.botMaxEventsPerMinute,
+    policy.botRepeatLimit,
+    policy.botRepeatWindowMs,
+    policy.botFlagMs,
+  ].map(String);
+  const botFlags = createBotFlagLedger({ redis, keyPrefix });
   return {
     async record(signals) {
-      if (signals.length === 0) return;
+      if (signals.length === 0) return [];
       const byUser = new Map<string, string[]>();
       for (const s of signals) {
         let args = byUser.get(s.userId);
@@ -214,14 +288,70 @@ export function createSessionStore({ redis, keyPrefix, policy }: { redis: Redis;
       }
       const pipeline = redis.pipeline();
       const recordSession = (pipeline as unknown as { lrecRecordSession: RecordSessionCommand }).lrecRecordSession.bind(pipeline);
-      for (const [userId, args] of byUser) void recordSession(sessionKey(keyPrefix, userId), ...args);
+      const users = [...byUser.keys()];
+      for (const userId of users) void recordSession(sessionKey(keyPrefix, userId), ...byUser.get(userId)!);
       const results = await pipeline.exec();
       const failed = results?.find(([err]) => err !== null);
       if (results === null || failed !== undefined) throw failed?.[0] ?? new Error('redis pipeline aborted');
+      const flagged: BotFlagRaised[] = [];
+      results.forEach(([, reply], i) => {
+        const [, state, code, until, at] = reply as [number, number, string, string, string];
+        const reason = BOT_REASONS_BY_CODE.get(code);
+        if (state !== 0 && reason !== undefined) flagged.push({ userId: users[i]!, reason, until: Number(until), raised: state === 1, at: Number(at) });
+      });
+      // After the sessions: a crash in between loses a ledger entry, never a session write; the
+      // events' redelivery then finds them applied and raises nothing (see ADR 010).
+      if (flagged.length > 0) await botFlags.add(flagged);
+      return flagged;
     },
 
     async read(userId) {
+      const snapshot = decodeSession(await redis.get(sessionKey(keyPrefix, userId)), userId, policy);
+      return { ...snapshot, signals: eventsThatCount(snapshot.signals, snapshot.botFlag) };
+    },
+
+    async inspect(userId) {
       return decodeSession(await redis.get(sessionKey(keyPrefix, userId)), userId, policy);
+    },
+  };
+}
+
+/** A user flagged as a bot on one day (UTC), for the batch layer to leave out. */
+export interface FlaggedUserDay {
+  day: string;
+  userId: string;
+}
+
+export interface BotFlagLedger {
+  add(flags: ReadonlyArray<Pick<BotFlagRaised, 'userId' | 'until' | 'at'>>): Promise<void>;
+  /** The users flagged on each day whose flag ended at or after `since` (epoch ms). */
+  flaggedSince(since: number): Promise<FlaggedUserDay[]>;
+  /** Forgets flags that ended before `before`; answers how many. */
+  prune(before: number): Promise<number>;
+}
+
+/**
+ * Which users the bot guard flagged on which days, kept for the batch layer: one sorted set,
+ * member `<day>|<userId>`, scored by the flag's end. A day is the granularity of the batch's
+ * input (event_daily), so a flagged user's events of that day stay out of the model.
+ */
+export function createBotFlagLedger({ redis, keyPrefix }: { redis: Redis; keyPrefix: string }): BotFlagLedger {
+  const key = botFlagsKey(keyPrefix);
+  const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
+  return {
+    async add(flags) {
+      // The event-time day of the event that raised the flag: the day of the batch input to leave out.
+      await redis.zadd(key, 'GT', ...flags.flatMap((f) => [f.until, `${dayOf(f.at)}|${f.userId}`]));
+    },
+    async flaggedSince(since) {
+      const members = await redis.zrangebyscore(key, since, '+inf');
+      return members.map((member) => {
+        const bar = member.indexOf('|');
+        return { day: member.slice(0, bar), userId: member.slice(bar + 1) };
+      });
+    },
+    async prune(before) {
+      return redis.zremrangebyscore(key, '-inf', `(${before}`);
     },
   };
 }

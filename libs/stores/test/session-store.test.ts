@@ -1,9 +1,9 @@
 import { sessionKey } from '@lambdarec/contracts';
 import { createRedis, type Redis } from '@lambdarec/clients';
-import { DEFAULT_SESSION_POLICY, type SessionSignal } from '@lambdarec/domain';
+import { botVerdict, DEFAULT_SESSION_POLICY, type SessionSignal } from '@lambdarec/domain';
 import { testLogger, uniqueName } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createSessionStore, eventFingerprint } from '../src/session-store.js';
+import { createBotFlagLedger, createSessionStore, eventFingerprint } from '../src/session-store.js';
 
 const policy = { ...DEFAULT_SESSION_POLICY, maxSignals: 5, maxPurchases: 3 };
 let redis: Redis;
@@ -132,5 +132,59 @@ describe('session store', () => {
   it('a user without a session reads as empty', async () => {
     const store = createSessionStore({ redis, keyPrefix, policy });
     expect(await store.read('nobody')).toEqual({ signals: [], purchases: new Map() });
+  });
+});
+
+describe('bot guard in the session store', () => {
+  const now = Date.now();
+  const series = (userId: string, n: number, gapMs: number, shape: (i: number) => Partial<SessionSignal> = (i) => ({ productId: `p${i}` })) =>
+    Array.from({ length: n }, (_, i) => signal({ userId, at: now - (n - i) * gapMs, ...shape(i) }));
+  const limit = DEFAULT_SESSION_POLICY.botMaxEventsPerMinute;
+  const cases: Array<[string, (userId: string) => SessionSignal[]]> = [
+    ['over the rate limit', (u) => series(u, limit + 1, 1000)],
+    ['at the rate limit', (u) => series(u, limit, 1000)],
+    ['the same page over and over', (u) => series(u, 3, 2000, () => ({ productId: 'same' }))],
+    ['the same page, slowly', (u) => series(u, 3, 20_000, () => ({ productId: 'same' }))],
+    ['a funnel on one product', (u) => (['view', 'click', 'add_to_cart', 'purchase'] as const).map((type, i) => signal({ userId: u, productId: 'kettle', type, at: now - 4000 + i * 1000 }))],
+  ];
+
+  it.each(cases)('agrees with the domain rule: %s, in one batch or one event at a time', async (name, events) => {
+    const store = createSessionStore({ redis, keyPrefix, policy: DEFAULT_SESSION_POLICY });
+    const whole = events(`bot-${name}-whole`);
+    const expected = botVerdict(whole, DEFAULT_SESSION_POLICY);
+    const flagged = await store.record(whole);
+    expect(flagged.map((f) => f.reason)).toEqual(expected === null ? [] : [expected]);
+    expect((await store.inspect(whole[0]!.userId)).botFlag?.reason ?? null).toBe(expected);
+    const single = events(`bot-${name}-single`);
+    for (const event of single) await store.record([event]);
+    expect((await store.inspect(single[0]!.userId)).botFlag?.reason ?? null).toBe(expected);
+  });
+
+  it('a flagged session moves no boosts: serving reads no events up to the flag end, the operator sees them all and the flag', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy: DEFAULT_SESSION_POLICY });
+    const burst = series('bot-reader', 3, 1000, () => ({ productId: 'same', category: 'tools' }));
+    const [flag] = await store.record(burst);
+    expect(flag).toMatchObject({ userId: 'bot-reader', reason: 'repeat', raised: true, until: burst[2]!.at + DEFAULT_SESSION_POLICY.botFlagMs });
+    expect((await store.read('bot-reader')).signals).toEqual([]);
+    const inspected = await store.inspect('bot-reader');
+    expect(inspected.signals).toHaveLength(3);
+    expect(inspected.botFlag).toEqual({ reason: 'repeat', until: flag!.until });
+    // The same events again raise nothing: redelivery is harmless here too.
+    expect(await store.record(burst)).toEqual([]);
+    // Going on while flagged extends the flag instead of raising a new one.
+    const more = signal({ userId: 'bot-reader', productId: 'same', at: burst[2]!.at + 500 });
+    expect(await store.record([more])).toMatchObject([{ reason: 'repeat', raised: false, until: more.at + DEFAULT_SESSION_POLICY.botFlagMs }]);
+    // The key outlives the flag's end, whatever the session window.
+    expect(await redis.pttl(sessionKey(keyPrefix, 'bot-reader'))).toBeGreaterThan(DEFAULT_SESSION_POLICY.botFlagMs - 60_000);
+  });
+
+  it('records flagged users by day for the batch layer, and prunes them', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy: DEFAULT_SESSION_POLICY });
+    const day = Date.parse('2026-05-01T10:00:00Z');
+    await store.record(Array.from({ length: 3 }, (_, i) => signal({ userId: 'ledger-bot', productId: 'same', at: day + i * 1000 })));
+    const ledger = createBotFlagLedger({ redis, keyPrefix });
+    expect(await ledger.flaggedSince(day)).toContainEqual({ day: '2026-05-01', userId: 'ledger-bot' });
+    expect(await ledger.prune(day + 2 * 60 * 60 * 1000)).toBeGreaterThanOrEqual(1);
+    expect(await ledger.flaggedSince(0)).not.toContainEqual({ day: '2026-05-01', userId: 'ledger-bot' });
   });
 });
