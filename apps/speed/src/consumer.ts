@@ -16,6 +16,15 @@ export interface SpeedConsumerOptions {
   onFatal?: (err: Error) => void;
   /** How often lag is sampled from the broker. @defaultValue 15000 */
   lagIntervalMs?: number;
+  /**
+   * Events applied to Redis in one pipeline. A partition's batch during a backlog holds thousands
+   * of events (kafkajs fetches up to 1 MiB a partition) for as many users, and the session store
+   * runs one Lua merge per user: in one pipeline, the last replies came after the client's 1 s
+   * command timeout on a busy machine (bench:speed), the batch failed and was fetched again, and a
+   * slow enough Redis would never get past it. Slices keep each pipeline far inside the timeout.
+   * @defaultValue 1000
+   */
+  applyChunkEvents?: number;
   /** @defaultValue Date.now */
   now?: () => number;
 }
@@ -34,6 +43,7 @@ export function createSpeedConsumer({
   registry,
   onFatal,
   lagIntervalMs,
+  applyChunkEvents = 1000,
   now = Date.now,
 }: SpeedConsumerOptions): EventConsumer {
   const metrics = createConsumerMetrics({ registry, prefix: 'lrec_speed', subject: 'speed layer', outcomes: 'applied, late' });
@@ -47,7 +57,10 @@ export function createSpeedConsumer({
     ...(lagIntervalMs === undefined ? {} : { lagIntervalMs }),
     metrics,
     async handle({ events, partition }) {
-      const { applied } = await applier.apply(events);
+      let applied = 0;
+      for (let from = 0; from < events.length; from += applyChunkEvents) {
+        applied += (await applier.apply(events.slice(from, from + applyChunkEvents))).applied;
+      }
       log.debug({ partition, applied, received: events.length }, 'session state updated');
     },
   });

@@ -204,6 +204,43 @@ describe('speed layer consumer', () => {
   });
 });
 
+describe('speed layer consumer applying a backlog in slices', () => {
+  it('applies every event of a partition batch larger than one pipeline slice', async () => {
+    const { kafkaBrokers } = inject('infra');
+    const backlog = await createTestTopic(kafkaBrokers, { partitions: 1 });
+    const slicesPrefix = `${uniqueName('speed-slices')}:`;
+    const events = Array.from({ length: 25 }, (_, i) => buildClickEvent({ userId: `sl-${i % 7}`, productId: `p-${i}` }));
+    // On the topic before the consumer starts, so they arrive in one batch of one partition.
+    await producer.send({ topic: backlog.topic, acks: -1, messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
+    const sessions = createSessionStore({ redis, keyPrefix: slicesPrefix, policy });
+    const sliced = createSpeedConsumer({
+      kafka: createKafka({ brokers: kafkaBrokers, clientId: 'speed-slices-test', log }),
+      topic: backlog.topic,
+      groupId: uniqueName('speed-slices'),
+      sessions,
+      policy,
+      log,
+      registry: createMetricsRegistry('speed-slices-test'),
+      applyChunkEvents: 4,
+    });
+    try {
+      await sliced.start();
+      const users = [...new Set(events.map((e) => e.userId))];
+      const applied = await waitFor(async () => {
+        const states = await Promise.all(users.map((userId) => sessions.read(userId)));
+        const products = states.flatMap((s) => s.signals.map((signal) => signal.productId));
+        return products.length === events.length ? products : undefined;
+      });
+      expect(applied.sort()).toEqual(events.map((e) => e.productId).sort());
+    } finally {
+      await sliced.close();
+      const keys = await redis.keys(`${slicesPrefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await backlog.remove();
+    }
+  });
+});
+
 describe('replayStartTime', () => {
   const now = Date.parse('2025-03-01T12:00:00Z');
   it('goes back the longer of the session and suppression windows, and one session window before a watermark', () => {

@@ -1,0 +1,317 @@
+/**
+ * `npm run bench:speed [-- --events 1000000 --users 100000 --products 10000 --burst 100000]`: the
+ * speed layer's consumer (the graph main.ts runs: createSpeedDependencies) applying a pre-filled
+ * topic to Redis, against a raw kafkajs consumer in a group of its own that only reads the same
+ * records and JSON.parses each value, both in this run on this machine (shared and noisy: the
+ * ratio is the figure that travels). Then, with the speed consumer caught up, a burst is produced
+ * while it consumes, and the time until its group's lag is 0 again is measured.
+ *
+ * The events are a seeded retail history (power-law products and shoppers, a view → purchase
+ * funnel) dated inside the session window (now minus up to 1 h), with UCI-like product codes
+ * ("85123A") and named categories. The session state is written through the SessionStore
+ * interface only, so these figures follow any change of its Redis layout.
+ *
+ * The raw consumer is measured before and after the speed consumer, and the baseline is the
+ * mean of the two: a machine shared with other work drifts within a run.
+ */
+import { parseArgs } from 'node:util';
+import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { closeRedis, createKafka, createLogger, createRedis, type Redis } from '@lambdarec/clients';
+import { loadConfig, speedConfigSchema } from '@lambdarec/config';
+import type { ClickEvent } from '@lambdarec/contracts';
+import { seededRandom } from '@lambdarec/domain';
+import { createSpeedDependencies } from '@lambdarec/speed';
+import { createTestTopic, retailHistory, startInfra, uniqueName } from '@lambdarec/testing';
+import { writeBenchReport, type BenchFigure } from './report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000000' },
+    users: { type: 'string', default: '100000' },
+    products: { type: 'string', default: '10000' },
+    /** Events produced at once after the backlog, to see the lag drain. */
+    burst: { type: 'string', default: '100000' },
+    /** As events.v1 has by default. */
+    partitions: { type: 'string', default: '6' },
+  },
+});
+const EVENTS = Number(args.events);
+const USERS = Number(args.users);
+const PRODUCTS = Number(args.products);
+const BURST = Number(args.burst);
+const PARTITIONS = Number(args.partitions);
+const SESSION_SPAN_DAYS = 1 / 24;
+const PRODUCE_BATCH = 10_000;
+const GOAL_RATIO = 0.5;
+const GOAL_RATE = 20_000;
+const DRAIN_TIMEOUT_MS = 120_000;
+const CONSUME_TIMEOUT_MS = 30 * 60_000;
+
+const log = createLogger({ name: 'bench', level: 'error' });
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Product codes shaped like the UCI Online Retail StockCodes: five digits, a third of them with a
+ * letter for a variant ("85123A"), distinct and seeded.
+ */
+function uciLikeProductCodes(count: number): string[] {
+  const random = seededRandom(11);
+  const codes = new Set<string>();
+  while (codes.size < count) {
+    const digits = String(10_000 + Math.floor(random() * 90_000));
+    codes.add(random() < 0.33 ? `${digits}${'ABCDEFGHJKLMNPS'[Math.floor(random() * 15)]}` : digits);
+  }
+  return [...codes];
+}
+
+const CATEGORY_NAMES = [
+  'home-decor', 'kitchen', 'lighting', 'bags', 'gifts', 'christmas', 'stationery', 'garden', 'toys', 'party',
+  'candles', 'storage', 'textiles', 'jewellery', 'clocks', 'signs', 'baking', 'tea', 'vintage', 'cards',
+];
+
+/** The generated history with shop-like names: `p17` → a product code, `c3` → a category name. */
+function* shopEvents(options: { events: number; seed: number }, codes: readonly string[]): Generator<ClickEvent> {
+  for (const event of retailHistory({ ...options, users: USERS, products: PRODUCTS, days: SESSION_SPAN_DAYS, end: Date.now() })) {
+    const category = Number(event.category!.slice(1));
+    yield {
+      ...event,
+      productId: codes[Number(event.productId.slice(1))]!,
+      category: `${CATEGORY_NAMES[category % CATEGORY_NAMES.length]}${category < CATEGORY_NAMES.length ? '' : `-${Math.floor(category / CATEGORY_NAMES.length)}`}`,
+    };
+  }
+}
+
+/** Setup, not measured: big batches keyed by userId with kafkajs' Java-compatible partitioner, as ingest sends them. */
+async function produce(producer: Producer, topic: string, events: Iterable<ClickEvent>): Promise<number> {
+  let sent = 0;
+  let batch: Array<{ key: string; value: string }> = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    await producer.send({ topic, acks: -1, messages: batch });
+    sent += batch.length;
+    batch = [];
+  };
+  for (const event of events) {
+    batch.push({ key: event.userId, value: JSON.stringify(event) });
+    if (batch.length >= PRODUCE_BATCH) await flush();
+  }
+  await flush();
+  return sent;
+}
+
+/** Records the group has not committed yet, over all partitions (what the consumer's lag gauge reports). */
+async function groupLag(admin: Admin, topic: string, groupId: string): Promise<number> {
+  const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+  const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  return ends.reduce((lag, { partition, high, low }) => {
+    const from = at.get(partition) ?? -1;
+    return lag + Number(high) - (from < 0 ? Number(low) : from);
+  }, 0);
+}
+
+interface Throughput {
+  eventsPerSecond: number;
+  /** From start() to the last event, group join included. */
+  wallSeconds: number;
+}
+
+/**
+ * Polls a consumer's count of handled events until it reaches `total`. The rate is taken from the
+ * first handled batch on, so the group join (the same for both consumers) and the first fetch do
+ * not count against either.
+ */
+async function measure(start: () => Promise<void>, handled: () => Promise<number> | number, total: number): Promise<Throughput> {
+  const began = performance.now();
+  await start();
+  let first: { at: number; count: number } | undefined;
+  const deadline = began + CONSUME_TIMEOUT_MS;
+  for (;;) {
+    const count = await handled();
+    const at = performance.now();
+    if (first === undefined && count > 0) first = { at, count };
+    if (count >= total) {
+      const steady = first!.count >= total ? (at - began) / 1000 : (at - first!.at) / 1000;
+      const counted = first!.count >= total ? total : total - first!.count;
+      return { eventsPerSecond: counted / steady, wallSeconds: (at - began) / 1000 };
+    }
+    if (at > deadline) throw new Error(`only ${count} of ${total} events handled in ${CONSUME_TIMEOUT_MS / 1000} s`);
+    await sleep(10);
+  }
+}
+
+/** The baseline: the same records read in a group of its own, each value JSON.parsed, offsets committed per batch. */
+async function rawConsumerRate(kafka: Kafka, topic: string, total: number): Promise<Throughput> {
+  const consumer = kafka.consumer({ groupId: uniqueName('bench-raw'), sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+  let parsed = 0;
+  try {
+    return await measure(
+      async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({
+          eachBatchAutoResolve: false,
+          eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
+            for (const message of batch.messages) JSON.parse(message.value!.toString('utf8'));
+            parsed += batch.messages.length;
+            resolveOffset(batch.lastOffset());
+            await commitOffsetsIfNecessary();
+            await heartbeat();
+          },
+        });
+      },
+      () => parsed,
+      total,
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Keys under the prefix, and their memory from a sample (MEMORY USAGE), whatever layout the store uses. */
+async function sessionMemory(redis: Redis, prefix: string): Promise<{ keys: number; bytesPerKey: number }> {
+  let cursor = '0';
+  let keys = 0;
+  const sample: string[] = [];
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
+    cursor = next;
+    keys += found.length;
+    for (const key of found) if (sample.length < 1000) sample.push(key);
+  } while (cursor !== '0');
+  const usage = await Promise.all(sample.map((key) => redis.memory('USAGE', key)));
+  const sampled = usage.reduce<number>((sum, bytes) => sum + Number(bytes ?? 0), 0);
+  return { keys, bytesPerKey: sample.length === 0 ? 0 : sampled / sample.length };
+}
+
+async function removeKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+const infra = await startInfra();
+const topic = await createTestTopic(infra.kafkaBrokers, { partitions: PARTITIONS });
+const keyPrefix = `${uniqueName('bench-speed')}:`;
+const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'bench', log });
+const redis = createRedis({ url: infra.redisUrl, log, purpose: 'requests' });
+const config = loadConfig(speedConfigSchema, {
+  KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+  REDIS_URL: infra.redisUrl,
+  EVENTS_TOPIC: topic.topic,
+  REDIS_KEY_PREFIX: keyPrefix,
+  SPEED_GROUP_ID: uniqueName('bench-speed'),
+  LOG_LEVEL: 'error',
+});
+const speed = createSpeedDependencies(config, log);
+const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+const admin = kafka.admin();
+
+try {
+  const codes = uciLikeProductCodes(PRODUCTS);
+  await Promise.all([producer.connect(), admin.connect()]);
+  let began = performance.now();
+  const prefilled = await produce(producer, topic.topic, shopEvents({ events: EVENTS, seed: 1 }, codes));
+  say(`pre-filled ${fmt(prefilled)} events from ${fmt(USERS)} users on ${PARTITIONS} partitions in ${((performance.now() - began) / 1000).toFixed(1)} s (setup)`);
+
+  const rawBefore = await rawConsumerRate(kafka, topic.topic, prefilled);
+  say(`raw kafkajs consumer         ${fmt(rawBefore.eventsPerSecond).padStart(9)} events/s  (${rawBefore.wallSeconds.toFixed(1)} s with the group join)`);
+
+  const handledBySpeed = async () => {
+    const metric = speed.registry.getSingleMetric('lrec_speed_events_total');
+    if (metric === undefined) return 0;
+    return (await metric.get()).values.reduce((sum, { value }) => sum + value, 0);
+  };
+  const applied = await measure(() => speed.consumer.start(), handledBySpeed, prefilled);
+  say(`speed consumer → Redis       ${fmt(applied.eventsPerSecond).padStart(9)} events/s  (${applied.wallSeconds.toFixed(1)} s with the group join)`);
+  const outcomes = Object.fromEntries(
+    ((await speed.registry.getSingleMetric('lrec_speed_events_total')?.get())?.values ?? []).map(({ labels, value }) => [String(labels['outcome']), value]),
+  );
+  if ((outcomes['dead-lettered'] ?? 0) > 0) throw new Error(`the speed consumer dead-lettered ${outcomes['dead-lettered']} generated events`);
+  const memory = await sessionMemory(redis, keyPrefix);
+  say(`session state: ${fmt(memory.keys)} keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE of a sample)`);
+
+  const rawAfter = await rawConsumerRate(kafka, topic.topic, prefilled);
+  say(`raw kafkajs consumer (again) ${fmt(rawAfter.eventsPerSecond).padStart(9)} events/s`);
+  const rawRate = (rawBefore.eventsPerSecond + rawAfter.eventsPerSecond) / 2;
+  const ratio = applied.eventsPerSecond / rawRate;
+  say(`ratio speed / raw: ${ratio.toFixed(2)}`);
+
+  // The burst: produced as fast as one producer goes while the caught-up speed consumer runs.
+  let drained: { afterBurstStartMs: number; afterLastAckMs: number; peakLag: number } | undefined;
+  let peakLag = 0;
+  let burstProduced: number | undefined;
+  began = performance.now();
+  const producing = produce(producer, topic.topic, shopEvents({ events: BURST, seed: 2 }, codes)).then(() => (burstProduced = performance.now()));
+  while (drained === undefined && performance.now() - began < DRAIN_TIMEOUT_MS) {
+    const lag = await groupLag(admin, topic.topic, config.SPEED_GROUP_ID);
+    const at = performance.now();
+    peakLag = Math.max(peakLag, lag);
+    if (burstProduced !== undefined && lag === 0) drained = { afterBurstStartMs: at - began, afterLastAckMs: at - burstProduced, peakLag };
+    else await sleep(50);
+  }
+  await producing;
+  say(
+    drained === undefined
+      ? `burst of ${fmt(BURST)}: lag not 0 after ${DRAIN_TIMEOUT_MS / 1000} s (peak ${fmt(peakLag)})`
+      : `burst of ${fmt(BURST)} produced in ${((burstProduced! - began) / 1000).toFixed(1)} s; lag 0 ${(drained.afterBurstStartMs / 1000).toFixed(1)} s after it began (${(drained.afterLastAckMs / 1000).toFixed(1)} s after the last record was acknowledged), peak lag ${fmt(peakLag)}`,
+  );
+
+  const figures: BenchFigure[] = [
+    {
+      label: `speed consumer → Redis, ${fmt(prefilled)} events`,
+      value: applied.eventsPerSecond,
+      unit: 'events/s',
+      baseline: { label: 'raw kafkajs consumer, JSON.parse only', value: rawRate, unit: 'events/s' },
+      ratio,
+      goal: `≥ ${GOAL_RATIO}× the raw consumer`,
+      met: ratio >= GOAL_RATIO,
+    },
+    {
+      label: 'speed consumer, absolute',
+      value: applied.eventsPerSecond,
+      unit: 'events/s',
+      goal: `≥ ${fmt(GOAL_RATE)} events/s`,
+      met: applied.eventsPerSecond >= GOAL_RATE,
+    },
+    {
+      label: `lag back to 0 after a burst of ${fmt(BURST)}`,
+      value: (drained?.afterBurstStartMs ?? DRAIN_TIMEOUT_MS) / 1000,
+      unit: 's',
+      goal: `drains (≤ ${DRAIN_TIMEOUT_MS / 1000} s)`,
+      met: drained !== undefined,
+    },
+  ];
+  const markdown = writeBenchReport({
+    name: 'speed',
+    setup:
+      `${fmt(prefilled)} events from ${fmt(USERS)} users and ${fmt(PRODUCTS)} products (UCI-like codes), dated in the last hour, on a topic of ${PARTITIONS} partitions; ` +
+      `the speed consumer as main.ts wires it (createSpeedDependencies, a key prefix of its own) against a raw kafkajs consumer, each in its own group, one after the other; then a burst of ${fmt(BURST)} while the speed consumer runs.`,
+    figures,
+    notes: [
+      `Raw consumer before and after the speed consumer: ${fmt(rawBefore.eventsPerSecond)} and ${fmt(rawAfter.eventsPerSecond)} events/s; the baseline is their mean.`,
+      'Rates count from the first handled batch to the last event, so the group join is left out of both; with it: ' +
+        `raw ${rawBefore.wallSeconds.toFixed(1)} s, speed ${applied.wallSeconds.toFixed(1)} s.`,
+      `Speed outcomes: ${Object.entries(outcomes).map(([outcome, n]) => `${outcome} ${fmt(n)}`).join(', ')}.`,
+      `Session state afterwards: ${fmt(memory.keys)} Redis keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE over a sample of up to 1,000).`,
+      drained === undefined
+        ? `The burst's lag was still above 0 after ${DRAIN_TIMEOUT_MS / 1000} s (peak ${fmt(peakLag)}).`
+        : `Burst produced in ${((burstProduced! - began) / 1000).toFixed(1)} s by one producer; peak lag ${fmt(drained.peakLag)}; lag 0 ${(drained.afterLastAckMs / 1000).toFixed(1)} s after its last record was acknowledged (lag sampled every 50 ms).`,
+    ],
+  });
+  say('');
+  say(markdown);
+} finally {
+  await producer.disconnect().catch(() => undefined);
+  await admin.disconnect().catch(() => undefined);
+  await speed.consumer.close().catch(() => undefined);
+  await closeRedis(speed.redis);
+  await removeKeys(redis, keyPrefix);
+  await closeRedis(redis);
+  await topic.remove();
+  await infra.stop();
+}
