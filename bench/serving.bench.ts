@@ -16,7 +16,7 @@
  * with the most self time in the report.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session, type Profiler } from 'node:inspector/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -260,6 +260,7 @@ try {
       const { profile: recorded } = await inspector.post('Profiler.stop');
       inspector.disconnect();
       profile = summariseProfile(recorded);
+      mkdirSync(REPORT_DIR, { recursive: true });
       writeFileSync(path.join(REPORT_DIR, 'serving.cpuprofile'), JSON.stringify(recorded));
     } else {
       real = await measure(`GET /recommendations, round ${round}`, servingPort);

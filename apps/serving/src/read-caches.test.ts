@@ -23,7 +23,9 @@ describe('catalog facts cache', () => {
     const { catalog, queries } = countingCatalog({ a: { category: 'x', inStock: true } });
     let now = 0;
     const cache = createCatalogFactsCache({ catalog, ttlMs: 1000, now: () => now });
-    expect(await cache.facts(['a', 'unknown'])).toEqual(new Map([['a', { category: 'x', inStock: true }]]));
+    const first = await cache.facts(['a', 'unknown', 'a']);
+    expect(first.get('a')).toEqual({ category: 'x', inStock: true });
+    expect(first.has('unknown')).toBe(false);
     now = 999;
     expect((await cache.facts(['a', 'unknown'])).get('a')?.inStock).toBe(true);
     expect(queries).toEqual([['a', 'unknown']]);
@@ -40,15 +42,40 @@ describe('catalog facts cache', () => {
     expect(queries).toHaveLength(2);
   });
 
-  it('keeps at most maxEntries products, evicting the one stored longest ago', async () => {
-    const { catalog, queries } = countingCatalog({});
+  it('never answers a fact older than the TTL, even one read late in its generation', async () => {
+    const { catalog, rows, queries } = countingCatalog({ a: { category: 'x', inStock: true }, b: { category: 'x', inStock: true } });
     let now = 0;
-    const cache = createCatalogFactsCache({ catalog, ttlMs: 1000, maxEntries: 2, now: () => now });
-    await cache.facts(['a', 'b']);
+    const cache = createCatalogFactsCache({ catalog, ttlMs: 1000, now: () => now });
+    await cache.facts(['a']);
+    now = 900;
+    await cache.facts(['b']); // read at 900, in the generation that began at 0
+    rows.set('b', { category: 'x', inStock: false });
     now = 1001;
-    await cache.facts(['a']); // a is stored again after its TTL: b is now the oldest
-    await cache.facts(['c']); // evicts b
+    expect((await cache.facts(['b'])).get('b')?.inStock).toBe(false);
+    expect(queries).toEqual([['a'], ['b'], ['b']]);
+  });
+
+  it('keeps at most maxEntries products: a full generation ends and the next starts empty', async () => {
+    const { catalog, queries } = countingCatalog({ a: { category: 'x', inStock: true }, b: { category: 'y', inStock: true }, c: { category: 'z', inStock: true } });
+    const cache = createCatalogFactsCache({ catalog, ttlMs: 60_000, maxEntries: 2, now: () => 0 });
     await cache.facts(['a', 'b']);
-    expect(queries).toEqual([['a', 'b'], ['a'], ['c'], ['b']]);
+    const third = await cache.facts(['a', 'c']); // would make three: answered, and the generation ends
+    expect(third.get('a')?.category).toBe('x');
+    expect(third.get('c')?.category).toBe('z');
+    expect((await cache.facts(['a', 'b'])).size).toBeLessThanOrEqual(2);
+    expect(queries).toEqual([['a', 'b'], ['c'], ['a', 'b']]);
+  });
+
+  it('a request whose read overlaps a new generation still gets every fact it asked for', async () => {
+    const { catalog } = countingCatalog({ a: { category: 'x', inStock: true }, b: { category: 'y', inStock: true } });
+    let now = 0;
+    const cache = createCatalogFactsCache({ catalog, ttlMs: 1000, now: () => now });
+    await cache.facts(['a']);
+    const slow = cache.facts(['a', 'b']); // a from memory, b being read
+    now = 2000;
+    await cache.facts(['b']); // a new generation begins meanwhile
+    const answer = await slow;
+    expect(answer.get('a')?.category).toBe('x');
+    expect(answer.get('b')?.category).toBe('y');
   });
 });

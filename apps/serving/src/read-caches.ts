@@ -23,17 +23,22 @@ class LruMap<K, V> {
 }
 
 export interface CatalogFactsCache {
-  /** Facts of the given products: cached ones younger than the TTL, the rest in one query. */
-  facts(productIds: readonly string[]): Promise<Map<string, CatalogFacts>>;
+  /**
+   * Facts that cover at least the given products (repeats are fine): those read within the TTL
+   * from memory, the rest in one query. Products the catalog does not know are absent.
+   */
+  facts(productIds: readonly string[]): Promise<ReadonlyMap<string, CatalogFacts>>;
 }
 
 /**
  * Catalog facts change rarely but are needed for every candidate of every answer (a few hundred
  * per request). Caching them for `ttlMs` bounds how stale stock can be (a product sold out shows up
- * for at most that long) and takes the catalog off the request path. Unknown products are cached
- * too (as unknown). Every entry is read again once its TTL has passed, so the order entries were
- * stored in is the order they go stale: evicting the oldest stored keeps the bound without the
- * delete and re-insert an LRU pays on every hit.
+ * for at most that long) and takes the catalog off the request path.
+ *
+ * Facts are kept in generations of `ttlMs`: a product is read at most once per generation, and a
+ * new generation starts empty. The current generation's map goes to the merge as it is, so a
+ * request costs one lookup per candidate and copies nothing. The map only grows while it is
+ * current (a caller uses it synchronously after the await) and never changes afterwards.
  */
 export function createCatalogFactsCache({
   catalog,
@@ -46,28 +51,37 @@ export function createCatalogFactsCache({
   maxEntries?: number;
   now?: () => number;
 }): CatalogFactsCache {
-  const cache = new Map<string, { facts: CatalogFacts | null; at: number }>();
+  const newGeneration = (startedAt: number) => ({ startedAt, facts: new Map<string, CatalogFacts>(), unknown: new Set<string>() });
+  let generation = newGeneration(-Infinity);
   return {
     async facts(productIds) {
       const at = now();
-      const result = new Map<string, CatalogFacts>();
-      const missing: string[] = [];
+      if (at - generation.startedAt > ttlMs) generation = newGeneration(at);
+      const current = generation;
+      let missing: Set<string> | undefined;
       for (const productId of productIds) {
-        const hit = cache.get(productId);
-        if (hit === undefined || at - hit.at > ttlMs) missing.push(productId);
-        else if (hit.facts !== null) result.set(productId, hit.facts);
+        if (!current.facts.has(productId) && !current.unknown.has(productId)) (missing ??= new Set()).add(productId);
       }
-      if (missing.length > 0) {
-        const fetched = await catalog.facts(missing);
-        for (const productId of missing) {
-          const facts = fetched.get(productId) ?? null;
-          cache.delete(productId);
-          cache.set(productId, { facts, at });
-          if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
-          if (facts !== null) result.set(productId, facts);
+      if (missing === undefined) return current.facts;
+      const fetched = await catalog.facts([...missing]);
+      const full = current.facts.size + current.unknown.size + missing.size > maxEntries;
+      if (generation !== current || full) {
+        // A new generation began during the read, or this one is full: this answer stands alone
+        // (what the request found in its generation plus what it read), and a full one ends.
+        if (generation === current) generation = newGeneration(now());
+        const answer = new Map(fetched);
+        for (const productId of productIds) {
+          const facts = current.facts.get(productId);
+          if (facts !== undefined && !answer.has(productId)) answer.set(productId, facts);
         }
+        return answer;
       }
-      return result;
+      for (const productId of missing) {
+        const facts = fetched.get(productId);
+        if (facts === undefined) current.unknown.add(productId);
+        else current.facts.set(productId, facts);
+      }
+      return current.facts;
     },
   };
 }
@@ -77,20 +91,93 @@ export interface UserItemsCache {
   userItems(runId: string, userId: string): Promise<Candidate[]>;
 }
 
+const NO_CATEGORY = 0xffffffff;
+
 /**
- * A run's per-user lists never change, and a storefront asks for the same shoppers again and
- * again: keep the most recently asked ones in memory, at most `maxEntries` users. Each entry
- * remembers its run and only answers for that run, so rows of a run no longer published are
- * never served as the new run's; they are replaced as their users come back, or evicted.
+ * The strings of one run's lists, each kept once however many cached lists hold it: a run has a
+ * few thousand products and categories but tens of thousands of lists of 50 items.
  */
-export function createUserItemsCache({ batchView, maxEntries = 20_000 }: { batchView: BatchViewRepository; maxEntries?: number }): UserItemsCache {
-  const cache = new LruMap<string, { runId: string; items: Candidate[] }>(maxEntries);
+class RunStrings {
+  private readonly indexOf = new Map<string, number>();
+  private readonly values: string[] = [];
+  private readonly reasonListOf = new Map<string, number>();
+  private readonly reasonLists: string[][] = [];
+  constructor(readonly runId: string) {}
+
+  string(value: string): number {
+    let index = this.indexOf.get(value);
+    if (index === undefined) this.indexOf.set(value, (index = this.values.push(value) - 1));
+    return index;
+  }
+
+  reasons(reasons: string[]): number {
+    const key = reasons.join('\u0000');
+    let index = this.reasonListOf.get(key);
+    if (index === undefined) this.reasonListOf.set(key, (index = this.reasonLists.push(Object.freeze([...reasons]) as string[]) - 1));
+    return index;
+  }
+
+  valueAt(index: number): string {
+    return this.values[index]!;
+  }
+
+  reasonsAt(index: number): string[] {
+    return this.reasonLists[index]!;
+  }
+}
+
+/** One user's list in about 20 bytes an item: product, category and reasons as run strings, and the score. */
+interface CompactList {
+  strings: RunStrings;
+  /** Per item: product, category (NO_CATEGORY for none), reasons. */
+  refs: Uint32Array;
+  scores: Float64Array;
+}
+
+function compact(strings: RunStrings, items: readonly Candidate[]): CompactList {
+  const refs = new Uint32Array(items.length * 3);
+  const scores = new Float64Array(items.length);
+  items.forEach((item, i) => {
+    refs[i * 3] = strings.string(item.productId);
+    refs[i * 3 + 1] = item.category === null ? NO_CATEGORY : strings.string(item.category);
+    refs[i * 3 + 2] = strings.reasons(item.reasons);
+    scores[i] = item.score;
+  });
+  return { strings, refs, scores };
+}
+
+// The reasons arrays are shared by every item that has them (frozen: nobody may change them).
+function expand({ strings, refs, scores }: CompactList): Candidate[] {
+  const items: Candidate[] = new Array(scores.length);
+  for (let i = 0; i < scores.length; i++) {
+    const category = refs[i * 3 + 1]!;
+    items[i] = {
+      productId: strings.valueAt(refs[i * 3]!),
+      score: scores[i]!,
+      category: category === NO_CATEGORY ? null : strings.valueAt(category),
+      reasons: strings.reasonsAt(refs[i * 3 + 2]!),
+    };
+  }
+  return items;
+}
+
+/**
+ * A run's per-user lists never change, and shoppers come back: keep the lists of the users asked
+ * for most recently, at most `maxEntries` of them, compactly (about 1 KB for 50 items, against
+ * some 8 KB as objects), so that memory holds most of a shop's active users. Each list remembers
+ * its run and only answers for that run: once a new run is published, lists of the old one are
+ * never served; they are replaced as their users come back, or evicted.
+ */
+export function createUserItemsCache({ batchView, maxEntries = 100_000 }: { batchView: BatchViewRepository; maxEntries?: number }): UserItemsCache {
+  const cache = new LruMap<string, CompactList>(maxEntries);
+  let strings = new RunStrings('');
   return {
     async userItems(runId, userId) {
       const hit = cache.get(userId);
-      if (hit !== undefined && hit.runId === runId) return hit.items;
+      if (hit !== undefined && hit.strings.runId === runId) return expand(hit);
       const items = await batchView.userItems(runId, userId);
-      cache.set(userId, { runId, items });
+      if (strings.runId !== runId) strings = new RunStrings(runId);
+      cache.set(userId, compact(strings, items));
       return items;
     },
   };

@@ -83,7 +83,7 @@ export function createRecommender({
       const popular = view?.popular ?? [];
       let similarToRecent = new Map<string, Candidate[]>();
       // Without Postgres, the popular list and its facts cached with the run still answer.
-      let facts: Map<string, CatalogFacts> = view?.popularFacts ?? new Map();
+      let facts: ReadonlyMap<string, CatalogFacts> = view?.popularFacts ?? new Map();
       // Without what the run learned about re-buying, every purchase suppresses (the safe side).
       let evidence = new Map<string, RepurchaseEvidence>();
       let profile: SessionProfile = EMPTY_SESSION_PROFILE;
@@ -108,12 +108,13 @@ export function createRecommender({
           }
           profile = profileOf();
           similarToRecent = await similarItems.similarItems(view.run.runId, profile.recentProducts.slice(0, SESSION_SEED_PRODUCTS));
-          const ids = new Set<string>();
-          for (const c of personal) ids.add(c.productId);
-          for (const list of similarToRecent.values()) for (const c of list) ids.add(c.productId);
-          for (const c of popular) ids.add(c.productId);
-          for (const s of snapshot?.signals ?? []) ids.add(s.productId);
-          facts = await catalog.facts([...ids]);
+          // Repeats are fine: the cache looks each one up, and reads each missing product once.
+          const ids: string[] = [];
+          for (const c of personal) ids.push(c.productId);
+          for (const list of similarToRecent.values()) for (const c of list) ids.push(c.productId);
+          for (const c of popular) ids.push(c.productId);
+          for (const s of snapshot?.signals ?? []) ids.push(s.productId);
+          facts = await catalog.facts(ids);
         } catch (err) {
           batchError = err;
           // Without its catalog facts the user's list could show sold-out products: popular items only.

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
-import { computeBatchModel, DEFAULT_BATCH_POLICY, DEFAULT_SESSION_POLICY, type Interaction } from '@lambdarec/domain';
+import { servingConfigSchema } from '@lambdarec/config';
+import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
 import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
-import { createBatchRunsRepository, createBatchViewRepository, createCatalogRepository, createSessionStore, publishWholeModel, runMigrations } from '@lambdarec/stores';
+import { createBatchRunsRepository, publishWholeModel, runMigrations } from '@lambdarec/stores';
 import { createPrivatePostgres, postgresBinDir, restartablePort, testLogger, uniqueName, waitFor, type PrivatePostgres } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildServingApp } from '../src/app.js';
-import { createBatchViewCache, type BatchViewCache } from '../src/batch-view-cache.js';
-import { createCatalogFactsCache, createSimilarItemsCache } from '../src/read-caches.js';
-import { createRecommender } from '../src/recommender.js';
+import { createServing, type Serving } from '../src/app.js';
 
 // Fault injection: serving's Postgres of its own, killed (no checkpoint, backends gone) and started
 // again under load. Answers stay 200, degraded while it is down, and recover without a restart.
@@ -17,7 +15,7 @@ const available = postgresBinDir() !== undefined;
 let pg: PrivatePostgres;
 let pool: PgPool;
 let redis: Redis;
-let cache: BatchViewCache;
+let serving: Serving;
 let app: HttpServer;
 
 const purchase = (userId: string, productId: string): Interaction => ({ userId, productId, type: 'purchase', count: 2, lastAt: Date.now() - 3_600_000, category: 'tea' });
@@ -33,29 +31,22 @@ beforeAll(async () => {
   await runs.markRunning(runId);
   const history = ['a', 'b', 'c', 'd'].flatMap((u) => [purchase(u, 'green'), purchase(u, 'black'), purchase(u, 'mint')]);
   await publishWholeModel({ pool, runs }, runId, computeBatchModel(history, Date.now(), DEFAULT_BATCH_POLICY));
-  redis = createRedis({ url: inject('infra').redisUrl, log, purpose: 'requests' });
-  const batchView = createBatchViewRepository({ pool });
-  cache = createBatchViewCache({ batchView, catalog: createCatalogRepository({ pool }), refreshMs: 200, log });
-  await cache.start();
-  app = await buildServingApp({
-    log,
-    registry: createMetricsRegistry('serving-pg-restart'),
-    checks: { postgres: () => pool.query('SELECT 1') },
-    recommender: createRecommender({
-      sessions: createSessionStore({ redis, keyPrefix: `${uniqueName('pg-restart')}:`, policy: DEFAULT_SESSION_POLICY }),
-      batchView,
-      batchCache: cache,
-      similarItems: createSimilarItemsCache({ batchView }),
-      catalog: createCatalogFactsCache({ catalog: createCatalogRepository({ pool }), ttlMs: 0 }),
-      policy: DEFAULT_SESSION_POLICY,
-      log,
-    }),
+  const { redisUrl } = inject('infra');
+  redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
+  // Catalog facts are read on every request (no cache time), so each one needs Postgres.
+  const config = servingConfigSchema.parse({
+    DATABASE_URL: pg.url,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `${uniqueName('pg-restart')}:`,
+    BATCH_VIEW_REFRESH_MS: '200',
+    CATALOG_CACHE_MS: '0',
   });
+  serving = await createServing({ pool, redis, config, log, registry: createMetricsRegistry('serving-pg-restart') });
+  app = serving.app;
 }, 60_000);
 
 afterAll(async () => {
-  await app?.close();
-  await cache?.close();
+  await serving?.close();
   await redis?.quit();
   await pool?.end().catch(() => undefined);
   pg?.remove();

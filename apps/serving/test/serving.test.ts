@@ -1,30 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
-import { computeBatchModel, DEFAULT_BATCH_POLICY, DEFAULT_SESSION_POLICY, type Interaction, type SessionSignal } from '@lambdarec/domain';
+import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
+import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction, type SessionSignal } from '@lambdarec/domain';
 import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
-import {
-  createBatchRunsRepository,
-  createBatchViewRepository,
-  createCatalogRepository,
-  createSessionStore,
-  publishWholeModel,
-  runMigrations,
-  type SessionStore,
-} from '@lambdarec/stores';
+import { createBatchRunsRepository, createCatalogRepository, createSessionStore, publishWholeModel, runMigrations, type SessionStore } from '@lambdarec/stores';
 import { buildProduct, createTestDatabase, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildServingApp } from '../src/app.js';
-import { createBatchViewCache, type BatchViewCache } from '../src/batch-view-cache.js';
-import { createCatalogFactsCache, createSimilarItemsCache } from '../src/read-caches.js';
-import { createRecommender } from '../src/recommender.js';
+import { createServing, type Serving, type ServingSettings } from '../src/app.js';
+import { takeDatabaseDown } from './database-outage.js';
 
 const log = testLogger('serving-test');
-const policy = DEFAULT_SESSION_POLICY;
 let db: TestDatabase;
 let pool: PgPool;
 let redis: Redis;
+let settings: ServingSettings;
 let sessions: SessionStore;
-let cache: BatchViewCache;
+let serving: Serving;
 let app: HttpServer;
 let runId: string;
 
@@ -69,42 +60,25 @@ async function publish(history: Interaction[]): Promise<string> {
   return id;
 }
 
-async function buildApp(sessionStore: SessionStore) {
-  return buildServingApp({
-    log,
-    registry: createMetricsRegistry('serving-test'),
-    checks: { postgres: () => pool.query('SELECT 1') },
-    recommender: createRecommender({
-      sessions: sessionStore,
-      batchView: createBatchViewRepository({ pool }),
-      batchCache: cache,
-      similarItems: createSimilarItemsCache({ batchView: createBatchViewRepository({ pool }) }),
-      catalog: createCatalogFactsCache({ catalog: createCatalogRepository({ pool }), ttlMs: 1000 }),
-      policy,
-      log,
-    }),
-  });
-}
-
 beforeAll(async () => {
   const { databaseUrl, redisUrl } = inject('infra');
   db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
   pool = createPgPool({ url: db.url, log, applicationName: 'serving-test' });
   redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
-  sessions = createSessionStore({ redis, keyPrefix: `${uniqueName('serving')}:`, policy });
+  // Serving's defaults, with a key prefix of this file's own and new runs seen only on refresh().
+  settings = servingConfigSchema.parse({ DATABASE_URL: db.url, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${uniqueName('serving')}:`, BATCH_VIEW_REFRESH_MS: '60000' });
+  sessions = createSessionStore({ redis, keyPrefix: settings.REDIS_KEY_PREFIX, policy: sessionPolicyFrom(settings) });
   await createCatalogRepository({ pool }).upsert([
     buildProduct({ productId: 'oos', category: 'shoes', inStock: false }),
     buildProduct({ productId: 'h2', category: 'hats' }),
   ]);
   runId = await publish(HISTORY);
-  cache = createBatchViewCache({ batchView: createBatchViewRepository({ pool }), catalog: createCatalogRepository({ pool }), refreshMs: 60_000, log });
-  await cache.start();
-  app = await buildApp(sessions);
+  serving = await createServing({ pool, redis, config: settings, log, registry: createMetricsRegistry('serving-test') });
+  app = serving.app;
 });
 
 afterAll(async () => {
-  await app?.close();
-  await cache?.close();
+  await serving?.close();
   await redis?.quit();
   await pool?.end();
   await db?.drop();
@@ -211,21 +185,21 @@ describe('GET /recommendations/:userId', () => {
 
   it('when Redis is down, answers batch-only with degraded ["session"]', async () => {
     const deadRedis = createRedis({ url: 'redis://127.0.0.1:1', log, purpose: 'requests', options: { retryStrategy: () => null } });
-    const degradedApp = await buildApp(createSessionStore({ redis: deadRedis, keyPrefix: 'x:', policy }));
+    const withoutRedis = await createServing({ pool, redis: deadRedis, config: settings, log, registry: createMetricsRegistry('serving-no-redis') });
     try {
-      const res = await degradedApp.inject('/recommendations/c');
+      const res = await withoutRedis.app.inject('/recommendations/c');
       expect(res.statusCode).toBe(200);
       expect(res.json().degraded).toEqual(['session']);
       expect(res.json().items.length).toBeGreaterThan(0);
     } finally {
-      await degradedApp.close();
+      await withoutRedis.close();
       deadRedis.disconnect();
     }
   });
 
   it('a newly published run is served after the cache refreshes, never a mix', async () => {
     const next = await publish([...HISTORY, interaction('c', 's9', 'shoes'), interaction('a', 's9', 'shoes')]);
-    await cache.refresh();
+    await serving.batchCache.refresh();
     const body = await recommend('c');
     expect(body.sources.batchRunId).toBe(next);
   });
@@ -265,38 +239,45 @@ describe('GET /items/:productId/similar', () => {
 
 describe('when Postgres is down', () => {
   it('answers popular items from memory with degraded ["batch"], still 200', async () => {
-    const deadPool = createPgPool({ url: 'postgres://lambdarec:lambdarec@127.0.0.1:1/lambdarec', log, applicationName: 'dead' });
-    const degradedApp = await buildServingApp({
+    const ownPool = createPgPool({ url: db.url, log, applicationName: 'serving-test-outage', queryTimeoutMs: 2_000 });
+    const outage = await createServing({
+      pool: ownPool,
+      redis,
+      config: { ...settings, BATCH_VIEW_REFRESH_MS: 100 },
       log,
       registry: createMetricsRegistry('serving-degraded'),
-      checks: { postgres: () => deadPool.query('SELECT 1') },
-      recommender: createRecommender({
-        sessions,
-        batchView: createBatchViewRepository({ pool: deadPool }),
-        batchCache: cache,
-        similarItems: createSimilarItemsCache({ batchView: createBatchViewRepository({ pool: deadPool }) }),
-        catalog: createCatalogFactsCache({ catalog: createCatalogRepository({ pool: deadPool }), ttlMs: 1000 }),
-        policy,
-        log,
-      }),
     });
+    const servedRun = outage.batchCache.current()?.run.runId;
+    expect(servedRun).toEqual(expect.any(String));
+    const bringBack = await takeDatabaseDown(inject('infra').databaseUrl, db.url);
     try {
-      const res = await degradedApp.inject('/recommendations/c?limit=5');
-      expect(res.statusCode).toBe(200);
-      const body = res.json();
+      const body = await waitFor(
+        async () => {
+          const res = await outage.app.inject('/recommendations/c?limit=5');
+          expect(res.statusCode).toBe(200);
+          const answer = res.json();
+          return answer.degraded.includes('batch') ? answer : undefined;
+        },
+        { what: 'answers degraded once Postgres cannot be read' },
+      );
       expect(body.degraded).toEqual(['batch']);
-      expect(body.sources.batchRunId).toBe(cache.current()?.run.runId);
+      expect(body.sources.batchRunId).toBe(servedRun);
       expect(body.items.length).toBeGreaterThan(0);
       expect(body.items.map((i: { productId: string }) => i.productId)).not.toContain('oos');
-      const similar = await degradedApp.inject('/items/s1/similar');
+      const stranger = await outage.app.inject('/recommendations/never-asked-before');
+      expect(stranger.statusCode).toBe(200);
+      expect(stranger.json().degraded).toEqual(['batch']);
+      expect(stranger.json().items.every((i: { reasons: string[] }) => i.reasons.includes('popular'))).toBe(true);
+      const similar = await outage.app.inject('/items/never-asked-before/similar');
       expect(similar.statusCode).toBe(200);
       expect(similar.json().degraded).toEqual(['batch']);
-      const ready = await degradedApp.inject('/readyz');
+      const ready = await outage.app.inject('/readyz');
       expect(ready.statusCode).toBe(503);
       expect(ready.json().down).toEqual(['postgres']);
     } finally {
-      await degradedApp.close();
-      await deadPool.end();
+      await bringBack();
+      await outage.close();
+      await ownPool.end();
     }
   });
 });
