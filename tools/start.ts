@@ -1,8 +1,8 @@
 /**
  * `npm start`: the whole system on this machine with demo data. Brings up Postgres, Redis and
- * Kafka (infra/local.sh), starts the four services, loads the demo shop into an empty database
- * through the public APIs, runs one batch, and prints where everything is. Ctrl-C stops the
- * services cleanly; the infrastructure keeps running (npm run infra:down stops it).
+ * Kafka (infra/local.sh), starts the four services and the demo storefront, loads the demo shop
+ * into an empty database through the public APIs, runs one batch, and prints where everything is.
+ * Ctrl-C stops the services cleanly; the infrastructure keeps running (npm run infra:down stops it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,8 +21,10 @@ const APPS = [
   { name: 'speed', port: 3004 },
   { name: 'batch', port: 3002 },
   { name: 'serving', port: 3000 },
+  { name: 'storefront', port: 3003 },
 ] as const;
 type AppName = (typeof APPS)[number]['name'];
+const NAME_WIDTH = Math.max(...APPS.map(({ name }) => name.length));
 
 say('▶ infrastructure (Postgres 55432, Redis 56379, Kafka 59092)');
 const infraEnv = localInfrastructure();
@@ -48,6 +50,11 @@ env['DASHBOARD_PASSWORD'] ??= localSecret('dashboard-password', 9);
 env['CATALOG_API_KEY'] ??= localSecret('catalog-api-key', 18);
 const ports = Object.fromEntries(APPS.map(({ name, port }) => [name, Number(env[`${name.toUpperCase()}_PORT`] ?? port)])) as Record<AppName, number>;
 const base = (name: AppName) => `http://127.0.0.1:${ports[name]}`;
+// The storefront's server asks serving; shoppers' browsers post to ingest, which must allow the
+// storefront's origin (both spellings of this machine, since either may be typed in).
+env['SERVING_URL'] ??= base('serving');
+env['INGEST_URL'] ??= base('ingest');
+env['STOREFRONT_ORIGINS'] ??= `http://localhost:${ports.storefront},http://127.0.0.1:${ports.storefront}`;
 
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'ERROR', 60: 'FATAL' };
 /** Service logs are JSON lines (for machines); here they are shortened for a person at a terminal. */
@@ -63,9 +70,9 @@ function relay(name: string, stream: NodeJS.ReadableStream) {
         const { level, msg, err, time: _t, service: _s, name: _n, pid: _p, hostname: _h, ...rest } = JSON.parse(line) as Record<string, unknown>;
         const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
         const error = err ? ` ${(err as { message?: string }).message ?? ''}` : '';
-        say(`[${name.padEnd(7)}] ${LEVELS[level as number] ?? level} ${msg}${error}${extra.length > 300 ? `${extra.slice(0, 300)}…` : extra}`);
+        say(`[${name.padEnd(NAME_WIDTH)}] ${LEVELS[level as number] ?? level} ${msg}${error}${extra.length > 300 ? `${extra.slice(0, 300)}…` : extra}`);
       } catch {
-        say(`[${name.padEnd(7)}] ${line}`);
+        say(`[${name.padEnd(NAME_WIDTH)}] ${line}`);
       }
     }
   });
@@ -112,7 +119,7 @@ for (const { name } of APPS) {
   relay(name, child.stderr!);
   child.on('exit', (code, signal) => {
     if (stopping) return;
-    say(`[${name.padEnd(7)}] exited (${signal ?? code}); stopping the rest`);
+    say(`[${name.padEnd(NAME_WIDTH)}] exited (${signal ?? code}); stopping the rest`);
     void stopAll(1);
   });
   children.set(name, child);
@@ -180,6 +187,7 @@ try {
   say(`
 lambdarec is running.
 
+  demo shop        http://localhost:${ports.storefront}     (pick a demo shopper at the top; buy, browse, watch "Recommended for you")
   recommendations  ${base('serving')}/recommendations/demo-user-1     (API docs: ${base('serving')}/docs)
   similar items    ${base('serving')}/items/tea-1/similar
   ingest           ${base('ingest')}/events  and  PUT ${base('ingest')}/products     (docs: ${base('ingest')}/docs)

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 
 export const WORKSPACE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export type AppName = 'ingest' | 'speed' | 'batch' | 'serving';
+export type AppName = 'ingest' | 'speed' | 'batch' | 'serving' | 'storefront';
 
-export interface RunningService {
-  name: AppName;
+export interface RunningService<Name extends AppName = AppName> {
+  name: Name;
   url: string;
   process: ChildProcess;
   output: () => string;
@@ -45,10 +45,14 @@ export function spawnService(name: AppName, env: Record<string, string>): { proc
   return { process: child, output: () => output, exited: exited(child) };
 }
 
-export async function startService(name: AppName, env: Record<string, string>): Promise<RunningService> {
-  const port = await freePort();
-  const { process: child, output, exited: done } = spawnService(name, { ...env, PORT: String(port) });
-  const url = `http://127.0.0.1:${port}`;
+/**
+ * Starts an app on a free port and waits until it is ready. `port` is for an app whose address
+ * others must know before it starts (the storefront's origin in ingest's STOREFRONT_ORIGINS).
+ */
+export async function startService<Name extends AppName>(name: Name, env: Record<string, string>, { port }: { port?: number } = {}): Promise<RunningService<Name>> {
+  const listenPort = port ?? (await freePort());
+  const { process: child, output, exited: done } = spawnService(name, { ...env, PORT: String(listenPort) });
+  const url = `http://127.0.0.1:${listenPort}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} during start:\n${output()}`);

@@ -30,8 +30,12 @@ export const productPath = (productId: string) => `/products/${encodeURIComponen
 export const categoryPath = (category: string) => `/categories/${encodeURIComponent(category)}`;
 const titleOf = (product: ListedProduct) => product.title ?? product.productId;
 
-/** A stable colour per category, so a category's placeholder pictures look alike. */
-const hueOf = (category: string | null) => [...(category ?? '')].reduce((hash, char) => (hash * 31 + char.codePointAt(0)!) % 360, 200);
+/**
+ * A stable colour per category, so a category's placeholder pictures look alike; steps of the
+ * golden angle keep neighbouring hashes apart on the colour wheel.
+ */
+const hueOf = (category: string | null) =>
+  Math.round(([...(category ?? '')].reduce((hash, char) => (hash * 31 + char.codePointAt(0)!) % 10_007, 7) * 137.508) % 360);
 
 const initials = (title: string) =>
   title

@@ -15,7 +15,7 @@ export interface PagesRouteOptions {
   writeKey?: string | undefined;
   /** The shopper switch's choices; the first is the default shopper. */
   shoppers: readonly [string, ...string[]];
-  /** Products on one grid page. @defaultValue 60 */
+  /** Products on one grid page. @defaultValue 100 */
   gridSize?: number;
 }
 
@@ -24,7 +24,7 @@ const shopperQuery = z.object({ shopper: z.string().max(256).optional() });
 const categoryParams = z.strictObject({ category: z.string().min(1).max(128) });
 
 /** The shop's HTML: the product grid (all or one category), a product page, and the recommendations panel on its own. */
-export async function pagesRoutes(app: HttpServer, { catalog, shop, ingestUrl, writeKey, shoppers, gridSize = 60 }: PagesRouteOptions) {
+export async function pagesRoutes(app: HttpServer, { catalog, shop, ingestUrl, writeKey, shoppers, gridSize = 100 }: PagesRouteOptions) {
   const shopperFor = (request: FastifyRequest<{ Querystring: { shopper?: string | undefined } }>) =>
     shopperOf({ query: request.query.shopper, cookieHeader: request.headers.cookie, fallback: shoppers[0] });
 
