@@ -39,7 +39,7 @@ describe('sessionPolicyFrom', () => {
     });
   });
 
-  it('with the default settings gives the documented session policy (2 h window, 30 min half-life, 24 h, +0.3)', () => {
+  it('with the default settings gives the documented session policy (2 h window, 30 min half-life, 24 h, +0.3, bots at 50 a minute or 3 repeats)', () => {
     const config = loadConfig(speedConfigSchema, buildSpeedEnv());
     expect(sessionPolicyFrom(config)).toEqual({
       sessionWindowMs: 2 * 60 * 60 * 1000,
@@ -50,6 +50,10 @@ describe('sessionPolicyFrom', () => {
       maxPurchases: 200,
       rebuyThreshold: 0.1,
       rebuyMinBuyers: 5,
+      botMaxEventsPerMinute: 50,
+      botRepeatLimit: 3,
+      botRepeatWindowMs: 30_000,
+      botFlagMs: 30 * 60_000,
     });
   });
 
