@@ -1,7 +1,7 @@
 import { closeRedis, createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { batchConfigSchema } from '@lambdarec/config';
 import { createMetricsRegistry } from '@lambdarec/http';
-import { createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
+import { createBatchRunsRepository, createBotFlagLedger, createEventArchive, runMigrations } from '@lambdarec/stores';
 import { Queue } from 'bullmq';
 import { buildBatchApp } from './app.js';
 import { createArchiver } from './archiver.js';
@@ -41,6 +41,7 @@ await runService({
       queue,
       connection: redis,
       runs,
+      botFlags: createBotFlagLedger({ redis, keyPrefix: config.REDIS_KEY_PREFIX }),
       concurrency: config.BATCH_WORKER_CONCURRENCY,
       lockDurationMs: config.BATCH_JOB_LOCK_MS,
       settings: {

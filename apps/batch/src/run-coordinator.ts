@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RunPhase, RunStats, Watermark } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import { repurchaseTable, topPopular, type BatchPolicy } from '@lambdarec/domain';
-import type { ArchiveReader, BatchRunsRepository, BatchViewWriter, RunInputSummary } from '@lambdarec/stores';
+import type { ArchiveReader, BatchRunsRepository, BatchViewWriter, BotFlagLedger, RunInputSummary } from '@lambdarec/stores';
 import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
 import { addShardJobs, type BatchJobData, type BatchJobResult, type BatchQueue, type RunPlan, type RunStep, type ShardStage } from './jobs.js';
 
@@ -23,6 +23,8 @@ export interface RunCoordinatorOptions {
   writer: BatchViewWriter;
   policy: BatchPolicy;
   settings: RunSettings;
+  /** Users the speed layer's bot guard flagged: their days stay out of the model. @defaultValue none */
+  botFlags?: Pick<BotFlagLedger, 'flaggedSince' | 'prune'>;
   log: Logger;
   now?: () => number;
 }
@@ -61,7 +63,7 @@ const PHASE_OF: Record<RunStep, RunPhase> = {
  * one when first processed, recorded with their job id, so a job processed again after a stall
  * resumes its own run instead of colliding with it. A run failed meanwhile is never revived.
  */
-export function createRunCoordinator({ queue, runs, reader, writer, policy, settings, log, now = Date.now }: RunCoordinatorOptions) {
+export function createRunCoordinator({ queue, runs, reader, writer, policy, settings, botFlags, log, now = Date.now }: RunCoordinatorOptions) {
   async function resolveRun(job: Pick<Job<BatchJobData>, 'id' | 'data'>): Promise<{ runId: string } | BatchJobResult> {
     if (job.data.runId !== undefined) return { runId: job.data.runId };
     const previous = job.id === undefined ? undefined : await runs.findByJobId(job.id);
@@ -120,11 +122,18 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
           runLog.info('batch run started');
           const startedAt = now();
           await runs.setProgress(runId, { phase: 'freezing-input', shardsTotal: 0 });
+          // Flags that ended within the horizon (counted back from now: the freeze's own horizon,
+          // from the newest event, is never longer). Old ones are forgotten here too.
+          const horizonStart = startedAt - settings.historyDays * 24 * 60 * 60 * 1000;
+          const exclude = botFlags === undefined ? [] : await botFlags.flaggedSince(horizonStart);
+          await botFlags?.prune(horizonStart);
           const { watermark, ...input } = await reader.freezeInput(runId, {
             historyDays: settings.historyDays,
             maxItemsPerUser: policy.maxItemsPerUser,
             now: startedAt,
+            exclude,
           });
+          input.botUserDaysExcluded = exclude.length;
           // Decay is anchored at the newest event read, not the wall clock, so a re-run over the
           // same events yields the same model; and never later than now, whatever the events claim.
           const asOf = watermark.maxEventTime === null ? startedAt : Math.min(Date.parse(watermark.maxEventTime), startedAt);
@@ -186,6 +195,7 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
       historyDays: settings.historyDays,
       // Plans frozen before the report existed (a job in flight across an upgrade) have none.
       ...(plan.input.eventsByType === undefined ? {} : { eventsByType: plan.input.eventsByType }),
+      ...(plan.input.botUserDaysExcluded === undefined ? {} : { botUserDaysExcluded: plan.input.botUserDaysExcluded }),
       ...(plan.input.report === undefined ? {} : { report: plan.input.report }),
     };
     await runs.publish(runId, {

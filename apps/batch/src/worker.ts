@@ -12,7 +12,7 @@ import {
   type ShardJobData,
   type ShardJobResult,
 } from './jobs.js';
-import { createRunCoordinator, type RunSettings } from './run-coordinator.js';
+import { createRunCoordinator, type RunCoordinatorOptions, type RunSettings } from './run-coordinator.js';
 import { createShardProcessor } from './shards.js';
 
 export interface BatchWorkerOptions {
@@ -77,13 +77,15 @@ export interface RunWorkerOptions {
   runs: BatchRunsRepository;
   settings: RunSettings;
   policy?: BatchPolicy;
+  /** The bot guard's flags (Redis): flagged users' days stay out of runs. */
+  botFlags?: RunCoordinatorOptions['botFlags'];
   concurrency?: number;
   lockDurationMs?: number;
   log: Logger;
 }
 
 /** The batch worker wired with its coordinator and shard processor: what main.ts, tests and the bench start. */
-export function createRunWorker({ pool, queue, connection, runs, settings, policy = DEFAULT_BATCH_POLICY, concurrency, lockDurationMs, log }: RunWorkerOptions) {
+export function createRunWorker({ pool, queue, connection, runs, settings, policy = DEFAULT_BATCH_POLICY, botFlags, concurrency, lockDurationMs, log }: RunWorkerOptions) {
   const reader = createArchiveReader({ pool });
   const writer = createBatchViewWriter({ pool });
   return createBatchWorker({
@@ -92,7 +94,7 @@ export function createRunWorker({ pool, queue, connection, runs, settings, polic
     runs,
     ...(concurrency === undefined ? {} : { concurrency }),
     ...(lockDurationMs === undefined ? {} : { lockDurationMs }),
-    coordinator: createRunCoordinator({ queue, runs, reader, writer, policy, settings, log }),
+    coordinator: createRunCoordinator({ queue, runs, reader, writer, policy, settings, ...(botFlags === undefined ? {} : { botFlags }), log }),
     shard: createShardProcessor({ queue, runs, reader, writer, policy, maxPairsPerShard: settings.maxPairsPerShard, log }),
     log,
   });

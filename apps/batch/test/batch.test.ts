@@ -1,7 +1,16 @@
 import { createKafka, createPgPool, createRedis, type EventConsumer, type PgPool, type Redis } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
-import { createArchiveReader, createBatchRunsRepository, createBatchViewRepository, createBatchViewWriter, createEventArchive, runMigrations } from '@lambdarec/stores';
+import {
+  createArchiveReader,
+  createBatchRunsRepository,
+  createBatchViewRepository,
+  createBatchViewWriter,
+  createBotFlagLedger,
+  createEventArchive,
+  runMigrations,
+  type BotFlagLedger,
+} from '@lambdarec/stores';
 import {
   buildClickEvent,
   createTestDatabase,
@@ -33,6 +42,7 @@ let pool: PgPool;
 let redis: Redis;
 let queue: Queue<AnyBatchJobData>;
 let worker: ReturnType<typeof createRunWorker>;
+let botFlags: BotFlagLedger;
 const settings: RunSettings = { historyDays: 365, keepRuns: 3, maxPairsPerShard: 1_000_000, maxUsersPerShard: 1000, minShards: 2 };
 let archiver: EventConsumer;
 let producer: Producer;
@@ -48,7 +58,8 @@ beforeAll(async () => {
   const queueName = uniqueName('batch-queue');
   queue = new Queue<AnyBatchJobData>(queueName, { connection: redis });
   const runs = createBatchRunsRepository({ pool });
-  worker = createRunWorker({ pool, queue, connection: redis, runs, settings, concurrency: 2, log });
+  botFlags = createBotFlagLedger({ redis, keyPrefix: `${uniqueName('batch-test')}:` });
+  worker = createRunWorker({ pool, queue, connection: redis, runs, settings, botFlags, concurrency: 2, log });
   await worker.start();
   const kafka = createKafka({ brokers: kafkaBrokers, clientId: 'batch-test', log });
   archiver = createArchiver({
@@ -72,6 +83,7 @@ afterAll(async () => {
   await worker?.close();
   await queue?.obliterate({ force: true }).catch(() => undefined);
   await queue?.close();
+  await botFlags?.prune(Number.MAX_SAFE_INTEGER);
   await redis?.quit();
   await pool?.end();
   await db?.drop();
@@ -139,6 +151,26 @@ describe('batch runs', () => {
 
     const list = (await app.inject('/batch/runs')).json();
     expect(list.runs[0].runId).toBe(runId);
+  });
+
+  it('leaves the days of users the bot guard flagged out of the model', async () => {
+    const t = Date.now() - 30_000;
+    const events = [
+      ['bot-1', 'bot-a'], ['bot-1', 'bot-b'], ['bot-1', 'bot-a'], ['human-1', 'bot-a'], ['human-1', 'tea'],
+    ].map(([userId, productId], i) => buildClickEvent({ userId, productId, timestamp: new Date(t + i).toISOString() }));
+    await producer.send({ topic: topic.topic, acks: -1, messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
+    await waitFor(async () => ((await archivedCount('bot-1')) === 3 && (await archivedCount('human-1')) === 2 ? true : undefined), { what: 'the events archived' });
+    await botFlags.add([{ userId: 'bot-1', at: t, until: Date.now() + 60_000 }]);
+
+    const res = await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
+    const run = await waitForRun(res.json().runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.stats.botUserDaysExcluded).toBeGreaterThanOrEqual(1);
+    const view = createBatchViewRepository({ pool });
+    expect(await view.userItems(run.runId, 'bot-1')).toEqual([]);
+    // Only the human's basket links bot-a: with the bot's views, bot-b would be its neighbour.
+    const similar = (await view.similarItems(run.runId, ['bot-a'])).get('bot-a') ?? [];
+    expect(similar.map((c) => c.productId)).toEqual(['tea']);
   });
 
   it('answers 409 with the active runId while a run is queued or running', async () => {

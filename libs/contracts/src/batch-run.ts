@@ -31,6 +31,8 @@ export const runStatsSchema = z.object({
   shards: z.object({ similarItems: z.number().int(), userItems: z.number().int() }).optional(),
   /** The history horizon the run read, in days before its newest event. */
   historyDays: z.number().int().optional(),
+  /** Days of users the bot guard flagged, whose events the run left out. */
+  botUserDaysExcluded: z.number().int().optional(),
   /** Events read within the history horizon, by type. */
   eventsByType: countsByTypeSchema.optional(),
   /** The report of the day of the newest event; absent when the archive is empty. */

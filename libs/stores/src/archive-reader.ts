@@ -2,6 +2,7 @@ import type { DailyReport, EventType, Watermark } from '@lambdarec/contracts';
 import type { Interaction, UserHistory } from '@lambdarec/domain';
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyOut, uuidLiteral } from './copy.js';
+import type { FlaggedUserDay } from './session-store.js';
 
 /** What a run's frozen input holds, and how far it goes. */
 export interface RunInputSummary {
@@ -16,6 +17,8 @@ export interface RunInputSummary {
    * users of k·(k−1), k their distinct products capped at `maxItemsPerUser`.
    */
   pairBound: number;
+  /** Flagged users' days left out (set by the coordinator, which reads the flags). */
+  botUserDaysExcluded?: number;
   /** The input's events by type. */
   eventsByType: DailyReport['eventsByType'];
   /** The day of the newest event, as the shop saw it; undefined for an empty archive. */
@@ -82,7 +85,10 @@ export interface ArchiveReader {
    * later than `now`), summed per (user, product, type), with the archive's offsets, in one
    * snapshot. Doing it again replaces the run's input (a run resumed after a crash).
    */
-  freezeInput(runId: string, options: { historyDays: number; maxItemsPerUser: number; now: number }): Promise<RunInputSummary>;
+  freezeInput(
+    runId: string,
+    options: { historyDays: number; maxItemsPerUser: number; now: number; /** Users' days the bot guard flagged: left out. */ exclude?: readonly FlaggedUserDay[] },
+  ): Promise<RunInputSummary>;
   /** The products of a run's input, in name order (the numbering co-occurrence shards share). */
   products(runId: string): Promise<string[]>;
   /**
@@ -105,7 +111,7 @@ export interface ArchiveReader {
 
 export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
   return {
-    async freezeInput(runId, { historyDays, maxItemsPerUser, now }) {
+    async freezeInput(runId, { historyDays, maxItemsPerUser, now, exclude = [] }) {
       return withTransaction(
         pool,
         async (client) => {
@@ -133,9 +139,11 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
                     mode() WITHIN GROUP (ORDER BY category), hashtext(user_id) & ${USER_BUCKETS - 1}
              FROM event_daily
              WHERE day >= $2::date
+               AND NOT EXISTS (SELECT 1 FROM unnest($3::date[], $4::text[]) AS bot(day, user_id)
+                               WHERE bot.day = event_daily.day AND bot.user_id = event_daily.user_id)
              GROUP BY user_id, product_id, type
              ORDER BY user_id, product_id, type`,
-            [runId, horizon],
+            [runId, horizon, exclude.map((e) => e.day), exclude.map((e) => e.userId)],
           );
           const totals = await client.query<{ rows: string; products: string; events: string | null }>(
             'SELECT count(*) AS rows, count(DISTINCT product_id) AS products, sum(n) AS events FROM batch_input WHERE run_id = $1',
