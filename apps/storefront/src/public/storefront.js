@@ -94,16 +94,18 @@ const WORDS = { add_to_cart: (title) => `${title} is in your cart.`, purchase: (
 
 async function act(button) {
   const { action, productId, category, price, title } = button.dataset;
+  // Disabled only until ingest has the event: a double click must not buy twice.
   button.disabled = true;
   try {
     await postEvent({ type: action, productId, category, price });
-    say(WORDS[action](title || productId));
-    await refreshRecommendations({ untilChanged: true });
   } catch {
     say('The shop could not record that; please try again.', 'error');
+    return;
   } finally {
     button.disabled = false;
   }
+  say(WORDS[action](title || productId));
+  await refreshRecommendations({ untilChanged: true });
 }
 
 document.addEventListener('click', (e) => {
