@@ -7,11 +7,12 @@
  * Data: a seeded retail history (10 events per user by default) aggregated the way the batch
  * reads it, the batch model computed in memory and written and published by the batch's own
  * writers; the catalog with 2% of its products sold out; live sessions in Redis for a sample of
- * the users (views, a cart, a purchase). Requests pick users as shoppers come back, skewed (the
- * same skew as the history's activity), with a share of visitors the run does not know.
+ * the users (views, a cart, a purchase). Requests come from visits of a few pages each
+ * (`--pages-per-visit`, 1 for independent requests), by shoppers coming back as skewed as they
+ * shopped and by visitors the run does not know (`--visitors`).
  *
- * Figures: the maximum rate of both routes, their ratio, and serving's p99 at half its maximum
- * rate. `--profile` records a CPU profile of the serving measurement (node:inspector, the format
+ * Figures (`--rounds` alternating rounds, the median): the maximum rate of both routes, their
+ * ratio, and serving's p99 at half its maximum rate. `--profile` records a CPU profile of the serving measurement (node:inspector, the format
  * of `node --cpu-prof`), writes it to reports/bench/serving.cpuprofile and lists the functions
  * with the most self time in the report.
  */
@@ -42,6 +43,8 @@ const { values: args } = parseArgs({
     sessions: { type: 'string', default: '0.1' },
     /** Share of requests for visitors the run does not know. */
     visitors: { type: 'string', default: '0.05' },
+    /** Pages of a visit that ask for recommendations, on average; 1 makes every request an independent draw. */
+    'pages-per-visit': { type: 'string', default: '4' },
     connections: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
@@ -52,10 +55,12 @@ const PRODUCTS = Number(args.products);
 const EVENTS = args.events === undefined ? USERS * 10 : Number(args.events);
 const SESSION_SHARE = Number(args.sessions);
 const VISITOR_SHARE = Number(args.visitors);
+const PAGES_PER_VISIT = Number(args['pages-per-visit']);
+const CONCURRENT_VISITS = 500;
 const CONNECTIONS = Number(args.connections);
 const ROUNDS = Number(args.rounds);
 const DURATION_S = Number(process.env['BENCH_SECONDS'] ?? 10);
-const WARM_UP_S = Math.max(2, Math.round(DURATION_S / 2));
+const WARM_UP_S = Math.max(3, DURATION_S);
 const SOLD_OUT_SHARE = 0.02;
 const log = createLogger({ name: 'bench', level: 'error' });
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -179,16 +184,36 @@ async function prepareShop(random: () => number): Promise<{ userLists: number; s
   return { userLists: model.perUser.size, sessionUsers: withSession.length };
 }
 
+/**
+ * Who asks, in order: visits to the shop, interleaved, each a few pages that ask for the
+ * visitor's recommendations (on average PAGES_PER_VISIT). Shoppers come back as skewed as they
+ * shopped (the history's activity), and a share of visits are by people the run does not know.
+ */
+function storefrontTraffic(random: () => number, requests: number): string[] {
+  const openVisits: Array<{ path: string; pagesLeft: number }> = [];
+  const newVisit = () => ({
+    path: random() < VISITOR_SHARE ? `/recommendations/visitor-${Math.floor(random() * 1e9)}` : `/recommendations/u${Math.floor(USERS * random() ** 1.5)}`,
+    // Geometric, at least one page.
+    pagesLeft: 1 + Math.floor(Math.log(1 - random()) / Math.log(1 - 1 / PAGES_PER_VISIT)),
+  });
+  while (openVisits.length < CONCURRENT_VISITS) openVisits.push(newVisit());
+  const paths: string[] = [];
+  while (paths.length < requests) {
+    const slot = Math.floor(random() * openVisits.length);
+    const visit = openVisits[slot]!;
+    paths.push(visit.path);
+    if (--visit.pagesLeft === 0) openVisits[slot] = newVisit();
+  }
+  return paths;
+}
+
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 try {
   const random = seededRandom(11);
   const shop = await prepareShop(random);
 
-  // Who asks: shoppers come back as skewed as they shopped, and some visitors are new.
-  const paths = Array.from({ length: 200_000 }, () =>
-    random() < VISITOR_SHARE ? `/recommendations/visitor-${Math.floor(random() * 1e9)}` : `/recommendations/u${Math.floor(USERS * random() ** 1.5)}`,
-  );
+  const paths = storefrontTraffic(random, 200_000);
 
   const serving = await createServing({ pool, redis, config, log, registry: createMetricsRegistry('bench') });
   await serving.app.listen({ port: 0, host: '127.0.0.1' });
@@ -317,7 +342,8 @@ try {
     setup:
       `${EVENTS.toLocaleString('en')} events from ${USERS.toLocaleString('en')} users over ${PRODUCTS.toLocaleString('en')} products, ` +
       `one published run (${shop.userLists.toLocaleString('en')} user lists), live sessions for ${shop.sessionUsers.toLocaleString('en')} users; ` +
-      `requests skewed over the users as their activity is, ${(VISITOR_SHARE * 100).toFixed(0)}% for unknown visitors; ` +
+      `requests from interleaved visits of ${PAGES_PER_VISIT} pages on average, shoppers returning as skewed as their activity, ` +
+      `${(VISITOR_SHARE * 100).toFixed(0)}% of visits by people the run does not know; ` +
       `autocannon in process, ${CONNECTIONS} connections; ${ROUNDS} alternating rounds of ${DURATION_S} s per route after a ${WARM_UP_S} s warm-up of each.`,
     figures,
     notes: [
