@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunPhase, RunStats, Watermark } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
-import { repurchaseTable, topPopular, type BatchPolicy } from '@lambdarec/domain';
+import { repurchaseTable, topPopular, topPopularByCategory, type BatchPolicy } from '@lambdarec/domain';
 import type { ArchiveReader, BatchRunsRepository, BatchViewWriter, BotFlagLedger, RunInputSummary } from '@lambdarec/stores';
 import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
 import { addShardJobs, type BatchJobData, type BatchJobResult, type BatchQueue, type RunPlan, type RunStep, type ShardStage } from './jobs.js';
@@ -202,6 +202,7 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
       stats,
       watermark: plan.watermark,
       popular: topPopular(facts, policy),
+      popularByCategory: topPopularByCategory(facts, policy),
       repurchase: repurchaseTable(facts),
       shards: { similarItems: plan.similarShards, userItems: plan.userShards },
     });

@@ -472,3 +472,32 @@ describe('mergeRecommendations', () => {
     expect(mergeRecommendations(input)).toEqual([expect.objectContaining({ productId: 'p1', score: 0 })]);
   });
 });
+
+describe('mergeRecommendations cold start by category', () => {
+  const shopWide = [buildCandidate('tv', 10, { category: 'electronics' }), buildCandidate('phone', 8, { category: 'electronics' }), buildCandidate('boots', 1, { category: 'shoes' })];
+  const byCategory = new Map([
+    ['shoes', [buildCandidate('boots', 1, { category: 'shoes' }), buildCandidate('sandals', 0.9, { category: 'shoes' }), buildCandidate('slippers', 0.5, { category: 'shoes' })]],
+    ['electronics', [buildCandidate('tv', 10, { category: 'electronics' })]],
+  ]);
+
+  it("a new shopper asking for a category gets the category's best-sellers, not the few shop-wide ones in it", () => {
+    const without = buildInput({ popular: shopWide, category: 'shoes' });
+    expect(ids(without)).toEqual(['boots']);
+    expect(ids({ ...without, popularByCategory: byCategory })).toEqual(['boots', 'sandals', 'slippers']);
+    expect(itemOf({ ...without, popularByCategory: byCategory }, 'sandals')?.reasons).toEqual(['popular']);
+  });
+
+  it("a new shopper browsing a category sees its best-sellers rise among the shop's", () => {
+    const session = buildSession({ categoryBoosts: new Map([['shoes', 1]]) });
+    const input = buildInput({ popular: shopWide, session, popularByCategory: byCategory });
+    expect(ids(input)).toEqual(['boots', 'sandals', 'tv', 'phone', 'slippers']);
+    // Without the session, only the shop-wide list counts, and a category nobody browses stays out.
+    expect(ids(buildInput({ popular: shopWide, popularByCategory: byCategory }))).toEqual(['tv', 'phone', 'boots']);
+  });
+
+  it("stays below the shopper's own candidates", () => {
+    const session = buildSession({ categoryBoosts: new Map([['shoes', 1]]) });
+    const input = buildInput({ personal: [buildCandidate('kettle', 1)], popular: shopWide, session, popularByCategory: byCategory });
+    expect(ids(input)[0]).toBe('kettle');
+  });
+});

@@ -23,6 +23,12 @@ export interface MergeInput {
   similarToRecent: ReadonlyMap<string, readonly Candidate[]>;
   /** Popularity list of the published run: the fallback for unknown users and short lists. */
   popular: readonly Candidate[];
+  /**
+   * category → its popularity list: the fallback for the category asked for and for the session's
+   * boosted categories, so a cold start in a category finds more than the few shop-wide
+   * best-sellers that happen to be in it.
+   */
+  popularByCategory?: ReadonlyMap<string, readonly Candidate[]>;
   session: SessionProfile;
   /** Catalog facts for candidate products; unknown products are in stock with their event category. */
   catalog: ReadonlyMap<string, CatalogFacts>;
@@ -119,9 +125,17 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
     const candidate = entry({ productId, score: 0, category: null, reasons: [reboughtReason(decision.basis)] });
     candidate.score += weights.rebought * decision.rate;
   }
-  for (const candidate of normalised(input.popular)) {
-    const existing = entry({ ...candidate, reasons: ['popular'] });
-    existing.score = Math.max(existing.score, weights.popular * candidate.score);
+  const fillWith = (popular: readonly Candidate[]) => {
+    for (const candidate of normalised(popular)) {
+      const existing = entry({ ...candidate, reasons: ['popular'] });
+      existing.score = Math.max(existing.score, weights.popular * candidate.score);
+    }
+  };
+  fillWith(input.popular);
+  if (input.popularByCategory !== undefined) {
+    const categories = new Set(input.category === undefined ? [] : [input.category]);
+    for (const [category, boost] of input.session.categoryBoosts) if (boost > 0) categories.add(category);
+    for (const category of categories) fillWith(input.popularByCategory.get(category) ?? []);
   }
 
   const excluded = new Set(input.exclude ?? []);

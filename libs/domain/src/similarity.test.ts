@@ -473,6 +473,23 @@ describe('computeBatchModel per-user lists', () => {
   });
 });
 
+describe('computeBatchModel popularity per category', () => {
+  it("lists each category's most popular products, best first, capped, products without a category left out", () => {
+    const rows = [
+      ...['u1', 'u2', 'u3'].map((userId) => buildInteraction({ userId, productId: 'boots', category: 'shoes' })),
+      buildInteraction({ userId: 'u1', productId: 'sandals', category: 'shoes' }),
+      ...['u1', 'u2'].map((userId) => buildInteraction({ userId, productId: 'sneakers', category: 'shoes' })),
+      buildInteraction({ userId: 'u4', productId: 'scarf', category: 'wool' }),
+      buildInteraction({ userId: 'u4', productId: 'mystery', category: null }),
+    ];
+    const { popularByCategory } = computeBatchModel(rows, AS_OF, { ...policy, popularPerCategory: 2 });
+    expect([...popularByCategory.keys()].sort()).toEqual(['shoes', 'wool']);
+    expect(popularByCategory.get('shoes')!.map((item) => item.productId)).toEqual(['boots', 'sneakers']);
+    expect(popularByCategory.get('shoes')![0]).toMatchObject({ category: 'shoes', reasons: ['popular'] });
+    expect(popularByCategory.get('wool')!.map((item) => item.productId)).toEqual(['scarf']);
+  });
+});
+
 describe('computeBatchModel repurchase figures', () => {
   it('counts per product the customers who bought it and those who bought it at least twice', () => {
     const rows = [

@@ -20,6 +20,8 @@ export interface BatchPolicy {
   topNPerUser: number;
   /** Popular items kept. @defaultValue 100 */
   popularSize: number;
+  /** Popular items kept per category, for cold starts in a category. @defaultValue 20 */
+  popularPerCategory: number;
   /** Products per user that take part in co-occurrence (the strongest); bounds the pair count. @defaultValue 100 */
   maxItemsPerUser: number;
   /** Half-life of popularity: what sells now, not what sold last year. @defaultValue 14 days */
@@ -42,6 +44,7 @@ export const DEFAULT_BATCH_POLICY: Readonly<BatchPolicy> = {
   similarPerItem: 50,
   topNPerUser: 50,
   popularSize: 100,
+  popularPerCategory: 20,
   maxItemsPerUser: 100,
   interestHalfLifeMs: 14 * 24 * 60 * 60 * 1000,
   profileHalfLifeMs: 365 * 24 * 60 * 60 * 1000,
@@ -72,6 +75,8 @@ export interface BatchModel {
   /** userId → recommendations, best first. */
   perUser: Map<string, ScoredItem[]>;
   popular: ScoredItem[];
+  /** category → its most popular products, best first. */
+  popularByCategory: Map<string, ScoredItem[]>;
   /** Re-buying per product and per category, for serving's purchase suppression. */
   repurchase: RepurchaseTable;
   stats: { users: number; items: number; similarityPairs: number };
@@ -128,6 +133,7 @@ export function computeBatchModel(
     similar: similarInOrder,
     perUser,
     popular: topPopular(all, policy),
+    popularByCategory: topPopularByCategory(all, policy),
     repurchase: repurchaseTable(all),
     stats: { users: histories.length, items: products.length, similarityPairs: orderedPairs / 2 },
   };
@@ -592,6 +598,23 @@ export function topPopular(facts: Iterable<ProductFacts>, policy: BatchPolicy): 
     .map(({ productId, popularity, category }) => ({ productId, score: popularity, category, reasons: ['popular'] }))
     .sort(byScore)
     .slice(0, policy.popularSize);
+}
+
+/**
+ * The most popular products of each category, best first: what a shopper new to the shop sees
+ * when they browse a category, or ask for one, instead of the shop-wide best-sellers that the
+ * category filter would mostly throw away.
+ */
+export function topPopularByCategory(facts: Iterable<ProductFacts>, policy: BatchPolicy): Map<string, ScoredItem[]> {
+  const byCategory = new Map<string, ScoredItem[]>();
+  for (const { productId, popularity, category } of facts) {
+    if (category === null) continue;
+    let list = byCategory.get(category);
+    if (list === undefined) byCategory.set(category, (list = []));
+    list.push({ productId, score: popularity, category, reasons: ['popular'] });
+  }
+  for (const [category, list] of byCategory) byCategory.set(category, list.sort(byScore).slice(0, policy.popularPerCategory));
+  return byCategory;
 }
 
 /** Re-buying per product (products someone bought) and summed per category. */

@@ -42,6 +42,8 @@ export interface RunOutcome {
   stats: RunStats;
   watermark: Watermark;
   popular: readonly ScoredItem[];
+  /** category → its most popular products (older callers may leave it out). */
+  popularByCategory?: ReadonlyMap<string, readonly ScoredItem[]>;
   repurchase: RepurchaseTable;
   /** Shards per stage the run was cut into: publishing refuses if any of them has not finished. */
   shards: { similarItems: number; userItems: number };
@@ -146,7 +148,7 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
       return rows[0]?.status;
     },
 
-    async publish(runId, { stats, watermark, popular, repurchase, shards }) {
+    async publish(runId, { stats, watermark, popular, popularByCategory = new Map(), repurchase, shards }) {
       await withTransaction(pool, async (client) => {
         const done = await client.query<{ stage: string; n: number }>(
           'SELECT stage, count(*)::int AS n FROM batch_run_shards WHERE run_id = $1 GROUP BY stage',
@@ -159,7 +161,7 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
               `user items ${count('user-items')}/${shards.userItems}); not publishing it`,
           );
         }
-        await writeRunWideRows(client, runId, popular, repurchase);
+        await writeRunWideRows(client, runId, popular, repurchase, popularByCategory);
         const updated = await client.query(
           `UPDATE batch_runs SET status = 'succeeded', published = true, finished_at = now(), stats = stats || $2::jsonb, watermark = $3,
                   progress = jsonb_build_object('phase', 'done', 'shardsTotal', 0)
@@ -225,7 +227,7 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
           [keep],
         );
         const doomed = rows.map((row) => row.run_id);
-        for (const table of ['rec_user_items', 'rec_similar_items', 'rec_popular_items', 'rec_repurchase', 'batch_run_shards']) {
+        for (const table of ['rec_user_items', 'rec_similar_items', 'rec_popular_items', 'rec_category_popular', 'rec_repurchase', 'batch_run_shards']) {
           if (doomed.length > 0) await client.query(`DELETE FROM ${table} WHERE run_id = ANY($1::uuid[])`, [doomed]);
         }
         await client.query('UPDATE batch_runs SET pruned_at = now() WHERE run_id = ANY($1::uuid[])', [doomed]);

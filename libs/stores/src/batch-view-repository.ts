@@ -13,6 +13,8 @@ export interface BatchViewRepository {
   userItems(runId: string, userId: string): Promise<Candidate[]>;
   similarItems(runId: string, productIds: readonly string[]): Promise<Map<string, Candidate[]>>;
   popularItems(runId: string): Promise<Candidate[]>;
+  /** category → the run's most popular products in it. */
+  categoryPopular(runId: string): Promise<Map<string, Candidate[]>>;
   /** What the run learned about re-buying these products and these categories (absent: nothing). */
   repurchase(runId: string, productIds: readonly string[], categories: readonly string[]): Promise<RepurchaseFacts>;
 }
@@ -51,6 +53,11 @@ export function createBatchViewRepository({ pool }: { pool: PgPool }): BatchView
     async popularItems(runId) {
       const { rows } = await pool.query<{ items: StoredList }>('SELECT items FROM rec_popular_items WHERE run_id = $1', [runId]);
       return rows[0] === undefined ? [] : decodeList(rows[0].items);
+    },
+
+    async categoryPopular(runId) {
+      const { rows } = await pool.query<{ category: string; items: StoredList }>('SELECT category, items FROM rec_category_popular WHERE run_id = $1', [runId]);
+      return new Map(rows.map((row) => [row.category, decodeList(row.items)]));
     },
 
     async repurchase(runId, productIds, categories) {
@@ -218,9 +225,16 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
   };
 }
 
-/** Writes the run-wide rows of the view (popular items, re-buying) inside the publishing transaction. */
-export async function writeRunWideRows(client: PgClient, runId: string, popular: readonly ScoredItem[], repurchase: RepurchaseTable): Promise<void> {
+/** Writes the run-wide rows of the view (popular items overall and per category, re-buying) inside the publishing transaction. */
+export async function writeRunWideRows(
+  client: PgClient,
+  runId: string,
+  popular: readonly ScoredItem[],
+  repurchase: RepurchaseTable,
+  popularByCategory: ReadonlyMap<string, readonly ScoredItem[]> = new Map(),
+): Promise<void> {
   await client.query('INSERT INTO rec_popular_items (run_id, items) VALUES ($1, $2)', [runId, listJson(popular)]);
+  await copyRows(client, 'rec_category_popular', ['run_id', 'category', 'items'], [...popularByCategory].map(([category, items]) => [runId, category, listJson(items)]));
   const rows = [
     ...[...repurchase.products].map(([key, stats]) => [runId, 'product', key, stats.buyers, stats.rebuyers] as const),
     ...[...repurchase.categories].map(([key, stats]) => [runId, 'category', key, stats.buyers, stats.rebuyers] as const),

@@ -146,6 +146,8 @@ describe('batch runs', () => {
     expect((await runs.get(secondRun))).toMatchObject({ status: 'succeeded', published: true });
     expect((await view.similarItems(secondRun, ['x'])).get('x')?.[0]?.productId).toBe('y');
     expect((await view.popularItems(secondRun)).length).toBeGreaterThan(0);
+    // The builder's events are all shoes (other tests' too): the category's list holds both products.
+    expect((await view.categoryPopular(secondRun)).get('shoes')?.map((c) => c.productId)).toEqual(expect.arrayContaining(['x', 'y']));
   });
 
   it("stores the run's re-buy figures per product and per category, read back by run", async () => {
