@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 #
-# One image recipe for all four services; pick one with the APP build argument:
+# One image recipe for all five services; pick one with the APP build argument:
 #
 #   docker build --build-arg APP=serving -t lambdarec-serving .
-#   (APP = ingest | speed | batch | serving; docker-compose.yml builds all four)
+#   (APP = ingest | speed | batch | serving | storefront; docker-compose.yml builds all five)
 #
 # Stages:
 #   manifests  package.json of the root and of every workspace + package-lock.json
@@ -17,7 +17,7 @@
 # external, so the runtime image needs node_modules; see docs/decisions/004-containers.md.
 
 ARG NODE_IMAGE=node:22-bookworm-slim
-# Required: ingest | speed | batch | serving. The placeholder default selects the `app-none`
+# Required: ingest | speed | batch | serving | storefront. The placeholder default selects the `app-none`
 # stage below, which fails with a clear message instead of an image-pull error.
 ARG APP=none
 
@@ -38,6 +38,7 @@ COPY apps/ingest/package.json    apps/ingest/
 COPY apps/speed/package.json     apps/speed/
 COPY apps/batch/package.json     apps/batch/
 COPY apps/serving/package.json   apps/serving/
+COPY apps/storefront/package.json apps/storefront/
 COPY libs/clients/package.json   libs/clients/
 COPY libs/config/package.json    libs/config/
 COPY libs/contracts/package.json libs/contracts/
@@ -46,6 +47,8 @@ COPY libs/http/package.json      libs/http/
 COPY libs/stores/package.json    libs/stores/
 COPY libs/testing/package.json   libs/testing/
 COPY e2e/package.json            e2e/
+COPY tools/eval/package.json     tools/eval/
+COPY bench/package.json          bench/
 
 # ---------------------------------------------------------------------------------------------
 # Everything needed to build (nx, esbuild, tsx, typescript ...). Install scripts are skipped:
@@ -63,7 +66,7 @@ ENV NX_DAEMON=false \
     NX_SKIP_NX_CACHE=true
 COPY . .
 RUN test -f "apps/${APP}/src/main.ts" \
-      || { echo "build argument APP must name an app: ingest | speed | batch | serving (got '${APP}')" >&2; exit 1; }
+      || { echo "build argument APP must name an app: ingest | speed | batch | serving | storefront (got '${APP}')" >&2; exit 1; }
 RUN npx nx run "${APP}:build" --outputStyle=static \
     && test -f "apps/${APP}/dist/main.js" \
     && ls "apps/${APP}/dist/migrations"/*.sql > /dev/null
@@ -111,7 +114,7 @@ CMD ["node", "dist/main.js"]
 
 # ---------------------------------------------------------------------------------------------
 FROM base AS app-none
-RUN echo "choose the service: docker build --build-arg APP=ingest|speed|batch|serving ." >&2 && exit 1
+RUN echo "choose the service: docker build --build-arg APP=ingest|speed|batch|serving|storefront ." >&2 && exit 1
 
 # Per-app port (DESIGN.md). PORT is set explicitly so the HEALTHCHECK knows it; overriding
 # PORT at run time moves both.
@@ -130,6 +133,10 @@ EXPOSE 3002
 FROM runtime AS app-speed
 ENV PORT=3004
 EXPOSE 3004
+
+FROM runtime AS app-storefront
+ENV PORT=3003
+EXPOSE 3003
 
 # Default target: the app chosen by --build-arg APP.
 FROM app-${APP} AS final
