@@ -46,7 +46,7 @@ export interface ServingOptions {
   log: Logger;
   registry: Registry;
   /**
-   * Users whose batch lists are kept in memory (about 1 KB each with 50 items).
+   * Users whose batch lists are kept in memory (about 1.6 KB each with 50 items: 160 MB at the default).
    * @defaultValue 100000
    */
   userItemsCacheEntries?: number;

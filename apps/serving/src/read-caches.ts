@@ -126,7 +126,7 @@ class RunStrings {
   }
 }
 
-/** One user's list in about 20 bytes an item: product, category and reasons as run strings, and the score. */
+/** One user's list in about 20 bytes an item (1.6 KB with 50, the objects included): product, category and reasons as run strings, and the score. */
 interface CompactList {
   strings: RunStrings;
   /** Per item: product, category (NO_CATEGORY for none), reasons. */

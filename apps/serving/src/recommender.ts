@@ -128,7 +128,7 @@ export function createRecommender({
       if (!batchCache.reachable()) batchError ??= new Error('the published run cannot be checked: Postgres is unreachable');
       if (batchError !== undefined) {
         degraded.push('batch');
-        log.warn({ err: batchError, userId }, 'batch view unavailable; answering popular items from memory');
+        log.warn({ err: batchError, userId }, 'batch view unavailable; answering from what is in memory');
       }
 
       // Again with the catalog's categories for the boosts (seeds and suppressions do not depend on them).
