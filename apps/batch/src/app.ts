@@ -2,7 +2,7 @@ import type { Logger } from '@lambdarec/clients';
 import { createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
 import type { BatchRunsRepository } from '@lambdarec/stores';
 import type { Queue } from 'bullmq';
-import type { Credentials } from './plugins/auth.js';
+import type { Credentials } from '@lambdarec/http';
 import { dashboardPlugin } from './plugins/dashboard.js';
 import { runsRoutes } from './routes/runs.js';
 import type { BatchQueue } from './jobs.js';

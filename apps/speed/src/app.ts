@@ -1,14 +1,71 @@
 import { createKafka, createRedis, type EventConsumer, type Logger, type Redis } from '@lambdarec/clients';
 import { sessionPolicyFrom, type SpeedConfig } from '@lambdarec/config';
-import type { SessionPolicy } from '@lambdarec/domain';
-import { createMetricsRegistry, createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
+import { sessionViewSchema, userIdParamsSchema } from '@lambdarec/contracts';
+import { isFlagged, type SessionPolicy } from '@lambdarec/domain';
+import { createMetricsRegistry, createServiceApp, registerBasicAuth, type Credentials, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
+import type { FastifyInstance } from 'fastify';
 import { createSessionStore, type SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
 import { createSpeedConsumer } from './consumer.js';
 
-/** The speed layer's HTTP surface: health, readiness and metrics only. */
-export async function buildSpeedApp({ log, registry, checks }: { log: Logger; registry: Registry; checks: Record<string, ReadinessCheck> }): Promise<HttpServer> {
-  return createServiceApp({ log, registry, checks });
+export interface SpeedAppOptions {
+  log: Logger;
+  registry: Registry;
+  checks: Record<string, ReadinessCheck>;
+  /** With both, GET /sessions/:userId shows a stored session to an operator (dashboard credentials). */
+  sessions?: Pick<SessionStore, 'inspect'>;
+  credentials?: Credentials | undefined;
+  /** @defaultValue Date.now */
+  now?: () => number;
+}
+
+/**
+ * The speed layer's HTTP surface: health, readiness, metrics, and the operator's view of a
+ * session (what the speed layer holds for a user, and whether the bot guard flagged them).
+ */
+export async function buildSpeedApp({ log, registry, checks, sessions, credentials, now = Date.now }: SpeedAppOptions): Promise<HttpServer> {
+  const operatorView = sessions !== undefined && credentials !== undefined;
+  const app = await createServiceApp({
+    log,
+    registry,
+    checks,
+    ...(operatorView
+      ? { openApi: { title: 'lambdarec speed', description: "The speed layer's operator view of a session; it has no other API.", basicAuth: true } }
+      : {}),
+  });
+  if (operatorView) {
+    await app.register(async (scope: FastifyInstance) => {
+      await registerBasicAuth(scope, credentials);
+      (scope as unknown as HttpServer).get(
+        '/sessions/:userId',
+        {
+          onRequest: scope.basicAuth,
+          schema: {
+            summary: "A user's stored session and bot flag",
+            tags: ['operations'],
+            security: [{ basicAuth: [] }],
+            params: userIdParamsSchema,
+            response: { 200: sessionViewSchema },
+          },
+        },
+        async (request) => {
+          const { userId } = request.params;
+          const { signals, purchases, botFlag } = await sessions.inspect(userId);
+          const iso = (time: number) => new Date(time).toISOString();
+          return {
+            userId,
+            flagged: isFlagged(botFlag, now()),
+            botFlag: botFlag === undefined ? null : { reason: botFlag.reason, until: iso(botFlag.until) },
+            events: signals.map((s) => ({ type: s.type, productId: s.productId, category: s.category, at: iso(s.at) })),
+            purchases: [...purchases].map(([productId, at]) => ({ productId, at: iso(at) })),
+          };
+        },
+      );
+    });
+  } else {
+    log.info('DASHBOARD_PASSWORD is not set: GET /sessions/:userId (the operator view) is off');
+  }
+  return app;
 }
 
 export interface SpeedDependencies {

@@ -1,6 +1,6 @@
 import { createConsumerMetrics, createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
 import type { SessionPolicy } from '@lambdarec/domain';
-import type { Registry } from '@lambdarec/http';
+import { Counter, type Registry } from '@lambdarec/http';
 import type { SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
 import { createSessionApplier } from './session-applier.js';
@@ -47,7 +47,28 @@ export function createSpeedConsumer({
   now = Date.now,
 }: SpeedConsumerOptions): EventConsumer {
   const metrics = createConsumerMetrics({ registry, prefix: 'lrec_speed', subject: 'speed layer', outcomes: 'applied, late' });
-  const applier = createSessionApplier({ sessions, policy, metrics, now });
+  const botFlags = new Counter({
+    name: 'lrec_bot_flags_total',
+    help: 'Users the bot guard flagged (a flag still on and extended is not counted again), by reason: rate or repeat',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const applier = createSessionApplier({
+    sessions,
+    policy,
+    metrics,
+    now,
+    onBotFlags(flags) {
+      for (const flag of flags) {
+        if (!flag.raised) continue;
+        botFlags.inc({ reason: flag.reason });
+        log.warn(
+          { userId: flag.userId, reason: flag.reason, until: new Date(flag.until).toISOString() },
+          "bot guard: user flagged; their events move no session boosts and their day stays out of the batch model",
+        );
+      }
+    },
+  });
   return createEventConsumer({
     kafka,
     topic,

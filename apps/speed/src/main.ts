@@ -14,6 +14,8 @@ await runService({
     const app = await buildSpeedApp({
       log,
       registry,
+      sessions,
+      credentials: config.DASHBOARD_PASSWORD === undefined ? undefined : { user: config.DASHBOARD_USER, password: config.DASHBOARD_PASSWORD },
       checks: {
         redis: () => redis.ping(),
         // Two checks, so /readyz says which: the broker is unreachable, or our consumer is not consuming.

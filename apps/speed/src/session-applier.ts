@@ -1,7 +1,7 @@
 import type { ConsumedEvent } from '@lambdarec/contracts';
 import type { ConsumerMetrics } from '@lambdarec/clients';
 import { isPurchaseSuppressing, isWithinSessionWindow, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
-import type { SessionStore } from '@lambdarec/stores';
+import type { BotFlagRaised, SessionStore } from '@lambdarec/stores';
 
 export interface SessionApplier {
   /** Records the events that still matter to a session; returns how many were applied and how many were too old. */
@@ -17,11 +17,14 @@ export function createSessionApplier({
   sessions,
   policy,
   metrics,
+  onBotFlags,
   now = Date.now,
 }: {
   sessions: SessionStore;
   policy: SessionPolicy;
   metrics?: Pick<ConsumerMetrics, 'count'>;
+  /** Told of the users the bot guard flagged (or kept flagged) with each applied slice. */
+  onBotFlags?: (flags: readonly BotFlagRaised[]) => void;
   now?: () => number;
 }): SessionApplier {
   return {
@@ -38,7 +41,8 @@ export function createSessionApplier({
         }
         signals.push({ eventId: event.eventId, userId: event.userId, type: event.type, productId: event.productId, category: event.category ?? null, at: time });
       }
-      await sessions.record(signals);
+      const flagged = await sessions.record(signals);
+      if (flagged.length > 0) onBotFlags?.(flagged);
       metrics?.count('applied', signals.length);
       if (late > 0) metrics?.count('late', late);
       return { applied: signals.length, late };

@@ -161,6 +161,37 @@ describe('speed layer consumer', () => {
     expect(after.signals.filter((s) => s.productId !== 'marker')).toEqual(once.signals);
   });
 
+  it('flags a bot: counted once in lrec_bot_flags_total, its events move nothing, and the operator view shows it behind the dashboard credentials', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    const start = Date.now() - 3000;
+    const burst = Array.from({ length: 3 }, (_, i) => buildClickEvent({ userId: 'sp-bot', productId: 'reloaded', timestamp: new Date(start + i * 1000).toISOString() }));
+    await publish(...burst);
+    const inspected = await waitFor(async () => {
+      const s = await store.inspect('sp-bot');
+      return s.botFlag !== undefined ? s : undefined;
+    });
+    expect(inspected.botFlag?.reason).toBe('repeat');
+    expect(inspected.signals).toHaveLength(3);
+    expect((await sessionOf('sp-bot')).signals).toEqual([]);
+
+    const app = await buildSpeedApp({ log, registry: createMetricsRegistry('speed-operator-test'), checks: {}, sessions: store, credentials: { user: 'ops', password: 'correct-horse' } });
+    const authorization = `Basic ${Buffer.from('ops:correct-horse').toString('base64')}`;
+    expect((await app.inject('/sessions/sp-bot')).statusCode).toBe(401);
+    expect((await app.inject({ url: '/sessions/sp-bot', headers: { authorization: `Basic ${Buffer.from('ops:wrong-horse').toString('base64')}` } })).statusCode).toBe(401);
+    const res = await app.inject({ url: '/sessions/sp-bot', headers: { authorization } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      userId: 'sp-bot',
+      flagged: true,
+      botFlag: { reason: 'repeat', until: new Date(Date.parse(burst[2]!.timestamp!) + policy.botFlagMs).toISOString() },
+      events: burst.map((e) => ({ type: 'view', productId: 'reloaded', at: e.timestamp })),
+    });
+    expect((await app.inject({ url: '/sessions/not%20a%20user', headers: { authorization } })).statusCode).toBe(400);
+    // The consumer's registry: the one the service's /metrics serves.
+    expect(await registry.metrics()).toMatch(/^lrec_bot_flags_total\{reason="repeat",service="speed-test"\} 1$/m);
+    await app.close();
+  });
+
   it('reports ready while in its group and Redis answers', async () => {
     const app = await buildSpeedApp({
       log,

@@ -162,6 +162,11 @@ export const speedConfigSchema = z.object({
   ...session,
   PORT: port(3004),
   SPEED_GROUP_ID: z.string().min(1).default(SPEED_CONSUMER_GROUP).describe('Kafka consumer group of the speed layer'),
+  DASHBOARD_USER: z.string().min(1).default('admin').describe('basic-auth user of GET /sessions/:userId (the operator view)'),
+  // Optional here: without it the speed layer still consumes, and only the operator view is off.
+  DASHBOARD_PASSWORD: secret('basic-auth password of the operator view', 8)
+    .optional()
+    .describe('basic-auth password of GET /sessions/:userId; unset: that route is not served'),
 });
 export type SpeedConfig = z.output<typeof speedConfigSchema>;
 

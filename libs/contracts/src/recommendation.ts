@@ -57,3 +57,16 @@ export const similarItemsAnswerSchema = z.object({
   degraded: z.array(z.enum(DEGRADED_SOURCES)).optional(),
 });
 export type SimilarItemsAnswer = z.infer<typeof similarItemsAnswerSchema>;
+
+/** GET /sessions/:userId on the speed layer: an operator's view of one stored session. */
+export const sessionViewSchema = z.object({
+  userId: z.string(),
+  /** Whether a bot flag holds now; `botFlag` stays after it ran out, until the session ends. */
+  flagged: z.boolean(),
+  botFlag: z.object({ reason: z.enum(['rate', 'repeat']), until: z.string() }).nullable(),
+  /** Every stored event, oldest first, flagged ones included. */
+  events: z.array(z.object({ type: z.string(), productId: z.string(), category: z.string().nullable(), at: z.string() })),
+  /** The latest purchase of each product the session keeps. */
+  purchases: z.array(z.object({ productId: z.string(), at: z.string() })),
+});
+export type SessionView = z.infer<typeof sessionViewSchema>;

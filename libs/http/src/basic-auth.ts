@@ -1,6 +1,6 @@
 import basicAuth from '@fastify/basic-auth';
 import { ERROR_CODES, LrecError } from '@lambdarec/contracts';
-import { secretsEqual as same } from '@lambdarec/http';
+import { secretsEqual as same } from './secrets.js';
 import type { FastifyInstance } from 'fastify';
 
 export interface Credentials {

@@ -6,3 +6,4 @@ export * from './openapi.js';
 export * from './service-app.js';
 export * from './secrets.js';
 export * from './same-origin.js';
+export * from './basic-auth.js';

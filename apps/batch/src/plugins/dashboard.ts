@@ -4,7 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { assertSameOriginWrite } from '@lambdarec/http';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { registerBasicAuth, type Credentials } from './auth.js';
+import { registerBasicAuth, type Credentials } from '@lambdarec/http';
 
 export const DASHBOARD_PATH = '/admin/queues';
 

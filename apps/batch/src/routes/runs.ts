@@ -11,7 +11,7 @@ import { assertSameOriginWrite, type HttpServer } from '@lambdarec/http';
 import type { BatchRunsRepository } from '@lambdarec/stores';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { registerBasicAuth, type Credentials } from '../plugins/auth.js';
+import { registerBasicAuth, type Credentials } from '@lambdarec/http';
 import { enqueueRun, type BatchQueue } from '../jobs.js';
 
 export interface RunsRouteOptions {
