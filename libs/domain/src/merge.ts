@@ -61,12 +61,6 @@ export const DEFAULT_MERGE_WEIGHTS: Readonly<MergeWeights> = { sessionSimilar: 0
 
 const round = (value: number): number => Math.round(value * 1e4) / 1e4;
 
-function normalised(candidates: readonly Candidate[]): Candidate[] {
-  const top = Math.max(0, ...candidates.map((c) => c.score));
-  if (top <= 0) return candidates.map((c) => ({ ...c, score: 0 }));
-  return candidates.map((c) => ({ ...c, score: c.score / top }));
-}
-
 /**
  * The session's products as one more profile: each similar item scores the sum of its similarity
  * to each session product times that product's share of the session's interest, named after the
@@ -94,12 +88,15 @@ function sessionNeighbours(input: MergeInput): Candidate[] {
       }
     }
   }
-  return [...scores.entries()].map(([productId, { score, because, category }]) => ({
-    productId,
-    score,
-    category,
-    reasons: [`session:similar-to:${because}`],
-  }));
+  // One reasons array per seed, shared by its candidates: the merge copies reasons, never changes them.
+  const reasonsOf = new Map<string, string[]>();
+  const neighbours: Candidate[] = [];
+  for (const [productId, { score, because, category }] of scores) {
+    let reasons = reasonsOf.get(because);
+    if (reasons === undefined) reasonsOf.set(because, (reasons = [`session:similar-to:${because}`]));
+    neighbours.push({ productId, score, category, reasons });
+  }
+  return neighbours;
 }
 
 /**
@@ -109,26 +106,38 @@ function sessionNeighbours(input: MergeInput): Candidate[] {
  * by the session's categories; every item says why it is there. Pure and deterministic for one input.
  */
 export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
+  // Serving runs this per request over a hundred or more candidates: it avoids copying candidates
+  // to normalise them, and builds the answer's reasons only for the items that make the cut.
   const weights = input.weights ?? DEFAULT_MERGE_WEIGHTS;
   const pool = new Map<string, Candidate>();
-  const entry = (candidate: Candidate): Candidate => {
-    let existing = pool.get(candidate.productId);
-    if (existing === undefined) pool.set(candidate.productId, (existing = { ...candidate, score: 0, reasons: [] }));
-    existing.category ??= candidate.category;
-    for (const reason of candidate.reasons) if (!existing.reasons.includes(reason)) existing.reasons.push(reason);
+  const entry = (productId: string, category: string | null, reasons: readonly string[]): Candidate => {
+    let existing = pool.get(productId);
+    if (existing === undefined) pool.set(productId, (existing = { productId, score: 0, category, reasons: [] }));
+    existing.category ??= category;
+    for (const reason of reasons) if (!existing.reasons.includes(reason)) existing.reasons.push(reason);
     return existing;
   };
+  const bestOf = (candidates: readonly Candidate[]) => {
+    let top = 0;
+    for (const c of candidates) if (c.score > top) top = c.score;
+    return top;
+  };
+  /** Adds `weight` × each candidate's score normalised to the list's best (0 for all when the best is not positive). */
+  const add = (candidates: readonly Candidate[], weight: number) => {
+    const top = bestOf(candidates);
+    for (const c of candidates) entry(c.productId, c.category, c.reasons).score += top > 0 ? weight * (c.score / top) : 0;
+  };
 
-  for (const candidate of normalised(input.personal)) entry(candidate).score += candidate.score;
-  for (const candidate of normalised(sessionNeighbours(input))) entry(candidate).score += weights.sessionSimilar * candidate.score;
+  add(input.personal, 1);
+  add(sessionNeighbours(input), weights.sessionSimilar);
   for (const [productId, decision] of input.session.rebought) {
-    const candidate = entry({ productId, score: 0, category: null, reasons: [reboughtReason(decision.basis)] });
-    candidate.score += weights.rebought * decision.rate;
+    entry(productId, null, [reboughtReason(decision.basis)]).score += weights.rebought * decision.rate;
   }
   const fillWith = (popular: readonly Candidate[]) => {
-    for (const candidate of normalised(popular)) {
-      const existing = entry({ ...candidate, reasons: ['popular'] });
-      existing.score = Math.max(existing.score, weights.popular * candidate.score);
+    const top = bestOf(popular);
+    for (const c of popular) {
+      const existing = entry(c.productId, c.category, POPULAR_REASONS);
+      existing.score = Math.max(existing.score, top > 0 ? weights.popular * (c.score / top) : 0);
     }
   };
   fillWith(input.popular);
@@ -139,7 +148,17 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
   }
 
   const excluded = new Set(input.exclude ?? []);
-  const items: RecommendedItem[] = [];
+  type Ranked = { candidate: Candidate; score: number; category: string | null; boosted: boolean };
+  const before = (a: Ranked, b: Ranked) => b.score - a.score || byName(a.candidate.productId, b.candidate.productId);
+  // The best `limit`, kept in order as candidates come: a few hundred candidates, ten wanted.
+  const ranked: Ranked[] = [];
+  const offer = (item: Ranked) => {
+    if (input.limit <= 0 || (ranked.length >= input.limit && before(item, ranked[ranked.length - 1]!) >= 0)) return;
+    let at = ranked.length;
+    while (at > 0 && before(item, ranked[at - 1]!) < 0) at--;
+    ranked.splice(at, 0, item);
+    if (ranked.length > input.limit) ranked.pop();
+  };
   for (const candidate of pool.values()) {
     const { productId } = candidate;
     if (excluded.has(productId) || input.session.suppressed.has(productId) || input.session.inCart.has(productId)) continue;
@@ -147,15 +166,17 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
     if (facts !== undefined && !facts.inStock) continue;
     const category = facts?.category ?? candidate.category;
     if (input.category !== undefined && category !== input.category) continue;
-    let score = candidate.score;
-    const reasons = [...candidate.reasons];
     const boost = category === null ? undefined : input.session.categoryBoosts.get(category);
-    if (boost !== undefined && boost > 0) {
-      score *= 1 + input.policy.categoryBoost * boost;
-      reasons.push(`session:category-boost:${category}`);
-    }
-    items.push({ productId, score: round(score), category, reasons });
+    const boosted = boost !== undefined && boost > 0;
+    const score = round(boosted ? candidate.score * (1 + input.policy.categoryBoost * boost) : candidate.score);
+    offer({ candidate, score, category, boosted });
   }
-  items.sort((a, b) => b.score - a.score || byName(a.productId, b.productId));
-  return items.slice(0, input.limit);
+  return ranked.map(({ candidate, score, category, boosted }) => ({
+    productId: candidate.productId,
+    score,
+    category,
+    reasons: boosted ? [...candidate.reasons, `session:category-boost:${category}`] : [...candidate.reasons],
+  }));
 }
+
+const POPULAR_REASONS: readonly string[] = ['popular'];
