@@ -46,8 +46,8 @@ export interface ServingOptions {
   log: Logger;
   registry: Registry;
   /**
-   * Users whose batch lists are kept in memory (about 1.6 KB each with 50 items: 160 MB at the default).
-   * @defaultValue 100000
+   * Users whose batch lists are kept in memory (about 1.6 KB each with 50 items: 160 MB at 100k).
+   * @defaultValue config.USER_ITEMS_CACHE_ENTRIES
    */
   userItemsCacheEntries?: number;
 }
@@ -65,7 +65,7 @@ export interface Serving {
  * recommender and the app, with the published run read once before it answers. main.ts, the
  * tests and the bench all build serving here, so what they run is what production runs.
  */
-export async function createServing({ pool, redis, config, log, registry, userItemsCacheEntries = 100_000 }: ServingOptions): Promise<Serving> {
+export async function createServing({ pool, redis, config, log, registry, userItemsCacheEntries = config.USER_ITEMS_CACHE_ENTRIES }: ServingOptions): Promise<Serving> {
   const policy = sessionPolicyFrom(config);
   const batchView = createBatchViewRepository({ pool });
   const catalog = createCatalogRepository({ pool });

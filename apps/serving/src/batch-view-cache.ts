@@ -7,6 +7,8 @@ export interface CachedBatchView {
   /** The run's popular items with the catalog facts they had when cached: the fallback when Postgres is down. */
   popular: Candidate[];
   popularFacts: Map<string, CatalogFacts>;
+  /** category → the run's most popular products in it (cold starts in a category). */
+  popularByCategory: Map<string, Candidate[]>;
 }
 
 export interface BatchViewCache {
@@ -48,9 +50,9 @@ export function createBatchViewCache({
       cached = { ...cached, popularFacts: await catalog.facts(cached.popular.map((c) => c.productId)) };
       return;
     }
-    const popular = await batchView.popularItems(run.runId);
+    const [popular, popularByCategory] = await Promise.all([batchView.popularItems(run.runId), batchView.categoryPopular(run.runId)]);
     const popularFacts = await catalog.facts(popular.map((c) => c.productId));
-    cached = { run, popular, popularFacts };
+    cached = { run, popular, popularFacts, popularByCategory };
     log.info({ runId: run.runId, publishedAt: run.publishedAt }, 'serving batch run');
   }
 

@@ -82,6 +82,9 @@ export function createRecommender({
       const at = now();
       const popular = view?.popular ?? [];
       let similarToRecent = new Map<string, Candidate[]>();
+      // The category lists the merge may fill from (the asked category, the session's boosted
+      // ones): only those whose catalog facts were read, so none of them shows a sold-out product.
+      let popularByCategory = new Map<string, Candidate[]>();
       // Without Postgres, the popular list and its facts cached with the run still answer.
       let facts: ReadonlyMap<string, CatalogFacts> = view?.popularFacts ?? new Map();
       // Without what the run learned about re-buying, every purchase suppresses (the safe side).
@@ -114,12 +117,21 @@ export function createRecommender({
           for (const list of similarToRecent.values()) for (const c of list) ids.push(c.productId);
           for (const c of popular) ids.push(c.productId);
           for (const s of snapshot?.signals ?? []) ids.push(s.productId);
+          const categories = new Set(query.category === undefined ? [] : [query.category]);
+          for (const [category, boost] of profile.categoryBoosts) if (boost > 0) categories.add(category);
+          for (const category of categories) {
+            const list = view.popularByCategory.get(category);
+            if (list === undefined) continue;
+            popularByCategory.set(category, list);
+            for (const c of list) ids.push(c.productId);
+          }
           facts = await catalog.facts(ids);
         } catch (err) {
           batchError = err;
           // Without its catalog facts the user's list could show sold-out products: popular items only.
           personal = [];
           similarToRecent = new Map();
+          popularByCategory = new Map();
           evidence = new Map();
         }
       }
@@ -137,6 +149,7 @@ export function createRecommender({
         personal,
         similarToRecent,
         popular,
+        popularByCategory,
         session: profile,
         catalog: facts,
         limit: query.limit,

@@ -203,6 +203,25 @@ describe('GET /recommendations/:userId', () => {
     const body = await recommend('c');
     expect(body.sources.batchRunId).toBe(next);
   });
+
+  it("a cold start in a category gets the category's best-sellers, asked for or browsed", async () => {
+    // 150 busier products fill the shop-wide popular list (100): no sock is in it.
+    const busy = Array.from({ length: 150 }, (_, i) => ['x1', 'x2', 'x3'].map((u) => interaction(u, `bulk-${i}`, 'bulk'))).flat();
+    const socks = [interaction('y1', 'sock-1', 'socks'), interaction('y1', 'sock-2', 'socks'), interaction('y2', 'sock-1', 'socks')];
+    const next = await publish([...HISTORY, ...busy, ...socks]);
+    await serving.batchCache.refresh();
+    const asked = await recommend('sock-stranger', '?category=socks');
+    expect(asked.sources.batchRunId).toBe(next);
+    expect(asked.items.map((i: { productId: string }) => i.productId)).toEqual(['sock-1', 'sock-2']);
+    expect(asked.items[0].reasons).toEqual(['popular']);
+    // Browsing a sock (one the run does not know) brings the category's best-sellers to the top.
+    await sessions.record([signal('sock-browser', { productId: 'sock-new', category: 'socks' })]);
+    const browsed = await recommend('sock-browser');
+    expect(browsed.items[0]).toMatchObject({ productId: 'sock-1', reasons: ['popular', 'session:category-boost:socks'] });
+    expect(browsed.items.map((i: { productId: string }) => i.productId)).toContain('sock-2');
+    // Without the session, the same stranger sees no sock at all.
+    expect((await recommend('sock-stranger')).items.map((i: { category: string }) => i.category)).not.toContain('socks');
+  });
 });
 
 describe('stock changes', () => {

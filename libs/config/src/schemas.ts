@@ -229,6 +229,12 @@ export const servingConfigSchema = z.object({
     .min(0)
     .default(1000)
     .describe('how long serving trusts a cached catalog fact (so, at most how long a sold-out product can still show)'),
+  USER_ITEMS_CACHE_ENTRIES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(100_000)
+    .describe("users whose batch lists serving keeps in memory (about 1.6 KB each), least recently used out; 0 turns the cache off"),
 });
 export type ServingConfig = z.output<typeof servingConfigSchema>;
 
