@@ -33,7 +33,7 @@ const BENCHES: BenchPlan[] = [
   { name: 'speed', script: 'speed.bench.ts', args: [], quickArgs: ['--events', '50000', '--users', '5000'] },
   { name: 'session-memory', script: 'session-memory.bench.ts', args: [], quickArgs: ['--sessions', '5000'] },
   { name: 'ingest', script: 'ingest.bench.ts', args: [], quickArgs: [], quickEnv: { BENCH_SECONDS: '3' } },
-  { name: 'batch', script: 'batch.bench.ts', args: ['--sizes', '1m,2m', '--workers', '1,2'], quickArgs: ['--sizes', '100k', '--workers', '1'] },
+  { name: 'batch', script: 'batch.bench.ts', args: ['--sizes', '1m,2m', '--workers', '1,2'], quickArgs: ['--sizes', '20k', '--workers', '1'] },
 ];
 
 const { values: options } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false } } });

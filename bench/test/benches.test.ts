@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WORKSPACE_ROOT } from '@lambdarec/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BenchReport } from '../report.js';
+
+/**
+ * Every benchmark, run by `npm run bench` on a small slice (--quick), so none of them rots between
+ * the occasions someone runs them at full size. Figures here prove the bench measured something
+ * against its baseline; how fast is the bench's own business, never a test's.
+ */
+const reportDir = mkdtempSync(path.join(tmpdir(), 'lrec-bench-test-'));
+afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
+
+function runQuick(name: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'bench/all.ts'), '--quick', '--only', name], {
+      cwd: WORKSPACE_ROOT,
+      env: { ...process.env, BENCH_REPORT_DIR: reportDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('npm run bench --quick', () => {
+  it.each(['session-memory', 'ingest', 'speed', 'serving', 'freshness', 'batch'])(
+    '%s runs on a small slice and reports figures against a same-run baseline',
+    async (name) => {
+      const { code, output } = await runQuick(name);
+      expect(code, output.slice(-3000)).toBe(0);
+      const report = JSON.parse(readFileSync(path.join(reportDir, `${name}.json`), 'utf8')) as BenchReport & { machine: string };
+      expect(report.name).toBe(name);
+      expect(report.machine).toMatch(/Node v\d+/);
+      expect(report.figures.length).toBeGreaterThan(0);
+      for (const figure of report.figures) expect(Number.isFinite(figure.value), figure.label).toBe(true);
+      const compared = report.figures.filter((f) => f.baseline !== undefined);
+      expect(compared.length, 'a figure with a same-run baseline').toBeGreaterThan(0);
+      for (const figure of compared) {
+        expect(figure.baseline!.value, figure.label).toBeGreaterThan(0);
+        expect(figure.ratio, figure.label).toBeCloseTo(figure.value / figure.baseline!.value, 5);
+      }
+      // The summary table of the run names this bench and no failure.
+      const summary = readFileSync(path.join(reportDir, 'summary.md'), 'utf8');
+      expect(summary).toContain(`| ${name} |`);
+      expect(summary).not.toContain('failed (exit');
+    },
+    300_000,
+  );
+});
