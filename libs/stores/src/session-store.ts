@@ -41,14 +41,16 @@ export interface SessionStore {
  * 100. Layout, all printable except two separators no stored text may contain (DESIGN.md bans C0
  * control characters in categories, and productIds are [A-Za-z0-9_.:@-]):
  *
- *   "1" <newest event time, base 36> ["!" <bot reason r|p> <flag end − newest, base 36>] ("\x1f" <category>)*  "\x1e"  <record> (";" <record>)*
- *   record = <fingerprint, 5 chars> <type, 1 char> <newest − at in ms, base 36> "," <category index, base 36, or ""> "," <productId>
+ *   "2" <base: the oldest event's time, base 36> "." <records, base 36> ["!" <bot reason r|p> <flag end − base, base 36>]
+ *       ("\x1f" <category>)*  "\x1e"  <record> (";" <record>)*
+ *   record = <fingerprint, 5 chars> <type, 1 char> <at − base in ms, base 36> "," <category index, base 36, or ""> "," <productId>
  *
- * Times are relative to the newest event so they stay short; each category is written once per
+ * Times are relative to the oldest event so they stay short, and a newer event is appended
+ * without rewriting the others (the script's fast path); each category is written once per
  * session. The encoding is canonical (records sorted by time then fingerprint, categories in
  * order of first use), so two consumers that applied the same events hold byte-equal values.
  */
-const FORMAT_VERSION = '1';
+const FORMAT_VERSION = '2';
 const TYPE_CODES: Record<EventType, string> = { view: 'v', click: 'c', add_to_cart: 'a', purchase: 'p' };
 const TYPES_BY_CODE = new Map(Object.entries(TYPE_CODES).map(([type, code]) => [code, type as EventType]));
 const FINGERPRINT_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_';
@@ -107,38 +109,104 @@ local function split(s, sep, from, to)
     i = j + 1
   end
 end
+local FP = ${FINGERPRINT_LENGTH}
 
 local windowMs, purchaseMs = tonumber(ARGV[1]), tonumber(ARGV[2])
 local maxSignals, maxPurchases = tonumber(ARGV[3]), tonumber(ARGV[4])
 local botPerMinute, botRepeat = tonumber(ARGV[5]), tonumber(ARGV[6])
 local botRepeatMs, botFlagMs = tonumber(ARGV[7]), tonumber(ARGV[8])
-local records, seen, added = {}, {}, 0
-local flagReason, flagUntil = false, 0
 
+-- The stored session's header: base (the oldest event's time), record count, flag, categories.
 local current = redis.call('GET', KEYS[1])
+local bodyAt, base, count, flagReason, flagUntil, categories = nil, 0, 0, false, 0, {}
 if current and string.sub(current, 1, 1) == '${FORMAT_VERSION}' then
-  local bodyAt = string.find(current, '\\30', 1, true)
+  bodyAt = string.find(current, '\\30', 1, true)
   local header = split(current, '\\31', 2, bodyAt - 1)
   local first = header[1]
-  local bang = string.find(first, '!', 1, true)
-  local newest = tonumber(string.sub(first, 1, (bang or 0) - 1), 36)
+  local dot = string.find(first, '.', 1, true)
+  local bang = string.find(first, '!', dot, true)
+  base = tonumber(string.sub(first, 1, dot - 1), 36)
+  count = tonumber(string.sub(first, dot + 1, (bang or 0) - 1), 36)
   if bang then
     flagReason = string.sub(first, bang + 1, bang + 1)
-    flagUntil = newest + tonumber(string.sub(first, bang + 2), 36)
+    flagUntil = base + tonumber(string.sub(first, bang + 2), 36)
   end
-  if bodyAt < #current then
-    for _, rec in ipairs(split(current, ';', bodyAt + 1, #current)) do
-      local fields = split(rec, ',', ${FINGERPRINT_LENGTH + 2}, #rec)
-      local fp = string.sub(rec, 1, ${FINGERPRINT_LENGTH})
-      local category = false
-      if fields[2] ~= '' then category = header[tonumber(fields[2], 36) + 2] end
-      seen[fp] = true
-      records[#records + 1] = { fp = fp, type = string.sub(rec, ${FINGERPRINT_LENGTH + 1}, ${FINGERPRINT_LENGTH + 1}),
-        at = newest - tonumber(fields[1], 36), product = fields[3], category = category }
+  for i = 2, #header do categories[i - 1] = header[i] end
+end
+local function parse(rec)
+  local fields = split(rec, ',', FP + 2, #rec)
+  local category = false
+  if fields[2] ~= '' then category = categories[tonumber(fields[2], 36) + 1] end
+  return { fp = string.sub(rec, 1, FP), type = string.sub(rec, FP + 1, FP + 1), at = base + tonumber(fields[1], 36), product = fields[3], category = category }
+end
+-- The last record of body text ending at 'to' (the text after its last ';' or the body's start).
+local function lastRecord(to)
+  local from = bodyAt + 1
+  local i = string.find(current, ';', from, true)
+  while i and i < to do from = i + 1; i = string.find(current, ';', from, true) end
+  return from
+end
+
+-- Fast path, the common case: one new event, newer than the whole session, nothing to trim or
+-- to judge beyond the last few events. It appends to the stored text instead of rebuilding it,
+-- and gives exactly the bytes the full path below would.
+if current and #ARGV == 13 and count > 0 then
+  local fp, type, at, product, category = ARGV[9], ARGV[10], tonumber(ARGV[11]), ARGV[12], ARGV[13]
+  local lastFrom = lastRecord(#current + 1)
+  local last = parse(string.sub(current, lastFrom))
+  local fresh = at > last.at or (at == last.at and fp > last.fp)
+  local unseen = string.sub(current, bodyAt + 1, bodyAt + FP) ~= fp and not string.find(current, ';' .. fp, bodyAt, true)
+  if fresh and unseen and base >= at - windowMs and count + 1 <= maxSignals and count + 1 <= maxPurchases
+      and count + 1 <= botPerMinute and not (flagReason and flagUntil < at) then
+    -- The repeat rule over the last botRepeat events: the new one and the stored ones before it.
+    local repeated = botRepeat >= 2 and count + 1 >= botRepeat
+    local to, rec = lastFrom, last
+    for k = 1, botRepeat - 1 do
+      if not repeated then break end
+      if rec.type ~= type or rec.product ~= product then repeated = false break end
+      if k == botRepeat - 1 then
+        if at - rec.at > botRepeatMs then repeated = false end
+      else
+        to = lastRecord(to - 1)
+        rec = parse(string.sub(current, to, string.find(current, ';', to, true) - 1))
+      end
     end
+    local flagState = 0
+    if repeated then
+      if flagReason then flagState = 2 else flagState = 1 end
+      flagReason = 'p'
+      if at + botFlagMs > flagUntil then flagUntil = at + botFlagMs end
+    end
+    local index = ''
+    local headerTail = ''
+    if category ~= '' then
+      for i = 1, #categories do if categories[i] == category then index = b36(i - 1) break end end
+      if index == '' then index = b36(#categories); headerTail = '\\31' .. category end
+    end
+    local head = '${FORMAT_VERSION}' .. b36(base) .. '.' .. b36(count + 1)
+    if flagReason then head = head .. '!' .. flagReason .. b36(flagUntil - base) end
+    local value = head .. string.sub(current, string.find(current, '\\31', 1, true) or bodyAt, bodyAt - 1) .. headerTail
+      .. string.sub(current, bodyAt) .. ';' .. fp .. type .. b36(at - base) .. ',' .. index .. ',' .. product
+    -- A purchase record: a separator, a fingerprint, then the type 'p'.
+    local anyPurchase = type == 'p' or string.find(current, '[;\\30]' .. string.rep('[^;,]', FP) .. 'p', bodyAt) ~= nil
+    local ttl = windowMs
+    -- A purchase record may be kept for its suppression window: the key lives that long.
+    if anyPurchase and purchaseMs > ttl then ttl = purchaseMs end
+    if flagReason and flagUntil - at > ttl then ttl = flagUntil - at end
+    redis.call('SET', KEYS[1], value, 'PX', ttl)
+    return { count + 1, flagState, flagReason or '', tostring(flagUntil), tostring(at) }
   end
 end
 
+-- Full path: decode everything, merge, de-duplicate, sort, judge, trim and encode again.
+local records, seen, added = {}, {}, 0
+if bodyAt and bodyAt < #current then
+  for _, rec in ipairs(split(current, ';', bodyAt + 1, #current)) do
+    local r = parse(rec)
+    seen[r.fp] = true
+    records[#records + 1] = r
+  end
+end
 for i = 9, #ARGV, 5 do
   local fp = ARGV[i]
   if not seen[fp] then
@@ -195,35 +263,36 @@ for i = #records, 1, -1 do
     bought[r.product] = true
     purchases = purchases + 1
     keep[i] = true
-    anyPurchase = true
   end
+  if keep[i] and r.type == 'p' then anyPurchase = true end
 end
 
-local categories, categoryIndex, body = {}, {}, {}
-for i = 1, #records do
-  if keep[i] then
-    local r = records[i]
-    local index = ''
-    if r.category then
-      local known = categoryIndex[r.category]
-      if known == nil then
-        known = b36(#categories)
-        categories[#categories + 1] = r.category
-        categoryIndex[r.category] = known
-      end
-      index = known
+local kept = {}
+for i = 1, #records do if keep[i] then kept[#kept + 1] = records[i] end end
+local newBase = kept[1].at
+local names, nameIndex, body = {}, {}, {}
+for i = 1, #kept do
+  local r = kept[i]
+  local index = ''
+  if r.category then
+    local known = nameIndex[r.category]
+    if known == nil then
+      known = b36(#names)
+      names[#names + 1] = r.category
+      nameIndex[r.category] = known
     end
-    body[#body + 1] = r.fp .. r.type .. b36(newest - r.at) .. ',' .. index .. ',' .. r.product
+    index = known
   end
+  body[i] = r.fp .. r.type .. b36(r.at - newBase) .. ',' .. index .. ',' .. r.product
 end
-local header = '${FORMAT_VERSION}' .. b36(newest)
-if flagReason then header = header .. '!' .. flagReason .. b36(flagUntil - newest) end
-if #categories > 0 then header = header .. '\\31' .. table.concat(categories, '\\31') end
+local head = '${FORMAT_VERSION}' .. b36(newBase) .. '.' .. b36(#kept)
+if flagReason then head = head .. '!' .. flagReason .. b36(flagUntil - newBase) end
+if #names > 0 then head = head .. '\\31' .. table.concat(names, '\\31') end
 local ttl = windowMs
 if anyPurchase and purchaseMs > ttl then ttl = purchaseMs end
 if flagReason and flagUntil - newest > ttl then ttl = flagUntil - newest end
-redis.call('SET', KEYS[1], header .. '\\30' .. table.concat(body, ';'), 'PX', ttl)
-return { #body, flagState, flagReason or '', tostring(flagUntil), tostring(newest) }
+redis.call('SET', KEYS[1], head .. '\\30' .. table.concat(body, ';'), 'PX', ttl)
+return { #kept, flagState, flagReason or '', tostring(flagUntil), tostring(newest) }
 `;
 
 type RecordSessionCommand = (key: string, ...args: string[]) => Promise<[number, number, string, string, string]>;
@@ -235,20 +304,22 @@ export function decodeSession(value: string | null, userId: string, policy: Pick
   const bodyAt = value.indexOf('\x1e');
   if (bodyAt < 0) return snapshot;
   const [first = '0', ...categories] = value.slice(1, bodyAt).split('\x1f');
-  const [newestText = '0', flagText] = first.split('!');
-  const newest = parseInt(newestText, 36);
+  const [counted = '0', flagText] = first.split('!');
+  const base = parseInt(counted.slice(0, counted.indexOf('.')), 36);
   const reason = BOT_REASONS_BY_CODE.get(flagText?.[0] ?? '');
-  if (reason !== undefined) snapshot.botFlag = { reason, until: newest + parseInt(flagText!.slice(1), 36) };
+  if (reason !== undefined) snapshot.botFlag = { reason, until: base + parseInt(flagText!.slice(1), 36) };
   if (bodyAt === value.length - 1) return snapshot;
   const records = value.slice(bodyAt + 1).split(';');
+  const timeOf = (record: string) => base + parseInt(record.slice(FINGERPRINT_LENGTH + 1, record.indexOf(',')), 36);
+  const newest = timeOf(records[records.length - 1]!);
   // Newest first, so the purchases are the latest of the newest maxPurchases products, as the
   // script keeps them (older purchase records may stay only as signals of the session).
   for (let i = records.length - 1; i >= 0; i--) {
     const record = records[i]!;
     const type = TYPES_BY_CODE.get(record[FINGERPRINT_LENGTH] ?? '');
-    const [age = '', categoryIndex = '', productId = ''] = record.slice(FINGERPRINT_LENGTH + 1).split(',');
+    const [offset = '', categoryIndex = '', productId = ''] = record.slice(FINGERPRINT_LENGTH + 1).split(',');
     if (type === undefined || productId === '') continue;
-    const at = newest - parseInt(age, 36);
+    const at = base + parseInt(offset, 36);
     if (type === 'purchase' && !snapshot.purchases.has(productId) && snapshot.purchases.size < policy.maxPurchases) snapshot.purchases.set(productId, at);
     if (at < newest - policy.sessionWindowMs) continue;
     const category = categoryIndex === '' ? null : (categories[parseInt(categoryIndex, 36)] ?? null);

@@ -1,6 +1,6 @@
 import { sessionKey } from '@lambdarec/contracts';
 import { createRedis, type Redis } from '@lambdarec/clients';
-import { botVerdict, DEFAULT_SESSION_POLICY, type SessionSignal } from '@lambdarec/domain';
+import { botVerdict, DEFAULT_SESSION_POLICY, seededRandom, type SessionSignal } from '@lambdarec/domain';
 import { testLogger, uniqueName } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBotFlagLedger, createSessionStore, eventFingerprint } from '../src/session-store.js';
@@ -111,6 +111,37 @@ describe('session store', () => {
     const [forward, backward] = await redis.mget(sessionKey(keyPrefix, 'forward'), sessionKey(keyPrefix, 'backward'));
     expect(forward).not.toBeNull();
     expect(backward).toBe(forward);
+  });
+
+  it('appending one newer event (the fast path) stores exactly the bytes a whole rebuild does', async () => {
+    // The same event twice in one call takes the full path (and counts once): a reference to compare with.
+    const policy = { ...DEFAULT_SESSION_POLICY, maxSignals: 12, maxPurchases: 4, botMaxEventsPerMinute: 8, sessionWindowMs: 10 * 60_000 };
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    const random = seededRandom(7);
+    const pick = <T,>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
+    let clock = Date.now() - 3 * 60 * 60 * 1000;
+    const history: SessionSignal[] = [];
+    for (let step = 0; step < 400; step++) {
+      // Mostly forward in time, sometimes a burst, a late event, or a redelivery.
+      clock += pick([1, 500, 2_000, 30_000, 90_000, 400_000]);
+      const late = random() < 0.1;
+      const event =
+        history.length > 0 && random() < 0.08
+          ? pick(history)
+          : signal({
+              productId: pick(['p1', 'p2', 'p3', 'p.4', 'p5']),
+              type: pick(['view', 'view', 'view', 'click', 'add_to_cart', 'purchase'] as const),
+              category: pick(['shoes', 'hats', null, 'Home, Garden']),
+              at: late ? clock - 120_000 : clock,
+            });
+      history.push(event);
+      const fast = await store.record([{ ...event, userId: 'fast' }]);
+      const full = await store.record([{ ...event, userId: 'full' }, { ...event, userId: 'full' }]);
+      expect(fast.map(({ userId: _u, ...f }) => f), `step ${step}`).toEqual(full.map(({ userId: _u, ...f }) => f));
+      const [a, b] = await redis.mget(sessionKey(keyPrefix, 'fast'), sessionKey(keyPrefix, 'full'));
+      expect(a, `step ${step}`).toBe(b);
+      expect(await redis.pttl(sessionKey(keyPrefix, 'fast'))).toBeGreaterThan(0);
+    }
   });
 
   it('stores categories verbatim, whatever printable characters they hold', async () => {
