@@ -185,6 +185,18 @@ async function sessionMemory(redis: Redis, prefix: string): Promise<{ keys: numb
   return { keys, bytesPerKey: sample.length === 0 ? 0 : sampled / sample.length };
 }
 
+/** Microseconds Redis has spent in commands so far, and how many it ran (INFO commandstats: the whole server, other clients included). */
+async function redisCommandTime(redis: Redis): Promise<{ usec: number; calls: number }> {
+  const stats = await redis.info('commandstats');
+  let usec = 0;
+  let calls = 0;
+  for (const match of stats.matchAll(/calls=(\d+),usec=(\d+)/g)) {
+    calls += Number(match[1]);
+    usec += Number(match[2]);
+  }
+  return { usec, calls };
+}
+
 async function removeKeys(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
@@ -226,13 +238,18 @@ try {
     if (metric === undefined) return 0;
     return (await metric.get()).values.reduce((sum, { value }) => sum + value, 0);
   };
+  const redisBefore = await redisCommandTime(redis);
   const applied = await measure(() => speed.consumer.start(), handledBySpeed, prefilled);
+  const redisAfter = await redisCommandTime(redis);
+  const redisBusy = (redisAfter.usec - redisBefore.usec) / 1e6 / applied.wallSeconds;
+  const redisPerEvent = (redisAfter.usec - redisBefore.usec) / prefilled;
   say(`speed consumer → Redis       ${fmt(applied.eventsPerSecond).padStart(9)} events/s  (${applied.wallSeconds.toFixed(1)} s with the group join)`);
   const outcomes = Object.fromEntries(
     ((await speed.registry.getSingleMetric('lrec_speed_events_total')?.get())?.values ?? []).map(({ labels, value }) => [String(labels['outcome']), value]),
   );
   if ((outcomes['dead-lettered'] ?? 0) > 0) throw new Error(`the speed consumer dead-lettered ${outcomes['dead-lettered']} generated events`);
   const memory = await sessionMemory(redis, keyPrefix);
+  say(`Redis busy in commands ${(redisBusy * 100).toFixed(0)}% of the speed consumer's run, ${redisPerEvent.toFixed(1)} µs per event`);
   say(`session state: ${fmt(memory.keys)} keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE of a sample)`);
 
   const rawAfter = await rawConsumerRate(kafka, topic.topic, prefilled);
@@ -296,6 +313,8 @@ try {
       `Raw consumer before and after the speed consumer: ${fmt(rawBefore.eventsPerSecond)} and ${fmt(rawAfter.eventsPerSecond)} events/s; the baseline is their mean.`,
       'Rates count from the first handled batch to the last event, so the group join is left out of both; with it: ' +
         `raw ${rawBefore.wallSeconds.toFixed(1)} s, speed ${applied.wallSeconds.toFixed(1)} s.`,
+      `Redis was busy running commands ${(redisBusy * 100).toFixed(0)}% of the speed consumer's ${applied.wallSeconds.toFixed(1)} s (${redisPerEvent.toFixed(1)} µs per event; ` +
+        `INFO commandstats of the whole server, so other clients of a shared Redis count too). Redis runs commands on one thread: near 100%, Redis is the ceiling.`,
       `Speed outcomes: ${Object.entries(outcomes).map(([outcome, n]) => `${outcome} ${fmt(n)}`).join(', ')}.`,
       `Session state afterwards: ${fmt(memory.keys)} Redis keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE over a sample of up to 1,000).`,
       drained === undefined
