@@ -309,7 +309,9 @@ async function main(): Promise<void> {
         }
         times.push(elapsed);
         afterPosts.push(elapsed - posts.at(-1)!);
-        const deliveredAt = await Promise.race([delivered, sleep(TRIAL_TIMEOUT_MS).then(() => Number.NaN)]);
+        let giveUp: NodeJS.Timeout | undefined;
+        const deliveredAt = await Promise.race([delivered, new Promise<number>((resolve) => (giveUp = setTimeout(() => resolve(Number.NaN), TRIAL_TIMEOUT_MS)))]);
+        clearTimeout(giveUp);
         awaitingDelivery.delete(userId);
         deliveries.push(deliveredAt - begun - posts.at(-1)!);
         (byKind[`${type}, ${sampled ? 'known' : 'fresh'}`] ??= []).push(elapsed);
