@@ -13,12 +13,39 @@ export class LoadRequestError extends Error {
   }
 }
 
+/**
+ * Refused for the rate limit again right after waiting for a new minute: the request may be
+ * larger than the whole budget (ingest then refuses it every minute), so the caller sends it in parts.
+ */
+export class RateLimitedAgain extends Error {
+  constructor(readonly times: number) {
+    super(`refused by the rate limit ${times} times in a row`);
+    this.name = 'RateLimitedAgain';
+  }
+}
+
+/** The operator pressed Ctrl-C while a request waited to be sent again. */
+export class Interrupted extends Error {
+  constructor(message = 'interrupted') {
+    super(message);
+    this.name = 'Interrupted';
+  }
+}
+
 export interface Waiting {
   status: number | undefined;
   delayMs: number;
   rateLimited: boolean;
   /** The answer's text (ingest says why it limits), or the network error. */
   reason: string;
+}
+
+export interface SendOptions {
+  onWait?: (waiting: Waiting) => void;
+  /** Aborted: stop waiting to retry (a request already sent is still answered). */
+  signal?: AbortSignal;
+  /** Consecutive 429s after which RateLimitedAgain is thrown. @defaultValue Infinity */
+  rateLimitedLimit?: number;
 }
 
 /**
@@ -28,9 +55,11 @@ export interface Waiting {
 export async function sendUntilAccepted(
   url: string,
   init: { method: string; headers: Record<string, string>; body?: string },
-  onWait: (waiting: Waiting) => void = () => undefined,
+  { onWait = () => undefined, signal, rateLimitedLimit = Infinity }: SendOptions = {},
 ): Promise<unknown> {
-  for (let attempt = 1; ; attempt++) {
+  let failures = 0;
+  let rateLimited = 0;
+  for (;;) {
     let status: number | undefined;
     let retryAfter: string | null = null;
     let text: string;
@@ -42,12 +71,20 @@ export async function sendUntilAccepted(
     } catch (err) {
       text = (err as Error).message;
     }
-    const decision = decideRetry(status, attempt, retryAfter);
+    rateLimited = status === 429 ? rateLimited + 1 : 0;
+    if (status === undefined || status >= 500) failures++;
+    const decision = decideRetry(status, failures, retryAfter);
     if (decision.action === 'done') return text === '' ? undefined : JSON.parse(text);
     if (decision.action === 'stop') {
       throw new LoadRequestError(`${init.method} ${url} answered ${status ?? 'nothing'}${status === undefined ? ` (${text})` : ''}`, status, text);
     }
+    if (rateLimited >= rateLimitedLimit) throw new RateLimitedAgain(rateLimited);
     onWait({ status, delayMs: decision.delayMs, rateLimited: decision.rateLimited, reason: text });
-    await sleep(decision.delayMs);
+    try {
+      await sleep(decision.delayMs, undefined, signal === undefined ? undefined : { signal });
+    } catch (err) {
+      if (signal?.aborted === true) throw new Interrupted();
+      throw err;
+    }
   }
 }

@@ -88,15 +88,16 @@ export const MAX_ATTEMPTS = 10;
  * 429: wait as long as Retry-After says (the budget comes back each minute; not counted as a
  * failed attempt). 503 and other 5xx, or no answer at all (status undefined): back off
  * exponentially, honouring a Retry-After. Anything else (400, 401, 413…) will not get better by
- * sending it again. Sending the same body again is safe: its eventIds are fixed.
+ * sending it again. Sending the same body again is safe: its eventIds are fixed. `failures`
+ * counts the 5xx and lost answers of this request so far, this one included.
  */
-export function decideRetry(status: number | undefined, attempt: number, retryAfter: string | null | undefined): RetryDecision {
+export function decideRetry(status: number | undefined, failures: number, retryAfter: string | null | undefined): RetryDecision {
   if (status !== undefined && status >= 200 && status < 300) return { action: 'done' };
   const givenMs = retryAfter !== null && retryAfter !== undefined && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) * 1000 : undefined;
   if (status === 429) return { action: 'retry', delayMs: givenMs ?? 5_000, rateLimited: true };
   if (status !== undefined && status < 500) return { action: 'stop' };
-  if (attempt >= MAX_ATTEMPTS) return { action: 'stop' };
-  const backoffMs = Math.min(30_000, 500 * 2 ** (attempt - 1));
+  if (failures >= MAX_ATTEMPTS) return { action: 'stop' };
+  const backoffMs = Math.min(30_000, 500 * 2 ** (failures - 1));
   return { action: 'retry', delayMs: Math.max(givenMs ?? 0, backoffMs), rateLimited: false };
 }
 
