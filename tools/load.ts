@@ -114,7 +114,7 @@ function onWait({ status, delayMs, rateLimited, reason }: Waiting): void {
     // not JSON: a network error's text
   }
   const hint = rateLimited ? ' (ingest counts events per client a minute; a higher RATE_LIMIT_PER_MINUTE on ingest loads faster)' : '';
-  process.stdout.write(`\n${status ?? 'no answer'}: ${why}; retrying in ${Math.ceil(delayMs / 1000)} s${hint}\n`);
+  process.stdout.write(`\n${status ?? 'no answer'}: ${why} → sending again in ${Math.ceil(delayMs / 1000)} s${hint}\n`);
 }
 
 /**
