@@ -34,6 +34,12 @@ export interface EventConsumerOptions {
   /** @defaultValue false: a new group starts at the earliest offset, so nothing already on the topic is skipped. */
   fromLatest?: boolean;
   /**
+   * Partition batches handled at once. Above 1, `handle` must be safe to run concurrently for
+   * different partitions (events of one key stay in one partition, so per-key work never
+   * overlaps). @defaultValue 1
+   */
+  partitionsConsumedConcurrently?: number;
+  /**
    * Called when kafkajs gives up and will not restart the consumer (a non-retriable error): the
    * process should stop rather than stay up, healthy-looking, without consuming.
    * @defaultValue raises the error as uncaught: the service logs it, closes, and exits non-zero
@@ -72,6 +78,7 @@ export function createEventConsumer({
   metrics,
   onFatal = raiseUncaught,
   fromLatest = false,
+  partitionsConsumedConcurrently = 1,
   maxAttempts = 3,
   lagIntervalMs = 15_000,
   crashLoopThreshold = 3,
@@ -85,6 +92,14 @@ export function createEventConsumer({
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const dlqTopic = dlqTopicFor(topic);
+  // One DLQ send at a time, whatever the partitions handled at once: kafkajs 2.2.4's idempotent
+  // producer breaks its sequence numbers on concurrent sends (OutOfOrderSequenceException).
+  let dlqSends: Promise<unknown> = Promise.resolve();
+  const sendToDlq = (record: Parameters<Producer['send']>[0]) => {
+    const sent = dlqSends.then(() => dlqProducer.send(record));
+    dlqSends = sent.catch(() => undefined);
+    return sent;
+  };
   const consumerLog = log.child({ component: 'event-consumer', topic, groupId });
   // Lag, and the broker check of readiness, ask the broker directly: they must work while the
   // consumer itself is stuck or restarting.
@@ -132,6 +147,7 @@ export function createEventConsumer({
       await consumer.subscribe({ topic, fromBeginning: !fromLatest });
       await consumer.run({
         autoCommit: true,
+        partitionsConsumedConcurrently,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
           if (batch.messages.length === 0) return;
@@ -147,7 +163,7 @@ export function createEventConsumer({
           }
           const deadLetter = async (entries: ReadonlyArray<{ reason: string; message: KafkaMessage }>) => {
             if (entries.length === 0) return;
-            await dlqProducer.send({
+            await sendToDlq({
               topic: dlqTopic,
               acks: -1,
               messages: entries.map(({ reason, message }) => ({
