@@ -28,9 +28,9 @@ interface BenchPlan {
 
 /** In the order a reader wants them: what a shopper feels first, then capacity and memory. */
 const BENCHES: BenchPlan[] = [
-  { name: 'freshness', script: 'freshness.bench.ts', args: [], quickArgs: ['--trials', '50'] },
-  { name: 'serving', script: 'serving.bench.ts', args: [], quickArgs: ['--users', '2000', '--products', '500'], quickEnv: { BENCH_SECONDS: '3' } },
-  { name: 'speed', script: 'speed.bench.ts', args: [], quickArgs: ['--events', '50000', '--users', '5000'] },
+  { name: 'freshness', script: 'freshness.bench.ts', args: [], quickArgs: ['--trials', '40', '--max-seconds', '2'] },
+  { name: 'serving', script: 'serving.bench.ts', args: [], quickArgs: ['--users', '2000', '--products', '500', '--rounds', '1'], quickEnv: { BENCH_SECONDS: '3' } },
+  { name: 'speed', script: 'speed.bench.ts', args: [], quickArgs: ['--events', '30000', '--users', '3000', '--burst', '10000'] },
   { name: 'session-memory', script: 'session-memory.bench.ts', args: [], quickArgs: ['--sessions', '5000'] },
   { name: 'ingest', script: 'ingest.bench.ts', args: [], quickArgs: [], quickEnv: { BENCH_SECONDS: '3' } },
   { name: 'batch', script: 'batch.bench.ts', args: ['--sizes', '1m,2m', '--workers', '1,2'], quickArgs: ['--sizes', '20k', '--workers', '1'] },
