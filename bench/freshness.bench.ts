@@ -19,9 +19,9 @@ import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import autocannon from 'autocannon';
-import type { Admin } from 'kafkajs';
 import { closeRedis, createKafka, createLogger, createRedis, type Redis } from '@lambdarec/clients';
 import { createTestTopic, demoCatalog, demoEvents, startInfra, startIsolatedServices, uniqueName } from '@lambdarec/testing';
+import { groupLag } from './kafka-lag.js';
 import { writeBenchReport, type BenchFigure } from './report.js';
 
 const EVENTS_PER_REQUEST = 10;
@@ -142,16 +142,6 @@ async function main(): Promise<void> {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await sleep(200);
     }
-  }
-
-  /** Records the group has not committed yet, over all partitions. */
-  async function groupLag(admin: Admin, topic: string, groupId: string): Promise<number> {
-    const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-    const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-    return ends.reduce((lag, { partition, high, low }) => {
-      const from = at.get(partition) ?? -1;
-      return lag + Number(high) - (from < 0 ? Number(low) : from);
-    }, 0);
   }
 
   function startLoad(plan: LoadPlan): { stop(): void; done: Promise<LoadResult> } {

@@ -15,13 +15,14 @@
  * mean of the two: a machine shared with other work drifts within a run.
  */
 import { parseArgs } from 'node:util';
-import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { closeRedis, createKafka, createLogger, createRedis, type Redis } from '@lambdarec/clients';
 import { loadConfig, speedConfigSchema } from '@lambdarec/config';
 import type { ClickEvent } from '@lambdarec/contracts';
 import { seededRandom } from '@lambdarec/domain';
 import { createSpeedDependencies } from '@lambdarec/speed';
 import { createTestTopic, retailHistory, startInfra, uniqueName } from '@lambdarec/testing';
+import { groupLag } from './kafka-lag.js';
 import { writeBenchReport, type BenchFigure } from './report.js';
 
 const { values: args } = parseArgs({
@@ -99,16 +100,6 @@ async function produce(producer: Producer, topic: string, events: Iterable<Click
   }
   await flush();
   return sent;
-}
-
-/** Records the group has not committed yet, over all partitions (what the consumer's lag gauge reports). */
-async function groupLag(admin: Admin, topic: string, groupId: string): Promise<number> {
-  const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-  const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-  return ends.reduce((lag, { partition, high, low }) => {
-    const from = at.get(partition) ?? -1;
-    return lag + Number(high) - (from < 0 ? Number(low) : from);
-  }, 0);
 }
 
 interface Throughput {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createKafka, createPgPool, type PgPool } from '@lambdarec/clients';
 import { runMigrations } from '@lambdarec/stores';
-import { createTestDatabase, createTestTopic, testLogger, uniqueName, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
+import { createTestDatabase, createTestTopic, testLogger, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
 import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startService, type RunningService } from './harness.js';
+import { isolatedServicesEnv, startService, type RunningService } from './harness.js';
 
 const log = testLogger('e2e');
 const DASHBOARD = { user: 'ops', password: 'e2e-password' };
@@ -62,20 +62,7 @@ beforeAll(async () => {
   topic = await createTestTopic(kafkaBrokers, { partitions: 6 });
   db = await createTestDatabase(databaseUrl, (dbUrl) => runMigrations({ databaseUrl: dbUrl, log }));
   pool = createPgPool({ url: db.url, log, applicationName: 'e2e' });
-  const env = {
-    DATABASE_URL: db.url,
-    REDIS_URL: redisUrl,
-    KAFKA_BROKERS: kafkaBrokers.join(','),
-    EVENTS_TOPIC: topic.topic,
-    REDIS_KEY_PREFIX: `${uniqueName('e2e')}:`,
-    BATCH_QUEUE: uniqueName('e2e-batch'),
-    SPEED_GROUP_ID: uniqueName('e2e-speed'),
-    ARCHIVE_GROUP_ID: uniqueName('e2e-archive'),
-    BATCH_VIEW_REFRESH_MS: '200',
-    DASHBOARD_USER: DASHBOARD.user,
-    DASHBOARD_PASSWORD: DASHBOARD.password,
-    CATALOG_API_KEY,
-  };
+  const env = isolatedServicesEnv('e2e', { databaseUrl: db.url, redisUrl, kafkaBrokers, topic: topic.topic }, { dashboard: DASHBOARD, catalogApiKey: CATALOG_API_KEY });
   const started = await Promise.all((['ingest', 'speed', 'batch', 'serving'] as const).map((name) => startService(name, env)));
   for (const service of started) services[service.name] = service;
 }, 180_000);

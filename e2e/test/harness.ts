@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { uniqueName } from '@lambdarec/testing';
 
 export const WORKSPACE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -13,6 +14,35 @@ export interface RunningService<Name extends AppName = AppName> {
   output: () => string;
   /** SIGTERM, then the exit code once the process is gone. */
   stop(): Promise<number | null>;
+}
+
+/**
+ * The environment of one test file's services: its own database, topic, Redis key prefix, BullMQ
+ * queue and consumer groups (named after `name`), the operators' credentials, and a quick batch
+ * view refresh. `extra` adds or overrides variables.
+ */
+export function isolatedServicesEnv(
+  name: string,
+  { databaseUrl, redisUrl, kafkaBrokers, topic }: { databaseUrl: string; redisUrl: string; kafkaBrokers: readonly string[]; topic: string },
+  { dashboard, catalogApiKey }: { dashboard: { user: string; password: string }; catalogApiKey: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const unique = (what: string) => uniqueName(`${name}-${what}`);
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    KAFKA_BROKERS: kafkaBrokers.join(','),
+    EVENTS_TOPIC: topic,
+    REDIS_KEY_PREFIX: `${unique('keys')}:`,
+    BATCH_QUEUE: unique('batch'),
+    SPEED_GROUP_ID: unique('speed'),
+    ARCHIVE_GROUP_ID: unique('archive'),
+    BATCH_VIEW_REFRESH_MS: '200',
+    DASHBOARD_USER: dashboard.user,
+    DASHBOARD_PASSWORD: dashboard.password,
+    CATALOG_API_KEY: catalogApiKey,
+    ...extra,
+  };
 }
 
 /** A free loopback port (the OS picks it; the small race with other processes is acceptable in tests). */

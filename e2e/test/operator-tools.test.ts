@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPgPool, type PgPool } from '@lambdarec/clients';
 import { runMigrations } from '@lambdarec/stores';
-import { createTestDatabase, createTestTopic, testLogger, uniqueName, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
+import { createTestDatabase, createTestTopic, testLogger, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // The operator tools are root scripts, in no Nx project (so no vitest of their own runs tests beside
 // them); their pure parts are tested here until tools/load and tools/simulate become a project.
@@ -28,7 +28,7 @@ import {
   type TrafficFigures,
 } from '../../tools/simulate/traffic.js';
 /* eslint-enable @nx/enforce-module-boundaries */
-import { startService, WORKSPACE_ROOT, type AppName, type RunningService } from './harness.js';
+import { isolatedServicesEnv, startService, WORKSPACE_ROOT, type AppName, type RunningService } from './harness.js';
 
 describe('simulate traffic (pure)', () => {
   const catalog = Array.from({ length: 50 }, (_, i) => ({ productId: `p${i}`, price: i + 1 }));
@@ -260,20 +260,7 @@ beforeAll(async () => {
   workDir = mkdtempSync(path.join(tmpdir(), 'lambdarec-load-'));
   csvFile = path.join(workDir, 'online_retail_slice.csv');
   writeFileSync(csvFile, RETAIL_CSV);
-  const env = {
-    DATABASE_URL: db.url,
-    REDIS_URL: redisUrl,
-    KAFKA_BROKERS: kafkaBrokers.join(','),
-    EVENTS_TOPIC: topic.topic,
-    REDIS_KEY_PREFIX: `${uniqueName('e2e-tools')}:`,
-    BATCH_QUEUE: uniqueName('e2e-tools-batch'),
-    SPEED_GROUP_ID: uniqueName('e2e-tools-speed'),
-    ARCHIVE_GROUP_ID: uniqueName('e2e-tools-archive'),
-    BATCH_VIEW_REFRESH_MS: '200',
-    DASHBOARD_USER: DASHBOARD.user,
-    DASHBOARD_PASSWORD: DASHBOARD.password,
-    CATALOG_API_KEY,
-  };
+  const env = isolatedServicesEnv('e2e-tools', { databaseUrl: db.url, redisUrl, kafkaBrokers, topic: topic.topic }, { dashboard: DASHBOARD, catalogApiKey: CATALOG_API_KEY });
   const started = await Promise.all((['ingest', 'speed', 'batch', 'serving'] as const).map((name) => startService(name, env)));
   for (const service of started) services[service.name] = service;
 }, 180_000);

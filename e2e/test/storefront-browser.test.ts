@@ -5,10 +5,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createPgPool, type PgPool } from '@lambdarec/clients';
 import { runMigrations } from '@lambdarec/stores';
-import { createTestDatabase, createTestTopic, demoCatalog, demoEvents, testLogger, uniqueName, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
+import { createTestDatabase, createTestTopic, demoCatalog, demoEvents, testLogger, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort, startService, WORKSPACE_ROOT, type AppName, type RunningService } from './harness.js';
+import { freePort, isolatedServicesEnv, startService, WORKSPACE_ROOT, type AppName, type RunningService } from './harness.js';
 
 const log = testLogger('e2e-storefront');
 const DASHBOARD = { user: 'ops', password: 'e2e-password' };
@@ -70,24 +70,12 @@ beforeAll(async () => {
   pool = createPgPool({ url: db.url, log, applicationName: 'e2e-storefront' });
   // The storefront's address must be known before ingest starts: it is the origin ingest's CORS allows.
   const storefrontPort = await freePort();
-  const env = {
-    DATABASE_URL: db.url,
-    REDIS_URL: redisUrl,
-    KAFKA_BROKERS: kafkaBrokers.join(','),
-    EVENTS_TOPIC: topic.topic,
-    REDIS_KEY_PREFIX: `${uniqueName('e2e-shop')}:`,
-    BATCH_QUEUE: uniqueName('e2e-shop-batch'),
-    SPEED_GROUP_ID: uniqueName('e2e-shop-speed'),
-    ARCHIVE_GROUP_ID: uniqueName('e2e-shop-archive'),
-    BATCH_VIEW_REFRESH_MS: '200',
-    DASHBOARD_USER: DASHBOARD.user,
-    DASHBOARD_PASSWORD: DASHBOARD.password,
-    CATALOG_API_KEY,
+  const env = isolatedServicesEnv('e2e-shop', { databaseUrl: db.url, redisUrl, kafkaBrokers, topic: topic.topic }, { dashboard: DASHBOARD, catalogApiKey: CATALOG_API_KEY }, {
     STOREFRONT_ORIGINS: `http://127.0.0.1:${storefrontPort}`,
     // The demo history is too small to show that anything is re-bought: every purchase is then
     // hidden, which is what this test looks for (re-buying has its own tests in serving).
     REBUY_MIN_BUYERS: '1000',
-  };
+  });
   const started = await Promise.all((['ingest', 'speed', 'batch', 'serving'] as const).map((name) => startService(name, env)));
   for (const service of started) services[service.name] = service;
 
