@@ -1,6 +1,6 @@
 import type { Logger, PgPool } from '@lambdarec/clients';
 import { createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
-import { createCatalogListing, type CatalogListing } from './catalog-listing.js';
+import { createCatalogListing, type CatalogListing } from '@lambdarec/stores';
 import type { StorefrontConfig } from './config.js';
 import { assetsRoutes } from './routes/assets.js';
 import { pagesRoutes } from './routes/pages.js';

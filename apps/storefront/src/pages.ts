@@ -1,4 +1,4 @@
-import type { CategorySummary, ListedProduct } from './catalog-listing.js';
+import type { CategorySummary, ListedProduct } from '@lambdarec/stores';
 import { html, jsonForScript, type SafeHtml } from './html.js';
 import type { ShownItem, ShownList } from './shop.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from '@lambdarec/clients';
 import type { RecommendedItem } from '@lambdarec/contracts';
-import type { CatalogListing, ListedProduct } from './catalog-listing.js';
+import type { CatalogListing, ListedProduct } from '@lambdarec/stores';
 import { explainReasons, productsNamedIn } from './reasons.js';
 import type { ServingClient } from './serving-client.js';
 

@@ -1,4 +1,14 @@
-import { BOUGHT_BEFORE_REASON, type BatchModel, type Candidate, type ProductFacts, type RepurchaseStats, type RepurchaseTable, type ScoredItem } from '@lambdarec/domain';
+import {
+  BOUGHT_BEFORE_REASON,
+  SIMILAR_TO_REASON,
+  type BatchModel,
+  type Candidate,
+  type ProductFacts,
+  type RankedCandidate,
+  type RepurchaseStats,
+  type RepurchaseTable,
+  type ScoredItem,
+} from '@lambdarec/domain';
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyRows } from './copy.js';
 
@@ -110,8 +120,17 @@ export interface BatchViewWriter {
   ): Promise<number>;
   /** A similar-items shard: its products' neighbours. */
   writeSimilarShard(runId: string, record: ShardRecord, similar: ReadonlyMap<string, readonly ScoredItem[]>): Promise<void>;
-  /** A user-items shard, streamed: users are written as they are computed. Returns how many. */
-  writeUserShard(runId: string, record: Omit<ShardRecord, 'rowsRead'>, users: AsyncIterable<readonly [userId: string, items: readonly ScoredItem[]]>, rowsRead: () => number): Promise<number>;
+  /**
+   * A user-items shard, streamed: users are written as they are computed, each list (`rankUser`)
+   * stored as `userRecommendations` would make it, with `categoryOf` naming the items' categories.
+   * Returns how many users have a list.
+   */
+  writeUserShard(
+    runId: string,
+    record: Omit<ShardRecord, 'rowsRead'>,
+    users: AsyncIterable<readonly [userId: string, items: readonly RankedCandidate[]]>,
+    options: { categoryOf: ReadonlyMap<string, string | null>; rowsRead: () => number },
+  ): Promise<number>;
   /** The similar lists a run's shards wrote (what the per-user shards rank with). */
   similarItemsOf(runId: string): Promise<Map<string, ScoredItem[]>>;
   /** The product facts a run's shards wrote. */
@@ -130,13 +149,52 @@ export interface BatchViewWriter {
 type StoredItem = [productId: string, score: number, category: string | null, reasons: string[]];
 type StoredList = Array<StoredItem | Candidate>;
 
-const SIMILAR_TO = 'batch:similar-to:';
 const encodeReason = (reason: string) =>
-  reason === BOUGHT_BEFORE_REASON ? '^' : reason.startsWith(SIMILAR_TO) ? `~${reason.slice(SIMILAR_TO.length)}` : reason;
-const decodeReason = (reason: string) => (reason === '^' ? BOUGHT_BEFORE_REASON : reason.startsWith('~') ? `${SIMILAR_TO}${reason.slice(1)}` : reason);
+  reason === BOUGHT_BEFORE_REASON ? '^' : reason.startsWith(SIMILAR_TO_REASON) ? `~${reason.slice(SIMILAR_TO_REASON.length)}` : reason;
+const decodeReason = (reason: string) => (reason === '^' ? BOUGHT_BEFORE_REASON : reason.startsWith('~') ? `${SIMILAR_TO_REASON}${reason.slice(1)}` : reason);
 
 export const listJson = (items: readonly ScoredItem[]): string =>
   JSON.stringify(items.map((item): StoredItem => [item.productId, item.score, item.category, item.reasons.map(encodeReason)]));
+
+/**
+ * Encodes ranked per-user lists (`rankUser`) into the very text that `listJson` makes of the
+ * `userRecommendations` items they stand for, without making those items: a user-items shard
+ * writes 50 items for each of its users, and building the objects and reason strings only to
+ * abbreviate and serialise them again was most of its time per user. Each product's JSON pieces
+ * (its id with its category, its id as a similar-to reason) are made once per shard; only the
+ * score is formatted per item, as `JSON.stringify` formats it.
+ */
+export function createRankedListEncoder(categoryOf: ReadonlyMap<string, string | null>): (items: readonly RankedCandidate[]) => string {
+  // productId → `["id",` and `,"category",[` around the score.
+  const pieces = new Map<string, { head: string; tail: string }>();
+  // productId → `"~id"`, the abbreviated similar-to reason.
+  const similarTo = new Map<string, string>();
+  const piecesOf = (productId: string) => {
+    let found = pieces.get(productId);
+    if (found === undefined) {
+      found = { head: `[${JSON.stringify(productId)},`, tail: `,${JSON.stringify(categoryOf.get(productId) ?? null)},[` };
+      pieces.set(productId, found);
+    }
+    return found;
+  };
+  const similarToOf = (productId: string) => {
+    let found = similarTo.get(productId);
+    if (found === undefined) similarTo.set(productId, (found = JSON.stringify(encodeReason(`${SIMILAR_TO_REASON}${productId}`))));
+    return found;
+  };
+  const BOUGHT = JSON.stringify(encodeReason(BOUGHT_BEFORE_REASON));
+  return (items) => {
+    let text = '[';
+    for (let k = 0; k < items.length; k++) {
+      const { productId, score, bought, because } = items[k]!;
+      const { head, tail } = piecesOf(productId);
+      const reasons = because === undefined ? (bought ? BOUGHT : '') : bought ? `${BOUGHT},${similarToOf(because)}` : similarToOf(because);
+      // JSON writes a number as String does, except that non-finite numbers become null.
+      text += `${k === 0 ? '' : ','}${head}${Number.isFinite(score) ? String(score) : 'null'}${tail}${reasons}]]`;
+    }
+    return `${text}]`;
+  };
+}
 
 export const decodeList = (stored: StoredList): Candidate[] =>
   stored.map((item) =>
@@ -187,10 +245,11 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
       });
     },
 
-    async writeUserShard(runId, record, users, rowsRead) {
+    async writeUserShard(runId, record, users, { categoryOf, rowsRead }) {
+      const encode = createRankedListEncoder(categoryOf);
       return withTransaction(pool, async (client) => {
         async function* rows() {
-          for await (const [userId, items] of users) if (items.length > 0) yield [runId, userId, listJson(items)] as const;
+          for await (const [userId, items] of users) if (items.length > 0) yield [runId, userId, encode(items)] as const;
         }
         const written = await copyRows(client, 'rec_user_items', ['run_id', 'user_id', 'items'], rows());
         await recordShard(client, runId, { ...record, rowsRead: rowsRead() }, written);

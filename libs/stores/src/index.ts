@@ -7,3 +7,4 @@ export * from './batch-view-repository.js';
 export * from './archive-reader.js';
 export * from './copy.js';
 export * from './whole-model.js';
+export * from './catalog-listing.js';

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createArchiveReader } from '../src/archive-reader.js';
 import { createBatchRunsRepository } from '../src/batch-runs-repository.js';
 import { createBatchViewRepository } from '../src/batch-view-repository.js';
+import { createCatalogListing } from '../src/catalog-listing.js';
 import { createCatalogRepository } from '../src/catalog-repository.js';
 import { createEventArchive } from '../src/event-archive.js';
 import { runMigrations } from '../src/migrations.js';
@@ -43,6 +44,28 @@ describe('event archive', () => {
     await archive.append({ topic: 't-progress', partition: 2, events: [], nextOffset: '30' });
     const { rows } = await pool.query("SELECT next_offset FROM archive_offsets WHERE topic = 't-progress' AND partition = 2");
     expect(rows[0].next_offset).toBe(40);
+  });
+});
+
+describe('catalog listing', () => {
+  it('lists categories with their counts, products by category (sold-out ones only when asked) and products by id', async () => {
+    const own = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
+    const ownPool = createPgPool({ url: own.url, log, applicationName: 'test' });
+    try {
+      await createCatalogRepository({ pool: ownPool }).upsert([
+        buildProduct({ productId: 'l1', category: 'lamps', title: 'Arc' }),
+        buildProduct({ productId: 'l2', category: 'lamps', title: 'Bulb', inStock: false }),
+        buildProduct({ productId: 'r1', category: 'rugs', title: 'Kilim' }),
+      ]);
+      const listing = createCatalogListing({ pool: ownPool });
+      expect(await listing.categories()).toEqual([{ category: 'lamps', products: 2 }, { category: 'rugs', products: 1 }]);
+      expect((await listing.products({ category: 'lamps', limit: 10 })).map((p) => [p.productId, p.inStock])).toEqual([['l1', true], ['l2', false]]);
+      expect((await listing.products({ limit: 10, inStockOnly: true })).map((p) => p.productId)).toEqual(['l1', 'r1']);
+      expect([...(await listing.byIds(['r1', 'nope'])).keys()]).toEqual(['r1']);
+    } finally {
+      await ownPool.end();
+      await own.drop();
+    }
   });
 });
 

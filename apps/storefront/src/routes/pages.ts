@@ -2,7 +2,7 @@ import { productIdParamsSchema } from '@lambdarec/contracts';
 import type { HttpServer } from '@lambdarec/http';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { CatalogListing } from '../catalog-listing.js';
+import type { CatalogListing } from '@lambdarec/stores';
 import { notFoundMain, productMain, recommendedFragment, renderPage, shopMain, type Frame, type PageSettings } from '../pages.js';
 import type { Shop } from '../shop.js';
 import { shopperOf } from '../shopper.js';

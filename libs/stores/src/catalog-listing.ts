@@ -14,17 +14,15 @@ export interface CategorySummary {
 }
 
 /**
- * What a shop window needs from the catalog: its categories, a page of products, and the products
- * a recommendation names. Read-only.
- *
- * The catalog repository in @lambdarec/stores owns the products table and has no listing yet;
- * these three reads belong there beside its upsert, and this module goes once they are.
+ * What a shop window (the storefront) or a traffic generator (`npm run simulate`) needs from the
+ * catalog: its categories, a page of products, and the products a recommendation names. Read-only,
+ * beside the catalog repository that writes the same table.
  */
 export interface CatalogListing {
   /** Categories with their number of products, by name; products without a category are left out. */
   categories(): Promise<CategorySummary[]>;
-  /** Products by category and title, in stock or not (the page marks sold-out ones). */
-  products(options: { category?: string | undefined; limit: number }): Promise<ListedProduct[]>;
+  /** Products by category and title, in stock or not (a page marks sold-out ones) unless `inStockOnly`. */
+  products(options: { category?: string | undefined; limit: number; inStockOnly?: boolean }): Promise<ListedProduct[]>;
   /** The given products the catalog knows. */
   byIds(productIds: readonly string[]): Promise<Map<string, ListedProduct>>;
 }
@@ -54,13 +52,13 @@ export function createCatalogListing({ pool }: { pool: PgPool }): CatalogListing
       return rows;
     },
 
-    async products({ category, limit }) {
+    async products({ category, limit, inStockOnly = false }) {
       const { rows } = await pool.query<ProductRow>(
         `SELECT product_id, category, title, price, in_stock FROM products
-          WHERE $1::text IS NULL OR category = $1
+          WHERE ($1::text IS NULL OR category = $1) AND (in_stock OR NOT $3)
           ORDER BY category NULLS LAST, title NULLS LAST, product_id
           LIMIT $2`,
-        [category ?? null, limit],
+        [category ?? null, limit, inStockOnly],
       );
       return rows.map(toProduct);
     },
