@@ -1,7 +1,7 @@
 import type { Logger, PgPool } from '@lambdarec/clients';
 import { createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
 import { createCatalogListing, type CatalogListing } from '@lambdarec/stores';
-import type { StorefrontConfig } from './config.js';
+import type { StorefrontConfig } from '@lambdarec/config';
 import { assetsRoutes } from './routes/assets.js';
 import { pagesRoutes } from './routes/pages.js';
 import { createServingClient, type ServingClient } from './serving-client.js';

@@ -1,7 +1,6 @@
-import { ConfigError, loadConfig } from '@lambdarec/config';
+import { ConfigError, loadConfig, storefrontConfigSchema } from '@lambdarec/config';
 import { demoEvents } from '@lambdarec/testing';
 import { describe, expect, it } from 'vitest';
-import { storefrontConfigSchema } from './config.js';
 
 const DATABASE_URL = 'postgres://u:p@127.0.0.1:55432/db';
 

@@ -1,3 +1,2 @@
 // What other projects may use of the storefront: its wiring, never its main.
 export * from './app.js';
-export * from './config.js';

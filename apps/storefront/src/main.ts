@@ -1,7 +1,7 @@
 import { createPgPool, runService } from '@lambdarec/clients';
 import { createMetricsRegistry } from '@lambdarec/http';
 import { createStorefront } from './app.js';
-import { storefrontConfigSchema } from './config.js';
+import { storefrontConfigSchema } from '@lambdarec/config';
 
 await runService({
   name: 'storefront',

@@ -1,4 +1,4 @@
-import { servingConfigSchema } from '@lambdarec/config';
+import { servingConfigSchema } from './schemas.js';
 import { ID_PATTERN } from '@lambdarec/contracts';
 import { z } from 'zod';
 
@@ -13,8 +13,6 @@ const baseUrl = (what: string) =>
 /**
  * The storefront's environment. LOG_LEVEL, HOST and DATABASE_URL are taken from serving's schema
  * so that they parse and read the same in every service.
- *
- * This schema belongs in libs/config beside the others; it lives here until that library takes it.
  */
 export const storefrontConfigSchema = servingConfigSchema.pick({ LOG_LEVEL: true, HOST: true, DATABASE_URL: true }).extend({
   PORT: z.coerce
