@@ -72,16 +72,23 @@ const CATEGORY_NAMES = [
   'candles', 'storage', 'textiles', 'jewellery', 'clocks', 'signs', 'baking', 'tea', 'vintage', 'cards',
 ];
 
-/** The generated history with shop-like names: `p17` → a product code, `c3` → a category name. */
-function* shopEvents(options: { events: number; seed: number }, codes: readonly string[]): Generator<ClickEvent> {
+/**
+ * The generated history with shop-like names (`p17` → a product code, `c3` → a category name), in
+ * time order, as a live topic holds each shopper's events: the history generator dates events at
+ * random within its span.
+ */
+function shopEvents(options: { events: number; seed: number }, codes: readonly string[]): ClickEvent[] {
+  const events: ClickEvent[] = [];
   for (const event of retailHistory({ ...options, users: USERS, products: PRODUCTS, days: SESSION_SPAN_DAYS, end: Date.now() })) {
     const category = Number(event.category!.slice(1));
-    yield {
+    events.push({
       ...event,
       productId: codes[Number(event.productId.slice(1))]!,
       category: `${CATEGORY_NAMES[category % CATEGORY_NAMES.length]}${category < CATEGORY_NAMES.length ? '' : `-${Math.floor(category / CATEGORY_NAMES.length)}`}`,
-    };
+    });
   }
+  // ISO timestamps of one format sort as text in time order.
+  return events.sort((a, b) => (a.timestamp! < b.timestamp! ? -1 : a.timestamp! > b.timestamp! ? 1 : 0));
 }
 
 /** Setup, not measured: big batches keyed by userId with kafkajs' Java-compatible partitioner, as ingest sends them. */
