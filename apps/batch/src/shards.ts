@@ -1,5 +1,5 @@
 import type { Logger } from '@lambdarec/clients';
-import { CooccurrenceShard, ProductFactsAccumulator, SimilarityIndex, userRecommendations, userSignals, type BatchPolicy } from '@lambdarec/domain';
+import { CooccurrenceShard, ProductFactsAccumulator, rankUser, SimilarityIndex, userProfile, userSignals, type BatchPolicy } from '@lambdarec/domain';
 import type { ArchiveReader, BatchRunsRepository, BatchViewWriter } from '@lambdarec/stores';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { BatchQueue, ShardJobData, ShardJobResult } from './jobs.js';
@@ -78,18 +78,26 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
   async function userItems(data: ShardJobData): Promise<ShardJobResult> {
     const { runId, shard, shards, asOf } = data;
     assertInputIntact(await reader.inputRows(runId), data);
-    const [similar, facts] = await Promise.all([writer.similarItemsOf(runId), writer.productFactsOf(runId)]);
+    const [index, facts] = await Promise.all([similarityIndexOf(runId), writer.productFactsOf(runId)]);
     const categoryOf = new Map(facts.map((fact) => [fact.productId, fact.category]));
-    const index = new SimilarityIndex(similar);
     let rowsRead = 0;
     async function* lists() {
       for await (const user of reader.users(runId, { shard, shards })) {
         rowsRead += user.rows.length;
-        yield [user.userId, userRecommendations(userSignals(user.rows, asOf, policy), index, categoryOf, policy)] as const;
+        yield [user.userId, rankUser(userProfile(user.rows, asOf, policy), index, policy)] as const;
       }
     }
-    const rowsWritten = await writer.writeUserShard(runId, { stage: 'user-items', shard, shards }, lists(), () => rowsRead);
+    const rowsWritten = await writer.writeUserShard(runId, { stage: 'user-items', shard, shards }, lists(), { categoryOf, rowsRead: () => rowsRead });
     return { rowsRead, rowsWritten };
+  }
+
+  /**
+   * The run's similar lists as an index. The decoded lists (an object per item, about 165 MB of heap
+   * at 1M events) are garbage once it is built, instead of staying referenced while the shard
+   * streams its users.
+   */
+  async function similarityIndexOf(runId: string): Promise<SimilarityIndex> {
+    return new SimilarityIndex(await writer.similarItemsOf(runId));
   }
 
   return async (job: Pick<Job<ShardJobData, ShardJobResult>, 'id' | 'data' | 'parent'>): Promise<ShardJobResult> => {

@@ -84,6 +84,8 @@ export interface BatchModel {
 
 /** A per-user reason: the product is one the user bought before (a re-buy candidate). */
 export const BOUGHT_BEFORE_REASON = 'batch:bought-before';
+/** Prefix of a similar item's reason, followed by the product it is similar to. */
+export const SIMILAR_TO_REASON = 'batch:similar-to:';
 
 const byScore = (a: ScoredItem, b: ScoredItem) => b.score - a.score || byName(a.productId, b.productId);
 
@@ -168,19 +170,35 @@ export interface UserSignals {
 
 export function userSignals(rows: Iterable<Interaction>, asOf: number, policy: BatchPolicy): UserSignals {
   const interest = new Map<string, number>();
+  const { profile, purchases } = addUpHistory(rows, asOf, policy, interest);
+  const cooccurrence = strongestFirst(interest)
+    .slice(0, policy.maxItemsPerUser)
+    .map(([productId, weight]) => [productId, Math.log1p(weight)] as const);
+  return { cooccurrence, profile, purchases };
+}
+
+/** What ranking a user's list takes from their history. */
+export type UserProfile = Pick<UserSignals, 'profile' | 'purchases'>;
+
+/**
+ * `userSignals` without the co-occurrence list: the per-user stage ranks a user from their profile
+ * and purchases only, so it need not sort and log-damp a list it would throw away.
+ */
+export function userProfile(rows: Iterable<Interaction>, asOf: number, policy: BatchPolicy): UserProfile {
+  return addUpHistory(rows, asOf, policy);
+}
+
+function addUpHistory(rows: Iterable<Interaction>, asOf: number, policy: BatchPolicy, interest?: Map<string, number>): UserProfile {
   const profile = new Map<string, number>();
   const purchases = new Map<string, number>();
   for (const row of rows) {
     const weight = eventWeight(row.type) * row.count;
     const decay = decayFactor(asOf - row.lastAt, policy.profileHalfLifeMs);
-    interest.set(row.productId, (interest.get(row.productId) ?? 0) + weight);
+    interest?.set(row.productId, (interest.get(row.productId) ?? 0) + weight);
     profile.set(row.productId, (profile.get(row.productId) ?? 0) + weight * decay);
     if (row.type === 'purchase') purchases.set(row.productId, (purchases.get(row.productId) ?? 0) + row.count * decay);
   }
-  const cooccurrence = strongestFirst(interest)
-    .slice(0, policy.maxItemsPerUser)
-    .map(([productId, weight]) => [productId, Math.log1p(weight)] as const);
-  return { cooccurrence, profile, purchases };
+  return { profile, purchases };
 }
 
 /** What a run learns about one product from every row that names it. */
@@ -361,7 +379,7 @@ export class CooccurrenceShard {
         from,
         order.slice(0, policy.similarPerItem).map((at) => {
           const to = this.products[others[at]!]!;
-          return { productId: to, score: scores[at]!, category: categoryOf.get(to) ?? null, reasons: [`batch:similar-to:${from}`] };
+          return { productId: to, score: scores[at]!, category: categoryOf.get(to) ?? null, reasons: [`${SIMILAR_TO_REASON}${from}`] };
         }),
       );
     }
@@ -428,6 +446,8 @@ export class SimilarityIndex {
   readonly #touched: Int32Array;
   readonly #final: Float64Array;
   #buffer = new Float64Array(256);
+  readonly #aloneIds: string[] = [];
+  #aloneScores = new Float64Array(16);
 
   constructor(similar: ReadonlyMap<string, readonly ScoredItem[]>) {
     this.#products = [];
@@ -488,15 +508,21 @@ export class SimilarityIndex {
     for (let k = 0; k < touched; k++) top = Math.max(top, this.#sum[this.#touched[k]!]!);
     const BOUGHT = 2;
     // Purchases that are also neighbours get their neighbour value added; the others stand alone.
-    const alone: Array<[string, number]> = [];
+    const aloneIds = this.#aloneIds;
+    aloneIds.length = 0;
+    let aloneScores = this.#aloneScores;
+    if (aloneScores.length < purchased.size) aloneScores = this.#aloneScores = new Float64Array(Math.max(purchased.size, aloneScores.length * 2));
     for (const [productId, score] of purchased) {
       const index = this.#indexOf.get(productId);
       if (top > 0 && index !== undefined && this.#seen[index] === 1) {
         this.#seen[index] = BOUGHT;
         this.#final[index] = score;
-      } else alone.push([productId, score]);
+      } else {
+        aloneScores[aloneIds.length] = score;
+        aloneIds.push(productId);
+      }
     }
-    const scores = this.#scratch(touched + alone.length);
+    const scores = this.#scratch(touched + aloneIds.length);
     let count = 0;
     if (top > 0) {
       for (let k = 0; k < touched; k++) {
@@ -506,10 +532,11 @@ export class SimilarityIndex {
         if (this.#final[to]! > 0) scores[count++] = this.#final[to]!;
       }
     }
-    for (const [, score] of alone) if (score > 0) scores[count++] = score;
-    // The cut-off comes from a numeric sort of the scores alone; only candidates at or above it
-    // are ranked with ties, as a full sort would rank them.
-    const cutoff = count > n ? scores.subarray(0, count).sort()[count - n]! : 0;
+    for (let k = 0; k < aloneIds.length; k++) if (aloneScores[k]! > 0) scores[count++] = aloneScores[k]!;
+    // The n-th best score is the cut-off; only candidates at or above it are ranked with ties, as a
+    // full sort would rank them. Selecting it is linear, where sorting every candidate's score
+    // (hundreds a user) was the largest part of ranking.
+    const cutoff = count > n ? kthSmallest(scores, count, count - n) : 0;
     const ranked: RankedCandidate[] = [];
     for (let k = 0; k < touched; k++) {
       const to = this.#touched[k]!;
@@ -519,33 +546,42 @@ export class SimilarityIndex {
       }
       this.#seen[to] = 0;
     }
-    for (const [productId, score] of alone) if (score > 0 && score >= cutoff) ranked.push({ productId, score, bought: true, because: undefined });
-    return ranked.sort((x, y) => y.score - x.score || byName(x.productId, y.productId)).slice(0, n);
+    for (let k = 0; k < aloneIds.length; k++) {
+      const score = aloneScores[k]!;
+      if (score > 0 && score >= cutoff) ranked.push({ productId: aloneIds[k]!, score, bought: true, because: undefined });
+    }
+    ranked.sort((x, y) => y.score - x.score || byName(x.productId, y.productId));
+    if (ranked.length > n) ranked.length = n;
+    return ranked;
   }
 
   /** Sums the seeds' neighbours into the dense arrays; returns how many products were reached. */
   #accumulate(seeds: ReadonlyArray<readonly [productId: string, interest: number]>): number {
     const topInterest = seeds[0]?.[1] ?? 0;
     if (!(topInterest > 0)) return 0;
+    // Locals, not fields, in the loop that runs tens of millions of times a run.
+    const [offsets, targets, scores, seen, sum, strongest, because, reached] = [this.#offsets, this.#targets, this.#scores, this.#seen, this.#sum, this.#strongest, this.#because, this.#touched];
     let touched = 0;
-    for (const [seed, interest] of seeds) {
+    for (let s = 0; s < seeds.length; s++) {
+      const [seed, interest] = seeds[s]!;
       const from = this.#indexOf.get(seed);
       if (from === undefined) continue;
       const relative = interest / topInterest;
-      for (let at = this.#offsets[from]!; at < this.#offsets[from + 1]!; at++) {
-        const to = this.#targets[at]!;
-        const contribution = relative * this.#scores[at]!;
-        if (this.#seen[to] === 0) {
-          this.#seen[to] = 1;
-          this.#touched[touched++] = to;
-          this.#sum[to] = contribution;
-          this.#strongest[to] = contribution;
-          this.#because[to] = from;
+      const end = offsets[from + 1]!;
+      for (let at = offsets[from]!; at < end; at++) {
+        const to = targets[at]!;
+        const contribution = relative * scores[at]!;
+        if (seen[to] === 0) {
+          seen[to] = 1;
+          reached[touched++] = to;
+          sum[to] = contribution;
+          strongest[to] = contribution;
+          because[to] = from;
         } else {
-          this.#sum[to]! += contribution;
-          if (contribution > this.#strongest[to]!) {
-            this.#strongest[to] = contribution;
-            this.#because[to] = from;
+          sum[to]! += contribution;
+          if (contribution > strongest[to]!) {
+            strongest[to] = contribution;
+            because[to] = from;
           }
         }
       }
@@ -557,6 +593,38 @@ export class SimilarityIndex {
     if (this.#buffer.length < size) this.#buffer = new Float64Array(Math.max(size, this.#buffer.length * 2));
     return this.#buffer;
   }
+}
+
+/**
+ * The k-th smallest (from 0) of `values[0..count)`, which it reorders: Hoare's selection with a
+ * median-of-three pivot. The pivot is always one of the values in range, so the scans stop at it.
+ * NaN must not occur (candidates' scores are positive).
+ */
+function kthSmallest(values: Float64Array, count: number, k: number): number {
+  let lo = 0;
+  let hi = count - 1;
+  while (lo < hi) {
+    const a = values[lo]!;
+    const b = values[(lo + hi) >>> 1]!;
+    const c = values[hi]!;
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        const swap = values[i]!;
+        values[i++] = values[j]!;
+        values[j--] = swap;
+      }
+    }
+    // values[lo..j] <= pivot <= values[i..hi], and anything between equals the pivot.
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return values[k]!;
+  }
+  return values[k]!;
 }
 
 /** A candidate as `SimilarityIndex.topCandidates` ranks it. */
@@ -573,23 +641,43 @@ export interface RankedCandidate {
  * One user's recommendations: re-buy candidates (their decayed purchases, normalised to the
  * strongest) plus `neighbourWeight` × neighbour candidates (similarities weighted by the profile,
  * normalised to the strongest), best first, `topNPerUser` of them. A product can be both; its
- * reasons then say both.
+ * reasons then say both (`reasonsOf`).
  */
 export function userRecommendations(
-  { profile, purchases }: Pick<UserSignals, 'profile' | 'purchases'>,
+  profile: UserProfile,
   similar: SimilarityIndex,
   categoryOf: ReadonlyMap<string, string | null>,
   policy: BatchPolicy,
 ): ScoredItem[] {
+  return rankUser(profile, similar, policy).map((candidate) => ({
+    productId: candidate.productId,
+    score: candidate.score,
+    category: categoryOf.get(candidate.productId) ?? null,
+    reasons: reasonsOf(candidate),
+  }));
+}
+
+/**
+ * `userRecommendations` before categories and reasons are spelled out: the same products, scores
+ * and order. The batch service writes these as they are, since making the reason strings only for
+ * the writer to abbreviate them again was a third of its time per user.
+ */
+export function rankUser({ profile, purchases }: UserProfile, similar: SimilarityIndex, policy: BatchPolicy): RankedCandidate[] {
   const purchased = new Map<string, number>();
-  const topPurchase = Math.max(0, ...purchases.values());
+  let topPurchase = 0;
+  // Math.max, not a comparison: a NaN amount makes the top NaN, and then nothing is a re-buy.
+  for (const amount of purchases.values()) topPurchase = Math.max(topPurchase, amount);
   if (topPurchase > 0) for (const [productId, amount] of purchases) purchased.set(productId, amount / topPurchase);
-  const seeds = strongestFirst(profile).slice(0, policy.maxItemsPerUser);
-  return similar.topCandidates(seeds, purchased, policy.neighbourWeight, policy.topNPerUser).map(({ productId, score, bought, because }) => {
-    const reasons = bought ? [BOUGHT_BEFORE_REASON] : [];
-    if (because !== undefined) reasons.push(`batch:similar-to:${because}`);
-    return { productId, score, category: categoryOf.get(productId) ?? null, reasons };
-  });
+  const seeds = strongestFirst(profile);
+  if (seeds.length > policy.maxItemsPerUser) seeds.length = policy.maxItemsPerUser;
+  return similar.topCandidates(seeds, purchased, policy.neighbourWeight, policy.topNPerUser);
+}
+
+/** Why a ranked candidate is in a user's list: bought before, similar to its strongest seed, or both. */
+export function reasonsOf({ bought, because }: Pick<RankedCandidate, 'bought' | 'because'>): string[] {
+  const reasons = bought ? [BOUGHT_BEFORE_REASON] : [];
+  if (because !== undefined) reasons.push(`${SIMILAR_TO_REASON}${because}`);
+  return reasons;
 }
 
 /** The most popular products, best first. */
