@@ -68,12 +68,13 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  const codes = await Promise.all(Object.values(services).map(async (s) => [s.name, await s.stop()] as const));
+  const stopped = await Promise.all(Object.values(services).map(async (s) => ({ name: s.name, code: await s.stop(), output: s.output() })));
   await pool?.end();
   await db?.drop();
   await topic?.remove();
   // Every service shuts down cleanly on SIGTERM.
-  expect(Object.fromEntries(codes)).toEqual({ ingest: 0, speed: 0, batch: 0, serving: 0 });
+  for (const { name, code, output } of stopped) expect(code, `${name} exited ${code}:\n${output.slice(-4000)}`).toBe(0);
+  expect(stopped.map(({ name }) => name).sort()).toEqual(['batch', 'ingest', 'serving', 'speed']);
 });
 
 describe('the whole system over real Kafka, Postgres and Redis', () => {

@@ -124,12 +124,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  const codes = await Promise.all(Object.values(services).map(async (s) => [s.name, await s.stop()] as const));
+  const codes = await Promise.all(Object.values(services).map(async (s) => [s.name, await s.stop(), s.output] as const));
   await pool?.end();
   await db?.drop();
   await topic?.remove();
   // Every service shuts down cleanly on SIGTERM.
-  for (const [name, code] of codes) expect(code, name).toBe(0);
+  for (const [name, code, output] of codes) expect(code, `${name} exited ${code}:\n${output().slice(-4000)}`).toBe(0);
 });
 
 describe('the storefront in a browser, over the whole system', () => {

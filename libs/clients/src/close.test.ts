@@ -29,4 +29,19 @@ describe('createCloser', () => {
     await expect(close()).rejects.toThrow('consumer stuck');
     expect(calls).toEqual(['pool']);
   });
+
+  it('names the step a close is waiting on', async () => {
+    let release!: () => void;
+    const close = createCloser(log, [
+      ['server', () => undefined],
+      ['producer', () => new Promise<void>((resolve) => (release = resolve))],
+    ]);
+    expect(close.running()).toBeUndefined();
+    const closed = close();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(close.running()).toBe('producer');
+    release();
+    await closed;
+    expect(close.running()).toBeUndefined();
+  });
 });

@@ -6,10 +6,12 @@ import type { Logger } from './logger.js';
  */
 export function createCloser(log: Logger, steps: ReadonlyArray<[name: string, step: () => Promise<unknown> | unknown]>) {
   let closing: Promise<void> | undefined;
-  return (): Promise<void> => {
+  let running: string | undefined;
+  const close = (): Promise<void> => {
     closing ??= (async () => {
       let firstError: unknown;
       for (const [name, step] of steps) {
+        running = name;
         try {
           await step();
         } catch (err) {
@@ -17,8 +19,11 @@ export function createCloser(log: Logger, steps: ReadonlyArray<[name: string, st
           firstError ??= err;
         }
       }
+      running = undefined;
       if (firstError !== undefined) throw firstError;
     })();
     return closing;
   };
+  /** The step being awaited, if any: what a shutdown that ran out of time was stuck on. */
+  return Object.assign(close, { running: (): string | undefined => running });
 }

@@ -44,7 +44,13 @@ export async function runService<S extends z.ZodType<{ LOG_LEVEL: string }>>({
   const steps: Array<[string, () => Promise<unknown> | unknown]> = [];
   const close = createCloser(log, steps);
   const { uninstall } = closeWithGrace(
-    { delay: graceMs, logger: { error: (msg: unknown) => log.error({ msg }, 'close-with-grace') } },
+    {
+      delay: graceMs,
+      logger: { error: (msg: unknown) => log.error({ msg }, 'close-with-grace') },
+      // An error while closing (an unhandled rejection, say) exits 1 at once: say what it was.
+      onSecondError: (err: unknown) => log.fatal({ err, step: close.running() }, 'error while shutting down, exiting'),
+      onTimeout: (delay: number) => log.fatal({ step: close.running(), graceMs: delay }, 'shutdown ran out of time, exiting'),
+    },
     async ({ signal, err }) => {
       if (err !== undefined) log.fatal({ err }, 'uncaught error, shutting down');
       else log.info({ signal }, 'shutting down');
