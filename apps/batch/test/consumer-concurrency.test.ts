@@ -19,7 +19,9 @@ beforeAll(async () => {
   const { kafkaBrokers } = inject('infra');
   topic = await createTestTopic(kafkaBrokers, { partitions: 6 });
   const kafka = createKafka({ brokers: kafkaBrokers, clientId: 'consumer-concurrency-test', log });
-  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  // Idempotent, so that a send retried on a slow broker does not put a record on the topic twice
+  // (a duplicated poison record at a new offset would be dead-lettered once more, rightly).
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   // Everything is on the topic before the consumer starts, so every partition has a batch waiting.
   const messages = Array.from({ length: 60 }, (_, i) =>
@@ -68,6 +70,9 @@ describe('partitions consumed concurrently', () => {
     // concurrent idempotent send: every poison record's offset is there.
     const offsets = deadLetters.map((m) => `${m.headers![DLQ_HEADERS.sourcePartition]}:${m.headers![DLQ_HEADERS.sourceOffset]}`);
     expect(new Set(offsets).size).toBe(12);
+    expect([...new Set(deadLetters.map((m) => m.value!.toString()))].sort()).toEqual(
+      Array.from({ length: 12 }, (_, i) => `not json ${i * 5}`).sort(),
+    );
     expect(consumer.isRunning()).toBe(true);
   });
 });
