@@ -140,7 +140,7 @@ const pool = createPgPool({ url: db.url, log, applicationName: 'bench-serving', 
 const redis = createRedis({ url: infra.redisUrl, log, purpose: 'requests' });
 const keyPrefix = `${uniqueName('bench')}:`;
 // The settings serving runs with when nothing is configured, but this bench's key prefix.
-const config = servingConfigSchema.parse({ DATABASE_URL: db.url, REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: keyPrefix });
+const config = servingConfigSchema.parse({ DATABASE_URL: db.url, REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: keyPrefix, ...(process.env['CATALOG_CACHE_MS'] === undefined ? {} : { CATALOG_CACHE_MS: process.env['CATALOG_CACHE_MS'] }) });
 
 /**
  * The shop: catalog, a published run and live sessions, written through the batch's and the speed

@@ -228,7 +228,7 @@ export const servingConfigSchema = z.object({
     .int()
     .min(0)
     .default(1000)
-    .describe('how long serving trusts a cached catalog fact (so, at most how long a sold-out product can still show)'),
+    .describe('how often, at most, serving asks the catalog what changed (so, about how long a sold-out product can still show)'),
   USER_ITEMS_CACHE_ENTRIES: z.coerce
     .number()
     .int()

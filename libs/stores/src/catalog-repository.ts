@@ -11,6 +11,13 @@ export interface CatalogRepository {
   /** Facts for the given products; products the catalog does not know are absent from the map. */
   facts(productIds: readonly string[]): Promise<Map<string, CatalogFacts>>;
   count(): Promise<number>;
+  /**
+   * Facts of the products written at or after `since` minus `overlapSeconds` (by the database's
+   * clock; with no `since`, the database's now), and that clock's reading when the query ran:
+   * the `since` of the next call. The overlap re-reads recent writes, so one whose statement began
+   * before a read but committed after it is still seen by a later read.
+   */
+  changedSince(since: Date | undefined, overlapSeconds: number): Promise<{ asOf: Date; changes: Map<string, CatalogFacts> }>;
 }
 
 export function createCatalogRepository({ pool }: { pool: PgPool }): CatalogRepository {
@@ -67,6 +74,19 @@ export function createCatalogRepository({ pool }: { pool: PgPool }): CatalogRepo
       );
       for (const row of rows) facts.set(row.product_id, { category: row.category, inStock: row.in_stock });
       return facts;
+    },
+
+    async changedSince(since, overlapSeconds) {
+      // One round trip, and one row even when nothing changed: the clock reading comes with the changes.
+      const { rows } = await pool.query<{ as_of: Date; product_id: string | null; category: string | null; in_stock: boolean | null }>(
+        `SELECT clock.as_of, p.product_id, p.category, p.in_stock
+           FROM (SELECT now() AS as_of) clock
+           LEFT JOIN products p ON p.updated_at >= COALESCE($1::timestamptz, clock.as_of) - make_interval(secs => $2)`,
+        [since ?? null, overlapSeconds],
+      );
+      const changes = new Map<string, CatalogFacts>();
+      for (const row of rows) if (row.product_id !== null) changes.set(row.product_id, { category: row.category, inStock: row.in_stock! });
+      return { asOf: rows[0]!.as_of, changes };
     },
 
     async count() {

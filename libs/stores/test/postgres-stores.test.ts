@@ -116,6 +116,39 @@ describe('catalog', () => {
   });
 });
 
+describe('catalog changes', () => {
+  it("answers the facts written since a clock reading, with the overlap, and the database's clock for the next call", async () => {
+    const own = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
+    const ownPool = createPgPool({ url: own.url, log, applicationName: 'test' });
+    try {
+      const catalog = createCatalogRepository({ pool: ownPool });
+      await catalog.upsert([buildProduct({ productId: 'old', category: 'mugs' })]);
+      await ownPool.query("UPDATE products SET updated_at = now() - interval '2 hours' WHERE product_id = 'old'");
+      // No earlier reading: what was written within the overlap before the database's now.
+      const first = await catalog.changedSince(undefined, 60);
+      expect([...first.changes.keys()]).toEqual([]);
+      await catalog.upsert([buildProduct({ productId: 'new', category: 'mugs' }), { productId: 'old', inStock: false }]);
+      const second = await catalog.changedSince(first.asOf, 0);
+      expect(second.changes).toEqual(
+        new Map([
+          ['new', { category: 'mugs', inStock: true }],
+          ['old', { category: 'mugs', inStock: false }],
+        ]),
+      );
+      expect(second.asOf.getTime()).toBeGreaterThanOrEqual(first.asOf.getTime());
+      // A write stamped before the last reading (its statement began earlier, it committed later) is
+      // found again through the overlap, and not without it.
+      await ownPool.query("UPDATE products SET updated_at = $1::timestamptz - interval '10 seconds' WHERE product_id = 'new'", [second.asOf]);
+      await ownPool.query("UPDATE products SET updated_at = now() - interval '2 hours' WHERE product_id = 'old'");
+      expect([...(await catalog.changedSince(second.asOf, 60)).changes.keys()]).toEqual(['new']);
+      expect([...(await catalog.changedSince(second.asOf, 0)).changes.keys()]).toEqual([]);
+    } finally {
+      await ownPool.end();
+      await own.drop();
+    }
+  });
+});
+
 describe('batch runs', () => {
   it('allows one active run at a time and names the active one', async () => {
     const runs = createBatchRunsRepository({ pool });
