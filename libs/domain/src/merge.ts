@@ -106,15 +106,28 @@ function sessionNeighbours(input: MergeInput): Candidate[] {
  * by the session's categories; every item says why it is there. Pure and deterministic for one input.
  */
 export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
-  // Serving runs this per request over a hundred or more candidates: it avoids copying candidates
-  // to normalise them, and builds the answer's reasons only for the items that make the cut.
+  // Serving runs this per request over a hundred or more candidates, most of which do not make the
+  // cut: a pool entry shares its first source's reasons array and copies it only when a second
+  // source adds a reason, and a candidate becomes a ranked object only when it makes the cut so far.
   const weights = input.weights ?? DEFAULT_MERGE_WEIGHTS;
-  const pool = new Map<string, Candidate>();
-  const entry = (productId: string, category: string | null, reasons: readonly string[]): Candidate => {
+  const pool = new Map<string, PoolEntry>();
+  const entry = (productId: string, category: string | null, reasons: readonly string[]): PoolEntry => {
     let existing = pool.get(productId);
-    if (existing === undefined) pool.set(productId, (existing = { productId, score: 0, category, reasons: [] }));
+    if (existing === undefined) {
+      pool.set(productId, (existing = { productId, score: 0, category, reasons, ownReasons: false }));
+      return existing;
+    }
     existing.category ??= category;
-    for (const reason of reasons) if (!existing.reasons.includes(reason)) existing.reasons.push(reason);
+    if (reasons !== existing.reasons) {
+      for (const reason of reasons) {
+        if (existing.reasons.includes(reason)) continue;
+        if (!existing.ownReasons) {
+          existing.reasons = [...existing.reasons];
+          existing.ownReasons = true;
+        }
+        (existing.reasons as string[]).push(reason);
+      }
+    }
     return existing;
   };
   const bestOf = (candidates: readonly Candidate[]) => {
@@ -129,7 +142,7 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
   };
 
   add(input.personal, 1);
-  add(sessionNeighbours(input), weights.sessionSimilar);
+  if (input.similarToRecent.size > 0) add(sessionNeighbours(input), weights.sessionSimilar);
   for (const [productId, decision] of input.session.rebought) {
     entry(productId, null, [reboughtReason(decision.basis)]).score += weights.rebought * decision.rate;
   }
@@ -147,29 +160,29 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
     for (const category of categories) fillWith(input.popularByCategory.get(category) ?? []);
   }
 
-  const excluded = new Set(input.exclude ?? []);
-  type Ranked = { candidate: Candidate; score: number; category: string | null; boosted: boolean };
-  const before = (a: Ranked, b: Ranked) => b.score - a.score || byName(a.candidate.productId, b.candidate.productId);
+  const excluded = input.exclude === undefined || input.exclude.length === 0 ? undefined : new Set(input.exclude);
+  const { suppressed, inCart, categoryBoosts } = input.session;
+  const limit = input.limit;
   // The best `limit`, kept in order as candidates come: a few hundred candidates, ten wanted.
   const ranked: Ranked[] = [];
-  const offer = (item: Ranked) => {
-    if (input.limit <= 0 || (ranked.length >= input.limit && before(item, ranked[ranked.length - 1]!) >= 0)) return;
-    let at = ranked.length;
-    while (at > 0 && before(item, ranked[at - 1]!) < 0) at--;
-    ranked.splice(at, 0, item);
-    if (ranked.length > input.limit) ranked.pop();
-  };
+  /** Whether a candidate with this score and name ranks before the ranked item (higher score, then name). */
+  const ranksBefore = (score: number, productId: string, item: Ranked) =>
+    score > item.score || (score === item.score && byName(productId, item.candidate.productId) < 0);
   for (const candidate of pool.values()) {
     const { productId } = candidate;
-    if (excluded.has(productId) || input.session.suppressed.has(productId) || input.session.inCart.has(productId)) continue;
+    if (excluded?.has(productId) || suppressed.has(productId) || inCart.has(productId)) continue;
     const facts = input.catalog.get(productId);
     if (facts !== undefined && !facts.inStock) continue;
     const category = facts?.category ?? candidate.category;
     if (input.category !== undefined && category !== input.category) continue;
-    const boost = category === null ? undefined : input.session.categoryBoosts.get(category);
+    const boost = category === null ? undefined : categoryBoosts.get(category);
     const boosted = boost !== undefined && boost > 0;
     const score = round(boosted ? candidate.score * (1 + input.policy.categoryBoost * boost) : candidate.score);
-    offer({ candidate, score, category, boosted });
+    if (limit <= 0 || (ranked.length >= limit && !ranksBefore(score, productId, ranked[ranked.length - 1]!))) continue;
+    let at = ranked.length;
+    while (at > 0 && ranksBefore(score, productId, ranked[at - 1]!)) at--;
+    ranked.splice(at, 0, { candidate, score, category, boosted });
+    if (ranked.length > limit) ranked.pop();
   }
   return ranked.map(({ candidate, score, category, boosted }) => ({
     productId: candidate.productId,
@@ -177,6 +190,22 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
     category,
     reasons: boosted ? [...candidate.reasons, `session:category-boost:${category}`] : [...candidate.reasons],
   }));
+}
+
+/** A candidate in the merge's pool; `reasons` is a source's own array until a second source adds to it. */
+interface PoolEntry {
+  productId: string;
+  score: number;
+  category: string | null;
+  reasons: readonly string[];
+  ownReasons: boolean;
+}
+
+interface Ranked {
+  candidate: PoolEntry;
+  score: number;
+  category: string | null;
+  boosted: boolean;
 }
 
 const POPULAR_REASONS: readonly string[] = ['popular'];
