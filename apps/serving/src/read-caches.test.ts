@@ -1,4 +1,4 @@
-import type { CatalogFacts } from '@lambdarec/domain';
+import type { Candidate, CatalogFacts } from '@lambdarec/domain';
 import type { CatalogRepository } from '@lambdarec/stores';
 import { describe, expect, it } from 'vitest';
 import { createCatalogFactsCache } from './read-caches.js';
@@ -44,6 +44,8 @@ function countingCatalog(initial: Record<string, CatalogFacts>) {
     },
   };
 }
+
+const candidate = (productId: string): Candidate => ({ productId, score: 1, category: 'x', reasons: ['popular'] });
 
 describe('catalog facts cache', () => {
   it('asks the catalog once for all misses and then answers from memory within the TTL', async () => {
@@ -128,5 +130,17 @@ describe('catalog facts cache', () => {
     const answer = await slow;
     expect(answer.get('a')?.category).toBe('x');
     expect(answer.get('b')?.category).toBe('y');
+  });
+
+  it("covers a run list's products too, reading them once, and again after a full map is dropped", async () => {
+    const { catalog, queries } = countingCatalog({ p1: { category: 'x', inStock: true }, p2: { category: 'x', inStock: false }, c: { category: 'y', inStock: true } });
+    const cache = createCatalogFactsCache({ catalog, ttlMs: 60_000, maxEntries: 2, now: () => 0 });
+    const popular = [candidate('p1'), candidate('p2')];
+    expect((await cache.facts([], [popular])).get('p2')).toEqual({ category: 'x', inStock: false });
+    expect((await cache.facts([], [popular])).get('p1')?.inStock).toBe(true);
+    const withC = await cache.facts(['c'], [popular]); // three products: answered, and the map is dropped
+    expect([...withC.keys()].sort()).toEqual(['c', 'p1', 'p2']);
+    expect((await cache.facts([], [popular])).get('p2')?.inStock).toBe(false);
+    expect(queries).toEqual([['p1', 'p2'], ['c'], ['p1', 'p2']]);
   });
 });

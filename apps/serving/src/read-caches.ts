@@ -27,8 +27,10 @@ export interface CatalogFactsCache {
    * Facts that cover at least the given products (repeats are fine): those in memory, the rest in
    * one query, after catching up with the catalog's changes when the last look is older than the
    * TTL. Products the catalog does not know are absent. Throws when the catalog cannot be read.
+   * `lists` are the run's lists, the same arrays for every request and never changed: their
+   * products are covered too, and each list is looked through once while memory holds its facts.
    */
-  facts(productIds: readonly string[]): Promise<ReadonlyMap<string, CatalogFacts>>;
+  facts(productIds: readonly string[], lists?: ReadonlyArray<readonly Candidate[]>): Promise<ReadonlyMap<string, CatalogFacts>>;
 }
 
 /**
@@ -58,7 +60,7 @@ export function createCatalogFactsCache({
   overlapSeconds?: number;
   now?: () => number;
 }): CatalogFactsCache {
-  const newGeneration = () => ({ facts: new Map<string, CatalogFacts>(), unknown: new Set<string>() });
+  const newGeneration = () => ({ facts: new Map<string, CatalogFacts>(), unknown: new Set<string>(), coveredLists: new WeakSet<readonly Candidate[]>() });
   let generation = newGeneration();
   /** The local time the last successful look at the changes was sent; its database clock reading. */
   let syncedAt = -Infinity;
@@ -84,14 +86,24 @@ export function createCatalogFactsCache({
     })());
 
   return {
-    async facts(productIds) {
+    async facts(productIds, lists = []) {
       if (now() - syncedAt > ttlMs) await sync();
       const current = generation;
       let missing: Set<string> | undefined;
-      for (const productId of productIds) {
+      const check = (productId: string) => {
         if (!current.facts.has(productId) && !current.unknown.has(productId)) (missing ??= new Set()).add(productId);
+      };
+      for (const productId of productIds) check(productId);
+      const uncovered = lists.filter((list) => !current.coveredLists.has(list));
+      for (const list of uncovered) for (const { productId } of list) check(productId);
+      // Covered once every product of the list is in memory (facts or known unknown); that only ends with the map.
+      const cover = () => {
+        for (const list of uncovered) current.coveredLists.add(list);
+      };
+      if (missing === undefined) {
+        cover();
+        return current.facts;
       }
-      if (missing === undefined) return current.facts;
       const fetched = await catalog.facts([...missing]);
       const full = current.facts.size + current.unknown.size + missing.size > maxEntries;
       if (generation !== current || full) {
@@ -99,10 +111,12 @@ export function createCatalogFactsCache({
         // alone (what the request found in memory plus what it read), and a full map is dropped.
         if (generation === current) generation = newGeneration();
         const answer = new Map(fetched);
-        for (const productId of productIds) {
+        const keep = (productId: string) => {
           const facts = current.facts.get(productId);
           if (facts !== undefined && !answer.has(productId)) answer.set(productId, facts);
-        }
+        };
+        for (const productId of productIds) keep(productId);
+        for (const list of lists) for (const { productId } of list) keep(productId);
         return answer;
       }
       for (const productId of missing) {
@@ -110,6 +124,7 @@ export function createCatalogFactsCache({
         if (facts === undefined) current.unknown.add(productId);
         else current.facts.set(productId, facts);
       }
+      cover();
       return current.facts;
     },
   };

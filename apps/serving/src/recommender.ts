@@ -92,7 +92,7 @@ export function createRecommender({
       let profile: SessionProfile = EMPTY_SESSION_PROFILE;
       const categoryOf = (productId: string) => facts.get(productId)?.category ?? null;
       const profileOf = () =>
-        snapshot === undefined
+        snapshot === undefined || (snapshot.signals.length === 0 && snapshot.purchases.size === 0)
           ? EMPTY_SESSION_PROFILE
           : buildSessionProfile(snapshot.signals, snapshot.purchases, at, policy, categoryOf, (productId) =>
               decideRepurchase(evidence.get(productId) ?? {}, policy),
@@ -110,22 +110,25 @@ export function createRecommender({
             );
           }
           profile = profileOf();
-          similarToRecent = await similarItems.similarItems(view.run.runId, profile.recentProducts.slice(0, SESSION_SEED_PRODUCTS));
+          if (profile.recentProducts.length > 0) {
+            similarToRecent = await similarItems.similarItems(view.run.runId, profile.recentProducts.slice(0, SESSION_SEED_PRODUCTS));
+          }
           // Repeats are fine: the cache looks each one up, and reads each missing product once.
           const ids: string[] = [];
           for (const c of personal) ids.push(c.productId);
           for (const list of similarToRecent.values()) for (const c of list) ids.push(c.productId);
-          for (const c of popular) ids.push(c.productId);
           for (const s of snapshot?.signals ?? []) ids.push(s.productId);
+          // The run's lists are the same for every request: the cache checks each once while it holds their facts.
+          const runLists: Candidate[][] = [popular];
           const categories = new Set(query.category === undefined ? [] : [query.category]);
           for (const [category, boost] of profile.categoryBoosts) if (boost > 0) categories.add(category);
           for (const category of categories) {
             const list = view.popularByCategory.get(category);
             if (list === undefined) continue;
             popularByCategory.set(category, list);
-            for (const c of list) ids.push(c.productId);
+            runLists.push(list);
           }
-          facts = await catalog.facts(ids);
+          facts = await catalog.facts(ids, runLists);
         } catch (err) {
           batchError = err;
           // Without its catalog facts the user's list could show sold-out products: popular items only.
