@@ -89,13 +89,16 @@ export function createCatalogFactsCache({
     async facts(productIds, lists = []) {
       if (now() - syncedAt > ttlMs) await sync();
       const current = generation;
+      const { facts: known, unknown } = current;
       let missing: Set<string> | undefined;
-      const check = (productId: string) => {
-        if (!current.facts.has(productId) && !current.unknown.has(productId)) (missing ??= new Set()).add(productId);
-      };
-      for (const productId of productIds) check(productId);
-      const uncovered = lists.filter((list) => !current.coveredLists.has(list));
-      for (const list of uncovered) for (const { productId } of list) check(productId);
+      // Plain loops: this runs over a few hundred ids per request.
+      for (const productId of productIds) {
+        if (!known.has(productId) && !unknown.has(productId)) (missing ??= new Set()).add(productId);
+      }
+      const uncovered = lists.length === 0 ? lists : lists.filter((list) => !current.coveredLists.has(list));
+      for (const list of uncovered) {
+        for (const { productId } of list) if (!known.has(productId) && !unknown.has(productId)) (missing ??= new Set()).add(productId);
+      }
       // Covered once every product of the list is in memory (facts or known unknown); that only ends with the map.
       const cover = () => {
         for (const list of uncovered) current.coveredLists.add(list);

@@ -146,18 +146,23 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
   for (const [productId, decision] of input.session.rebought) {
     entry(productId, null, [reboughtReason(decision.basis)]).score += weights.rebought * decision.rate;
   }
-  const fillWith = (popular: readonly Candidate[]) => {
-    const top = bestOf(popular);
-    for (const c of popular) {
-      const existing = entry(c.productId, c.category, POPULAR_REASONS);
-      existing.score = Math.max(existing.score, top > 0 ? weights.popular * (c.score / top) : 0);
-    }
-  };
-  fillWith(input.popular);
+  // Popular items fill below: a product already in the pool takes the better of its score and its
+  // fill, and is said to be popular too.
+  const popularLists: Array<readonly Candidate[]> = [input.popular];
   if (input.popularByCategory !== undefined) {
     const categories = new Set(input.category === undefined ? [] : [input.category]);
     for (const [category, boost] of input.session.categoryBoosts) if (boost > 0) categories.add(category);
-    for (const category of categories) fillWith(input.popularByCategory.get(category) ?? []);
+    for (const category of categories) popularLists.push(input.popularByCategory.get(category) ?? []);
+  }
+  const fillOf = (c: Candidate, top: number) => (top > 0 ? weights.popular * (c.score / top) : 0);
+  for (const list of popularLists) {
+    const top = bestOf(list);
+    for (const c of list) {
+      const existing = pool.get(c.productId);
+      if (existing === undefined) continue;
+      entry(c.productId, c.category, POPULAR_REASONS);
+      existing.score = Math.max(existing.score, fillOf(c, top));
+    }
   }
 
   const excluded = input.exclude === undefined || input.exclude.length === 0 ? undefined : new Set(input.exclude);
@@ -168,22 +173,50 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
   /** Whether a candidate with this score and name ranks before the ranked item (higher score, then name). */
   const ranksBefore = (score: number, productId: string, item: Ranked) =>
     score > item.score || (score === item.score && byName(productId, item.candidate.productId) < 0);
-  for (const candidate of pool.values()) {
+  const consider = (candidate: PoolEntry) => {
     const { productId } = candidate;
-    if (excluded?.has(productId) || suppressed.has(productId) || inCart.has(productId)) continue;
+    if (excluded?.has(productId) || suppressed.has(productId) || inCart.has(productId)) return;
     const facts = input.catalog.get(productId);
-    if (facts !== undefined && !facts.inStock) continue;
+    if (facts !== undefined && !facts.inStock) return;
     const category = facts?.category ?? candidate.category;
-    if (input.category !== undefined && category !== input.category) continue;
+    if (input.category !== undefined && category !== input.category) return;
     const boost = category === null ? undefined : categoryBoosts.get(category);
     const boosted = boost !== undefined && boost > 0;
     const score = round(boosted ? candidate.score * (1 + input.policy.categoryBoost * boost) : candidate.score);
-    if (limit <= 0 || (ranked.length >= limit && !ranksBefore(score, productId, ranked[ranked.length - 1]!))) continue;
+    if (limit <= 0 || (ranked.length >= limit && !ranksBefore(score, productId, ranked[ranked.length - 1]!))) return;
     let at = ranked.length;
     while (at > 0 && ranksBefore(score, productId, ranked[at - 1]!)) at--;
     ranked.splice(at, 0, { candidate, score, category, boosted });
     if (ranked.length > limit) ranked.pop();
+  };
+  for (const candidate of pool.values()) consider(candidate);
+
+  // Products only the popular lists bring. The list ranked so far only gets harder to enter, so a
+  // product whose fill, at the largest category boost, rounds below its last item cannot make the
+  // cut and is passed over (most of the popular list, for a shopper with a list of their own).
+  // With several lists a product's category comes from the first list that has it, so every one
+  // is kept then.
+  let largestBoost = 0;
+  for (const boost of categoryBoosts.values()) if (boost > largestBoost) largestBoost = boost;
+  const mostBoosted = Math.max(1, 1 + input.policy.categoryBoost * largestBoost);
+  const bar = limit > 0 && ranked.length >= limit && popularLists.length === 1 ? ranked[limit - 1]!.score : undefined;
+  const popularOnly = new Map<string, PoolEntry>();
+  for (const list of popularLists) {
+    const top = bestOf(list);
+    for (const c of list) {
+      if (pool.has(c.productId)) continue;
+      const fill = fillOf(c, top);
+      if (bar !== undefined && round(fill * mostBoosted) < bar) continue;
+      const existing = popularOnly.get(c.productId);
+      if (existing === undefined) {
+        popularOnly.set(c.productId, { productId: c.productId, score: fill, category: c.category, reasons: POPULAR_REASONS, ownReasons: false });
+      } else {
+        existing.category ??= c.category;
+        existing.score = Math.max(existing.score, fill);
+      }
+    }
   }
+  for (const candidate of popularOnly.values()) consider(candidate);
   return ranked.map(({ candidate, score, category, boosted }) => ({
     productId: candidate.productId,
     score,
