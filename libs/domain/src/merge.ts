@@ -66,7 +66,7 @@ const round = (value: number): number => Math.round(value * 1e4) / 1e4;
  * to each session product times that product's share of the session's interest, named after the
  * product that contributed most.
  */
-function sessionNeighbours(input: MergeInput): Candidate[] {
+export function sessionNeighbours(input: Pick<MergeInput, 'session' | 'similarToRecent'>): Candidate[] {
   const interest = input.session.productInterest;
   const topInterest = Math.max(0, ...[...input.similarToRecent.keys()].map((seed) => interest.get(seed) ?? 0));
   const scores = new Map<string, { score: number; strongest: number; because: string; category: string | null }>();
