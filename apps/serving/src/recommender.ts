@@ -24,6 +24,10 @@ import {
   type UserItemsCache,
 } from './read-caches.js';
 
+// Shared empties: most requests have no session, so these are what they merge with.
+const NO_LISTS: ReadonlyMap<string, readonly Candidate[]> = new Map();
+const NO_EVIDENCE: ReadonlyMap<string, RepurchaseEvidence> = new Map();
+
 export interface RecommenderOptions {
   sessions: SessionStore;
   batchView: BatchViewRepository;
@@ -81,14 +85,14 @@ export function createRecommender({
 
       const at = now();
       const popular = view?.popular ?? [];
-      let similarToRecent = new Map<string, Candidate[]>();
+      let similarToRecent: ReadonlyMap<string, readonly Candidate[]> = NO_LISTS;
       // The category lists the merge may fill from (the asked category, the session's boosted
       // ones): only those whose catalog facts were read, so none of them shows a sold-out product.
-      let popularByCategory = new Map<string, Candidate[]>();
+      let popularByCategory: ReadonlyMap<string, readonly Candidate[]> = NO_LISTS;
       // Without Postgres, the popular list and its facts cached with the run still answer.
       let facts: ReadonlyMap<string, CatalogFacts> = view?.popularFacts ?? new Map();
       // Without what the run learned about re-buying, every purchase suppresses (the safe side).
-      let evidence = new Map<string, RepurchaseEvidence>();
+      let evidence: ReadonlyMap<string, RepurchaseEvidence> = NO_EVIDENCE;
       let profile: SessionProfile = EMPTY_SESSION_PROFILE;
       const categoryOf = (productId: string) => facts.get(productId)?.category ?? null;
       const profileOf = () =>
@@ -119,23 +123,25 @@ export function createRecommender({
           for (const list of similarToRecent.values()) for (const c of list) ids.push(c.productId);
           for (const s of snapshot?.signals ?? []) ids.push(s.productId);
           // The run's lists are the same for every request: the cache checks each once while it holds their facts.
-          const runLists: Candidate[][] = [popular];
+          const runLists: Array<readonly Candidate[]> = [popular];
           const categories = new Set(query.category === undefined ? [] : [query.category]);
           for (const [category, boost] of profile.categoryBoosts) if (boost > 0) categories.add(category);
+          const listed = new Map<string, readonly Candidate[]>();
           for (const category of categories) {
             const list = view.popularByCategory.get(category);
             if (list === undefined) continue;
-            popularByCategory.set(category, list);
+            listed.set(category, list);
             runLists.push(list);
           }
+          if (listed.size > 0) popularByCategory = listed;
           facts = await catalog.facts(ids, runLists);
         } catch (err) {
           batchError = err;
           // Without its catalog facts the user's list could show sold-out products: popular items only.
           personal = [];
-          similarToRecent = new Map();
-          popularByCategory = new Map();
-          evidence = new Map();
+          similarToRecent = NO_LISTS;
+          popularByCategory = NO_LISTS;
+          evidence = NO_EVIDENCE;
         }
       }
       // Answered from memory while Postgres cannot be read: a newer run may have been published

@@ -152,7 +152,10 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
   if (input.popularByCategory !== undefined) {
     const categories = new Set(input.category === undefined ? [] : [input.category]);
     for (const [category, boost] of input.session.categoryBoosts) if (boost > 0) categories.add(category);
-    for (const category of categories) popularLists.push(input.popularByCategory.get(category) ?? []);
+    for (const category of categories) {
+      const list = input.popularByCategory.get(category);
+      if (list !== undefined && list.length > 0) popularLists.push(list);
+    }
   }
   const fillOf = (c: Candidate, top: number) => (top > 0 ? weights.popular * (c.score / top) : 0);
   for (const list of popularLists) {
