@@ -74,7 +74,10 @@ export function createCatalogFactsCache({
       try {
         const { asOf: reading, changes } = await catalog.changedSince(asOf, overlapSeconds);
         const current = generation;
-        // Only products in memory need the change; the others are read when first asked for.
+        // Only products in memory need the change; the others are read when first asked for. A
+        // read of missing facts that began before this look may still store an older value after
+        // it: the next look reaches back over the overlap and repairs it (reads give up after
+        // seconds, the overlap is a minute).
         for (const [productId, facts] of changes) {
           if (current.facts.has(productId) || current.unknown.delete(productId)) current.facts.set(productId, facts);
         }
