@@ -6,13 +6,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { createKafka, createLogger, createPgPool } from '@lambdarec/clients';
+import { closeRedis, createKafka, createLogger, createPgPool, createRedis } from '@lambdarec/clients';
 import { WORKSPACE_ROOT } from './local-infrastructure.js';
 
 export { localInfrastructure, WORKSPACE_ROOT } from './local-infrastructure.js';
 export type ServiceName = 'batch' | 'ingest' | 'speed' | 'serving';
 
 export interface IsolatedServices {
+  /** This system's own name: its database, the prefix of its topic, Redis keys and queue. */
+  namespace: string;
   url: Record<ServiceName, string>;
   pid: Record<ServiceName, number>;
   secrets: { catalogKey: string; dashboardUser: string; dashboardPassword: string };
@@ -67,6 +69,23 @@ export async function startIsolatedServices(infra: Record<string, string>, extra
     );
     await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
     await admin.disconnect();
+    // The sessions, bot flags and rate-limit counters under the key prefix, and the queue's keys
+    // (BullMQ's default "bull" prefix): nothing of this system stays in the shared Redis.
+    const redis = createRedis({ url: infra['REDIS_URL']!, log, purpose: 'requests' });
+    try {
+      for (const pattern of [`${env['REDIS_KEY_PREFIX']}*`, `bull:${env['BATCH_QUEUE']}:*`]) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          if (keys.length > 0) await redis.unlink(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+      }
+    } catch (err) {
+      log.warn({ err }, 'could not remove the Redis keys of the isolated services');
+    } finally {
+      await closeRedis(redis);
+    }
     await adminPool.query(`DROP DATABASE IF EXISTS ${run} WITH (FORCE)`).catch(() => undefined);
     await adminPool.end();
   };
@@ -92,5 +111,5 @@ export async function startIsolatedServices(infra: Record<string, string>, extra
     await stop();
     throw err;
   }
-  return { url, pid, secrets, stop };
+  return { namespace: run, url, pid, secrets, stop };
 }
