@@ -111,24 +111,28 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
   // source adds a reason, and a candidate becomes a ranked object only when it makes the cut so far.
   const weights = input.weights ?? DEFAULT_MERGE_WEIGHTS;
   const pool = new Map<string, PoolEntry>();
+  /** Another source's word on a pooled product: its category if the pool has none, its reasons added. */
+  const join = (existing: PoolEntry, category: string | null, reasons: readonly string[]) => {
+    existing.category ??= category;
+    if (reasons === existing.reasons) return;
+    for (const reason of reasons) {
+      if (existing.reasons.includes(reason)) continue;
+      if (!existing.ownReasons) {
+        existing.reasons = [...existing.reasons];
+        existing.ownReasons = true;
+      }
+      (existing.reasons as string[]).push(reason);
+    }
+  };
   const entry = (productId: string, category: string | null, reasons: readonly string[]): PoolEntry => {
-    let existing = pool.get(productId);
-    if (existing === undefined) {
-      pool.set(productId, (existing = { productId, score: 0, category, reasons, ownReasons: false }));
+    const existing = pool.get(productId);
+    if (existing !== undefined) {
+      join(existing, category, reasons);
       return existing;
     }
-    existing.category ??= category;
-    if (reasons !== existing.reasons) {
-      for (const reason of reasons) {
-        if (existing.reasons.includes(reason)) continue;
-        if (!existing.ownReasons) {
-          existing.reasons = [...existing.reasons];
-          existing.ownReasons = true;
-        }
-        (existing.reasons as string[]).push(reason);
-      }
-    }
-    return existing;
+    const created: PoolEntry = { productId, score: 0, category, reasons, ownReasons: false };
+    pool.set(productId, created);
+    return created;
   };
   const bestOf = (candidates: readonly Candidate[]) => {
     let top = 0;
@@ -163,7 +167,7 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
     for (const c of list) {
       const existing = pool.get(c.productId);
       if (existing === undefined) continue;
-      entry(c.productId, c.category, POPULAR_REASONS);
+      join(existing, c.category, POPULAR_REASONS);
       existing.score = Math.max(existing.score, fillOf(c, top));
     }
   }
