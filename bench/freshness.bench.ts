@@ -19,7 +19,7 @@ import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import autocannon from 'autocannon';
-import { closeRedis, createKafka, createLogger, createRedis, type Redis } from '@lambdarec/clients';
+import { createKafka, createLogger } from '@lambdarec/clients';
 import { createTestTopic, demoCatalog, demoEvents, startInfra, startIsolatedServices, uniqueName } from '@lambdarec/testing';
 import { groupLag } from './kafka-lag.js';
 import { writeBenchReport, type BenchFigure } from './report.js';
@@ -156,15 +156,6 @@ async function main(): Promise<void> {
     return { stop: () => worker.postMessage('stop'), done };
   }
 
-  async function removeKeys(redis: Redis, pattern: string): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
-
   /** CPU seconds a process has used so far (Linux /proc; clock ticks of 1/100 s); undefined elsewhere. */
   const cpuSeconds = (pid: number): number | undefined => {
     try {
@@ -205,7 +196,6 @@ async function main(): Promise<void> {
   // a consumer that does nothing with it, which splits a slow trial into Kafka's part and the rest.
   const watcher = kafka.consumer({ groupId: uniqueName('bench-fresh-watch'), allowAutoTopicCreation: false });
   const awaitingDelivery = new Map<string, (at: number) => void>();
-  const redis = createRedis({ url: infra.redisUrl, log, purpose: 'requests' });
   let services: Awaited<ReturnType<typeof startIsolatedServices>> | undefined;
 
   try {
@@ -421,9 +411,6 @@ async function main(): Promise<void> {
     await watcher.disconnect().catch(() => undefined);
     await services?.stop();
     await admin.disconnect().catch(() => undefined);
-    await removeKeys(redis, `${keyPrefix}*`);
-    await removeKeys(redis, `bull:${queue}:*`);
-    await closeRedis(redis);
     await topic.remove();
     await infra.stop();
     agent.destroy();

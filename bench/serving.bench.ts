@@ -30,7 +30,7 @@ import { computeBatchModel, DEFAULT_BATCH_POLICY, seededRandom, type Interaction
 import { createMetricsRegistry } from '@lambdarec/http';
 import { createServing } from '@lambdarec/serving';
 import { createBatchRunsRepository, createCatalogRepository, createSessionStore, publishWholeModel, runMigrations } from '@lambdarec/stores';
-import { createTestDatabase, retailHistory, startInfra, uniqueName } from '@lambdarec/testing';
+import { createTestDatabase, removeKeys, retailHistory, startInfra, uniqueName } from '@lambdarec/testing';
 import { REPORT_DIR, writeBenchReport, type BenchFigure } from './report.js';
 
 const { values: args } = parseArgs({
@@ -359,12 +359,7 @@ try {
   await bare.close();
   await serving.close();
 } finally {
-  let cursor = '0';
-  do {
-    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = nextCursor;
-  } while (cursor !== '0');
+  await removeKeys(redis, `${keyPrefix}*`);
   await redis.quit();
   await pool.end();
   await db.drop();

@@ -21,7 +21,7 @@ import { loadConfig, speedConfigSchema } from '@lambdarec/config';
 import type { ClickEvent } from '@lambdarec/contracts';
 import { seededRandom } from '@lambdarec/domain';
 import { createSpeedDependencies } from '@lambdarec/speed';
-import { createTestTopic, retailHistory, startInfra, uniqueName } from '@lambdarec/testing';
+import { createTestTopic, removeKeys, retailHistory, startInfra, uniqueName } from '@lambdarec/testing';
 import { groupLag } from './kafka-lag.js';
 import { writeBenchReport, type BenchFigure } from './report.js';
 
@@ -195,15 +195,6 @@ async function redisCommandTime(redis: Redis): Promise<{ usec: number; calls: nu
   return { usec, calls };
 }
 
-async function removeKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
-
 const infra = await startInfra();
 const topic = await createTestTopic(infra.kafkaBrokers, { partitions: PARTITIONS });
 const keyPrefix = `${uniqueName('bench-speed')}:`;
@@ -327,7 +318,7 @@ try {
   await admin.disconnect().catch(() => undefined);
   await speed.consumer.close().catch(() => undefined);
   await closeRedis(speed.redis);
-  await removeKeys(redis, keyPrefix);
+  await removeKeys(redis, `${keyPrefix}*`);
   await closeRedis(redis);
   await topic.remove();
   await infra.stop();

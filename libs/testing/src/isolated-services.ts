@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { closeRedis, createKafka, createLogger, createPgPool, createRedis } from '@lambdarec/clients';
 import { WORKSPACE_ROOT } from './local-infrastructure.js';
+import { removeKeys } from './redis-keys.js';
 
 export { localInfrastructure, WORKSPACE_ROOT } from './local-infrastructure.js';
 export type ServiceName = 'batch' | 'ingest' | 'speed' | 'serving';
@@ -73,14 +74,8 @@ export async function startIsolatedServices(infra: Record<string, string>, extra
     // (BullMQ's default "bull" prefix): nothing of this system stays in the shared Redis.
     const redis = createRedis({ url: infra['REDIS_URL']!, log, purpose: 'requests' });
     try {
-      for (const pattern of [`${env['REDIS_KEY_PREFIX']}*`, `bull:${env['BATCH_QUEUE']}:*`]) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-          if (keys.length > 0) await redis.unlink(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-      }
+      await removeKeys(redis, `${env['REDIS_KEY_PREFIX']}*`);
+      await removeKeys(redis, `bull:${env['BATCH_QUEUE']}:*`);
     } catch (err) {
       log.warn({ err }, 'could not remove the Redis keys of the isolated services');
     } finally {

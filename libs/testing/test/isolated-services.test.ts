@@ -1,22 +1,10 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { buildClickEvent, startIsolatedServices, waitFor, type IsolatedServices } from '../src/index.js';
+import { buildClickEvent, countKeys, startIsolatedServices, waitFor, type IsolatedServices } from '../src/index.js';
 
 let system: IsolatedServices | undefined;
 afterAll(async () => system?.stop());
-
-/** How many keys of the shared Redis match a pattern. */
-async function keysMatching(redis: Redis, pattern: string): Promise<number> {
-  let count = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    count += keys.length;
-    cursor = next;
-  } while (cursor !== '0');
-  return count;
-}
 
 describe('isolated services', () => {
   it("stop() leaves nothing of the system behind: its database, and its keys and its queue's keys in the shared Redis", async () => {
@@ -31,14 +19,14 @@ describe('isolated services', () => {
       const event = buildClickEvent({ userId: 'isolated-shopper' });
       const posted = await fetch(`${system.url.ingest}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: [event] }) });
       expect(posted.status).toBe(202);
-      await waitFor(async () => ((await keysMatching(redis, `${namespace}:*`)) > 0 ? true : undefined), { what: 'the session in Redis', timeoutMs: 30_000 });
-      expect(await keysMatching(redis, `bull:${namespace}-batch:*`)).toBeGreaterThan(0);
+      await waitFor(async () => ((await countKeys(redis, `${namespace}:*`)) > 0 ? true : undefined), { what: 'the session in Redis', timeoutMs: 30_000 });
+      expect(await countKeys(redis, `bull:${namespace}-batch:*`)).toBeGreaterThan(0);
       expect((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [namespace])).rowCount).toBe(1);
 
       await system.stop();
       system = undefined;
-      expect(await keysMatching(redis, `${namespace}:*`)).toBe(0);
-      expect(await keysMatching(redis, `bull:${namespace}-batch:*`)).toBe(0);
+      expect(await countKeys(redis, `${namespace}:*`)).toBe(0);
+      expect(await countKeys(redis, `bull:${namespace}-batch:*`)).toBe(0);
       expect((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [namespace])).rowCount).toBe(0);
     } finally {
       await admin.end();
