@@ -144,6 +144,39 @@ describe('session store', () => {
     }
   });
 
+  it('writes many users in one script call, each exactly as if written alone, and names the right users it flags', async () => {
+    // Three users a call, so one record() makes several calls and a flagged user sits at every position.
+    const together = createSessionStore({ redis, keyPrefix, policy: DEFAULT_SESSION_POLICY, usersPerCall: 3 });
+    const aloneKeyPrefix = `${keyPrefix}alone:`;
+    const alone = createSessionStore({ redis, keyPrefix: aloneKeyPrefix, policy: DEFAULT_SESSION_POLICY, usersPerCall: 1 });
+    const random = seededRandom(11);
+    const start = Date.now() - 60 * 60_000;
+    const users = Array.from({ length: 11 }, (_, i) => `multi-${i}`);
+    const bots = new Set(['multi-0', 'multi-4', 'multi-8', 'multi-10']);
+    const events: SessionSignal[] = [];
+    for (const userId of users) {
+      for (let k = 0; k < 1 + Math.floor(random() * 6); k++) {
+        // A bot views one product over and over, seconds apart (the repeat rule).
+        events.push(
+          bots.has(userId)
+            ? signal({ userId, productId: 'same', at: start + k * 2000 })
+            : signal({ userId, productId: `p${Math.floor(random() * 4)}`, type: random() < 0.2 ? 'purchase' : 'view', category: random() < 0.5 ? null : 'shoes', at: start + k * 60_000 }),
+        );
+      }
+    }
+    for (const userId of bots) for (let k = 0; k < 3; k++) events.push(signal({ userId, productId: 'same', at: start + 100_000 + k * 1000 }));
+    const interleaved = [...events].sort(() => random() - 0.5);
+    const flaggedTogether = await together.record(interleaved);
+    const flaggedAlone = (await Promise.all(users.map((userId) => alone.record(interleaved.filter((e) => e.userId === userId))))).flat();
+    const summary = (flags: typeof flaggedTogether) => flags.map(({ userId, reason, raised, until, at }) => ({ userId, reason, raised, until, at })).sort((a, b) => a.userId.localeCompare(b.userId));
+    expect(summary(flaggedTogether)).toEqual(summary(flaggedAlone));
+    expect(new Set(flaggedTogether.map((f) => f.userId))).toEqual(bots);
+    const written = await redis.mget(...users.map((userId) => sessionKey(keyPrefix, userId)));
+    const reference = await redis.mget(...users.map((userId) => sessionKey(aloneKeyPrefix, userId)));
+    expect(written.every((value) => value !== null)).toBe(true);
+    expect(written).toEqual(reference);
+  });
+
   it('stores categories verbatim, whatever printable characters they hold', async () => {
     const store = createSessionStore({ redis, keyPrefix, policy });
     const category = 'Home, Garden; "Décor" 🌿 \\ 1,2';
