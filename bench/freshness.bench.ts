@@ -14,13 +14,13 @@
  * thread so that its work does not delay this thread's clock readings).
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import { createKafka, createLogger } from '@lambdarec/clients';
 import { createTestTopic, demoCatalog, demoEvents, startInfra, startIsolatedServices, uniqueName } from '@lambdarec/testing';
+import { processCpuSeconds } from './cpu-time.js';
 import { groupLag } from './kafka-lag.js';
 import { writeBenchReport, type BenchFigure } from './report.js';
 
@@ -155,16 +155,6 @@ async function main(): Promise<void> {
     });
     return { stop: () => worker.postMessage('stop'), done };
   }
-
-  /** CPU seconds a process has used so far (Linux /proc; clock ticks of 1/100 s); undefined elsewhere. */
-  const cpuSeconds = (pid: number): number | undefined => {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return undefined;
-    }
-  };
 
   const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
   interface TrialStats {
@@ -345,12 +335,12 @@ async function main(): Promise<void> {
       }
     })();
     const loadedStart = performance.now();
-    const cpuBefore = Object.entries(services.pid).map(([name, pid]) => [name, pid, cpuSeconds(pid)] as const);
+    const cpuBefore = Object.entries(services.pid).map(([name, pid]) => [name, pid, processCpuSeconds(pid)] as const);
     const loaded = (await runTrials('loaded', TRIALS)).stats;
     const loadedSeconds = (performance.now() - loadedStart) / 1000;
     const cpuShares = cpuBefore
       .map(([name, pid, before]) => {
-        const after = cpuSeconds(pid);
+        const after = processCpuSeconds(pid);
         return before === undefined || after === undefined ? undefined : `${name} ${Math.round(((after - before) / loadedSeconds) * 100)}%`;
       })
       .filter((share) => share !== undefined);

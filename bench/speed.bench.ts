@@ -13,6 +13,16 @@
  *
  * The raw consumer is measured before and after the speed consumer, and the baseline is the
  * mean of the two: a machine shared with other work drifts within a run.
+ *
+ * Two more passes show where the speed consumer's time goes, because the three processes it
+ * needs (Node, Redis, the Kafka broker) share this machine's cores:
+ * - the same consumer with a session store that discards what it is given: Kafka, parsing,
+ *   validation and the session rule, without Redis;
+ * - the Redis floor: one pipelined SET with an expiry per event, of a stored session's size, as
+ *   many pipelines in flight as the consumer has partitions: the least any design that writes
+ *   each event to Redis can cost Redis.
+ * Each pass also reports CPU time per event by process (this Node process, redis-server, the
+ * broker's JVM).
  */
 import { parseArgs } from 'node:util';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
@@ -20,8 +30,11 @@ import { closeRedis, createKafka, createLogger, createRedis, type Redis } from '
 import { loadConfig, speedConfigSchema } from '@lambdarec/config';
 import type { ClickEvent } from '@lambdarec/contracts';
 import { seededRandom } from '@lambdarec/domain';
-import { createSpeedDependencies } from '@lambdarec/speed';
+import { createMetricsRegistry, type Registry } from '@lambdarec/http';
+import { createSpeedConsumer, createSpeedDependencies } from '@lambdarec/speed';
+import type { SessionStore } from '@lambdarec/stores';
 import { createTestTopic, removeKeys, retailHistory, startInfra, uniqueName } from '@lambdarec/testing';
+import { cpuSecondsOf, findProcesses, ownCpuSeconds } from './cpu-time.js';
 import { groupLag } from './kafka-lag.js';
 import { writeBenchReport, type BenchFigure } from './report.js';
 
@@ -46,6 +59,9 @@ const PRODUCE_BATCH = 10_000;
 const GOAL_RATIO = 0.5;
 const GOAL_RATE = 20_000;
 const DRAIN_TIMEOUT_MS = 120_000;
+/** Writes in the Redis floor pass: enough for a steady rate, far fewer than a million. */
+const FLOOR_WRITES = 300_000;
+const FLOOR_PIPELINE = 1000;
 const CONSUME_TIMEOUT_MS = 30 * 60_000;
 
 const log = createLogger({ name: 'bench', level: 'error' });
@@ -167,8 +183,8 @@ async function rawConsumerRate(kafka: Kafka, topic: string, total: number): Prom
   }
 }
 
-/** Keys under the prefix, and their memory from a sample (MEMORY USAGE), whatever layout the store uses. */
-async function sessionMemory(redis: Redis, prefix: string): Promise<{ keys: number; bytesPerKey: number }> {
+/** Keys under the prefix, and their memory and value length from a sample (MEMORY USAGE, STRLEN), whatever layout the store uses. */
+async function sessionMemory(redis: Redis, prefix: string): Promise<{ keys: number; bytesPerKey: number; valueBytes: number }> {
   let cursor = '0';
   let keys = 0;
   const sample: string[] = [];
@@ -179,8 +195,9 @@ async function sessionMemory(redis: Redis, prefix: string): Promise<{ keys: numb
     for (const key of found) if (sample.length < 1000) sample.push(key);
   } while (cursor !== '0');
   const usage = await Promise.all(sample.map((key) => redis.memory('USAGE', key)));
-  const sampled = usage.reduce<number>((sum, bytes) => sum + Number(bytes ?? 0), 0);
-  return { keys, bytesPerKey: sample.length === 0 ? 0 : sampled / sample.length };
+  const lengths = await Promise.all(sample.map((key) => redis.strlen(key).catch(() => 0)));
+  const mean = (values: ReadonlyArray<number | null>) => (sample.length === 0 ? 0 : values.reduce<number>((sum, v) => sum + Number(v ?? 0), 0) / sample.length);
+  return { keys, bytesPerKey: mean(usage), valueBytes: mean(lengths) };
 }
 
 /** Microseconds Redis has spent in commands so far, and how many it ran (INFO commandstats: the whole server, other clients included). */
@@ -193,6 +210,77 @@ async function redisCommandTime(redis: Redis): Promise<{ usec: number; calls: nu
     usec += Number(match[2]);
   }
   return { usec, calls };
+}
+
+/** CPU seconds used so far by this process (the consumer under test), redis-server and the Kafka broker. */
+interface CpuSample {
+  node: number;
+  redis: number;
+  kafka: number | undefined;
+}
+const brokerPids = findProcesses('kafka.Kafka');
+
+async function cpuSample(redis: Redis): Promise<CpuSample> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return { node: ownCpuSeconds(), redis: field('used_cpu_user') + field('used_cpu_sys'), kafka: cpuSecondsOf(brokerPids) };
+}
+
+/** Microseconds of CPU per event by process between two samples. */
+function cpuPerEvent(before: CpuSample, after: CpuSample, events: number): string {
+  const us = (from: number | undefined, to: number | undefined) => (from === undefined || to === undefined ? 'n/a' : (((to - from) * 1e6) / events).toFixed(1));
+  return `Node ${us(before.node, after.node)}, Redis ${us(before.redis, after.redis)}, Kafka broker ${us(before.kafka, after.kafka)} µs per event`;
+}
+
+/** Events the speed consumer has handled, from its metric (every outcome). */
+async function handledBy(registry: Registry): Promise<number> {
+  const metric = registry.getSingleMetric('lrec_speed_events_total');
+  if (metric === undefined) return 0;
+  return (await metric.get()).values.reduce((sum, { value }) => sum + value, 0);
+}
+
+/**
+ * The speed consumer with Redis left out: the same consumer, policy and session rule, in a group
+ * of its own, given a store that discards the signals. What it reaches is the ceiling of
+ * everything but Redis.
+ */
+async function speedWithoutRedisRate(kafka: Kafka, topic: string, policy: Parameters<typeof createSpeedConsumer>[0]['policy'], total: number): Promise<Throughput> {
+  const registry = createMetricsRegistry('bench-speed-without-redis');
+  const discarding: SessionStore = {
+    record: async () => [],
+    read: () => Promise.reject(new Error('not read in this pass')),
+    inspect: () => Promise.reject(new Error('not read in this pass')),
+  };
+  const consumer = createSpeedConsumer({ kafka, topic, groupId: uniqueName('bench-speed-without-redis'), sessions: discarding, policy, log, registry });
+  try {
+    return await measure(() => consumer.start(), () => handledBy(registry), total);
+  } finally {
+    await consumer.close();
+  }
+}
+
+/**
+ * The Redis floor: `writes` SETs with an expiry, of `valueBytes` each over as many keys as there
+ * are users, in pipelines of FLOOR_PIPELINE with `inFlight` of them at once, from one connection
+ * (the consumer's shape). The least any design that writes every event to Redis can cost it.
+ */
+async function redisWriteFloor(redis: Redis, prefix: string, writes: number, valueBytes: number, inFlight: number): Promise<{ eventsPerSecond: number }> {
+  const value = 'x'.repeat(Math.max(1, Math.round(valueBytes)));
+  let next = 0;
+  const began = performance.now();
+  const writer = async () => {
+    while (next < writes) {
+      const from = next;
+      next = Math.min(writes, next + FLOOR_PIPELINE);
+      const pipeline = redis.pipeline();
+      for (let i = from; i < next; i++) pipeline.set(`${prefix}floor:${i % USERS}`, value, 'PX', 7_200_000);
+      const results = await pipeline.exec();
+      const failed = results?.find(([err]) => err !== null);
+      if (results === null || failed !== undefined) throw failed?.[0] ?? new Error('redis pipeline aborted');
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, writer));
+  return { eventsPerSecond: writes / ((performance.now() - began) / 1000) };
 }
 
 const infra = await startInfra();
@@ -219,30 +307,39 @@ try {
   const prefilled = await produce(producer, topic.topic, shopEvents({ events: EVENTS, seed: 1 }, codes));
   say(`pre-filled ${fmt(prefilled)} events from ${fmt(USERS)} users on ${PARTITIONS} partitions in ${((performance.now() - began) / 1000).toFixed(1)} s (setup)`);
 
+  let cpu = await cpuSample(redis);
   const rawBefore = await rawConsumerRate(kafka, topic.topic, prefilled);
-  say(`raw kafkajs consumer         ${fmt(rawBefore.eventsPerSecond).padStart(9)} events/s  (${rawBefore.wallSeconds.toFixed(1)} s with the group join)`);
+  const rawCpu = cpuPerEvent(cpu, (cpu = await cpuSample(redis)), prefilled);
+  say(`raw kafkajs consumer         ${fmt(rawBefore.eventsPerSecond).padStart(9)} events/s  (${rawBefore.wallSeconds.toFixed(1)} s with the group join)  ${rawCpu}`);
 
-  const handledBySpeed = async () => {
-    const metric = speed.registry.getSingleMetric('lrec_speed_events_total');
-    if (metric === undefined) return 0;
-    return (await metric.get()).values.reduce((sum, { value }) => sum + value, 0);
-  };
+  const withoutRedis = await speedWithoutRedisRate(kafka, topic.topic, speed.policy, prefilled);
+  const withoutRedisCpu = cpuPerEvent(cpu, (cpu = await cpuSample(redis)), prefilled);
+  say(`speed consumer, no Redis     ${fmt(withoutRedis.eventsPerSecond).padStart(9)} events/s  ${withoutRedisCpu}`);
+
   const redisBefore = await redisCommandTime(redis);
-  const applied = await measure(() => speed.consumer.start(), handledBySpeed, prefilled);
+  const applied = await measure(() => speed.consumer.start(), () => handledBy(speed.registry), prefilled);
   const redisAfter = await redisCommandTime(redis);
+  const speedCpu = cpuPerEvent(cpu, (cpu = await cpuSample(redis)), prefilled);
   const redisBusy = (redisAfter.usec - redisBefore.usec) / 1e6 / applied.wallSeconds;
   const redisPerEvent = (redisAfter.usec - redisBefore.usec) / prefilled;
-  say(`speed consumer → Redis       ${fmt(applied.eventsPerSecond).padStart(9)} events/s  (${applied.wallSeconds.toFixed(1)} s with the group join)`);
+  say(`speed consumer → Redis       ${fmt(applied.eventsPerSecond).padStart(9)} events/s  (${applied.wallSeconds.toFixed(1)} s with the group join)  ${speedCpu}`);
   const outcomes = Object.fromEntries(
     ((await speed.registry.getSingleMetric('lrec_speed_events_total')?.get())?.values ?? []).map(({ labels, value }) => [String(labels['outcome']), value]),
   );
   if ((outcomes['dead-lettered'] ?? 0) > 0) throw new Error(`the speed consumer dead-lettered ${outcomes['dead-lettered']} generated events`);
   const memory = await sessionMemory(redis, keyPrefix);
   say(`Redis busy in commands ${(redisBusy * 100).toFixed(0)}% of the speed consumer's run, ${redisPerEvent.toFixed(1)} µs per event`);
-  say(`session state: ${fmt(memory.keys)} keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE of a sample)`);
+  say(`session state: ${fmt(memory.keys)} keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE of a sample), values of ${fmt(memory.valueBytes)} bytes`);
+
+  const floorWrites = Math.min(FLOOR_WRITES, prefilled);
+  cpu = await cpuSample(redis);
+  const floor = await redisWriteFloor(redis, keyPrefix, floorWrites, memory.valueBytes, PARTITIONS);
+  const floorCpu = cpuPerEvent(cpu, (cpu = await cpuSample(redis)), floorWrites);
+  say(`Redis floor, one SET per event ${fmt(floor.eventsPerSecond).padStart(7)} events/s  ${floorCpu}`);
 
   const rawAfter = await rawConsumerRate(kafka, topic.topic, prefilled);
-  say(`raw kafkajs consumer (again) ${fmt(rawAfter.eventsPerSecond).padStart(9)} events/s`);
+  const rawAfterCpu = cpuPerEvent(cpu, (cpu = await cpuSample(redis)), prefilled);
+  say(`raw kafkajs consumer (again) ${fmt(rawAfter.eventsPerSecond).padStart(9)} events/s  ${rawAfterCpu}`);
   const rawRate = (rawBefore.eventsPerSecond + rawAfter.eventsPerSecond) / 2;
   const ratio = applied.eventsPerSecond / rawRate;
   say(`ratio speed / raw: ${ratio.toFixed(2)}`);
@@ -278,6 +375,20 @@ try {
       met: ratio >= GOAL_RATIO,
     },
     {
+      label: 'where it goes: the speed consumer with a store that discards (no Redis)',
+      value: withoutRedis.eventsPerSecond,
+      unit: 'events/s',
+      baseline: { label: 'raw kafkajs consumer, JSON.parse only', value: rawRate, unit: 'events/s' },
+      ratio: withoutRedis.eventsPerSecond / rawRate,
+    },
+    {
+      label: `where it goes: the Redis floor, one pipelined SET of ${fmt(memory.valueBytes)} bytes per event`,
+      value: floor.eventsPerSecond,
+      unit: 'events/s',
+      baseline: { label: 'raw kafkajs consumer, JSON.parse only', value: rawRate, unit: 'events/s' },
+      ratio: floor.eventsPerSecond / rawRate,
+    },
+    {
       label: 'speed consumer, absolute',
       value: applied.eventsPerSecond,
       unit: 'events/s',
@@ -296,7 +407,8 @@ try {
     name: 'speed',
     setup:
       `${fmt(prefilled)} events from ${fmt(USERS)} users and ${fmt(PRODUCTS)} products (UCI-like codes), dated in the last hour, on a topic of ${PARTITIONS} partitions; ` +
-      `the speed consumer as main.ts wires it (createSpeedDependencies, a key prefix of its own) against a raw kafkajs consumer, each in its own group, one after the other; then a burst of ${fmt(BURST)} while the speed consumer runs.`,
+      `the speed consumer as main.ts wires it (createSpeedDependencies, a key prefix of its own) against a raw kafkajs consumer, each in its own group, one after the other; ` +
+      `to show where the time goes, the same consumer with a store that discards (no Redis) and the Redis floor (one pipelined SET per event); then a burst of ${fmt(BURST)} while the speed consumer runs.`,
     figures,
     notes: [
       `Raw consumer before and after the speed consumer: ${fmt(rawBefore.eventsPerSecond)} and ${fmt(rawAfter.eventsPerSecond)} events/s; the baseline is their mean.`,
@@ -304,6 +416,8 @@ try {
         `raw ${rawBefore.wallSeconds.toFixed(1)} s, speed ${applied.wallSeconds.toFixed(1)} s.`,
       `Redis was busy running commands ${(redisBusy * 100).toFixed(0)}% of the speed consumer's ${applied.wallSeconds.toFixed(1)} s (${redisPerEvent.toFixed(1)} µs per event; ` +
         `INFO commandstats of the whole server, so other clients of a shared Redis count too). Redis runs commands on one thread: near 100%, Redis is the ceiling.`,
+      `CPU per event by process (this Node process, redis-server, the broker's JVM): raw consumer ${rawCpu}; again ${rawAfterCpu}; ` +
+        `speed consumer without Redis ${withoutRedisCpu}; speed consumer ${speedCpu}; Redis floor (${fmt(floorWrites)} SETs) ${floorCpu}.`,
       `Speed outcomes: ${Object.entries(outcomes).map(([outcome, n]) => `${outcome} ${fmt(n)}`).join(', ')}.`,
       `Session state afterwards: ${fmt(memory.keys)} Redis keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE over a sample of up to 1,000).`,
       drained === undefined
