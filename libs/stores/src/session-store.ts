@@ -116,6 +116,8 @@ local function split(s, sep, from, to)
   end
 end
 local FP = ${FINGERPRINT_LENGTH}
+-- A purchase record in stored text: a separator, a fingerprint, then the type 'p'.
+local PURCHASE_RECORD = '[;\\30]' .. string.rep('[^;,]', FP) .. 'p'
 
 local windowMs, purchaseMs = tonumber(ARGV[1]), tonumber(ARGV[2])
 local maxSignals, maxPurchases = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -158,30 +160,41 @@ local function recordOne(key, from, to)
   if current and to - from == 4 and count > 0 then
     local fp, type, at, product, category = ARGV[from], ARGV[from + 1], tonumber(ARGV[from + 2]), ARGV[from + 3], ARGV[from + 4]
     local typeByte = string.byte(type)
-    local starts, n, anyPurchase = {}, 0, type == 'p'
-    local from = bodyAt + 1
-    repeat
-      n = n + 1
-      starts[n] = from
-      -- 112 is 'p': a purchase record.
-      if string.byte(current, from + FP) == 112 then anyPurchase = true end
+    local n = count
+    -- The last record starts after the last ';', looked for in the text's tail first (records
+    -- are short), and in the whole body only when the tail holds none.
+    local function afterLastSeparator(from)
+      local last = nil
       local sep = string.find(current, ';', from, true)
-      from = sep and sep + 1
-    until not from
-    local function recordEnd(k) if k < n then return starts[k + 1] - 2 end return #current end
-    local lastAt = timeAndProduct(starts[n], #current)
-    local fresh = at > lastAt or (at == lastAt and fp > string.sub(current, starts[n], starts[n] + FP - 1))
+      while sep do last = sep + 1; sep = string.find(current, ';', last, true) end
+      return last
+    end
+    local lastFrom = afterLastSeparator(math.max(bodyAt + 1, #current - 64)) or afterLastSeparator(bodyAt + 1) or bodyAt + 1
+    local lastAt, lastProduct = timeAndProduct(lastFrom, #current)
+    local fresh = at > lastAt or (at == lastAt and fp > string.sub(current, lastFrom, lastFrom + FP - 1))
     local unseen = string.sub(current, bodyAt + 1, bodyAt + FP) ~= fp and not string.find(current, ';' .. fp, bodyAt, true)
     if fresh and unseen and base >= at - windowMs and n + 1 <= maxSignals and n + 1 <= maxPurchases
         and n + 1 <= botPerMinute and not (flagReason and flagUntil < at) then
-      -- The repeat rule over the last botRepeat events: the new one and the stored ones before it.
-      local repeated = botRepeat >= 2 and n + 1 >= botRepeat
-      for k = 1, botRepeat - 1 do
-        if not repeated then break end
-        local s = starts[n - k + 1]
-        if string.byte(current, s + FP) ~= typeByte then repeated = false break end
-        local recAt, recProduct = timeAndProduct(s, recordEnd(n - k + 1))
-        if recProduct ~= product or (k == botRepeat - 1 and at - recAt > botRepeatMs) then repeated = false break end
+      -- The repeat rule over the last botRepeat events: the new one and the stored ones before
+      -- it. The last stored one rules out almost every event; only the same page again walks
+      -- the records before it.
+      local repeated = botRepeat >= 2 and n + 1 >= botRepeat and string.byte(current, lastFrom + FP) == typeByte and lastProduct == product
+      if repeated then
+        local starts, m, from = {}, 0, bodyAt + 1
+        repeat
+          m = m + 1
+          starts[m] = from
+          local sep = string.find(current, ';', from, true)
+          from = sep and sep + 1
+        until not from
+        for k = 1, botRepeat - 1 do
+          local s = starts[m - k + 1]
+          if string.byte(current, s + FP) ~= typeByte then repeated = false break end
+          local e = #current
+          if k > 1 then e = starts[m - k + 2] - 2 end
+          local recAt, recProduct = timeAndProduct(s, e)
+          if recProduct ~= product or (k == botRepeat - 1 and at - recAt > botRepeatMs) then repeated = false break end
+        end
       end
       local flagState, flagText = 0, ''
       if bang then flagText = string.sub(current, bang, headEnd) end
@@ -205,7 +218,7 @@ local function recordOne(key, from, to)
         .. string.sub(current, bodyAt) .. ';' .. fp .. type .. b36(at - base) .. ',' .. index .. ',' .. product
       local ttl = windowMs
       -- A purchase record may be kept for its suppression window: the key lives that long.
-      if anyPurchase and purchaseMs > ttl then ttl = purchaseMs end
+      if purchaseMs > ttl and (type == 'p' or string.find(current, PURCHASE_RECORD, bodyAt)) then ttl = purchaseMs end
       if flagReason and flagUntil - at > ttl then ttl = flagUntil - at end
       redis.call('SET', key, value, 'PX', ttl)
       return flagState, flagReason, flagUntil, at
