@@ -7,6 +7,7 @@ import { startService, type RunningService } from './harness.js';
 
 // Fault injection: a broker of this test's own is killed (SIGKILL) in the middle of an ingest load
 // and started again. Every event ingest answered 202 for must end up in the archive exactly once.
+// Then the broker stalls (SIGSTOP): ingest must still answer within its send timeout, and stop.
 const log = testLogger('broker-restart-e2e');
 const available = kafkaLibsDir() !== undefined;
 let kafka: PrivateKafka;
@@ -87,4 +88,45 @@ describe.runIf(available)('the broker killed and restarted under ingest load', (
     expect(archived).toBe(new Set(acknowledged).size);
     expect(await Promise.all([ingest.stop(), batch.stop()])).toEqual([0, 0]);
   }, 300_000);
+
+  it('a stalled broker: ingest answers 503 within its send timeout (10 s), not kafkajs request timeout (30 s) and retries, and SIGTERM still ends it cleanly', async () => {
+    const ingest: RunningService = await startService('ingest', {
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      REDIS_URL: inject('infra').redisUrl,
+      REDIS_KEY_PREFIX: `${uniqueName('broker-stall')}:`,
+      DATABASE_URL: db.url,
+      EVENTS_TOPIC: topic,
+      CATALOG_API_KEY: 'broker-stall-catalog-key',
+      RATE_LIMIT_PER_MINUTE: '100000000',
+    });
+    const post = async () => {
+      const began = Date.now();
+      const res = await fetch(`${ingest.url}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ eventId: randomUUID(), userId: 'stall', type: 'view', productId: 'p-1' }),
+        signal: AbortSignal.timeout(60_000),
+      });
+      return { status: res.status, body: (await res.json()) as { code?: string; message?: string }, seconds: (Date.now() - began) / 1000 };
+    };
+    try {
+      expect((await post()).status).toBe(202);
+      kafka.pause();
+      // Two at once: one carried by the stuck send, one queued behind it; both are answered.
+      const answers = await Promise.all([post(), post()]);
+      for (const answer of answers) {
+        expect(answer.status, JSON.stringify(answer.body)).toBe(503);
+        expect(answer.body.code).toBe('LREC_BROKER_UNAVAILABLE');
+        // A bound on the failure path, far from both 10 s and kafkajs' 30 s: not a speed figure.
+        expect(answer.seconds).toBeLessThan(25);
+      }
+      expect(answers.some((answer) => answer.body.message?.includes('retry with the same eventIds'))).toBe(true);
+      // Shutdown within its grace (15 s), while the broker is still stalled.
+      const code = await ingest.stop();
+      expect(code, `ingest exited ${code}:\n${ingest.output().slice(-4000)}`).toBe(0);
+    } finally {
+      kafka.resume();
+      await ingest.stop();
+    }
+  }, 120_000);
 });

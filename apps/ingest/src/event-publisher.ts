@@ -14,13 +14,20 @@ export interface EventPublisherOptions {
   kafka: Kafka;
   topic: string;
   log: Logger;
-  /** How long a request may wait for the broker before answering 503. @defaultValue 10000 */
+  /**
+   * How long a request may wait for the broker before answering 503. Enforced here, per request:
+   * kafkajs waits up to its request timeout (30 s) for each attempt, and retries, so a stalled
+   * broker (a long GC pause, an overloaded host) would otherwise hold requests, and a shutdown,
+   * for minutes. @defaultValue 10000
+   */
   sendTimeoutMs?: number;
   /**
    * Bytes of events waiting behind the send in flight. Past it, new requests answer 503 with
    * Retry-After at once instead of queueing without bound while the broker is slow. @defaultValue 64 MiB
    */
   maxQueuedBytes?: number;
+  /** How long close() waits for the broker to let the producer go. @defaultValue 3000 */
+  disconnectTimeoutMs?: number;
 }
 
 /** Merged batches stay well under the broker's default 1 MB per partition batch. */
@@ -49,6 +56,7 @@ export function createEventPublisher({
   log,
   sendTimeoutMs = 10_000,
   maxQueuedBytes = 64 * 1024 * 1024,
+  disconnectTimeoutMs = 3_000,
 }: EventPublisherOptions): EventPublisher {
   const producer: Producer = kafka.producer({
     idempotent: true,
@@ -66,6 +74,8 @@ export function createEventPublisher({
   let queue: PendingSend[] = [];
   let queuedBytes = 0;
   let sending: Promise<void> | undefined;
+  /** Requests not answered yet: close() waits for them (each is bounded by sendTimeoutMs). */
+  const unanswered = new Set<Promise<void>>();
 
   async function drain(): Promise<void> {
     while (queue.length > 0) {
@@ -106,19 +116,48 @@ export function createEventPublisher({
           retryAfterSeconds: 1,
         });
       }
+      let timedOut: 'queued' | 'in flight' | undefined;
+      const answered = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          // Still queued: it leaves the queue and is never sent. In flight: the broker may still
+          // take it, which a retry with the same eventIds makes harmless (both layers de-duplicate).
+          const at = queue.indexOf(pending);
+          timedOut = at >= 0 ? 'queued' : 'in flight';
+          if (at >= 0) {
+            queue.splice(at, 1);
+            queuedBytes -= bytes;
+          }
+          reject(new Error(`the broker did not acknowledge within ${sendTimeoutMs} ms`));
+        }, sendTimeoutMs);
+        const pending: PendingSend = {
+          messages,
+          bytes,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          reject: (err) => {
+            clearTimeout(timer);
+            reject(err);
+          },
+        };
+        queue.push(pending);
+        queuedBytes += bytes;
+        sending ??= drain();
+      });
+      unanswered.add(answered);
       try {
-        await new Promise<void>((resolve, reject) => {
-          queue.push({ messages, bytes, resolve, reject });
-          queuedBytes += bytes;
-          sending ??= drain();
-        });
+        await answered;
       } catch (err) {
-        throw new LrecError(ERROR_CODES.BROKER_UNAVAILABLE, 'the event broker cannot take events right now; retry later', {
-          statusCode: 503,
-          retriable: true,
-          retryAfterSeconds: 5,
-          cause: err,
-        });
+        throw new LrecError(
+          ERROR_CODES.BROKER_UNAVAILABLE,
+          timedOut === 'in flight'
+            ? `the event broker did not acknowledge within ${sendTimeoutMs / 1000} s; the events may still arrive: retry with the same eventIds`
+            : 'the event broker cannot take events right now; retry later',
+          { statusCode: 503, retriable: true, retryAfterSeconds: 5, cause: err },
+        );
+      } finally {
+        unanswered.delete(answered);
       }
     },
     async ready() {
@@ -126,9 +165,22 @@ export function createEventPublisher({
       await admin.fetchTopicMetadata({ topics: [topic] });
     },
     async close() {
-      // Requests already accepted into the queue are still sent before the producer disconnects.
-      await sending;
-      const results = await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      // Requests already accepted are still sent, or answered 503 by their timers, before the
+      // producer disconnects. A send stuck on a stalled broker is not waited for beyond that:
+      // every request it carries has been answered by then, and disconnecting abandons it.
+      await Promise.allSettled([...unanswered]);
+      // kafkajs waits for requests in flight before it closes a connection, up to its request
+      // timeout (30 s): on a stalled broker that would outlast the shutdown's grace.
+      let timer: NodeJS.Timeout | undefined;
+      const results = await Promise.race([
+        Promise.allSettled([producer.disconnect(), admin.disconnect()]),
+        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), disconnectTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (results === undefined) {
+        log.warn({ disconnectTimeoutMs }, 'kafka did not answer while disconnecting; leaving its connections to the exit (every request was answered)');
+        return;
+      }
       const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
     },

@@ -13,6 +13,12 @@ export interface PrivateKafka {
   brokers: string[];
   /** Starts the broker (again) on the same ports and data, and waits until it serves metadata. */
   start(): Promise<void>;
+  /**
+   * Stops the JVM with SIGSTOP: its sockets stay open and nothing answers, as in a long GC pause
+   * or an overloaded host (a killed broker refuses connections instead). `resume` continues it.
+   */
+  pause(): void;
+  resume(): void;
   /** Kills the JVM with SIGKILL: no controlled shutdown, as in a crash. */
   kill(): Promise<void>;
   remove(): Promise<void>;
@@ -77,6 +83,12 @@ export function createPrivateKafka(port: number, controllerPort: number): Privat
         await admin.disconnect();
       }
     },
+    pause() {
+      jvm?.kill('SIGSTOP');
+    },
+    resume() {
+      jvm?.kill('SIGCONT');
+    },
     async kill() {
       const exited = stopped();
       jvm?.kill('SIGKILL');
@@ -84,6 +96,7 @@ export function createPrivateKafka(port: number, controllerPort: number): Privat
     },
     async remove() {
       const exited = stopped();
+      // A paused JVM dies from SIGKILL as well.
       jvm?.kill('SIGKILL');
       await exited;
       rmSync(dir, { recursive: true, force: true });
