@@ -31,20 +31,23 @@ afterAll(async () => {
   await kafka?.remove();
 });
 
+/** The services' environment against this test's broker, with names (queue, group, keys) of their own. */
+const servicesEnv = (name: string) => ({
+  KAFKA_BROKERS: kafka.brokers.join(','),
+  REDIS_URL: inject('infra').redisUrl,
+  REDIS_KEY_PREFIX: `${uniqueName(name)}:`,
+  DATABASE_URL: db.url,
+  EVENTS_TOPIC: topic,
+  CATALOG_API_KEY: `${name}-catalog-key`,
+  RATE_LIMIT_PER_MINUTE: '100000000',
+  BATCH_QUEUE: uniqueName(`${name}-batch`),
+  ARCHIVE_GROUP_ID: uniqueName(`${name}-archive`),
+  DASHBOARD_PASSWORD: `${name}-password`,
+});
+
 describe.runIf(available)('the broker killed and restarted under ingest load', () => {
   it('archives every event answered 202 exactly once', async () => {
-    const env = {
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      REDIS_URL: inject('infra').redisUrl,
-      REDIS_KEY_PREFIX: `${uniqueName('broker-restart')}:`,
-      DATABASE_URL: db.url,
-      EVENTS_TOPIC: topic,
-      CATALOG_API_KEY: 'broker-restart-catalog-key',
-      RATE_LIMIT_PER_MINUTE: '100000000',
-      BATCH_QUEUE: uniqueName('broker-restart-batch'),
-      ARCHIVE_GROUP_ID: uniqueName('broker-restart-archive'),
-      DASHBOARD_PASSWORD: 'broker-restart-password',
-    };
+    const env = servicesEnv('broker-restart');
     const ingest: RunningService = await startService('ingest', env);
     const batch: RunningService = await startService('batch', env);
     const acknowledged: string[] = [];
@@ -90,15 +93,7 @@ describe.runIf(available)('the broker killed and restarted under ingest load', (
   }, 300_000);
 
   it('a stalled broker: ingest answers 503 within its send timeout (10 s), not kafkajs request timeout (30 s) and retries, and SIGTERM still ends it cleanly', async () => {
-    const ingest: RunningService = await startService('ingest', {
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      REDIS_URL: inject('infra').redisUrl,
-      REDIS_KEY_PREFIX: `${uniqueName('broker-stall')}:`,
-      DATABASE_URL: db.url,
-      EVENTS_TOPIC: topic,
-      CATALOG_API_KEY: 'broker-stall-catalog-key',
-      RATE_LIMIT_PER_MINUTE: '100000000',
-    });
+    const ingest: RunningService = await startService('ingest', servicesEnv('broker-stall'));
     const post = async () => {
       const began = Date.now();
       const res = await fetch(`${ingest.url}/events`, {
