@@ -24,6 +24,7 @@
  * Each pass also reports CPU time per event by process (this Node process, redis-server, the
  * broker's JVM).
  */
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { closeRedis, createKafka, createLogger, createRedis, type Redis } from '@lambdarec/clients';
@@ -226,10 +227,35 @@ async function cpuSample(redis: Redis): Promise<CpuSample> {
   return { node: ownCpuSeconds(), redis: field('used_cpu_user') + field('used_cpu_sys'), kafka: cpuSecondsOf(brokerPids) };
 }
 
-/** Microseconds of CPU per event by process between two samples. */
-function cpuPerEvent(before: CpuSample, after: CpuSample, events: number): string {
-  const us = (from: number | undefined, to: number | undefined) => (from === undefined || to === undefined ? 'n/a' : (((to - from) * 1e6) / events).toFixed(1));
-  return `Node ${us(before.node, after.node)}, Redis ${us(before.redis, after.redis)}, Kafka broker ${us(before.kafka, after.kafka)} µs per event`;
+/** Microseconds of CPU per event by process between two samples (the broker's: undefined where /proc cannot tell). */
+interface CpuPerEvent {
+  node: number;
+  redis: number;
+  kafka: number | undefined;
+  toString(): string;
+}
+
+function cpuPerEvent(before: CpuSample, after: CpuSample, events: number): CpuPerEvent {
+  const us = (from: number, to: number) => ((to - from) * 1e6) / events;
+  const kafka = before.kafka === undefined || after.kafka === undefined ? undefined : us(before.kafka, after.kafka);
+  const node = us(before.node, after.node);
+  const redis = us(before.redis, after.redis);
+  return {
+    node,
+    redis,
+    kafka,
+    toString: () => `Node ${node.toFixed(1)}, Redis ${redis.toFixed(1)}, Kafka broker ${kafka === undefined ? 'n/a' : kafka.toFixed(1)} µs per event`,
+  };
+}
+
+/**
+ * What no design that writes every event to Redis can beat on this machine (ADR 014): all cores
+ * busy, with the CPU per event of the consumer without Redis (Node and broker), of this speed
+ * consumer's writes in Node, and of a bare SET in Redis in place of the session script.
+ */
+function writeEveryEventBound(withoutRedis: CpuPerEvent, speed: CpuPerEvent, floor: CpuPerEvent): { eventsPerSecond: number; microseconds: number } {
+  const microseconds = withoutRedis.node + (withoutRedis.kafka ?? 0) + Math.max(0, speed.node - withoutRedis.node) + floor.redis;
+  return { eventsPerSecond: (cpus().length * 1e6) / microseconds, microseconds };
 }
 
 /** Events the speed consumer has handled, from its metric (every outcome). */
@@ -343,6 +369,11 @@ try {
   const rawRate = (rawBefore.eventsPerSecond + rawAfter.eventsPerSecond) / 2;
   const ratio = applied.eventsPerSecond / rawRate;
   say(`ratio speed / raw: ${ratio.toFixed(2)}`);
+  const bound = writeEveryEventBound(withoutRedisCpu, speedCpu, floorCpu);
+  say(
+    `bound for any design that writes every event to Redis: ${fmt(bound.eventsPerSecond)} events/s (${(bound.eventsPerSecond / rawRate).toFixed(2)}× raw): ` +
+      `${cpus().length} cores / ${bound.microseconds.toFixed(1)} µs of CPU per event`,
+  );
 
   // The burst: produced as fast as one producer goes while the caught-up speed consumer runs.
   let drained: { afterBurstStartMs: number; afterLastAckMs: number; peakLag: number } | undefined;
@@ -387,6 +418,13 @@ try {
       unit: 'events/s',
       baseline: { label: 'raw kafkajs consumer, JSON.parse only', value: rawRate, unit: 'events/s' },
       ratio: floor.eventsPerSecond / rawRate,
+    },
+    {
+      label: `where it goes: the most any design that writes every event to Redis could reach here (${cpus().length} cores / ${bound.microseconds.toFixed(1)} µs of CPU per event: the consumer without Redis, this consumer's writes in Node, a bare SET in Redis)`,
+      value: bound.eventsPerSecond,
+      unit: 'events/s',
+      baseline: { label: 'raw kafkajs consumer, JSON.parse only', value: rawRate, unit: 'events/s' },
+      ratio: bound.eventsPerSecond / rawRate,
     },
     {
       label: 'speed consumer, absolute',
