@@ -128,7 +128,8 @@ local botRepeatMs, botFlagMs = tonumber(ARGV[7]), tonumber(ARGV[8])
 -- the flag state (0 none, 1 raised, 2 still flagged), reason code, flag end and newest event time.
 local function recordOne(key, from, to)
   -- The stored session's header: base (the oldest event's time), record count and flag, read in
-  -- place. headEnd is where the first header field ends; the categories follow it, each after a \\31 (unit separator).
+  -- place. headEnd is where the first header field ends; the categories follow it, each after a
+  -- unit separator (\\31).
   local current = redis.call('GET', key)
   local bodyAt, headEnd, dot, bang, base, count, flagReason, flagUntil = nil, 0, 0, nil, 0, 0, false, 0
   if current and string.sub(current, 1, 1) == '${FORMAT_VERSION}' then
@@ -154,9 +155,8 @@ local function recordOne(key, from, to)
 
   -- Fast path, the common case: one new event, newer than the whole session, nothing to trim or
   -- to judge beyond the last few events. It appends to the stored text instead of rebuilding it,
-  -- and gives exactly the bytes the full path below would. It reads the stored text in place, in
-  -- one pass over the record starts, and builds no table of records or categories: Redis runs
-  -- this once per consumed event, and string building is most of what a Lua script costs.
+  -- and gives exactly the bytes the full path below would. It reads the stored text in place and
+  -- builds no table of records or categories, since Redis runs it for almost every event.
   if current and to - from == 4 and count > 0 then
     local fp, type, at, product, category = ARGV[from], ARGV[from + 1], tonumber(ARGV[from + 2]), ARGV[from + 3], ARGV[from + 4]
     local typeByte = string.byte(type)
