@@ -30,7 +30,7 @@ import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { closeRedis, createKafka, createLogger, createRedis, type Redis } from '@lambdarec/clients';
 import { loadConfig, speedConfigSchema } from '@lambdarec/config';
 import type { ClickEvent } from '@lambdarec/contracts';
-import { seededRandom } from '@lambdarec/domain';
+import { seededRandom, type SessionPolicy } from '@lambdarec/domain';
 import { createMetricsRegistry, type Registry } from '@lambdarec/http';
 import { createSpeedConsumer, createSpeedDependencies } from '@lambdarec/speed';
 import type { SessionStore } from '@lambdarec/stores';
@@ -270,7 +270,7 @@ async function handledBy(registry: Registry): Promise<number> {
  * of its own, given a store that discards the signals. What it reaches is the ceiling of
  * everything but Redis.
  */
-async function speedWithoutRedisRate(kafka: Kafka, topic: string, policy: Parameters<typeof createSpeedConsumer>[0]['policy'], total: number): Promise<Throughput> {
+async function speedWithoutRedisRate(kafka: Kafka, topic: string, policy: SessionPolicy, total: number): Promise<Throughput> {
   const registry = createMetricsRegistry('bench-speed-without-redis');
   const discarding: SessionStore = {
     record: async () => [],

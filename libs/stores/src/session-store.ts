@@ -160,7 +160,6 @@ local function recordOne(key, from, to)
   if current and to - from == 4 and count > 0 then
     local fp, type, at, product, category = ARGV[from], ARGV[from + 1], tonumber(ARGV[from + 2]), ARGV[from + 3], ARGV[from + 4]
     local typeByte = string.byte(type)
-    local n = count
     -- The last record starts after the last ';', looked for in the text's tail first (records
     -- are short), and in the whole body only when the tail holds none.
     local function afterLastSeparator(from)
@@ -173,12 +172,12 @@ local function recordOne(key, from, to)
     local lastAt, lastProduct = timeAndProduct(lastFrom, #current)
     local fresh = at > lastAt or (at == lastAt and fp > string.sub(current, lastFrom, lastFrom + FP - 1))
     local unseen = string.sub(current, bodyAt + 1, bodyAt + FP) ~= fp and not string.find(current, ';' .. fp, bodyAt, true)
-    if fresh and unseen and base >= at - windowMs and n + 1 <= maxSignals and n + 1 <= maxPurchases
-        and n + 1 <= botPerMinute and not (flagReason and flagUntil < at) then
+    if fresh and unseen and base >= at - windowMs and count + 1 <= maxSignals and count + 1 <= maxPurchases
+        and count + 1 <= botPerMinute and not (flagReason and flagUntil < at) then
       -- The repeat rule over the last botRepeat events: the new one and the stored ones before
       -- it. The last stored one rules out almost every event; only the same page again walks
       -- the records before it.
-      local repeated = botRepeat >= 2 and n + 1 >= botRepeat and string.byte(current, lastFrom + FP) == typeByte and lastProduct == product
+      local repeated = botRepeat >= 2 and count + 1 >= botRepeat and string.byte(current, lastFrom + FP) == typeByte and lastProduct == product
       if repeated then
         local starts, m, from = {}, 0, bodyAt + 1
         repeat
@@ -214,7 +213,7 @@ local function recordOne(key, from, to)
         index = b36(k)
         if not known then headerTail = '\\31' .. category end
       end
-      local value = '${FORMAT_VERSION}' .. string.sub(current, 2, dot) .. b36(n + 1) .. flagText .. string.sub(current, headEnd + 1, bodyAt - 1) .. headerTail
+      local value = '${FORMAT_VERSION}' .. string.sub(current, 2, dot) .. b36(count + 1) .. flagText .. string.sub(current, headEnd + 1, bodyAt - 1) .. headerTail
         .. string.sub(current, bodyAt) .. ';' .. fp .. type .. b36(at - base) .. ',' .. index .. ',' .. product
       local ttl = windowMs
       -- A purchase record may be kept for its suppression window: the key lives that long.
@@ -400,8 +399,8 @@ export function createSessionStore({
   policy: SessionPolicy;
   /**
    * Users written by one script call. Redis runs a script to its end before any other command,
-   * so a call holds every reader (serving) for as long as it runs: 50 users are about a
-   * millisecond of Redis time (bench:speed), and already make the cost of the call itself small.
+   * so a call holds every reader (serving) for as long as it runs: 50 users are about 1.5 ms of
+   * Redis time (bench:speed, ADR 014), and already make the cost of the call itself small.
    * @defaultValue 50
    */
   usersPerCall?: number;
