@@ -1,3 +1,5 @@
+import type { Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -30,6 +32,8 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number;
   /** An idle socket is closed after this time. @defaultValue 60000 */
   connectionTimeoutMs?: number;
+  /** A close still waiting for connections after this long logs them, and again after twice as long. @defaultValue 2000 */
+  drainReportAfterMs?: number;
 }
 
 /**
@@ -42,6 +46,7 @@ export function createHttpServer({
   trustProxy = false,
   requestTimeoutMs = 30_000,
   connectionTimeoutMs = 60_000,
+  drainReportAfterMs = 2_000,
 }: HttpServerOptions): HttpServer {
   const app = Fastify({
     loggerInstance: log,
@@ -63,11 +68,52 @@ export function createHttpServer({
   // socket busy at that moment stays open for the keep-alive timeout (72 s) and close() waits for
   // it. Closing idle sockets again until the server is closed ends each one after its answer,
   // without a hook on every response.
+  const sockets = trackSockets(app.server);
   let sweeper: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
-    sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
+    const closingAt = Date.now();
+    let nextReportAt = closingAt + drainReportAfterMs;
+    sweeper = setInterval(() => {
+      app.server.closeIdleConnections();
+      // A close that waits says for what: which client, which request, how much it sent. Without
+      // this, a shutdown that runs out of time names only its step ("http server").
+      if (sockets.size > 0 && Date.now() >= nextReportAt) {
+        log.warn({ waitedMs: Date.now() - closingAt, connections: [...sockets].map(describeConnection) }, 'http server is still waiting for connections to close');
+        nextReportAt += drainReportAfterMs * 2;
+      }
+    }, 100);
     sweeper.unref();
   });
   app.addHook('onClose', async () => clearInterval(sweeper));
   return app;
+}
+
+/** Open sockets of a server: one Set entry per connection, nothing per request. */
+function trackSockets(server: Server): ReadonlySet<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+export interface OpenConnection {
+  client: string;
+  bytesRead: number;
+  bytesWritten: number;
+  /** The request being answered on it, if any. */
+  request?: string;
+}
+
+function describeConnection(socket: Socket): OpenConnection {
+  // Node keeps the response being written on the socket as `_httpMessage`; it is not public API,
+  // so it is only read here, for a log line, and its absence is allowed.
+  const response = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  return {
+    client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
+    bytesRead: socket.bytesRead,
+    bytesWritten: socket.bytesWritten,
+    ...(response?.req === undefined ? {} : { request: `${response.req.method ?? '?'} ${response.req.url ?? '?'}` }),
+  };
 }
