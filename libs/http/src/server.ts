@@ -32,8 +32,13 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number;
   /** An idle socket is closed after this time. @defaultValue 60000 */
   connectionTimeoutMs?: number;
-  /** A close still waiting for connections after this long logs them, and again after twice as long. @defaultValue 2000 */
+  /** A close still waiting for answers after this long logs their connections, and again after twice as long. @defaultValue 2000 */
   drainReportAfterMs?: number;
+  /**
+   * How long a close waits for answers in progress before it closes their connections. Shorter
+   * than a service's shutdown grace (15 s), longer than ingest's broker wait (10 s). @defaultValue 11000
+   */
+  drainTimeoutMs?: number;
 }
 
 /**
@@ -47,6 +52,7 @@ export function createHttpServer({
   requestTimeoutMs = 30_000,
   connectionTimeoutMs = 60_000,
   drainReportAfterMs = 2_000,
+  drainTimeoutMs = 11_000,
 }: HttpServerOptions): HttpServer {
   const app = Fastify({
     loggerInstance: log,
@@ -64,21 +70,32 @@ export function createHttpServer({
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  // Graceful close: Fastify closes the sockets that are idle when close() starts, but a keep-alive
-  // socket busy at that moment stays open for the keep-alive timeout (72 s) and close() waits for
-  // it. Closing idle sockets again until the server is closed ends each one after its answer,
-  // without a hook on every response.
+  // Graceful close. Fastify closes the sockets that are idle when close() starts; two kinds of
+  // socket would still hold close() (and so a shutdown) for a long time:
+  // - a keep-alive socket busy at that moment: it stays open for the keep-alive timeout (72 s);
+  // - a socket that has not sent a whole request yet, e.g. one a browser opened ahead of need
+  //   (preconnect): Node counts it as waiting for headers, not idle, and server.close() stops the
+  //   timer that would end it, so it holds close() until the client goes.
+  // Every 100 ms while closing, each socket with no answer in progress is closed: no request has
+  // been taken from it, so nothing is cut. An answer still running after drainTimeoutMs (a
+  // stalled upload, a handler that does not return) is cut then, so the shutdown ends in its grace.
   const sockets = trackSockets(app.server);
   let sweeper: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     const closingAt = Date.now();
     let nextReportAt = closingAt + drainReportAfterMs;
     sweeper = setInterval(() => {
-      app.server.closeIdleConnections();
+      const waitedMs = Date.now() - closingAt;
+      if (waitedMs >= drainTimeoutMs) {
+        if (sockets.size > 0) log.warn({ waitedMs, connections: [...sockets].map(describeConnection) }, 'http server did not drain in time; closing the connections left');
+        for (const socket of sockets) socket.destroy();
+        return;
+      }
+      for (const socket of sockets) if (answerInProgress(socket) === undefined) socket.destroy();
       // A close that waits says for what: which client, which request, how much it sent. Without
       // this, a shutdown that runs out of time names only its step ("http server").
       if (sockets.size > 0 && Date.now() >= nextReportAt) {
-        log.warn({ waitedMs: Date.now() - closingAt, connections: [...sockets].map(describeConnection) }, 'http server is still waiting for connections to close');
+        log.warn({ waitedMs, connections: [...sockets].map(describeConnection) }, 'http server is still waiting for connections to close');
         nextReportAt += drainReportAfterMs * 2;
       }
     }, 100);
@@ -106,14 +123,21 @@ export interface OpenConnection {
   request?: string;
 }
 
+/**
+ * The answer being written on a socket, if any. Node keeps it as `_httpMessage`, from the moment a
+ * request's headers are in until the answer is flushed; it is not public API, so its absence is
+ * also what a Node without it would show (every socket would then count as unused when closing).
+ */
+function answerInProgress(socket: Socket): ServerResponse | undefined {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+}
+
 function describeConnection(socket: Socket): OpenConnection {
-  // Node keeps the response being written on the socket as `_httpMessage`; it is not public API,
-  // so it is only read here, for a log line, and its absence is allowed.
-  const response = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  const request = answerInProgress(socket)?.req;
   return {
     client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
     bytesRead: socket.bytesRead,
     bytesWritten: socket.bytesWritten,
-    ...(response?.req === undefined ? {} : { request: `${response.req.method ?? '?'} ${response.req.url ?? '?'}` }),
+    ...(request === undefined ? {} : { request: `${request.method ?? '?'} ${request.url ?? '?'}` }),
   };
 }

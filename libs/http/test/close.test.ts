@@ -35,9 +35,9 @@ async function openClient(port: number): Promise<Socket> {
   return client;
 }
 
-async function listening(drainReportAfterMs: number) {
+async function listening({ drainReportAfterMs = 60_000, drainTimeoutMs = 60_000 }: { drainReportAfterMs?: number; drainTimeoutMs?: number } = {}) {
   const { log, lines } = capturedLogger();
-  const app = createHttpServer({ log, drainReportAfterMs });
+  const app = createHttpServer({ log, drainReportAfterMs, drainTimeoutMs });
   app.post('/events', async (req) => ({ got: req.body }));
   app.get('/ping', async () => ({ ok: true }));
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -47,7 +47,7 @@ async function listening(drainReportAfterMs: number) {
 
 describe('closing the http server', () => {
   it('ends a keep-alive connection that was answering when close began, right after its answer', async () => {
-    const { app, port } = await listening(60_000);
+    const { app, port } = await listening();
     const client = await openClient(port);
     let received = '';
     client.on('data', (chunk: Buffer) => (received += chunk.toString()));
@@ -65,7 +65,7 @@ describe('closing the http server', () => {
   });
 
   it('names each connection it still waits for, with the request being answered, while it waits', async () => {
-    const { app, port, lines } = await listening(200);
+    const { app, port, lines } = await listening({ drainReportAfterMs: 200 });
     const stalled = await openClient(port);
     stalled.write('POST /events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"a":');
     const idle = await openClient(port);
@@ -82,5 +82,31 @@ describe('closing the http server', () => {
     expect(done).toBe(false);
     stalled.destroy();
     await closed;
+  });
+});
+
+describe('closing the http server, with clients that send nothing or stall', () => {
+  it('does not wait for a connection that has not sent a byte (a browser preconnects sockets)', async () => {
+    const { app, port } = await listening();
+    const preconnected = await openClient(port);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closedAt = Date.now();
+    await app.close();
+    expect(Date.now() - closedAt).toBeLessThan(2_000);
+    if (!preconnected.closed) await once(preconnected, 'close');
+  });
+
+  it('cuts an answer still running after the drain timeout (a stalled upload), and says which', async () => {
+    const { app, port, lines } = await listening({ drainTimeoutMs: 500 });
+    const stalled = await openClient(port);
+    stalled.write('POST /events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"a":');
+    const clientPort = stalled.localPort;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closedAt = Date.now();
+    await app.close();
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(500);
+    if (!stalled.closed) await once(stalled, 'close');
+    const cut = lines.find((line) => line.msg === 'http server did not drain in time; closing the connections left');
+    expect(cut?.connections).toEqual([expect.objectContaining({ client: `127.0.0.1:${clientPort}`, request: 'POST /events' })]);
   });
 });
