@@ -73,8 +73,8 @@ export function createHttpServer({
   // Graceful close. Fastify closes the sockets that are idle when close() starts; two kinds of
   // socket would still hold close() (and so a shutdown) for a long time:
   // - a keep-alive socket busy at that moment: it stays open for the keep-alive timeout (72 s);
-  // - a socket that has not sent a whole request yet, e.g. one a browser opened ahead of need
-  //   (preconnect): Node counts it as waiting for headers, not idle, and server.close() stops the
+  // - a socket that has not sent a whole request yet, e.g. one a browser or a pooled client opened
+  //   ahead of need: Node counts it as waiting for headers, not idle, and server.close() stops the
   //   timer that would end it, so it holds close() until the client goes.
   // Every 100 ms while closing, each socket with no answer in progress is closed: no request has
   // been taken from it, so nothing is cut. An answer still running after drainTimeoutMs (a

@@ -86,7 +86,7 @@ describe('closing the http server', () => {
 });
 
 describe('closing the http server, with clients that send nothing or stall', () => {
-  it('does not wait for a connection that has not sent a byte (a browser preconnects sockets)', async () => {
+  it('does not wait for a connection that has not sent a byte (browsers and pooled clients open sockets ahead of need)', async () => {
     const { app, port } = await listening();
     const preconnected = await openClient(port);
     await new Promise((resolve) => setTimeout(resolve, 100));
