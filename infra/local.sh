@@ -16,6 +16,8 @@ readonly HOST=127.0.0.1
 readonly PG_PORT=55432 REDIS_PORT=56379 KAFKA_PORT=59092 KAFKA_CONTROLLER_PORT=59093
 readonly PG_USER=lambdarec PG_PASSWORD=lambdarec PG_DB=lambdarec
 readonly TOPICS=("events.v1:6" "events.v1.dlq:6")
+# The ports are fixed, so two checkouts cannot both run their infrastructure.
+readonly TAKEN_HINT="; if another checkout runs it, stop it there (npm run infra:down) or share its state (LREC_LOCAL_DIR=<that checkout>/.local)"
 readonly READY_TIMEOUT=${LREC_READY_TIMEOUT:-60}
 
 log() { printf '%s\n' "$*"; }
@@ -151,7 +153,7 @@ pg_up() {
     log "postgres $(pg_version) already up on $HOST:$PG_PORT (pid $(pg_pid))"
     return
   fi
-  port_open "$PG_PORT" && die "port $PG_PORT is taken by a process that is not this project's postgres (data: $PG_DATA)"
+  port_open "$PG_PORT" && die "port $PG_PORT is taken by a process that is not this project's postgres (data: $PG_DATA)$TAKEN_HINT"
   ((${PG_FALLBACK:-0})) && log "postgres: user 'postgres' cannot enter $LOCAL_DIR; using $PG_BASE instead"
 
   local bin
@@ -234,7 +236,7 @@ redis_up() {
     log "redis $(redis_version) already up on $HOST:$REDIS_PORT (pid $(redis_pid))"
     return
   fi
-  port_open "$REDIS_PORT" && die "port $REDIS_PORT is taken by a process that is not this project's redis"
+  port_open "$REDIS_PORT" && die "port $REDIS_PORT is taken by a process that is not this project's redis$TAKEN_HINT"
   mkdir -p "$REDIS_DIR/data"
   # noeviction: BullMQ breaks if Redis drops keys. appendonly: queued jobs survive a restart.
   redis-server --port "$REDIS_PORT" --bind "$HOST" \
@@ -348,7 +350,7 @@ kafka_up() {
   fi
   local p
   for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-    port_open "$p" && die "port $p is taken by a process that is not this project's kafka"
+    port_open "$p" && die "port $p is taken by a process that is not this project's kafka$TAKEN_HINT"
   done
   kafka_libs
   mkdir -p "$KAFKA_LOGS" "$KAFKA_DATA"

@@ -27,7 +27,15 @@ type AppName = (typeof APPS)[number]['name'];
 const NAME_WIDTH = Math.max(...APPS.map(({ name }) => name.length));
 
 say('▶ infrastructure (Postgres 55432, Redis 56379, Kafka 59092)');
-const infraEnv = localInfrastructure();
+let infraEnv: Record<string, string>;
+try {
+  infraEnv = localInfrastructure();
+} catch {
+  // infra/local.sh has said what is wrong (a port taken, a package that would not install); a
+  // stack trace of the call that ran it would only bury that.
+  process.stderr.write('npm start: the local infrastructure did not come up (see the infra: lines above); nothing was started\n');
+  process.exit(1);
+}
 
 /** A secret generated once per checkout and kept in .local/ (owner-only), unless the caller sets one. */
 function localSecret(name: string, bytes: number): string {
