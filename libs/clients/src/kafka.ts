@@ -17,6 +17,14 @@ const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs warnings about a choice this project made on purpose, logged at debug so that a warning
+ * in an operator's log calls for action. The idempotent producers limit their retries because a
+ * request's wait is bounded (ingest answers 503 after 10 s), and a re-sent event is harmless: its
+ * eventId de-duplicates it in both layers.
+ */
+const DELIBERATE_CHOICES = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
+
 /** A kafkajs client whose own logs go through pino, under a `kafka` child logger, reading every codec. */
 export function createKafka({ brokers, clientId, log, config }: KafkaClientOptions): Kafka {
   registerCompressionCodecs();
@@ -29,7 +37,8 @@ export function createKafka({ brokers, clientId, log, config }: KafkaClientOptio
       () =>
       ({ namespace, level, log: entry }: LogEntry) => {
         const { message, ...extra } = entry;
-        kafkaLog[PINO_LEVEL[level] ?? 'info']({ namespace, ...extra }, message);
+        const pinoLevel = DELIBERATE_CHOICES.has(message) ? 'debug' : (PINO_LEVEL[level] ?? 'info');
+        kafkaLog[pinoLevel]({ namespace, ...extra }, message);
       },
     retry: { initialRetryTime: 200, retries: 8 },
     ...config,
