@@ -32,7 +32,7 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number;
   /** An idle socket is closed after this time. @defaultValue 60000 */
   connectionTimeoutMs?: number;
-  /** A close still waiting for answers after this long logs their connections, and again after twice as long. @defaultValue 2000 */
+  /** A close still waiting for answers after this long logs their connections, then again every twice as long. @defaultValue 2000 */
   drainReportAfterMs?: number;
   /**
    * How long a close waits for answers in progress before it closes their connections. Shorter
@@ -125,8 +125,9 @@ export interface OpenConnection {
 
 /**
  * The answer being written on a socket, if any. Node keeps it as `_httpMessage`, from the moment a
- * request's headers are in until the answer is flushed; it is not public API, so its absence is
- * also what a Node without it would show (every socket would then count as unused when closing).
+ * request's headers are in until the answer is flushed. It is not public API: a Node without it
+ * would make every socket look unused when closing, and cut answers in progress. The close tests
+ * ("ends a keep-alive connection that was answering…") fail then, so an upgrade cannot hide it.
  */
 function answerInProgress(socket: Socket): ServerResponse | undefined {
   return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
