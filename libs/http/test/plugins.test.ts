@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { ERROR_CODES, LrecError } from '@lambdarec/contracts';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -196,5 +197,51 @@ describe('optional readiness checks', () => {
       degraded: ['postgres'],
       dependencies: { kafka: { status: 'up' }, postgres: { status: 'down' } },
     });
+  });
+});
+
+describe('readiness in the log', () => {
+  it('logs when a check starts failing, changes reason or passes again, not at every probe', async () => {
+    const lines: Array<{ level: number; msg: string; dependency?: string; downForMs?: number; probes?: number; err?: { message: string } }> = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as (typeof lines)[number]);
+        done();
+      },
+    });
+    let clock = 1_000_000;
+    let failure: string | undefined = 'connection refused';
+    const app = createHttpServer({ log: pino({ level: 'info' }, stream) });
+    await app.register(healthPlugin, {
+      checks: {
+        postgres: async () => {
+          if (failure !== undefined) throw new Error(failure);
+        },
+      },
+      repeatLogMs: 60_000,
+      now: () => clock,
+    });
+    const probe = async (advanceMs: number) => {
+      clock += advanceMs;
+      return (await app.inject('/readyz')).statusCode;
+    };
+    const said = () => lines.filter((line) => line.dependency === 'postgres').map((line) => line.msg);
+
+    expect(await probe(0)).toBe(503);
+    for (let i = 0; i < 5; i++) expect(await probe(5_000)).toBe(503);
+    expect(said()).toEqual(['readiness check failed']);
+    // A minute on, still down for the same reason: said once more, with how long and how often.
+    await probe(40_000);
+    expect(said()).toEqual(['readiness check failed', 'readiness check still failing']);
+    expect(lines.at(-1)).toMatchObject({ downForMs: 65_000, probes: 7 });
+    // A new reason is news at once.
+    failure = 'password authentication failed';
+    await probe(1_000);
+    expect(lines.at(-1)).toMatchObject({ msg: 'readiness check failed', err: { message: 'password authentication failed' } });
+    failure = undefined;
+    expect(await probe(1_000)).toBe(200);
+    expect(await probe(1_000)).toBe(200);
+    expect(said()).toEqual(['readiness check failed', 'readiness check still failing', 'readiness check failed', 'readiness check passes again']);
+    expect(lines.at(-1)).toMatchObject({ level: 30, downForMs: 67_000, probes: 8 });
   });
 });
