@@ -1,17 +1,10 @@
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createKafka } from './kafka.js';
 
 function capture() {
   const lines: Array<{ level: number; msg: string }> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as { level: number; msg: string });
-      done();
-    },
-  });
-  return { log: pino({ level: 'debug' }, stream), lines };
+  return { log: pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }) }), lines };
 }
 
 describe('kafkajs logs', () => {

@@ -83,7 +83,7 @@ export function createHttpServer({
   let sweeper: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     const closingAt = Date.now();
-    let nextReportAt = closingAt + drainReportAfterMs;
+    let reportAfterMs = drainReportAfterMs;
     sweeper = setInterval(() => {
       const waitedMs = Date.now() - closingAt;
       if (waitedMs >= drainTimeoutMs) {
@@ -94,9 +94,9 @@ export function createHttpServer({
       for (const socket of sockets) if (answerInProgress(socket) === undefined) socket.destroy();
       // A close that waits says for what: which client, which request, how much it sent. Without
       // this, a shutdown that runs out of time names only its step ("http server").
-      if (sockets.size > 0 && Date.now() >= nextReportAt) {
+      if (sockets.size > 0 && waitedMs >= reportAfterMs) {
         log.warn({ waitedMs, connections: [...sockets].map(describeConnection) }, 'http server is still waiting for connections to close');
-        nextReportAt += drainReportAfterMs * 2;
+        reportAfterMs += drainReportAfterMs * 2;
       }
     }, 100);
     sweeper.unref();

@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpServer, type OpenConnection } from '../src/index.js';
@@ -14,13 +13,7 @@ interface LogLine {
 
 function capturedLogger() {
   const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as LogLine);
-      done();
-    },
-  });
-  return { log: pino({ level: 'warn' }, stream), lines };
+  return { log: pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as LogLine) }), lines };
 }
 
 const clients: Socket[] = [];

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { ERROR_CODES, LrecError } from '@lambdarec/contracts';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -203,15 +202,9 @@ describe('optional readiness checks', () => {
 describe('readiness in the log', () => {
   it('logs when a check starts failing, changes reason or passes again, not at every probe', async () => {
     const lines: Array<{ level: number; msg: string; dependency?: string; downForMs?: number; probes?: number; err?: { message: string } }> = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString()) as (typeof lines)[number]);
-        done();
-      },
-    });
     let clock = 1_000_000;
     let failure: string | undefined = 'connection refused';
-    const app = createHttpServer({ log: pino({ level: 'info' }, stream) });
+    const app = createHttpServer({ log: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) }) });
     await app.register(healthPlugin, {
       checks: {
         postgres: async () => {
