@@ -32,7 +32,13 @@ describe('decodeEventRecord', () => {
       ok: true,
       event: buildTopicEvent(),
       eventTime: new Date('2025-03-01T11:30:00Z'),
+      arrivedAt: new Date(RECORD_TIME),
     });
+  });
+
+  it("takes the arrival time from the record's timestamp, not from the event", () => {
+    const decoded = decodeEventRecord(buildRecord({ timestamp: String(RECORD_TIME + 3_600_000) }));
+    expect(decoded.ok && decoded.arrivedAt.getTime()).toBe(RECORD_TIME + 3_600_000);
   });
 
   it("takes the event's timestamp over the record's", () => {

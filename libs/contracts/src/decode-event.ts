@@ -9,7 +9,7 @@ export interface EventRecord {
   headers?: Record<string, unknown> | undefined;
 }
 
-export type DecodedEvent = { ok: true; event: ClickEvent; eventTime: Date } | { ok: false; reason: string };
+export type DecodedEvent = { ok: true; event: ClickEvent; eventTime: Date; arrivedAt: Date } | { ok: false; reason: string };
 
 /**
  * A record on events.v1 → a validated event and its event time (the event's timestamp, else the
@@ -41,5 +41,7 @@ export function decodeEventRecord(message: EventRecord, now: number = Date.now()
   if (eventTime.getTime() > now + MAX_FUTURE_SKEW_MS) {
     return { ok: false, reason: `event time ${eventTime.toISOString()} is more than 5 minutes in the future` };
   }
-  return { ok: true, event: parsed.data, eventTime };
+  // A record without a usable timestamp arrived, as far as anyone can tell, when it was read.
+  const arrivedAt = new Date(Number.isNaN(recordTime) || recordTime <= 0 ? now : recordTime);
+  return { ok: true, event: parsed.data, eventTime, arrivedAt };
 }

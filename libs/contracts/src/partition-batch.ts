@@ -5,6 +5,11 @@ export interface ConsumedEvent {
   event: ClickEvent;
   /** Event time: the event's timestamp, else the Kafka record's. */
   eventTime: Date;
+  /**
+   * Arrival time: the Kafka record's timestamp (the broker's append time on topics created by this
+   * project, else the producer's), not the client's clock. The bot guard judges rates on it.
+   */
+  arrivedAt: Date;
   /** The record's offset in its partition. */
   offset: string;
 }
