@@ -83,7 +83,7 @@ export async function replaySessions({
               result.records++;
               const decoded = decodeEventRecord(message);
               // The live consumer dead-lettered what does not decode; the replay just skips it.
-              if (decoded.ok) events.push({ event: decoded.event, eventTime: decoded.eventTime, arrivedAt: decoded.arrivedAt, offset: message.offset });
+              if (decoded.ok) events.push({ event: decoded.event, eventTime: decoded.eventTime, arrivedAt: decoded.arrivedAt, imported: decoded.imported, offset: message.offset });
             }
             result.applied += (await applier.apply(events)).applied;
             if (BigInt(batch.lastOffset()) + 1n >= end) pending.delete(batch.partition);

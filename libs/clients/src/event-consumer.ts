@@ -158,7 +158,7 @@ export function createEventConsumer({
           for (const message of batch.messages) {
             messagesByOffset.set(message.offset, message);
             const decoded = decodeEventRecord(message, now);
-            if (decoded.ok) events.push({ event: decoded.event, eventTime: decoded.eventTime, arrivedAt: decoded.arrivedAt, offset: message.offset });
+            if (decoded.ok) events.push({ event: decoded.event, eventTime: decoded.eventTime, arrivedAt: decoded.arrivedAt, imported: decoded.imported, offset: message.offset });
             else poison.push({ reason: decoded.reason, message });
           }
           const deadLetter = async (entries: ReadonlyArray<{ reason: string; message: KafkaMessage }>) => {

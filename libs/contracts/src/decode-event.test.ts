@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEventRecord, type DecodedEvent, type EventRecord } from './decode-event.js';
+import { HISTORY_IMPORT_HEADER } from './names.js';
 
 const EVENT_ID = '7d9f3c2e-1b4a-4c8e-9f00-123456789abc';
 const RECORD_TIME = Date.parse('2025-03-01T12:00:00Z');
@@ -33,7 +34,16 @@ describe('decodeEventRecord', () => {
       event: buildTopicEvent(),
       eventTime: new Date('2025-03-01T11:30:00Z'),
       arrivedAt: new Date(RECORD_TIME),
+      imported: false,
     });
+  });
+
+  it('marks a record as a history import only when its header says "1"', () => {
+    const imported = (value: unknown) => {
+      const decoded = decodeEventRecord(buildRecord({ headers: { [HISTORY_IMPORT_HEADER]: value } }));
+      return decoded.ok && decoded.imported;
+    };
+    expect([imported(Buffer.from('1')), imported('1'), imported('0'), imported(undefined)]).toEqual([true, true, false, false]);
   });
 
   it("takes the arrival time from the record's timestamp, not from the event", () => {

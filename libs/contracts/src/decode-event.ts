@@ -1,5 +1,5 @@
 import { clickEventSchema, MAX_FUTURE_SKEW_MS, type ClickEvent } from './event.js';
-import { UNDECODABLE_RECORD_HEADER } from './names.js';
+import { HISTORY_IMPORT_HEADER, UNDECODABLE_RECORD_HEADER } from './names.js';
 
 /** The parts of a Kafka record that carry an event (structural, so this stays free of kafkajs). */
 export interface EventRecord {
@@ -9,7 +9,7 @@ export interface EventRecord {
   headers?: Record<string, unknown> | undefined;
 }
 
-export type DecodedEvent = { ok: true; event: ClickEvent; eventTime: Date; arrivedAt: Date } | { ok: false; reason: string };
+export type DecodedEvent = { ok: true; event: ClickEvent; eventTime: Date; arrivedAt: Date; imported: boolean } | { ok: false; reason: string };
 
 /**
  * A record on events.v1 → a validated event and its event time (the event's timestamp, else the
@@ -43,5 +43,6 @@ export function decodeEventRecord(message: EventRecord, now: number = Date.now()
   }
   // A record without a usable timestamp arrived, as far as anyone can tell, when it was read.
   const arrivedAt = new Date(Number.isNaN(recordTime) || recordTime <= 0 ? now : recordTime);
-  return { ok: true, event: parsed.data, eventTime, arrivedAt };
+  const imported = String(message.headers?.[HISTORY_IMPORT_HEADER] ?? '') === '1';
+  return { ok: true, event: parsed.data, eventTime, arrivedAt, imported };
 }

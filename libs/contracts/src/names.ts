@@ -32,6 +32,13 @@ export const DLQ_HEADERS = {
 export const UNDECODABLE_RECORD_HEADER = 'lrec-undecodable';
 
 /**
+ * Set (to "1") by ingest on the records of a history import, a request authenticated with the
+ * operator's key: their events may be dated years back, and the bot guard does not judge them.
+ * Anyone who can write to the topic directly is trusted as much as the operator.
+ */
+export const HISTORY_IMPORT_HEADER = 'lrec-history-import';
+
+/**
  * The Redis key of one user's session state (a compact string, see ADR 010); the prefix isolates
  * deployments and tests.
  */

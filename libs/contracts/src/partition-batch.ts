@@ -10,6 +10,8 @@ export interface ConsumedEvent {
    * project, else the producer's), not the client's clock. The bot guard judges rates on it.
    */
   arrivedAt: Date;
+  /** Sent as a history import (the operator's key): not judged by the bot guard. */
+  imported: boolean;
   /** The record's offset in its partition. */
   offset: string;
 }

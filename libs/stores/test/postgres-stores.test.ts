@@ -26,7 +26,7 @@ afterAll(async () => {
   await db.drop();
 });
 
-const archived = (event = buildClickEvent(), offset = '0') => ({ event, eventTime: new Date(event.timestamp!), arrivedAt: new Date(event.timestamp!), offset });
+const archived = (event = buildClickEvent(), offset = '0') => ({ event, eventTime: new Date(event.timestamp!), arrivedAt: new Date(event.timestamp!), imported: true, offset });
 
 describe('event archive', () => {
   it('stores every event once, however often it is appended', async () => {

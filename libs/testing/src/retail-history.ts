@@ -94,7 +94,7 @@ export function* asPartitionBatches(events: Iterable<ClickEvent>, { topic, batch
   let batch: ConsumedEvent[] = [];
   let offset = firstOffset;
   for (const event of events) {
-    batch.push({ event, eventTime: new Date(event.timestamp!), arrivedAt: new Date(event.timestamp!), offset: String(offset++) });
+    batch.push({ event, eventTime: new Date(event.timestamp!), arrivedAt: new Date(event.timestamp!), imported: true, offset: String(offset++) });
     if (batch.length === batchSize) {
       yield { topic, partition: 0, events: batch, nextOffset: String(offset) };
       batch = [];
