@@ -12,13 +12,17 @@ import { recommendationsRoutes } from './routes/recommendations.js';
 export async function buildServingApp({
   log,
   registry,
-  checks,
+  checks = {},
+  optionalChecks = {},
   recommender,
   trustProxy = false,
 }: {
   log: Logger;
   registry: Registry;
-  checks: Record<string, ReadinessCheck>;
+  /** Dependencies without which serving cannot answer (none today). @defaultValue {} */
+  checks?: Record<string, ReadinessCheck>;
+  /** Dependencies serving answers without, degraded: reported on /readyz, which stays 200. @defaultValue {} */
+  optionalChecks?: Record<string, ReadinessCheck>;
   recommender: Recommender;
   trustProxy?: boolean | number | string[];
 }): Promise<HttpServer> {
@@ -26,6 +30,7 @@ export async function buildServingApp({
     log,
     registry,
     checks,
+    optionalChecks,
     trustProxy,
     openApi: { title: 'lambdarec serving', description: 'Recommendations per user (batch view + live session) and similar items.' },
   });
@@ -88,7 +93,9 @@ export async function createServing({ pool, redis, config, log, registry, userIt
       registry,
       trustProxy: config.TRUST_PROXY,
       recommender,
-      checks: { postgres: () => pool.query('SELECT 1'), redis: () => redis.ping() },
+      // Serving answers without either, degraded (popular items from memory, or batch-only), so
+      // neither makes it unready: a 503 would take every instance out of the load balancer at once.
+      optionalChecks: { postgres: () => pool.query('SELECT 1'), redis: () => redis.ping() },
     });
   } catch (err) {
     await batchCache.close();

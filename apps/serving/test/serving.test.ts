@@ -183,7 +183,7 @@ describe('GET /recommendations/:userId', () => {
     }
   });
 
-  it('when Redis is down, answers batch-only with degraded ["session"]', async () => {
+  it('when Redis is down, answers batch-only with degraded ["session"], and stays ready with redis degraded', async () => {
     const deadRedis = createRedis({ url: 'redis://127.0.0.1:1', log, purpose: 'requests', options: { retryStrategy: () => null } });
     const withoutRedis = await createServing({ pool, redis: deadRedis, config: settings, log, registry: createMetricsRegistry('serving-no-redis') });
     try {
@@ -191,6 +191,10 @@ describe('GET /recommendations/:userId', () => {
       expect(res.statusCode).toBe(200);
       expect(res.json().degraded).toEqual(['session']);
       expect(res.json().items.length).toBeGreaterThan(0);
+      // Serving answers without Redis, so a load balancer must keep sending it traffic.
+      const ready = await withoutRedis.app.inject('/readyz');
+      expect(ready.statusCode).toBe(200);
+      expect(ready.json()).toMatchObject({ status: 'degraded', down: [], degraded: ['redis'] });
     } finally {
       await withoutRedis.close();
       deadRedis.disconnect();
@@ -257,7 +261,7 @@ describe('GET /items/:productId/similar', () => {
 });
 
 describe('when Postgres is down', () => {
-  it('answers popular items from memory with degraded ["batch"], still 200', async () => {
+  it('answers popular items from memory with degraded ["batch"], still 200, and /readyz stays 200 with postgres degraded', async () => {
     const ownPool = createPgPool({ url: db.url, log, applicationName: 'serving-test-outage', queryTimeoutMs: 2_000 });
     const outage = await createServing({
       pool: ownPool,
@@ -291,8 +295,8 @@ describe('when Postgres is down', () => {
       expect(similar.statusCode).toBe(200);
       expect(similar.json().degraded).toEqual(['batch']);
       const ready = await outage.app.inject('/readyz');
-      expect(ready.statusCode).toBe(503);
-      expect(ready.json().down).toEqual(['postgres']);
+      expect(ready.statusCode).toBe(200);
+      expect(ready.json()).toMatchObject({ status: 'degraded', down: [], degraded: ['postgres'] });
     } finally {
       await bringBack();
       await outage.close();
