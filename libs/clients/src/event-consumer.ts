@@ -45,6 +45,8 @@ export interface EventConsumerOptions {
    * @defaultValue raises the error as uncaught: the service logs it, closes, and exits non-zero
    */
   onFatal?: (err: Error) => void;
+  /** This host's clock: the arrival of a record without a usable timestamp, and a bound on record times. @defaultValue Date.now */
+  clock?: () => number;
 }
 
 const raiseUncaught = (err: Error) =>
@@ -83,6 +85,7 @@ export function createEventConsumer({
   lagIntervalMs = 15_000,
   crashLoopThreshold = 3,
   crashWindowMs = 300_000,
+  clock = Date.now,
 }: EventConsumerOptions): EventConsumer {
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
   const dlqProducer: Producer = kafka.producer({
@@ -151,7 +154,7 @@ export function createEventConsumer({
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
           if (batch.messages.length === 0) return;
-          const now = Date.now();
+          const now = clock();
           const events: ConsumedEvent[] = [];
           const poison: Array<{ reason: string; message: KafkaMessage }> = [];
           const messagesByOffset = new Map<string, KafkaMessage>();

@@ -125,8 +125,27 @@ describe('decodeEventRecord', () => {
   it('refuses an event time more than 5 minutes after now, as ingest does, and accepts 4 minutes', () => {
     const now = Date.parse('2025-03-01T12:00:00Z');
     const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
-    expect(reasonOf(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(6) })), now))).toMatch(/more than 5 minutes in the future/);
+    expect(reasonOf(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(6) })), now))).toMatch(/more than 5 minutes after its arrival/);
     expect(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(4) })), now).ok).toBe(true);
+  });
+
+  it("judges 'more than 5 minutes ahead' against the record's arrival, not this consumer's clock (a host 10 minutes behind)", () => {
+    const consumerNow = RECORD_TIME - 10 * 60_000;
+    const at = (minutes: number) => new Date(RECORD_TIME + minutes * 60_000).toISOString();
+    expect(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(4) })), consumerNow).ok).toBe(true);
+    expect(reasonOf(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(6) })), consumerNow))).toMatch(/more than 5 minutes after its arrival/);
+  });
+
+  it("without a usable record timestamp, judges 'ahead' against this consumer's clock", () => {
+    const at = (minutes: number) => new Date(RECORD_TIME + minutes * 60_000).toISOString();
+    const noTime = (event: unknown) => buildRecord({ value: Buffer.from(JSON.stringify(event), 'utf8'), timestamp: '-1' });
+    expect(decodeEventRecord(noTime(buildTopicEvent({ timestamp: at(4) })), RECORD_TIME).ok).toBe(true);
+    expect(decodeEventRecord(noTime(buildTopicEvent({ timestamp: at(6) })), RECORD_TIME).ok).toBe(false);
+  });
+
+  it("does not trust a record timestamp far ahead of this consumer's clock (an outside producer's own time): a 2099 event stays refused", () => {
+    const decoded = decodeEventRecord(buildRecord({ value: Buffer.from(JSON.stringify(buildTopicEvent({ timestamp: '2099-01-01T00:00:00Z' })), 'utf8'), timestamp: String(Date.parse('2099-01-01T00:00:00Z')) }), RECORD_TIME);
+    expect(reasonOf(decoded)).toMatch(/more than 5 minutes after its arrival/);
   });
 
   it('dead-letters a stand-in for an undecodable batch with the reason its header gives', () => {

@@ -9,13 +9,20 @@ export interface EventRecord {
   headers?: Record<string, unknown> | undefined;
 }
 
+/**
+ * How far a consumer's clock may run behind the broker's before a record's time is no longer taken
+ * as its arrival: wide, since it only bounds records whose time a producer chose.
+ */
+const MAX_CONSUMER_CLOCK_LAG_MS = 60 * 60 * 1000;
+
 export type DecodedEvent = { ok: true; event: ClickEvent; eventTime: Date; arrivedAt: Date; imported: boolean } | { ok: false; reason: string };
 
 /**
  * A record on events.v1 → a validated event and its event time (the event's timestamp, else the
  * record's). Anything else is poison for every consumer alike, with the reason for the DLQ.
- * Outside publishers get the same rules as ingest: an event time more than 5 minutes after `now`
- * is refused (one event dated 2099 would otherwise anchor the batch's decay and trim sessions).
+ * Outside publishers get the same rules as ingest: an event time more than 5 minutes after the
+ * record's arrival is refused (one event dated 2099 would otherwise anchor the batch's decay and
+ * trim sessions). `now` is this consumer's clock, used only where the record gives no time.
  */
 export function decodeEventRecord(message: EventRecord, now: number = Date.now()): DecodedEvent {
   const undecodable = message.headers?.[UNDECODABLE_RECORD_HEADER];
@@ -38,11 +45,16 @@ export function decodeEventRecord(message: EventRecord, now: number = Date.now()
   const recordTime = /^\d+$/.test(message.timestamp) ? Number(message.timestamp) : Number.NaN;
   const eventTime = new Date(parsed.data.timestamp ?? recordTime);
   if (Number.isNaN(eventTime.getTime()) || eventTime.getTime() <= 0) return { ok: false, reason: 'no usable event time' };
-  if (eventTime.getTime() > now + MAX_FUTURE_SKEW_MS) {
-    return { ok: false, reason: `event time ${eventTime.toISOString()} is more than 5 minutes in the future` };
-  }
   // A record without a usable timestamp arrived, as far as anyone can tell, when it was read.
   const arrivedAt = new Date(Number.isNaN(recordTime) || recordTime <= 0 ? now : recordTime);
+  // "Ahead" is judged against the arrival, the broker's append time on this project's topics: one
+  // clock for every consumer, so that a consumer host whose clock runs behind ingest's does not
+  // dead-letter events ingest accepted, and the speed layer and the archiver always agree. A record
+  // time far ahead of this host is an outside producer's own (a CreateTime topic), not an arrival.
+  const reference = Math.min(arrivedAt.getTime(), now + MAX_CONSUMER_CLOCK_LAG_MS);
+  if (eventTime.getTime() > reference + MAX_FUTURE_SKEW_MS) {
+    return { ok: false, reason: `event time ${eventTime.toISOString()} is more than 5 minutes after its arrival (${new Date(reference).toISOString()})` };
+  }
   const imported = String(message.headers?.[HISTORY_IMPORT_HEADER] ?? '') === '1';
   return { ok: true, event: parsed.data, eventTime, arrivedAt, imported };
 }
