@@ -1,5 +1,5 @@
 import cors from '@fastify/cors';
-import { MAX_EVENTS_BODY_BYTES } from '@lambdarec/contracts';
+import { DEFAULT_EVENT_MAX_AGE_HOURS, MAX_EVENTS_BODY_BYTES } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import { Counter, createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
 import type { CatalogRepository } from '@lambdarec/stores';
@@ -13,8 +13,10 @@ export interface IngestAppOptions {
   log: Logger;
   publisher: EventPublisher;
   catalog: CatalogRepository;
-  /** The bearer token PUT /products requires. */
+  /** The operator's bearer token: PUT /products requires it, and POST /events with it is a history import. */
   catalogApiKey: string;
+  /** How far back a live event may be dated (EVENT_MAX_AGE_HOURS). @defaultValue 168 */
+  maxEventAgeHours?: number;
   /** Whether the catalog store is ready (migrated); without it, always. */
   catalogGate?: CatalogGate;
   registry: Registry;
@@ -40,6 +42,7 @@ export async function buildIngestApp({
   publisher,
   catalog,
   catalogApiKey,
+  maxEventAgeHours = DEFAULT_EVENT_MAX_AGE_HOURS,
   catalogGate,
   registry,
   checks,
@@ -59,7 +62,9 @@ export async function buildIngestApp({
     trustProxy,
     openApi: {
       title: 'lambdarec ingest',
-      description: 'Click events from the storefront, and the product catalog (PUT /products needs Authorization: Bearer <CATALOG_API_KEY>).',
+      description:
+        'Click events from the storefront, and the product catalog (PUT /products needs Authorization: Bearer <CATALOG_API_KEY>; ' +
+        'POST /events with it is a history import).',
       bearerAuth: ['catalogApiKey'],
     },
   });
@@ -81,7 +86,7 @@ export async function buildIngestApp({
         callback(null, { origin: forEvents ? [...storefrontOrigins] : false, methods: ['POST'], allowedHeaders: ['content-type', 'x-write-key'], maxAge: 600 });
       },
     });
-    await browserFacing.register(eventsRoutes, { publisher, clock, accepted, limit, writeKey });
+    await browserFacing.register(eventsRoutes, { publisher, clock, accepted, limit, writeKey, operatorKey: catalogApiKey, maxEventAgeHours });
   });
   await app.register(productsRoutes, { catalog, apiKey: catalogApiKey, limit, ...(catalogGate === undefined ? {} : { gate: catalogGate }) });
   return app;

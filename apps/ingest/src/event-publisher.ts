@@ -1,13 +1,18 @@
-import { ERROR_CODES, LrecError, type ClickEvent } from '@lambdarec/contracts';
+import { ERROR_CODES, HISTORY_IMPORT_HEADER, LrecError, type ClickEvent } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 
 export interface EventPublisher {
   /** Resolves only after every event is acknowledged by all in-sync replicas. */
-  publish(events: readonly ClickEvent[]): Promise<void>;
+  publish(events: readonly ClickEvent[], options?: PublishOptions): Promise<void>;
   ready(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface PublishOptions {
+  /** The operator's history import: its records carry HISTORY_IMPORT_HEADER, so the bot guard does not judge them. */
+  historyImport?: boolean;
 }
 
 export interface EventPublisherOptions {
@@ -101,10 +106,11 @@ export function createEventPublisher({
     async start() {
       await Promise.all([producer.connect(), admin.connect()]);
     },
-    async publish(events) {
+    async publish(events, { historyImport = false } = {}) {
       const messages = events.map((event) => ({
         key: event.userId,
         value: JSON.stringify(event),
+        ...(historyImport ? { headers: { [HISTORY_IMPORT_HEADER]: '1' } } : {}),
         ...(event.timestamp === undefined ? {} : { timestamp: String(Date.parse(event.timestamp)) }),
       }));
       // Bytes on the wire, not UTF-16 code units: a CJK title is three bytes a character.

@@ -41,6 +41,7 @@ await runService({
       publisher,
       catalog: createCatalogRepository({ pool }),
       catalogApiKey: config.CATALOG_API_KEY,
+      maxEventAgeHours: config.EVENT_MAX_AGE_HOURS,
       catalogGate,
       registry,
       rateLimiter,

@@ -182,6 +182,14 @@ describe('loadConfig', () => {
     expect(problemFor(configErrorOf(ingestConfigSchema, buildBatchEnv({ STOREFRONT_ORIGINS: 'https://shop.example/path' })), 'STOREFRONT_ORIGINS')).toHaveLength(1);
   });
 
+  it('reads EVENT_MAX_AGE_HOURS, 168 by default, and names a value that is not a whole number of hours', () => {
+    expect(loadConfig(ingestConfigSchema, buildBatchEnv()).EVENT_MAX_AGE_HOURS).toBe(168);
+    expect(loadConfig(ingestConfigSchema, buildBatchEnv({ EVENT_MAX_AGE_HOURS: '48' })).EVENT_MAX_AGE_HOURS).toBe(48);
+    for (const bad of ['0', '1.5', 'a week']) {
+      expect(problemFor(configErrorOf(ingestConfigSchema, buildBatchEnv({ EVENT_MAX_AGE_HOURS: bad })), 'EVENT_MAX_AGE_HOURS')).toHaveLength(1);
+    }
+  });
+
   it('rejects an unknown LOG_LEVEL', () => {
     expect(problemFor(configErrorOf(batchConfigSchema, buildBatchEnv({ LOG_LEVEL: 'verbose' })), 'LOG_LEVEL')).toHaveLength(1);
   });

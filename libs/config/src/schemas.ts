@@ -1,6 +1,7 @@
 import {
   ARCHIVE_CONSUMER_GROUP,
   BATCH_QUEUE,
+  DEFAULT_EVENT_MAX_AGE_HOURS,
   DEFAULT_REDIS_KEY_PREFIX,
   EVENTS_TOPIC,
   SPEED_CONSUMER_GROUP,
@@ -152,6 +153,12 @@ export const ingestConfigSchema = z.object({
     .min(1)
     .default(6000)
     .describe('events (and catalog products) per minute and client address, across ingest instances (Redis)'),
+  EVENT_MAX_AGE_HOURS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number of hours')
+    .min(1)
+    .default(DEFAULT_EVENT_MAX_AGE_HOURS)
+    .describe('how far back POST /events may date an event, in hours; history imports (Authorization: Bearer <CATALOG_API_KEY>) may go back to 2000'),
 });
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
 

@@ -175,6 +175,19 @@ describe('parseEventsBody', () => {
     expect(parseEventsBody(buildEvent({ timestamp }), new Date('2029-12-31T00:00:00Z')).ok).toBe(false);
   });
 
+  it('with a maximum age, rejects an older timestamp naming the field and the bound, and accepts a younger one', () => {
+    const options = { maxAgeHours: 168 };
+    const eightDaysAgo = isoAt(NOW.getTime() - 8 * 24 * 60 * MINUTE);
+    const rejected = issuesOf(parseEventsBody([buildEvent(), buildEvent({ timestamp: eightDaysAgo })], NOW, options));
+    expect(rejected).toEqual([{ path: [1, 'timestamp'], message: expect.stringMatching(/more than 168 hours ago.*history imports authenticate with the operator key/) }]);
+    expect(parseEventsBody(buildEvent({ timestamp: isoAt(NOW.getTime() - 2 * 24 * 60 * MINUTE) }), NOW, options).ok).toBe(true);
+  });
+
+  it('without a maximum age (a history import), accepts any timestamp from 2000 on', () => {
+    expect(parse(buildEvent({ timestamp: '2010-12-01T08:26:00Z' })).ok).toBe(true);
+    expect(pathsOf(parse(buildEvent({ timestamp: '1999-12-31T23:59:59Z' })))).toEqual([['timestamp']]);
+  });
+
   it('rejects a negative value and accepts zero', () => {
     expect(pathsOf(parse(buildEvent({ value: -0.01 })))).toEqual([['value']]);
     expect(parse(buildEvent({ value: 0 })).ok).toBe(true);

@@ -15,6 +15,11 @@ export const MAX_EVENTS_BODY_BYTES = 1024 * 1024;
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 /** Earlier event times are a client bug (an unset clock, a zero timestamp), not history. */
 export const MIN_EVENT_TIME = Date.parse('2000-01-01T00:00:00Z');
+/**
+ * How far back a live event may be dated (EVENT_MAX_AGE_HOURS): older ones come through a history
+ * import, so that a client cannot backdate its events past the bot guard's session window.
+ */
+export const DEFAULT_EVENT_MAX_AGE_HOURS = 168;
 
 /** One event as a storefront posts it (DESIGN.md, "The event"). */
 export const clickEventInputSchema = z.strictObject({
@@ -49,11 +54,17 @@ export type ParsedEvents =
   | { ok: true; events: ClickEventInput[] }
   | { ok: false; tooMany: boolean; issues: EventIssue[] };
 
+export interface ParseEventsOptions {
+  /** Timestamps older than this many hours before `now` are rejected. @defaultValue no bound (a history import: from 2000 on) */
+  maxAgeHours?: number;
+}
+
 /**
  * Normalises any accepted body to a list and validates every event, collecting every issue
- * (a client fixes a batch in one round trip). `now` bounds how far in the future a timestamp may be.
+ * (a client fixes a batch in one round trip). `now` bounds how far in the future a timestamp may
+ * be and, with `maxAgeHours`, how far in the past.
  */
-export function parseEventsBody(body: unknown, now: Date): ParsedEvents {
+export function parseEventsBody(body: unknown, now: Date, { maxAgeHours }: ParseEventsOptions = {}): ParsedEvents {
   let items: unknown[];
   let basePath: (string | number)[] = [];
   if (Array.isArray(body)) {
@@ -85,6 +96,7 @@ export function parseEventsBody(body: unknown, now: Date): ParsedEvents {
     };
   }
   const latestAllowed = now.getTime() + MAX_FUTURE_SKEW_MS;
+  const earliestAllowed = maxAgeHours === undefined ? -Infinity : now.getTime() - maxAgeHours * 3_600_000;
   const issues: EventIssue[] = [];
   const events: ClickEventInput[] = [];
   items.forEach((item, index) => {
@@ -99,6 +111,13 @@ export function parseEventsBody(body: unknown, now: Date): ParsedEvents {
     const ts = result.data.timestamp;
     if (ts !== undefined && Date.parse(ts) > latestAllowed) {
       issues.push({ path: [...prefix, 'timestamp'], message: 'timestamp is more than 5 minutes in the future' });
+      return;
+    }
+    if (ts !== undefined && Date.parse(ts) < earliestAllowed) {
+      issues.push({
+        path: [...prefix, 'timestamp'],
+        message: `more than ${maxAgeHours} hours ago; history imports authenticate with the operator key (Authorization: Bearer <CATALOG_API_KEY>)`,
+      });
       return;
     }
     events.push(result.data);

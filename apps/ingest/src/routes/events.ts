@@ -6,7 +6,7 @@ import {
   parseEventsBody,
   type ClickEvent,
 } from '@lambdarec/contracts';
-import { secretsEqual, type HttpServer } from '@lambdarec/http';
+import { bearerToken, secretsEqual, type HttpServer } from '@lambdarec/http';
 import type { Counter } from '@lambdarec/http';
 import { z } from 'zod';
 import type { EventPublisher } from '../event-publisher.js';
@@ -19,7 +19,14 @@ export interface EventsRouteOptions {
   limit: RateLimiter;
   /** When set, requests need `X-Write-Key` with it: keeps scripts that never saw the storefront out. */
   writeKey?: string | undefined;
+  /** The operator's key (CATALOG_API_KEY): a request with `Authorization: Bearer <it>` is a history import. */
+  operatorKey: string;
+  /** How far back a live event may be dated (EVENT_MAX_AGE_HOURS); history imports go back to 2000. */
+  maxEventAgeHours: number;
 }
+
+// Set in onRequest, read by the handler: which requests authenticated as the operator's history import.
+const historyImports = new WeakSet<object>();
 
 const eventsRequestDoc = z.union([
   clickEventInputSchema,
@@ -27,11 +34,24 @@ const eventsRequestDoc = z.union([
   z.object({ events: z.array(clickEventInputSchema) }),
 ]);
 
-export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted, limit, writeKey }: EventsRouteOptions) {
+export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted, limit, writeKey, operatorKey, maxEventAgeHours }: EventsRouteOptions) {
   app.post(
     '/events',
     {
       onRequest: async (request) => {
+        // Any Authorization header claims the operator's import: a wrong one is refused, never
+        // taken as an anonymous live request (whose events would then be judged as live).
+        const authorization = request.headers.authorization;
+        if (authorization !== undefined) {
+          const token = bearerToken(authorization);
+          if (token === undefined || !secretsEqual(token, operatorKey)) {
+            throw new LrecError(ERROR_CODES.UNAUTHORIZED, 'a history import needs Authorization: Bearer <CATALOG_API_KEY>; live events send no Authorization', {
+              statusCode: 401,
+            });
+          }
+          historyImports.add(request);
+          return;
+        }
         if (writeKey === undefined) return;
         const given = request.headers['x-write-key'];
         if (typeof given !== 'string' || !secretsEqual(given, writeKey)) {
@@ -44,8 +64,11 @@ export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted
         summary: 'Post click events',
         description:
           'One event, an array of them or {"events": [...]}: up to 500 events and 1 MiB. 202 only after Kafka acknowledged every event. ' +
-          '429 with Retry-After when the client has sent RATE_LIMIT_PER_MINUTE events this minute.',
+          '429 with Retry-After when the client has sent RATE_LIMIT_PER_MINUTE events this minute. ' +
+          'A timestamp may be at most EVENT_MAX_AGE_HOURS (default 168) old, unless the request is a history import: ' +
+          "with Authorization: Bearer <CATALOG_API_KEY> (the operator's key; a wrong one is a 401) events may be dated back to 2000-01-01, and the bot guard does not judge them.",
         tags: ['events'],
+        security: [{}, { catalogApiKey: [] }],
         body: eventsRequestDoc,
         response: {
           202: z.object({ accepted: z.number().int(), eventIds: z.array(z.uuid()) }),
@@ -54,7 +77,8 @@ export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted
     },
     async (request, reply) => {
       const now = clock();
-      const parsed = parseEventsBody(request.body, now);
+      const historyImport = historyImports.has(request);
+      const parsed = parseEventsBody(request.body, now, historyImport ? {} : { maxAgeHours: maxEventAgeHours });
       if (!parsed.ok) {
         throw new LrecError(
           parsed.tooMany ? ERROR_CODES.PAYLOAD_TOO_LARGE : ERROR_CODES.INVALID_EVENT,
@@ -69,7 +93,7 @@ export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted
         eventId: event.eventId ?? randomUUID(),
         timestamp: event.timestamp ?? receivedAt,
       }));
-      await publisher.publish(events);
+      await publisher.publish(events, { historyImport });
       for (const event of events) accepted.inc({ type: event.type });
       return reply.status(202).send({ accepted: events.length, eventIds: events.map((event) => event.eventId) });
     },
