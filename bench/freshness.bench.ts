@@ -220,7 +220,11 @@ async function main(): Promise<void> {
     const put = await http('PUT', `${url.ingest}/products`, { body: catalog, headers: { authorization: `Bearer ${secrets.catalogKey}` } });
     if (put.status !== 200) throw new Error(`PUT /products answered ${put.status}`);
     for (let i = 0; i < history.length; i += 500) {
-      const res = await http('POST', `${url.ingest}/events`, { body: { events: history.slice(i, i + 500).map((e) => ({ eventId: randomUUID(), ...e })) } });
+      // A month of history: a history import, with the operator's key.
+      const res = await http('POST', `${url.ingest}/events`, {
+        body: { events: history.slice(i, i + 500).map((e) => ({ eventId: randomUUID(), ...e })) },
+        headers: { authorization: `Bearer ${secrets.catalogKey}` },
+      });
       if (res.status !== 202) throw new Error(`POST /events answered ${res.status}: ${JSON.stringify(res.json)}`);
     }
     await drained(groups.archive);

@@ -9,9 +9,13 @@
  * ingest's consumers keep every event once. 429 waits for Retry-After, 503 and lost answers are
  * retried with backoff (same body, same ids); a 400 is printed and stops the load.
  *
+ * The events go in as a history import, with the operator's key (CATALOG_API_KEY) as bearer
+ * token: a live request may date events at most EVENT_MAX_AGE_HOURS back, and the bot guard does
+ * not judge imported events (a shop's history is full of repeated purchases).
+ *
  * URLs and credentials come from where `npm start` takes them: INGEST_PORT / BATCH_PORT,
- * CATALOG_API_KEY, DASHBOARD_USER (admin) / DASHBOARD_PASSWORD, EVENTS_WRITE_KEY from the
- * environment, else the secrets npm start generated in .local/; the options override them.
+ * CATALOG_API_KEY, DASHBOARD_USER (admin) / DASHBOARD_PASSWORD from the environment, else the
+ * secrets npm start generated in .local/; the options override them.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -80,7 +84,7 @@ if (runBatch && dashboardPassword === undefined) {
 }
 const dashboardAuth = `Basic ${Buffer.from(`${dashboardUser}:${dashboardPassword}`).toString('base64')}`;
 const json = { 'content-type': 'application/json' };
-const eventHeaders: Record<string, string> = { ...json, ...(env['EVENTS_WRITE_KEY'] === undefined ? {} : { 'x-write-key': env['EVENTS_WRITE_KEY'] }) };
+const operatorHeaders = { ...json, authorization: `Bearer ${catalogKey}` };
 
 const reachable = (url: string) =>
   fetch(url, { signal: AbortSignal.timeout(3_000) }).then(
@@ -170,9 +174,8 @@ try {
   const products = catalogOf(lines);
   say(`▶ catalog: ${products.length} products → PUT ${ingestUrl}/products`);
   const productChunks = chunks(products, MAX_PRODUCTS_PER_REQUEST);
-  const catalogHeaders = { ...json, authorization: `Bearer ${catalogKey}` };
   const catalogDone = await inParallel(productChunks.length, async (i) => {
-    await sendInParts(`${ingestUrl}/products`, 'PUT', catalogHeaders, productChunks[i]!, (part) => JSON.stringify(part));
+    await sendInParts(`${ingestUrl}/products`, 'PUT', operatorHeaders, productChunks[i]!, (part) => JSON.stringify(part));
   });
   if (interrupted) throw new Interrupted(`interrupted during the catalog (${catalogDone.size} of ${productChunks.length} requests done); run again to finish, nothing is duplicated`);
 
@@ -185,7 +188,7 @@ try {
   let sent = 0;
   const eventsDone = await inParallel(eventChunks.length, async (i) => {
     const body = eventChunks[i]!;
-    await sendInParts(`${ingestUrl}/events`, 'POST', eventHeaders, body, (part) => JSON.stringify({ events: part }));
+    await sendInParts(`${ingestUrl}/events`, 'POST', operatorHeaders, body, (part) => JSON.stringify({ events: part }));
     sent += body.length;
     sending.update(sent / Math.max(1, events.length));
   });

@@ -89,7 +89,9 @@ beforeAll(async () => {
   const events = demoEvents({ users: 24 });
   for (let i = 0; i < events.length; i += 500) {
     const body = JSON.stringify({ events: events.slice(i, i + 500) });
-    expect((await fetch(`${url('ingest')}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status).toBe(202);
+    // A month of history: a history import, with the operator's key.
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${CATALOG_API_KEY}` };
+    expect((await fetch(`${url('ingest')}/events`, { method: 'POST', headers, body })).status).toBe(202);
   }
   await waitFor(async () => ((await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0]!.n === events.length ? true : undefined), {
     what: 'the demo events archived',
