@@ -1,43 +1,78 @@
 import type { Candidate, CatalogFacts } from '@lambdarec/domain';
-import type { CatalogRepository } from '@lambdarec/stores';
+import type { CatalogRepository, CatalogSnapshot } from '@lambdarec/stores';
 import { describe, expect, it } from 'vitest';
 import { createCatalogFactsCache } from './read-caches.js';
 
 /**
- * An in-memory stand-in for the catalog's two reads (the Postgres side of both is tested in
- * libs/stores): each row carries the time it was written on the stand-in's clock, and every query
- * is recorded. Here only the cache's own logic is under test.
+ * An in-memory stand-in for the catalog's reads (the Postgres side is tested in libs/stores), with
+ * Postgres's visibility: each write belongs to a transaction, seen by nobody until it commits, and
+ * every read and look returns the snapshot it ran in. Every query is recorded. Here only the
+ * cache's own logic is under test.
  */
 function countingCatalog(initial: Record<string, CatalogFacts>) {
-  let clock = 1_000_000;
-  const rows = new Map(Object.entries(initial).map(([id, facts]) => [id, { facts, writtenAt: 0 }]));
+  let nextXid = 10n;
+  const running = new Set<bigint>();
+  // Each product's committed facts and the transaction that wrote them.
+  const rows = new Map(Object.entries(initial).map(([id, facts]) => [id, { facts, xid: 1n }]));
   const queries: string[][] = [];
-  const looks: Array<number | undefined> = [];
+  const looks: Array<CatalogSnapshot | undefined> = [];
   let failing = false;
+  let readsHeld: Promise<void> | undefined;
+  const snapshot = (): CatalogSnapshot => ({ xmax: nextXid, inProgress: [...running] });
+  const begin = () => {
+    const xid = nextXid++;
+    running.add(xid);
+    const writes = new Map<string, CatalogFacts>();
+    return {
+      write(id: string, facts: CatalogFacts) {
+        writes.set(id, facts);
+      },
+      commit() {
+        running.delete(xid);
+        for (const [id, facts] of writes) rows.set(id, { facts, xid });
+      },
+    };
+  };
   const catalog: CatalogRepository = {
     upsert: async () => 0,
     count: async () => rows.size,
-    facts: async (ids) => {
+    facts: async (ids) => (await catalog.factsWithSnapshot(ids)).facts,
+    factsWithSnapshot: async (ids) => {
       if (failing) throw new Error('catalog unreachable');
       queries.push([...ids]);
-      return new Map(ids.flatMap((id) => (rows.has(id) ? [[id, rows.get(id)!.facts] as const] : [])));
+      // What the read sees is fixed now; it may reach the cache later (holdReads).
+      const read = { facts: new Map(ids.flatMap((id) => (rows.has(id) ? [[id, rows.get(id)!.facts] as const] : []))), snapshot: snapshot() };
+      await readsHeld;
+      return read;
     },
-    changedSince: async (since, overlapSeconds) => {
+    changesSince: async (since) => {
       if (failing) throw new Error('catalog unreachable');
-      looks.push(since?.getTime());
-      const from = (since?.getTime() ?? clock) - overlapSeconds * 1000;
-      const changes = new Map([...rows].filter(([, row]) => row.writtenAt >= from).map(([id, row]) => [id, row.facts] as const));
-      return { asOf: new Date(clock), changes };
+      looks.push(since);
+      const unseen = (xid: bigint) => since !== undefined && (xid >= since.xmax || since.inProgress.includes(xid));
+      const changes = new Map([...rows].filter(([, row]) => unseen(row.xid)).map(([id, row]) => [id, row.facts] as const));
+      return { snapshot: snapshot(), changes };
     },
   };
   return {
     catalog,
     queries,
     looks,
-    /** Writes a product, stamped `ageMs` before the stand-in's clock (a late commit), and moves the clock on. */
-    write(id: string, facts: CatalogFacts, ageMs = 0) {
-      rows.set(id, { facts, writtenAt: clock - ageMs });
-      clock += 10;
+    /** Opens a transaction: its writes are seen once it commits. */
+    begin,
+    /** Writes a product in a transaction of its own that commits at once. */
+    write(id: string, facts: CatalogFacts) {
+      const tx = begin();
+      tx.write(id, facts);
+      tx.commit();
+    },
+    /** Reads from now on take their snapshot at once but answer only when released. */
+    holdReads(): () => void {
+      let release!: () => void;
+      readsHeld = new Promise((resolve) => (release = resolve));
+      return () => {
+        readsHeld = undefined;
+        release();
+      };
     },
     fail(value: boolean) {
       failing = value;
@@ -77,13 +112,35 @@ describe('catalog facts cache', () => {
     expect(looks).toHaveLength(2);
   });
 
-  it('sees a write that committed after the last look but was stamped before it, through the overlap', async () => {
-    const { catalog, write } = countingCatalog({ a: { category: 'x', inStock: true } });
+  it('sees a write whose transaction began before a look and commits after it, however long it stays open', async () => {
+    const { catalog, begin } = countingCatalog({ a: { category: 'x', inStock: true } });
     let now = 0;
-    const cache = createCatalogFactsCache({ catalog, ttlMs: 1000, overlapSeconds: 60, now: () => now });
+    const cache = createCatalogFactsCache({ catalog, ttlMs: 1000, now: () => now });
+    const long = begin();
     await cache.facts(['a']);
-    write('a', { category: 'x', inStock: false }, 30_000);
+    long.write('a', { category: 'x', inStock: false });
+    for (let look = 1; look <= 5; look++) {
+      now = look * 1001;
+      expect((await cache.facts(['a'])).get('a')?.inStock).toBe(true);
+    }
+    long.commit();
+    now = 6 * 1001;
+    expect((await cache.facts(['a'])).get('a')?.inStock).toBe(false);
+  });
+
+  it('a read that began before a look and stored its facts after it is set right by the next look', async () => {
+    const { catalog, write, holdReads } = countingCatalog({ a: { category: 'x', inStock: true } });
+    let now = 0;
+    const cache = createCatalogFactsCache({ catalog, ttlMs: 1000, now: () => now });
+    await cache.facts([]);
+    const release = holdReads();
+    const slow = cache.facts(['a']); // sees a in stock, reaches memory only after the next look
+    write('a', { category: 'x', inStock: false });
     now = 1001;
+    await cache.facts([]); // a look: a changed, but a was not in memory yet
+    release();
+    expect((await slow).get('a')?.inStock).toBe(true);
+    now = 2002;
     expect((await cache.facts(['a'])).get('a')?.inStock).toBe(false);
   });
 

@@ -1,5 +1,5 @@
 import type { Candidate, CatalogFacts, RepurchaseEvidence, RepurchaseStats } from '@lambdarec/domain';
-import type { BatchViewRepository, CatalogRepository } from '@lambdarec/stores';
+import { unseenByEither, type BatchViewRepository, type CatalogRepository, type CatalogSnapshot } from '@lambdarec/stores';
 
 /** A Map kept in least-recently-used order, bounded in entries. */
 class LruMap<K, V> {
@@ -36,11 +36,12 @@ export interface CatalogFactsCache {
 /**
  * Catalog facts change rarely but are needed for every candidate of every answer (a few hundred
  * per request). They stay in memory, and at most every `ttlMs` one query brings what the catalog
- * changed since the last look (`changedSince`, with an overlap that also catches a write that
- * committed late). So a product sold out stops showing within about `ttlMs`, as before, but
- * unchanged facts are never read again. (The earlier cache started empty every `ttlMs` and read
- * each product again: at 100k users and 10k products that cost serving a fifth of its
- * throughput and pushed its p99 up every second; see docs/decisions/011.)
+ * changed since the last look (`changesSince`: the writes of every transaction the last look's
+ * snapshot, or a read's, could not see, however long that transaction ran). So a product sold out
+ * stops showing within about `ttlMs` of its commit, but unchanged facts are never read again.
+ * (The earlier cache started empty every `ttlMs` and read each product again: at 100k users and
+ * 10k products that cost serving a fifth of its throughput and pushed its p99 up every second;
+ * see docs/decisions/011.)
  *
  * The current map goes to the merge as it is, so a request costs one lookup per candidate and
  * copies nothing; a caller uses it synchronously after the await. When memory would hold more
@@ -50,39 +51,45 @@ export function createCatalogFactsCache({
   catalog,
   ttlMs,
   maxEntries = 200_000,
-  overlapSeconds = 60,
   now = Date.now,
 }: {
   catalog: CatalogRepository;
   ttlMs: number;
   maxEntries?: number;
-  /** How long after its updated_at a catalog write may commit and still be seen. @defaultValue 60 */
-  overlapSeconds?: number;
   now?: () => number;
 }): CatalogFactsCache {
   const newGeneration = () => ({ facts: new Map<string, CatalogFacts>(), unknown: new Set<string>(), coveredLists: new WeakSet<readonly Candidate[]>() });
   let generation = newGeneration();
-  /** The local time the last successful look at the changes was sent; its database clock reading. */
+  /** The local time the last successful look at the changes was sent. */
   let syncedAt = -Infinity;
-  let asOf: Date | undefined;
+  /** The snapshot of the last successful look: the next one asks for what it could not see. */
+  let lookedAt: CatalogSnapshot | undefined;
+  /**
+   * What the reads stored in memory since the last look was sent could not see. A read that began
+   * before a look may store its older value after it, and that look skipped the change (the
+   * product was not in memory yet): the next look asks again for what the read missed.
+   */
+  let unseenByReads: CatalogSnapshot | undefined;
   let syncing: Promise<void> | undefined;
 
   // One look at a time, shared by the requests that need it.
   const sync = () =>
     (syncing ??= (async () => {
       const sentAt = now();
+      const reads = unseenByReads;
+      unseenByReads = undefined;
       try {
-        const { asOf: reading, changes } = await catalog.changedSince(asOf, overlapSeconds);
+        const { snapshot, changes } = await catalog.changesSince(unseenByEither(lookedAt, reads));
         const current = generation;
-        // Only products in memory need the change; the others are read when first asked for. A
-        // read of missing facts that began before this look may still store an older value after
-        // it: the next look reaches back over the overlap and repairs it (reads give up after
-        // seconds, the overlap is a minute).
+        // Only products in memory need the change; the others are read when first asked for.
         for (const [productId, facts] of changes) {
           if (current.facts.has(productId) || current.unknown.delete(productId)) current.facts.set(productId, facts);
         }
-        asOf = reading;
+        lookedAt = snapshot;
         syncedAt = sentAt;
+      } catch (err) {
+        unseenByReads = unseenByEither(unseenByReads, reads);
+        throw err;
       } finally {
         syncing = undefined;
       }
@@ -110,7 +117,7 @@ export function createCatalogFactsCache({
         cover();
         return current.facts;
       }
-      const fetched = await catalog.facts([...missing]);
+      const { facts: fetched, snapshot } = await catalog.factsWithSnapshot([...missing]);
       const full = current.facts.size + current.unknown.size + missing.size > maxEntries;
       if (generation !== current || full) {
         // Memory is full, or another request found it full during the read: this answer stands
@@ -130,6 +137,7 @@ export function createCatalogFactsCache({
         if (facts === undefined) current.unknown.add(productId);
         else current.facts.set(productId, facts);
       }
+      unseenByReads = unseenByEither(unseenByReads, snapshot);
       cover();
       return current.facts;
     },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
 import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction, type SessionSignal } from '@lambdarec/domain';
@@ -246,6 +247,40 @@ describe('stock changes', () => {
       what: `${target} to come back once in stock`,
       timeoutMs: 5_000,
     });
+  });
+
+  it('a product sold out by a transaction longer than any look-back leaves the answers once it commits', async () => {
+    const catalog = createCatalogRepository({ pool });
+    const registry = createMetricsRegistry('serving-long-writer');
+    // Asks the catalog what changed on every request, so each request is one look.
+    const watching = await createServing({ pool, redis, config: { ...settings, CATALOG_CACHE_MS: 0 }, log, registry });
+    const items = async () => {
+      const res = await watching.app.inject('/recommendations/c?limit=20');
+      expect(res.statusCode).toBe(200);
+      return (res.json() as { items: Array<{ productId: string; category: string }> }).items;
+    };
+    const [top] = await items();
+    const target = top!.productId;
+    await catalog.upsert([buildProduct({ productId: target, category: top!.category, inStock: true })]);
+    const writer = new pg.Client({ connectionString: db.url });
+    await writer.connect();
+    try {
+      expect((await items()).map((i) => i.productId)).toContain(target);
+      await writer.query('BEGIN');
+      // now() is the writing transaction's start: stamping the row ten minutes back is what a
+      // transaction open for ten minutes writes, without waiting ten minutes.
+      await writer.query("UPDATE products SET in_stock = false, updated_at = now() - interval '10 minutes' WHERE product_id = $1", [target]);
+      // Looks while it is open see the product in stock still.
+      expect((await items()).map((i) => i.productId)).toContain(target);
+      expect((await items()).map((i) => i.productId)).toContain(target);
+      await writer.query('COMMIT');
+      expect((await items()).map((i) => i.productId)).not.toContain(target);
+    } finally {
+      await writer.query('ROLLBACK').catch(() => undefined);
+      await writer.end();
+      await watching.close();
+      await catalog.upsert([buildProduct({ productId: target, category: top!.category, inStock: true })]);
+    }
   });
 });
 

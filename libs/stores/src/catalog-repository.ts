@@ -2,6 +2,48 @@ import type { Product } from '@lambdarec/contracts';
 import type { CatalogFacts } from '@lambdarec/domain';
 import type { PgPool } from '@lambdarec/clients';
 
+/**
+ * The catalog writes a read could not see: those of transactions at or after `xmax`, and of the
+ * transactions still `inProgress` when it ran (a Postgres snapshot, top-level ids as xid8). Each
+ * product row records the transaction that last wrote it, so a later look for rows written by
+ * these finds every change the read missed, however long the writing transaction ran.
+ */
+export interface CatalogSnapshot {
+  xmax: bigint;
+  inProgress: readonly bigint[];
+}
+
+/** The writes that either snapshot could not see (at least those: a later look for them misses nothing either missed). */
+export function unseenByEither(a: CatalogSnapshot | undefined, b: CatalogSnapshot | undefined): CatalogSnapshot | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  const xmax = a.xmax < b.xmax ? a.xmax : b.xmax;
+  // Ids at or after the lower xmax are covered by it already.
+  const inProgress = [...new Set([...a.inProgress, ...b.inProgress])].filter((xid) => xid < xmax);
+  return { xmax, inProgress };
+}
+
+/** pg_snapshot's text form, `xmin:xmax:xip,xip,…`. */
+const parseSnapshot = (text: string): CatalogSnapshot => {
+  const [, xmax, inProgress] = text.split(':');
+  return { xmax: BigInt(xmax!), inProgress: inProgress ? inProgress.split(',').map(BigInt) : [] };
+};
+
+interface FactsRow {
+  product_id: string | null;
+  category: string | null;
+  in_stock: boolean | null;
+}
+
+interface FactsInSnapshotRow extends FactsRow {
+  snapshot: string;
+}
+
+const factsOf = (rows: readonly FactsRow[]): Map<string, CatalogFacts> => {
+  const facts = new Map<string, CatalogFacts>();
+  for (const row of rows) if (row.product_id !== null) facts.set(row.product_id, { category: row.category, inStock: row.in_stock! });
+  return facts;
+};
+
 export interface CatalogRepository {
   /**
    * Sets the fields each product sends and keeps those it leaves out; a new product is in stock
@@ -10,14 +52,15 @@ export interface CatalogRepository {
   upsert(products: readonly Product[]): Promise<number>;
   /** Facts for the given products; products the catalog does not know are absent from the map. */
   facts(productIds: readonly string[]): Promise<Map<string, CatalogFacts>>;
+  /** The same facts, with the snapshot they were read in: what a cache of them must look for next. */
+  factsWithSnapshot(productIds: readonly string[]): Promise<{ facts: Map<string, CatalogFacts>; snapshot: CatalogSnapshot }>;
   count(): Promise<number>;
   /**
-   * Facts of the products written at or after `since` minus `overlapSeconds` (by the database's
-   * clock; with no `since`, the database's now), and that clock's reading when the query ran:
-   * the `since` of the next call. The overlap re-reads recent writes, so one whose statement began
-   * before a read but committed after it is still seen by a later read.
+   * Facts of the products written by transactions `since` could not see (with no `since`, none),
+   * and the snapshot this look ran in: the `since` of the next. Called with each answer's snapshot,
+   * it sees every committed write exactly once or more, whenever its transaction began or ended.
    */
-  changedSince(since: Date | undefined, overlapSeconds: number): Promise<{ asOf: Date; changes: Map<string, CatalogFacts> }>;
+  changesSince(since: CatalogSnapshot | undefined): Promise<{ snapshot: CatalogSnapshot; changes: Map<string, CatalogFacts> }>;
 }
 
 export function createCatalogRepository({ pool }: { pool: PgPool }): CatalogRepository {
@@ -66,27 +109,34 @@ export function createCatalogRepository({ pool }: { pool: PgPool }): CatalogRepo
     },
 
     async facts(productIds) {
-      const facts = new Map<string, CatalogFacts>();
-      if (productIds.length === 0) return facts;
-      const { rows } = await pool.query<{ product_id: string; category: string | null; in_stock: boolean }>(
+      if (productIds.length === 0) return new Map();
+      const { rows } = await pool.query<FactsRow>(
         'SELECT product_id, category, in_stock FROM products WHERE product_id = ANY($1::text[])',
         [productIds],
       );
-      for (const row of rows) facts.set(row.product_id, { category: row.category, inStock: row.in_stock });
-      return facts;
+      return factsOf(rows);
     },
 
-    async changedSince(since, overlapSeconds) {
-      // One round trip, and one row even when nothing changed: the clock reading comes with the changes.
-      const { rows } = await pool.query<{ as_of: Date; product_id: string | null; category: string | null; in_stock: boolean | null }>(
-        `SELECT clock.as_of, p.product_id, p.category, p.in_stock
-           FROM (SELECT now() AS as_of) clock
-           LEFT JOIN products p ON p.updated_at >= COALESCE($1::timestamptz, clock.as_of) - make_interval(secs => $2)`,
-        [since ?? null, overlapSeconds],
+    async factsWithSnapshot(productIds) {
+      // One statement, so the snapshot is the one the rows were read in; one row even when none match.
+      const { rows } = await pool.query<FactsInSnapshotRow>(
+        `SELECT s.snapshot::text AS snapshot, p.product_id, p.category, p.in_stock
+           FROM (SELECT pg_current_snapshot() AS snapshot) s
+           LEFT JOIN products p ON p.product_id = ANY($1::text[])`,
+        [productIds],
       );
-      const changes = new Map<string, CatalogFacts>();
-      for (const row of rows) if (row.product_id !== null) changes.set(row.product_id, { category: row.category, inStock: row.in_stock! });
-      return { asOf: rows[0]!.as_of, changes };
+      return { facts: factsOf(rows), snapshot: parseSnapshot(rows[0]!.snapshot) };
+    },
+
+    async changesSince(since) {
+      // Two index scans: transactions that began after `since` was taken, and the few it saw running.
+      const { rows } = await pool.query<FactsInSnapshotRow>(
+        `SELECT s.snapshot::text AS snapshot, p.product_id, p.category, p.in_stock
+           FROM (SELECT pg_current_snapshot() AS snapshot) s
+           LEFT JOIN products p ON p.changed_xid >= $1::xid8 OR p.changed_xid = ANY($2::xid8[])`,
+        [since === undefined ? null : String(since.xmax), (since?.inProgress ?? []).map(String)],
+      );
+      return { snapshot: parseSnapshot(rows[0]!.snapshot), changes: factsOf(rows) };
     },
 
     async count() {

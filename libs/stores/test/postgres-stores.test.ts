@@ -7,7 +7,7 @@ import { createArchiveReader } from '../src/archive-reader.js';
 import { createBatchRunsRepository } from '../src/batch-runs-repository.js';
 import { createBatchViewRepository } from '../src/batch-view-repository.js';
 import { createCatalogListing } from '../src/catalog-listing.js';
-import { createCatalogRepository } from '../src/catalog-repository.js';
+import { createCatalogRepository, unseenByEither } from '../src/catalog-repository.js';
 import { createEventArchive } from '../src/event-archive.js';
 import { runMigrations } from '../src/migrations.js';
 import { publishWholeModel } from '../src/whole-model.js';
@@ -117,35 +117,60 @@ describe('catalog', () => {
 });
 
 describe('catalog changes', () => {
-  it("answers the facts written since a clock reading, with the overlap, and the database's clock for the next call", async () => {
+  it('each look answers the writes the previous snapshot could not see, once a transaction open for any length commits', async () => {
     const own = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
     const ownPool = createPgPool({ url: own.url, log, applicationName: 'test' });
+    const long = await ownPool.connect();
     try {
       const catalog = createCatalogRepository({ pool: ownPool });
-      await catalog.upsert([buildProduct({ productId: 'old', category: 'mugs' })]);
-      await ownPool.query("UPDATE products SET updated_at = now() - interval '2 hours' WHERE product_id = 'old'");
-      // No earlier reading: what was written within the overlap before the database's now.
-      const first = await catalog.changedSince(undefined, 60);
-      expect([...first.changes.keys()]).toEqual([]);
+      await catalog.upsert([buildProduct({ productId: 'old', category: 'mugs' }), buildProduct({ productId: 'slow', category: 'mugs' })]);
+      // No earlier snapshot: nothing, and the snapshot to look from next.
+      const first = await catalog.changesSince(undefined);
+      expect(first.changes.size).toBe(0);
       await catalog.upsert([buildProduct({ productId: 'new', category: 'mugs' }), { productId: 'old', inStock: false }]);
-      const second = await catalog.changedSince(first.asOf, 0);
+      const second = await catalog.changesSince(first.snapshot);
       expect(second.changes).toEqual(
         new Map([
           ['new', { category: 'mugs', inStock: true }],
           ['old', { category: 'mugs', inStock: false }],
         ]),
       );
-      expect(second.asOf.getTime()).toBeGreaterThanOrEqual(first.asOf.getTime());
-      // A write stamped before the last reading (its statement began earlier, it committed later) is
-      // found again through the overlap, and not without it.
-      await ownPool.query("UPDATE products SET updated_at = $1::timestamptz - interval '10 seconds' WHERE product_id = 'new'", [second.asOf]);
-      await ownPool.query("UPDATE products SET updated_at = now() - interval '2 hours' WHERE product_id = 'old'");
-      expect([...(await catalog.changedSince(second.asOf, 60)).changes.keys()]).toEqual(['new']);
-      expect([...(await catalog.changedSince(second.asOf, 0)).changes.keys()]).toEqual([]);
+      // A transaction that writes and stays open while looks go on (its clock stamp, now(), is
+      // its start: here ten minutes ago, as for a transaction open that long).
+      await long.query('BEGIN');
+      await long.query("UPDATE products SET in_stock = false, updated_at = now() - interval '10 minutes' WHERE product_id = 'slow'");
+      await catalog.upsert([{ productId: 'new', price: 3 }]);
+      const third = await catalog.changesSince(second.snapshot);
+      expect([...third.changes.keys()]).toEqual(['new']);
+      expect([...(await catalog.changesSince(third.snapshot)).changes.keys()]).toEqual([]);
+      await long.query('COMMIT');
+      // Found from the snapshot that saw it running, and only what that snapshot did not see.
+      const fourth = await catalog.changesSince(third.snapshot);
+      expect(fourth.changes).toEqual(new Map([['slow', { category: 'mugs', inStock: false }]]));
+      expect((await catalog.changesSince(fourth.snapshot)).changes.size).toBe(0);
     } finally {
+      await long.query('ROLLBACK').catch(() => undefined);
+      long.release();
       await ownPool.end();
       await own.drop();
     }
+  });
+
+  it('a read of facts gives the snapshot it ran in: a look from it finds what the read could not see', async () => {
+    const catalog = createCatalogRepository({ pool });
+    await catalog.upsert([buildProduct({ productId: 'snap-1', category: 'mugs' })]);
+    const read = await catalog.factsWithSnapshot(['snap-1', 'snap-unknown']);
+    expect(read.facts).toEqual(new Map([['snap-1', { category: 'mugs', inStock: true }]]));
+    await catalog.upsert([{ productId: 'snap-1', inStock: false }, buildProduct({ productId: 'snap-unknown', category: 'cups' })]);
+    const look = await catalog.changesSince(read.snapshot);
+    expect(look.changes.get('snap-1')).toEqual({ category: 'mugs', inStock: false });
+    expect(look.changes.get('snap-unknown')).toEqual({ category: 'cups', inStock: true });
+  });
+
+  it('the snapshots of two reads combine into what either could not see', () => {
+    expect(unseenByEither({ xmax: 20n, inProgress: [12n, 15n] }, { xmax: 14n, inProgress: [9n, 12n] })).toEqual({ xmax: 14n, inProgress: [12n, 9n] });
+    expect(unseenByEither(undefined, { xmax: 3n, inProgress: [] })).toEqual({ xmax: 3n, inProgress: [] });
+    expect(unseenByEither(undefined, undefined)).toBeUndefined();
   });
 });
 
