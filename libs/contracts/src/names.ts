@@ -46,3 +46,13 @@ export const sessionKey = (prefix: string, userId: string) => `${prefix}session:
 
 /** The sorted set of users the bot guard flagged, by day, that the batch layer leaves out. */
 export const botFlagsKey = (prefix: string) => `${prefix}bot-flags`;
+
+/**
+ * One UTC day of the bot guard's flag ledger (the day each flagged burst began): a sorted set
+ * that the batch layer copies into Postgres. The hash tag keeps a day's keys in one Redis Cluster
+ * slot, so the script that caps a day touches one slot.
+ */
+export const botFlagDayKey = (prefix: string, day: string) => `${prefix}{bot-flags:${day}}`;
+
+/** How many flags a day of the ledger refused because the day's cap was reached. */
+export const botFlagDayDroppedKey = (prefix: string, day: string) => `${botFlagDayKey(prefix, day)}:dropped`;

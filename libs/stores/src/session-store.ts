@@ -1,7 +1,8 @@
-import { botFlagsKey, sessionKey } from '@lambdarec/contracts';
+import { sessionKey } from '@lambdarec/contracts';
 import type { EventType } from '@lambdarec/contracts';
 import { BOT_RATE_WINDOW_MS, eventsThatCount, type BotFlag, type BotReason, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
 import type { Redis } from '@lambdarec/clients';
+import { createBotFlagLedger, type BotFlagLedger } from './bot-flag-ledger.js';
 
 export interface SessionSnapshot {
   /**
@@ -393,6 +394,7 @@ export function createSessionStore({
   keyPrefix,
   policy,
   usersPerCall = 50,
+  botFlags = createBotFlagLedger({ redis, keyPrefix }),
 }: {
   redis: Redis;
   keyPrefix: string;
@@ -404,6 +406,8 @@ export function createSessionStore({
    * @defaultValue 50
    */
   usersPerCall?: number;
+  /** Where flags are recorded for the batch layer. @defaultValue a ledger under `keyPrefix` */
+  botFlags?: Pick<BotFlagLedger, 'add'>;
 }): SessionStore {
   // No fixed number of keys: the first argument of each call says how many follow.
   redis.defineCommand('lrecRecordSessions', { lua: RECORD_SCRIPT });
@@ -417,7 +421,6 @@ export function createSessionStore({
     policy.botRepeatWindowMs,
     policy.botFlagMs,
   ].map(String);
-  const botFlags = createBotFlagLedger({ redis, keyPrefix });
   return {
     async record(signals) {
       if (signals.length === 0) return [];
@@ -455,7 +458,7 @@ export function createSessionStore({
       });
       // After the sessions: a crash in between loses a ledger entry, never a session write; the
       // events' redelivery then finds them applied and raises nothing (see ADR 010).
-      if (flagged.length > 0) await botFlags.add(flagged);
+      if (flagged.length > 0) await botFlags.add(flagged.map(({ userId, reason, at, until }) => ({ userId, reason, from: at, until })));
       return flagged;
     },
 
@@ -466,46 +469,6 @@ export function createSessionStore({
 
     async inspect(userId) {
       return decodeSession(await redis.get(sessionKey(keyPrefix, userId)), userId, policy);
-    },
-  };
-}
-
-/** A user flagged as a bot on one day (UTC), for the batch layer to leave out. */
-export interface FlaggedUserDay {
-  day: string;
-  userId: string;
-}
-
-export interface BotFlagLedger {
-  add(flags: ReadonlyArray<Pick<BotFlagRaised, 'userId' | 'until' | 'at'>>): Promise<void>;
-  /** The users flagged on each day whose flag ended at or after `since` (epoch ms). */
-  flaggedSince(since: number): Promise<FlaggedUserDay[]>;
-  /** Forgets flags that ended before `before`; answers how many. */
-  prune(before: number): Promise<number>;
-}
-
-/**
- * Which users the bot guard flagged on which days, kept for the batch layer: one sorted set,
- * member `<day>|<userId>`, scored by the flag's end. A day is the granularity of the batch's
- * input (event_daily), so a flagged user's events of that day stay out of the model.
- */
-export function createBotFlagLedger({ redis, keyPrefix }: { redis: Redis; keyPrefix: string }): BotFlagLedger {
-  const key = botFlagsKey(keyPrefix);
-  const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
-  return {
-    async add(flags) {
-      // The event-time day of the event that raised the flag: the day of the batch input to leave out.
-      await redis.zadd(key, 'GT', ...flags.flatMap((f) => [f.until, `${dayOf(f.at)}|${f.userId}`]));
-    },
-    async flaggedSince(since) {
-      const members = await redis.zrangebyscore(key, since, '+inf');
-      return members.map((member) => {
-        const bar = member.indexOf('|');
-        return { day: member.slice(0, bar), userId: member.slice(bar + 1) };
-      });
-    },
-    async prune(before) {
-      return redis.zremrangebyscore(key, '-inf', `(${before}`);
     },
   };
 }

@@ -3,7 +3,7 @@ import { createRedis, type Redis } from '@lambdarec/clients';
 import { botVerdict, DEFAULT_SESSION_POLICY, seededRandom, type SessionSignal } from '@lambdarec/domain';
 import { testLogger, uniqueName } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createBotFlagLedger, createSessionStore, eventFingerprint } from '../src/session-store.js';
+import { createSessionStore, eventFingerprint } from '../src/session-store.js';
 
 const policy = { ...DEFAULT_SESSION_POLICY, maxSignals: 5, maxPurchases: 3 };
 let redis: Redis;
@@ -249,15 +249,5 @@ describe('bot guard in the session store', () => {
     expect(await store.record([more])).toMatchObject([{ reason: 'repeat', raised: false, until: more.at + DEFAULT_SESSION_POLICY.botFlagMs }]);
     // The key outlives the flag's end, whatever the session window.
     expect(await redis.pttl(sessionKey(keyPrefix, 'bot-reader'))).toBeGreaterThan(DEFAULT_SESSION_POLICY.botFlagMs - 60_000);
-  });
-
-  it('records flagged users by day for the batch layer, and prunes them', async () => {
-    const store = createSessionStore({ redis, keyPrefix, policy: DEFAULT_SESSION_POLICY });
-    const day = Date.parse('2026-05-01T10:00:00Z');
-    await store.record(Array.from({ length: 3 }, (_, i) => signal({ userId: 'ledger-bot', productId: 'same', at: day + i * 1000 })));
-    const ledger = createBotFlagLedger({ redis, keyPrefix });
-    expect(await ledger.flaggedSince(day)).toContainEqual({ day: '2026-05-01', userId: 'ledger-bot' });
-    expect(await ledger.prune(day + 2 * 60 * 60 * 1000)).toBeGreaterThanOrEqual(1);
-    expect(await ledger.flaggedSince(0)).not.toContainEqual({ day: '2026-05-01', userId: 'ledger-bot' });
   });
 });
