@@ -1,6 +1,7 @@
 import { decodeEventRecord, DLQ_HEADERS, dlqTopicFor, type ConsumedEvent, type PartitionBatch } from '@lambdarec/contracts';
-import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import type { ConsumerMetrics } from './consumer-metrics.js';
+import { planDlqSends, type DlqLimits } from './dlq-sends.js';
 import type { Logger } from './logger.js';
 import { isRecordRejection } from './record-errors.js';
 
@@ -45,6 +46,14 @@ export interface EventConsumerOptions {
    * @defaultValue raises the error as uncaught: the service logs it, closes, and exits non-zero
    */
   onFatal?: (err: Error) => void;
+  /**
+   * The most bytes one dead letter may take, below the DLQ topic's `max.message.bytes` (Kafka's
+   * default is 1,048,588; the rest is room for the batch's framing). Dead letters are sent in
+   * requests of a quarter of this; a larger one goes alone, compressed if need be, or without its
+   * value when even that does not fit.
+   * @defaultValue 1000000
+   */
+  dlqMaxRecordBytes?: number;
   /** This host's clock: the arrival of a record without a usable timestamp, and a bound on record times. @defaultValue Date.now */
   clock?: () => number;
 }
@@ -85,6 +94,7 @@ export function createEventConsumer({
   lagIntervalMs = 15_000,
   crashLoopThreshold = 3,
   crashWindowMs = 300_000,
+  dlqMaxRecordBytes = 1_000_000,
   clock = Date.now,
 }: EventConsumerOptions): EventConsumer {
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
@@ -95,6 +105,7 @@ export function createEventConsumer({
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const dlqTopic = dlqTopicFor(topic);
+  const dlqLimits: DlqLimits = { maxRecordBytes: dlqMaxRecordBytes, maxSendBytes: Math.floor(dlqMaxRecordBytes / 4) };
   // One DLQ send at a time, whatever the partitions handled at once: kafkajs 2.2.4's idempotent
   // producer breaks its sequence numbers on concurrent sends (OutOfOrderSequenceException).
   let dlqSends: Promise<unknown> = Promise.resolve();
@@ -166,14 +177,15 @@ export function createEventConsumer({
           }
           const deadLetter = async (entries: ReadonlyArray<{ reason: string; message: KafkaMessage }>) => {
             if (entries.length === 0) return;
-            await sendToDlq({
-              topic: dlqTopic,
-              acks: -1,
-              messages: entries.map(({ reason, message }) => ({
+            // Invalid, refused and undecodable records alike: one batch's dead letters can be far more
+            // than the broker takes in one request. If a later send fails, the batch is redelivered
+            // and the earlier sends repeat: the source offset header tells the copies apart.
+            const sends = await planDlqSends(
+              entries.map(({ reason, message }) => ({
                 key: message.key,
                 value: message.value,
-                headers: {
-                  ...message.headers,
+                headers: message.headers ?? {},
+                dlqHeaders: {
                   [DLQ_HEADERS.reason]: reason,
                   [DLQ_HEADERS.sourceTopic]: batch.topic,
                   [DLQ_HEADERS.sourcePartition]: String(batch.partition),
@@ -181,7 +193,12 @@ export function createEventConsumer({
                   [DLQ_HEADERS.consumerGroup]: groupId,
                 },
               })),
-            });
+              dlqLimits,
+            );
+            for (const { records, compressed } of sends) {
+              await sendToDlq({ topic: dlqTopic, acks: -1, messages: records, ...(compressed ? { compression: CompressionTypes.GZIP } : {}) });
+              await heartbeat();
+            }
             for (const { reason, message } of entries) {
               consumerLog.warn({ partition: batch.partition, offset: message.offset, reason }, 'record sent to DLQ');
               metrics?.deadLettered(reason);

@@ -23,6 +23,12 @@ export const DLQ_HEADERS = {
   sourcePartition: 'lrec-source-partition',
   sourceOffset: 'lrec-source-offset',
   consumerGroup: 'lrec-consumer-group',
+  /**
+   * Set when the record was too large for the DLQ even compressed: its value and original headers
+   * were left out (the key is kept when small), and this gives the size they had, in bytes. The
+   * original stays on the source topic, at the offset above, until its retention.
+   */
+  omittedBytes: 'lrec-dlq-omitted-bytes',
 } as const;
 
 /**
