@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RunPhase, RunStats, Watermark } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import { repurchaseTable, topPopular, topPopularByCategory, type BatchPolicy } from '@lambdarec/domain';
-import type { ArchiveReader, BatchRunsRepository, BatchViewWriter, BotFlagLedger, RunInputSummary } from '@lambdarec/stores';
+import type { ArchiveReader, BatchRunsRepository, BatchViewWriter, BotFlagHistory, BotFlagLedger, RunInputSummary } from '@lambdarec/stores';
 import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
 import { addShardJobs, type BatchJobData, type BatchJobResult, type BatchQueue, type RunPlan, type RunStep, type ShardStage } from './jobs.js';
 
@@ -23,8 +23,12 @@ export interface RunCoordinatorOptions {
   writer: BatchViewWriter;
   policy: BatchPolicy;
   settings: RunSettings;
-  /** Users the speed layer's bot guard flagged: their days stay out of the model. @defaultValue none */
-  botFlags?: Pick<BotFlagLedger, 'flaggedSince' | 'prune'>;
+  /**
+   * The bot guard's flags: each run copies the speed layer's ledger (Redis keeps a few days) into
+   * the history in Postgres, which the freeze joins, so the flagged bursts' events stay out of the
+   * model. @defaultValue none
+   */
+  botFlags?: { ledger: Pick<BotFlagLedger, 'flagsSince'>; history: BotFlagHistory };
   log: Logger;
   now?: () => number;
 }
@@ -122,18 +126,19 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
           runLog.info('batch run started');
           const startedAt = now();
           await runs.setProgress(runId, { phase: 'freezing-input', shardsTotal: 0 });
-          // Flags that ended within the horizon (counted back from now: the freeze's own horizon,
-          // from the newest event, is never longer). Old ones are forgotten here too.
+          // Flags that ended within the horizon, counted back from now, go from the ledger to
+          // Postgres, which keeps them after Redis has let them go; older ones are forgotten.
           const horizonStart = startedAt - settings.historyDays * 24 * 60 * 60 * 1000;
-          const exclude = botFlags === undefined ? [] : await botFlags.flaggedSince(horizonStart);
-          await botFlags?.prune(horizonStart);
+          if (botFlags !== undefined) {
+            const recorded = await botFlags.history.record(botFlags.ledger.flagsSince(horizonStart));
+            const forgotten = await botFlags.history.prune(horizonStart);
+            runLog.info({ recorded, forgotten }, 'bot flags copied from the ledger');
+          }
           const { watermark, ...input } = await reader.freezeInput(runId, {
             historyDays: settings.historyDays,
             maxItemsPerUser: policy.maxItemsPerUser,
             now: startedAt,
-            exclude,
           });
-          input.botUserDaysExcluded = exclude.length;
           // Decay is anchored at the newest event read, not the wall clock, so a re-run over the
           // same events yields the same model; and never later than now, whatever the events claim.
           const asOf = watermark.maxEventTime === null ? startedAt : Math.min(Date.parse(watermark.maxEventTime), startedAt);
@@ -173,9 +178,11 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
       runLog.error({ err }, 'batch run failed');
       // GET /batch/runs is public: the run says that it failed and where to look, the log says why.
       const reason = `${(err as Error).name ?? 'Error'}; see the batch service log for run ${runId}`;
+      // The input goes first, so whoever sees the run failed finds it clean; if that fails
+      // (Postgres down), the next run's success drops it.
+      await reader.dropInput(runId).catch((dropErr: unknown) => runLog.error({ err: dropErr }, "could not drop the failed run's input; the next run's success will"));
       // If even this fails (Postgres down), the reconciler fails the run once its job is failed.
       await runs.markFailed(runId, reason).catch((markErr: unknown) => runLog.error({ err: markErr }, 'could not mark the run failed; the reconciler will'));
-      await reader.dropInput(runId).catch(() => undefined);
       throw err;
     }
   };
@@ -195,6 +202,7 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
       historyDays: settings.historyDays,
       // Plans frozen before the report existed (a job in flight across an upgrade) have none.
       ...(plan.input.eventsByType === undefined ? {} : { eventsByType: plan.input.eventsByType }),
+      ...(plan.input.botEventsExcluded === undefined ? {} : { botEventsExcluded: plan.input.botEventsExcluded }),
       ...(plan.input.botUserDaysExcluded === undefined ? {} : { botUserDaysExcluded: plan.input.botUserDaysExcluded }),
       ...(plan.input.report === undefined ? {} : { report: plan.input.report }),
     };

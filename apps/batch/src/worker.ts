@@ -1,7 +1,7 @@
 import { BATCH_JOB_NAME } from '@lambdarec/contracts';
 import type { Logger, PgPool, Redis } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '@lambdarec/domain';
-import { createArchiveReader, createBatchViewWriter, type BatchRunsRepository } from '@lambdarec/stores';
+import { createArchiveReader, createBatchViewWriter, createBotFlagHistory, type BatchRunsRepository, type BotFlagLedger } from '@lambdarec/stores';
 import { Worker, type Job } from 'bullmq';
 import {
   SHARD_JOB_NAME,
@@ -12,7 +12,7 @@ import {
   type ShardJobData,
   type ShardJobResult,
 } from './jobs.js';
-import { createRunCoordinator, type RunCoordinatorOptions, type RunSettings } from './run-coordinator.js';
+import { createRunCoordinator, type RunSettings } from './run-coordinator.js';
 import { createShardProcessor } from './shards.js';
 
 export interface BatchWorkerOptions {
@@ -77,8 +77,8 @@ export interface RunWorkerOptions {
   runs: BatchRunsRepository;
   settings: RunSettings;
   policy?: BatchPolicy;
-  /** The bot guard's flags (Redis): flagged users' days stay out of runs. */
-  botFlags?: RunCoordinatorOptions['botFlags'];
+  /** The bot guard's flag ledger (Redis): the flagged bursts' events stay out of runs. */
+  botFlags?: Pick<BotFlagLedger, 'flagsSince'>;
   concurrency?: number;
   lockDurationMs?: number;
   log: Logger;
@@ -94,7 +94,16 @@ export function createRunWorker({ pool, queue, connection, runs, settings, polic
     runs,
     ...(concurrency === undefined ? {} : { concurrency }),
     ...(lockDurationMs === undefined ? {} : { lockDurationMs }),
-    coordinator: createRunCoordinator({ queue, runs, reader, writer, policy, settings, ...(botFlags === undefined ? {} : { botFlags }), log }),
+    coordinator: createRunCoordinator({
+      queue,
+      runs,
+      reader,
+      writer,
+      policy,
+      settings,
+      ...(botFlags === undefined ? {} : { botFlags: { ledger: botFlags, history: createBotFlagHistory({ pool }) } }),
+      log,
+    }),
     shard: createShardProcessor({ queue, runs, reader, writer, policy, maxPairsPerShard: settings.maxPairsPerShard, log }),
     log,
   });

@@ -31,7 +31,9 @@ export const runStatsSchema = z.object({
   shards: z.object({ similarItems: z.number().int(), userItems: z.number().int() }).optional(),
   /** The history horizon the run read, in days before its newest event. */
   historyDays: z.number().int().optional(),
-  /** Days of users the bot guard flagged, whose events the run left out. */
+  /** Events the bot guard flagged (a flagged user's, arrived within the flag), which the run left out. */
+  botEventsExcluded: z.number().int().optional(),
+  /** Runs from before flags named bursts: the flagged users' days they left out. */
   botUserDaysExcluded: z.number().int().optional(),
   /** Events read within the history horizon, by type. */
   eventsByType: countsByTypeSchema.optional(),

@@ -2,7 +2,6 @@ import type { DailyReport, EventType, Watermark } from '@lambdarec/contracts';
 import type { Interaction, UserHistory } from '@lambdarec/domain';
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyOut, uuidLiteral } from './copy.js';
-import type { FlaggedUserDay } from './session-store.js';
 
 /** What a run's frozen input holds, and how far it goes. */
 export interface RunInputSummary {
@@ -17,7 +16,9 @@ export interface RunInputSummary {
    * users of k·(k−1), k their distinct products capped at `maxItemsPerUser`.
    */
   pairBound: number;
-  /** Flagged users' days left out (set by the coordinator, which reads the flags). */
+  /** Events the bot guard flagged (a flagged user's, arrived within the flag), left out. */
+  botEventsExcluded?: number;
+  /** Flagged users' days left out: plans frozen before flags named bursts, not days. */
   botUserDaysExcluded?: number;
   /** The input's events by type. */
   eventsByType: DailyReport['eventsByType'];
@@ -86,12 +87,11 @@ export interface ArchiveReader {
   /**
    * Freezes a run's input: the daily aggregate within `historyDays` before the newest event (never
    * later than `now`), summed per (user, product, type), with the archive's offsets, in one
-   * snapshot. Doing it again replaces the run's input (a run resumed after a crash).
+   * snapshot. The events of the bot guard's flags (`bot_flags`: a user's events that arrived within
+   * a flag's interval) are left out, and nothing else of the user's. Doing it again replaces the
+   * run's input (a run resumed after a crash).
    */
-  freezeInput(
-    runId: string,
-    options: { historyDays: number; maxItemsPerUser: number; now: number; /** Users' days the bot guard flagged: left out. */ exclude?: readonly FlaggedUserDay[] },
-  ): Promise<RunInputSummary>;
+  freezeInput(runId: string, options: { historyDays: number; maxItemsPerUser: number; now: number }): Promise<RunInputSummary>;
   /** The products of a run's input, in name order (the numbering co-occurrence shards share). */
   products(runId: string): Promise<string[]>;
   /**
@@ -114,7 +114,7 @@ export interface ArchiveReader {
 
 export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
   return {
-    async freezeInput(runId, { historyDays, maxItemsPerUser, now, exclude = [] }) {
+    async freezeInput(runId, { historyDays, maxItemsPerUser, now }) {
       return withTransaction(
         pool,
         async (client) => {
@@ -136,17 +136,50 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
           // Grouping a year of daily rows sorts millions of them: in memory, not in temporary
           // files (a run is one query at a time; the setting ends with the transaction).
           await client.query("SET LOCAL work_mem = '256MB'");
+          // The flagged bursts' events within the horizon: each flag's user's events that arrived
+          // within it (once, however many flags overlap), found through the partial index on
+          // (user_id, arrived_at). Bursts are short and flags rare, so this stays small.
+          await client.query(
+            `CREATE TEMP TABLE bot_events (event_id uuid, day date, user_id text COLLATE "C", product_id text COLLATE "C", type text)
+             ON COMMIT DROP`,
+          );
+          const botEvents = await client.query(
+            `INSERT INTO bot_events
+             SELECT DISTINCT e.event_id, (e.event_time AT TIME ZONE 'UTC')::date, e.user_id, e.product_id, e.type
+             FROM bot_flags f JOIN events e ON e.user_id = f.user_id AND e.arrived_at BETWEEN f.from_at AND f.until_at
+             WHERE (e.event_time AT TIME ZONE 'UTC')::date >= $1::date`,
+            [horizon],
+          );
+          await client.query('ANALYZE bot_events');
+          const dailyRows = 'SELECT user_id, product_id, type, n, last_at, category FROM event_daily d WHERE day >= $2::date';
+          // Without bursts, the aggregate as it is: an anti-join against an empty table is planned
+          // as a nested loop, a probe for every daily row.
+          // With them, the (day, user, product, type) rows a burst touched are summed again from
+          // the raw events without the burst's, so the user's other events of that day count, with
+          // their own latest time and category (a burst's client-set event time must not make the
+          // user's interest look recent).
+          const kept =
+            botEvents.rowCount === 0
+              ? dailyRows
+              : `${dailyRows}
+                   AND NOT EXISTS (SELECT 1 FROM bot_events b
+                                   WHERE b.day = d.day AND b.user_id = d.user_id AND b.product_id = d.product_id AND b.type = d.type)
+                 UNION ALL
+                 SELECT t.user_id, t.product_id, t.type, count(*), max(e.event_time),
+                        (array_agg(e.category ORDER BY e.event_time DESC) FILTER (WHERE e.category IS NOT NULL))[1]
+                 FROM (SELECT DISTINCT day, user_id, product_id, type FROM bot_events) AS t
+                 JOIN events e ON e.user_id = t.user_id COLLATE "default" AND e.product_id = t.product_id COLLATE "default" AND e.type = t.type
+                   AND e.event_time >= t.day::timestamp AT TIME ZONE 'UTC' AND e.event_time < (t.day + 1)::timestamp AT TIME ZONE 'UTC'
+                 WHERE NOT EXISTS (SELECT 1 FROM bot_events b WHERE b.event_id = e.event_id)
+                 GROUP BY t.day, t.user_id, t.product_id, t.type`;
           await client.query(
             `INSERT INTO batch_input (run_id, user_id, product_id, type, n, last_at, category, bucket)
              SELECT $1, user_id, product_id, type, sum(n), max(last_at),
                     mode() WITHIN GROUP (ORDER BY category), hashtext(user_id) & ${USER_BUCKETS - 1}
-             FROM event_daily
-             WHERE day >= $2::date
-               AND NOT EXISTS (SELECT 1 FROM unnest($3::date[], $4::text[]) AS bot(day, user_id)
-                               WHERE bot.day = event_daily.day AND bot.user_id = event_daily.user_id)
+             FROM (${kept}) AS kept
              GROUP BY user_id, product_id, type
              ORDER BY user_id, product_id, type`,
-            [runId, horizon, exclude.map((e) => e.day), exclude.map((e) => e.userId)],
+            [runId, horizon],
           );
           const totals = await client.query<{ rows: string; products: string; events: string | null }>(
             'SELECT count(*) AS rows, count(DISTINCT product_id) AS products, sum(n) AS events FROM batch_input WHERE run_id = $1',
@@ -168,6 +201,7 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
             products: Number(summary.products),
             eventsRead: Number(summary.events ?? 0),
             pairBound: Number(summary.pair_bound ?? 0),
+            botEventsExcluded: botEvents.rowCount ?? 0,
             watermark: { maxEventTime: maxEventTime?.toISOString() ?? null, offsets: watermarkOffsets },
           };
         },

@@ -19,12 +19,12 @@ export function createEventArchive({ pool }: { pool: PgPool }): EventArchive {
           const result = await client.query<{ inserted: number }>(
             `WITH inserted AS (
                INSERT INTO events (event_id, user_id, session_id, type, product_id, category, event_time, value,
-                                   kafka_topic, kafka_partition, kafka_offset)
+                                   kafka_topic, kafka_partition, kafka_offset, arrived_at)
                SELECT u.event_id, u.user_id, u.session_id, u.type, u.product_id, u.category, u.event_time, u.value,
-                      $9::text, $10::int, u.kafka_offset
+                      $9::text, $10::int, u.kafka_offset, u.arrived_at
                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-                           $8::float8[], $11::bigint[])
-                    AS u(event_id, user_id, session_id, type, product_id, category, event_time, value, kafka_offset)
+                           $8::float8[], $11::bigint[], $12::timestamptz[])
+                    AS u(event_id, user_id, session_id, type, product_id, category, event_time, value, kafka_offset, arrived_at)
                ON CONFLICT (event_id) DO NOTHING
                RETURNING user_id, product_id, type, category, event_time
              ), daily AS (
@@ -53,6 +53,9 @@ export function createEventArchive({ pool }: { pool: PgPool }): EventArchive {
               topic,
               partition,
               events.map((e) => e.offset),
+              // The arrival the bot guard judged; imports it never judges have none, so no flag can
+              // take them out of a run.
+              events.map((e) => (e.imported ? null : e.arrivedAt.toISOString())),
             ],
           );
           inserted = result.rows[0]?.inserted ?? 0;

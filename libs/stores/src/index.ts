@@ -9,3 +9,4 @@ export * from './archive-reader.js';
 export * from './copy.js';
 export * from './whole-model.js';
 export * from './catalog-listing.js';
+export * from './bot-flag-history.js';
