@@ -16,6 +16,9 @@ readonly HOST=127.0.0.1
 readonly PG_PORT=55432 REDIS_PORT=56379 KAFKA_PORT=59092 KAFKA_CONTROLLER_PORT=59093
 readonly PG_USER=lambdarec PG_PASSWORD=lambdarec PG_DB=lambdarec
 readonly TOPICS=("events.v1:6" "events.v1.dlq:6")
+# Every event topic's settings, as libs/contracts/src/topic-config.ts gives them (and says why):
+# records carry the broker's append time, so retention cannot delete backdated events unread.
+readonly TOPIC_CONFIG=("message.timestamp.type=LogAppendTime")
 # The ports are fixed, so two checkouts cannot both run their infrastructure.
 readonly TAKEN_HINT="; if another checkout runs it, stop it there (npm run infra:down) or share its state (LREC_LOCAL_DIR=<that checkout>/.local)"
 readonly READY_TIMEOUT=${LREC_READY_TIMEOUT:-60}
@@ -414,18 +417,38 @@ kafka_topic_partitions() {
 }
 
 kafka_topics() {
-  local spec name parts have
+  local spec name parts have entry create_config=() existing=()
+  for entry in "${TOPIC_CONFIG[@]}"; do create_config+=(--config "$entry"); done
   for spec in "${TOPICS[@]}"; do
     name=${spec%%:*} parts=${spec##*:}
     have=$(kafka_topic_partitions "$name")
     if [[ -z $have ]]; then
       kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$HOST:$KAFKA_PORT" \
-        --create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 >/dev/null
+        --create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 \
+        "${create_config[@]}" >/dev/null
       log "kafka topic $name created ($parts partitions)"
-    elif [[ $have != "$parts" ]]; then
-      log "kafka topic $name has $have partitions, expected $parts (left as is)"
+    else
+      existing+=("$name")
+      [[ $have == "$parts" ]] || log "kafka topic $name has $have partitions, expected $parts (left as is)"
     fi
   done
+  kafka_topic_config "${existing[@]}"
+}
+
+# Topics an older checkout created lack TOPIC_CONFIG: add it (altering is idempotent). A JVM costs
+# seconds on every `up`, so a marker remembers the settings applied to this broker's data (by its
+# cluster id: a reformatted broker gets them again).
+kafka_topic_config() {
+  local marker=$KAFKA_DIR/topic-config.applied cluster config name
+  cluster=$(sed -n 's/^cluster\.id=//p' "$KAFKA_DATA/meta.properties" 2>/dev/null || true)
+  config=$(IFS=,; printf '%s' "${TOPIC_CONFIG[*]}")
+  [[ -f $marker && $(<"$marker") == "$cluster $config" ]] && return
+  for name in "$@"; do
+    kafka_tool org.apache.kafka.tools.ConfigCommand --bootstrap-server "$HOST:$KAFKA_PORT" \
+      --entity-type topics --entity-name "$name" --alter --add-config "$config" >/dev/null
+    log "kafka topic $name set to $config"
+  done
+  printf '%s\n' "$cluster $config" >"$marker"
 }
 
 kafka_down() {

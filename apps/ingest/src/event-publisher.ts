@@ -107,11 +107,13 @@ export function createEventPublisher({
       await Promise.all([producer.connect(), admin.connect()]);
     },
     async publish(events, { historyImport = false } = {}) {
+      // No record timestamp from the event: records carry their arrival (the broker's append time
+      // on this project's topics, else this send's), so that retention, which goes by record time,
+      // cannot delete backdated events before they are archived. Event time stays in the JSON.
       const messages = events.map((event) => ({
         key: event.userId,
         value: JSON.stringify(event),
         ...(historyImport ? { headers: { [HISTORY_IMPORT_HEADER]: '1' } } : {}),
-        ...(event.timestamp === undefined ? {} : { timestamp: String(Date.parse(event.timestamp)) }),
       }));
       // Bytes on the wire, not UTF-16 code units: a CJK title is three bytes a character.
       const bytes = messages.reduce((sum, message) => sum + Buffer.byteLength(message.value) + Buffer.byteLength(message.key), 0);

@@ -7,3 +7,4 @@ export * from './batch-run.js';
 export * from './decode-event.js';
 export * from './text.js';
 export * from './partition-batch.js';
+export * from './topic-config.js';

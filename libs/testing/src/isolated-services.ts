@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { closeRedis, createKafka, createLogger, createPgPool, createRedis } from '@lambdarec/clients';
+import { eventTopicConfigEntries } from '@lambdarec/contracts';
 import { WORKSPACE_ROOT } from './local-infrastructure.js';
 import { removeKeys } from './redis-keys.js';
 
@@ -40,7 +41,7 @@ export async function startIsolatedServices(infra: Record<string, string>, extra
   const admin = createKafka({ brokers: infra['KAFKA_BROKERS']!.split(','), clientId: 'lambdarec-tools', log }).admin();
   await admin.connect();
   const topic = `${run}.events`;
-  await admin.createTopics({ waitForLeaders: true, topics: [topic, `${topic}.dlq`].map((name) => ({ topic: name, numPartitions: 3, replicationFactor: 1 })) });
+  await admin.createTopics({ waitForLeaders: true, topics: [topic, `${topic}.dlq`].map((name) => ({ topic: name, numPartitions: 3, replicationFactor: 1, configEntries: eventTopicConfigEntries() })) });
 
   const secrets = { catalogKey: randomBytes(18).toString('base64url'), dashboardUser: 'tools', dashboardPassword: randomBytes(12).toString('base64url') };
   const env: Record<string, string> = {

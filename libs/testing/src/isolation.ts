@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dlqTopicFor } from '@lambdarec/contracts';
+import { dlqTopicFor, eventTopicConfigEntries } from '@lambdarec/contracts';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 
@@ -58,8 +58,8 @@ export async function createTestTopic(brokers: string[], { partitions = 3 }: { p
       // UNKNOWN_TOPIC_OR_PARTITION until the new topic's metadata has propagated: poll instead.
       waitForLeaders: false,
       topics: [
-        { topic, numPartitions: partitions, replicationFactor: 1 },
-        { topic: dlq, numPartitions: 1, replicationFactor: 1 },
+        { topic, numPartitions: partitions, replicationFactor: 1, configEntries: eventTopicConfigEntries() },
+        { topic: dlq, numPartitions: 1, replicationFactor: 1, configEntries: eventTopicConfigEntries() },
       ],
     });
     await waitFor(

@@ -33,11 +33,19 @@ export function kafkaLibsDir(): string | undefined {
   return dir !== undefined && existsSync(dir) ? dir : undefined;
 }
 
+export interface PrivateKafkaOptions {
+  /**
+   * Broker settings over the project's (a later line wins in a properties file), for example a
+   * retention check every second instead of every 5 minutes.
+   */
+  brokerConfig?: Record<string, string>;
+}
+
 /**
  * The project's broker configuration (infra/kafka/server.properties) on other ports and a data
  * folder of its own, formatted once (KRaft, standalone controller).
  */
-export function createPrivateKafka(port: number, controllerPort: number): PrivateKafka {
+export function createPrivateKafka(port: number, controllerPort: number, { brokerConfig = {} }: PrivateKafkaOptions = {}): PrivateKafka {
   const libs = kafkaLibsDir();
   if (libs === undefined) throw new Error('the Kafka jars are missing: npm run infra:up downloads them');
   const dir = mkdtempSync(path.join(tmpdir(), 'lrec-kafka-'));
@@ -50,7 +58,10 @@ export function createPrivateKafka(port: number, controllerPort: number): Privat
       .replaceAll('127.0.0.1:59092', `127.0.0.1:${port}`)
       .replaceAll('127.0.0.1:59093', `127.0.0.1:${controllerPort}`)
       // The setting itself, not the first mention of the placeholder (the header comment has one).
-      .replace(/^log\.dirs=.*$/m, `log.dirs=${path.join(dir, 'data')}`),
+      .replace(/^log\.dirs=.*$/m, `log.dirs=${path.join(dir, 'data')}`) +
+      Object.entries(brokerConfig)
+        .map(([name, value]) => `\n${name}=${value}`)
+        .join(''),
   );
   const java = (args: string[]) =>
     execFileSync('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', `${libs}/*`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
