@@ -169,7 +169,7 @@ async function runOnce(databaseUrl: string, pool: PgPool, workers: number): Prom
     let unavailable = 0;
     let run: { status: string; stats: Record<string, unknown>; progress: { phase: string; shardsDone: number; shardsTotal: number } | null };
     for (;;) {
-      const answer = await fetch(`${processes[0]!.url}/batch/runs/${runId}`);
+      const answer = await fetch(`${processes[0]!.url}/batch/runs/${runId}`, { headers: { authorization: auth } });
       if (!answer.ok) {
         // With both cores saturated, a new Postgres connection can take longer than the pool's
         // 3 s connect timeout: the API answers 503 for a moment. Count it, poll again.

@@ -233,7 +233,7 @@ async function main(): Promise<void> {
     if (started.status !== 202) throw new Error(`POST /batch/runs answered ${started.status}: ${JSON.stringify(started.json)}`);
     const { runId } = started.json as { runId: string };
     const batchRun = await until('the batch run', async () => {
-      const r = (await http('GET', `${url.batch}/batch/runs/${runId}`)).json as { status: string; stats: unknown };
+      const r = (await http('GET', `${url.batch}/batch/runs/${runId}`, { headers: auth })).json as { status: string; stats: unknown };
       return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
     });
     if (batchRun.status !== 'succeeded') throw new Error(`the batch run failed: ${JSON.stringify(batchRun.stats)}`);

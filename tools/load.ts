@@ -284,7 +284,7 @@ interface Run {
 async function waitForRun(runId: string): Promise<Run> {
   let shown = '';
   for (;;) {
-    const run = (await sendUntilAccepted(`${batchUrl}/batch/runs/${runId}`, { method: 'GET', headers: {} }, { onWait, signal: stop.signal })) as Run;
+    const run = (await sendUntilAccepted(`${batchUrl}/batch/runs/${runId}`, { method: 'GET', headers: { authorization: dashboardAuth } }, { onWait, signal: stop.signal })) as Run;
     if (run.status === 'succeeded' || run.status === 'failed') return run;
     const where = run.progress === null ? run.status : `${run.progress.phase}${run.progress.shardsTotal > 0 ? ` ${run.progress.shardsDone}/${run.progress.shardsTotal}` : ''}`;
     if (where !== shown) {

@@ -183,7 +183,7 @@ try {
     const res = await fetch(`${base('batch')}/batch/runs`, { method: 'POST', headers: { authorization: auth } });
     const { runId } = (await res.json()) as { runId: string };
     const run = await until('the batch run', async () => {
-      const r = (await (await fetch(`${base('batch')}/batch/runs/${runId}`)).json()) as { status: string; stats: unknown };
+      const r = (await (await fetch(`${base('batch')}/batch/runs/${runId}`, { headers: { authorization: auth } })).json()) as { status: string; stats: unknown };
       return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
     });
     if (run.status !== 'succeeded') throw new Error(`the first batch run failed: ${JSON.stringify(run.stats)}`);
@@ -200,8 +200,8 @@ lambdarec is running.
   recommendations  ${base('serving')}/recommendations/demo-user-1     (API docs: ${base('serving')}/docs)
   similar items    ${base('serving')}/items/tea-1/similar
   ingest           ${base('ingest')}/events  and  PUT ${base('ingest')}/products     (docs: ${base('ingest')}/docs)
-  catalog API key  ${env['CATALOG_API_KEY']}   (PUT /products: Authorization: Bearer <key>)
-  batch runs       ${base('batch')}/batch/runs     (docs: ${base('batch')}/docs)
+  catalog API key  ${env['CATALOG_API_KEY']}   (PUT /products and history imports on POST /events: Authorization: Bearer <key>)
+  batch runs       ${base('batch')}/batch/runs     (dashboard credentials; docs: ${base('batch')}/docs)
   dashboard        ${base('batch')}/admin/queues   user: ${env['DASHBOARD_USER']}  password: ${env['DASHBOARD_PASSWORD']}
   speed layer      ${base('speed')}/metrics
   health           /healthz, /readyz and /metrics on every service
@@ -213,6 +213,7 @@ Try it:
   curl -s -XPUT ${base('ingest')}/products -H 'authorization: Bearer ${env['CATALOG_API_KEY']}' \\
        -H 'content-type: application/json' -d '[{"productId":"tea-1","inStock":false}]'
   curl -s -XPOST -u '${env['DASHBOARD_USER']}:${env['DASHBOARD_PASSWORD']}' ${base('batch')}/batch/runs
+  curl -s -u '${env['DASHBOARD_USER']}:${env['DASHBOARD_PASSWORD']}' ${base('batch')}/batch/runs
 
 Ctrl-C stops the services.`);
 } catch (err) {

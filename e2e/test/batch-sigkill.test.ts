@@ -35,7 +35,8 @@ afterAll(async () => {
   await topic?.remove();
 });
 
-const runOf = async (service: RunningService, runId: string): Promise<BatchRun> => (await (await fetch(`${service.url}/batch/runs/${runId}`)).json()) as BatchRun;
+const runOf = async (service: RunningService, runId: string): Promise<BatchRun> =>
+  (await (await fetch(`${service.url}/batch/runs/${runId}`, { headers: { authorization: auth } })).json()) as BatchRun;
 const startRun = async (service: RunningService) => {
   const res = await fetch(`${service.url}/batch/runs`, { method: 'POST', headers: { authorization: auth } });
   expect(res.status).toBe(202);

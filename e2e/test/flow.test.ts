@@ -103,7 +103,7 @@ describe('the whole system over real Kafka, Postgres and Redis', () => {
     runId = ((await started.json()) as { runId: string }).runId;
     const run = await waitFor(
       async () => {
-        const r = (await (await fetch(`${url('batch')}/batch/runs/${runId}`)).json()) as { status: string };
+        const r = (await (await fetch(`${url('batch')}/batch/runs/${runId}`, { headers: { authorization: auth } })).json()) as { status: string };
         return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
       },
       { what: 'the batch run', timeoutMs: 60_000 },

@@ -101,7 +101,7 @@ beforeAll(async () => {
   const { runId } = (await (await fetch(`${url('batch')}/batch/runs`, { method: 'POST', headers: { authorization: auth } })).json()) as { runId: string };
   const run = await waitFor(
     async () => {
-      const r = (await (await fetch(`${url('batch')}/batch/runs/${runId}`)).json()) as { status: string };
+      const r = (await (await fetch(`${url('batch')}/batch/runs/${runId}`, { headers: { authorization: auth } })).json()) as { status: string };
       return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
     },
     { what: 'the batch run', timeoutMs: 60_000 },

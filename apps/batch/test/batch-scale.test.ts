@@ -64,7 +64,7 @@ async function runToEnd(app: HttpServer) {
   const { runId } = res.json() as { runId: string };
   const run = await waitFor(
     async () => {
-      const answer = (await app.inject(`/batch/runs/${runId}`)).json();
+      const answer = (await app.inject({ url: `/batch/runs/${runId}`, headers: { authorization: auth } })).json();
       return answer.status === 'succeeded' || answer.status === 'failed' ? answer : undefined;
     },
     { what: `run ${runId}`, timeoutMs: 60_000 },
@@ -159,7 +159,7 @@ describe('kept runs and rollback', () => {
     expect(rolledBack.json()).toMatchObject({ runId: kept, status: 'succeeded', published: true });
     expect((await view.publishedRun())?.runId).toBe(kept);
     expect((await view.userItems(kept, 'u1')).length).toBeGreaterThan(0);
-    expect((await app.inject(`/batch/runs/${latest.runId}`)).json().published).toBe(false);
+    expect((await app.inject({ url: `/batch/runs/${latest.runId}`, headers: { authorization: auth } })).json().published).toBe(false);
 
     const refusedPruned = await app.inject({ method: 'POST', url: `/batch/runs/${pruned}/publish`, headers: { authorization: auth } });
     expect(refusedPruned.statusCode).toBe(409);

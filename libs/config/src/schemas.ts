@@ -196,8 +196,8 @@ export const batchConfigSchema = z.object({
     .default('0 2 * * *')
     .describe('when the nightly batch runs'),
   BATCH_TZ: z.string().min(1).default('UTC').describe('time zone of BATCH_CRON'),
-  DASHBOARD_USER: z.string().min(1).default('admin').describe('basic-auth user of Bull Board and POST /batch/runs'),
-  DASHBOARD_PASSWORD: secret('basic-auth password of the dashboard', 8).describe('basic-auth password of Bull Board and POST /batch/runs'),
+  DASHBOARD_USER: z.string().min(1).default('admin').describe('basic-auth user of Bull Board and the batch runs API'),
+  DASHBOARD_PASSWORD: secret('basic-auth password of the dashboard', 8).describe('basic-auth password of Bull Board and the batch runs API'),
   BATCH_HISTORY_DAYS: z.coerce.number().int().min(1).max(3650).default(365).describe('days of history before the newest event that a run reads'),
   BATCH_KEEP_RUNS: z.coerce.number().int().min(1).max(100).default(3).describe('succeeded runs whose view is kept for rollback (besides the published one)'),
   BATCH_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1).describe('batch jobs (run steps and shards) this process works on at once'),

@@ -23,34 +23,41 @@ export interface RunsRouteOptions {
 const conflictSchema = z.object({ runId: z.string(), code: z.string(), message: z.string() });
 
 export async function runsRoutes(app: HttpServer, { runs, queue, credentials }: RunsRouteOptions) {
-  app.get(
-    '/batch/runs',
-    {
-      schema: {
-        summary: 'List batch runs, newest first',
-        tags: ['batch'],
-        querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
-        response: { 200: batchRunsAnswerSchema },
-      },
-    },
-    async (request) => ({ runs: await runs.list(request.query.limit) }),
-  );
-
-  app.get(
-    '/batch/runs/:runId',
-    { schema: { summary: 'One batch run', tags: ['batch'], params: runIdParamsSchema, response: { 200: batchRunSchema } } },
-    async (request) => {
-      const run = await runs.get(request.params.runId);
-      if (run === undefined) throw new LrecError(ERROR_CODES.NOT_FOUND, `no batch run ${request.params.runId}`, { statusCode: 404 });
-      return run;
-    },
-  );
-
-  // Starting a run is an operator action: same credentials as the dashboard.
+  // Runs are operator business: their stats are the shop's daily report, and starting one costs a
+  // night's compute. Same credentials as the dashboard, for reading too.
   await app.register(async (scope: FastifyInstance) => {
     await registerBasicAuth(scope, credentials);
     scope.addHook('onRequest', async (request) => assertSameOriginWrite(request));
     const typed = scope as unknown as HttpServer;
+
+    typed.get(
+      '/batch/runs',
+      {
+        onRequest: scope.basicAuth,
+        schema: {
+          summary: 'List batch runs, newest first',
+          tags: ['batch'],
+          security: [{ basicAuth: [] }],
+          querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+          response: { 200: batchRunsAnswerSchema },
+        },
+      },
+      async (request) => ({ runs: await runs.list(request.query.limit) }),
+    );
+
+    typed.get(
+      '/batch/runs/:runId',
+      {
+        onRequest: scope.basicAuth,
+        schema: { summary: 'One batch run', tags: ['batch'], security: [{ basicAuth: [] }], params: runIdParamsSchema, response: { 200: batchRunSchema } },
+      },
+      async (request) => {
+        const run = await runs.get(request.params.runId);
+        if (run === undefined) throw new LrecError(ERROR_CODES.NOT_FOUND, `no batch run ${request.params.runId}`, { statusCode: 404 });
+        return run;
+      },
+    );
+
     typed.post(
       '/batch/runs',
       {
