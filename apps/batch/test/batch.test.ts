@@ -9,12 +9,14 @@ import {
   createBotFlagLedger,
   createEventArchive,
   runMigrations,
+  type BotFlagInterval,
   type BotFlagLedger,
 } from '@lambdarec/stores';
 import {
   buildClickEvent,
   createTestDatabase,
   createTestTopic,
+  removeKeys,
   testLogger,
   uniqueName,
   waitFor,
@@ -43,6 +45,7 @@ let redis: Redis;
 let queue: Queue<AnyBatchJobData>;
 let worker: ReturnType<typeof createRunWorker>;
 let botFlags: BotFlagLedger;
+const botFlagPrefix = `${uniqueName('batch-test')}:`;
 const settings: RunSettings = { historyDays: 365, keepRuns: 3, maxPairsPerShard: 1_000_000, maxUsersPerShard: 1000, minShards: 2 };
 let archiver: EventConsumer;
 let producer: Producer;
@@ -58,7 +61,7 @@ beforeAll(async () => {
   const queueName = uniqueName('batch-queue');
   queue = new Queue<AnyBatchJobData>(queueName, { connection: redis });
   const runs = createBatchRunsRepository({ pool });
-  botFlags = createBotFlagLedger({ redis, keyPrefix: `${uniqueName('batch-test')}:` });
+  botFlags = createBotFlagLedger({ redis, keyPrefix: botFlagPrefix });
   worker = createRunWorker({ pool, queue, connection: redis, runs, settings, botFlags, concurrency: 2, log });
   await worker.start();
   const kafka = createKafka({ brokers: kafkaBrokers, clientId: 'batch-test', log });
@@ -83,7 +86,7 @@ afterAll(async () => {
   await worker?.close();
   await queue?.obliterate({ force: true }).catch(() => undefined);
   await queue?.close();
-  await botFlags?.prune(Number.MAX_SAFE_INTEGER);
+  if (redis !== undefined) await removeKeys(redis, `${botFlagPrefix}*`);
   await redis?.quit();
   await pool?.end();
   await db?.drop();
@@ -92,6 +95,20 @@ afterAll(async () => {
 
 const archivedCount = async (userPrefix: string) =>
   (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE user_id LIKE $1', [`${userPrefix}%`])).rows[0]!.n;
+
+/** When the archived events arrived (the Kafka records' timestamps), in order: what the bot guard judges. */
+const arrivals = async (events: ReadonlyArray<{ eventId?: string }>) =>
+  (
+    await pool.query<{ arrived_at: Date }>('SELECT arrived_at FROM events WHERE event_id = ANY($1::uuid[]) ORDER BY arrived_at', [
+      events.map((e) => e.eventId),
+    ])
+  ).rows.map((row) => row.arrived_at.getTime());
+
+/** The flag the speed layer records for a burst: the user's events that arrived from its first to its last. */
+const flagOf = async (userId: string, burst: ReadonlyArray<{ eventId?: string }>): Promise<BotFlagInterval> => {
+  const times = await arrivals(burst);
+  return { userId, reason: 'repeat', from: times[0]!, until: times[times.length - 1]! };
+};
 
 const waitForRun = (runId: string) =>
   waitFor(
@@ -153,24 +170,64 @@ describe('batch runs', () => {
     expect(list.runs[0].runId).toBe(runId);
   });
 
-  it('leaves the days of users the bot guard flagged out of the model', async () => {
+  it('leaves the events of a burst the bot guard flagged out of the model', async () => {
     const t = Date.now() - 30_000;
     const events = [
       ['bot-1', 'bot-a'], ['bot-1', 'bot-b'], ['bot-1', 'bot-a'], ['human-1', 'bot-a'], ['human-1', 'tea'],
     ].map(([userId, productId], i) => buildClickEvent({ userId, productId, timestamp: new Date(t + i).toISOString() }));
     await producer.send({ topic: topic.topic, acks: -1, messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
     await waitFor(async () => ((await archivedCount('bot-1')) === 3 && (await archivedCount('human-1')) === 2 ? true : undefined), { what: 'the events archived' });
-    await botFlags.add([{ userId: 'bot-1', at: t, until: Date.now() + 60_000 }]);
+    await botFlags.add([await flagOf('bot-1', events.slice(0, 3))]);
 
     const res = await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
     const run = await waitForRun(res.json().runId);
     expect(run.status).toBe('succeeded');
-    expect(run.stats.botUserDaysExcluded).toBeGreaterThanOrEqual(1);
+    expect(run.stats.botEventsExcluded).toBeGreaterThanOrEqual(3);
     const view = createBatchViewRepository({ pool });
     expect(await view.userItems(run.runId, 'bot-1')).toEqual([]);
     // Only the human's basket links bot-a: with the bot's views, bot-b would be its neighbour.
     const similar = (await view.similarItems(run.runId, ['bot-a'])).get('bot-a') ?? [];
     expect(similar.map((c) => c.productId)).toEqual(['tea']);
+  });
+
+  it("a flood sent under a shopper's id costs them only the flooded burst: their events before and after it still count", async () => {
+    const t = Date.now() - 20_000;
+    // Every event the same UTC day, by its event time: leaving out the victim's day would lose them all.
+    const event = (userId: string, productId: string, type: 'view' | 'purchase', i: number) =>
+      buildClickEvent({ userId, productId, type, category: 'v6', timestamp: new Date(t + i).toISOString() });
+    const send = (events: ReturnType<typeof buildClickEvent>[]) =>
+      producer.send({ topic: topic.topic, acks: -1, messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
+    const peer = ['v6-tea', 'v6-cake', 'v6-jam'].map((productId, i) => event('v6-peer', productId, 'purchase', i));
+    const earlier = event('v6-victim', 'v6-tea', 'purchase', 3);
+    await send([...peer, earlier]);
+    await waitFor(async () => ((await archivedCount('v6-')) === 4 ? true : undefined), { what: "the victim's earlier purchase archived" });
+
+    // Another client floods the victim's id: the same page again and again, flagged by its arrival.
+    const burst = Array.from({ length: 12 }, (_, i) => event('v6-victim', 'v6-spam', 'view', 4 + i));
+    await send(burst);
+    await waitFor(async () => ((await archivedCount('v6-')) === 4 + burst.length ? true : undefined), { what: 'the burst archived' });
+    const flag = await flagOf('v6-victim', burst);
+    await botFlags.add([flag]);
+
+    const later = event('v6-victim', 'v6-cake', 'purchase', 16);
+    await send([later]);
+    await waitFor(async () => ((await archivedCount('v6-')) === 5 + burst.length ? true : undefined), { what: "the victim's later purchase archived" });
+    // The victim's own purchases arrived before the flag began and after it ended.
+    const [[earlierArrival], [laterArrival]] = await Promise.all([arrivals([earlier]), arrivals([later])]);
+    expect(earlierArrival).toBeLessThan(flag.from);
+    expect(laterArrival).toBeGreaterThan(flag.until);
+
+    const run = await waitForRun((await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } })).json().runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.stats.botEventsExcluded).toBeGreaterThanOrEqual(burst.length);
+    const view = createBatchViewRepository({ pool });
+    const bought = (await view.repurchase(run.runId, ['v6-tea', 'v6-cake'], [])).products;
+    // The victim bought tea before the flood and cake after it: both count, beside the peer's.
+    expect(bought.get('v6-tea')?.buyers).toBe(2);
+    expect(bought.get('v6-cake')?.buyers).toBe(2);
+    expect((await view.userItems(run.runId, 'v6-victim')).map((c) => c.productId)).toContain('v6-jam');
+    // Only the burst named v6-spam: had it counted, the victim's tea and cake would be its neighbours.
+    expect((await view.similarItems(run.runId, ['v6-spam'])).get('v6-spam') ?? []).toEqual([]);
   });
 
   it('answers 409 with the active runId while a run is queued or running', async () => {
