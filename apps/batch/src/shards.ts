@@ -108,7 +108,16 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     if (status !== 'running') return { rowsRead: 0, rowsWritten: 0, skipped: `its run is ${status ?? 'gone'}` };
     if (await writer.shardDone(runId, stage, shard)) return { rowsRead: 0, rowsWritten: 0, skipped: 'it was already done' };
     const started = performance.now();
-    const result = await { 'user-lists': userLists, 'similar-items': similarItems, 'user-items': userItems }[stage](job.data);
+    let result: ShardJobResult;
+    try {
+      result = await { 'user-lists': userLists, 'similar-items': similarItems, 'user-items': userItems }[stage](job.data);
+    } catch (err) {
+      // Another shard failed the run while this one worked, and its input was dropped: what this
+      // one then fails on says nothing, and must not become the run's reason.
+      const now = await runs.status(runId).catch(() => 'running');
+      if (now !== 'running') return { rowsRead: 0, rowsWritten: 0, skipped: `its run ended (${now ?? 'gone'}) while it worked` };
+      throw err;
+    }
     shardLog.info({ ...result, ms: Math.round(performance.now() - started) }, 'batch shard done');
     await reportProgress(job, shardsOf(stage, await writer.shardsDone(runId)), shards).catch((err: unknown) =>
       shardLog.warn({ err }, 'could not report progress to the run job'),

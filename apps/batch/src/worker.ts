@@ -1,7 +1,7 @@
 import { BATCH_JOB_NAME } from '@lambdarec/contracts';
 import type { Logger, PgPool, Redis } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '@lambdarec/domain';
-import { createArchiveReader, createBatchViewWriter, createBotFlagHistory, type BatchRunsRepository, type BotFlagLedger } from '@lambdarec/stores';
+import { createArchiveReader, createBatchViewWriter, createBotFlagHistory, type ArchiveReader, type BatchRunsRepository, type BotFlagLedger } from '@lambdarec/stores';
 import { Worker, type Job } from 'bullmq';
 import {
   SHARD_JOB_NAME,
@@ -19,6 +19,8 @@ export interface BatchWorkerOptions {
   queueName: string;
   connection: Redis;
   runs: Pick<BatchRunsRepository, 'markFailed'>;
+  /** Where a failed run's frozen input is dropped. */
+  inputs: Pick<ArchiveReader, 'dropInput'>;
   coordinator: (job: Job<BatchJobData, BatchJobResult>, token?: string) => Promise<BatchJobResult>;
   shard: (job: Job<ShardJobData, ShardJobResult>) => Promise<ShardJobResult>;
   /** Jobs (run steps and shards) this process works on at once. @defaultValue 1 */
@@ -32,7 +34,7 @@ export interface BatchWorkerOptions {
  * The batch worker: takes coordinator and shard jobs of the batch queue, from whichever process
  * added them. Any number of batch processes run one; together they are the run's compute.
  */
-export function createBatchWorker({ queueName, connection, runs, coordinator, shard, concurrency = 1, lockDurationMs = 60_000, log }: BatchWorkerOptions) {
+export function createBatchWorker({ queueName, connection, runs, inputs, coordinator, shard, concurrency = 1, lockDurationMs = 60_000, log }: BatchWorkerOptions) {
   let worker: Worker<AnyBatchJobData> | undefined;
   const process = async (job: Job<AnyBatchJobData>, token?: string) => {
     if (job.name === SHARD_JOB_NAME) return shard(job as Job<ShardJobData, ShardJobResult>);
@@ -51,12 +53,19 @@ export function createBatchWorker({ queueName, connection, runs, coordinator, sh
       worker.on('failed', (job, err) => {
         log.error({ jobId: job?.id, job: job?.name, err }, 'batch job failed');
         // A shard that failed for good (out of attempts, or unrecoverable) fails its run, as BullMQ
-        // fails the coordinator; say so on the run now rather than at the next reconciliation.
+        // fails the coordinator without running it again; say so on the run now rather than at the
+        // next reconciliation, and drop its frozen input, which only a later run's success would.
+        // A shard that will be retried is waiting or delayed, not failed: its run goes on.
         if (job?.name !== SHARD_JOB_NAME) return;
         const { runId, stage, shard } = job.data as ShardJobData;
         void job
           .getState()
-          .then((state) => (state === 'failed' ? runs.markFailed(runId, `${stage} shard ${shard} failed (${err.name}); see the batch service log`) : undefined))
+          .then(async (state) => {
+            if (state !== 'failed') return;
+            // Dropped before the run reads as failed, so whoever sees it failed finds it clean.
+            await inputs.dropInput(runId).catch((dropErr: unknown) => log.error({ err: dropErr, runId }, "could not drop the failed run's input; the next run's success will"));
+            await runs.markFailed(runId, `${stage} shard ${shard} failed (${err.name}); see the batch service log`);
+          })
           .catch((markErr: unknown) => log.error({ err: markErr, runId }, 'could not mark the run failed; the reconciler will'));
       });
       worker.on('error', (err) => log.error({ err }, 'batch worker error'));
@@ -92,6 +101,7 @@ export function createRunWorker({ pool, queue, connection, runs, settings, polic
     queueName: queue.name,
     connection,
     runs,
+    inputs: reader,
     ...(concurrency === undefined ? {} : { concurrency }),
     ...(lockDurationMs === undefined ? {} : { lockDurationMs }),
     coordinator: createRunCoordinator({
