@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
+import * as zlib from 'node:zlib';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { decompressSnappy, registerCompressionCodecs, UndecodableBatchError } from './compression.js';
+import { decompressSnappy, MAX_DECOMPRESSED_BYTES, registerCompressionCodecs, UndecodableBatchError } from './compression.js';
 
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 const require = createRequire(import.meta.url);
@@ -98,5 +99,107 @@ describe('stand-ins for a batch that cannot be decompressed', () => {
       expect(record.value).toBeNull();
       expect(record.headers['lrec-undecodable']?.toString()).toMatch(/^a lz4 batch could not be decompressed/);
     }
+  });
+});
+
+describe('a decompression bomb', () => {
+  const GiB = 1024 * 1024 * 1024;
+
+  /**
+   * 1 GiB of zeros as gzip, about 1 MB, made without holding the gigabyte: gzip members may follow
+   * one another, and a reader joins what they hold.
+   */
+  const gzipBomb = () => {
+    const member = zlib.gzipSync(Buffer.alloc(16 * 1024 * 1024), { level: 9 });
+    return Buffer.concat(Array.from({ length: GiB / (16 * 1024 * 1024) }, () => member));
+  };
+
+  /** 1 GiB of zeros as one zstd frame of RLE blocks (128 KiB of one byte in 4 bytes each): 32 KiB. */
+  const zstdBomb = () => {
+    const blocks = GiB / (128 * 1024);
+    const frame = Buffer.alloc(6 + blocks * 4);
+    frame.writeUInt32LE(0xfd2fb528, 0);
+    frame[4] = 0; // no content size, not single-segment, no checksum, no dictionary
+    frame[5] = 7 << 3; // a window of 2^(10 + 7) bytes: 128 KiB
+    for (let b = 0; b < blocks; b++) frame.writeUIntLE(((128 * 1024) << 3) | (1 << 1) | (b === blocks - 1 ? 1 : 0), 6 + b * 4, 3);
+    return frame;
+  };
+
+  /** Runs `work` while sampling the process's ArrayBuffer memory (Buffers live there): its highest rise. */
+  async function peakBufferGrowth(work: () => Promise<unknown>): Promise<number> {
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = before;
+    const sample = () => (peak = Math.max(peak, process.memoryUsage().arrayBuffers));
+    const timer = setInterval(sample, 5);
+    try {
+      await work();
+    } finally {
+      clearInterval(timer);
+      sample();
+    }
+    return peak - before;
+  }
+
+  it.each([
+    ['gzip', CompressionTypes.GZIP, gzipBomb],
+    ['zstd', CompressionTypes.ZSTD, zstdBomb],
+  ] as const)('of %s, 1 GiB of zeros, is refused with the bound as the reason, holding no more than the bound', async (name, type, bomb) => {
+    registerCompressionCodecs();
+    const compressed = bomb();
+    expect(compressed.length).toBeLessThan(1_100_000);
+
+    let outcome: unknown;
+    const growth = await peakBufferGrowth(async () => {
+      outcome = await CompressionCodecs[type]()
+        .decompress(compressed)
+        .catch((e: unknown) => e);
+    });
+    expect(outcome, name).toBeInstanceOf(UndecodableBatchError);
+    expect((outcome as Error).message).toMatch(new RegExp(`^a ${name} batch could not be decompressed: .*more than 64 MiB`));
+    expect(growth).toBeLessThan(MAX_DECOMPRESSED_BYTES + 16 * 1024 * 1024);
+  }, 60_000);
+
+  it('of zstd, a frame that claims 1 GiB, or a window larger than zstd advises decoders to take, is refused before anything is allocated', async () => {
+    registerCompressionCodecs();
+    const claimsGiB = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0x03, 0, 0, 0]);
+    const hugeWindow = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 20 << 3, 0x03, 0, 0, 0]);
+    for (const frame of [claimsGiB, hugeWindow]) {
+      const err = await CompressionCodecs[CompressionTypes.ZSTD]()
+        .decompress(frame)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UndecodableBatchError);
+      expect((err as Error).message).toMatch(/more than 64 MiB|window of 1024 MiB/);
+    }
+  });
+
+  it('of snappy is refused: a raw block that claims more than the bound, or xerial blocks that add up to more', async () => {
+    registerCompressionCodecs();
+    // A raw snappy block starts with its length as a varint: 2^27 (128 MiB) here, then nothing.
+    const claims128MiB = Buffer.from([0x80, 0x80, 0x80, 0x40, 0x00]);
+    const err = await CompressionCodecs[CompressionTypes.Snappy]()
+      .decompress(claims128MiB)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UndecodableBatchError);
+    expect((err as Error).message).toMatch(/more than 64 MiB/);
+
+    const blocks = xerialFramed([text, text, text]);
+    expect(decompressSnappy(blocks, text.length * 3).equals(Buffer.concat([text, text, text]))).toBe(true);
+    expect(() => decompressSnappy(blocks, text.length * 3 - 1)).toThrow(/more than/);
+  });
+
+  it('leaves zstd frames from the zstd tool as they are: one that states its size, one streamed with the largest window advised (level 19)', async () => {
+    registerCompressionCodecs();
+    const zstd = CompressionCodecs[CompressionTypes.ZSTD]();
+    // `zstd -3 file` and `zstd -19 < stdin` (zstd 1.5) of `text`.
+    const statesItsSize = Buffer.from('KLUv/WT8B60BAJQCeyJ1c2VySWQiOiJ1MSIsInR5cGUiOiJ2aWV3IiwicHJvZHVjdHAxIn0CAMuIypMKQT0BTaFyLg==', 'base64');
+    const streamed = Buffer.from('KLUv/QRonQEA4kIKEcC3AUROJCQW3BDee9bO2TVf6ba/JxLQKXhfNxrK77qHvG79eyLr6KMBAF5G9FUZTaFyLg==', 'base64');
+    for (const frame of [statesItsSize, streamed]) expect(Buffer.from(await zstd.decompress(frame)).equals(text)).toBe(true);
+  });
+
+  it('leaves gzip that stays under the bound as it is', async () => {
+    registerCompressionCodecs();
+    const gzip = CompressionCodecs[CompressionTypes.GZIP]();
+    expect(Buffer.from(await gzip.decompress(await gzip.compress({ buffer: text }))).equals(text)).toBe(true);
+    expect(Buffer.from(await gzip.decompress(zlib.deflateSync(text))).equals(text)).toBe(true);
   });
 });

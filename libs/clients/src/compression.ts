@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { UNDECODABLE_RECORD_HEADER } from '@lambdarec/contracts';
@@ -11,7 +12,7 @@ const lz4 = require('lz4js') as {
   decompress(src: Uint8Array): Uint8Array;
   decompressBound(src: Uint8Array): number;
 };
-const snappy = require('snappyjs') as { compress(src: Uint8Array): Uint8Array; uncompress(src: Uint8Array): Uint8Array };
+const snappy = require('snappyjs') as { compress(src: Uint8Array): Uint8Array; uncompress(src: Uint8Array, maxLength?: number): Uint8Array };
 // Node's ESM loader cannot see these two among kafkajs' CommonJS exports: take them off the default export.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
@@ -148,14 +149,22 @@ function recordsAreWhole(decompressed: Buffer, compressed: Buffer): boolean {
   return true;
 }
 
-/** Far more than any batch a broker accepts (1 MiB by default) could hold, however well it compressed. */
-const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+/**
+ * The most one batch may decompress to, whatever its codec: 64 times the most a broker accepts by
+ * default (1 MiB), far above what events compress by (5 to 20 times). A decompression bomb (1 GiB
+ * of zeros is 1 MB as gzip, 32 KiB as zstd) is cut here and becomes stand-ins in the DLQ instead of
+ * taking the process's memory. kafkajs decodes a fetch's batches one after another, so this also
+ * bounds what decompressing one batch holds at a time.
+ */
+export const MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+const tooLarge = (what: string, most = MAX_DECOMPRESSED_BYTES) =>
+  new Error(`${what} more than ${most === MAX_DECOMPRESSED_BYTES ? `${most / (1024 * 1024)} MiB, the most a batch may hold` : `${most} bytes`}`);
 
 const guarded =
-  (codec: string, decompress: (buffer: Buffer) => Buffer) =>
+  (codec: string, decompress: (buffer: Buffer) => Buffer | Promise<Buffer>) =>
   async (buffer: Buffer): Promise<Buffer> => {
     try {
-      const records = decompress(buffer);
+      const records = await decompress(buffer);
       if (!recordsAreWhole(records, buffer)) throw new Error('the decompressed records are damaged');
       return records;
     } catch (err) {
@@ -177,7 +186,7 @@ const lz4Codec: Codec = {
   compress: async ({ buffer }) => asBuffer(lz4.compress(buffer)),
   decompress: guarded('lz4', (buffer) => {
     // lz4js allocates what the frame claims up front: a damaged size field must not claim gigabytes.
-    if (lz4.decompressBound(buffer) > MAX_DECOMPRESSED_BYTES) throw new Error('the frame claims an impossible size');
+    if (lz4.decompressBound(buffer) > MAX_DECOMPRESSED_BYTES) throw tooLarge('the frame claims');
     return asBuffer(lz4.decompress(buffer));
   }),
 };
@@ -187,27 +196,124 @@ const lz4Codec: Codec = {
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER_BYTES = 16;
 
-/** Raw or xerial-framed snappy in, raw snappy out (what librdkafka and kafkajs codecs write). */
-export function decompressSnappy(buffer: Buffer): Buffer {
+/**
+ * Raw or xerial-framed snappy in, raw snappy out (what librdkafka and kafkajs codecs write). A snappy
+ * block starts with the length it decompresses to, and snappyjs allocates that up front: refused
+ * above `maxBytes`, and so is a xerial stream whose blocks add up to more.
+ */
+export function decompressSnappy(buffer: Buffer, maxBytes: number = MAX_DECOMPRESSED_BYTES): Buffer {
+  const uncompress = (block: Buffer, most: number) => {
+    try {
+      return asBuffer(snappy.uncompress(block, most));
+    } catch (err) {
+      // snappyjs says "The uncompressed length of … is too big" when a block states more than `most`.
+      throw /too big/.test((err as Error).message) ? tooLarge('the snappy blocks decompress to', maxBytes) : err;
+    }
+  };
   if (buffer.length < XERIAL_HEADER_BYTES || !buffer.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) {
-    return asBuffer(snappy.uncompress(buffer));
+    return uncompress(buffer, maxBytes);
   }
   const blocks: Buffer[] = [];
+  let total = 0;
   for (let at = XERIAL_HEADER_BYTES; at < buffer.length; ) {
     if (at + 4 > buffer.length) throw new Error('truncated xerial snappy block header');
     const size = buffer.readInt32BE(at);
     at += 4;
     if (size < 0 || at + size > buffer.length) throw new Error('truncated xerial snappy block');
-    blocks.push(asBuffer(snappy.uncompress(buffer.subarray(at, at + size))));
+    const block = uncompress(buffer.subarray(at, at + size), maxBytes - total);
+    blocks.push(block);
+    total += block.length;
     at += size;
   }
-  return Buffer.concat(blocks);
+  return Buffer.concat(blocks, total);
 }
 
 const snappyCodec: Codec = {
   compress: async ({ buffer }) => asBuffer(snappy.compress(buffer)),
-  decompress: guarded('snappy', decompressSnappy),
+  decompress: guarded('snappy', (buffer) => decompressSnappy(buffer)),
 };
+
+// kafkajs' own gzip codec inflates whatever it is given; Node's zlib stops at a bound.
+const gzip = promisify(zlib.gzip);
+const unzip = promisify(zlib.unzip);
+
+const gzipCodec: Codec = {
+  compress: ({ buffer }) => gzip(buffer),
+  // unzip, as kafkajs does: it also reads zlib-wrapped deflate, which some producers write.
+  decompress: guarded('gzip', async (buffer) => {
+    try {
+      return await unzip(buffer, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
+    } catch (err) {
+      throw (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge('it decompresses to') : err;
+    }
+  }),
+};
+
+const ZSTD_MAGIC = 0xfd2fb528;
+/** Skippable frames: magic 0x184D2A50 to 0x184D2A5F, a 4-byte length, then bytes a decoder ignores. */
+const ZSTD_SKIPPABLE_MAGIC_HIGH = 0x184d2a5;
+const ZSTD_MAX_BLOCK_BYTES = 128 * 1024;
+/**
+ * What the zstd format advises decoders to support and encoders not to exceed (levels up to 19
+ * stay within it). fzstd allocates the window of a frame that does not state its size and moves it
+ * all for every block: a larger window costs memory, and CPU per block.
+ */
+const ZSTD_MAX_WINDOW_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The most a zstd payload decompresses to, read from its frame and block headers before anything
+ * is decompressed: a frame's stated content size (fzstd allocates it), or else the sum of its blocks'
+ * largest outputs (a raw or RLE block states its size; a compressed one yields at most 128 KiB).
+ * Throws when that, or a frame's window, is more than fzstd should be asked to allocate.
+ */
+export function zstdDecompressedBound(buffer: Buffer): number {
+  let total = 0;
+  for (let at = 0; at < buffer.length; ) {
+    const magic = buffer.readUInt32LE(at);
+    if (magic >>> 4 === ZSTD_SKIPPABLE_MAGIC_HIGH) {
+      at += 8 + buffer.readUInt32LE(at + 4);
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC) throw new Error('not a zstd frame');
+    const descriptor = buffer[at + 4]!;
+    const singleSegment = (descriptor >> 5) & 1;
+    let i = at + 5;
+    let window = 0;
+    if (singleSegment === 0) {
+      const windowDescriptor = buffer[i++]!;
+      const base = 2 ** (10 + (windowDescriptor >> 3));
+      window = base + (base / 8) * (windowDescriptor & 7);
+    }
+    i += [0, 1, 2, 4][descriptor & 3]!; // dictionary id
+    const contentSizeBytes = [singleSegment, 2, 4, 8][descriptor >> 6]!;
+    let contentSize = 0;
+    if (contentSizeBytes === 8) contentSize = Number(buffer.readBigUInt64LE(i));
+    else if (contentSizeBytes > 0) contentSize = buffer.readUIntLE(i, contentSizeBytes) + (contentSizeBytes === 2 ? 256 : 0);
+    i += contentSizeBytes;
+    // fzstd takes a stated size of 0 as none and allocates the window instead.
+    if (contentSize === 0 && window > ZSTD_MAX_WINDOW_BYTES) {
+      throw new Error(`a zstd frame asks for a window of ${window / (1024 * 1024)} MiB; at most ${ZSTD_MAX_WINDOW_BYTES / (1024 * 1024)} MiB is taken`);
+    }
+    if (contentSize > MAX_DECOMPRESSED_BYTES - total) throw tooLarge('a zstd frame states');
+    const blockLimit = singleSegment === 1 ? Math.min(contentSize, ZSTD_MAX_BLOCK_BYTES) : Math.min(window, ZSTD_MAX_BLOCK_BYTES);
+    let blocksBound = 0;
+    for (let last = 0; last === 0; ) {
+      const header = buffer.readUIntLE(i, 3);
+      i += 3;
+      last = header & 1;
+      const type = (header >> 1) & 3;
+      const size = header >>> 3;
+      if (type === 3) throw new Error('a zstd block of the reserved type');
+      blocksBound += type === 2 ? blockLimit : size;
+      i += type === 1 ? 1 : size;
+      if (contentSize === 0 && total + blocksBound > MAX_DECOMPRESSED_BYTES) throw tooLarge('the zstd blocks decompress to');
+    }
+    if ((descriptor & 4) !== 0) i += 4; // content checksum
+    total += contentSize === 0 ? blocksBound : contentSize;
+    at = i;
+  }
+  return total;
+}
 
 // Node 22.15+ has zstd in zlib; on Node 20 these services only need to read zstd (fzstd, pure JS).
 const nodeZstdCompress = (zlib as unknown as { zstdCompressSync?: (input: Buffer) => Buffer }).zstdCompressSync;
@@ -217,7 +323,10 @@ const zstdCodec: Codec = {
     if (nodeZstdCompress === undefined) throw new Error('zstd compression needs Node.js 22.15 or later; these services only read zstd on Node 20');
     return nodeZstdCompress(buffer);
   },
-  decompress: guarded('zstd', (buffer) => asBuffer(zstdDecompress(buffer))),
+  decompress: guarded('zstd', (buffer) => {
+    zstdDecompressedBound(buffer);
+    return asBuffer(zstdDecompress(buffer));
+  }),
 };
 
 /**
@@ -227,6 +336,7 @@ const zstdCodec: Codec = {
  * is idempotent and every client of the process gains them.
  */
 export function registerCompressionCodecs(): void {
+  CompressionCodecs[CompressionTypes.GZIP] = () => gzipCodec;
   CompressionCodecs[CompressionTypes.Snappy] = () => snappyCodec;
   CompressionCodecs[CompressionTypes.LZ4] = () => lz4Codec;
   CompressionCodecs[CompressionTypes.ZSTD] = () => zstdCodec;
