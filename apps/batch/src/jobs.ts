@@ -43,6 +43,11 @@ export type ShardStage = 'user-lists' | 'similar-items' | 'user-items';
 export interface ShardJobData {
   runId: string;
   stage: ShardStage;
+  /**
+   * The shard owns the products (or users) whose number is `shard` modulo `shards`. A
+   * similar-items shard over its pair limit is split in two, `shard` and `shard + shards`
+   * modulo `2 * shards`: the stage is done when its finished shards cover every residue.
+   */
   shard: number;
   shards: number;
   asOf: number;
@@ -55,6 +60,8 @@ export interface ShardJobResult {
   rowsRead: number;
   rowsWritten: number;
   skipped?: string;
+  /** Over its pair limit, the shard handed its products to these two halves. */
+  splitInto?: [ShardJobData['shard'], ShardJobData['shard']];
 }
 
 /** Anything in the batch queue. */
@@ -85,6 +92,9 @@ export async function enqueueRun(queue: BatchQueue, runId: string, trigger: stri
 
 export const shardJobId = (runId: string, stage: ShardStage, shard: number) => `${runId}.${stage}.${shard}`;
 
+/** The halves of a split shard are named by their modulus too: half `shard` of `2 * shards` has its parent's number. */
+export const shardHalfJobId = (runId: string, stage: ShardStage, shard: number, shards: number) => `${runId}.${stage}.${shard}.of.${shards}`;
+
 /** Adds a stage's shards as children of the coordinator job (again after a crash: the same ids, no duplicates). */
 export async function addShardJobs(queue: BatchQueue, parent: Pick<Job, 'id' | 'queueQualifiedName'>, data: Omit<ShardJobData, 'shard'>): Promise<void> {
   await queue.addBulk(
@@ -94,4 +104,24 @@ export async function addShardJobs(queue: BatchQueue, parent: Pick<Job, 'id' | '
       opts: { ...SHARD_JOB_OPTIONS, jobId: shardJobId(data.runId, data.stage, shard), parent: { id: parent.id!, queue: parent.queueQualifiedName } },
     })),
   );
+}
+
+/**
+ * Splits a shard in two: its halves join the same run job as children, so the run waits for them
+ * too. Added before the shard completes (the run job is still waiting for it), and again if the
+ * shard is retried (the same ids, no duplicates). Returns the halves' shard numbers.
+ */
+export async function addShardHalves(queue: BatchQueue, job: Pick<Job<ShardJobData>, 'data' | 'parent'>): Promise<[number, number]> {
+  const { runId, stage, shard, shards } = job.data;
+  const runJob = job.parent?.id === undefined ? undefined : { id: job.parent.id, queue: job.parent.queueKey };
+  if (runJob === undefined) throw new Error(`shard ${shard} of run ${runId} has no run job to add its halves to`);
+  const halves: [number, number] = [shard, shard + shards];
+  await queue.addBulk(
+    halves.map((half) => ({
+      name: SHARD_JOB_NAME,
+      data: { ...job.data, shard: half, shards: shards * 2 } satisfies ShardJobData,
+      opts: { ...SHARD_JOB_OPTIONS, jobId: shardHalfJobId(runId, stage, half, shards * 2), parent: runJob },
+    })),
+  );
+  return halves;
 }

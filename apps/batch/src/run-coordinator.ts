@@ -108,9 +108,10 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
     const awaitShards = async (stage: ShardStage, shards: number, plan: StoredPlan) => {
       await addShardJobs(queue, job, { runId, stage, shards, asOf: plan.asOf, inputRows: plan.input.rows, users: plan.input.users });
       if (await job.moveToWaitingChildren(token!)) return true;
-      const done = (await writer.shardsDone(runId))[stage].shards;
+      const done = (await writer.shardsDone(runId))[stage];
       // Children that vanished (removed from the dashboard) leave a stage short: never publish that.
-      if (done !== shards) throw new UnrecoverableError(`${stage}: only ${done} of ${shards} shards finished`);
+      // Covered, not counted: a similar-items shard over its pair limit finishes as two halves.
+      if (!done.covered) throw new UnrecoverableError(`${stage}: the ${done.shards} finished shards do not cover the ${shards} planned`);
       return false;
     };
 
@@ -189,6 +190,9 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
 
   async function publish(runId: string, plan: StoredPlan, runLog: Logger): Promise<BatchJobResult> {
     const [facts, done] = await Promise.all([writer.productFactsOf(runId), writer.shardsDone(runId)]);
+    if (!done['similar-items'].covered || !done['user-items'].covered) throw new UnrecoverableError(`run ${runId} is missing shards; not publishing it`);
+    // The shards that wrote the run: more similar-items shards than planned when some were split.
+    const shards = { similarItems: done['similar-items'].shards, userItems: done['user-items'].shards };
     const finished = now();
     const stats: RunStats = {
       eventsRead: plan.input.eventsRead,
@@ -198,7 +202,7 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
       similarityPairs: done['similar-items'].pairs / 2,
       durationMs: finished - plan.startedAt,
       phaseMs: phaseTimes(plan, finished),
-      shards: { similarItems: plan.similarShards, userItems: plan.userShards },
+      shards,
       historyDays: settings.historyDays,
       // Plans frozen before the report existed (a job in flight across an upgrade) have none.
       ...(plan.input.eventsByType === undefined ? {} : { eventsByType: plan.input.eventsByType }),
@@ -212,7 +216,7 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
       popular: topPopular(facts, policy),
       popularByCategory: topPopularByCategory(facts, policy),
       repurchase: repurchaseTable(facts),
-      shards: { similarItems: plan.similarShards, userItems: plan.userShards },
+      shards,
     });
     runLog.info({ stats, watermark: plan.watermark }, 'batch run published');
     const pruned = await runs.prune(settings.keepRuns).catch((err: unknown) => {

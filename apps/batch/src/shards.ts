@@ -1,8 +1,8 @@
 import type { Logger } from '@lambdarec/clients';
-import { CooccurrenceShard, ProductFactsAccumulator, rankUser, SimilarityIndex, userProfile, userSignals, type BatchPolicy } from '@lambdarec/domain';
+import { CooccurrenceShard, PairLimitError, ProductFactsAccumulator, rankUser, SimilarityIndex, userProfile, userSignals, type BatchPolicy } from '@lambdarec/domain';
 import type { ArchiveReader, BatchRunsRepository, BatchViewWriter } from '@lambdarec/stores';
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { BatchQueue, ShardJobData, ShardJobResult } from './jobs.js';
+import { addShardHalves, type BatchQueue, type ShardJobData, type ShardJobResult } from './jobs.js';
 
 export interface ShardProcessorOptions {
   queue: BatchQueue;
@@ -55,17 +55,32 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     return { rowsRead, rowsWritten };
   }
 
-  /** Streams every user's list, counts the pairs of the products this shard owns (number ≡ shard), writes their neighbours. */
-  async function similarItems(data: ShardJobData): Promise<ShardJobResult> {
+  /**
+   * Streams every user's list, counts the pairs of the products this shard owns (number ≡ shard),
+   * writes their neighbours. The run was cut by its total pair bound, and a skewed history can
+   * put more than the limit in one shard: that shard is split in halves instead of failing the run.
+   */
+  async function similarItems(job: Pick<Job<ShardJobData>, 'data' | 'parent'>): Promise<ShardJobResult> {
+    const { data } = job;
     const { runId, shard, shards } = data;
     // The user-lists step wrote facts for every product of the input: the same list, in the same order.
     const facts = await writer.productFactsOf(runId);
     const products = facts.map((fact) => fact.productId).sort();
     const cooccurrence = new CooccurrenceShard(products, (index) => index % shards === shard, maxPairsPerShard);
     let usersRead = 0;
-    for await (const { products: numbers, weights } of reader.userLists(runId)) {
-      cooccurrence.addNumbered(numbers, weights);
-      usersRead++;
+    try {
+      for await (const { products: numbers, weights } of reader.userLists(runId)) {
+        cooccurrence.addNumbered(numbers, weights);
+        usersRead++;
+      }
+    } catch (err) {
+      if (!(err instanceof PairLimitError)) throw err;
+      const owned = Math.ceil((products.length - shard) / shards);
+      // One product's neighbours alone over the limit: no split helps (the limit is below the catalogue).
+      if (owned <= 1) throw new UnrecoverableError(`run ${runId}: ${err.message}, with one product in the shard`);
+      const splitInto = await addShardHalves(queue, job);
+      log.info({ runId, shard, shards, owned, usersRead, splitInto, maxPairsPerShard }, 'similar-items shard over its pair limit; split in halves');
+      return { rowsRead: usersRead, rowsWritten: 0, splitInto };
     }
     if (usersRead !== data.users) {
       throw new UnrecoverableError(`run ${runId}: ${usersRead} user lists, not ${data.users} (lost in a Postgres restart?)`);
@@ -110,7 +125,7 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     const started = performance.now();
     let result: ShardJobResult;
     try {
-      result = await { 'user-lists': userLists, 'similar-items': similarItems, 'user-items': userItems }[stage](job.data);
+      result = stage === 'similar-items' ? await similarItems(job) : await { 'user-lists': userLists, 'user-items': userItems }[stage](job.data);
     } catch (err) {
       // Another shard failed the run while this one worked, and its input was dropped: what this
       // one then fails on says nothing, and must not become the run's reason.

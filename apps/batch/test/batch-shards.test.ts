@@ -1,7 +1,8 @@
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
 import type { ClickEvent } from '@lambdarec/contracts';
+import { computeBatchModel, DEFAULT_BATCH_POLICY, seededRandom } from '@lambdarec/domain';
 import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
-import { createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
+import { createBatchRunsRepository, createEventArchive, decodeList, runMigrations } from '@lambdarec/stores';
 import { asPartitionBatches, createTestDatabase, generatedEventId, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -92,5 +93,47 @@ describe('a run that fails in a shard', () => {
     for (const table of ['batch_input', 'batch_user_lists']) {
       expect((await pool.query(`SELECT 1 FROM ${table} WHERE run_id = $1`, [run.runId])).rowCount, table).toBe(0);
     }
+  });
+});
+
+describe('a skewed history', () => {
+  it('completes when a similar-items shard reaches the pair limit: the shard is split in halves, and the model is the same as in one process', async () => {
+    // Products p0000…p1999 in name order. Shoppers view 40 distinct even-numbered ones each, so
+    // nearly every pair belongs to the even products; each odd one is viewed alone, by a shopper
+    // of its own. The run is cut by its total pair bound into two shards, even and odd: the even
+    // one holds nearly all pairs, about twice the limit.
+    const random = seededRandom(21);
+    const events: ClickEvent[] = [];
+    // Twice over every even product, shuffled, 40 to a shopper: 50 shoppers.
+    for (let round = 0; round < 2; round++) {
+      const even = Array.from({ length: 1000 }, (_, i) => 2 * i);
+      for (let i = even.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [even[i], even[j]] = [even[j]!, even[i]!];
+      }
+      for (let u = 0; u < 25; u++) {
+        for (const product of even.slice(u * 40, u * 40 + 40)) events.push(view(`wide-${round}-${u}`, `p${String(product).padStart(4, '0')}`, events.length));
+      }
+    }
+    for (let product = 1; product < 2000; product += 2) events.push(view(`single-${product}`, `p${String(product).padStart(4, '0')}`, events.length));
+    const pool = await databaseWith(events);
+    const maxPairsPerShard = 40_000;
+    const run = await runUntilEnded(await batchService({ ...BASE, maxPairsPerShard }, pool));
+    expect(run.status, JSON.stringify(run.stats)).toBe('succeeded');
+    expect(run.stats.shards.similarItems).toBeGreaterThan(2);
+    const { rows } = await pool.query<{ most: string }>(`SELECT max(pairs) AS most FROM batch_run_shards WHERE run_id = $1 AND stage = 'similar-items'`, [run.runId]);
+    expect(Number(rows[0]!.most)).toBeLessThanOrEqual(maxPairsPerShard);
+    const inMemory = computeBatchModel(
+      events.map((e) => ({ userId: e.userId, productId: e.productId, type: e.type, count: 1, lastAt: Date.parse(e.timestamp!), category: e.category ?? null })),
+      Date.parse(run.watermark.maxEventTime),
+      DEFAULT_BATCH_POLICY,
+    );
+    expect(run.stats.similarityPairs).toBe(inMemory.stats.similarityPairs);
+    const stored = await pool.query<{ product_id: string; items: Parameters<typeof decodeList>[0] }>(
+      'SELECT product_id, items FROM rec_similar_items WHERE run_id = $1 ORDER BY product_id',
+      [run.runId],
+    );
+    const lists = (items: Array<{ productId: string; score: number }>) => items.map(({ productId, score }) => [productId, score]);
+    expect(stored.rows.map((row) => [row.product_id, lists(decodeList(row.items))])).toEqual([...inMemory.similar].map(([productId, items]) => [productId, lists(items)]));
   });
 });

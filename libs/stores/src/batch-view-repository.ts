@@ -88,6 +88,12 @@ export interface ShardTotals {
   shards: number;
   pairs: number;
   rowsWritten: number;
+  /**
+   * Whether the finished shards cover the whole stage: each owns the residue `shard` modulo
+   * `shards`, a split shard's halves own `shard` and `shard + shards` modulo `2 * shards`, and
+   * the residues of all the finished ones add up to one whole.
+   */
+  covered: boolean;
 }
 
 /** What a finished shard did, recorded with its rows. */
@@ -256,14 +262,17 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
     },
 
     async shardsDone(runId) {
-      const { rows } = await pool.query<{ stage: ShardRecord['stage']; n: number; pairs: string; written: string }>(
-        `SELECT stage, count(*)::int AS n, sum(pairs) AS pairs, sum(rows_written) AS written
-         FROM batch_run_shards WHERE run_id = $1 GROUP BY stage`,
+      // Every modulus divides the widest (a shard's halves double it), so each shard is
+      // widest / shards residues of the widest, exactly; shard numbers are unique per stage.
+      const { rows } = await pool.query<{ stage: ShardRecord['stage']; n: number; pairs: string; written: string; covered: boolean }>(
+        `SELECT stage, count(*)::int AS n, sum(pairs) AS pairs, sum(rows_written) AS written, sum(widest / shards) = max(widest) AS covered
+         FROM (SELECT stage, shards, pairs, rows_written, max(shards) OVER (PARTITION BY stage) AS widest FROM batch_run_shards WHERE run_id = $1) AS done
+         GROUP BY stage`,
         [runId],
       );
-      const none = (): ShardTotals => ({ shards: 0, pairs: 0, rowsWritten: 0 });
+      const none = (): ShardTotals => ({ shards: 0, pairs: 0, rowsWritten: 0, covered: false });
       const done = { 'user-lists': none(), 'similar-items': none(), 'user-items': none() };
-      for (const row of rows) done[row.stage] = { shards: row.n, pairs: Number(row.pairs), rowsWritten: Number(row.written) };
+      for (const row of rows) done[row.stage] = { shards: row.n, pairs: Number(row.pairs), rowsWritten: Number(row.written), covered: row.covered };
       return done;
     },
   };
