@@ -1,7 +1,7 @@
 import { closeRedis, createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { batchConfigSchema } from '@lambdarec/config';
 import { createMetricsRegistry } from '@lambdarec/http';
-import { createBatchRunsRepository, createBotFlagLedger, createEventArchive, runMigrations } from '@lambdarec/stores';
+import { createArchiveReader, createBatchRunsRepository, createBotFlagLedger, createEventArchive, runMigrations } from '@lambdarec/stores';
 import { Queue } from 'bullmq';
 import { buildBatchApp } from './app.js';
 import { createArchiver } from './archiver.js';
@@ -28,7 +28,7 @@ await runService({
     const runs = createBatchRunsRepository({ pool });
     const queue = new Queue<AnyBatchJobData>(config.BATCH_QUEUE, { connection: queueRedis });
     defer('queue', () => queue.close());
-    const reconciler = createRunReconciler({ queue, runs, log });
+    const reconciler = createRunReconciler({ queue, runs, inputs: createArchiveReader({ pool }), log });
     await reconciler.once();
     reconciler.start();
     defer('run reconciler', () => reconciler.close());

@@ -1,14 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
 import type { ClickEvent } from '@lambdarec/contracts';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, seededRandom } from '@lambdarec/domain';
 import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
-import { createBatchRunsRepository, createEventArchive, decodeList, runMigrations } from '@lambdarec/stores';
+import { createArchiveReader, createBatchRunsRepository, createEventArchive, decodeList, runMigrations } from '@lambdarec/stores';
 import { asPartitionBatches, createTestDatabase, generatedEventId, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildBatchApp } from '../src/app.js';
 import type { AnyBatchJobData } from '../src/jobs.js';
 import type { RunSettings } from '../src/run-coordinator.js';
+import { reconcileRuns } from '../src/scheduler.js';
 import { createRunWorker } from '../src/worker.js';
 
 // Runs whose similar-items shards reach their pair limit: a skewed history completes, and a run
@@ -93,6 +95,25 @@ describe('a run that fails in a shard', () => {
     for (const table of ['batch_input', 'batch_user_lists']) {
       expect((await pool.query(`SELECT 1 FROM ${table} WHERE run_id = $1`, [run.runId])).rowCount, table).toBe(0);
     }
+  });
+});
+
+describe('a run failed by reconciliation', () => {
+  it('leaves none of its frozen input behind either', async () => {
+    const pool = await databaseWith([view('r-1', 'x', 0), view('r-1', 'y', 1)]);
+    const runs = createBatchRunsRepository({ pool });
+    const reader = createArchiveReader({ pool });
+    // A run that froze its input, and whose job is then gone (removed in Bull Board, a lost queue).
+    const runId = randomUUID();
+    await runs.create({ runId, trigger: 'test', jobId: 'a-job-that-is-gone' });
+    await runs.markRunning(runId);
+    await reader.freezeInput(runId, { historyDays: 365, maxItemsPerUser: DEFAULT_BATCH_POLICY.maxItemsPerUser, now: Date.now() });
+    expect(await reader.inputRows(runId)).toBe(2);
+    const queue = new Queue<AnyBatchJobData>(uniqueName('shards-idle-queue'), { connection: redis });
+    cleanups.push(() => queue.obliterate({ force: true }), () => queue.close());
+    await reconcileRuns({ queue, runs, inputs: reader, log, graceMs: 0 });
+    expect(await runs.status(runId)).toBe('failed');
+    expect(await reader.inputRows(runId)).toBe(0);
   });
 });
 
