@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createEventConsumer, createKafka, RecordRejectedError, type EventConsumer } from '@lambdarec/clients';
+import * as zlib from 'node:zlib';
+import { createEventConsumer, createKafka, RecordRejectedError, registerCompressionCodecs, type EventConsumer } from '@lambdarec/clients';
 import { DLQ_HEADERS, dlqTopicFor } from '@lambdarec/contracts';
 import { buildClickEvent, createTestTopic, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import kafkajs, { type Kafka, type KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // The broker's default max.message.bytes is 1 MiB: more poison than that in one fetched batch made
@@ -56,7 +57,7 @@ async function startConsumer(topic: string, handle: Parameters<typeof createEven
 
 /** Waits until `check` holds, failing at once with the consumer's fatal error if it stopped. */
 async function waitUnlessFatal(fatal: () => Error | undefined, check: () => Promise<boolean> | boolean, what: string) {
-  const stopped = await waitFor(async () => (fatal() !== undefined ? fatal() : (await check()) ? null : undefined), { what, timeoutMs: 60_000, intervalMs: 100 });
+  const stopped = await waitFor(async () => (fatal() !== undefined ? fatal() : (await check()) ? null : undefined), { what, timeoutMs: 40_000, intervalMs: 100 });
   expect(stopped, `the consumer stopped: ${stopped?.message}`).toBeNull();
 }
 
@@ -68,7 +69,7 @@ async function readDlq(dlq: string, count: number): Promise<Map<string, KafkaMes
   await reader.connect();
   await reader.subscribe({ topic: dlq, fromBeginning: true });
   await reader.run({ eachMessage: async ({ message }) => void bySourceOffset.set(message.headers![DLQ_HEADERS.sourceOffset]!.toString(), message) });
-  await waitFor(() => (bySourceOffset.size >= count ? true : undefined), { what: `${count} records in ${dlq}`, timeoutMs: 60_000, intervalMs: 100 });
+  await waitFor(() => (bySourceOffset.size >= count ? true : undefined), { what: `${count} records in ${dlq}`, timeoutMs: 40_000, intervalMs: 100 });
   return bySourceOffset;
 }
 
@@ -183,5 +184,77 @@ describe('a dead letter too large for the DLQ on its own', () => {
     expect(omitted.key!.toString()).toBe(userId);
     expect(Number(omitted.headers![DLQ_HEADERS.omittedBytes]!.toString())).toBeGreaterThan(incompressible.length);
     expect(omitted.headers![DLQ_HEADERS.reason]!.toString()).toMatch(/^not a valid event|userId|type/);
+  });
+});
+
+describe('a decompression bomb on the topic', () => {
+  /** Zigzag varint, as Kafka's record format writes lengths and deltas. */
+  const varint = (value: number): Buffer => {
+    const bytes: number[] = [];
+    let n = (value << 1) ^ (value >> 31);
+    do {
+      bytes.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+      n >>>= 7;
+    } while (n !== 0);
+    return Buffer.from(bytes);
+  };
+
+  /**
+   * `count` records of `valueBytes` zeros each, as the gzip payload of one record batch. The broker
+   * reads every record of a compressed batch before it takes it, so they must be well formed.
+   */
+  async function gzippedRecordsOfZeros(count: number, valueBytes: number): Promise<Buffer> {
+    const gzip = zlib.createGzip({ level: 9 });
+    const parts: Buffer[] = [];
+    gzip.on('data', (part: Buffer) => parts.push(part));
+    const ended = new Promise((resolve) => gzip.on('end', resolve));
+    const zeros = Buffer.alloc(valueBytes);
+    for (let offsetDelta = 0; offsetDelta < count; offsetDelta++) {
+      // attributes, timestamp delta, offset delta, no key, the value, no headers
+      const head = Buffer.concat([Buffer.from([0]), varint(0), varint(offsetDelta), varint(-1), varint(valueBytes)]);
+      const body = Buffer.concat([head, zeros, varint(0)]);
+      if (!gzip.write(Buffer.concat([varint(body.length), body]))) await new Promise((resolve) => gzip.once('drain', resolve));
+    }
+    gzip.end();
+    await ended;
+    return Buffer.concat(parts);
+  }
+
+  it('when a gzip batch holds 4,096 records of 128 MiB in all, they become stand-ins in the DLQ and the valid event after it is applied', async () => {
+    const topic = await testTopic();
+    const count = 4_096;
+    const bomb = await gzippedRecordsOfZeros(count, 32 * 1024);
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+
+    // kafkajs compresses through a process-wide codec table: for this one send, its gzip "compresses"
+    // the batch's records into the bomb. The consumer's codec is registered again right after.
+    const { CompressionCodecs, CompressionTypes } = kafkajs;
+    const producer = kafka.producer();
+    clients.push(() => producer.disconnect());
+    await producer.connect();
+    const gzipCodec = CompressionCodecs[CompressionTypes.GZIP]!;
+    CompressionCodecs[CompressionTypes.GZIP] = () => ({ ...gzipCodec(), compress: async () => bomb });
+    try {
+      await producer.send({ topic: topic.topic, acks: -1, compression: CompressionTypes.GZIP, messages: Array.from({ length: count }, () => ({ key: 'bomber', value: 'x' })) });
+    } finally {
+      registerCompressionCodecs();
+    }
+    const valid = buildClickEvent({ userId: 'bomber' });
+    await producer.send({ topic: topic.topic, acks: -1, messages: [{ key: valid.userId, value: JSON.stringify(valid) }] });
+
+    const applied = new Set<string>();
+    const { groupId, fatal } = await startConsumer(topic.topic, async ({ events }) => {
+      for (const { event } of events) applied.add(event.eventId);
+    });
+    const reading = readDlq(topic.dlq, count);
+    await waitUnlessFatal(fatal, () => applied.has(valid.eventId), 'the valid event after the bomb');
+
+    const deadLetters = await reading;
+    expect(deadLetters.size).toBe(count);
+    for (const letter of [deadLetters.get('0')!, deadLetters.get(String(count - 1))!]) {
+      expect(letter.value).toBeNull();
+      expect(letter.headers![DLQ_HEADERS.reason]!.toString()).toMatch(/^a gzip batch could not be decompressed: it decompresses to more than 64 MiB/);
+    }
+    await waitUnlessFatal(fatal, async () => (await lagOf(topic.topic, groupId)) === 0, 'lag 0');
   });
 });
