@@ -1,5 +1,5 @@
 import type { Logger } from '@lambdarec/clients';
-import { createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
+import { createLoginThrottle, createServiceApp, type HttpServer, type LoginThrottle, type ReadinessCheck, type Registry } from '@lambdarec/http';
 import type { BatchRunsRepository } from '@lambdarec/stores';
 import type { Queue } from 'bullmq';
 import type { Credentials } from '@lambdarec/http';
@@ -14,11 +14,22 @@ export interface BatchAppOptions {
   runs: BatchRunsRepository;
   queue: BatchQueue;
   credentials: Credentials;
+  /** Failed logins per client address, shared by the dashboard and the runs API. @defaultValue 10 a minute, in this process's memory */
+  loginThrottle?: LoginThrottle;
   trustProxy?: boolean | number | string[];
 }
 
 /** The batch service's HTTP app: runs API, Bull Board, health and metrics; built, not listening. */
-export async function buildBatchApp({ log, registry, checks, runs, queue, credentials, trustProxy = false }: BatchAppOptions): Promise<HttpServer> {
+export async function buildBatchApp({
+  log,
+  registry,
+  checks,
+  runs,
+  queue,
+  credentials,
+  loginThrottle = createLoginThrottle(),
+  trustProxy = false,
+}: BatchAppOptions): Promise<HttpServer> {
   const app = await createServiceApp({
     log,
     registry,
@@ -30,7 +41,7 @@ export async function buildBatchApp({ log, registry, checks, runs, queue, creden
       basicAuth: true,
     },
   });
-  await app.register(runsRoutes, { runs, queue, credentials });
-  await app.register(dashboardPlugin, { queues: [queue as Queue], credentials });
+  await app.register(runsRoutes, { runs, queue, credentials, loginThrottle });
+  await app.register(dashboardPlugin, { queues: [queue as Queue], credentials, loginThrottle });
   return app;
 }

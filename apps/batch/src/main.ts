@@ -1,7 +1,7 @@
 import { closeRedis, createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { batchConfigSchema } from '@lambdarec/config';
-import { createMetricsRegistry } from '@lambdarec/http';
-import { createArchiveReader, createBatchRunsRepository, createBotFlagLedger, createEventArchive, runMigrations } from '@lambdarec/stores';
+import { createLoginThrottle, createMetricsRegistry } from '@lambdarec/http';
+import { createArchiveReader, createBatchRunsRepository, createBotFlagLedger, createEventArchive, createRedisLoginAttemptCounts, runMigrations } from '@lambdarec/stores';
 import { Queue } from 'bullmq';
 import { buildBatchApp } from './app.js';
 import { createArchiver } from './archiver.js';
@@ -68,6 +68,11 @@ await runService({
       runs,
       queue,
       credentials: { user: config.DASHBOARD_USER, password: config.DASHBOARD_PASSWORD },
+      // Counted in Redis, so that a guesser gets one budget across every batch instance.
+      loginThrottle: createLoginThrottle({
+        counts: createRedisLoginAttemptCounts({ redis: queueRedis, keyPrefix: config.REDIS_KEY_PREFIX }),
+        onUnavailable: (err) => log.warn({ err }, 'Redis did not answer the login throttle; failed logins are counted in this process meanwhile'),
+      }),
       trustProxy: config.TRUST_PROXY,
       checks: {
         postgres: () => pool.query('SELECT 1'),

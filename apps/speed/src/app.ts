@@ -2,7 +2,17 @@ import { createKafka, createRedis, type EventConsumer, type Logger, type Redis }
 import { sessionPolicyFrom, type SpeedConfig } from '@lambdarec/config';
 import { sessionViewSchema, userIdParamsSchema } from '@lambdarec/contracts';
 import { isFlagged, type SessionPolicy } from '@lambdarec/domain';
-import { createMetricsRegistry, createServiceApp, registerBasicAuth, type Credentials, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
+import {
+  createLoginThrottle,
+  createMetricsRegistry,
+  createServiceApp,
+  registerBasicAuth,
+  type Credentials,
+  type HttpServer,
+  type LoginThrottle,
+  type ReadinessCheck,
+  type Registry,
+} from '@lambdarec/http';
 import type { FastifyInstance } from 'fastify';
 import { createSessionStore, type SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
@@ -15,6 +25,10 @@ export interface SpeedAppOptions {
   /** With both, GET /sessions/:userId shows a stored session to an operator (dashboard credentials). */
   sessions?: Pick<SessionStore, 'inspect'>;
   credentials?: Credentials | undefined;
+  /** Failed logins per client address on the operator view. @defaultValue 10 a minute, in this process's memory */
+  loginThrottle?: LoginThrottle;
+  /** Proxies whose X-Forwarded-For gives the client address (the login throttle counts by it). @defaultValue false */
+  trustProxy?: boolean | number | string[];
   /** @defaultValue Date.now */
   now?: () => number;
 }
@@ -23,19 +37,29 @@ export interface SpeedAppOptions {
  * The speed layer's HTTP surface: health, readiness, metrics, and the operator's view of a
  * session (what the speed layer holds for a user, and whether the bot guard flagged them).
  */
-export async function buildSpeedApp({ log, registry, checks, sessions, credentials, now = Date.now }: SpeedAppOptions): Promise<HttpServer> {
+export async function buildSpeedApp({
+  log,
+  registry,
+  checks,
+  sessions,
+  credentials,
+  loginThrottle = createLoginThrottle(),
+  trustProxy = false,
+  now = Date.now,
+}: SpeedAppOptions): Promise<HttpServer> {
   const operatorView = sessions !== undefined && credentials !== undefined;
   const app = await createServiceApp({
     log,
     registry,
     checks,
+    trustProxy,
     ...(operatorView
       ? { openApi: { title: 'lambdarec speed', description: "The speed layer's operator view of a session; it has no other API.", basicAuth: true } }
       : {}),
   });
   if (operatorView) {
     await app.register(async (scope: FastifyInstance) => {
-      await registerBasicAuth(scope, credentials);
+      await registerBasicAuth(scope, credentials, { throttle: loginThrottle });
       (scope as unknown as HttpServer).get(
         '/sessions/:userId',
         {

@@ -1,5 +1,7 @@
 import { closeRedis, runService } from '@lambdarec/clients';
 import { speedConfigSchema } from '@lambdarec/config';
+import { createLoginThrottle } from '@lambdarec/http';
+import { createRedisLoginAttemptCounts } from '@lambdarec/stores';
 import { buildSpeedApp, createSpeedDependencies } from './app.js';
 import { replaySessions, replayStartTime, sessionsAreEmpty } from './replay.js';
 import { createSessionApplier } from './session-applier.js';
@@ -16,6 +18,12 @@ await runService({
       registry,
       sessions,
       credentials: config.DASHBOARD_PASSWORD === undefined ? undefined : { user: config.DASHBOARD_USER, password: config.DASHBOARD_PASSWORD },
+      // Counted in Redis, so that a guesser gets one budget across every speed instance.
+      loginThrottle: createLoginThrottle({
+        counts: createRedisLoginAttemptCounts({ redis, keyPrefix: config.REDIS_KEY_PREFIX }),
+        onUnavailable: (err) => log.warn({ err }, 'Redis did not answer the login throttle; failed logins are counted in this process meanwhile'),
+      }),
+      trustProxy: config.TRUST_PROXY,
       checks: {
         redis: () => redis.ping(),
         // Two checks, so /readyz says which: the broker is unreachable, or our consumer is not consuming.

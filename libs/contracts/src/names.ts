@@ -62,3 +62,6 @@ export const botFlagDayKey = (prefix: string, day: string) => `${prefix}{bot-fla
 
 /** How many flags a day of the ledger refused because the day's cap was reached. */
 export const botFlagDayDroppedKey = (prefix: string, day: string) => `${botFlagDayKey(prefix, day)}:dropped`;
+
+/** Dashboard login attempts of one client address in one window (the login throttle), across instances. */
+export const loginAttemptsKey = (prefix: string, client: string, window: number) => `${prefix}login-attempts:${client}:${window}`;

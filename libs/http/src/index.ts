@@ -7,3 +7,4 @@ export * from './service-app.js';
 export * from './secrets.js';
 export * from './same-origin.js';
 export * from './basic-auth.js';
+export * from './login-throttle.js';

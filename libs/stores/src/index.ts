@@ -10,3 +10,4 @@ export * from './copy.js';
 export * from './whole-model.js';
 export * from './catalog-listing.js';
 export * from './bot-flag-history.js';
+export * from './login-attempts.js';

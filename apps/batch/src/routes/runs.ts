@@ -11,22 +11,23 @@ import { assertSameOriginWrite, type HttpServer } from '@lambdarec/http';
 import type { BatchRunsRepository } from '@lambdarec/stores';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { registerBasicAuth, type Credentials } from '@lambdarec/http';
+import { registerBasicAuth, type Credentials, type LoginThrottle } from '@lambdarec/http';
 import { enqueueRun, type BatchQueue } from '../jobs.js';
 
 export interface RunsRouteOptions {
   runs: BatchRunsRepository;
   queue: BatchQueue;
   credentials: Credentials;
+  loginThrottle: LoginThrottle;
 }
 
 const conflictSchema = z.object({ runId: z.string(), code: z.string(), message: z.string() });
 
-export async function runsRoutes(app: HttpServer, { runs, queue, credentials }: RunsRouteOptions) {
+export async function runsRoutes(app: HttpServer, { runs, queue, credentials, loginThrottle }: RunsRouteOptions) {
   // Runs are operator business: their stats are the shop's daily report, and starting one costs a
   // night's compute. Same credentials as the dashboard, for reading too.
   await app.register(async (scope: FastifyInstance) => {
-    await registerBasicAuth(scope, credentials);
+    await registerBasicAuth(scope, credentials, { throttle: loginThrottle });
     scope.addHook('onRequest', async (request) => assertSameOriginWrite(request));
     const typed = scope as unknown as HttpServer;
 
