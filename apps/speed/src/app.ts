@@ -16,6 +16,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { createSessionStore, type SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
+import { createSpeedBotFlagLedger } from './bot-flag-ledger.js';
 import { createSpeedConsumer } from './consumer.js';
 
 export interface SpeedAppOptions {
@@ -113,7 +114,8 @@ export function createSpeedDependencies(config: SpeedConfig, log: Logger): Speed
   const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'lambdarec-speed', log });
   const policy = sessionPolicyFrom(config);
-  const sessions = createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy });
+  const botFlags = createSpeedBotFlagLedger({ redis, keyPrefix: config.REDIS_KEY_PREFIX, log, registry });
+  const sessions = createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy, botFlags });
   const consumer = createSpeedConsumer({ kafka, topic: config.EVENTS_TOPIC, groupId: config.SPEED_GROUP_ID, sessions, policy, log, registry });
   return { registry, redis, kafka, policy, sessions, consumer };
 }

@@ -38,7 +38,8 @@ export interface SpeedConsumerOptions {
 
 /**
  * The speed layer: every event inside the session window (purchases: inside their suppression
- * window) becomes session state in Redis. Older events are left to the batch layer.
+ * window) becomes session state in Redis, and the bot guard judges every live event on arrival.
+ * Older events are left to the batch layer.
  */
 export function createSpeedConsumer({
   kafka,
@@ -71,8 +72,8 @@ export function createSpeedConsumer({
         if (!flag.raised) continue;
         botFlags.inc({ reason: flag.reason });
         log.warn(
-          { userId: flag.userId, reason: flag.reason, until: new Date(flag.until).toISOString() },
-          "bot guard: user flagged; their events move no session boosts and their day stays out of the batch model",
+          { userId: flag.userId, reason: flag.reason, from: new Date(flag.from).toISOString(), until: new Date(flag.until).toISOString() },
+          'bot guard: user flagged; the events that arrive from its start to its end move no session boosts and stay out of the batch model',
         );
       }
     },

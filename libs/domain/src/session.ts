@@ -43,6 +43,8 @@ export interface SessionSignal {
   category: string | null;
   /** Event time in epoch milliseconds. */
   at: number;
+  /** Arrived inside a burst the bot guard flagged (ADR 013): it moves no boosts. */
+  botBurst?: boolean;
 }
 
 /** The decayed interest that earns a category its full boost: one fresh view. */

@@ -12,25 +12,43 @@ export interface SessionSnapshot {
   signals: SessionSignal[];
   /** productId → latest purchase time (epoch ms). */
   purchases: Map<string, number>;
-  /** The bot guard's flag, when the session has been flagged and the flag has not run out in event time. */
+  /**
+   * The bot guard's latest flag (arrival times), kept until a later event arrives after its end.
+   * The events that arrived inside it are marked `botBurst`.
+   */
   botFlag?: BotFlag;
 }
 
-/** A user the bot guard flagged (`raised`) or kept flagged (an active flag extended) by a write. */
+/** An event as the speed layer writes it into a session. */
+export interface SessionWrite extends SessionSignal {
+  /**
+   * Arrival time (epoch ms), on which the bot guard judges the event. Absent: the guard does not
+   * judge it (a history import, sent with the operator's key).
+   */
+  arrivedAt?: number;
+  /** Judged by the bot guard only: too old (event time) to be kept in the session. */
+  judgeOnly?: boolean;
+}
+
+/**
+ * A user whose flag a write raised, extended, or found: an event of the write arrived inside it
+ * (a redelivery reports the flag again, so a lost ledger write is made good).
+ */
 export interface BotFlagRaised extends BotFlag {
   userId: string;
-  /** A new flag (false: a flag that was still on, extended). */
+  /** A new flag (false: a flag that was already on, extended or found). */
   raised: boolean;
-  /** Event time of the event that raised or extended it. */
+  /** The newest arrival the guard has judged for the user. */
   at: number;
 }
 
 export interface SessionStore {
   /**
-   * Applies signals; idempotent, so a redelivered event changes nothing. Answers the users the
-   * bot guard flagged with these events (and records them for the batch layer).
+   * Applies events; idempotent, so a redelivered event changes nothing. Answers the users whose
+   * bot flag these events raised, extended or fell inside, after recording those flags for the
+   * batch layer (a failed ledger write fails the call, and its redelivery writes them again).
    */
-  record(signals: readonly SessionSignal[]): Promise<BotFlagRaised[]>;
+  record(signals: readonly SessionWrite[]): Promise<BotFlagRaised[]>;
   /** The session as serving uses it: without the events a bot flag discounts (see eventsThatCount). */
   read(userId: string): Promise<SessionSnapshot>;
   /** The whole stored session, flagged events included: the operator's view. */
@@ -42,25 +60,33 @@ export interface SessionStore {
  * 100. Layout, all printable except two separators no stored text may contain (DESIGN.md bans C0
  * control characters in categories, and productIds are [A-Za-z0-9_.:@-]):
  *
- *   "2" <base: the oldest event's time, base 36> "." <records, base 36> ["!" <bot reason r|p> <flag end − base, base 36>]
+ *   "3" <base: the oldest event's time, base 36> "." <records, base 36>
+ *       ["!" <bot reason r|p> <A − flag start, base 36> "+" <flag end − flag start, base 36>]
+ *       ["~" <A: the newest arrival judged, base 36> "~" <run> "~" <arrival> ("," <arrival>)*]
  *       ("\x1f" <category>)*  "\x1e"  <record> (";" <record>)*
+ *   run = <type> <how many judged in a row were this type on this product, base 36> "." <productId>
+ *   arrival = <fingerprint> <type> <A − arrival time, base 36>: the bot guard's arrivals of the last minute, oldest first
  *   record = <fingerprint, 5 chars> <type, 1 char> <at − base in ms, base 36> "," <category index, base 36, or ""> "," <productId>
  *
- * Times are relative to the oldest event so they stay short, and a newer event is appended
- * without rewriting the others (the script's fast path); each category is written once per
- * session. The encoding is canonical (records sorted by time then fingerprint, categories in
- * order of first use), so two consumers that applied the same events hold byte-equal values.
+ * A record's type is upper case when the event arrived inside a flagged burst. Event times are
+ * relative to the oldest event so they stay short, and a newer event is appended without
+ * rewriting the others (the script's fast path); each category is written once per session. The
+ * encoding is canonical (records sorted by time then fingerprint, categories in order of first
+ * use, the guard's arrivals in the topic's order), so two consumers that applied the same events
+ * hold byte-equal values. Format 2 (no guard, a flag in event time) is read and rewritten as 3.
  */
-const FORMAT_VERSION = '2';
+const FORMAT_VERSION = '3';
 const TYPE_CODES: Record<EventType, string> = { view: 'v', click: 'c', add_to_cart: 'a', purchase: 'p' };
 const TYPES_BY_CODE = new Map(Object.entries(TYPE_CODES).map(([type, code]) => [code, type as EventType]));
 const FINGERPRINT_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_';
 const FINGERPRINT_LENGTH = 5;
+/** Script arguments per event: fingerprint, type, event time, productId, category, arrival. */
+const FIELDS_PER_EVENT = 6;
 const BOT_REASON_CODES: Record<BotReason, string> = { rate: 'r', repeat: 'p' };
 const BOT_REASONS_BY_CODE = new Map(Object.entries(BOT_REASON_CODES).map(([reason, code]) => [code, reason as BotReason]));
 /** The layout's separators: the contract keeps them out of text already; these make sure. */
 // eslint-disable-next-line no-control-regex -- the separators are control characters on purpose
-const PRODUCT_SEPARATORS = /[\x1e\x1f;,]/g;
+const PRODUCT_SEPARATORS = /[\x1e\x1f;,~!]/g;
 // eslint-disable-next-line no-control-regex -- as above
 const CATEGORY_SEPARATORS = /[\x1e\x1f]/g;
 
@@ -83,16 +109,20 @@ export function eventFingerprint(eventId: string): string {
  * from the client would need WATCH retries whenever a rebalance lets two consumers touch one user.
  * KEYS: the sessions of several users. ARGV: window ms, purchase window ms, max signals, max
  * purchases, the bot guard's events per minute, repeat limit, repeat window ms and flag ms, then
- * per key its number of events and, per event: fingerprint, type code, event time ms, productId,
- * category ("" for none). Answers five values per user flagged or kept flagged: position in KEYS,
- * flag state (1 raised, 2 still flagged), reason code, flag end ms, newest event time ms.
+ * per key its number of events and, per event in arrival order: fingerprint, type code, event time
+ * ms ("" when the event only counts for the bot guard), productId, category ("" for none), arrival
+ * ms ("" when the bot guard does not judge it: a history import). Answers six values per user
+ * whose flag this call raised, extended or covers: position in KEYS, flag state (1 raised,
+ * 2 extended, 3 an event of the call arrived inside it), reason code, flag start and end ms,
+ * newest arrival judged.
  *
  * Several users in one call, because a consumed batch rarely holds two events of one user: one
  * call per event cost Redis about 6 µs and Node about as much again for the call alone, on top of
  * the session work (bench:speed, ADR 010). Each key is still read and written on its own, so no
  * call needs atomicity across users.
  *
- * The bot rule here mirrors botVerdict in libs/domain (the store's tests run both on the same cases).
+ * The bot rule here mirrors botVerdict and botFlagAfter in libs/domain (the store's tests run both
+ * on the same cases).
  */
 const RECORD_SCRIPT = `
 local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
@@ -117,36 +147,182 @@ local function split(s, sep, from, to)
   end
 end
 local FP = ${FINGERPRINT_LENGTH}
--- A purchase record in stored text: a separator, a fingerprint, then the type 'p'.
-local PURCHASE_RECORD = '[;\\30]' .. string.rep('[^;,]', FP) .. 'p'
+local FIELDS = ${FIELDS_PER_EVENT}
+-- A purchase record in stored text: a separator, a fingerprint, then the type 'p' (a burst's 'P').
+local PURCHASE_RECORD = '[;\\30]' .. string.rep('[^;,]', FP) .. '[pP]'
 
 local windowMs, purchaseMs = tonumber(ARGV[1]), tonumber(ARGV[2])
 local maxSignals, maxPurchases = tonumber(ARGV[3]), tonumber(ARGV[4])
 local botPerMinute, botRepeat = tonumber(ARGV[5]), tonumber(ARGV[6])
 local botRepeatMs, botFlagMs = tonumber(ARGV[7]), tonumber(ARGV[8])
+local RATE_MS = ${BOT_RATE_WINDOW_MS}
+-- The guard keeps the arrivals that either rule may still look at, and never more than a
+-- session's events (or than the rules need).
+local keepMs = math.max(RATE_MS, botRepeatMs)
+local keepEntries = math.max(maxSignals, botPerMinute + 1, botRepeat)
 
--- One user's session: KEYS' key, and its events in ARGV[from..to] (five fields each). Answers
--- the flag state (0 none, 1 raised, 2 still flagged), reason code, flag end and newest event time.
+-- One user's session: KEYS' key, and its events in ARGV[from..to] (FIELDS fields each). Answers
+-- the flag state (0 none, 1 raised, 2 extended, 3 covers an event of the call), reason code, flag
+-- start, flag end and newest arrival judged.
 local function recordOne(key, from, to)
-  -- The stored session's header: base (the oldest event's time), record count and flag, read in
-  -- place. headEnd is where the first header field ends; the categories follow it, each after a
-  -- unit separator (\\31).
+  -- The stored header, read in place: base (the oldest event's time), record count, flag and the
+  -- guard's arrivals. headEnd is where the first header field ends; the categories follow it,
+  -- each after a unit separator (\\31). A value of format 2 keeps its records; its flag, judged on
+  -- the clients' clocks, is dropped.
   local current = redis.call('GET', key)
-  local bodyAt, headEnd, dot, bang, base, count, flagReason, flagUntil = nil, 0, 0, nil, 0, 0, false, 0
-  if current and string.sub(current, 1, 1) == '${FORMAT_VERSION}' then
+  local bodyAt, headEnd, dot, base, count = nil, 0, 0, 0, 0
+  local flagReason, flagFrom, flagUntil = false, 0, 0
+  local A, runType, runProduct, runLen = false, '', '', 0
+  local eFp, eType, eAt, eUnit, n = {}, {}, {}, {}, 0
+  local version = current and string.sub(current, 1, 1)
+  if version == '${FORMAT_VERSION}' or version == '2' then
     bodyAt = string.find(current, '\\30', 1, true)
     headEnd = (string.find(current, '\\31', 1, true) or bodyAt) - 1
     dot = string.find(current, '.', 1, true)
-    bang = string.find(current, '!', dot, true)
-    -- A category may hold a '!'; the flag's is the one inside the first field.
-    if bang and bang > headEnd then bang = nil end
     base = tonumber(string.sub(current, 2, dot - 1), 36)
-    count = tonumber(string.sub(current, dot + 1, (bang or headEnd + 1) - 1), 36)
-    if bang then
-      flagReason = string.sub(current, bang + 1, bang + 1)
-      flagUntil = base + tonumber(string.sub(current, bang + 2, headEnd), 36)
+    -- A category may hold a '!' or a '~'; the header's are the ones inside the first field.
+    local bang = string.find(current, '!', dot, true)
+    if bang and bang > headEnd then bang = nil end
+    local tilde = string.find(current, '~', dot, true)
+    if tilde and tilde > headEnd then tilde = nil end
+    if bang and tilde and bang > tilde then bang = nil end
+    count = tonumber(string.sub(current, dot + 1, (bang or tilde or headEnd + 1) - 1), 36)
+    if version == '${FORMAT_VERSION}' and tilde then
+      local runAt = string.find(current, '~', tilde + 1, true)
+      local entriesAt = string.find(current, '~', runAt + 1, true)
+      A = tonumber(string.sub(current, tilde + 1, runAt - 1), 36)
+      local runDot = string.find(current, '.', runAt + 2, true)
+      runType = string.sub(current, runAt + 1, runAt + 1)
+      runLen = tonumber(string.sub(current, runAt + 2, runDot - 1), 36)
+      runProduct = string.sub(current, runDot + 1, entriesAt - 1)
+      if entriesAt < headEnd then
+        for _, e in ipairs(split(current, ',', entriesAt + 1, headEnd)) do
+          n = n + 1
+          eFp[n] = string.sub(e, 1, FP)
+          eType[n] = string.sub(e, FP + 1, FP + 1)
+          eAt[n] = A - tonumber(string.sub(e, FP + 2), 36)
+        end
+      end
+      if bang then
+        local plus = string.find(current, '+', bang, true)
+        flagReason = string.sub(current, bang + 1, bang + 1)
+        flagFrom = A - tonumber(string.sub(current, bang + 2, plus - 1), 36)
+        flagUntil = flagFrom + tonumber(string.sub(current, plus + 1, tilde - 1), 36)
+      end
+    end
+  else
+    current = false
+  end
+
+  -- The bot guard, event by event in arrival order, on the arrivals of the last minute. A
+  -- purchase counts for the rate unless another purchase arrived at the same instant (one
+  -- checkout, one purchase per line). An event is judged once: one that arrived before the newest
+  -- judged, or at the same instant and already among the arrivals, is a redelivery.
+  local lastBasket = false
+  for j = 1, n do
+    if eType[j] == 'p' then eUnit[j] = eAt[j] ~= lastBasket; lastBasket = eAt[j] else eUnit[j] = true end
+  end
+  local lo, w, units = 1, 1, 0
+  if A then while w <= n and eAt[w] <= A - RATE_MS do w = w + 1 end end
+  for j = w, n do if eUnit[j] then units = units + 1 end end
+  local state, burst, retro, covered = 0, {}, false, false
+  -- What the call reports: the flag as this call last raised, extended or found it.
+  local told = {}
+  for i = from, to, FIELDS do
+    local arrival = ARGV[i + 5]
+    if arrival ~= '' then
+      local t, fp = tonumber(arrival), ARGV[i]
+      local judge = not A or t > A
+      if A and t == A then
+        judge = true
+        for j = n, lo, -1 do
+          if eAt[j] ~= t then break end
+          if eFp[j] == fp then judge = false break end
+        end
+      end
+      if judge then
+        if flagReason and t > flagUntil then flagReason = false end
+        local type, product = ARGV[i + 1], ARGV[i + 3]
+        n = n + 1
+        eFp[n], eType[n], eAt[n] = fp, type, t
+        if type == 'p' then eUnit[n] = t ~= lastBasket; lastBasket = t else eUnit[n] = true end
+        if eUnit[n] then units = units + 1 end
+        while eAt[w] <= t - RATE_MS do
+          if eUnit[w] then units = units - 1 end
+          w = w + 1
+        end
+        while eAt[lo] <= t - keepMs or n - lo + 1 > keepEntries do
+          if lo >= w then
+            if eUnit[lo] then units = units - 1 end
+            w = lo + 1
+          end
+          lo = lo + 1
+        end
+        if runLen > 0 and type == runType and product == runProduct then
+          if runLen < botRepeat then runLen = runLen + 1 end
+        else
+          runType, runProduct, runLen = type, product, 1
+        end
+        local verdict, burstFrom = false, 0
+        if units > botPerMinute then verdict, burstFrom = 'r', eAt[w]
+        elseif botRepeat >= 2 and runLen >= botRepeat and n - botRepeat + 1 >= lo and t - eAt[n - botRepeat + 1] <= botRepeatMs then
+          verdict, burstFrom = 'p', eAt[n - botRepeat + 1]
+        end
+        if verdict then
+          if flagReason then
+            -- Still the same burst: it keeps its start and reason, and lasts longer.
+            if state == 0 then state = 2 end
+            if t + botFlagMs > flagUntil then flagUntil = t + botFlagMs end
+          else
+            flagReason, flagFrom, flagUntil, state = verdict, burstFrom, t + botFlagMs, 1
+            -- The burst's earlier events are already stored: mark them too.
+            retro = retro or {}
+            for j = lo, n do if eAt[j] >= flagFrom then retro[eFp[j]] = true end end
+          end
+          told = { flagReason, flagFrom, flagUntil }
+        end
+        A = t
+      end
+      if flagReason and t >= flagFrom and t <= flagUntil then
+        covered = true
+        burst[i] = true
+        told = { flagReason, flagFrom, flagUntil }
+      end
     end
   end
+  -- An event of the call inside the flag (a redelivery too) reports it again, so a ledger write
+  -- lost to a failure is made again when the events come back.
+  if state == 0 and covered then state = 3 end
+
+  local head = ''
+  if flagReason then head = '!' .. flagReason .. b36(A - flagFrom) .. '+' .. b36(flagUntil - flagFrom) end
+  if A then
+    local entries = {}
+    for j = lo, n do entries[#entries + 1] = eFp[j] .. eType[j] .. b36(A - eAt[j]) end
+    head = head .. '~' .. b36(A) .. '~' .. runType .. b36(runLen) .. '.' .. runProduct .. '~' .. table.concat(entries, ',')
+  end
+  -- How long the key must live: the session window, a purchase's suppression window, the flag,
+  -- and the arrivals the guard still needs.
+  local function expiry(records, purchase)
+    local ttl = 0
+    if records then ttl = windowMs end
+    if purchase and purchaseMs > ttl then ttl = purchaseMs end
+    if flagReason and flagUntil - A > ttl then ttl = flagUntil - A end
+    if A and keepMs > ttl then ttl = keepMs end
+    if ttl <= 0 then ttl = windowMs end
+    return ttl
+  end
+
+  local stores = false
+  for i = from, to, FIELDS do if ARGV[i + 2] ~= '' then stores = true end end
+  -- Only the guard changed (events too old for the session, judged all the same): the records stay as they are.
+  if not stores and not retro then
+    local rest = '\\30'
+    if current then rest = string.sub(current, headEnd + 1) end
+    redis.call('SET', key, '${FORMAT_VERSION}' .. b36(base) .. '.' .. b36(count) .. head .. rest, 'PX', expiry(count > 0, current and string.find(current, PURCHASE_RECORD, bodyAt)))
+    return state, told, A
+  end
+
   -- The time and productId of the stored record that starts at 's' and ends at 'e'.
   local function timeAndProduct(s, e)
     local c1 = string.find(current, ',', s + FP + 1, true)
@@ -154,13 +330,12 @@ local function recordOne(key, from, to)
     return base + tonumber(string.sub(current, s + FP + 1, c1 - 1), 36), string.sub(current, c2 + 1, e)
   end
 
-  -- Fast path, the common case: one new event, newer than the whole session, nothing to trim or
-  -- to judge beyond the last few events. It appends to the stored text instead of rebuilding it,
-  -- and gives exactly the bytes the full path below would. It reads the stored text in place and
-  -- builds no table of records or categories, since Redis runs it for almost every event.
-  if current and to - from == 4 and count > 0 then
+  -- Fast path, the common case: one new event, newer than the whole session, nothing to trim and
+  -- no stored record to mark. It appends to the stored text instead of rebuilding it, and gives
+  -- exactly the bytes the full path below would. It reads the stored text in place and builds no
+  -- table of records or categories, since Redis runs it for almost every event.
+  if current and to - from == FIELDS - 1 and count > 0 and not retro and ARGV[from + 2] ~= '' then
     local fp, type, at, product, category = ARGV[from], ARGV[from + 1], tonumber(ARGV[from + 2]), ARGV[from + 3], ARGV[from + 4]
-    local typeByte = string.byte(type)
     -- The last record starts after the last ';', looked for in the text's tail first (records
     -- are short), and in the whole body only when the tail holds none.
     local function afterLastSeparator(from)
@@ -170,40 +345,10 @@ local function recordOne(key, from, to)
       return last
     end
     local lastFrom = afterLastSeparator(math.max(bodyAt + 1, #current - 64)) or afterLastSeparator(bodyAt + 1) or bodyAt + 1
-    local lastAt, lastProduct = timeAndProduct(lastFrom, #current)
+    local lastAt = timeAndProduct(lastFrom, #current)
     local fresh = at > lastAt or (at == lastAt and fp > string.sub(current, lastFrom, lastFrom + FP - 1))
     local unseen = string.sub(current, bodyAt + 1, bodyAt + FP) ~= fp and not string.find(current, ';' .. fp, bodyAt, true)
-    if fresh and unseen and base >= at - windowMs and count + 1 <= maxSignals and count + 1 <= maxPurchases
-        and count + 1 <= botPerMinute and not (flagReason and flagUntil < at) then
-      -- The repeat rule over the last botRepeat events: the new one and the stored ones before
-      -- it. The last stored one rules out almost every event; only the same page again walks
-      -- the records before it.
-      local repeated = botRepeat >= 2 and count + 1 >= botRepeat and string.byte(current, lastFrom + FP) == typeByte and lastProduct == product
-      if repeated then
-        local starts, m, from = {}, 0, bodyAt + 1
-        repeat
-          m = m + 1
-          starts[m] = from
-          local sep = string.find(current, ';', from, true)
-          from = sep and sep + 1
-        until not from
-        for k = 1, botRepeat - 1 do
-          local s = starts[m - k + 1]
-          if string.byte(current, s + FP) ~= typeByte then repeated = false break end
-          local e = #current
-          if k > 1 then e = starts[m - k + 2] - 2 end
-          local recAt, recProduct = timeAndProduct(s, e)
-          if recProduct ~= product or (k == botRepeat - 1 and at - recAt > botRepeatMs) then repeated = false break end
-        end
-      end
-      local flagState, flagText = 0, ''
-      if bang then flagText = string.sub(current, bang, headEnd) end
-      if repeated then
-        if flagReason then flagState = 2 else flagState = 1 end
-        flagReason = 'p'
-        if at + botFlagMs > flagUntil then flagUntil = at + botFlagMs end
-        flagText = '!' .. flagReason .. b36(flagUntil - base)
-      end
+    if fresh and unseen and base >= at - windowMs and count + 1 <= maxSignals and count + 1 <= maxPurchases then
       -- Categories are numbered in order of first use: a known one's index is the number of
       -- separators before it in the header; a new one is appended to the header.
       local index, headerTail = '', ''
@@ -214,42 +359,43 @@ local function recordOne(key, from, to)
         index = b36(k)
         if not known then headerTail = '\\31' .. category end
       end
-      local value = '${FORMAT_VERSION}' .. string.sub(current, 2, dot) .. b36(count + 1) .. flagText .. string.sub(current, headEnd + 1, bodyAt - 1) .. headerTail
-        .. string.sub(current, bodyAt) .. ';' .. fp .. type .. b36(at - base) .. ',' .. index .. ',' .. product
-      local ttl = windowMs
+      local code = type
+      if burst[from] then code = string.upper(type) end
+      local value = '${FORMAT_VERSION}' .. string.sub(current, 2, dot) .. b36(count + 1) .. head .. string.sub(current, headEnd + 1, bodyAt - 1) .. headerTail
+        .. string.sub(current, bodyAt) .. ';' .. fp .. code .. b36(at - base) .. ',' .. index .. ',' .. product
       -- A purchase record may be kept for its suppression window: the key lives that long.
-      if purchaseMs > ttl and (type == 'p' or string.find(current, PURCHASE_RECORD, bodyAt)) then ttl = purchaseMs end
-      if flagReason and flagUntil - at > ttl then ttl = flagUntil - at end
-      redis.call('SET', key, value, 'PX', ttl)
-      return flagState, flagReason, flagUntil, at
+      redis.call('SET', key, value, 'PX', expiry(true, type == 'p' or (purchaseMs > windowMs and string.find(current, PURCHASE_RECORD, bodyAt))))
+      return state, told, A
     end
   end
 
-  -- Full path: decode everything, merge, de-duplicate, sort, judge, trim and encode again.
+  -- Full path: decode everything, merge, de-duplicate, mark, sort, trim and encode again.
   local categories = {}
-  if bodyAt and headEnd + 1 < bodyAt then categories = split(current, '\\31', headEnd + 2, bodyAt - 1) end
+  if current and headEnd + 1 < bodyAt then categories = split(current, '\\31', headEnd + 2, bodyAt - 1) end
   local function parse(rec)
     local fields = split(rec, ',', FP + 2, #rec)
     local category = false
     if fields[2] ~= '' then category = categories[tonumber(fields[2], 36) + 1] end
-    return { fp = string.sub(rec, 1, FP), type = string.sub(rec, FP + 1, FP + 1), at = base + tonumber(fields[1], 36), product = fields[3], category = category }
+    local code = string.sub(rec, FP + 1, FP + 1)
+    local type = string.lower(code)
+    local fp = string.sub(rec, 1, FP)
+    return { fp = fp, type = type, burst = code ~= type or (retro and retro[fp]) or false, at = base + tonumber(fields[1], 36), product = fields[3], category = category }
   end
-  local records, seen, added = {}, {}, 0
-  if bodyAt and bodyAt < #current then
+  local records, seen = {}, {}
+  if current and bodyAt < #current then
     for _, rec in ipairs(split(current, ';', bodyAt + 1, #current)) do
       local r = parse(rec)
       seen[r.fp] = true
       records[#records + 1] = r
     end
   end
-  for i = from, to, 5 do
+  for i = from, to, FIELDS do
     local fp = ARGV[i]
-    if not seen[fp] then
+    if ARGV[i + 2] ~= '' and not seen[fp] then
       seen[fp] = true
-      added = added + 1
       local category = ARGV[i + 4]
       if category == '' then category = false end
-      records[#records + 1] = { fp = fp, type = ARGV[i + 1], at = tonumber(ARGV[i + 2]), product = ARGV[i + 3], category = category }
+      records[#records + 1] = { fp = fp, type = ARGV[i + 1], burst = burst[i] or (retro and retro[fp]) or false, at = tonumber(ARGV[i + 2]), product = ARGV[i + 3], category = category }
     end
   end
 
@@ -257,33 +403,8 @@ local function recordOne(key, from, to)
     if a.at ~= b.at then return a.at < b.at end
     return a.fp < b.fp
   end)
-  local newest = records[#records].at
-
-  -- The bot guard, on the newest events, when this call brought any (a redelivery judges nothing).
-  local flagState = 0
-  if flagReason and flagUntil < newest then flagReason = false end
-  if added > 0 then
-    local verdict = false
-    local lastMinute = 0
-    for i = #records, 1, -1 do
-      if records[i].at <= newest - ${BOT_RATE_WINDOW_MS} then break end
-      lastMinute = lastMinute + 1
-    end
-    if lastMinute > botPerMinute then verdict = 'r'
-    elseif botRepeat >= 2 and #records >= botRepeat then
-      local last = records[#records]
-      local repeated = newest - records[#records - botRepeat + 1].at <= botRepeatMs
-      for i = #records - botRepeat + 1, #records do
-        if records[i].type ~= last.type or records[i].product ~= last.product then repeated = false end
-      end
-      if repeated then verdict = 'p' end
-    end
-    if verdict then
-      if flagReason then flagState = 2 else flagState = 1 end
-      flagReason = verdict
-      if newest + botFlagMs > flagUntil then flagUntil = newest + botFlagMs end
-    end
-  end
+  local newest = 0
+  if #records > 0 then newest = records[#records].at end
 
   -- Keep the newest maxSignals events inside the session window, and the latest purchase of up to
   -- maxPurchases products inside the suppression window (a purchase may be both).
@@ -304,7 +425,8 @@ local function recordOne(key, from, to)
 
   local kept = {}
   for i = 1, #records do if keep[i] then kept[#kept + 1] = records[i] end end
-  local newBase = kept[1].at
+  local newBase = 0
+  if #kept > 0 then newBase = kept[1].at end
   local names, nameIndex, body = {}, {}, {}
   for i = 1, #kept do
     local r = kept[i]
@@ -318,33 +440,32 @@ local function recordOne(key, from, to)
       end
       index = known
     end
-    body[i] = r.fp .. r.type .. b36(r.at - newBase) .. ',' .. index .. ',' .. r.product
+    local code = r.type
+    if r.burst then code = string.upper(code) end
+    body[i] = r.fp .. code .. b36(r.at - newBase) .. ',' .. index .. ',' .. r.product
   end
-  local head = '${FORMAT_VERSION}' .. b36(newBase) .. '.' .. b36(#kept)
-  if flagReason then head = head .. '!' .. flagReason .. b36(flagUntil - newBase) end
-  if #names > 0 then head = head .. '\\31' .. table.concat(names, '\\31') end
-  local ttl = windowMs
-  if anyPurchase and purchaseMs > ttl then ttl = purchaseMs end
-  if flagReason and flagUntil - newest > ttl then ttl = flagUntil - newest end
-  redis.call('SET', key, head .. '\\30' .. table.concat(body, ';'), 'PX', ttl)
-  return flagState, flagReason, flagUntil, newest
+  local value = '${FORMAT_VERSION}' .. b36(newBase) .. '.' .. b36(#kept) .. head
+  if #names > 0 then value = value .. '\\31' .. table.concat(names, '\\31') end
+  redis.call('SET', key, value .. '\\30' .. table.concat(body, ';'), 'PX', expiry(#kept > 0, anyPurchase))
+  return state, told, A
 end
 
--- ARGV[9] on: per key, its number of events, then their fields. Answers five values per user the
--- bot guard flagged or kept flagged (its position in KEYS, state, reason, flag end, newest event
--- time), and nothing for the others: most calls flag no one.
+-- ARGV[9] on: per key, its number of events, then their fields. Answers six values per user
+-- whose flag the call raised, extended or covers (its position in KEYS, state, reason, flag start,
+-- flag end, newest arrival), and nothing for the others: most calls flag no one.
 local out, pos = {}, 9
 for k = 1, #KEYS do
   local n = tonumber(ARGV[pos])
-  local state, reason, flagEnd, newest = recordOne(KEYS[k], pos + 1, pos + 5 * n)
+  local state, flag, arrived = recordOne(KEYS[k], pos + 1, pos + FIELDS * n)
   if state ~= 0 then
     out[#out + 1] = k
     out[#out + 1] = state
-    out[#out + 1] = reason
-    out[#out + 1] = tostring(flagEnd)
-    out[#out + 1] = tostring(newest)
+    out[#out + 1] = flag[1]
+    out[#out + 1] = tostring(flag[2])
+    out[#out + 1] = tostring(flag[3])
+    out[#out + 1] = tostring(arrived)
   end
-  pos = pos + 5 * n + 1
+  pos = pos + FIELDS * n + 1
 end
 return out
 `;
@@ -354,14 +475,19 @@ type RecordSessionsCommand = (...numberOfKeysKeysAndArgs: Array<string | number>
 /** Decodes a stored session value; exported for tests and tools that inspect the state. */
 export function decodeSession(value: string | null, userId: string, policy: Pick<SessionPolicy, 'sessionWindowMs' | 'maxPurchases'>): SessionSnapshot {
   const snapshot: SessionSnapshot = { signals: [], purchases: new Map() };
-  if (value === null || value[0] !== FORMAT_VERSION) return snapshot;
+  if (value === null || (value[0] !== FORMAT_VERSION && value[0] !== '2')) return snapshot;
   const bodyAt = value.indexOf('\x1e');
   if (bodyAt < 0) return snapshot;
   const [first = '0', ...categories] = value.slice(1, bodyAt).split('\x1f');
-  const [counted = '0', flagText] = first.split('!');
+  const [flagged = '0', newestArrival] = first.split('~');
+  const [counted = '0', flagText] = flagged.split('!');
   const base = parseInt(counted.slice(0, counted.indexOf('.')), 36);
   const reason = BOT_REASONS_BY_CODE.get(flagText?.[0] ?? '');
-  if (reason !== undefined) snapshot.botFlag = { reason, until: base + parseInt(flagText!.slice(1), 36) };
+  if (value[0] === FORMAT_VERSION && reason !== undefined && newestArrival !== undefined) {
+    const plus = flagText!.indexOf('+');
+    const from = parseInt(newestArrival, 36) - parseInt(flagText!.slice(1, plus), 36);
+    snapshot.botFlag = { reason, from, until: from + parseInt(flagText!.slice(plus + 1), 36) };
+  }
   if (bodyAt === value.length - 1) return snapshot;
   const records = value.slice(bodyAt + 1).split(';');
   const timeOf = (record: string) => base + parseInt(record.slice(FINGERPRINT_LENGTH + 1, record.indexOf(',')), 36);
@@ -370,14 +496,17 @@ export function decodeSession(value: string | null, userId: string, policy: Pick
   // script keeps them (older purchase records may stay only as signals of the session).
   for (let i = records.length - 1; i >= 0; i--) {
     const record = records[i]!;
-    const type = TYPES_BY_CODE.get(record[FINGERPRINT_LENGTH] ?? '');
+    const code = record[FINGERPRINT_LENGTH] ?? '';
+    const type = TYPES_BY_CODE.get(code.toLowerCase());
     const [offset = '', categoryIndex = '', productId = ''] = record.slice(FINGERPRINT_LENGTH + 1).split(',');
     if (type === undefined || productId === '') continue;
     const at = base + parseInt(offset, 36);
     if (type === 'purchase' && !snapshot.purchases.has(productId) && snapshot.purchases.size < policy.maxPurchases) snapshot.purchases.set(productId, at);
     if (at < newest - policy.sessionWindowMs) continue;
     const category = categoryIndex === '' ? null : (categories[parseInt(categoryIndex, 36)] ?? null);
-    snapshot.signals.push({ eventId: record.slice(0, FINGERPRINT_LENGTH), userId, type, productId, category, at });
+    const signal: SessionSignal = { eventId: record.slice(0, FINGERPRINT_LENGTH), userId, type, productId, category, at };
+    if (code !== code.toLowerCase()) signal.botBurst = true;
+    snapshot.signals.push(signal);
   }
   snapshot.signals.reverse();
   return snapshot;
@@ -428,7 +557,14 @@ export function createSessionStore({
       for (const s of signals) {
         let fields = byUser.get(s.userId);
         if (fields === undefined) byUser.set(s.userId, (fields = []));
-        fields.push(eventFingerprint(s.eventId), TYPE_CODES[s.type], String(s.at), s.productId.replace(PRODUCT_SEPARATORS, ''), (s.category ?? '').replace(CATEGORY_SEPARATORS, ''));
+        fields.push(
+          eventFingerprint(s.eventId),
+          TYPE_CODES[s.type],
+          s.judgeOnly === true ? '' : String(s.at),
+          s.productId.replace(PRODUCT_SEPARATORS, ''),
+          (s.category ?? '').replace(CATEGORY_SEPARATORS, ''),
+          s.arrivedAt === undefined ? '' : String(s.arrivedAt),
+        );
       }
       const users = [...byUser.keys()];
       const pipeline = redis.pipeline();
@@ -438,7 +574,7 @@ export function createSessionStore({
         const args: Array<string | number> = [callUsers.length, ...callUsers.map((userId) => sessionKey(keyPrefix, userId)), ...limits];
         for (const userId of callUsers) {
           const fields = byUser.get(userId)!;
-          args.push(fields.length / 5);
+          args.push(fields.length / FIELDS_PER_EVENT);
           for (const field of fields) args.push(field);
         }
         void recordSessions(...args);
@@ -449,22 +585,22 @@ export function createSessionStore({
       const flagged: BotFlagRaised[] = [];
       results.forEach(([, reply], call) => {
         const values = reply as Array<number | string>;
-        for (let i = 0; i < values.length; i += 5) {
+        for (let i = 0; i < values.length; i += 6) {
           const reason = BOT_REASONS_BY_CODE.get(String(values[i + 2]));
           if (reason === undefined) continue;
           const userId = users[call * usersPerCall + Number(values[i]) - 1]!;
-          flagged.push({ userId, reason, until: Number(values[i + 3]), raised: Number(values[i + 1]) === 1, at: Number(values[i + 4]) });
+          flagged.push({ userId, reason, from: Number(values[i + 3]), until: Number(values[i + 4]), raised: Number(values[i + 1]) === 1, at: Number(values[i + 5]) });
         }
       });
-      // After the sessions: a crash in between loses a ledger entry, never a session write; the
-      // events' redelivery then finds them applied and raises nothing (see ADR 010).
-      if (flagged.length > 0) await botFlags.add(flagged.map(({ userId, reason, at, until }) => ({ userId, reason, from: at, until })));
+      // After the sessions. If this fails (or the process dies first), the events are delivered
+      // again; they fall inside the flag, so the script reports it again and it is written then.
+      if (flagged.length > 0) await botFlags.add(flagged.map(({ userId, reason, from, until }) => ({ userId, reason, from, until })));
       return flagged;
     },
 
     async read(userId) {
       const snapshot = decodeSession(await redis.get(sessionKey(keyPrefix, userId)), userId, policy);
-      return { ...snapshot, signals: eventsThatCount(snapshot.signals, snapshot.botFlag) };
+      return { ...snapshot, signals: eventsThatCount(snapshot.signals) };
     },
 
     async inspect(userId) {
