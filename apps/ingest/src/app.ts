@@ -5,7 +5,7 @@ import { Counter, createServiceApp, type HttpServer, type ReadinessCheck, type R
 import type { CatalogRepository } from '@lambdarec/stores';
 import type { CatalogGate } from './catalog-gate.js';
 import type { EventPublisher } from './event-publisher.js';
-import type { RateLimiter } from './rate-limiter.js';
+import { NO_RATE_LIMIT, type RateLimiter } from './rate-limiter.js';
 import { eventsRoutes } from './routes/events.js';
 import { productsRoutes } from './routes/products.js';
 
@@ -76,7 +76,7 @@ export async function buildIngestApp({
   });
   // A runaway client (a storefront bug, a bot) gets 429 before it can flood the topic; operations
   // endpoints stay reachable. The budget counts events, per client, across ingest instances.
-  const limit = rateLimiter ?? { consume: async () => undefined };
+  const limit = rateLimiter ?? NO_RATE_LIMIT;
   // CORS only where browsers post: the events route, for the storefront's origins.
   await app.register(async (browserFacing) => {
     // The plugin's preflight route is a router-wide OPTIONS *: the delegate answers for /events only.

@@ -330,6 +330,29 @@ describe('rate limiting', () => {
     }
   });
 
+  it('an invalid body spends its events too, a malformed one 1, and a client whose budget is spent gets 429 before its body is parsed', async () => {
+    const limited = await appWith(limiterFor(`${uniqueName('rl-invalid')}:`, 5), 'ingest-test-rl-invalid');
+    const bad = (count: number) => Array.from({ length: count }, () => ({ ...buildClickEvent(), type: 'like' }));
+    const postBody = (payload: unknown) => limited.inject({ method: 'POST', url: '/events', payload: payload as object });
+    const malformed = () => limited.inject({ method: 'POST', url: '/events', headers: { 'content-type': 'application/json' }, payload: '{"userId":' });
+    try {
+      expect((await postBody(bad(3))).statusCode).toBe(400);
+      // 3 of 5 spent by the invalid request: 3 valid events are over the budget.
+      expect((await post(limited, 3)).statusCode).toBe(429);
+      expect((await malformed()).statusCode).toBe(400);
+      // 4 spent: 2 are over, 1 fits.
+      expect((await post(limited, 2)).statusCode).toBe(429);
+      expect((await post(limited, 1)).statusCode).toBe(202);
+      // All 5 spent: the next body is refused unread (parsed, it would be a 400).
+      const refused = await malformed();
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json().code).toBe('LREC_RATE_LIMITED');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('shares one budget across ingest instances', async () => {
     const prefix = `${uniqueName('rl-shared')}:`;
     const [a, b] = [await appWith(limiterFor(prefix, 4), 'ingest-test-rl-a'), await appWith(limiterFor(prefix, 4), 'ingest-test-rl-b')];

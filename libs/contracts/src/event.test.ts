@@ -203,7 +203,7 @@ describe('parseEventsBody', () => {
 
   it('rejects an empty array', () => {
     const result = parse([]);
-    expect(result).toEqual({ ok: false, tooMany: false, issues: [{ path: [], message: 'at least one event is required' }] });
+    expect(result).toEqual({ ok: false, tooMany: false, issues: [{ path: [], message: 'at least one event is required' }], eventCount: 0 });
   });
 
   it('rejects an empty events list in the wrapped form, naming "events"', () => {
@@ -220,7 +220,7 @@ describe('parseEventsBody', () => {
 
   it('with 501 events, says tooMany so the caller can answer 413', () => {
     const result = parse(Array.from({ length: MAX_EVENTS_PER_REQUEST + 1 }, () => buildEvent()));
-    expect(result).toEqual({ ok: false, tooMany: true, issues: [{ path: [], message: expect.stringContaining('501') }] });
+    expect(result).toEqual({ ok: false, tooMany: true, issues: [{ path: [], message: expect.stringContaining('501') }], eventCount: 501 });
   });
 
   it('with 501 wrapped events, also says tooMany', () => {
@@ -239,7 +239,13 @@ describe('parseEventsBody', () => {
       ok: false,
       tooMany: false,
       issues: [{ path: [], message: 'body must be an event object, an array of events or {"events": [...]}' }],
+      eventCount: 0,
     });
+  });
+
+  it('says how many events a rejected body held, valid ones included: what reading it cost', () => {
+    const result = parse([buildEvent(), buildEvent({ type: 'like' }), buildEvent({ userId: '' })]);
+    expect(result.ok === false && result.eventCount).toBe(3);
   });
 
   it('rejects an array entry that is not an object, at its index', () => {

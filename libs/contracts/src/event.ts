@@ -52,7 +52,8 @@ export interface EventIssue {
 
 export type ParsedEvents =
   | { ok: true; events: ClickEventInput[] }
-  | { ok: false; tooMany: boolean; issues: EventIssue[] };
+  /** `eventCount`: the events the body holds, valid or not (0 when it holds no list): what a refused body cost to read. */
+  | { ok: false; tooMany: boolean; issues: EventIssue[]; eventCount: number };
 
 export interface ParseEventsOptions {
   /** Timestamps older than this many hours before `now` are rejected. @defaultValue no bound (a history import: from 2000 on) */
@@ -72,7 +73,7 @@ export function parseEventsBody(body: unknown, now: Date, { maxAgeHours }: Parse
   } else if (body !== null && typeof body === 'object' && 'events' in body) {
     const events = (body as { events: unknown }).events;
     if (!Array.isArray(events)) {
-      return { ok: false, tooMany: false, issues: [{ path: ['events'], message: 'events must be an array' }] };
+      return { ok: false, tooMany: false, issues: [{ path: ['events'], message: 'events must be an array' }], eventCount: 0 };
     }
     items = events;
     basePath = ['events'];
@@ -83,16 +84,18 @@ export function parseEventsBody(body: unknown, now: Date, { maxAgeHours }: Parse
       ok: false,
       tooMany: false,
       issues: [{ path: [], message: 'body must be an event object, an array of events or {"events": [...]}' }],
+      eventCount: 0,
     };
   }
   if (items.length === 0) {
-    return { ok: false, tooMany: false, issues: [{ path: basePath, message: 'at least one event is required' }] };
+    return { ok: false, tooMany: false, issues: [{ path: basePath, message: 'at least one event is required' }], eventCount: 0 };
   }
   if (items.length > MAX_EVENTS_PER_REQUEST) {
     return {
       ok: false,
       tooMany: true,
       issues: [{ path: basePath, message: `at most ${MAX_EVENTS_PER_REQUEST} events per request, got ${items.length}` }],
+      eventCount: items.length,
     };
   }
   const latestAllowed = now.getTime() + MAX_FUTURE_SKEW_MS;
@@ -122,5 +125,5 @@ export function parseEventsBody(body: unknown, now: Date, { maxAgeHours }: Parse
     }
     events.push(result.data);
   });
-  return issues.length > 0 ? { ok: false, tooMany: false, issues } : { ok: true, events };
+  return issues.length > 0 ? { ok: false, tooMany: false, issues, eventCount: items.length } : { ok: true, events };
 }

@@ -27,6 +27,8 @@ export interface EventsRouteOptions {
 
 // Set in onRequest, read by the handler: which requests authenticated as the operator's history import.
 const historyImports = new WeakSet<object>();
+// Set by the handler for a body it refused: how many events reading it cost (a malformed body costs 1).
+const refusedEventCounts = new WeakMap<object, number>();
 
 const eventsRequestDoc = z.union([
   clickEventInputSchema,
@@ -50,13 +52,20 @@ export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted
             });
           }
           historyImports.add(request);
-          return;
+        } else if (writeKey !== undefined) {
+          const given = request.headers['x-write-key'];
+          if (typeof given !== 'string' || !secretsEqual(given, writeKey)) {
+            throw new LrecError(ERROR_CODES.UNAUTHORIZED, 'POST /events needs the header X-Write-Key (EVENTS_WRITE_KEY)', { statusCode: 401 });
+          }
         }
-        if (writeKey === undefined) return;
-        const given = request.headers['x-write-key'];
-        if (typeof given !== 'string' || !secretsEqual(given, writeKey)) {
-          throw new LrecError(ERROR_CODES.UNAUTHORIZED, 'POST /events needs the header X-Write-Key (EVENTS_WRITE_KEY)', { statusCode: 401 });
-        }
+        // Before the body is read: a client that spent its budget costs no parsing.
+        limit.refuseIfSpent(request.ip);
+      },
+      // A body refused as invalid (400) or too large (413) spends budget too: its events, or 1 when
+      // it held no list. Awaited before the answer, so the client's next request sees it.
+      onError: async (request, _reply, error) => {
+        const status = (error as { statusCode?: number }).statusCode;
+        if (status === 400 || status === 413) await limit.charge(request.ip, Math.max(1, refusedEventCounts.get(request) ?? 1));
       },
       // The body schema documents the API; validation is parseEventsBody (per-event paths, one pass).
       validatorCompiler: () => (value: unknown) => ({ value }),
@@ -64,7 +73,7 @@ export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted
         summary: 'Post click events',
         description:
           'One event, an array of them or {"events": [...]}: up to 500 events and 1 MiB. 202 only after Kafka acknowledged every event. ' +
-          '429 with Retry-After when the client has sent RATE_LIMIT_PER_MINUTE events this minute. ' +
+          '429 with Retry-After when the client has sent RATE_LIMIT_PER_MINUTE events this minute; events of a refused body (400, 413) count too. ' +
           'A timestamp may be at most EVENT_MAX_AGE_HOURS (default 168) old, unless the request is a history import: ' +
           "with Authorization: Bearer <CATALOG_API_KEY> (the operator's key; a wrong one is a 401) events may be dated back to 2000-01-01, and the bot guard does not judge them.",
         tags: ['events'],
@@ -80,6 +89,7 @@ export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted
       const historyImport = historyImports.has(request);
       const parsed = parseEventsBody(request.body, now, historyImport ? {} : { maxAgeHours: maxEventAgeHours });
       if (!parsed.ok) {
+        refusedEventCounts.set(request, parsed.eventCount);
         throw new LrecError(
           parsed.tooMany ? ERROR_CODES.PAYLOAD_TOO_LARGE : ERROR_CODES.INVALID_EVENT,
           parsed.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '),
