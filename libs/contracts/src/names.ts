@@ -50,9 +50,6 @@ export const HISTORY_IMPORT_HEADER = 'lrec-history-import';
  */
 export const sessionKey = (prefix: string, userId: string) => `${prefix}session:${userId}`;
 
-/** The sorted set of users the bot guard flagged, by day, that the batch layer leaves out. */
-export const botFlagsKey = (prefix: string) => `${prefix}bot-flags`;
-
 /**
  * One UTC day of the bot guard's flag ledger (the day each flagged burst began): a sorted set
  * that the batch layer copies into Postgres. The hash tag keeps a day's keys in one Redis Cluster

@@ -10,12 +10,6 @@ export interface BotFlagInterval {
   until: number;
 }
 
-/** A user flagged as a bot on one day (UTC), as the batch layer read the ledger before it kept intervals. */
-export interface FlaggedUserDay {
-  day: string;
-  userId: string;
-}
-
 export interface BotFlagLedger {
   /** Records flags; retried on a transient failure, and throws (retriable) when the retries run out. */
   add(flags: readonly BotFlagInterval[]): Promise<void>;
@@ -26,13 +20,6 @@ export interface BotFlagLedger {
   flagsSince(since: number): AsyncIterable<BotFlagInterval[]>;
   /** Flags refused because a day's cap was reached (the counter of what was dropped), over the days kept. */
   dropped(): Promise<number>;
-  /**
-   * @deprecated The batch layer's former reading (users' days); read `flagsSince` instead. Kept
-   * until apps/batch no longer calls it.
-   */
-  flaggedSince(since: number): Promise<FlaggedUserDay[]>;
-  /** @deprecated The days expire on their own (`keepDays`); forgets flags that ended before `before`, answers how many. */
-  prune(before: number): Promise<number>;
 }
 
 export interface BotFlagLedgerOptions {
@@ -174,7 +161,7 @@ export function createBotFlagLedger({
     } while (cursor !== '0');
   }
 
-  const ledger: BotFlagLedger = {
+  return {
     async add(flags) {
       const byDay = new Map<string, BotFlagInterval[]>();
       for (const flag of flags) {
@@ -194,17 +181,5 @@ export function createBotFlagLedger({
       const counts = await Promise.all(keptDays().map((day) => redis.get(botFlagDayDroppedKey(keyPrefix, day))));
       return counts.reduce((sum, count) => sum + Number(count ?? 0), 0);
     },
-
-    async flaggedSince(since) {
-      const days: FlaggedUserDay[] = [];
-      for await (const page of ledger.flagsSince(since)) for (const flag of page) days.push({ day: dayOf(flag.from), userId: flag.userId });
-      return days;
-    },
-
-    async prune(before) {
-      const removed = await Promise.all(keptDays().map((day) => redis.zremrangebyscore(botFlagDayKey(keyPrefix, day), '-inf', `(${before}`)));
-      return removed.reduce((sum, n) => sum + n, 0);
-    },
   };
-  return ledger;
 }
