@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,18 @@ export interface PrivateKafka {
   /** Kills the JVM with SIGKILL: no controlled shutdown, as in a crash. */
   kill(): Promise<void>;
   remove(): Promise<void>;
+}
+
+/** Whether every thread of a process is stopped (Linux /proc; elsewhere, assumed at once). */
+function allThreadsStopped(pid: number): boolean {
+  const tasks = `/proc/${pid}/task`;
+  if (!existsSync(tasks)) return true;
+  try {
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    return readdirSync(tasks).every((task) => /\)\s+[tT]\s/.test(readFileSync(path.join(tasks, task, 'stat'), 'utf8')));
+  } catch {
+    return false;
+  }
 }
 
 /** The jars infra/local.sh downloaded (`npm run infra:up`), or undefined when there are none yet. */
@@ -95,7 +107,11 @@ export function createPrivateKafka(port: number, controllerPort: number, { broke
       }
     },
     pause() {
-      jvm?.kill('SIGSTOP');
+      if (jvm?.pid === undefined || !jvm.kill('SIGSTOP')) return;
+      // kill() returns before every thread has stopped: on a busy host a network thread may still
+      // answer a request sent just after. Wait (a few ms) until all of them are stopped.
+      const deadline = Date.now() + 5_000;
+      while (!allThreadsStopped(jvm.pid) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
     },
     resume() {
       jvm?.kill('SIGCONT');
