@@ -49,8 +49,8 @@ export function decodeEventRecord(message: EventRecord, now: number = Date.now()
   const arrivedAt = new Date(Number.isNaN(recordTime) || recordTime <= 0 ? now : recordTime);
   // "Ahead" is judged against the arrival, the broker's append time on this project's topics: one
   // clock for every consumer, so that a consumer host whose clock runs behind ingest's does not
-  // dead-letter events ingest accepted, and the speed layer and the archiver always agree. A record
-  // time far ahead of this host is an outside producer's own (a CreateTime topic), not an arrival.
+  // dead-letter events ingest accepted, and the speed layer, the archiver and a replay all decide
+  // alike. A record time far ahead of this host is a producer's own (a CreateTime topic), not an arrival.
   const reference = Math.min(arrivedAt.getTime(), now + MAX_CONSUMER_CLOCK_LAG_MS);
   if (eventTime.getTime() > reference + MAX_FUTURE_SKEW_MS) {
     return { ok: false, reason: `event time ${eventTime.toISOString()} is more than 5 minutes after its arrival (${new Date(reference).toISOString()})` };
