@@ -61,11 +61,13 @@ export interface SessionStore {
  * control characters in categories, and productIds are [A-Za-z0-9_.:@-]):
  *
  *   "3" <base: the oldest event's time, base 36> "." <records, base 36>
- *       ["!" <bot reason r|p> <A − flag start, base 36> "+" <flag end − flag start, base 36>]
- *       ["~" <A: the newest arrival judged, base 36> "~" <run> "~" <arrival> ("," <arrival>)*]
+ *       ["!" <bot reason r|p> <A − flag start, hex> "+" <flag end − flag start, hex>]
+ *       ["~" <G: the oldest arrival kept, hex> "~" <A − G, A the newest arrival judged> "~" <arrivals kept> "~" <of which units, hex>
+ *        "~" <run> "~" <arrival> ("," <arrival>)*]
  *       ("\x1f" <category>)*  "\x1e"  <record> (";" <record>)*
- *   run = <type> <how many judged in a row were this type on this product, base 36> "." <productId>
- *   arrival = <fingerprint> <type> <A − arrival time, base 36>: the bot guard's arrivals of the last minute, oldest first
+ *   run = <type> <how many judged in a row were this type on this product, hex> "." <productId>
+ *   arrival = <fingerprint> <type> <arrival time − G, hex>: the bot guard's recent arrivals, oldest first
+ *   (units: what the rate rule counts, the purchases that arrived together counting once)
  *   record = <fingerprint, 5 chars> <type, 1 char> <at − base in ms, base 36> "," <category index, base 36, or ""> "," <productId>
  *
  * A record's type is upper case when the event arrived inside a flagged burst. Event times are
@@ -146,6 +148,9 @@ local function split(s, sep, from, to)
     i = j + 1
   end
 end
+-- The guard's times in hexadecimal: one C call each way, where base 36 takes a string per digit,
+-- and they change with every event.
+local function hex(n) return string.format('%x', n) end
 local FP = ${FINGERPRINT_LENGTH}
 local FIELDS = ${FIELDS_PER_EVENT}
 -- A purchase record in stored text: a separator, a fingerprint, then the type 'p' (a burst's 'P').
@@ -166,14 +171,16 @@ local keepEntries = math.max(maxSignals, botPerMinute + 1, botRepeat)
 -- start, flag end and newest arrival judged.
 local function recordOne(key, from, to)
   -- The stored header, read in place: base (the oldest event's time), record count, flag and the
-  -- guard's arrivals. headEnd is where the first header field ends; the categories follow it,
-  -- each after a unit separator (\\31). A value of format 2 keeps its records; its flag, judged on
-  -- the clients' clocks, is dropped.
+  -- guard's state. headEnd is where the first header field ends; the categories follow it, each
+  -- after a unit separator (\\31). A value of format 2 keeps its records; its flag, judged on the
+  -- clients' clocks, is dropped.
   local current = redis.call('GET', key)
   local bodyAt, headEnd, dot, base, count = nil, 0, 0, 0, 0
   local flagReason, flagFrom, flagUntil = false, 0, 0
-  local A, runType, runProduct, runLen = false, '', '', 0
-  local eFp, eType, eAt, eUnit, n = {}, {}, {}, {}, 0
+  -- The guard: G the oldest arrival it keeps, A the newest it judged, kept arrivals and units
+  -- (what the rate rule counts), the run, and where the arrivals start in the stored text.
+  local G, A, kept, keptUnits, runType, runProduct, runLen, entriesAt = 0, false, 0, 0, '', '', 0, 0
+  local stored = ''
   local version = current and string.sub(current, 1, 1)
   if version == '${FORMAT_VERSION}' or version == '2' then
     bodyAt = string.find(current, '\\30', 1, true)
@@ -188,118 +195,160 @@ local function recordOne(key, from, to)
     if bang and tilde and bang > tilde then bang = nil end
     count = tonumber(string.sub(current, dot + 1, (bang or tilde or headEnd + 1) - 1), 36)
     if version == '${FORMAT_VERSION}' and tilde then
-      local runAt = string.find(current, '~', tilde + 1, true)
-      local entriesAt = string.find(current, '~', runAt + 1, true)
-      A = tonumber(string.sub(current, tilde + 1, runAt - 1), 36)
-      local runDot = string.find(current, '.', runAt + 2, true)
-      runType = string.sub(current, runAt + 1, runAt + 1)
-      runLen = tonumber(string.sub(current, runAt + 2, runDot - 1), 36)
-      runProduct = string.sub(current, runDot + 1, entriesAt - 1)
-      if entriesAt < headEnd then
-        for _, e in ipairs(split(current, ',', entriesAt + 1, headEnd)) do
-          n = n + 1
-          eFp[n] = string.sub(e, 1, FP)
-          eType[n] = string.sub(e, FP + 1, FP + 1)
-          eAt[n] = A - tonumber(string.sub(e, FP + 2), 36)
-        end
-      end
+      stored = string.sub(current, bang or tilde, headEnd)
+      local fields = split(current, '~', tilde + 1, headEnd)
+      G = tonumber(fields[1], 16)
+      A = G + tonumber(fields[2], 16)
+      kept, keptUnits = tonumber(fields[3], 16), tonumber(fields[4], 16)
+      local run = fields[5]
+      local runDot = string.find(run, '.', 3, true)
+      runType, runLen, runProduct = string.sub(run, 1, 1), tonumber(string.sub(run, 2, runDot - 1), 16), string.sub(run, runDot + 1)
+      entriesAt = headEnd - #fields[6] + 1
       if bang then
         local plus = string.find(current, '+', bang, true)
         flagReason = string.sub(current, bang + 1, bang + 1)
-        flagFrom = A - tonumber(string.sub(current, bang + 2, plus - 1), 36)
-        flagUntil = flagFrom + tonumber(string.sub(current, plus + 1, tilde - 1), 36)
+        flagFrom = A - tonumber(string.sub(current, bang + 2, plus - 1), 16)
+        flagUntil = flagFrom + tonumber(string.sub(current, plus + 1, tilde - 1), 16)
       end
     end
   else
     current = false
   end
-
-  -- The bot guard, event by event in arrival order, on the arrivals of the last minute. A
-  -- purchase counts for the rate unless another purchase arrived at the same instant (one
-  -- checkout, one purchase per line). An event is judged once: one that arrived before the newest
-  -- judged, or at the same instant and already among the arrivals, is a redelivery.
-  local lastBasket = false
-  for j = 1, n do
-    if eType[j] == 'p' then eUnit[j] = eAt[j] ~= lastBasket; lastBasket = eAt[j] else eUnit[j] = true end
-  end
-  local lo, w, units = 1, 1, 0
-  if A then while w <= n and eAt[w] <= A - RATE_MS do w = w + 1 end end
-  for j = w, n do if eUnit[j] then units = units + 1 end end
-  local state, burst, retro, covered = 0, {}, false, false
-  -- What the call reports: the flag as this call last raised, extended or found it.
-  local told = {}
+  local first = false
   for i = from, to, FIELDS do
-    local arrival = ARGV[i + 5]
-    if arrival ~= '' then
-      local t, fp = tonumber(arrival), ARGV[i]
-      local judge = not A or t > A
-      if A and t == A then
-        judge = true
-        for j = n, lo, -1 do
-          if eAt[j] ~= t then break end
-          if eFp[j] == fp then judge = false break end
-        end
-      end
-      if judge then
-        if flagReason and t > flagUntil then flagReason = false end
-        local type, product = ARGV[i + 1], ARGV[i + 3]
+    if ARGV[i + 5] ~= '' then first = tonumber(ARGV[i + 5]) break end
+  end
+
+  -- The bot guard, event by event in arrival order (the rule of botVerdict and botFlagAfter).
+  -- Arrivals older than keepMs are dropped lazily, once the oldest is two such spans old, so that
+  -- most events only append to the stored text; every verdict counts exactly.
+  local state, burst, retro, told, head = 0, {}, false, {}, false
+  -- Fast path: one new arrival that cannot trip a rule (fewer units kept than the limit, no run
+  -- about to repeat) on an unflagged user: written without reading the arrivals.
+  if first and A and not flagReason and to - from == FIELDS - 1 and botRepeat >= 2 then
+    local t, fp, type, product = first, ARGV[from], ARGV[from + 1], ARGV[from + 3]
+    local same = type == runType and product == runProduct
+    if t >= A + keepMs then
+      -- Every arrival kept is stale: the guard starts again from this one.
+      head = '~' .. hex(t) .. '~0~1~1~' .. type .. '1.' .. product .. '~' .. fp .. type .. '0'
+    elseif t > A and G > t - 2 * keepMs and kept + 1 <= keepEntries and keptUnits + 1 <= botPerMinute and not (same and runLen + 1 >= botRepeat) then
+      local run = 1
+      if same then run = runLen + 1 end
+      local offset = hex(t - G)
+      head = '~' .. hex(G) .. '~' .. offset .. '~' .. hex(kept + 1) .. '~' .. hex(keptUnits + 1) .. '~' .. type .. hex(run) .. '.' .. product
+        .. '~' .. string.sub(current, entriesAt, headEnd) .. ',' .. fp .. type .. offset
+    end
+    if head then A = t end
+  end
+  if not head and not first then head = stored end
+
+  if not head then
+    -- Full path. A purchase counts for the rate unless another purchase arrived at the same
+    -- instant (one checkout, one purchase per line). An event is judged once: one that arrived
+    -- before the newest judged, or at the same instant and already among the arrivals, is a
+    -- redelivery.
+    local eFp, eType, eAt, eUnit, n = {}, {}, {}, {}, 0
+    -- The arrivals are read unless the call's first one drops them all.
+    if A and not (first and first >= A + keepMs) then
+      for _, e in ipairs(split(current, ',', entriesAt, headEnd)) do
         n = n + 1
-        eFp[n], eType[n], eAt[n] = fp, type, t
-        if type == 'p' then eUnit[n] = t ~= lastBasket; lastBasket = t else eUnit[n] = true end
-        if eUnit[n] then units = units + 1 end
-        while eAt[w] <= t - RATE_MS do
-          if eUnit[w] then units = units - 1 end
-          w = w + 1
-        end
-        while eAt[lo] <= t - keepMs or n - lo + 1 > keepEntries do
-          if lo >= w then
-            if eUnit[lo] then units = units - 1 end
-            w = lo + 1
-          end
-          lo = lo + 1
-        end
-        if runLen > 0 and type == runType and product == runProduct then
-          if runLen < botRepeat then runLen = runLen + 1 end
-        else
-          runType, runProduct, runLen = type, product, 1
-        end
-        local verdict, burstFrom = false, 0
-        if units > botPerMinute then verdict, burstFrom = 'r', eAt[w]
-        elseif botRepeat >= 2 and runLen >= botRepeat and n - botRepeat + 1 >= lo and t - eAt[n - botRepeat + 1] <= botRepeatMs then
-          verdict, burstFrom = 'p', eAt[n - botRepeat + 1]
-        end
-        if verdict then
-          if flagReason then
-            -- Still the same burst: it keeps its start and reason, and lasts longer.
-            if state == 0 then state = 2 end
-            if t + botFlagMs > flagUntil then flagUntil = t + botFlagMs end
-          else
-            flagReason, flagFrom, flagUntil, state = verdict, burstFrom, t + botFlagMs, 1
-            -- The burst's earlier events are already stored: mark them too.
-            retro = retro or {}
-            for j = lo, n do if eAt[j] >= flagFrom then retro[eFp[j]] = true end end
-          end
-          told = { flagReason, flagFrom, flagUntil }
-        end
-        A = t
-      end
-      if flagReason and t >= flagFrom and t <= flagUntil then
-        covered = true
-        burst[i] = true
-        told = { flagReason, flagFrom, flagUntil }
+        eFp[n] = string.sub(e, 1, FP)
+        eType[n] = string.sub(e, FP + 1, FP + 1)
+        eAt[n] = G + tonumber(string.sub(e, FP + 2), 16)
       end
     end
-  end
-  -- An event of the call inside the flag (a redelivery too) reports it again, so a ledger write
-  -- lost to a failure is made again when the events come back.
-  if state == 0 and covered then state = 3 end
+    local lastBasket = false
+    for j = 1, n do
+      if eType[j] == 'p' then eUnit[j] = eAt[j] ~= lastBasket; lastBasket = eAt[j] else eUnit[j] = true end
+    end
+    -- lo: the oldest kept; w: the oldest inside the rate window; units: those counted in it.
+    local lo, w, units, total = 1, 1, 0, 0
+    if A then while w <= n and eAt[w] <= A - RATE_MS do w = w + 1 end end
+    for j = w, n do if eUnit[j] then units = units + 1 end end
+    for j = 1, n do if eUnit[j] then total = total + 1 end end
+    local function drop()
+      if eUnit[lo] then total = total - 1 end
+      if lo >= w then
+        if eUnit[lo] then units = units - 1 end
+        w = lo + 1
+      end
+      lo = lo + 1
+    end
+    local covered = false
+    for i = from, to, FIELDS do
+      local arrival = ARGV[i + 5]
+      if arrival ~= '' then
+        local t, fp = tonumber(arrival), ARGV[i]
+        local judge = not A or t > A
+        if A and t == A then
+          judge = true
+          for j = n, lo, -1 do
+            if eAt[j] ~= t then break end
+            if eFp[j] == fp then judge = false break end
+          end
+        end
+        if judge then
+          if flagReason and t > flagUntil then flagReason = false end
+          if A and t >= A + keepMs then lo, w, units, total = n + 1, n + 1, 0, 0 end
+          local type, product = ARGV[i + 1], ARGV[i + 3]
+          n = n + 1
+          eFp[n], eType[n], eAt[n] = fp, type, t
+          if type == 'p' then eUnit[n] = t ~= lastBasket; lastBasket = t else eUnit[n] = true end
+          if eUnit[n] then units = units + 1; total = total + 1 end
+          while eAt[w] <= t - RATE_MS do
+            if eUnit[w] then units = units - 1 end
+            w = w + 1
+          end
+          if eAt[lo] <= t - 2 * keepMs then
+            while eAt[lo] <= t - keepMs do drop() end
+          end
+          while n - lo + 1 > keepEntries do drop() end
+          -- Only the new arrival kept: none before it is recent enough to repeat, the run starts again.
+          if lo == n then runLen = 0 end
+          if runLen > 0 and type == runType and product == runProduct then
+            if runLen < botRepeat then runLen = runLen + 1 end
+          else
+            runType, runProduct, runLen = type, product, 1
+          end
+          local verdict, burstFrom = false, 0
+          if units > botPerMinute then verdict, burstFrom = 'r', eAt[w]
+          elseif botRepeat >= 2 and runLen >= botRepeat and n - botRepeat + 1 >= lo and t - eAt[n - botRepeat + 1] <= botRepeatMs then
+            verdict, burstFrom = 'p', eAt[n - botRepeat + 1]
+          end
+          if verdict then
+            if flagReason then
+              -- Still the same burst: it keeps its start and reason, and lasts longer.
+              if state == 0 then state = 2 end
+              if t + botFlagMs > flagUntil then flagUntil = t + botFlagMs end
+            else
+              flagReason, flagFrom, flagUntil, state = verdict, burstFrom, t + botFlagMs, 1
+              -- The burst's earlier events are already stored: mark them too.
+              retro = retro or {}
+              for j = lo, n do if eAt[j] >= flagFrom then retro[eFp[j]] = true end end
+            end
+            told = { flagReason, flagFrom, flagUntil }
+          end
+          A = t
+        end
+        if flagReason and t >= flagFrom and t <= flagUntil then
+          covered = true
+          burst[i] = true
+          told = { flagReason, flagFrom, flagUntil }
+        end
+      end
+    end
+    -- An event of the call inside the flag (a redelivery too) reports it again, so a ledger write
+    -- lost to a failure is made again when the events come back.
+    if state == 0 and covered then state = 3 end
 
-  local head = ''
-  if flagReason then head = '!' .. flagReason .. b36(A - flagFrom) .. '+' .. b36(flagUntil - flagFrom) end
-  if A then
-    local entries = {}
-    for j = lo, n do entries[#entries + 1] = eFp[j] .. eType[j] .. b36(A - eAt[j]) end
-    head = head .. '~' .. b36(A) .. '~' .. runType .. b36(runLen) .. '.' .. runProduct .. '~' .. table.concat(entries, ',')
+    head = ''
+    if flagReason then head = '!' .. flagReason .. hex(A - flagFrom) .. '+' .. hex(flagUntil - flagFrom) end
+    if A then
+      local oldest, entries = eAt[lo], {}
+      for j = lo, n do entries[#entries + 1] = eFp[j] .. eType[j] .. hex(eAt[j] - oldest) end
+      head = head .. '~' .. hex(oldest) .. '~' .. hex(A - oldest) .. '~' .. hex(n - lo + 1) .. '~' .. hex(total) .. '~' .. runType .. hex(runLen) .. '.' .. runProduct
+        .. '~' .. table.concat(entries, ',')
+    end
   end
   -- How long the key must live: the session window, a purchase's suppression window, the flag,
   -- and the arrivals the guard still needs.
@@ -479,14 +528,14 @@ export function decodeSession(value: string | null, userId: string, policy: Pick
   const bodyAt = value.indexOf('\x1e');
   if (bodyAt < 0) return snapshot;
   const [first = '0', ...categories] = value.slice(1, bodyAt).split('\x1f');
-  const [flagged = '0', newestArrival] = first.split('~');
+  const [flagged = '0', oldestArrival, newestArrival] = first.split('~');
   const [counted = '0', flagText] = flagged.split('!');
   const base = parseInt(counted.slice(0, counted.indexOf('.')), 36);
   const reason = BOT_REASONS_BY_CODE.get(flagText?.[0] ?? '');
-  if (value[0] === FORMAT_VERSION && reason !== undefined && newestArrival !== undefined) {
+  if (value[0] === FORMAT_VERSION && reason !== undefined && oldestArrival !== undefined && newestArrival !== undefined) {
     const plus = flagText!.indexOf('+');
-    const from = parseInt(newestArrival, 36) - parseInt(flagText!.slice(1, plus), 36);
-    snapshot.botFlag = { reason, from, until: from + parseInt(flagText!.slice(plus + 1), 36) };
+    const from = parseInt(oldestArrival, 16) + parseInt(newestArrival, 16) - parseInt(flagText!.slice(1, plus), 16);
+    snapshot.botFlag = { reason, from, until: from + parseInt(flagText!.slice(plus + 1), 16) };
   }
   if (bodyAt === value.length - 1) return snapshot;
   const records = value.slice(bodyAt + 1).split(';');
