@@ -62,12 +62,11 @@ export interface SessionStore {
  *
  *   "3" <base: the oldest event's time, base 36> "." <records, base 36>
  *       ["!" <bot reason r|p> <A − flag start, hex> "+" <flag end − flag start, hex>]
- *       ["~" <G: the oldest arrival kept, hex> "~" <A − G, A the newest arrival judged> "~" <arrivals kept> "~" <of which units, hex>
- *        "~" <run> "~" <arrival> ("," <arrival>)*]
+ *       ["~" <G: the guard's anchor, hex> "~" <A − G, A the newest arrival judged> "~" <run> "~" <arrival> ("," <arrival>)*]
  *       ("\x1f" <category>)*  "\x1e"  <record> (";" <record>)*
  *   run = <type> <how many judged in a row were this type on this product, hex> "." <productId>
  *   arrival = <fingerprint> <type> <arrival time − G, hex>: the bot guard's recent arrivals, oldest first
- *   (units: what the rate rule counts, the purchases that arrived together counting once)
+ *   (G is the first arrival since the guard last went quiet for a minute, so a cut leaves the rest as they are)
  *   record = <fingerprint, 5 chars> <type, 1 char> <at − base in ms, base 36> "," <category index, base 36, or ""> "," <productId>
  *
  * A record's type is upper case when the event arrived inside a flagged burst. Event times are
@@ -177,10 +176,11 @@ local function recordOne(key, from, to)
   local current = redis.call('GET', key)
   local bodyAt, headEnd, dot, base, count = nil, 0, 0, 0, 0
   local flagReason, flagFrom, flagUntil = false, 0, 0
-  -- The guard: G the oldest arrival it keeps, A the newest it judged, kept arrivals and units
-  -- (what the rate rule counts), the run, and where the arrivals start in the stored text.
-  local G, A, kept, keptUnits, runType, runProduct, runLen, entriesAt = 0, false, 0, 0, '', '', 0, 0
-  local stored = ''
+  -- The guard: G the oldest arrival it keeps, A the newest it judged, and where its parts are in
+  -- the stored text: '~' at tilde, offsetAt, runAt and entriesAt - 1, the run's '.' at runDot.
+  local G, A, tilde, offsetAt, runAt, runDot, entriesAt = 0, false, nil, 0, 0, 0, 0
+  -- Where the stored flag or guard starts, for a call that leaves both as they are.
+  local storedAt = false
   local version = current and string.sub(current, 1, 1)
   if version == '${FORMAT_VERSION}' or version == '2' then
     bodyAt = string.find(current, '\\30', 1, true)
@@ -190,20 +190,18 @@ local function recordOne(key, from, to)
     -- A category may hold a '!' or a '~'; the header's are the ones inside the first field.
     local bang = string.find(current, '!', dot, true)
     if bang and bang > headEnd then bang = nil end
-    local tilde = string.find(current, '~', dot, true)
+    tilde = string.find(current, '~', dot, true)
     if tilde and tilde > headEnd then tilde = nil end
     if bang and tilde and bang > tilde then bang = nil end
     count = tonumber(string.sub(current, dot + 1, (bang or tilde or headEnd + 1) - 1), 36)
     if version == '${FORMAT_VERSION}' and tilde then
-      stored = string.sub(current, bang or tilde, headEnd)
-      local fields = split(current, '~', tilde + 1, headEnd)
-      G = tonumber(fields[1], 16)
-      A = G + tonumber(fields[2], 16)
-      kept, keptUnits = tonumber(fields[3], 16), tonumber(fields[4], 16)
-      local run = fields[5]
-      local runDot = string.find(run, '.', 3, true)
-      runType, runLen, runProduct = string.sub(run, 1, 1), tonumber(string.sub(run, 2, runDot - 1), 16), string.sub(run, runDot + 1)
-      entriesAt = headEnd - #fields[6] + 1
+      storedAt = bang or tilde
+      offsetAt = string.find(current, '~', tilde + 1, true)
+      runAt = string.find(current, '~', offsetAt + 1, true)
+      runDot = string.find(current, '.', runAt + 2, true)
+      entriesAt = string.find(current, '~', runDot, true) + 1
+      G = tonumber(string.sub(current, tilde + 1, offsetAt - 1), 16)
+      A = G + tonumber(string.sub(current, offsetAt + 1, runAt - 1), 16)
       if bang then
         local plus = string.find(current, '+', bang, true)
         flagReason = string.sub(current, bang + 1, bang + 1)
@@ -222,25 +220,53 @@ local function recordOne(key, from, to)
   -- The bot guard, event by event in arrival order (the rule of botVerdict and botFlagAfter).
   -- Arrivals older than keepMs are dropped lazily, once the oldest is two such spans old, so that
   -- most events only append to the stored text; every verdict counts exactly.
-  local state, burst, retro, told, head = 0, {}, false, {}, false
-  -- Fast path: one new arrival that cannot trip a rule (fewer units kept than the limit, no run
-  -- about to repeat) on an unflagged user: written without reading the arrivals.
+  local state, burst, retro, told, head = 0, false, false, false, false
+  -- Fast path: one new arrival that cannot trip a rule (fewer arrivals kept than the rate limit,
+  -- no run about to repeat) on an unflagged user: written without reading the arrivals.
   if first and A and not flagReason and to - from == FIELDS - 1 and botRepeat >= 2 then
     local t, fp, type, product = first, ARGV[from], ARGV[from + 1], ARGV[from + 3]
-    local same = type == runType and product == runProduct
     if t >= A + keepMs then
       -- Every arrival kept is stale: the guard starts again from this one.
-      head = '~' .. hex(t) .. '~0~1~1~' .. type .. '1.' .. product .. '~' .. fp .. type .. '0'
-    elseif t > A and G > t - 2 * keepMs and kept + 1 <= keepEntries and keptUnits + 1 <= botPerMinute and not (same and runLen + 1 >= botRepeat) then
+      head = '~' .. hex(t) .. '~0~' .. type .. '1.' .. product .. '~' .. fp .. type .. '0'
+    elseif t > A then
+      -- The oldest arrival kept; once it is two spans old, those older than one span are cut
+      -- off the front of the text (the rest keep their bytes: offsets are from G, not from it).
+      local cut = entriesAt
+      local function oldestFrom(at)
+        local comma = string.find(current, ',', at, true)
+        local ends = headEnd
+        if comma and comma < headEnd then ends = comma - 1 end
+        return G + tonumber(string.sub(current, at + FP + 1, ends), 16), ends
+      end
+      local oldest, ends = oldestFrom(cut)
+      if oldest <= t - 2 * keepMs then
+        while oldest <= t - keepMs do
+          cut = ends + 2
+          oldest, ends = oldestFrom(cut)
+        end
+      end
+      -- How many arrivals are kept, counted up to the rate limit.
+      local kept, comma = 1, string.find(current, ',', cut, true)
+      while comma and comma < headEnd and kept < botPerMinute do
+        kept = kept + 1
+        comma = string.find(current, ',', comma + 1, true)
+      end
+      -- The run's type and product, compared in place.
       local run = 1
-      if same then run = runLen + 1 end
-      local offset = hex(t - G)
-      head = '~' .. hex(G) .. '~' .. offset .. '~' .. hex(kept + 1) .. '~' .. hex(keptUnits + 1) .. '~' .. type .. hex(run) .. '.' .. product
-        .. '~' .. string.sub(current, entriesAt, headEnd) .. ',' .. fp .. type .. offset
+      if string.byte(current, runAt + 1) == string.byte(type) and entriesAt - runDot - 2 == #product and string.find(current, product, runDot + 1, true) == runDot + 1 then
+        run = tonumber(string.sub(current, runAt + 2, runDot - 1), 16) + 1
+      end
+      if kept + 1 <= botPerMinute and run < botRepeat then
+        local offset = hex(t - G)
+        head = string.sub(current, tilde, offsetAt) .. offset .. '~' .. type .. hex(run) .. '.' .. product .. '~' .. string.sub(current, cut, headEnd) .. ',' .. fp .. type .. offset
+      end
     end
     if head then A = t end
   end
-  if not head and not first then head = stored end
+  if not head and not first then
+    head = ''
+    if storedAt then head = string.sub(current, storedAt, headEnd) end
+  end
 
   if not head then
     -- Full path. A purchase counts for the rate unless another purchase arrived at the same
@@ -248,6 +274,10 @@ local function recordOne(key, from, to)
     -- before the newest judged, or at the same instant and already among the arrivals, is a
     -- redelivery.
     local eFp, eType, eAt, eUnit, n = {}, {}, {}, {}, 0
+    local runType, runProduct, runLen = '', '', 0
+    if A then
+      runType, runLen, runProduct = string.sub(current, runAt + 1, runAt + 1), tonumber(string.sub(current, runAt + 2, runDot - 1), 16), string.sub(current, runDot + 1, entriesAt - 2)
+    end
     -- The arrivals are read unless the call's first one drops them all.
     if A and not (first and first >= A + keepMs) then
       for _, e in ipairs(split(current, ',', entriesAt, headEnd)) do
@@ -262,12 +292,10 @@ local function recordOne(key, from, to)
       if eType[j] == 'p' then eUnit[j] = eAt[j] ~= lastBasket; lastBasket = eAt[j] else eUnit[j] = true end
     end
     -- lo: the oldest kept; w: the oldest inside the rate window; units: those counted in it.
-    local lo, w, units, total = 1, 1, 0, 0
+    local lo, w, units = 1, 1, 0
     if A then while w <= n and eAt[w] <= A - RATE_MS do w = w + 1 end end
     for j = w, n do if eUnit[j] then units = units + 1 end end
-    for j = 1, n do if eUnit[j] then total = total + 1 end end
     local function drop()
-      if eUnit[lo] then total = total - 1 end
       if lo >= w then
         if eUnit[lo] then units = units - 1 end
         w = lo + 1
@@ -289,12 +317,13 @@ local function recordOne(key, from, to)
         end
         if judge then
           if flagReason and t > flagUntil then flagReason = false end
-          if A and t >= A + keepMs then lo, w, units, total = n + 1, n + 1, 0, 0 end
+          -- Every arrival kept is stale (or none yet): the guard starts again from this one.
+          if not A or t >= A + keepMs then lo, w, units, G = n + 1, n + 1, 0, t end
           local type, product = ARGV[i + 1], ARGV[i + 3]
           n = n + 1
           eFp[n], eType[n], eAt[n] = fp, type, t
           if type == 'p' then eUnit[n] = t ~= lastBasket; lastBasket = t else eUnit[n] = true end
-          if eUnit[n] then units = units + 1; total = total + 1 end
+          if eUnit[n] then units = units + 1 end
           while eAt[w] <= t - RATE_MS do
             if eUnit[w] then units = units - 1 end
             w = w + 1
@@ -332,6 +361,7 @@ local function recordOne(key, from, to)
         end
         if flagReason and t >= flagFrom and t <= flagUntil then
           covered = true
+          burst = burst or {}
           burst[i] = true
           told = { flagReason, flagFrom, flagUntil }
         end
@@ -344,10 +374,9 @@ local function recordOne(key, from, to)
     head = ''
     if flagReason then head = '!' .. flagReason .. hex(A - flagFrom) .. '+' .. hex(flagUntil - flagFrom) end
     if A then
-      local oldest, entries = eAt[lo], {}
-      for j = lo, n do entries[#entries + 1] = eFp[j] .. eType[j] .. hex(eAt[j] - oldest) end
-      head = head .. '~' .. hex(oldest) .. '~' .. hex(A - oldest) .. '~' .. hex(n - lo + 1) .. '~' .. hex(total) .. '~' .. runType .. hex(runLen) .. '.' .. runProduct
-        .. '~' .. table.concat(entries, ',')
+      local entries = {}
+      for j = lo, n do entries[#entries + 1] = eFp[j] .. eType[j] .. hex(eAt[j] - G) end
+      head = head .. '~' .. hex(G) .. '~' .. hex(A - G) .. '~' .. runType .. hex(runLen) .. '.' .. runProduct .. '~' .. table.concat(entries, ',')
     end
   end
   -- How long the key must live: the session window, a purchase's suppression window, the flag,
@@ -409,7 +438,7 @@ local function recordOne(key, from, to)
         if not known then headerTail = '\\31' .. category end
       end
       local code = type
-      if burst[from] then code = string.upper(type) end
+      if burst and burst[from] then code = string.upper(type) end
       local value = '${FORMAT_VERSION}' .. string.sub(current, 2, dot) .. b36(count + 1) .. head .. string.sub(current, headEnd + 1, bodyAt - 1) .. headerTail
         .. string.sub(current, bodyAt) .. ';' .. fp .. code .. b36(at - base) .. ',' .. index .. ',' .. product
       -- A purchase record may be kept for its suppression window: the key lives that long.
@@ -444,7 +473,7 @@ local function recordOne(key, from, to)
       seen[fp] = true
       local category = ARGV[i + 4]
       if category == '' then category = false end
-      records[#records + 1] = { fp = fp, type = ARGV[i + 1], burst = burst[i] or (retro and retro[fp]) or false, at = tonumber(ARGV[i + 2]), product = ARGV[i + 3], category = category }
+      records[#records + 1] = { fp = fp, type = ARGV[i + 1], burst = (burst and burst[i]) or (retro and retro[fp]) or false, at = tonumber(ARGV[i + 2]), product = ARGV[i + 3], category = category }
     end
   end
 
