@@ -65,7 +65,7 @@ export interface SessionStore {
  *       ["~" <G: the guard's anchor, hex> "~" <A − G, A the newest arrival judged> "~" <run> "~" <arrival> ("," <arrival>)*]
  *       ("\x1f" <category>)*  "\x1e"  <record> (";" <record>)*
  *   run = <type> <how many judged in a row were this type on this product, hex> "." <productId>
- *   arrival = <fingerprint> <type> <arrival time − G, hex>: the bot guard's recent arrivals, oldest first
+ *   arrival = <fingerprint's first 3 chars> ["p" for a purchase] <arrival time − G, hex>: the bot guard's recent arrivals, oldest first
  *   (G is the first arrival since the guard last went quiet for a minute, so a cut leaves the rest as they are)
  *   record = <fingerprint, 5 chars> <type, 1 char> <at − base in ms, base 36> "," <category index, base 36, or ""> "," <productId>
  *
@@ -81,6 +81,12 @@ const TYPE_CODES: Record<EventType, string> = { view: 'v', click: 'c', add_to_ca
 const TYPES_BY_CODE = new Map(Object.entries(TYPE_CODES).map(([type, code]) => [code, type as EventType]));
 const FINGERPRINT_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_';
 const FINGERPRINT_LENGTH = 5;
+/**
+ * The bot guard's arrivals keep 3 characters of it (18 bits): they only tell apart the few events
+ * of one user that arrived in one instant, and find the stored records of a burst to mark (two
+ * records of a session sharing them, about 1 in 1,300 for 200 records, would mark one more).
+ */
+const GUARD_FINGERPRINT_LENGTH = 3;
 /** Script arguments per event: fingerprint, type, event time, productId, category, arrival. */
 const FIELDS_PER_EVENT = 6;
 const BOT_REASON_CODES: Record<BotReason, string> = { rate: 'r', repeat: 'p' };
@@ -151,6 +157,13 @@ end
 -- and they change with every event.
 local function hex(n) return string.format('%x', n) end
 local FP = ${FINGERPRINT_LENGTH}
+-- The guard keeps the first characters of a fingerprint (enough to tell the few events of one
+-- instant apart), and a type only for purchases (the basket rule): a few bytes per arrival.
+local GFP = ${GUARD_FINGERPRINT_LENGTH}
+local function arrivalText(fp, type, offset)
+  if type == 'p' then return string.sub(fp, 1, GFP) .. 'p' .. offset end
+  return string.sub(fp, 1, GFP) .. offset
+end
 local FIELDS = ${FIELDS_PER_EVENT}
 -- A purchase record in stored text: a separator, a fingerprint, then the type 'p' (a burst's 'P').
 local PURCHASE_RECORD = '[;\\30]' .. string.rep('[^;,]', FP) .. '[pP]'
@@ -227,7 +240,7 @@ local function recordOne(key, from, to)
     local t, fp, type, product = first, ARGV[from], ARGV[from + 1], ARGV[from + 3]
     if t >= A + keepMs then
       -- Every arrival kept is stale: the guard starts again from this one.
-      head = '~' .. hex(t) .. '~0~' .. type .. '1.' .. product .. '~' .. fp .. type .. '0'
+      head = '~' .. hex(t) .. '~0~' .. type .. '1.' .. product .. '~' .. arrivalText(fp, type, '0')
     elseif t > A then
       -- The oldest arrival kept; once it is two spans old, those older than one span are cut
       -- off the front of the text (the rest keep their bytes: offsets are from G, not from it).
@@ -236,7 +249,9 @@ local function recordOne(key, from, to)
         local comma = string.find(current, ',', at, true)
         local ends = headEnd
         if comma and comma < headEnd then ends = comma - 1 end
-        return G + tonumber(string.sub(current, at + FP + 1, ends), 16), ends
+        local offsetFrom = at + GFP
+        if string.byte(current, offsetFrom) == 112 then offsetFrom = offsetFrom + 1 end -- 'p'
+        return G + tonumber(string.sub(current, offsetFrom, ends), 16), ends
       end
       local oldest, ends = oldestFrom(cut)
       if oldest <= t - 2 * keepMs then
@@ -258,7 +273,7 @@ local function recordOne(key, from, to)
       end
       if kept + 1 <= botPerMinute and run < botRepeat then
         local offset = hex(t - G)
-        head = string.sub(current, tilde, offsetAt) .. offset .. '~' .. type .. hex(run) .. '.' .. product .. '~' .. string.sub(current, cut, headEnd) .. ',' .. fp .. type .. offset
+        head = string.sub(current, tilde, offsetAt) .. offset .. '~' .. type .. hex(run) .. '.' .. product .. '~' .. string.sub(current, cut, headEnd) .. ',' .. arrivalText(fp, type, offset)
       end
     end
     if head then A = t end
@@ -282,9 +297,10 @@ local function recordOne(key, from, to)
     if A and not (first and first >= A + keepMs) then
       for _, e in ipairs(split(current, ',', entriesAt, headEnd)) do
         n = n + 1
-        eFp[n] = string.sub(e, 1, FP)
-        eType[n] = string.sub(e, FP + 1, FP + 1)
-        eAt[n] = G + tonumber(string.sub(e, FP + 2), 16)
+        eFp[n] = string.sub(e, 1, GFP)
+        local offsetFrom = GFP + 1
+        if string.sub(e, offsetFrom, offsetFrom) == 'p' then eType[n] = 'p'; offsetFrom = offsetFrom + 1 else eType[n] = '' end
+        eAt[n] = G + tonumber(string.sub(e, offsetFrom), 16)
       end
     end
     local lastBasket = false
@@ -306,7 +322,7 @@ local function recordOne(key, from, to)
     for i = from, to, FIELDS do
       local arrival = ARGV[i + 5]
       if arrival ~= '' then
-        local t, fp = tonumber(arrival), ARGV[i]
+        local t, fp = tonumber(arrival), string.sub(ARGV[i], 1, GFP)
         local judge = not A or t > A
         if A and t == A then
           judge = true
@@ -375,7 +391,7 @@ local function recordOne(key, from, to)
     if flagReason then head = '!' .. flagReason .. hex(A - flagFrom) .. '+' .. hex(flagUntil - flagFrom) end
     if A then
       local entries = {}
-      for j = lo, n do entries[#entries + 1] = eFp[j] .. eType[j] .. hex(eAt[j] - G) end
+      for j = lo, n do entries[#entries + 1] = arrivalText(eFp[j], eType[j], hex(eAt[j] - G)) end
       head = head .. '~' .. hex(G) .. '~' .. hex(A - G) .. '~' .. runType .. hex(runLen) .. '.' .. runProduct .. '~' .. table.concat(entries, ',')
     end
   end
@@ -457,7 +473,7 @@ local function recordOne(key, from, to)
     local code = string.sub(rec, FP + 1, FP + 1)
     local type = string.lower(code)
     local fp = string.sub(rec, 1, FP)
-    return { fp = fp, type = type, burst = code ~= type or (retro and retro[fp]) or false, at = base + tonumber(fields[1], 36), product = fields[3], category = category }
+    return { fp = fp, type = type, burst = code ~= type or (retro and retro[string.sub(fp, 1, GFP)]) or false, at = base + tonumber(fields[1], 36), product = fields[3], category = category }
   end
   local records, seen = {}, {}
   if current and bodyAt < #current then
@@ -473,7 +489,7 @@ local function recordOne(key, from, to)
       seen[fp] = true
       local category = ARGV[i + 4]
       if category == '' then category = false end
-      records[#records + 1] = { fp = fp, type = ARGV[i + 1], burst = (burst and burst[i]) or (retro and retro[fp]) or false, at = tonumber(ARGV[i + 2]), product = ARGV[i + 3], category = category }
+      records[#records + 1] = { fp = fp, type = ARGV[i + 1], burst = (burst and burst[i]) or (retro and retro[string.sub(fp, 1, GFP)]) or false, at = tonumber(ARGV[i + 2]), product = ARGV[i + 3], category = category }
     end
   end
 
