@@ -1,6 +1,7 @@
 import { decodeEventRecord, DLQ_HEADERS, dlqTopicFor, type ConsumedEvent, type PartitionBatch } from '@lambdarec/contracts';
-import { CompressionTypes, Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { CompressionTypes, type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
 import type { ConsumerMetrics } from './consumer-metrics.js';
+import { createDlqProducer } from './dlq-producer.js';
 import { planDlqSends, type DlqLimits } from './dlq-sends.js';
 import type { Logger } from './logger.js';
 import { isRecordRejection } from './record-errors.js';
@@ -98,23 +99,11 @@ export function createEventConsumer({
   clock = Date.now,
 }: EventConsumerOptions): EventConsumer {
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
-  const dlqProducer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const consumerLog = log.child({ component: 'event-consumer', topic, groupId });
+  // One send at a time, and a new producer after a send that failed for good (see dlq-producer.ts).
+  const dlqProducer = createDlqProducer({ kafka, log: consumerLog });
   const dlqTopic = dlqTopicFor(topic);
   const dlqLimits: DlqLimits = { maxRecordBytes: dlqMaxRecordBytes, maxSendBytes: Math.floor(dlqMaxRecordBytes / 4) };
-  // One DLQ send at a time, whatever the partitions handled at once: kafkajs 2.2.4's idempotent
-  // producer breaks its sequence numbers on concurrent sends (OutOfOrderSequenceException).
-  let dlqSends: Promise<unknown> = Promise.resolve();
-  const sendToDlq = (record: Parameters<Producer['send']>[0]) => {
-    const sent = dlqSends.then(() => dlqProducer.send(record));
-    dlqSends = sent.catch(() => undefined);
-    return sent;
-  };
-  const consumerLog = log.child({ component: 'event-consumer', topic, groupId });
   // Lag, and the broker check of readiness, ask the broker directly: they must work while the
   // consumer itself is stuck or restarting.
   const admin = kafka.admin();
@@ -196,7 +185,7 @@ export function createEventConsumer({
               dlqLimits,
             );
             for (const { records, compressed } of sends) {
-              await sendToDlq({ topic: dlqTopic, acks: -1, messages: records, ...(compressed ? { compression: CompressionTypes.GZIP } : {}) });
+              await dlqProducer.send({ topic: dlqTopic, acks: -1, messages: records, ...(compressed ? { compression: CompressionTypes.GZIP } : {}) });
               await heartbeat();
             }
             for (const { reason, message } of entries) {
