@@ -62,7 +62,7 @@ export interface SessionStore {
  *
  *   "3" <base: the oldest event's time, base 36> "." <records, base 36>
  *       ["!" <bot reason r|p> <A − flag start, hex> "+" <flag end − flag start, hex>]
- *       ["~" <G: the guard's anchor, hex> "~" <A − G, A the newest arrival judged> "~" <run> "~" <arrival> ("," <arrival>)*]
+ *       ["~" <G − base, G the guard's anchor, hex, "-" when negative> "~" <run> "~" <arrival> ("," <arrival>)*]
  *       ("\x1f" <category>)*  "\x1e"  <record> (";" <record>)*
  *   run = <type> <how many judged in a row were this type on this product, hex> "." <productId>
  *   arrival = <fingerprint's first 3 chars> ["p" for a purchase] <arrival time − G, hex>: the bot guard's recent arrivals, oldest first
@@ -156,6 +156,14 @@ end
 -- The guard's times in hexadecimal: one C call each way, where base 36 takes a string per digit,
 -- and they change with every event.
 local function hex(n) return string.format('%x', n) end
+local function signedHex(n)
+  if n < 0 then return '-' .. hex(-n) end
+  return hex(n)
+end
+local function fromSignedHex(s)
+  if string.byte(s) == 45 then return -tonumber(string.sub(s, 2), 16) end -- '-'
+  return tonumber(s, 16)
+end
 local FP = ${FINGERPRINT_LENGTH}
 -- The guard keeps the first characters of a fingerprint (enough to tell the few events of one
 -- instant apart), and a type only for purchases (the basket rule): a few bytes per arrival.
@@ -190,8 +198,8 @@ local function recordOne(key, from, to)
   local bodyAt, headEnd, dot, base, count = nil, 0, 0, 0, 0
   local flagReason, flagFrom, flagUntil = false, 0, 0
   -- The guard: G the oldest arrival it keeps, A the newest it judged, and where its parts are in
-  -- the stored text: '~' at tilde, offsetAt, runAt and entriesAt - 1, the run's '.' at runDot.
-  local G, A, tilde, offsetAt, runAt, runDot, entriesAt = 0, false, nil, 0, 0, 0, 0
+  -- the stored text: '~' at tilde, runAt and entriesAt - 1, the run's '.' at runDot.
+  local G, A, tilde, runAt, runDot, entriesAt = 0, false, nil, 0, 0, 0
   -- Where the stored flag or guard starts, for a call that leaves both as they are.
   local storedAt = false
   local version = current and string.sub(current, 1, 1)
@@ -209,12 +217,19 @@ local function recordOne(key, from, to)
     count = tonumber(string.sub(current, dot + 1, (bang or tilde or headEnd + 1) - 1), 36)
     if version == '${FORMAT_VERSION}' and tilde then
       storedAt = bang or tilde
-      offsetAt = string.find(current, '~', tilde + 1, true)
-      runAt = string.find(current, '~', offsetAt + 1, true)
+      runAt = string.find(current, '~', tilde + 1, true)
       runDot = string.find(current, '.', runAt + 2, true)
       entriesAt = string.find(current, '~', runDot, true) + 1
-      G = tonumber(string.sub(current, tilde + 1, offsetAt - 1), 16)
-      A = G + tonumber(string.sub(current, offsetAt + 1, runAt - 1), 16)
+      G = base + fromSignedHex(string.sub(current, tilde + 1, runAt - 1))
+      -- A is the last arrival's.
+      local last, comma = entriesAt, string.find(current, ',', entriesAt, true)
+      while comma and comma < headEnd do
+        last = comma + 1
+        comma = string.find(current, ',', last, true)
+      end
+      last = last + GFP
+      if string.byte(current, last) == 112 then last = last + 1 end -- 'p'
+      A = G + tonumber(string.sub(current, last, headEnd), 16)
       if bang then
         local plus = string.find(current, '+', bang, true)
         flagReason = string.sub(current, bang + 1, bang + 1)
@@ -233,14 +248,16 @@ local function recordOne(key, from, to)
   -- The bot guard, event by event in arrival order (the rule of botVerdict and botFlagAfter).
   -- Arrivals older than keepMs are dropped lazily, once the oldest is two such spans old, so that
   -- most events only append to the stored text; every verdict counts exactly.
-  local state, burst, retro, told, head = 0, false, false, false, false
+  -- The guard's new text: its flag, and all after its anchor (which is written against the base
+  -- the value ends up with).
+  local state, burst, retro, told, head, flagText = 0, false, false, false, false, ''
   -- Fast path: one new arrival that cannot trip a rule (fewer arrivals kept than the rate limit,
   -- no run about to repeat) on an unflagged user: written without reading the arrivals.
   if first and A and not flagReason and to - from == FIELDS - 1 and botRepeat >= 2 then
     local t, fp, type, product = first, ARGV[from], ARGV[from + 1], ARGV[from + 3]
     if t >= A + keepMs then
       -- Every arrival kept is stale: the guard starts again from this one.
-      head = '~' .. hex(t) .. '~0~' .. type .. '1.' .. product .. '~' .. arrivalText(fp, type, '0')
+      G, head = t, '~' .. type .. '1.' .. product .. '~' .. arrivalText(fp, type, '0')
     elseif t > A then
       -- The oldest arrival kept; once it is two spans old, those older than one span are cut
       -- off the front of the text (the rest keep their bytes: offsets are from G, not from it).
@@ -273,14 +290,17 @@ local function recordOne(key, from, to)
       end
       if kept + 1 <= botPerMinute and run < botRepeat then
         local offset = hex(t - G)
-        head = string.sub(current, tilde, offsetAt) .. offset .. '~' .. type .. hex(run) .. '.' .. product .. '~' .. string.sub(current, cut, headEnd) .. ',' .. arrivalText(fp, type, offset)
+        head = '~' .. type .. hex(run) .. '.' .. product .. '~' .. string.sub(current, cut, headEnd) .. ',' .. arrivalText(fp, type, offset)
       end
     end
     if head then A = t end
   end
   if not head and not first then
     head = ''
-    if storedAt then head = string.sub(current, storedAt, headEnd) end
+    if storedAt then
+      flagText = string.sub(current, storedAt, tilde - 1)
+      head = string.sub(current, runAt, headEnd)
+    end
   end
 
   if not head then
@@ -388,15 +408,20 @@ local function recordOne(key, from, to)
     if state == 0 and covered then state = 3 end
 
     head = ''
-    if flagReason then head = '!' .. flagReason .. hex(A - flagFrom) .. '+' .. hex(flagUntil - flagFrom) end
+    if flagReason then flagText = '!' .. flagReason .. hex(A - flagFrom) .. '+' .. hex(flagUntil - flagFrom) end
     if A then
       local entries = {}
       for j = lo, n do entries[#entries + 1] = arrivalText(eFp[j], eType[j], hex(eAt[j] - G)) end
-      head = head .. '~' .. hex(G) .. '~' .. hex(A - G) .. '~' .. runType .. hex(runLen) .. '.' .. runProduct .. '~' .. table.concat(entries, ',')
+      head = '~' .. runType .. hex(runLen) .. '.' .. runProduct .. '~' .. table.concat(entries, ',')
     end
   end
   -- How long the key must live: the session window, a purchase's suppression window, the flag,
   -- and the arrivals the guard still needs.
+  -- The header's flag and guard, for a value whose oldest event is at b.
+  local function guardText(b)
+    if not A then return flagText end
+    return flagText .. '~' .. signedHex(G - b) .. head
+  end
   local function expiry(records, purchase)
     local ttl = 0
     if records then ttl = windowMs end
@@ -413,7 +438,7 @@ local function recordOne(key, from, to)
   if not stores and not retro then
     local rest = '\\30'
     if current then rest = string.sub(current, headEnd + 1) end
-    redis.call('SET', key, '${FORMAT_VERSION}' .. b36(base) .. '.' .. b36(count) .. head .. rest, 'PX', expiry(count > 0, current and string.find(current, PURCHASE_RECORD, bodyAt)))
+    redis.call('SET', key, '${FORMAT_VERSION}' .. b36(base) .. '.' .. b36(count) .. guardText(base) .. rest, 'PX', expiry(count > 0, current and string.find(current, PURCHASE_RECORD, bodyAt)))
     return state, told, A
   end
 
@@ -455,7 +480,7 @@ local function recordOne(key, from, to)
       end
       local code = type
       if burst and burst[from] then code = string.upper(type) end
-      local value = '${FORMAT_VERSION}' .. string.sub(current, 2, dot) .. b36(count + 1) .. head .. string.sub(current, headEnd + 1, bodyAt - 1) .. headerTail
+      local value = '${FORMAT_VERSION}' .. string.sub(current, 2, dot) .. b36(count + 1) .. guardText(base) .. string.sub(current, headEnd + 1, bodyAt - 1) .. headerTail
         .. string.sub(current, bodyAt) .. ';' .. fp .. code .. b36(at - base) .. ',' .. index .. ',' .. product
       -- A purchase record may be kept for its suppression window: the key lives that long.
       redis.call('SET', key, value, 'PX', expiry(true, type == 'p' or (purchaseMs > windowMs and string.find(current, PURCHASE_RECORD, bodyAt))))
@@ -538,7 +563,7 @@ local function recordOne(key, from, to)
     if r.burst then code = string.upper(code) end
     body[i] = r.fp .. code .. b36(r.at - newBase) .. ',' .. index .. ',' .. r.product
   end
-  local value = '${FORMAT_VERSION}' .. b36(newBase) .. '.' .. b36(#kept) .. head
+  local value = '${FORMAT_VERSION}' .. b36(newBase) .. '.' .. b36(#kept) .. guardText(newBase)
   if #names > 0 then value = value .. '\\31' .. table.concat(names, '\\31') end
   redis.call('SET', key, value .. '\\30' .. table.concat(body, ';'), 'PX', expiry(#kept > 0, anyPurchase))
   return state, told, A
@@ -573,13 +598,16 @@ export function decodeSession(value: string | null, userId: string, policy: Pick
   const bodyAt = value.indexOf('\x1e');
   if (bodyAt < 0) return snapshot;
   const [first = '0', ...categories] = value.slice(1, bodyAt).split('\x1f');
-  const [flagged = '0', oldestArrival, newestArrival] = first.split('~');
+  const [flagged = '0', anchor, , arrivals] = first.split('~');
   const [counted = '0', flagText] = flagged.split('!');
   const base = parseInt(counted.slice(0, counted.indexOf('.')), 36);
   const reason = BOT_REASONS_BY_CODE.get(flagText?.[0] ?? '');
-  if (value[0] === FORMAT_VERSION && reason !== undefined && oldestArrival !== undefined && newestArrival !== undefined) {
+  if (value[0] === FORMAT_VERSION && reason !== undefined && anchor !== undefined && arrivals !== undefined) {
+    // The flag is kept against the newest arrival, the guard's last.
+    const last = arrivals.slice(arrivals.lastIndexOf(',') + 1).slice(GUARD_FINGERPRINT_LENGTH);
+    const newestArrival = base + parseInt(anchor, 16) + parseInt(last.startsWith('p') ? last.slice(1) : last, 16);
     const plus = flagText!.indexOf('+');
-    const from = parseInt(oldestArrival, 16) + parseInt(newestArrival, 16) - parseInt(flagText!.slice(1, plus), 16);
+    const from = newestArrival - parseInt(flagText!.slice(1, plus), 16);
     snapshot.botFlag = { reason, from, until: from + parseInt(flagText!.slice(plus + 1), 16) };
   }
   if (bodyAt === value.length - 1) return snapshot;
