@@ -2,8 +2,10 @@ import { createCloser, type Logger, type PgPool, type Redis } from '@lambdarec/c
 import { sessionPolicyFrom, type ServingConfig } from '@lambdarec/config';
 import { createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
 import { createBatchViewRepository, createCatalogRepository, createSessionStore } from '@lambdarec/stores';
-import { createBatchViewCache, type BatchViewCache } from './batch-view-cache.js';
-import { createCatalogFactsCache, createSimilarItemsCache, createUserItemsCache } from './read-caches.js';
+import { createBatchViewCache, type BatchViewCache } from './caches/batch-view-cache.js';
+import { createCatalogFactsCache } from './caches/catalog-facts-cache.js';
+import { createSimilarItemsCache } from './caches/similar-items-cache.js';
+import { createUserItemsCache } from './caches/user-items-cache.js';
 import { createRecommender, type Recommender } from './recommender.js';
 import { itemsRoutes } from './routes/items.js';
 import { recommendationsRoutes } from './routes/recommendations.js';

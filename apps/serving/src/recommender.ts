@@ -14,15 +14,11 @@ import {
   type SessionProfile,
 } from '@lambdarec/domain';
 import type { BatchViewRepository, SessionSnapshot, SessionStore } from '@lambdarec/stores';
-import type { BatchViewCache } from './batch-view-cache.js';
-import {
-  createRepurchaseCache,
-  createUserItemsCache,
-  type CatalogFactsCache,
-  type RepurchaseCache,
-  type SimilarItemsCache,
-  type UserItemsCache,
-} from './read-caches.js';
+import type { BatchViewCache } from './caches/batch-view-cache.js';
+import type { CatalogFactsCache } from './caches/catalog-facts-cache.js';
+import { createRepurchaseCache, type RepurchaseCache } from './caches/repurchase-cache.js';
+import type { SimilarItemsCache } from './caches/similar-items-cache.js';
+import { createUserItemsCache, type UserItemsCache } from './caches/user-items-cache.js';
 
 // Shared empties: most requests have no session, so these are what they merge with.
 const NO_LISTS: ReadonlyMap<string, readonly Candidate[]> = new Map();

@@ -7,7 +7,7 @@ import { createBatchRunsRepository, createBatchViewRepository, publishWholeModel
 import { createTestDatabase, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServing, type ServingSettings } from '../src/app.js';
-import { createUserItemsCache } from '../src/read-caches.js';
+import { createUserItemsCache } from '../src/caches/user-items-cache.js';
 import { takeDatabaseDown } from './database-outage.js';
 
 const log = testLogger('user-items-cache');

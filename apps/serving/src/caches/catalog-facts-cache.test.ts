@@ -1,7 +1,7 @@
 import type { Candidate, CatalogFacts } from '@lambdarec/domain';
 import type { CatalogRepository, CatalogSnapshot } from '@lambdarec/stores';
 import { describe, expect, it } from 'vitest';
-import { createCatalogFactsCache } from './read-caches.js';
+import { createCatalogFactsCache } from './catalog-facts-cache.js';
 
 /**
  * An in-memory stand-in for the catalog's reads (the Postgres side is tested in libs/stores), with
