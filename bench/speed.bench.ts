@@ -313,7 +313,9 @@ const infra = await startInfra();
 const topic = await createTestTopic(infra.kafkaBrokers, { partitions: PARTITIONS });
 const keyPrefix = `${uniqueName('bench-speed')}:`;
 const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'bench', log });
-const redis = createRedis({ url: infra.redisUrl, log, purpose: 'requests' });
+// The bench's own client (session state, CPU samples, the SET floor) waits out a loaded machine:
+// a 1 s timeout of its own would end the run, while the timeouts under test are the consumer's.
+const redis = createRedis({ url: infra.redisUrl, log, purpose: 'requests', options: { commandTimeout: 30_000 } });
 const config = loadConfig(speedConfigSchema, {
   KAFKA_BROKERS: infra.kafkaBrokers.join(','),
   REDIS_URL: infra.redisUrl,
