@@ -1,21 +1,12 @@
-import { createConsumerMetrics, createEventConsumer, type EventConsumer, type Logger } from '@lambdarec/clients';
+import { createServiceConsumer, type EventConsumer, type ServiceConsumerOptions } from '@lambdarec/clients';
 import type { SessionPolicy } from '@lambdarec/domain';
-import { Counter, type Registry } from '@lambdarec/http';
+import { Counter } from '@lambdarec/http';
 import type { SessionStore } from '@lambdarec/stores';
-import type { Kafka } from 'kafkajs';
 import { createSessionApplier } from './session-applier.js';
 
-export interface SpeedConsumerOptions {
-  kafka: Kafka;
-  topic: string;
-  groupId: string;
+export interface SpeedConsumerOptions extends ServiceConsumerOptions {
   sessions: SessionStore;
   policy: SessionPolicy;
-  log: Logger;
-  registry: Registry;
-  onFatal?: (err: Error) => void;
-  /** How often lag is sampled from the broker. @defaultValue 15000 */
-  lagIntervalMs?: number;
   /**
    * Events applied to Redis in one pipeline. A partition's batch during a backlog holds thousands
    * of events (kafkajs fetches up to 1 MiB a partition) for as many users, and the session store
@@ -42,57 +33,48 @@ export interface SpeedConsumerOptions {
  * Older events are left to the batch layer.
  */
 export function createSpeedConsumer({
-  kafka,
-  topic,
-  groupId,
   sessions,
   policy,
-  log,
-  registry,
-  onFatal,
-  lagIntervalMs,
   applyChunkEvents = 1000,
   partitionsConsumedConcurrently = 6,
   now = Date.now,
+  ...consumer
 }: SpeedConsumerOptions): EventConsumer {
-  const metrics = createConsumerMetrics({ registry, prefix: 'lrec_speed', subject: 'speed layer', outcomes: 'applied, late' });
-  const botFlags = new Counter({
-    name: 'lrec_bot_flags_total',
-    help: 'Users the bot guard flagged (a flag still on and extended is not counted again), by reason: rate or repeat',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  const applier = createSessionApplier({
-    sessions,
-    policy,
-    metrics,
-    now,
-    onBotFlags(flags) {
-      for (const flag of flags) {
-        if (!flag.raised) continue;
-        botFlags.inc({ reason: flag.reason });
-        log.warn(
-          { userId: flag.userId, reason: flag.reason, from: new Date(flag.from).toISOString(), until: new Date(flag.until).toISOString() },
-          'bot guard: user flagged; the events that arrive from its start to its end move no session boosts and stay out of the batch model',
-        );
-      }
-    },
-  });
-  return createEventConsumer({
-    kafka,
-    topic,
-    groupId,
-    log,
-    ...(onFatal === undefined ? {} : { onFatal }),
-    ...(lagIntervalMs === undefined ? {} : { lagIntervalMs }),
+  const { log, registry } = consumer;
+  return createServiceConsumer({
+    ...consumer,
     partitionsConsumedConcurrently,
-    metrics,
-    async handle({ events, partition }) {
-      let applied = 0;
-      for (let from = 0; from < events.length; from += applyChunkEvents) {
-        applied += (await applier.apply(events.slice(from, from + applyChunkEvents))).applied;
-      }
-      log.debug({ partition, applied, received: events.length }, 'session state updated');
+    metrics: { prefix: 'lrec_speed', subject: 'speed layer', outcomes: 'applied, late' },
+    handler(metrics) {
+      const botFlags = new Counter({
+        name: 'lrec_bot_flags_total',
+        help: 'Users the bot guard flagged (a flag still on and extended is not counted again), by reason: rate or repeat',
+        labelNames: ['reason'],
+        registers: [registry],
+      });
+      const applier = createSessionApplier({
+        sessions,
+        policy,
+        metrics,
+        now,
+        onBotFlags(flags) {
+          for (const flag of flags) {
+            if (!flag.raised) continue;
+            botFlags.inc({ reason: flag.reason });
+            log.warn(
+              { userId: flag.userId, reason: flag.reason, from: new Date(flag.from).toISOString(), until: new Date(flag.until).toISOString() },
+              'bot guard: user flagged; the events that arrive from its start to its end move no session boosts and stay out of the batch model',
+            );
+          }
+        },
+      });
+      return async ({ events, partition }) => {
+        let applied = 0;
+        for (let from = 0; from < events.length; from += applyChunkEvents) {
+          applied += (await applier.apply(events.slice(from, from + applyChunkEvents))).applied;
+        }
+        log.debug({ partition, applied, received: events.length }, 'session state updated');
+      };
     },
   });
 }

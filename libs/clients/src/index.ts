@@ -5,6 +5,7 @@ export * from './postgres.js';
 export * from './close.js';
 export * from './run-service.js';
 export * from './event-consumer.js';
+export * from './service-consumer.js';
 export * from './record-errors.js';
 export * from './compression.js';
 export * from './consumer-metrics.js';
