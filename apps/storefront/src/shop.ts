@@ -32,7 +32,7 @@ export interface ShopOptions {
   similarShown?: number;
 }
 
-/** A product serving named that the catalog does not know (DESIGN.md: it counts as in stock). */
+/** A product serving named that the catalog does not know (docs/design.md: it counts as in stock). */
 const unlisted = (item: RecommendedItem): ListedProduct => ({ productId: item.productId, category: item.category, title: null, price: null, inStock: true });
 
 /** Recommendations and similar items from serving, dressed with the catalog for a shopper to read. */

@@ -21,7 +21,7 @@ export const MIN_EVENT_TIME = Date.parse('2000-01-01T00:00:00Z');
  */
 export const DEFAULT_EVENT_MAX_AGE_HOURS = 168;
 
-/** One event as a storefront posts it (DESIGN.md, "The event"). */
+/** One event as a storefront posts it (docs/design.md, "The event"). */
 export const clickEventInputSchema = z.strictObject({
   eventId: z.uuid().optional(),
   userId: idSchema('userId'),

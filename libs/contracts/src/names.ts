@@ -1,5 +1,5 @@
 /**
- * Names that services, scripts and tests agree on (DESIGN.md). Each has a default that deployments
+ * Names that services, scripts and tests agree on (docs/design.md). Each has a default that deployments
  * use, and tests pass their own so that they never share a topic, queue or key space.
  */
 export const EVENTS_TOPIC = 'events.v1';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Text must be storable everywhere downstream (DESIGN.md, "The event"). Postgres refuses NUL in
+ * Text must be storable everywhere downstream (docs/design.md, "The event"). Postgres refuses NUL in
  * text and lone surrogates are not valid UTF-8, so either one in a record would stop the archiver
  * on it; other C0 control characters break logs, CSV exports and terminals. Tab and newline are
  * fine in free text (titles).

@@ -65,7 +65,7 @@ export function createHttpServer({
     logController: new LogController({ disableRequestLogging: true }),
     // A hop count trusts that many proxies in front of this server.
     trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
-    // ids are up to 128 characters (DESIGN.md): longer params must reach zod for a 400, not 414.
+    // ids are up to 128 characters (docs/design.md): longer params must reach zod for a 400, not 414.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
