@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, createPgPool } from '@lambdarec/clients';
-import { createBatchViewRepository, createCatalogRepository, createEventArchive } from '@lambdarec/stores';
+import { createBatchViewReader, createCatalogRepository, createEventArchive } from '@lambdarec/stores';
 import { demoCatalog, demoEvents, localInfrastructure } from '@lambdarec/testing';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -175,7 +175,7 @@ try {
     }
     await until('the archiver to store the demo events', async () => ((await archive.count()) >= events.length ? true : undefined));
   }
-  const published = await createBatchViewRepository({ pool }).publishedRun();
+  const published = await createBatchViewReader({ pool }).publishedRun();
   await pool.end();
 
   if (published === undefined) {

@@ -1,6 +1,6 @@
 import { createPgPool, type PgPool } from '@lambdarec/clients';
 import type { BatchRun } from '@lambdarec/contracts';
-import { createBatchViewRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
+import { createBatchViewReader, createEventArchive, runMigrations } from '@lambdarec/stores';
 import { asPartitionBatches, createTestDatabase, createTestTopic, retailHistory, testLogger, uniqueName, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startService, type RunningService } from './harness.js';
@@ -69,7 +69,7 @@ describe('SIGKILL of a batch worker mid-run', () => {
     const victim = await startService('batch', env);
     const survivor = await startService('batch', env);
     services.push(victim, survivor);
-    const view = createBatchViewRepository({ pool });
+    const view = createBatchViewReader({ pool });
 
     const first = await finished(victim, await startRun(victim));
     expect(first.status).toBe('succeeded');

@@ -3,7 +3,7 @@ import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/c
 import type { ClickEvent } from '@lambdarec/contracts';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
 import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
-import { createArchiveReader, createBatchRunsRepository, createBatchViewRepository, createEventArchive, decodeList, runMigrations } from '@lambdarec/stores';
+import { createArchiveReader, createBatchRunsRepository, createBatchViewReader, createEventArchive, decodeList, runMigrations } from '@lambdarec/stores';
 import { asPartitionBatches, createTestDatabase, retailHistory, testLogger, uniqueName, waitFor, wideHistory, type TestDatabase } from '@lambdarec/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -145,7 +145,7 @@ describe('a sharded run', () => {
 describe('kept runs and rollback', () => {
   it('publishes an older kept run again atomically, and refuses pruned, failed and unknown runs', async () => {
     const app = await batchService(BASE);
-    const view = createBatchViewRepository({ pool });
+    const view = createBatchViewReader({ pool });
     const latest = await runToEnd(app);
     runIds.push(latest.runId);
     // keepRuns 2: of the runs so far, the newest two succeeded ones are kept (and the published one).

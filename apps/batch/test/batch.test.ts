@@ -4,7 +4,7 @@ import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
 import {
   createArchiveReader,
   createBatchRunsRepository,
-  createBatchViewRepository,
+  createBatchViewReader,
   createBatchViewWriter,
   createBotFlagLedger,
   createEventArchive,
@@ -160,7 +160,7 @@ describe('batch runs', () => {
     const returned = await waitFor(async () => ((await queue.getJob(runId))?.returnvalue as BatchJobResult | undefined) ?? undefined, { what: 'the run job to complete' });
     expect(returned).toMatchObject({ runId, skipped: false, stats: { report: run.stats.report } });
 
-    const view = createBatchViewRepository({ pool });
+    const view = createBatchViewReader({ pool });
     expect((await view.publishedRun())?.runId).toBe(runId);
     // br-3 bought milk only; others who had milk also had bread.
     const items = await view.userItems(runId, 'br-3');
@@ -183,7 +183,7 @@ describe('batch runs', () => {
     const run = await waitForRun(res.json().runId);
     expect(run.status).toBe('succeeded');
     expect(run.stats.botEventsExcluded).toBeGreaterThanOrEqual(3);
-    const view = createBatchViewRepository({ pool });
+    const view = createBatchViewReader({ pool });
     expect(await view.userItems(run.runId, 'bot-1')).toEqual([]);
     // Only the human's basket links bot-a: with the bot's views, bot-b would be its neighbour.
     const similar = (await view.similarItems(run.runId, ['bot-a'])).get('bot-a') ?? [];
@@ -220,7 +220,7 @@ describe('batch runs', () => {
     const run = await waitForRun((await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } })).json().runId);
     expect(run.status).toBe('succeeded');
     expect(run.stats.botEventsExcluded).toBeGreaterThanOrEqual(burst.length);
-    const view = createBatchViewRepository({ pool });
+    const view = createBatchViewReader({ pool });
     const bought = (await view.repurchase(run.runId, ['v6-tea', 'v6-cake'], [])).products;
     // The victim bought tea before the flood and cake after it: both count, beside the peer's.
     expect(bought.get('v6-tea')?.buyers).toBe(2);

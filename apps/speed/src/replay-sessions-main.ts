@@ -5,7 +5,7 @@
  */
 import { closeRedis, createKafka, createLogger, createPgPool, createRedis } from '@lambdarec/clients';
 import { ConfigError, loadConfig, replaySessionsConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
-import { createBatchRunsRepository, createBatchViewRepository, createSessionStore } from '@lambdarec/stores';
+import { createBatchRunsRepository, createBatchViewReader, createSessionStore } from '@lambdarec/stores';
 import { replaySessions, replayStartTime } from './replay.js';
 import { createSessionApplier } from './session-applier.js';
 
@@ -25,7 +25,7 @@ async function watermarkTime(url: string | undefined): Promise<number | undefine
   if (url === undefined) return undefined;
   const pool = createPgPool({ url, log, applicationName: 'lambdarec-replay-sessions', max: 1 });
   try {
-    const published = await createBatchViewRepository({ pool }).publishedRun();
+    const published = await createBatchViewReader({ pool }).publishedRun();
     const run = published === undefined ? undefined : await createBatchRunsRepository({ pool }).get(published.runId);
     const time = run?.watermark?.maxEventTime;
     return time === null || time === undefined ? undefined : Date.parse(time);

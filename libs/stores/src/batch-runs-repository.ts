@@ -1,7 +1,7 @@
 import type { BatchRun, RunProgress, RunStats, RunStatus, Watermark } from '@lambdarec/contracts';
 import type { RepurchaseTable, ScoredItem } from '@lambdarec/domain';
 import { withTransaction, type PgPool } from '@lambdarec/clients';
-import { writeRunWideRows } from './batch-view-repository.js';
+import { writeRunWideRows } from './batch-view-writer.js';
 
 interface RunRow {
   run_id: string;

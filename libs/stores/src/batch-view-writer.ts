@@ -1,88 +1,7 @@
-import {
-  BOUGHT_BEFORE_REASON,
-  SIMILAR_TO_REASON,
-  type BatchModel,
-  type Candidate,
-  type ProductFacts,
-  type RankedCandidate,
-  type RepurchaseStats,
-  type RepurchaseTable,
-  type ScoredItem,
-} from '@lambdarec/domain';
+import type { BatchModel, ProductFacts, RankedCandidate, RepurchaseTable, ScoredItem } from '@lambdarec/domain';
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyRows } from './copy.js';
-
-export interface PublishedRun {
-  runId: string;
-  publishedAt: string;
-}
-
-/** The read side of the batch view. Each call names its run, so a request never mixes two runs. */
-export interface BatchViewRepository {
-  publishedRun(): Promise<PublishedRun | undefined>;
-  userItems(runId: string, userId: string): Promise<Candidate[]>;
-  similarItems(runId: string, productIds: readonly string[]): Promise<Map<string, Candidate[]>>;
-  popularItems(runId: string): Promise<Candidate[]>;
-  /** category → the run's most popular products in it. */
-  categoryPopular(runId: string): Promise<Map<string, Candidate[]>>;
-  /** What the run learned about re-buying these products and these categories (absent: nothing). */
-  repurchase(runId: string, productIds: readonly string[], categories: readonly string[]): Promise<RepurchaseFacts>;
-}
-
-export interface RepurchaseFacts {
-  products: Map<string, RepurchaseStats>;
-  categories: Map<string, RepurchaseStats>;
-}
-
-export function createBatchViewRepository({ pool }: { pool: PgPool }): BatchViewRepository {
-  return {
-    async publishedRun() {
-      const { rows } = await pool.query<{ run_id: string; published_at: Date }>(
-        'SELECT run_id, published_at FROM published_run WHERE singleton',
-      );
-      const row = rows[0];
-      return row === undefined ? undefined : { runId: row.run_id, publishedAt: row.published_at.toISOString() };
-    },
-
-    async userItems(runId, userId) {
-      const { rows } = await pool.query<{ items: StoredList }>('SELECT items FROM rec_user_items WHERE run_id = $1 AND user_id = $2', [runId, userId]);
-      return rows[0] === undefined ? [] : decodeList(rows[0].items);
-    },
-
-    async similarItems(runId, productIds) {
-      const similar = new Map<string, Candidate[]>();
-      if (productIds.length === 0) return similar;
-      const { rows } = await pool.query<{ product_id: string; items: StoredList }>(
-        'SELECT product_id, items FROM rec_similar_items WHERE run_id = $1 AND product_id = ANY($2::text[])',
-        [runId, productIds],
-      );
-      for (const row of rows) similar.set(row.product_id, decodeList(row.items));
-      return similar;
-    },
-
-    async popularItems(runId) {
-      const { rows } = await pool.query<{ items: StoredList }>('SELECT items FROM rec_popular_items WHERE run_id = $1', [runId]);
-      return rows[0] === undefined ? [] : decodeList(rows[0].items);
-    },
-
-    async categoryPopular(runId) {
-      const { rows } = await pool.query<{ category: string; items: StoredList }>('SELECT category, items FROM rec_category_popular WHERE run_id = $1', [runId]);
-      return new Map(rows.map((row) => [row.category, decodeList(row.items)]));
-    },
-
-    async repurchase(runId, productIds, categories) {
-      const facts: RepurchaseFacts = { products: new Map(), categories: new Map() };
-      if (productIds.length === 0 && categories.length === 0) return facts;
-      const { rows } = await pool.query<{ scope: 'product' | 'category'; key: string; buyers: number; rebuyers: number }>(
-        `SELECT scope, key, buyers, rebuyers FROM rec_repurchase
-         WHERE run_id = $1 AND ((scope = 'product' AND key = ANY($2::text[])) OR (scope = 'category' AND key = ANY($3::text[])))`,
-        [runId, productIds, categories],
-      );
-      for (const row of rows) (row.scope === 'product' ? facts.products : facts.categories).set(row.key, { buyers: row.buyers, rebuyers: row.rebuyers });
-      return facts;
-    },
-  };
-}
+import { createRankedListEncoder, decodeList, listJson, type StoredList } from './batch-view-lists.js';
 
 export interface ShardTotals {
   shards: number;
@@ -144,53 +63,6 @@ export interface BatchViewWriter {
   /** Finished shards of a run per stage, with the pairs they counted and the rows they wrote. */
   shardsDone(runId: string): Promise<Record<ShardRecord['stage'], ShardTotals>>;
 }
-
-/**
- * How the per-user and per-product lists are stored: each item as `[productId, score, category,
- * reasons]`, and the two batch reasons abbreviated (`^` bought before, `~P` similar to P). A run
- * writes 50 items for each of its users: this is about half the bytes of the items as objects,
- * which node serialises and Postgres checks, compresses and logs. Lists of the older object form
- * (runs written before) are read as they are.
- */
-type StoredItem = [productId: string, score: number, category: string | null, reasons: string[]];
-type StoredList = Array<StoredItem | Candidate>;
-
-const encodeReason = (reason: string) =>
-  reason === BOUGHT_BEFORE_REASON ? '^' : reason.startsWith(SIMILAR_TO_REASON) ? `~${reason.slice(SIMILAR_TO_REASON.length)}` : reason;
-const decodeReason = (reason: string) => (reason === '^' ? BOUGHT_BEFORE_REASON : reason.startsWith('~') ? `${SIMILAR_TO_REASON}${reason.slice(1)}` : reason);
-
-export const listJson = (items: readonly ScoredItem[]): string =>
-  JSON.stringify(items.map((item): StoredItem => [item.productId, item.score, item.category, item.reasons.map(encodeReason)]));
-
-/**
- * Encodes ranked per-user lists (`rankUser`) into the very text that `listJson` makes of the
- * `userRecommendations` items they stand for, without making those items: a user-items shard
- * writes 50 items for each of its users, and building objects and reason strings only to
- * abbreviate them again was a third of its time per user. The stored reasons of an item depend
- * only on its seed and whether it was bought, so each such array is made once per shard.
- */
-export function createRankedListEncoder(categoryOf: ReadonlyMap<string, string | null>): (items: readonly RankedCandidate[]) => string {
-  const none: string[] = [];
-  const bought = [encodeReason(BOUGHT_BEFORE_REASON)];
-  const similarTo = new Map<string, string[]>();
-  const boughtAndSimilarTo = new Map<string, string[]>();
-  const reasons = ({ bought: wasBought, because }: RankedCandidate): string[] => {
-    if (because === undefined) return wasBought ? bought : none;
-    const cache = wasBought ? boughtAndSimilarTo : similarTo;
-    let found = cache.get(because);
-    if (found === undefined) {
-      const similar = encodeReason(`${SIMILAR_TO_REASON}${because}`);
-      cache.set(because, (found = wasBought ? [...bought, similar] : [similar]));
-    }
-    return found;
-  };
-  return (items) => JSON.stringify(items.map((item): StoredItem => [item.productId, item.score, categoryOf.get(item.productId) ?? null, reasons(item)]));
-}
-
-export const decodeList = (stored: StoredList): Candidate[] =>
-  stored.map((item) =>
-    Array.isArray(item) ? { productId: item[0], score: item[1], category: item[2], reasons: item[3].map(decodeReason) } : item,
-  );
 
 async function recordShard(client: PgClient, runId: string, record: ShardRecord, rowsWritten: number) {
   await client.query(

@@ -2,7 +2,7 @@ import type { RunStats, Watermark } from '@lambdarec/contracts';
 import type { BatchModel } from '@lambdarec/domain';
 import type { PgPool } from '@lambdarec/clients';
 import type { BatchRunsRepository } from './batch-runs-repository.js';
-import { writeWholeModel } from './batch-view-repository.js';
+import { writeWholeModel } from './batch-view-writer.js';
 
 /**
  * Writes and publishes a model computed in memory (`computeBatchModel`), as a run of one shard per

@@ -5,7 +5,7 @@ import { buildClickEvent, buildProduct, createTestDatabase, testLogger, type Tes
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createArchiveReader } from '../src/archive-reader.js';
 import { createBatchRunsRepository } from '../src/batch-runs-repository.js';
-import { createBatchViewRepository } from '../src/batch-view-repository.js';
+import { createBatchViewReader } from '../src/batch-view-reader.js';
 import { createCatalogListing } from '../src/catalog-listing.js';
 import { createCatalogRepository, unseenByEither } from '../src/catalog-repository.js';
 import { createEventArchive } from '../src/event-archive.js';
@@ -188,7 +188,7 @@ describe('batch runs', () => {
 
   it('publishes a run atomically: the view switches from the old run to the new one', async () => {
     const runs = createBatchRunsRepository({ pool });
-    const view = createBatchViewRepository({ pool });
+    const view = createBatchViewReader({ pool });
     const archive = createEventArchive({ pool });
     const reader = createArchiveReader({ pool });
     const t = Date.now();
@@ -231,48 +231,9 @@ describe('batch runs', () => {
     expect((await view.categoryPopular(secondRun)).get('shoes')?.map((c) => c.productId)).toEqual(expect.arrayContaining(['x', 'y']));
   });
 
-  it("stores the run's re-buy figures per product and per category, read back by run", async () => {
-    const runs = createBatchRunsRepository({ pool });
-    const view = createBatchViewRepository({ pool });
-    const runId = randomUUID();
-    await runs.create({ runId, trigger: 'test' });
-    await runs.markRunning(runId);
-    const purchase = (userId: string, count: number) => ({ userId, productId: 'rb-tea', type: 'purchase' as const, count, lastAt: 0, category: 'rb-grocery' });
-    const model = computeBatchModel([purchase('w1', 3), purchase('w2', 1), purchase('w3', 2)], 0, DEFAULT_BATCH_POLICY);
-    await publishWholeModel({ pool, runs }, runId, model);
-    const facts = await view.repurchase(runId, ['rb-tea', 'rb-unknown'], ['rb-grocery']);
-    expect(facts.products).toEqual(new Map([['rb-tea', { buyers: 3, rebuyers: 2 }]]));
-    expect(facts.categories).toEqual(new Map([['rb-grocery', { buyers: 3, rebuyers: 2 }]]));
-    expect((await view.repurchase(randomUUID(), ['rb-tea'], [])).products.size).toBe(0);
-  });
-
-  it('stores lists compactly and reads back exactly what the model computed, older object rows too', async () => {
-    const runs = createBatchRunsRepository({ pool });
-    const view = createBatchViewRepository({ pool });
-    const runId = randomUUID();
-    await runs.create({ runId, trigger: 'test' });
-    await runs.markRunning(runId);
-    const at = Date.now();
-    const rows = ['x', 'y', 'z'].flatMap((productId, i) => [
-      { userId: 'enc-1', productId, type: 'purchase' as const, count: 1 + i, lastAt: at - i, category: i === 2 ? null : 'c\t"1' },
-      { userId: 'enc-2', productId, type: 'view' as const, count: 1, lastAt: at, category: 'c\t"1' },
-    ]);
-    const model = computeBatchModel(rows, at, DEFAULT_BATCH_POLICY);
-    await publishWholeModel({ pool, runs }, runId, model);
-    expect(await view.userItems(runId, 'enc-1')).toEqual(model.perUser.get('enc-1'));
-    expect((await view.userItems(runId, 'enc-1')).some((item) => item.reasons.includes('batch:bought-before'))).toBe(true);
-    expect((await view.similarItems(runId, ['x'])).get('x')).toEqual(model.similar.get('x'));
-    expect(await view.popularItems(runId)).toEqual(model.popular);
-    const stored = await pool.query<{ items: unknown[] }>("SELECT items FROM rec_user_items WHERE run_id = $1 AND user_id = 'enc-1'", [runId]);
-    expect(Array.isArray(stored.rows[0]!.items[0])).toBe(true);
-    // A list written before the compact form (objects) reads the same.
-    await pool.query("UPDATE rec_user_items SET items = $2::json WHERE run_id = $1 AND user_id = 'enc-2'", [runId, JSON.stringify(model.perUser.get('enc-2'))]);
-    expect(await view.userItems(runId, 'enc-2')).toEqual(model.perUser.get('enc-2'));
-  });
-
   it('a run that fails while publishing changes nothing that is served', async () => {
     const runs = createBatchRunsRepository({ pool });
-    const view = createBatchViewRepository({ pool });
+    const view = createBatchViewReader({ pool });
     const before = await view.publishedRun();
     const runId = randomUUID();
     await runs.create({ runId, trigger: 'test' });

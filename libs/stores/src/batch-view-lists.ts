@@ -1,0 +1,48 @@
+import { BOUGHT_BEFORE_REASON, SIMILAR_TO_REASON, type Candidate, type RankedCandidate, type ScoredItem } from '@lambdarec/domain';
+
+/**
+ * How the per-user and per-product lists are stored: each item as `[productId, score, category,
+ * reasons]`, and the two batch reasons abbreviated (`^` bought before, `~P` similar to P). A run
+ * writes 50 items for each of its users: this is about half the bytes of the items as objects,
+ * which node serialises and Postgres checks, compresses and logs. Lists of the older object form
+ * (runs written before) are read as they are.
+ */
+export type StoredItem = [productId: string, score: number, category: string | null, reasons: string[]];
+export type StoredList = Array<StoredItem | Candidate>;
+
+const encodeReason = (reason: string) =>
+  reason === BOUGHT_BEFORE_REASON ? '^' : reason.startsWith(SIMILAR_TO_REASON) ? `~${reason.slice(SIMILAR_TO_REASON.length)}` : reason;
+const decodeReason = (reason: string) => (reason === '^' ? BOUGHT_BEFORE_REASON : reason.startsWith('~') ? `${SIMILAR_TO_REASON}${reason.slice(1)}` : reason);
+
+export const listJson = (items: readonly ScoredItem[]): string =>
+  JSON.stringify(items.map((item): StoredItem => [item.productId, item.score, item.category, item.reasons.map(encodeReason)]));
+
+/**
+ * Encodes ranked per-user lists (`rankUser`) into the very text that `listJson` makes of the
+ * `userRecommendations` items they stand for, without making those items: a user-items shard
+ * writes 50 items for each of its users, and building objects and reason strings only to
+ * abbreviate them again was a third of its time per user. The stored reasons of an item depend
+ * only on its seed and whether it was bought, so each such array is made once per shard.
+ */
+export function createRankedListEncoder(categoryOf: ReadonlyMap<string, string | null>): (items: readonly RankedCandidate[]) => string {
+  const none: string[] = [];
+  const bought = [encodeReason(BOUGHT_BEFORE_REASON)];
+  const similarTo = new Map<string, string[]>();
+  const boughtAndSimilarTo = new Map<string, string[]>();
+  const reasons = ({ bought: wasBought, because }: RankedCandidate): string[] => {
+    if (because === undefined) return wasBought ? bought : none;
+    const cache = wasBought ? boughtAndSimilarTo : similarTo;
+    let found = cache.get(because);
+    if (found === undefined) {
+      const similar = encodeReason(`${SIMILAR_TO_REASON}${because}`);
+      cache.set(because, (found = wasBought ? [...bought, similar] : [similar]));
+    }
+    return found;
+  };
+  return (items) => JSON.stringify(items.map((item): StoredItem => [item.productId, item.score, categoryOf.get(item.productId) ?? null, reasons(item)]));
+}
+
+export const decodeList = (stored: StoredList): Candidate[] =>
+  stored.map((item) =>
+    Array.isArray(item) ? { productId: item[0], score: item[1], category: item[2], reasons: item[3].map(decodeReason) } : item,
+  );
