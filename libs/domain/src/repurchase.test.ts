@@ -5,8 +5,11 @@ import {
   SUPPRESS_EVERY_PURCHASE,
   type RepurchaseEvidence,
   type RepurchasePolicy,
+  type RepurchaseStats,
 } from './repurchase.js';
-import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction, type RepurchaseStats } from './similarity.js';
+import { computeBatchModel } from './batch-model.js';
+import { DEFAULT_BATCH_POLICY } from './batch-policy.js';
+import type { Interaction } from './user-history.js';
 
 const policy: RepurchasePolicy = { rebuyThreshold: 0.2, rebuyMinBuyers: 5 };
 

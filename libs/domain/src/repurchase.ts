@@ -1,4 +1,8 @@
-import type { RepurchaseStats } from './similarity.js';
+/** How many customers bought a product (or a category's products) and how many bought it again. */
+export interface RepurchaseStats {
+  buyers: number;
+  rebuyers: number;
+}
 
 /** When a just-purchased product leaves the user's list, and when it stays. */
 export interface RepurchasePolicy {

@@ -1,23 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES } from '@lambdarec/contracts';
 import { seededRandom } from './seeded-random.js';
-import {
-  BOUGHT_BEFORE_REASON,
-  computeBatchModel,
-  CooccurrenceShard,
-  DEFAULT_BATCH_POLICY,
-  groupByUser,
-  PairLimitError,
-  rankUser,
-  reasonsOf,
-  SimilarityIndex,
-  userProfile,
-  userRecommendations,
-  userSignals,
-  type BatchPolicy,
-  type Interaction,
-  type ScoredItem,
-} from './similarity.js';
+import { computeBatchModel } from './batch-model.js';
+import { DEFAULT_BATCH_POLICY, type BatchPolicy } from './batch-policy.js';
+import { CooccurrenceShard, PairLimitError } from './co-occurrence.js';
+import { BOUGHT_BEFORE_REASON, type ScoredItem } from './scored-item.js';
+import { SimilarityIndex } from './similarity-index.js';
+import { groupByUser, type Interaction } from './user-history.js';
+import { rankUser, reasonsOf, userRecommendations } from './user-ranking.js';
+import { userProfile, userSignals } from './user-signals.js';
 
 const AS_OF = Date.parse('2025-03-01T00:00:00Z');
 const DAY = 24 * 60 * 60 * 1000;
