@@ -6,6 +6,7 @@ import {
   EVENTS_TOPIC,
   SPEED_CONSUMER_GROUP,
 } from '@lambdarec/contracts';
+import { DEFAULT_SESSION_POLICY, type SessionPolicy } from '@lambdarec/domain';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -97,22 +98,51 @@ const secret = (what: string, minLength: number) =>
     .min(minLength, `must be at least ${minLength} characters`)
     .refine((value) => !KNOWN_PLACEHOLDER_SECRETS.includes(value.trim().toLowerCase()), 'is a known placeholder; set a secret of your own');
 
+const SECOND_MS = 1000;
+const MINUTE_MS = 60 * SECOND_MS;
+const HOUR_MS = 60 * MINUTE_MS;
+
+// The defaults are the domain's, in the units the variables are written in.
+const policy = DEFAULT_SESSION_POLICY;
+
 const session = {
-  SESSION_WINDOW_MINUTES: positiveNumber.default(120).describe('speed layer keeps events younger than this'),
-  BOOST_HALF_LIFE_MINUTES: positiveNumber.default(30).describe('half-life of a session category boost'),
-  PURCHASE_SUPPRESSION_HOURS: positiveNumber.default(24).describe('how long a purchased product that customers rarely buy again is hidden'),
+  SESSION_WINDOW_MINUTES: positiveNumber.default(policy.sessionWindowMs / MINUTE_MS).describe('speed layer keeps events younger than this'),
+  BOOST_HALF_LIFE_MINUTES: positiveNumber.default(policy.boostHalfLifeMs / MINUTE_MS).describe('half-life of a session category boost'),
+  PURCHASE_SUPPRESSION_HOURS: positiveNumber
+    .default(policy.purchaseSuppressionMs / HOUR_MS)
+    .describe('how long a purchased product that customers rarely buy again is hidden'),
   REBUY_THRESHOLD: z.coerce
     .number()
     .min(0)
     .max(1)
-    .default(0.1)
+    .default(policy.rebuyThreshold)
     .describe('a purchased product stays recommended when at least this share of its buyers bought it again'),
-  REBUY_MIN_BUYERS: z.coerce.number().int().min(1).default(5).describe("buyers a product (else its category) needs before its re-buy share counts"),
-  CATEGORY_BOOST: z.coerce.number().min(0).max(10).default(0.3).describe('score fraction added for a fully boosted category'),
-  BOT_MAX_EVENTS_PER_MINUTE: z.coerce.number().int().min(1).max(199, 'must stay below the 200 events a session keeps').default(50).describe('bot guard: more events than this within 60 s flags a user'),
-  BOT_REPEAT_LIMIT: z.coerce.number().int().min(2).default(3).describe('bot guard: this many events in a row of one type on one product flags a user'),
-  BOT_REPEAT_WINDOW_SECONDS: positiveNumber.default(30).describe('bot guard: the repeats must fall within this many seconds'),
-  BOT_FLAG_MINUTES: positiveNumber.default(30).describe("bot guard: how long a flag lasts; a flagged user's events move no boosts and stay out of the batch model"),
+  REBUY_MIN_BUYERS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(policy.rebuyMinBuyers)
+    .describe("buyers a product (else its category) needs before its re-buy share counts"),
+  CATEGORY_BOOST: z.coerce.number().min(0).max(10).default(policy.categoryBoost).describe('score fraction added for a fully boosted category'),
+  BOT_MAX_EVENTS_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(policy.maxSignals - 1, `must stay below the ${policy.maxSignals} events a session keeps`)
+    .default(policy.botMaxEventsPerMinute)
+    .describe('bot guard: more events than this within 60 s flags a user'),
+  BOT_REPEAT_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .default(policy.botRepeatLimit)
+    .describe('bot guard: this many events in a row of one type on one product flags a user'),
+  BOT_REPEAT_WINDOW_SECONDS: positiveNumber
+    .default(policy.botRepeatWindowMs / SECOND_MS)
+    .describe('bot guard: the repeats must fall within this many seconds'),
+  BOT_FLAG_MINUTES: positiveNumber
+    .default(policy.botFlagMs / MINUTE_MS)
+    .describe("bot guard: how long a flag lasts; a flagged user's events move no boosts and stay out of the batch model"),
 };
 
 export const ingestConfigSchema = z.object({
@@ -245,18 +275,18 @@ export const servingConfigSchema = z.object({
 });
 export type ServingConfig = z.output<typeof servingConfigSchema>;
 
-/** Session tunables in the domain's units. */
-export const sessionPolicyFrom = (config: z.output<z.ZodObject<typeof session>>) => ({
-  sessionWindowMs: config.SESSION_WINDOW_MINUTES * 60_000,
-  boostHalfLifeMs: config.BOOST_HALF_LIFE_MINUTES * 60_000,
-  purchaseSuppressionMs: config.PURCHASE_SUPPRESSION_HOURS * 3_600_000,
+/** Session tunables in the domain's units; what no variable sets keeps the domain's default. */
+export const sessionPolicyFrom = (config: z.output<z.ZodObject<typeof session>>): SessionPolicy => ({
+  sessionWindowMs: config.SESSION_WINDOW_MINUTES * MINUTE_MS,
+  boostHalfLifeMs: config.BOOST_HALF_LIFE_MINUTES * MINUTE_MS,
+  purchaseSuppressionMs: config.PURCHASE_SUPPRESSION_HOURS * HOUR_MS,
   categoryBoost: config.CATEGORY_BOOST,
-  maxSignals: 200,
-  maxPurchases: 200,
+  maxSignals: policy.maxSignals,
+  maxPurchases: policy.maxPurchases,
   rebuyThreshold: config.REBUY_THRESHOLD,
   rebuyMinBuyers: config.REBUY_MIN_BUYERS,
   botMaxEventsPerMinute: config.BOT_MAX_EVENTS_PER_MINUTE,
   botRepeatLimit: config.BOT_REPEAT_LIMIT,
-  botRepeatWindowMs: config.BOT_REPEAT_WINDOW_SECONDS * 1000,
-  botFlagMs: config.BOT_FLAG_MINUTES * 60_000,
+  botRepeatWindowMs: config.BOT_REPEAT_WINDOW_SECONDS * SECOND_MS,
+  botFlagMs: config.BOT_FLAG_MINUTES * MINUTE_MS,
 });
