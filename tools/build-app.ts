@@ -1,8 +1,8 @@
 /**
  * Bundles one app (run from its folder: `node --import tsx ../../tools/build-app.ts`) into
  * dist/main.js: the workspace libraries are inlined, npm packages stay external (installed in the
- * image, and some, like Swagger UI, read their own files at run time), and the migrations travel
- * along in dist/migrations.
+ * image, and some, like Swagger UI, read their own files at run time), and the migrations and the
+ * Redis scripts travel along in dist/migrations and dist/lua.
  */
 import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -36,5 +36,7 @@ const result = await build({
   metafile: true,
 });
 await cp(path.join(appDir, '../../libs/stores/migrations'), path.join(outdir, 'migrations'), { recursive: true });
+// libs/stores reads its Redis scripts by name, beside the module that runs them (redis-scripts.ts).
+await cp(path.join(appDir, '../../libs/stores/src/lua'), path.join(outdir, 'lua'), { recursive: true });
 const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
 process.stdout.write(`${manifest.name}: dist/main.js${workers.map((w) => `, dist/${w.replace('.ts', '.js')}`).join('')} (${(bytes / 1024).toFixed(0)} KiB with source maps)\n`);

@@ -1,5 +1,6 @@
 export * from './migrations.js';
 export * from './session-store.js';
+export { decodeSession, eventFingerprint, type SessionSnapshot } from './session-format.js';
 export * from './bot-flag-ledger.js';
 export * from './catalog-repository.js';
 export * from './event-archive.js';

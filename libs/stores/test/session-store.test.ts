@@ -4,7 +4,8 @@ import { botFlagAfter, DEFAULT_SESSION_POLICY, seededRandom } from '@lambdarec/d
 import { testLogger, uniqueName } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBotFlagLedger } from '../src/bot-flag-ledger.js';
-import { createSessionStore, eventFingerprint, type SessionWrite } from '../src/session-store.js';
+import { eventFingerprint } from '../src/session-format.js';
+import { createSessionStore, type SessionWrite } from '../src/session-store.js';
 
 const policy = { ...DEFAULT_SESSION_POLICY, maxSignals: 5, maxPurchases: 3 };
 let redis: Redis;
