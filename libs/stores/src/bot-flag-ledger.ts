@@ -1,6 +1,7 @@
 import { botFlagDayDroppedKey, botFlagDayKey, ERROR_CODES, LrecError } from '@lambdarec/contracts';
 import type { Logger, Redis } from '@lambdarec/clients';
 import type { BotReason } from '@lambdarec/domain';
+import { redisScript } from './redis-scripts.js';
 
 /** A burst the bot guard flagged: the user's events that arrived in [from, until] (epoch ms) stay out of the batch model. */
 export interface BotFlagInterval {
@@ -54,34 +55,9 @@ const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
 
 /*
  * One day's sorted set, member `<userId>|<reason>|<from>` scored by the flag's end, so a flag
- * extended later (ZADD GT) stays one entry. KEYS: the day's set and its dropped counter (one hash
- * slot). ARGV: the cap, the expiry (epoch ms), then per flag its end and member. A member already
- * there is always updated; a new one is added while the day is under its cap, else counted as
- * dropped. Answers the flags dropped by this call and the day's total.
+ * extended later (ZADD GT) stays one entry. Written by lua/add-bot-flags.lua, which keeps the day
+ * under its cap and counts what it drops.
  */
-const ADD_SCRIPT = `
-local cap, expireAt = tonumber(ARGV[1]), ARGV[2]
-local size = redis.call('ZCARD', KEYS[1])
-local dropped = 0
-for i = 3, #ARGV, 2 do
-  local member = ARGV[i + 1]
-  if redis.call('ZSCORE', KEYS[1], member) then
-    redis.call('ZADD', KEYS[1], 'GT', ARGV[i], member)
-  elseif size < cap then
-    redis.call('ZADD', KEYS[1], ARGV[i], member)
-    size = size + 1
-  else
-    dropped = dropped + 1
-  end
-end
-redis.call('PEXPIREAT', KEYS[1], expireAt)
-local total = 0
-if dropped > 0 then
-  total = redis.call('INCRBY', KEYS[2], dropped)
-  redis.call('PEXPIREAT', KEYS[2], expireAt)
-end
-return { dropped, total }
-`;
 
 type AddFlagsCommand = (dayKey: string, droppedKey: string, ...args: Array<string | number>) => Promise<[number, number]>;
 
@@ -104,7 +80,7 @@ export function createBotFlagLedger({
   log,
   now = Date.now,
 }: BotFlagLedgerOptions): BotFlagLedger {
-  redis.defineCommand('lrecAddBotFlags', { numberOfKeys: 2, lua: ADD_SCRIPT });
+  redis.defineCommand('lrecAddBotFlags', { numberOfKeys: 2, lua: redisScript('add-bot-flags') });
   const addFlags = (redis as unknown as { lrecAddBotFlags: AddFlagsCommand }).lrecAddBotFlags.bind(redis);
 
   /** The days that may hold flags: those kept, and tomorrow (another host's clock may run ahead). */

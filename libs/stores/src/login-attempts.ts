@@ -1,15 +1,6 @@
 import { loginAttemptsKey } from '@lambdarec/contracts';
 import type { Redis } from '@lambdarec/clients';
-
-// Counting and setting the expiry in one step: a key can never be left without one.
-const INCREMENT = `
-local attempts = redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return attempts`;
-// Only while the window's key lives: a late give-back must not leave a key without an expiry.
-const DECREMENT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end
-return 0`;
+import { redisScript } from './redis-scripts.js';
 
 /**
  * Dashboard login attempts per client address and window, in Redis, so that every instance of a
@@ -17,12 +8,14 @@ return 0`;
  * shape of `LoginAttemptCounts` (@lambdarec/http), which its login throttle takes.
  */
 export function createRedisLoginAttemptCounts({ redis, keyPrefix }: { redis: Redis; keyPrefix: string }) {
+  const count = redisScript('count-login-attempt');
+  const giveBack = redisScript('give-back-login-attempt');
   return {
     async increment(client: string, window: number, ttlMs: number): Promise<number> {
-      return Number(await redis.eval(INCREMENT, 1, loginAttemptsKey(keyPrefix, client, window), String(ttlMs)));
+      return Number(await redis.eval(count, 1, loginAttemptsKey(keyPrefix, client, window), String(ttlMs)));
     },
     async decrement(client: string, window: number): Promise<void> {
-      await redis.eval(DECREMENT, 1, loginAttemptsKey(keyPrefix, client, window));
+      await redis.eval(giveBack, 1, loginAttemptsKey(keyPrefix, client, window));
     },
   };
 }
