@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest';
+import { EVENT_TYPES } from '@lambdarec/contracts';
+import { computeBatchModel } from './batch-model.js';
+import { BOUGHT_BEFORE_REASON } from './scored-item.js';
+import { seededRandom } from './seeded-random.js';
+import { SimilarityIndex } from './similarity-index.js';
+import { groupByUser, type Interaction } from './user-history.js';
+import { rankUser, reasonsOf, userRecommendations } from './user-ranking.js';
+import { userProfile, userSignals } from './user-signals.js';
+import { AS_OF, buildInteraction, CO_OCCURRENCE, DAY, policy, similarity, views } from '../test/batch-history.js';
+
+describe('computeBatchModel per-user lists', () => {
+  it("a user's top-N contains items similar to what they interacted with, naming the seed", () => {
+    const model = computeBatchModel(CO_OCCURRENCE, AS_OF, policy);
+    // u7 only saw B; A is B's neighbour.
+    expect(model.perUser.get('u7')).toEqual([
+      { productId: 'A', score: expect.any(Number), category: null, reasons: ['batch:similar-to:B'] },
+    ]);
+  });
+
+  it('every per-user reason is a product that user bought or a product similar to one they interacted with', () => {
+    const rows = [
+      ...CO_OCCURRENCE,
+      buildInteraction({ userId: 'u1', productId: 'A', type: 'purchase', count: 2 }),
+      buildInteraction({ userId: 'u6', productId: 'D', type: 'purchase' }),
+      buildInteraction({ userId: 'u7', productId: 'C', type: 'add_to_cart' }),
+    ];
+    const model = computeBatchModel(rows, AS_OF, policy);
+    const history = new Map<string, Set<string>>();
+    const bought = new Set<string>();
+    for (const row of rows) {
+      if (!history.has(row.userId)) history.set(row.userId, new Set());
+      history.get(row.userId)!.add(row.productId);
+      if (row.type === 'purchase') bought.add(`${row.userId}/${row.productId}`);
+    }
+    expect(model.perUser.size).toBeGreaterThan(0);
+    for (const [userId, items] of model.perUser) {
+      for (const item of items) {
+        expect(item.reasons.length).toBeGreaterThan(0);
+        for (const reason of item.reasons) {
+          if (reason === BOUGHT_BEFORE_REASON) expect(bought).toContain(`${userId}/${item.productId}`);
+          else expect(history.get(userId)).toContain(/^batch:similar-to:(.+)$/.exec(reason)?.[1]);
+        }
+      }
+    }
+  });
+
+  it("a user's recommendation names the seed that contributed most to it", () => {
+    // u9 purchased B and viewed C; A is similar to both, more strongly via the purchased B.
+    const rows = [
+      ...CO_OCCURRENCE,
+      buildInteraction({ userId: 'u9', productId: 'B', type: 'purchase' }),
+      buildInteraction({ userId: 'u9', productId: 'C', type: 'view' }),
+    ];
+    const model = computeBatchModel(rows, AS_OF, policy);
+    expect(model.perUser.get('u9')?.find((item) => item.productId === 'A')?.reasons).toEqual(['batch:similar-to:B']);
+  });
+
+  it('a user whose products have no neighbours gets no per-user list', () => {
+    const model = computeBatchModel(views({ loner: ['X'], u1: ['A', 'B'] }), AS_OF, policy);
+    expect(model.perUser.has('loner')).toBe(false);
+    expect(model.perUser.has('u1')).toBe(true);
+  });
+
+  it('keeps at most topNPerUser recommendations per user, the strongest first', () => {
+    const rows = views({ u1: ['A', 'B', 'C', 'D'], u2: ['A', 'B'], u3: ['A', 'B', 'C'], me: ['A'] });
+    const full = computeBatchModel(rows, AS_OF, policy).perUser.get('me');
+    const capped = computeBatchModel(rows, AS_OF, { ...policy, topNPerUser: 2 }).perUser.get('me');
+    expect(full?.map((item) => item.productId)).toEqual(['B', 'C', 'D']);
+    expect(capped?.map((item) => item.productId)).toEqual(['B', 'C']);
+    expect(full!.every((item, i) => i === 0 || full![i - 1]!.score >= item.score)).toBe(true);
+  });
+
+  it("a customer's own re-bought products are in their list as 'batch:bought-before', ranked by how often they bought them", () => {
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'once', type: 'purchase', count: 1 }),
+      buildInteraction({ userId: 'me', productId: 'thrice', type: 'purchase', count: 3 }),
+      buildInteraction({ userId: 'me', productId: 'twice', type: 'purchase', count: 2 }),
+    ];
+    const list = computeBatchModel(rows, AS_OF, policy).perUser.get('me');
+    expect(list?.map((item) => item.productId)).toEqual(['thrice', 'twice', 'once']);
+    for (const item of list!) expect(item.reasons[0]).toBe(BOUGHT_BEFORE_REASON);
+  });
+
+  it("a re-buy candidate scores the customer's purchases of it against their most bought product", () => {
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'staple', type: 'purchase', count: 4 }),
+      buildInteraction({ userId: 'me', productId: 'treat', type: 'purchase', count: 1 }),
+    ];
+    // Without the neighbour side, only the re-buys count.
+    const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0 }).perUser.get('me');
+    expect(list?.map((item) => [item.productId, item.score])).toEqual([
+      ['staple', 1],
+      ['treat', 0.25],
+    ]);
+  });
+
+  it('a purchase one profile half-life old counts half as much as a fresh one', () => {
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'fresh', type: 'purchase', lastAt: AS_OF }),
+      buildInteraction({ userId: 'me', productId: 'last-year', type: 'purchase', lastAt: AS_OF - policy.profileHalfLifeMs }),
+    ];
+    const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0 }).perUser.get('me');
+    expect(list?.map((item) => item.productId)).toEqual(['fresh', 'last-year']);
+    expect(list?.[1]?.score).toBeCloseTo(0.5, 10);
+  });
+
+  it('a customer whose purchases have no neighbours still gets them back as re-buy candidates', () => {
+    const model = computeBatchModel([buildInteraction({ userId: 'loner', productId: 'X', type: 'purchase', count: 2 })], AS_OF, policy);
+    expect(model.perUser.get('loner')).toEqual([{ productId: 'X', score: 1, category: null, reasons: [BOUGHT_BEFORE_REASON] }]);
+  });
+
+  it('a viewed, clicked or carted product is not a re-buy candidate', () => {
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'bought', type: 'purchase' }),
+      buildInteraction({ userId: 'me', productId: 'viewed', type: 'view', count: 9 }),
+      buildInteraction({ userId: 'me', productId: 'clicked', type: 'click' }),
+      buildInteraction({ userId: 'me', productId: 'carted', type: 'add_to_cart' }),
+    ];
+    const list = computeBatchModel(rows, AS_OF, policy).perUser.get('me')!;
+    expect(list.filter((item) => item.reasons.includes(BOUGHT_BEFORE_REASON)).map((item) => item.productId)).toEqual(['bought']);
+    // They still feed the profile: their neighbours are in the list (here, each other and the bought one).
+    expect(list.map((item) => item.productId).sort()).toEqual(['bought', 'carted', 'clicked', 'viewed']);
+  });
+
+  it('a viewed-only customer without neighbours gets no list: views alone are no re-buy candidates', () => {
+    const model = computeBatchModel([buildInteraction({ userId: 'browser', productId: 'X', type: 'view', count: 5 })], AS_OF, policy);
+    expect(model.perUser.has('browser')).toBe(false);
+  });
+
+  it('a product both bought and similar to another of their products says both and scores the sum', () => {
+    // Two products bought once each by one customer: each is the other's only neighbour, similarity 1.
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'A', type: 'purchase' }),
+      buildInteraction({ userId: 'me', productId: 'B', type: 'purchase' }),
+    ];
+    const list = computeBatchModel(rows, AS_OF, policy).perUser.get('me');
+    const both = expect.closeTo(1 + policy.neighbourWeight, 10);
+    expect(list).toEqual([
+      { productId: 'A', score: both, category: null, reasons: [BOUGHT_BEFORE_REASON, 'batch:similar-to:B'] },
+      { productId: 'B', score: both, category: null, reasons: [BOUGHT_BEFORE_REASON, 'batch:similar-to:A'] },
+    ]);
+  });
+
+  it("neighbourWeight sets how similar items rank against the customer's own re-buys", () => {
+    // Others bought P with N; I bought P only.
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'P', type: 'purchase' }),
+      buildInteraction({ userId: 'o1', productId: 'P', type: 'purchase' }),
+      buildInteraction({ userId: 'o1', productId: 'N', type: 'purchase' }),
+    ];
+    const scored = (neighbourWeight: number) =>
+      computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight })
+        .perUser.get('me')
+        ?.map((item) => [item.productId, item.score, item.reasons]);
+    expect(scored(0.3)).toEqual([
+      ['P', 1, [BOUGHT_BEFORE_REASON]],
+      ['N', 0.3, ['batch:similar-to:P']],
+    ]);
+    expect(scored(2)).toEqual([
+      ['N', 2, ['batch:similar-to:P']],
+      ['P', 1, [BOUGHT_BEFORE_REASON]],
+    ]);
+  });
+
+  it('a neighbour of an interaction one profile half-life old counts half as much as one of a fresh interaction', () => {
+    // A and B are each seen with one other product by one other user; I saw A last year and B now.
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'A', lastAt: AS_OF - policy.profileHalfLifeMs }),
+      buildInteraction({ userId: 'me', productId: 'B', lastAt: AS_OF }),
+      ...views({ o1: ['A', 'nearA'], o2: ['B', 'nearB'] }),
+    ];
+    const model = computeBatchModel(rows, AS_OF, policy);
+    expect(similarity(model, 'A', 'nearA')).toBe(similarity(model, 'B', 'nearB'));
+    const list = model.perUser.get('me')!;
+    const scoreOf = (productId: string) => list.find((item) => item.productId === productId)?.score;
+    expect(scoreOf('nearA')).toBeCloseTo(scoreOf('nearB')! / 2, 10);
+    expect(list.find((item) => item.productId === 'nearA')?.reasons).toEqual(['batch:similar-to:A']);
+  });
+
+  it('a neighbour of two of the customer\'s products ranks above a neighbour of one', () => {
+    // both: seen with A and with B by others; single: seen with A only, by more people.
+    const rows = [
+      ...views({ me: ['A', 'B'] }),
+      ...views({ o1: ['A', 'both'], o2: ['B', 'both'], o3: ['A', 'single'], o4: ['A', 'single'] }),
+    ];
+    const list = computeBatchModel(rows, AS_OF, policy).perUser.get('me')!;
+    const ranked = list.map((item) => item.productId);
+    expect(ranked.indexOf('both')).toBeLessThan(ranked.indexOf('single'));
+  });
+});
+
+describe('rankUser', () => {
+  it('rankUser ranks as userRecommendations does, which only adds categories and reasons', () => {
+    const random = seededRandom(8);
+    const rows: Interaction[] = [];
+    for (let user = 0; user < 200; user++) {
+      for (let k = 1 + Math.floor(random() * 8); k > 0; k--) {
+        const type = EVENT_TYPES[Math.floor(random() * EVENT_TYPES.length)]!;
+        rows.push(buildInteraction({ userId: `u${user}`, productId: `p${Math.floor(random() ** 2 * 40)}`, type, lastAt: AS_OF - Math.floor(random() * 300) * DAY }));
+      }
+    }
+    const model = computeBatchModel(rows, AS_OF, { ...policy, topNPerUser: 10 });
+    const index = new SimilarityIndex(model.similar);
+    const categoryOf = new Map<string, string | null>();
+    for (const { userId, rows: history } of groupByUser(rows)) {
+      const ranked = rankUser(userProfile(history, AS_OF, policy), index, { ...policy, topNPerUser: 10 });
+      const items = userRecommendations(userSignals(history, AS_OF, policy), index, categoryOf, { ...policy, topNPerUser: 10 });
+      expect(ranked.map((candidate) => ({ productId: candidate.productId, score: candidate.score, category: null, reasons: reasonsOf(candidate) }))).toEqual(items);
+      expect(items).toEqual(model.perUser.get(userId) ?? []);
+    }
+  });
+});
