@@ -14,7 +14,7 @@ import {
   type SessionProfile,
 } from '@lambdarec/domain';
 import type { BatchViewRepository, SessionSnapshot, SessionStore } from '@lambdarec/stores';
-import type { BatchViewCache } from './caches/batch-view-cache.js';
+import type { BatchViewCache, CachedBatchView } from './caches/batch-view-cache.js';
 import type { CatalogFactsCache } from './caches/catalog-facts-cache.js';
 import { createRepurchaseCache, type RepurchaseCache } from './caches/repurchase-cache.js';
 import type { SimilarItemsCache } from './caches/similar-items-cache.js';
@@ -23,6 +23,83 @@ import { createUserItemsCache, type UserItemsCache } from './caches/user-items-c
 // Shared empties: most requests have no session, so these are what they merge with.
 const NO_LISTS: ReadonlyMap<string, readonly Candidate[]> = new Map();
 const NO_EVIDENCE: ReadonlyMap<string, RepurchaseEvidence> = new Map();
+const NO_FACTS: ReadonlyMap<string, CatalogFacts> = new Map();
+
+/** What the merge takes besides the run's popular list and the session profile. */
+interface Candidates {
+  personal: readonly Candidate[];
+  similarToRecent: ReadonlyMap<string, readonly Candidate[]>;
+  /**
+   * The category lists the merge may fill from (the asked category, the session's boosted ones):
+   * only those whose catalog facts were read, so none of them shows a sold-out product.
+   */
+  popularByCategory: ReadonlyMap<string, readonly Candidate[]>;
+  facts: ReadonlyMap<string, CatalogFacts>;
+  /** What the run learned about re-buying the session's purchases. */
+  evidence: ReadonlyMap<string, RepurchaseEvidence>;
+}
+
+/**
+ * Without Postgres, the popular list and its facts cached with the run still answer; without its
+ * catalog facts the user's list could show sold-out products, so it is left out. Without what the
+ * run learned about re-buying, every purchase suppresses (the safe side).
+ */
+function fromMemory(view: CachedBatchView | undefined): Candidates {
+  return { personal: [], similarToRecent: NO_LISTS, popularByCategory: NO_LISTS, facts: view?.popularFacts ?? NO_FACTS, evidence: NO_EVIDENCE };
+}
+
+/**
+ * The session's profile, with each product's category from its events or else from `facts`, and
+ * each purchase kept or suppressed by `evidence`.
+ */
+function sessionProfile(
+  snapshot: SessionSnapshot | undefined,
+  at: number,
+  policy: SessionPolicy,
+  facts: ReadonlyMap<string, CatalogFacts>,
+  evidence: ReadonlyMap<string, RepurchaseEvidence>,
+): SessionProfile {
+  if (!hasSessionState(snapshot)) return EMPTY_SESSION_PROFILE;
+  return buildSessionProfile(
+    snapshot.signals,
+    snapshot.purchases,
+    at,
+    policy,
+    (productId) => facts.get(productId)?.category ?? null,
+    (productId) => decideRepurchase(evidence.get(productId) ?? {}, policy),
+  );
+}
+
+function hasSessionState(snapshot: SessionSnapshot | undefined): snapshot is SessionSnapshot {
+  return snapshot !== undefined && (snapshot.signals.length > 0 || snapshot.purchases.size > 0);
+}
+
+/** The products whose purchase still suppresses them, unless the run's re-buy figures say otherwise. */
+function suppressingPurchases(snapshot: SessionSnapshot | undefined, at: number, policy: SessionPolicy): string[] {
+  return [...(snapshot?.purchases ?? [])].filter(([, t]) => isPurchaseSuppressing(t, at, policy)).map(([id]) => id);
+}
+
+/** The run's lists for the category asked for and the session's boosted ones, in that order. */
+function categoryLists(view: CachedBatchView, query: RecommendationsQuery, profile: SessionProfile): ReadonlyMap<string, readonly Candidate[]> {
+  const categories = new Set(query.category === undefined ? [] : [query.category]);
+  for (const [category, boost] of profile.categoryBoosts) if (boost > 0) categories.add(category);
+  const listed = new Map<string, readonly Candidate[]>();
+  for (const category of categories) {
+    const list = view.popularByCategory.get(category);
+    if (list !== undefined) listed.set(category, list);
+  }
+  return listed.size > 0 ? listed : NO_LISTS;
+}
+
+/** The request's own products, whose facts it needs: the user's list, the session's neighbours, its signals. */
+function ownProductIds(personal: readonly Candidate[], similarToRecent: ReadonlyMap<string, readonly Candidate[]>, snapshot: SessionSnapshot | undefined): string[] {
+  // Repeats are fine: the cache looks each one up, and reads each missing product once.
+  const ids: string[] = [];
+  for (const c of personal) ids.push(c.productId);
+  for (const list of similarToRecent.values()) for (const c of list) ids.push(c.productId);
+  for (const s of snapshot?.signals ?? []) ids.push(s.productId);
+  return ids;
+}
 
 export interface RecommenderOptions {
   sessions: SessionStore;
@@ -61,83 +138,64 @@ export function createRecommender({
   log,
   now = Date.now,
 }: RecommenderOptions): Recommender {
+  /** The run's re-buy figures for the purchases that would suppress, each product with its category. */
+  async function rebuyEvidence(runId: string, purchased: string[], snapshot: SessionSnapshot | undefined): Promise<ReadonlyMap<string, RepurchaseEvidence>> {
+    const purchasedFacts = await catalog.facts(purchased);
+    const eventCategory = (productId: string) => snapshot?.signals.find((s) => s.productId === productId && s.category !== null)?.category ?? null;
+    return repurchase.evidence(
+      runId,
+      purchased.map((productId) => ({ productId, category: purchasedFacts.get(productId)?.category ?? eventCategory(productId) })),
+    );
+  }
+
+  /**
+   * Everything the published run and the catalog add to the user's list. Each read decides the
+   * next: the re-buy figures decide which purchases are suppressed, which decides the session
+   * products that seed neighbours, and the facts are read last, for every candidate at once.
+   * Throws when Postgres cannot be read.
+   */
+  async function gatherCandidates(
+    view: CachedBatchView,
+    personal: readonly Candidate[],
+    snapshot: SessionSnapshot | undefined,
+    query: RecommendationsQuery,
+    at: number,
+  ): Promise<Candidates> {
+    const runId = view.run.runId;
+    const purchased = suppressingPurchases(snapshot, at, policy);
+    const evidence = purchased.length > 0 ? await rebuyEvidence(runId, purchased, snapshot) : NO_EVIDENCE;
+    // Seeds and boosted categories from what memory knows: the catalog's facts come with the candidates.
+    const seeding = sessionProfile(snapshot, at, policy, view.popularFacts, evidence);
+    const similarToRecent =
+      seeding.recentProducts.length > 0 ? await similarItems.similarItems(runId, seeding.recentProducts.slice(0, SESSION_SEED_PRODUCTS)) : NO_LISTS;
+    const popularByCategory = categoryLists(view, query, seeding);
+    // The run's lists are the same for every request: the cache checks each once while it holds their facts.
+    const facts = await catalog.facts(ownProductIds(personal, similarToRecent, snapshot), [view.popular, ...popularByCategory.values()]);
+    return { personal, similarToRecent, popularByCategory, facts, evidence };
+  }
+
   return {
     async recommend(userId, query) {
       const degraded: DegradedSource[] = [];
       const view = batchCache.current();
-      const [sessionResult, personalResult] = await Promise.allSettled([
+      const [sessionRead, personalRead] = await Promise.allSettled([
         sessions.read(userId),
         view === undefined ? Promise.resolve([] as Candidate[]) : userItems.userItems(view.run.runId, userId),
       ]);
-
-      let snapshot: SessionSnapshot | undefined;
-      if (sessionResult.status === 'fulfilled') snapshot = sessionResult.value;
-      else {
+      const snapshot = sessionRead.status === 'fulfilled' ? sessionRead.value : undefined;
+      if (sessionRead.status === 'rejected') {
         degraded.push('session');
-        log.warn({ err: sessionResult.reason, userId }, 'session state unavailable; answering from the batch view');
+        log.warn({ err: sessionRead.reason, userId }, 'session state unavailable; answering from the batch view');
       }
-      let batchError: unknown = personalResult.status === 'rejected' ? personalResult.reason : undefined;
-      let personal = personalResult.status === 'fulfilled' ? personalResult.value : [];
 
       const at = now();
-      const popular = view?.popular ?? [];
-      let similarToRecent: ReadonlyMap<string, readonly Candidate[]> = NO_LISTS;
-      // The category lists the merge may fill from (the asked category, the session's boosted
-      // ones): only those whose catalog facts were read, so none of them shows a sold-out product.
-      let popularByCategory: ReadonlyMap<string, readonly Candidate[]> = NO_LISTS;
-      // Without Postgres, the popular list and its facts cached with the run still answer.
-      let facts: ReadonlyMap<string, CatalogFacts> = view?.popularFacts ?? new Map();
-      // Without what the run learned about re-buying, every purchase suppresses (the safe side).
-      let evidence: ReadonlyMap<string, RepurchaseEvidence> = NO_EVIDENCE;
-      let profile: SessionProfile = EMPTY_SESSION_PROFILE;
-      const categoryOf = (productId: string) => facts.get(productId)?.category ?? null;
-      const profileOf = () =>
-        snapshot === undefined || (snapshot.signals.length === 0 && snapshot.purchases.size === 0)
-          ? EMPTY_SESSION_PROFILE
-          : buildSessionProfile(snapshot.signals, snapshot.purchases, at, policy, categoryOf, (productId) =>
-              decideRepurchase(evidence.get(productId) ?? {}, policy),
-            );
-      if (view !== undefined && batchError === undefined) {
+      let batchError: unknown = personalRead.status === 'rejected' ? personalRead.reason : undefined;
+      let candidates = fromMemory(view);
+      if (view !== undefined && personalRead.status === 'fulfilled') {
         try {
-          // Re-buy figures first: whether a purchase is suppressed decides which session products seed candidates.
-          const purchased = [...(snapshot?.purchases ?? [])].filter(([, t]) => isPurchaseSuppressing(t, at, policy)).map(([id]) => id);
-          if (purchased.length > 0) {
-            const purchasedFacts = await catalog.facts(purchased);
-            const eventCategory = (productId: string) => snapshot?.signals.find((s) => s.productId === productId && s.category !== null)?.category ?? null;
-            evidence = await repurchase.evidence(
-              view.run.runId,
-              purchased.map((productId) => ({ productId, category: purchasedFacts.get(productId)?.category ?? eventCategory(productId) })),
-            );
-          }
-          profile = profileOf();
-          if (profile.recentProducts.length > 0) {
-            similarToRecent = await similarItems.similarItems(view.run.runId, profile.recentProducts.slice(0, SESSION_SEED_PRODUCTS));
-          }
-          // Repeats are fine: the cache looks each one up, and reads each missing product once.
-          const ids: string[] = [];
-          for (const c of personal) ids.push(c.productId);
-          for (const list of similarToRecent.values()) for (const c of list) ids.push(c.productId);
-          for (const s of snapshot?.signals ?? []) ids.push(s.productId);
-          // The run's lists are the same for every request: the cache checks each once while it holds their facts.
-          const runLists: Array<readonly Candidate[]> = [popular];
-          const categories = new Set(query.category === undefined ? [] : [query.category]);
-          for (const [category, boost] of profile.categoryBoosts) if (boost > 0) categories.add(category);
-          const listed = new Map<string, readonly Candidate[]>();
-          for (const category of categories) {
-            const list = view.popularByCategory.get(category);
-            if (list === undefined) continue;
-            listed.set(category, list);
-            runLists.push(list);
-          }
-          if (listed.size > 0) popularByCategory = listed;
-          facts = await catalog.facts(ids, runLists);
+          candidates = await gatherCandidates(view, personalRead.value, snapshot, query, at);
         } catch (err) {
           batchError = err;
-          // Without its catalog facts the user's list could show sold-out products: popular items only.
-          personal = [];
-          similarToRecent = NO_LISTS;
-          popularByCategory = NO_LISTS;
-          evidence = NO_EVIDENCE;
         }
       }
       // Answered from memory while Postgres cannot be read: a newer run may have been published
@@ -149,27 +207,26 @@ export function createRecommender({
       }
 
       // Again with the catalog's categories for the boosts (seeds and suppressions do not depend on them).
-      profile = profileOf();
+      const profile = sessionProfile(snapshot, at, policy, candidates.facts, candidates.evidence);
       const items = mergeRecommendations({
-        personal,
-        similarToRecent,
-        popular,
-        popularByCategory,
+        personal: candidates.personal,
+        similarToRecent: candidates.similarToRecent,
+        popular: view?.popular ?? [],
+        popularByCategory: candidates.popularByCategory,
         session: profile,
-        catalog: facts,
+        catalog: candidates.facts,
         limit: query.limit,
         category: query.category,
         exclude: query.exclude,
         policy,
       });
-      const hasSession = snapshot !== undefined && (snapshot.signals.length > 0 || snapshot.purchases.size > 0);
       return {
         userId,
         items,
         sources: {
           batchRunId: view?.run.runId ?? null,
           batchPublishedAt: view?.run.publishedAt ?? null,
-          session: hasSession,
+          session: hasSessionState(snapshot),
         },
         degraded: degraded.sort(),
       };
