@@ -58,9 +58,10 @@ export interface JudgedEvent {
  * of the repeats. `events` are in arrival order (the topic's order; events that arrived together
  * in the order they were sent).
  *
- * The speed layer applies this rule inside its Redis script (libs/stores/src/session-store.ts),
- * event by event, where the session lives; the session store's tests run the same cases through
- * both (see `botFlagAfter`), so the two cannot drift apart.
+ * This and `botFlagAfter` are the rule's reference: production applies it in the session script
+ * (libs/stores/src/lua/record-sessions.lua), event by event, where the session lives, and calls
+ * neither. The session store's tests hold the script to them, running the same cases through both,
+ * so the two cannot drift apart; a change of the rule is made here first, then in the script.
  */
 export function botVerdict(events: readonly JudgedEvent[], policy: BotPolicy): { reason: BotReason; from: number } | null {
   const newest = events[events.length - 1];
