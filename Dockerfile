@@ -48,6 +48,8 @@ COPY libs/stores/package.json    libs/stores/
 COPY libs/testing/package.json   libs/testing/
 COPY e2e/package.json            e2e/
 COPY tools/eval/package.json     tools/eval/
+COPY tools/load/package.json     tools/load/
+COPY tools/simulate/package.json tools/simulate/
 COPY bench/package.json          bench/
 
 # ---------------------------------------------------------------------------------------------

@@ -33,6 +33,10 @@ const TYPE_RULES = [
   ['type:e2e', ['type:contracts', 'type:clients', 'type:data-access', 'type:testing']],
   // Offline tools (the quality eval) run the pure domain code on files, with no service around it.
   ['type:tool', ['type:contracts', 'type:domain'], IO_PACKAGES],
+  // Operator tools (npm run load, npm run simulate) drive a running system over its public APIs and
+  // read its catalog; they take the datasets from the offline tools. Simulate finds the local
+  // infrastructure through the testing library.
+  ['type:operator-tool', ['type:contracts', 'type:domain', 'type:clients', 'type:data-access', 'type:testing', 'type:tool', 'type:operator-tool']],
   // Benchmarks wire the apps' exported composition in process, next to baselines of their own.
   ['type:bench', ['type:app', 'type:contracts', 'type:config', 'type:domain', 'type:clients', 'type:data-access', 'type:http', 'type:testing']],
 ];
@@ -46,7 +50,7 @@ const SCOPE_RULES = [
   ['scope:serving', ['scope:serving', 'scope:shared']],
   ['scope:storefront', ['scope:storefront', 'scope:shared']],
   ['scope:e2e', ['scope:shared']],
-  ['scope:tools', ['scope:shared']],
+  ['scope:tools', ['scope:shared', 'scope:tools']],
   ['scope:bench', ['scope:shared', 'scope:ingest', 'scope:speed', 'scope:batch', 'scope:serving']],
 ];
 

@@ -24,15 +24,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MAX_EVENTS_PER_REQUEST, MAX_PRODUCTS_PER_REQUEST } from '@lambdarec/contracts';
-import { loadOnlineRetail } from '@lambdarec/eval/src/dataset.js';
-import { createProgress } from '@lambdarec/eval/src/progress.js';
-import { Interrupted, LoadRequestError, RateLimitedAgain, sendUntilAccepted, type Waiting } from './load/api-client.js';
-import { catalogOf, chunks, donePrefix, purchaseEventOf } from './load/retail-to-api.js';
-import { sumMetric } from './simulate/prometheus-text.js';
+import { createProgress, loadOnlineRetail } from '@lambdarec/eval';
+import { sumMetric } from '@lambdarec/simulate';
+import { Interrupted, LoadRequestError, RateLimitedAgain, sendUntilAccepted, type Waiting } from './api-client.js';
+import { catalogOf, chunks, donePrefix, purchaseEventOf } from './retail-to-api.js';
 
 const ARCHIVER_EVENTS = 'lrec_archive_events_total';
 const DEFAULT_DATASET = '/work/shared/datasets/online-retail/online_retail.csv.gz';
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../../..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const fail = (message: string, code = 1): never => {
   process.stderr.write(`load: ${message}\n`);

@@ -3,7 +3,7 @@
  * purchase events, and when it retries; no I/O, so the mapping is tested on its own.
  */
 import { createHash } from 'node:crypto';
-import type { PurchaseLine } from '@lambdarec/eval/src/dataset.js';
+import type { PurchaseLine } from '@lambdarec/eval';
 
 /** The namespace of this loader's name-based eventIds (a fixed random UUID; changing it changes every id). */
 const EVENT_ID_NAMESPACE = '4c86c852-9b10-4ba9-b6d2-29ea63019cc4';

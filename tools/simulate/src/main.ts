@@ -14,8 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { EVENT_TYPES, type EventType } from '@lambdarec/contracts';
 import { localInfrastructure } from '@lambdarec/testing';
-import { readCatalog } from './simulate/catalog.js';
-import { sumMetric } from './simulate/prometheus-text.js';
+import { readCatalog } from './catalog.js';
+import { sumMetric } from './prometheus-text.js';
 import {
   createProductPicker,
   createShopperPool,
@@ -28,7 +28,7 @@ import {
   type Outgoing,
   type SimulatedProduct,
   type TrafficFigures,
-} from './simulate/traffic.js';
+} from './traffic.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const env = process.env;
