@@ -20,14 +20,16 @@ const IO_PACKAGES = [
 
 /** Axis 1, type: what kind of code may depend on what. */
 const TYPE_RULES = [
-  ['type:app', ['type:contracts', 'type:config', 'type:domain', 'type:clients', 'type:data-access', 'type:http']],
+  ['type:app', ['type:contracts', 'type:config', 'type:domain', 'type:metrics', 'type:clients', 'type:data-access', 'type:http']],
   ['type:contracts', ['type:contracts'], IO_PACKAGES],
   // Config reads the pure domain's defaults (the session policy) so that each is written once.
   ['type:config', ['type:contracts', 'type:domain'], IO_PACKAGES],
   ['type:domain', ['type:domain', 'type:contracts'], IO_PACKAGES],
-  ['type:clients', ['type:contracts', 'type:config']],
+  // Metrics (the registry and its counters, gauges and histograms) are for every service, HTTP or not.
+  ['type:metrics', ['type:metrics'], IO_PACKAGES],
+  ['type:clients', ['type:contracts', 'type:config', 'type:metrics']],
   ['type:data-access', ['type:contracts', 'type:domain', 'type:clients']],
-  ['type:http', ['type:contracts']],
+  ['type:http', ['type:contracts', 'type:metrics']],
   ['type:testing', ['type:contracts', 'type:domain', 'type:clients']],
   // End-to-end tests drive the apps as processes over HTTP and Kafka; they import no app.
   ['type:e2e', ['type:contracts', 'type:clients', 'type:data-access', 'type:testing']],
@@ -38,7 +40,7 @@ const TYPE_RULES = [
   // infrastructure through the testing library.
   ['type:operator-tool', ['type:contracts', 'type:domain', 'type:clients', 'type:data-access', 'type:testing', 'type:tool', 'type:operator-tool']],
   // Benchmarks wire the apps' exported composition in process, next to baselines of their own.
-  ['type:bench', ['type:app', 'type:contracts', 'type:config', 'type:domain', 'type:clients', 'type:data-access', 'type:http', 'type:testing']],
+  ['type:bench', ['type:app', 'type:contracts', 'type:config', 'type:domain', 'type:metrics', 'type:clients', 'type:data-access', 'type:http', 'type:testing']],
 ];
 
 /** Axis 2, scope: an app's own code stays in its app; shared libraries depend only on shared ones. */

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { Partitioners } from 'kafkajs';
 import { createKafka, createLogger, createPgPool } from '@lambdarec/clients';
-import { createMetricsRegistry } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createCatalogRepository } from '@lambdarec/stores';
 import { createTestTopic, startInfra } from '@lambdarec/testing';
 import { buildIngestApp, createEventPublisher } from '@lambdarec/ingest';

@@ -27,7 +27,7 @@ import { createLogger, createPgPool, createRedis } from '@lambdarec/clients';
 import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
 import type { ClickEvent, Product } from '@lambdarec/contracts';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, seededRandom, type Interaction, type SessionSignal } from '@lambdarec/domain';
-import { createMetricsRegistry } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createServing } from '@lambdarec/serving';
 import { createBatchRunsRepository, createCatalogRepository, createSessionStore, publishWholeModel, runMigrations } from '@lambdarec/stores';
 import { createTestDatabase, removeKeys, retailHistory, startInfra, uniqueName } from '@lambdarec/testing';

@@ -31,7 +31,7 @@ import { closeRedis, createKafka, createLogger, createRedis, type Redis } from '
 import { loadConfig, speedConfigSchema } from '@lambdarec/config';
 import type { ClickEvent } from '@lambdarec/contracts';
 import { seededRandom, type SessionPolicy } from '@lambdarec/domain';
-import { createMetricsRegistry, type Registry } from '@lambdarec/http';
+import { createMetricsRegistry, type Registry } from '@lambdarec/metrics';
 import { createSpeedConsumer, createSpeedDependencies } from '@lambdarec/speed';
 import type { SessionStore } from '@lambdarec/stores';
 import { createTestTopic, removeKeys, retailHistory, startInfra, uniqueName } from '@lambdarec/testing';

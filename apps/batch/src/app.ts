@@ -1,5 +1,6 @@
 import type { Logger } from '@lambdarec/clients';
-import { createLoginThrottle, createServiceApp, type HttpServer, type LoginThrottle, type ReadinessCheck, type Registry } from '@lambdarec/http';
+import { createLoginThrottle, createServiceApp, type HttpServer, type LoginThrottle, type ReadinessCheck } from '@lambdarec/http';
+import { type Registry } from '@lambdarec/metrics';
 import type { BatchRunsRepository } from '@lambdarec/stores';
 import type { Queue } from 'bullmq';
 import type { Credentials } from '@lambdarec/http';

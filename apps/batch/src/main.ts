@@ -1,6 +1,7 @@
 import { closeRedis, createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { batchConfigSchema } from '@lambdarec/config';
-import { createLoginThrottle, createMetricsRegistry } from '@lambdarec/http';
+import { createLoginThrottle } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createArchiveReader, createBatchRunsRepository, createBotFlagLedger, createEventArchive, createRedisLoginAttemptCounts, runMigrations } from '@lambdarec/stores';
 import { Queue } from 'bullmq';
 import { buildBatchApp } from './app.js';

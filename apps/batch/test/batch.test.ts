@@ -1,6 +1,7 @@
 import { createKafka, createPgPool, createRedis, type EventConsumer, type PgPool, type Redis } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
-import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import { type HttpServer } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import {
   createArchiveReader,
   createBatchRunsRepository,

@@ -1,5 +1,6 @@
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
-import { createLoginThrottle, createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import { createLoginThrottle, type HttpServer } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createBatchRunsRepository, createRedisLoginAttemptCounts } from '@lambdarec/stores';
 import { removeKeys, testLogger, uniqueName } from '@lambdarec/testing';
 import { Queue } from 'bullmq';

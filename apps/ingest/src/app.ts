@@ -1,7 +1,8 @@
 import cors from '@fastify/cors';
 import { DEFAULT_EVENT_MAX_AGE_HOURS, MAX_EVENTS_BODY_BYTES } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
-import { Counter, createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
+import { createServiceApp, type HttpServer, type ReadinessCheck } from '@lambdarec/http';
+import { Counter, type Registry } from '@lambdarec/metrics';
 import type { CatalogRepository } from '@lambdarec/stores';
 import type { CatalogGate } from './catalog-gate.js';
 import type { EventPublisher } from './event-publisher.js';

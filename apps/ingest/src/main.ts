@@ -1,6 +1,6 @@
 import { createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { ingestConfigSchema } from '@lambdarec/config';
-import { Counter, createMetricsRegistry } from '@lambdarec/http';
+import { Counter, createMetricsRegistry } from '@lambdarec/metrics';
 import { createCatalogRepository, runMigrations } from '@lambdarec/stores';
 import { buildIngestApp } from './app.js';
 import { createCatalogGate } from './catalog-gate.js';

@@ -1,5 +1,6 @@
 import { createKafka, createPgPool, type PgPool } from '@lambdarec/clients';
-import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import { type HttpServer } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createCatalogRepository, runMigrations } from '@lambdarec/stores';
 import { createTestDatabase, createTestTopic, testLogger, type TestDatabase, type TestTopic } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

@@ -1,6 +1,7 @@
 import { createKafka, createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
 import { HISTORY_IMPORT_HEADER } from '@lambdarec/contracts';
-import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import { type HttpServer } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createCatalogRepository, runMigrations } from '@lambdarec/stores';
 import {
   buildClickEvent,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createKafka, createPgPool, type PgPool } from '@lambdarec/clients';
-import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import { type HttpServer } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createCatalogRepository } from '@lambdarec/stores';
 import { createPrivateKafka, createTestTopic, kafkaLibsDir, restartablePort, testLogger, uniqueName, waitFor, type PrivateKafka } from '@lambdarec/testing';
 import { pino } from 'pino';

@@ -1,6 +1,7 @@
 import { createCloser, type Logger, type PgPool, type Redis } from '@lambdarec/clients';
 import { sessionPolicyFrom, type ServingConfig } from '@lambdarec/config';
-import { createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
+import { createServiceApp, type HttpServer, type ReadinessCheck } from '@lambdarec/http';
+import { type Registry } from '@lambdarec/metrics';
 import { createBatchViewRepository, createCatalogRepository, createSessionStore } from '@lambdarec/stores';
 import { createBatchViewCache, type BatchViewCache } from './caches/batch-view-cache.js';
 import { createCatalogFactsCache } from './caches/catalog-facts-cache.js';

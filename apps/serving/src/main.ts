@@ -1,6 +1,6 @@
 import { closeRedis, createPgPool, createRedis, runService } from '@lambdarec/clients';
 import { servingConfigSchema } from '@lambdarec/config';
-import { createMetricsRegistry } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createServing } from './app.js';
 
 await runService({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
 import { servingConfigSchema } from '@lambdarec/config';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
-import { createMetricsRegistry } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createBatchRunsRepository, createBatchViewRepository, publishWholeModel, runMigrations, type BatchViewRepository } from '@lambdarec/stores';
 import { createTestDatabase, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

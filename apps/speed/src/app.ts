@@ -4,15 +4,14 @@ import { sessionViewSchema, userIdParamsSchema } from '@lambdarec/contracts';
 import { isFlagged, type SessionPolicy } from '@lambdarec/domain';
 import {
   createLoginThrottle,
-  createMetricsRegistry,
   createServiceApp,
   registerBasicAuth,
   type Credentials,
   type HttpServer,
   type LoginThrottle,
   type ReadinessCheck,
-  type Registry,
 } from '@lambdarec/http';
+import { createMetricsRegistry, type Registry } from '@lambdarec/metrics';
 import type { FastifyInstance } from 'fastify';
 import { createSessionStore, type SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';

@@ -1,5 +1,5 @@
 import type { Logger, Redis } from '@lambdarec/clients';
-import { Counter, type Registry } from '@lambdarec/http';
+import { Counter, type Registry } from '@lambdarec/metrics';
 import { createBotFlagLedger, type BotFlagLedger } from '@lambdarec/stores';
 
 /**

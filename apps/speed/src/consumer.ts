@@ -1,6 +1,6 @@
 import { createServiceConsumer, type EventConsumer, type ServiceConsumerOptions } from '@lambdarec/clients';
 import type { SessionPolicy } from '@lambdarec/domain';
-import { Counter } from '@lambdarec/http';
+import { Counter } from '@lambdarec/metrics';
 import type { SessionStore } from '@lambdarec/stores';
 import { createSessionApplier } from './session-applier.js';
 

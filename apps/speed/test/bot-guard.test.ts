@@ -1,7 +1,7 @@
 import { HISTORY_IMPORT_HEADER, botFlagDayKey } from '@lambdarec/contracts';
 import { createKafka, createRedis, type EventConsumer, type Redis } from '@lambdarec/clients';
 import { DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
-import { createMetricsRegistry } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createBotFlagLedger, createSessionStore, type BotFlagInterval } from '@lambdarec/stores';
 import { buildClickEvent, createTestTopic, removeKeys, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
 import { Partitioners, type Producer } from 'kafkajs';

@@ -1,6 +1,7 @@
 import { createRedis, type Redis } from '@lambdarec/clients';
 import { DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
-import { createLoginThrottle, createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import { createLoginThrottle, type HttpServer } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createRedisLoginAttemptCounts, createSessionStore } from '@lambdarec/stores';
 import { removeKeys, testLogger, uniqueName } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

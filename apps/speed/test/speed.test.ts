@@ -1,7 +1,7 @@
 import { DLQ_HEADERS, sessionKey } from '@lambdarec/contracts';
 import { createKafka, createRedis, type Redis } from '@lambdarec/clients';
 import { DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
-import { createMetricsRegistry } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createSessionStore } from '@lambdarec/stores';
 import { buildClickEvent, createTestTopic, sessionStateOf, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
 import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';

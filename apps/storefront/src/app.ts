@@ -1,5 +1,6 @@
 import type { Logger, PgPool } from '@lambdarec/clients';
-import { createServiceApp, type HttpServer, type ReadinessCheck, type Registry } from '@lambdarec/http';
+import { createServiceApp, type HttpServer, type ReadinessCheck } from '@lambdarec/http';
+import { type Registry } from '@lambdarec/metrics';
 import { createCatalogListing, type CatalogListing } from '@lambdarec/stores';
 import type { StorefrontConfig } from '@lambdarec/config';
 import { assetsRoutes } from './routes/assets.js';

@@ -1,5 +1,5 @@
 import { createPgPool, runService } from '@lambdarec/clients';
-import { createMetricsRegistry } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createStorefront } from './app.js';
 import { storefrontConfigSchema } from '@lambdarec/config';
 

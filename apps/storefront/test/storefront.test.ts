@@ -1,6 +1,7 @@
 import { createPgPool, type PgPool } from '@lambdarec/clients';
 import type { RecommendationsAnswer, SimilarItemsAnswer } from '@lambdarec/contracts';
-import { createMetricsRegistry, type HttpServer } from '@lambdarec/http';
+import { type HttpServer } from '@lambdarec/http';
+import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createCatalogRepository, runMigrations } from '@lambdarec/stores';
 import { buildProduct, createTestDatabase, testLogger, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '@lambdarec/metrics';
 
 /** What the shared event consumer reports as it goes; one object, so a consumer's metrics stay together. */
 export interface ConsumerMetrics {

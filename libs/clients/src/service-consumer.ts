@@ -1,6 +1,6 @@
 import type { PartitionBatch } from '@lambdarec/contracts';
 import type { Kafka } from 'kafkajs';
-import type { Registry } from 'prom-client';
+import type { Registry } from '@lambdarec/metrics';
 import { createConsumerMetrics, type ConsumerMetrics } from './consumer-metrics.js';
 import { createEventConsumer, type EventConsumer } from './event-consumer.js';
 import type { Logger } from './logger.js';

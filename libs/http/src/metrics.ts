@@ -1,16 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-
-export { Counter, Gauge, Histogram, Registry } from 'prom-client';
-
-/** A registry with Node's default process metrics, labelled with the service name. */
-export function createMetricsRegistry(service: string): Registry {
-  const registry = new Registry();
-  registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry });
-  return registry;
-}
+import { Histogram, type Registry } from '@lambdarec/metrics';
 
 /** GET /metrics in Prometheus text format, and a request-duration histogram per route. */
 export const metricsPlugin = fp<{ registry: Registry }>(

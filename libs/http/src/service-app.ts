@@ -4,7 +4,7 @@ import { healthPlugin, type ReadinessCheck } from './health.js';
 import { metricsPlugin } from './metrics.js';
 import { openApiPlugin, type OpenApiOptions } from './openapi.js';
 import { createHttpServer, type HttpServer } from './server.js';
-import type { Registry } from 'prom-client';
+import type { Registry } from '@lambdarec/metrics';
 
 export interface ServiceAppOptions {
   log: FastifyBaseLogger;

@@ -2,7 +2,8 @@ import { ERROR_CODES, LrecError } from '@lambdarec/contracts';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { assertSameOriginWrite, bearerToken, createHttpServer, createMetricsRegistry, errorHandlerPlugin, healthPlugin, metricsPlugin, secretsEqual } from '../src/index.js';
+import { createMetricsRegistry } from '@lambdarec/metrics';
+import { assertSameOriginWrite, bearerToken, createHttpServer, errorHandlerPlugin, healthPlugin, metricsPlugin, secretsEqual } from '../src/index.js';
 
 async function buildApp() {
   const app = createHttpServer({ log: pino({ level: 'silent' }), bodyLimit: 1024 });

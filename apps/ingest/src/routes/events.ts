@@ -7,7 +7,7 @@ import {
   type ClickEvent,
 } from '@lambdarec/contracts';
 import { bearerToken, secretsEqual, type HttpServer } from '@lambdarec/http';
-import type { Counter } from '@lambdarec/http';
+import type { Counter } from '@lambdarec/metrics';
 import { z } from 'zod';
 import type { EventPublisher } from '../event-publisher.js';
 import type { RateLimiter } from '../rate-limiter.js';
