@@ -113,7 +113,7 @@ describe('decodeEventRecord', () => {
   // record without a timestamp with -1 (RecordBatch.NO_TIMESTAMP), and Number('') is 0. Both pass the
   // NaN check, so an outside publisher's event without timestamp gets an event time of 1969/1970
   // instead of "no usable event time": the speed layer drops it as late, the archive stores it with a
-  // 1970 time, and in the batch its weight decays to 0 (see the NaN test in domain/similarity.test.ts).
+  // 1970 time, and in the batch its weight decays to 0 (see the NaN test in domain/batch-model.test.ts).
   it("when the record carries Kafka's no-timestamp marker (-1), there is no usable event time", () => {
     const decoded = decodeEventRecord({
       value: Buffer.from(JSON.stringify(buildTopicEvent({ timestamp: undefined })), 'utf8'),
