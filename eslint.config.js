@@ -30,17 +30,19 @@ const TYPE_RULES = [
   ['type:clients', ['type:contracts', 'type:config', 'type:metrics']],
   ['type:data-access', ['type:contracts', 'type:domain', 'type:clients']],
   ['type:http', ['type:contracts', 'type:metrics']],
-  ['type:testing', ['type:contracts', 'type:domain', 'type:clients']],
+  // The system on this machine (infra/local.sh, the demo shop): for npm start, operator tools, benches and tests.
+  ['type:local-stack', ['type:domain', 'type:contracts'], IO_PACKAGES],
+  ['type:testing', ['type:contracts', 'type:domain', 'type:clients', 'type:local-stack']],
   // End-to-end tests drive the apps as processes over HTTP and Kafka; they import no app.
-  ['type:e2e', ['type:contracts', 'type:clients', 'type:data-access', 'type:testing']],
+  ['type:e2e', ['type:contracts', 'type:clients', 'type:data-access', 'type:testing', 'type:local-stack']],
   // Offline tools (the quality eval) run the pure domain code on files, with no service around it.
   ['type:tool', ['type:contracts', 'type:domain'], IO_PACKAGES],
   // Operator tools (npm run load, npm run simulate) drive a running system over its public APIs and
   // read its catalog; they take the datasets from the offline tools. Simulate finds the local
-  // infrastructure through the testing library.
-  ['type:operator-tool', ['type:contracts', 'type:domain', 'type:clients', 'type:data-access', 'type:testing', 'type:tool', 'type:operator-tool']],
+  // infrastructure through the local stack.
+  ['type:operator-tool', ['type:contracts', 'type:domain', 'type:clients', 'type:data-access', 'type:local-stack', 'type:tool', 'type:operator-tool']],
   // Benchmarks wire the apps' exported composition in process, next to baselines of their own.
-  ['type:bench', ['type:app', 'type:contracts', 'type:config', 'type:domain', 'type:metrics', 'type:clients', 'type:data-access', 'type:http', 'type:testing']],
+  ['type:bench', ['type:app', 'type:contracts', 'type:config', 'type:domain', 'type:metrics', 'type:clients', 'type:data-access', 'type:http', 'type:testing', 'type:local-stack']],
 ];
 
 /** Axis 2, scope: an app's own code stays in its app; shared libraries depend only on shared ones. */
@@ -56,7 +58,7 @@ const SCOPE_RULES = [
   ['scope:bench', ['scope:shared', 'scope:ingest', 'scope:speed', 'scope:batch', 'scope:serving']],
 ];
 
-/** The boundary rule; tests may also use the testing library (builders, real-infra helpers). */
+/** The boundary rule; tests may also use the testing library (builders, real-infra helpers) and the demo shop. */
 const boundaries = ({ tests }) => [
   'error',
   {
@@ -67,7 +69,7 @@ const boundaries = ({ tests }) => [
     depConstraints: [
       ...TYPE_RULES.map(([sourceTag, allowed, banned]) => ({
         sourceTag,
-        onlyDependOnLibsWithTags: tests && !allowed.includes('type:testing') ? [...allowed, 'type:testing'] : allowed,
+        onlyDependOnLibsWithTags: tests ? [...new Set([...allowed, 'type:testing', 'type:local-stack'])] : allowed,
         ...(banned === undefined ? {} : { bannedExternalImports: banned }),
       })),
       ...SCOPE_RULES.map(([sourceTag, allowed]) => ({ sourceTag, onlyDependOnLibsWithTags: allowed })),

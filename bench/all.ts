@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { WORKSPACE_ROOT } from '@lambdarec/testing';
+import { WORKSPACE_ROOT } from '@lambdarec/local-stack';
 import { describeMachine, figureRows, REPORT_DIR, TABLE_HEADER, type BenchReport } from './report.js';
 
 interface BenchPlan {

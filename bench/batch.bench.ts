@@ -22,7 +22,8 @@ import { createLogger, createPgPool, type PgPool } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import { createArchiveReader, createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
 import type { ClickEvent } from '@lambdarec/contracts';
-import { asPartitionBatches, createTestDatabase, createTestTopic, freePort, localInfrastructure, retailHistory, wideHistory, WORKSPACE_ROOT, type TestTopic } from '@lambdarec/testing';
+import { localInfrastructure, WORKSPACE_ROOT } from '@lambdarec/local-stack';
+import { asPartitionBatches, createTestDatabase, createTestTopic, freePort, retailHistory, wideHistory, type TestTopic } from '@lambdarec/testing';
 import { REPORT_DIR, writeBenchReport, type BenchFigure } from './report.js';
 
 const { values: args } = parseArgs({

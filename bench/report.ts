@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
-import { WORKSPACE_ROOT } from '@lambdarec/testing';
+import { WORKSPACE_ROOT } from '@lambdarec/local-stack';
 
 export interface BenchFigure {
   /** What was measured, e.g. "GET /recommendations, 100k users". */

@@ -9,7 +9,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { localInfrastructure, startIsolatedServices, WORKSPACE_ROOT as root, type ServiceName } from '@lambdarec/testing';
+import { localInfrastructure, WORKSPACE_ROOT as root } from '@lambdarec/local-stack';
+import { startIsolatedServices, type ServiceName } from '@lambdarec/testing';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const SCHEMATHESIS = 'schemathesis==4.32.5';

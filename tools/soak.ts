@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { localInfrastructure, startIsolatedServices, type ServiceName } from '@lambdarec/testing';
+import { localInfrastructure } from '@lambdarec/local-stack';
+import { startIsolatedServices, type ServiceName } from '@lambdarec/testing';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const { values } = parseArgs({

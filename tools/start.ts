@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, createPgPool } from '@lambdarec/clients';
 import { createBatchViewReader, createCatalogRepository, createEventArchive } from '@lambdarec/stores';
-import { demoCatalog, demoEvents, localInfrastructure } from '@lambdarec/testing';
+import { demoCatalog, demoEvents, localInfrastructure } from '@lambdarec/local-stack';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WORKSPACE_ROOT } from '@lambdarec/testing';
+import { WORKSPACE_ROOT } from '@lambdarec/local-stack';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../report.js';
 

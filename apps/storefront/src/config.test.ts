@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig, storefrontConfigSchema } from '@lambdarec/config';
-import { demoEvents } from '@lambdarec/testing';
+import { demoEvents } from '@lambdarec/local-stack';
 import { describe, expect, it } from 'vitest';
 
 const DATABASE_URL = 'postgres://u:p@127.0.0.1:55432/db';

@@ -6,6 +6,5 @@ export * from './private-postgres.js';
 export * from './private-kafka.js';
 export * from './session-state.js';
 export * from './retail-history.js';
-export * from './demo-data.js';
 export * from './isolated-services.js';
 export * from './redis-keys.js';

@@ -8,10 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { closeRedis, createKafka, createLogger, createPgPool, createRedis } from '@lambdarec/clients';
 import { eventTopicConfigEntries } from '@lambdarec/contracts';
-import { WORKSPACE_ROOT } from './local-infrastructure.js';
+import { WORKSPACE_ROOT } from '@lambdarec/local-stack';
 import { removeKeys } from './redis-keys.js';
 
-export { localInfrastructure, WORKSPACE_ROOT } from './local-infrastructure.js';
 export type ServiceName = 'batch' | 'ingest' | 'speed' | 'serving';
 
 export interface IsolatedServices {

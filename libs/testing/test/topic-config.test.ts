@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EVENT_TOPIC_CONFIG } from '@lambdarec/contracts';
+import { WORKSPACE_ROOT } from '@lambdarec/local-stack';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { describe, expect, inject, it } from 'vitest';
 import { createTestTopic } from '../src/index.js';
-import { WORKSPACE_ROOT } from '../src/local-infrastructure.js';
 
 // Records carry the broker's append time on every event topic, wherever it is created: a topic
 // left at CreateTime would let retention delete a backdated import before it is archived.

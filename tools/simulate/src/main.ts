@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { EVENT_TYPES, type EventType } from '@lambdarec/contracts';
-import { localInfrastructure } from '@lambdarec/testing';
+import { localInfrastructure } from '@lambdarec/local-stack';
 import { readCatalog } from './catalog.js';
 import { sumMetric } from './prometheus-text.js';
 import {

@@ -1,0 +1,2 @@
+export * from './local-infrastructure.js';
+export * from './demo-shop.js';
