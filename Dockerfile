@@ -44,6 +44,8 @@ COPY libs/config/package.json    libs/config/
 COPY libs/contracts/package.json libs/contracts/
 COPY libs/domain/package.json    libs/domain/
 COPY libs/http/package.json      libs/http/
+COPY libs/local-stack/package.json libs/local-stack/
+COPY libs/metrics/package.json   libs/metrics/
 COPY libs/stores/package.json    libs/stores/
 COPY libs/testing/package.json   libs/testing/
 COPY e2e/package.json            e2e/
