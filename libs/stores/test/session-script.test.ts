@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { BOT_RATE_WINDOW_MS } from '@lambdarec/domain';
 import { describe, expect, it } from 'vitest';
+import { redisScript } from '../src/redis-scripts.js';
 import { FIELDS_PER_EVENT, FINGERPRINT_LENGTH, FORMAT_VERSION, GUARD_FINGERPRINT_LENGTH } from '../src/session-format.js';
 
 /** The Lua constants the script mirrors from TypeScript: `local X = <value> -- <TS name> ...`. */
@@ -12,8 +12,7 @@ function mirroredConstants(script: string): Record<string, string> {
 
 describe('the session script', () => {
   it('holds the constants it mirrors from TypeScript equal to them', () => {
-    const script = readFileSync(new URL('../src/lua/record-sessions.lua', import.meta.url), 'utf8');
-    expect(mirroredConstants(script)).toEqual({
+    expect(mirroredConstants(redisScript('record-sessions'))).toEqual({
       FORMAT_VERSION,
       FINGERPRINT_LENGTH: String(FINGERPRINT_LENGTH),
       GUARD_FINGERPRINT_LENGTH: String(GUARD_FINGERPRINT_LENGTH),
