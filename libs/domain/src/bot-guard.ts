@@ -58,9 +58,9 @@ export interface JudgedEvent {
  * of the repeats. `events` are in arrival order (the topic's order; events that arrived together
  * in the order they were sent).
  *
- * This and `botFlagAfter` are the rule's reference: production applies it in the session script
- * (libs/stores/src/lua/record-sessions.lua), event by event, where the session lives, and calls
- * neither. The session store's tests hold the script to them, running the same cases through both,
+ * This and `botFlagAfter` are the rule's reference: production applies it in the session script's
+ * guard (libs/stores/src/lua/includes/bot-guard.lua), event by event, where the session lives, and
+ * calls neither. The session store's tests hold the script to them, running the same cases through both,
  * so the two cannot drift apart; a change of the rule is made here first, then in the script.
  */
 export function botVerdict(events: readonly JudgedEvent[], policy: BotPolicy): { reason: BotReason; from: number } | null {

@@ -40,7 +40,7 @@ export interface SessionSnapshot {
  */
 /**
  * The layout's version, its first character. This and the lengths below are mirrored as constants
- * in lua/record-sessions.lua; a test holds the two equal.
+ * in lua/includes/session-common.lua, part of the session script; a test holds the two equal.
  */
 export const FORMAT_VERSION = '3';
 export const TYPE_CODES: Record<EventType, string> = { view: 'v', click: 'c', add_to_cart: 'a', purchase: 'p' };
