@@ -44,6 +44,7 @@ COPY libs/config/package.json    libs/config/
 COPY libs/contracts/package.json libs/contracts/
 COPY libs/domain/package.json    libs/domain/
 COPY libs/http/package.json      libs/http/
+COPY libs/lifecycle/package.json libs/lifecycle/
 COPY libs/local-stack/package.json libs/local-stack/
 COPY libs/metrics/package.json   libs/metrics/
 COPY libs/stores/package.json    libs/stores/

@@ -20,16 +20,18 @@ const IO_PACKAGES = [
 
 /** Axis 1, type: what kind of code may depend on what. */
 const TYPE_RULES = [
-  ['type:app', ['type:contracts', 'type:config', 'type:domain', 'type:metrics', 'type:clients', 'type:data-access', 'type:http']],
+  ['type:app', ['type:contracts', 'type:config', 'type:domain', 'type:metrics', 'type:clients', 'type:data-access', 'type:http', 'type:lifecycle']],
   ['type:contracts', ['type:contracts'], IO_PACKAGES],
   // Config reads the pure domain's defaults (the session policy) so that each is written once.
   ['type:config', ['type:contracts', 'type:domain'], IO_PACKAGES],
   ['type:domain', ['type:domain', 'type:contracts'], IO_PACKAGES],
   // Metrics (the registry and its counters, gauges and histograms) are for every service, HTTP or not.
   ['type:metrics', ['type:metrics'], IO_PACKAGES],
-  ['type:clients', ['type:contracts', 'type:config', 'type:metrics']],
+  ['type:clients', ['type:contracts', 'type:metrics']],
   ['type:data-access', ['type:contracts', 'type:domain', 'type:clients']],
   ['type:http', ['type:contracts', 'type:metrics']],
+  // The process lifecycle of a service (runService): its config, logger, start and close-with-grace.
+  ['type:lifecycle', ['type:contracts', 'type:config', 'type:clients']],
   // The system on this machine (infra/local.sh, the demo shop): for npm start, operator tools, benches and tests.
   ['type:local-stack', ['type:domain', 'type:contracts'], IO_PACKAGES],
   ['type:testing', ['type:contracts', 'type:domain', 'type:clients', 'type:local-stack']],

@@ -1,6 +1,7 @@
-import { closeRedis, createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
+import { closeRedis, createKafka, createPgPool, createRedis } from '@lambdarec/clients';
 import { batchConfigSchema } from '@lambdarec/config';
 import { createLoginThrottle } from '@lambdarec/http';
+import { runService } from '@lambdarec/lifecycle';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createArchiveReader, createBatchRunsRepository, createBotFlagLedger, createEventArchive, createRedisLoginAttemptCounts, runMigrations } from '@lambdarec/stores';
 import { Queue } from 'bullmq';

@@ -1,5 +1,6 @@
-import { createKafka, createPgPool, createRedis, runService } from '@lambdarec/clients';
+import { createKafka, createPgPool, createRedis } from '@lambdarec/clients';
 import { ingestConfigSchema } from '@lambdarec/config';
+import { runService } from '@lambdarec/lifecycle';
 import { Counter, createMetricsRegistry } from '@lambdarec/metrics';
 import { createCatalogRepository, runMigrations } from '@lambdarec/stores';
 import { buildIngestApp } from './app.js';

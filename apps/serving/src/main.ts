@@ -1,5 +1,6 @@
-import { closeRedis, createPgPool, createRedis, runService } from '@lambdarec/clients';
+import { closeRedis, createPgPool, createRedis } from '@lambdarec/clients';
 import { servingConfigSchema } from '@lambdarec/config';
+import { runService } from '@lambdarec/lifecycle';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createServing } from './app.js';
 

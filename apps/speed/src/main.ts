@@ -1,6 +1,7 @@
-import { closeRedis, runService } from '@lambdarec/clients';
+import { closeRedis } from '@lambdarec/clients';
 import { speedConfigSchema } from '@lambdarec/config';
 import { createLoginThrottle } from '@lambdarec/http';
+import { runService } from '@lambdarec/lifecycle';
 import { createRedisLoginAttemptCounts } from '@lambdarec/stores';
 import { buildSpeedApp, createSpeedDependencies } from './app.js';
 import { replaySessions, replayStartTime, sessionsAreEmpty } from './replay.js';

@@ -1,7 +1,8 @@
-import { createPgPool, runService } from '@lambdarec/clients';
+import { createPgPool } from '@lambdarec/clients';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createStorefront } from './app.js';
 import { storefrontConfigSchema } from '@lambdarec/config';
+import { runService } from '@lambdarec/lifecycle';
 
 await runService({
   name: 'storefront',

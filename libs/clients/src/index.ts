@@ -3,7 +3,6 @@ export * from './kafka.js';
 export * from './redis.js';
 export * from './postgres.js';
 export * from './close.js';
-export * from './run-service.js';
 export * from './event-consumer.js';
 export * from './service-consumer.js';
 export * from './record-errors.js';

@@ -1,8 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig } from '@lambdarec/config';
 import type { z } from 'zod';
-import { createCloser } from './close.js';
-import { createLogger, type Logger } from './logger.js';
+import { createCloser, createLogger, type Logger } from '@lambdarec/clients';
 
 /** Registers a close step; steps run in reverse order of registration (intake, created last, stops first). */
 export type Defer = (name: string, step: () => Promise<unknown> | unknown) => void;
