@@ -2,7 +2,7 @@ import { createCloser, type Logger, type PgPool, type Redis } from '@lambdarec/c
 import { sessionPolicyFrom, type ServingConfig } from '@lambdarec/config';
 import { createServiceApp, type HttpServer, type ReadinessCheck } from '@lambdarec/http';
 import { type Registry } from '@lambdarec/metrics';
-import { createBatchViewRepository, createCatalogRepository, createSessionStore } from '@lambdarec/stores';
+import { createBatchViewReader, createCatalogRepository, createSessionStore } from '@lambdarec/stores';
 import { createBatchViewCache, type BatchViewCache } from './caches/batch-view-cache.js';
 import { createCatalogFactsCache } from './caches/catalog-facts-cache.js';
 import { createSimilarItemsCache } from './caches/similar-items-cache.js';
@@ -75,7 +75,7 @@ export interface Serving {
  */
 export async function createServing({ pool, redis, config, log, registry, userItemsCacheEntries = config.USER_ITEMS_CACHE_ENTRIES }: ServingOptions): Promise<Serving> {
   const policy = sessionPolicyFrom(config);
-  const batchView = createBatchViewRepository({ pool });
+  const batchView = createBatchViewReader({ pool });
   const catalog = createCatalogRepository({ pool });
   const batchCache = createBatchViewCache({ batchView, catalog, refreshMs: config.BATCH_VIEW_REFRESH_MS, log });
   await batchCache.start();

@@ -13,7 +13,7 @@ import {
   type RepurchaseEvidence,
   type SessionProfile,
 } from '@lambdarec/domain';
-import type { BatchViewRepository, SessionSnapshot, SessionStore } from '@lambdarec/stores';
+import type { BatchViewReader, SessionSnapshot, SessionStore } from '@lambdarec/stores';
 import type { BatchViewCache, CachedBatchView } from './caches/batch-view-cache.js';
 import type { CatalogFactsCache } from './caches/catalog-facts-cache.js';
 import { createRepurchaseCache, type RepurchaseCache } from './caches/repurchase-cache.js';
@@ -103,7 +103,7 @@ function ownProductIds(personal: readonly Candidate[], similarToRecent: Readonly
 
 export interface RecommenderOptions {
   sessions: SessionStore;
-  batchView: BatchViewRepository;
+  batchView: BatchViewReader;
   batchCache: BatchViewCache;
   /** Per-user lists of the published run. @defaultValue a cache over batchView */
   userItems?: UserItemsCache;

@@ -3,7 +3,7 @@ import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/c
 import { servingConfigSchema } from '@lambdarec/config';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/metrics';
-import { createBatchRunsRepository, createBatchViewRepository, publishWholeModel, runMigrations, type BatchViewRepository } from '@lambdarec/stores';
+import { createBatchRunsRepository, createBatchViewReader, publishWholeModel, runMigrations, type BatchViewReader } from '@lambdarec/stores';
 import { createTestDatabase, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServing, type ServingSettings } from '../src/app.js';
@@ -43,8 +43,8 @@ async function publish(history: Interaction[]): Promise<string> {
 }
 
 /** The real repository, counting which users' lists were read from Postgres. */
-function countingBatchView(): { batchView: BatchViewRepository; read: string[] } {
-  const real = createBatchViewRepository({ pool });
+function countingBatchView(): { batchView: BatchViewReader; read: string[] } {
+  const real = createBatchViewReader({ pool });
   const read: string[] = [];
   return { read, batchView: { ...real, userItems: async (runId, userId) => (read.push(userId), real.userItems(runId, userId)) } };
 }
@@ -68,7 +68,7 @@ describe('per-user lists in memory', () => {
   it('answers what Postgres holds, reads each user once, and keeps at most maxEntries users, the least recently asked evicted', async () => {
     const { batchView, read } = countingBatchView();
     const cache = createUserItemsCache({ batchView, maxEntries: 2 });
-    const stored = createBatchViewRepository({ pool });
+    const stored = createBatchViewReader({ pool });
     for (const userId of ['a', 'b', 'a', 'c', 'a', 'b', 'nobody', 'nobody']) {
       expect(await cache.userItems(firstRun, userId), userId).toEqual(await stored.userItems(firstRun, userId));
     }
@@ -79,7 +79,7 @@ describe('per-user lists in memory', () => {
 
   it('never answers one run with a list of another, whichever run is asked for', async () => {
     const secondRun = await publish([...HISTORY, view('a', 'rooibos', 'herbal'), view('b', 'rooibos', 'herbal'), view('a', 'chamomile', 'herbal')]);
-    const stored = createBatchViewRepository({ pool });
+    const stored = createBatchViewReader({ pool });
     const [before, after] = [await stored.userItems(firstRun, 'a'), await stored.userItems(secondRun, 'a')];
     expect(after).not.toEqual(before);
     const { batchView, read } = countingBatchView();

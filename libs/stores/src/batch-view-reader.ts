@@ -73,8 +73,3 @@ export function createBatchViewReader({ pool }: { pool: PgPool }): BatchViewRead
     },
   };
 }
-
-/** @deprecated The old name of {@link BatchViewReader}, kept until serving's caches use the new one. */
-export type BatchViewRepository = BatchViewReader;
-/** @deprecated The old name of {@link createBatchViewReader}, kept until serving uses the new one. */
-export const createBatchViewRepository = createBatchViewReader;

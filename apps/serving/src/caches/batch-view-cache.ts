@@ -1,6 +1,6 @@
 import type { Logger } from '@lambdarec/clients';
 import type { Candidate, CatalogFacts } from '@lambdarec/domain';
-import type { BatchViewRepository, CatalogRepository, PublishedRun } from '@lambdarec/stores';
+import type { BatchViewReader, CatalogRepository, PublishedRun } from '@lambdarec/stores';
 
 export interface CachedBatchView {
   run: PublishedRun;
@@ -33,7 +33,7 @@ export function createBatchViewCache({
   refreshMs,
   log,
 }: {
-  batchView: BatchViewRepository;
+  batchView: BatchViewReader;
   catalog: CatalogRepository;
   refreshMs: number;
   log: Logger;

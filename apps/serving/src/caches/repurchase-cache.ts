@@ -1,5 +1,5 @@
 import type { RepurchaseEvidence, RepurchaseStats } from '@lambdarec/domain';
-import type { BatchViewRepository } from '@lambdarec/stores';
+import type { BatchViewReader } from '@lambdarec/stores';
 import { LruMap } from './lru-map.js';
 
 export interface RepurchaseCache {
@@ -8,7 +8,7 @@ export interface RepurchaseCache {
 }
 
 /** A run's re-buy figures never change: cache them per (run, product) and (run, category). */
-export function createRepurchaseCache({ batchView, maxEntries = 50_000 }: { batchView: BatchViewRepository; maxEntries?: number }): RepurchaseCache {
+export function createRepurchaseCache({ batchView, maxEntries = 50_000 }: { batchView: BatchViewReader; maxEntries?: number }): RepurchaseCache {
   const cache = new LruMap<string, RepurchaseStats | null>(maxEntries);
   const keyOf = (runId: string, scope: string, key: string) => `${runId}\u0000${scope}\u0000${key}`;
   return {

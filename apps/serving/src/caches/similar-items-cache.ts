@@ -1,5 +1,5 @@
 import type { Candidate } from '@lambdarec/domain';
-import type { BatchViewRepository } from '@lambdarec/stores';
+import type { BatchViewReader } from '@lambdarec/stores';
 import { LruMap } from './lru-map.js';
 
 export interface SimilarItemsCache {
@@ -7,7 +7,7 @@ export interface SimilarItemsCache {
 }
 
 /** A run's similar-item lists never change, and many users share them: cache per (run, product). */
-export function createSimilarItemsCache({ batchView, maxEntries = 50_000 }: { batchView: BatchViewRepository; maxEntries?: number }): SimilarItemsCache {
+export function createSimilarItemsCache({ batchView, maxEntries = 50_000 }: { batchView: BatchViewReader; maxEntries?: number }): SimilarItemsCache {
   const cache = new LruMap<string, Candidate[]>(maxEntries);
   return {
     async similarItems(runId, productIds) {
