@@ -4,14 +4,22 @@ import { fileURLToPath } from 'node:url';
 
 export const WORKSPACE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** The script that starts, stops and describes the local services. */
+export const LOCAL_SH = path.join(WORKSPACE_ROOT, 'infra/local.sh');
+
 /**
  * Starts the local infrastructure (infra/local.sh up: Postgres, Redis and Kafka on loopback,
  * installing what is missing) and reads its connection variables (infra/local.sh env).
  */
 export function localInfrastructure(): Record<string, string> {
-  execFileSync('bash', [path.join(WORKSPACE_ROOT, 'infra/local.sh'), 'up'], { cwd: WORKSPACE_ROOT, stdio: 'inherit' });
+  execFileSync('bash', [LOCAL_SH, 'up'], { cwd: WORKSPACE_ROOT, stdio: 'inherit' });
+  return parseInfraEnv(execFileSync('bash', [LOCAL_SH, 'env'], { cwd: WORKSPACE_ROOT, encoding: 'utf8' }));
+}
+
+/** The connection variables in the output of `infra/local.sh env` (`export NAME="value"` lines). */
+export function parseInfraEnv(text: string): Record<string, string> {
   return Object.fromEntries(
-    execFileSync('bash', [path.join(WORKSPACE_ROOT, 'infra/local.sh'), 'env'], { cwd: WORKSPACE_ROOT, encoding: 'utf8' })
+    text
       .split('\n')
       .map((line) => /^(?:export\s+)?([A-Z_]+)=["']?(.*?)["']?$/.exec(line))
       .filter((m): m is RegExpExecArray => m !== null)

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { LOCAL_SH, parseInfraEnv, WORKSPACE_ROOT } from '@lambdarec/local-stack';
 import type {} from 'vitest';
 
 declare module 'vitest' {
@@ -27,7 +27,6 @@ export interface StartedInfra extends InfraEndpoints {
 }
 
 const run = promisify(execFile);
-const WORKSPACE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * A Docker engine is reachable when DOCKER_HOST is set or the default socket exists. This only
@@ -67,16 +66,8 @@ async function startWithTestcontainers(): Promise<StartedInfra> {
 }
 
 async function startLocal(): Promise<StartedInfra> {
-  const script = `${WORKSPACE_ROOT}infra/local.sh`;
-  const { stdout } = await run('bash', [script, 'up'], { cwd: WORKSPACE_ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 });
-  const env = (await run('bash', [script, 'env'], { cwd: WORKSPACE_ROOT })).stdout;
-  const vars = Object.fromEntries(
-    env
-      .split('\n')
-      .map((line) => line.replace(/^export\s+/, '').match(/^([A-Z_]+)=["']?(.*?)["']?$/))
-      .filter((m): m is RegExpMatchArray => m !== null)
-      .map((m) => [m[1], m[2]]),
-  );
+  const { stdout } = await run('bash', [LOCAL_SH, 'up'], { cwd: WORKSPACE_ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 });
+  const vars = parseInfraEnv((await run('bash', [LOCAL_SH, 'env'], { cwd: WORKSPACE_ROOT })).stdout);
   return {
     provider: 'local',
     databaseUrl: vars['DATABASE_URL']!,
