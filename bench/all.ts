@@ -63,7 +63,7 @@ for (const plan of plans) {
   const exitCode = await run(plan);
   const seconds = (performance.now() - started) / 1000;
   const report = exitCode === 0 && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BenchReport) : undefined;
-  outcomes.push({ plan, exitCode, seconds, ...(report === undefined ? {} : { report }) });
+  outcomes.push({ plan, exitCode, seconds, report });
 }
 
 const failed = outcomes.filter((o) => o.report === undefined);

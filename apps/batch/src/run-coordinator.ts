@@ -205,10 +205,10 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
       shards,
       historyDays: settings.historyDays,
       // Plans frozen before the report existed (a job in flight across an upgrade) have none.
-      ...(plan.input.eventsByType === undefined ? {} : { eventsByType: plan.input.eventsByType }),
-      ...(plan.input.botEventsExcluded === undefined ? {} : { botEventsExcluded: plan.input.botEventsExcluded }),
-      ...(plan.input.botUserDaysExcluded === undefined ? {} : { botUserDaysExcluded: plan.input.botUserDaysExcluded }),
-      ...(plan.input.report === undefined ? {} : { report: plan.input.report }),
+      eventsByType: plan.input.eventsByType,
+      botEventsExcluded: plan.input.botEventsExcluded,
+      botUserDaysExcluded: plan.input.botUserDaysExcluded,
+      report: plan.input.report,
     };
     await runs.publish(runId, {
       stats,

@@ -73,7 +73,7 @@ export function createRunReconciler({
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   const once = async () => {
-    running ??= reconcileRuns({ queue, runs, log, ...(inputs === undefined ? {} : { inputs }), ...(graceMs === undefined ? {} : { graceMs }) })
+    running ??= reconcileRuns({ queue, runs, log, inputs, graceMs })
       .catch((err: unknown) => log.warn({ err }, 'run reconciliation failed; trying again at the next interval'))
       .finally(() => (running = undefined));
     await running;

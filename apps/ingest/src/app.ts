@@ -58,7 +58,7 @@ export async function buildIngestApp({
     log,
     registry,
     checks,
-    ...(optionalChecks === undefined ? {} : { optionalChecks }),
+    optionalChecks,
     bodyLimit: MAX_EVENTS_BODY_BYTES,
     trustProxy,
     openApi: {
@@ -89,6 +89,6 @@ export async function buildIngestApp({
     });
     await browserFacing.register(eventsRoutes, { publisher, clock, accepted, limit, writeKey, operatorKey: catalogApiKey, maxEventAgeHours });
   });
-  await app.register(productsRoutes, { catalog, apiKey: catalogApiKey, limit, ...(catalogGate === undefined ? {} : { gate: catalogGate }) });
+  await app.register(productsRoutes, { catalog, apiKey: catalogApiKey, limit, gate: catalogGate });
   return app;
 }

@@ -41,7 +41,7 @@ export async function buildStorefrontApp({
   shoppers,
   assetsDirectory = DEFAULT_ASSETS_DIRECTORY,
 }: StorefrontAppOptions): Promise<HttpServer> {
-  const app = await createServiceApp({ log, registry, checks, ...(optionalChecks === undefined ? {} : { optionalChecks }) });
+  const app = await createServiceApp({ log, registry, checks, optionalChecks });
   await app.register(assetsRoutes, { directory: assetsDirectory });
   await app.register(pagesRoutes, { catalog, shop: createShop({ catalog, serving, log }), ingestUrl, writeKey, shoppers });
   return app;

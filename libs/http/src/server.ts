@@ -139,6 +139,6 @@ function describeConnection(socket: Socket): OpenConnection {
     client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
     bytesRead: socket.bytesRead,
     bytesWritten: socket.bytesWritten,
-    ...(request === undefined ? {} : { request: `${request.method ?? '?'} ${request.url ?? '?'}` }),
+    request: request === undefined ? undefined : `${request.method ?? '?'} ${request.url ?? '?'}`,
   };
 }

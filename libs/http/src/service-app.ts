@@ -24,14 +24,10 @@ export interface ServiceAppOptions {
  * /healthz, /readyz, /metrics and (optionally) OpenAPI. Routes are registered on the result.
  */
 export async function createServiceApp({ log, registry, checks, optionalChecks, openApi, bodyLimit, trustProxy }: ServiceAppOptions): Promise<HttpServer> {
-  const app = createHttpServer({
-    log,
-    ...(bodyLimit === undefined ? {} : { bodyLimit }),
-    ...(trustProxy === undefined ? {} : { trustProxy }),
-  });
+  const app = createHttpServer({ log, bodyLimit, trustProxy });
   await app.register(errorHandlerPlugin);
   if (openApi !== undefined) await app.register(openApiPlugin, openApi);
   await app.register(metricsPlugin, { registry });
-  await app.register(healthPlugin, { checks, ...(optionalChecks === undefined ? {} : { optionalChecks }) });
+  await app.register(healthPlugin, { checks, optionalChecks });
   return app;
 }
