@@ -107,9 +107,9 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
   }
 
   /**
-   * The run's similar lists as an index. The decoded lists (an object per item, about 165 MB of heap
-   * at 1M events) are garbage once it is built, instead of staying referenced while the shard
-   * streams its users.
+   * The run's similar lists as an index. The decoded lists (an object per item; their heap is in
+   * ADR 008) are garbage once it is built, instead of staying referenced while the shard streams
+   * its users.
    */
   async function similarityIndexOf(runId: string): Promise<SimilarityIndex> {
     return new SimilarityIndex(await writer.similarItemsOf(runId));

@@ -54,7 +54,7 @@ export interface ServingOptions {
   log: Logger;
   registry: Registry;
   /**
-   * Users whose batch lists are kept in memory (about 1.6 KB each with 50 items: 160 MB at 100k).
+   * Users whose batch lists are kept in memory, compactly (their memory per user: ADR 011).
    * @defaultValue config.USER_ITEMS_CACHE_ENTRIES
    */
   userItemsCacheEntries?: number;

@@ -19,8 +19,8 @@ export interface SpeedConsumerOptions extends ServiceConsumerOptions {
   /**
    * Partitions applied at once. A user's events stay in one partition (key = userId), so
    * partitions never touch the same session, and a partition's fresh event need not wait behind
-   * another partition's pipeline and commit: bench:freshness measured p99 from ingest's answer to
-   * visible at 90–154 ms with 1 and 18–52 ms with 6, under a background load. @defaultValue 6
+   * another partition's pipeline and commit, which cuts the time from ingest's answer to visible
+   * under load (ADR 014). @defaultValue 6
    */
   partitionsConsumedConcurrently?: number;
   /** @defaultValue Date.now */

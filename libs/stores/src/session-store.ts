@@ -70,8 +70,8 @@ export function createSessionStore({
   policy: SessionPolicy;
   /**
    * Users written by one script call. Redis runs a script to its end before any other command,
-   * so a call holds every reader (serving) for as long as it runs: 50 users are about 1.5 ms of
-   * Redis time (bench:speed, ADR 014), and already make the cost of the call itself small.
+   * so a call holds every reader (serving) for as long as it runs: 50 users keep that hold short,
+   * and already make the cost of the call itself small (ADR 014).
    * @defaultValue 50
    */
   usersPerCall?: number;

@@ -19,8 +19,8 @@ export interface CatalogFactsCache {
  * snapshot, or a read's, could not see, however long that transaction ran). So a product sold out
  * stops showing within about `ttlMs` of its commit, but unchanged facts are never read again.
  * (The earlier cache started empty every `ttlMs` and read each product again: at 100k users and
- * 10k products that cost serving a fifth of its throughput and pushed its p99 up every second;
- * see docs/decisions/011.)
+ * 10k products that cost serving much of its throughput and pushed its p99 up every second;
+ * ADR 011.)
  *
  * The current map goes to the merge as it is, so a request costs one lookup per candidate and
  * copies nothing; a caller uses it synchronously after the await. When memory would hold more

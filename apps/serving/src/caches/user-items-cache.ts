@@ -42,7 +42,7 @@ class RunStrings {
   }
 }
 
-/** One user's list in about 20 bytes an item (1.6 KB with 50, the objects included): product, category and reasons as run strings, and the score. */
+/** One user's list, compactly (ADR 011): product, category and reasons as run strings, and the score. */
 interface CompactList {
   strings: RunStrings;
   /** Per item: product, category (NO_CATEGORY for none), reasons. */
@@ -79,8 +79,8 @@ function expand({ strings, refs, scores }: CompactList): Candidate[] {
 
 /**
  * A run's per-user lists never change, and shoppers come back: keep the lists of the users asked
- * for most recently, at most `maxEntries` of them, compactly (about 1 KB for 50 items, against
- * some 8 KB as objects), so that memory holds most of a shop's active users. Each list remembers
+ * for most recently, at most `maxEntries` of them, compactly (a fraction of their size as objects,
+ * ADR 011), so that memory holds most of a shop's active users. Each list remembers
  * its run and only answers for that run: once a new run is published, lists of the old one are
  * never served; they are replaced as their users come back, or evicted.
  */
