@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import { createProjectGraphAsync } from '@nx/devkit';
 import nx from '@nx/eslint-plugin';
+import eslintConfigPrettier from 'eslint-config-prettier/flat';
 import tseslint from 'typescript-eslint';
 
 /** I/O packages that the pure layers (domain, contracts, config) must never reach for. */
@@ -20,7 +21,10 @@ const IO_PACKAGES = [
 
 /** Axis 1, type: what kind of code may depend on what. */
 const TYPE_RULES = [
-  ['type:app', ['type:contracts', 'type:config', 'type:domain', 'type:metrics', 'type:clients', 'type:data-access', 'type:http', 'type:lifecycle']],
+  [
+    'type:app',
+    ['type:contracts', 'type:config', 'type:domain', 'type:metrics', 'type:clients', 'type:data-access', 'type:http', 'type:lifecycle'],
+  ],
   ['type:contracts', ['type:contracts'], IO_PACKAGES],
   // Config reads the pure domain's defaults (the session policy) so that each is written once.
   ['type:config', ['type:contracts', 'type:domain'], IO_PACKAGES],
@@ -42,9 +46,26 @@ const TYPE_RULES = [
   // Operator tools (npm run load, npm run simulate) drive a running system over its public APIs and
   // read its catalog; they take the datasets from the offline tools. Simulate finds the local
   // infrastructure through the local stack.
-  ['type:operator-tool', ['type:contracts', 'type:domain', 'type:clients', 'type:data-access', 'type:local-stack', 'type:tool', 'type:operator-tool']],
+  [
+    'type:operator-tool',
+    ['type:contracts', 'type:domain', 'type:clients', 'type:data-access', 'type:local-stack', 'type:tool', 'type:operator-tool'],
+  ],
   // Benchmarks wire the apps' exported composition in process, next to baselines of their own.
-  ['type:bench', ['type:app', 'type:contracts', 'type:config', 'type:domain', 'type:metrics', 'type:clients', 'type:data-access', 'type:http', 'type:testing', 'type:local-stack']],
+  [
+    'type:bench',
+    [
+      'type:app',
+      'type:contracts',
+      'type:config',
+      'type:domain',
+      'type:metrics',
+      'type:clients',
+      'type:data-access',
+      'type:http',
+      'type:testing',
+      'type:local-stack',
+    ],
+  ],
 ];
 
 /** Axis 2, scope: an app's own code stays in its app; shared libraries depend only on shared ones. */
@@ -108,4 +129,7 @@ export default tseslint.config(
     files: ['**/vitest.config.ts'],
     rules: { '@nx/enforce-module-boundaries': 'off' },
   },
+  // Layout is prettier's (`npm run format`, checked by `npm run lint` and `npm test`): no ESLint
+  // rule may disagree with it.
+  eslintConfigPrettier,
 );
