@@ -29,11 +29,22 @@ interface BenchPlan {
 /** In the order a reader wants them: what a shopper feels first, then capacity and memory. */
 const BENCHES: BenchPlan[] = [
   { name: 'freshness', script: 'freshness.bench.ts', args: [], quickArgs: ['--trials', '40', '--max-seconds', '2'] },
-  { name: 'serving', script: 'serving.bench.ts', args: [], quickArgs: ['--users', '2000', '--products', '500', '--rounds', '1'], quickEnv: { BENCH_SECONDS: '3' } },
+  {
+    name: 'serving',
+    script: 'serving.bench.ts',
+    args: [],
+    quickArgs: ['--users', '2000', '--products', '500', '--rounds', '1'],
+    quickEnv: { BENCH_SECONDS: '3' },
+  },
   { name: 'speed', script: 'speed.bench.ts', args: [], quickArgs: ['--events', '30000', '--users', '3000', '--burst', '10000'] },
   { name: 'session-memory', script: 'session-memory.bench.ts', args: [], quickArgs: ['--sessions', '5000'] },
   { name: 'ingest', script: 'ingest.bench.ts', args: [], quickArgs: [], quickEnv: { BENCH_SECONDS: '3' } },
-  { name: 'batch', script: 'batch.bench.ts', args: ['--sizes', '1m,2m', '--workers', '1,2'], quickArgs: ['--sizes', '20k', '--workers', '1'] },
+  {
+    name: 'batch',
+    script: 'batch.bench.ts',
+    args: ['--sizes', '1m,2m', '--workers', '1,2'],
+    quickArgs: ['--sizes', '20k', '--workers', '1'],
+  },
 ];
 
 const { values: options } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false } } });
@@ -47,7 +58,11 @@ function run(plan: BenchPlan): Promise<number> {
   const args = options.quick ? plan.quickArgs : plan.args;
   const env = { ...process.env, ...plan.env, ...(options.quick ? plan.quickEnv : {}) };
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'bench', plan.script), ...args], { cwd: WORKSPACE_ROOT, env, stdio: 'inherit' });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'bench', plan.script), ...args], {
+      cwd: WORKSPACE_ROOT,
+      env,
+      stdio: 'inherit',
+    });
     child.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
   });
 }
@@ -75,7 +90,9 @@ const lines = [
   'Ratios compare with a baseline measured in the same run on the same machine; absolute figures move with the machine and its load.',
   '',
   ...TABLE_HEADER,
-  ...outcomes.flatMap((o) => (o.report === undefined ? [`| ${o.plan.name} | failed (exit ${o.exitCode}) | | | | |`] : figureRows(o.report).map((row) => `| ${row} |`))),
+  ...outcomes.flatMap((o) =>
+    o.report === undefined ? [`| ${o.plan.name} | failed (exit ${o.exitCode}) | | | | |`] : figureRows(o.report).map((row) => `| ${row} |`),
+  ),
   '',
   '## Setups',
   '',

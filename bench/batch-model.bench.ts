@@ -14,7 +14,8 @@ import { createGunzip } from 'node:zlib';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const dataset = process.env['ONLINE_RETAIL_CSV'] ?? fileURLToPath(new URL('../../shared/datasets/online-retail/online_retail.csv.gz', import.meta.url));
+const dataset =
+  process.env['ONLINE_RETAIL_CSV'] ?? fileURLToPath(new URL('../../shared/datasets/online-retail/online_retail.csv.gz', import.meta.url));
 if (!existsSync(dataset)) {
   say(`bench:batch needs the UCI Online Retail CSV (gzip) at ${dataset}, or ONLINE_RETAIL_CSV pointing to it`);
   process.exit(0);

@@ -23,11 +23,23 @@ import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import { createArchiveReader, createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
 import type { ClickEvent } from '@lambdarec/contracts';
 import { localInfrastructure, WORKSPACE_ROOT } from '@lambdarec/local-stack';
-import { asPartitionBatches, createTestDatabase, createTestTopic, freePort, retailHistory, wideHistory, type TestTopic } from '@lambdarec/testing';
+import {
+  asPartitionBatches,
+  createTestDatabase,
+  createTestTopic,
+  freePort,
+  retailHistory,
+  wideHistory,
+  type TestTopic,
+} from '@lambdarec/testing';
 import { REPORT_DIR, writeBenchReport, type BenchFigure } from './report.js';
 
 const { values: args } = parseArgs({
-  options: { sizes: { type: 'string', default: '1m,2m' }, workers: { type: 'string', default: '1,2' }, wide: { type: 'boolean', default: false } },
+  options: {
+    sizes: { type: 'string', default: '1m,2m' },
+    workers: { type: 'string', default: '1,2' },
+    wide: { type: 'boolean', default: false },
+  },
 });
 const SIZES: Record<string, { events: number; users: number; products: number }> = {
   // A slice for the benches' own test: proves the bench runs, says nothing about speed.
@@ -149,14 +161,23 @@ async function startBatch(databaseUrl: string, queue: string, topic: string): Pr
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${url}/healthz`).then((r) => r.ok, () => false))) {
+  while (
+    !(await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('the batch service did not start');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return { url, child };
 }
 
-async function runOnce(databaseUrl: string, pool: PgPool, workers: number): Promise<Omit<Case, 'size' | 'events' | 'users' | 'products' | 'loadMs' | 'baselineMs'>> {
+async function runOnce(
+  databaseUrl: string,
+  pool: PgPool,
+  workers: number,
+): Promise<Omit<Case, 'size' | 'events' | 'users' | 'products' | 'loadMs' | 'baselineMs'>> {
   const queue = `bench-batch-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
   const processes = [];
   for (let i = 0; i < workers; i++) processes.push(await startBatch(databaseUrl, queue, topic.topic));
@@ -168,7 +189,11 @@ async function runOnce(databaseUrl: string, pool: PgPool, workers: number): Prom
     if (res.status !== 202) throw new Error(`POST /batch/runs answered ${res.status}: ${await res.text()}`);
     const { runId } = (await res.json()) as { runId: string };
     let unavailable = 0;
-    let run: { status: string; stats: Record<string, unknown>; progress: { phase: string; shardsDone: number; shardsTotal: number } | null };
+    let run: {
+      status: string;
+      stats: Record<string, unknown>;
+      progress: { phase: string; shardsDone: number; shardsTotal: number } | null;
+    };
     for (;;) {
       const answer = await fetch(`${processes[0]!.url}/batch/runs/${runId}`, { headers: { authorization: auth } });
       if (!answer.ok) {
@@ -189,7 +214,9 @@ async function runOnce(databaseUrl: string, pool: PgPool, workers: number): Prom
     if (run.status !== 'succeeded') throw new Error(`the run failed: ${JSON.stringify(run.stats)}`);
     const rowsWritten: Record<string, number> = {};
     for (const table of ['rec_user_items', 'rec_similar_items', 'rec_repurchase']) {
-      rowsWritten[table] = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE run_id = $1`, [runId])).rows[0]!.n;
+      rowsWritten[table] = (
+        await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE run_id = $1`, [runId])
+      ).rows[0]!.n;
     }
     return {
       workers,
@@ -211,7 +238,8 @@ async function runOnce(databaseUrl: string, pool: PgPool, workers: number): Prom
 // The batch processes' archivers need a topic; nothing is produced to it.
 const topic: TestTopic = await createTestTopic(infra['KAFKA_BROKERS']!.split(','), { partitions: 2 });
 const cases: Case[] = [];
-const histories: Array<{ size: string; shape: { events: number; users: number; products: number }; events: () => Iterable<ClickEvent> }> = [];
+const histories: Array<{ size: string; shape: { events: number; users: number; products: number }; events: () => Iterable<ClickEvent> }> =
+  [];
 for (const size of args.sizes!.split(',').filter(Boolean)) {
   const shape = SIZES[size];
   if (shape === undefined) throw new Error(`unknown size ${size}; known: ${Object.keys(SIZES).join(', ')}`);
@@ -219,11 +247,17 @@ for (const size of args.sizes!.split(',').filter(Boolean)) {
 }
 if (args.wide) {
   const shape = { events: 340_000, users: 3_400, products: 10_000 };
-  histories.push({ size: 'wide 3,400 × 100', shape, events: () => wideHistory({ users: 3_400, productsPerUser: 100, products: 10_000, seed: 7 }) });
+  histories.push({
+    size: 'wide 3,400 × 100',
+    shape,
+    events: () => wideHistory({ users: 3_400, productsPerUser: 100, products: 10_000, seed: 7 }),
+  });
 }
 
 for (const { size, shape, events } of histories) {
-  say(`${size}: ${shape.events.toLocaleString('en')} events, ${shape.users.toLocaleString('en')} users, ${shape.products.toLocaleString('en')} products`);
+  say(
+    `${size}: ${shape.events.toLocaleString('en')} events, ${shape.users.toLocaleString('en')} users, ${shape.products.toLocaleString('en')} products`,
+  );
   const db = await createTestDatabase(infra['DATABASE_URL']!, (url) => runMigrations({ databaseUrl: url, log }));
   const pool = createPgPool({ url: db.url, log, applicationName: 'bench' });
   try {
@@ -265,7 +299,15 @@ const lines = [
   '',
   `503 answers to the progress poll: ${cases.map((c) => `${c.size}/${c.workers}w ${c.unavailableAnswers}`).join(', ')}.`,
   '',
-  'Rows written per run: ' + cases.map((c) => `${c.size}/${c.workers}w ${Object.entries(c.rowsWritten).map(([t, n]) => `${t} ${n.toLocaleString('en')}`).join(', ')}`).join('; '),
+  'Rows written per run: ' +
+    cases
+      .map(
+        (c) =>
+          `${c.size}/${c.workers}w ${Object.entries(c.rowsWritten)
+            .map(([t, n]) => `${t} ${n.toLocaleString('en')}`)
+            .join(', ')}`,
+      )
+      .join('; '),
 ];
 const byKey = new Map(cases.map((c) => [`${c.size}/${c.workers}`, c]));
 const figures: BenchFigure[] = cases.map((c) => ({

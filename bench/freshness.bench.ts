@@ -122,15 +122,19 @@ async function main(): Promise<void> {
   const http = (method: string, url: string, { body, headers = {} }: { body?: unknown; headers?: Record<string, string> } = {}) =>
     new Promise<{ status: number; json: unknown }>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request(url, { method, agent, headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, json: text === '' ? undefined : (JSON.parse(text) as unknown) });
-        });
-        res.on('error', reject);
-      });
+      const req = request(
+        url,
+        { method, agent, headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ status: res.statusCode ?? 0, json: text === '' ? undefined : (JSON.parse(text) as unknown) });
+          });
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
@@ -157,7 +161,8 @@ async function main(): Promise<void> {
     return { stop: () => worker.postMessage('stop'), done };
   }
 
-  const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+  const percentile = (sorted: readonly number[], p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
   interface TrialStats {
     p50: number;
     p99: number;
@@ -213,7 +218,11 @@ async function main(): Promise<void> {
     );
     const { url, secrets } = services;
     const drained = (group: string, timeoutMs = DRAIN_TIMEOUT_MS) =>
-      until(`the ${group} group to catch up`, async () => ((await groupLag(admin, topic.topic, group)) === 0 ? true : undefined), timeoutMs);
+      until(
+        `the ${group} group to catch up`,
+        async () => ((await groupLag(admin, topic.topic, group)) === 0 ? true : undefined),
+        timeoutMs,
+      );
 
     // The demo shop, with as many shoppers as the trials sample (each trial's user must start without a session).
     const catalog = demoCatalog();
@@ -239,7 +248,10 @@ async function main(): Promise<void> {
     });
     if (batchRun.status !== 'succeeded') throw new Error(`the batch run failed: ${JSON.stringify(batchRun.stats)}`);
     await until('serving to answer from the run', async () =>
-      ((await http('GET', `${url.serving}/recommendations/demo-user-1`)).json as { sources: { batchRunId: string | null } }).sources.batchRunId === runId ? true : undefined,
+      ((await http('GET', `${url.serving}/recommendations/demo-user-1`)).json as { sources: { batchRunId: string | null } }).sources
+        .batchRunId === runId
+        ? true
+        : undefined,
     );
     await drained(groups.speed);
     say(`demo shop: ${catalog.length} products, ${fmt(history.length)} events from ${fmt(TRIALS)} shoppers; batch run ${runId} published`);
@@ -247,7 +259,8 @@ async function main(): Promise<void> {
     const inStock = catalog.filter((p) => p.inStock);
     const sampledUsers = Array.from({ length: TRIALS }, (_, i) => `demo-user-${i + 1}`);
     const sessionVisible = async (userId: string) =>
-      ((await http('GET', `${url.serving}/recommendations/${encodeURIComponent(userId)}`)).json as { sources?: { session?: boolean } }).sources?.session === true;
+      ((await http('GET', `${url.serving}/recommendations/${encodeURIComponent(userId)}`)).json as { sources?: { session?: boolean } })
+        .sources?.session === true;
 
     async function runTrials(phase: string, count: number): Promise<{ stats: TrialStats; times: number[] }> {
       const times: number[] = [];
@@ -268,7 +281,15 @@ async function main(): Promise<void> {
         const delivered = new Promise<number>((resolve) => awaitingDelivery.set(userId!, resolve));
         const begun = performance.now();
         const posted = await http('POST', `${url.ingest}/events`, {
-          body: { eventId: randomUUID(), userId, sessionId: `${userId}-s`, type, productId: product.productId, category: product.category, ...(type === 'purchase' ? { value: product.price } : {}) },
+          body: {
+            eventId: randomUUID(),
+            userId,
+            sessionId: `${userId}-s`,
+            type,
+            productId: product.productId,
+            category: product.category,
+            ...(type === 'purchase' ? { value: product.price } : {}),
+          },
         });
         if (posted.status !== 202) throw new Error(`POST /events answered ${posted.status}: ${JSON.stringify(posted.json)}`);
         posts.push(performance.now() - begun);
@@ -285,7 +306,10 @@ async function main(): Promise<void> {
         times.push(elapsed);
         afterPosts.push(elapsed - posts.at(-1)!);
         let giveUp: NodeJS.Timeout | undefined;
-        const deliveredAt = await Promise.race([delivered, new Promise<number>((resolve) => (giveUp = setTimeout(() => resolve(Number.NaN), TRIAL_TIMEOUT_MS)))]);
+        const deliveredAt = await Promise.race([
+          delivered,
+          new Promise<number>((resolve) => (giveUp = setTimeout(() => resolve(Number.NaN), TRIAL_TIMEOUT_MS))),
+        ]);
         clearTimeout(giveUp);
         awaitingDelivery.delete(userId);
         deliveries.push(deliveredAt - begun - posts.at(-1)!);
@@ -308,7 +332,15 @@ async function main(): Promise<void> {
           deliveryP99: percentile(sortedDeliveries, 0.99),
           max: sorted.at(-1)!,
           timeouts,
-          byKind: Object.fromEntries(Object.entries(byKind).map(([kind, list]) => [kind, percentile([...list].sort((a, b) => a - b), 0.99)])),
+          byKind: Object.fromEntries(
+            Object.entries(byKind).map(([kind, list]) => [
+              kind,
+              percentile(
+                [...list].sort((a, b) => a - b),
+                0.99,
+              ),
+            ]),
+          ),
         },
       };
     }
@@ -320,10 +352,17 @@ async function main(): Promise<void> {
     const idle = (await runTrials('idle', TRIALS)).stats;
     say(`idle:       ${describe(idle)}`);
 
-    const loadPlan = { url: url.ingest, connections: CONNECTIONS, users: LOAD_USERS, products: inStock.map(({ productId, category }) => ({ productId, category })) };
+    const loadPlan = {
+      url: url.ingest,
+      connections: CONNECTIONS,
+      users: LOAD_USERS,
+      products: inStock.map(({ productId, category }) => ({ productId, category })),
+    };
     const max = await startLoad({ ...loadPlan, seconds: MAX_SECONDS }).done;
     if (max.non2xx > 0 || max.errors > 0) throw new Error(`ingest at its maximum: ${max.non2xx} non-2xx answers, ${max.errors} errors`);
-    say(`ingest maximum: ${fmt(max.requestsPerSecond * EVENTS_PER_REQUEST)} events/s (${fmt(max.requestsPerSecond)} requests/s, p99 ${max.p99Ms.toFixed(1)} ms) over ${MAX_SECONDS} s`);
+    say(
+      `ingest maximum: ${fmt(max.requestsPerSecond * EVENTS_PER_REQUEST)} events/s (${fmt(max.requestsPerSecond)} requests/s, p99 ${max.p99Ms.toFixed(1)} ms) over ${MAX_SECONDS} s`,
+    );
     // What the maximum left on the topic is not the background load's: start that from caught-up consumers.
     await drained(groups.speed);
     await drained(groups.archive);
@@ -392,11 +431,19 @@ async function main(): Promise<void> {
       ],
       notes: [
         `Idle: ${describe(idle)}. Under load: ${describe(loaded)} (the trials took ${loadedSeconds.toFixed(0)} s).`,
-        `p99 by kind under load: ${Object.entries(loaded.byKind).map(([kind, ms]) => `${kind} ${ms.toFixed(1)} ms`).join('; ')}. Idle: ${Object.entries(idle.byKind).map(([kind, ms]) => `${kind} ${ms.toFixed(1)} ms`).join('; ')}.`,
+        `p99 by kind under load: ${Object.entries(loaded.byKind)
+          .map(([kind, ms]) => `${kind} ${ms.toFixed(1)} ms`)
+          .join('; ')}. Idle: ${Object.entries(idle.byKind)
+          .map(([kind, ms]) => `${kind} ${ms.toFixed(1)} ms`)
+          .join('; ')}.`,
         `Ingest's maximum: ${fmt(max.requestsPerSecond)} requests/s over ${MAX_SECONDS} s with ${CONNECTIONS} connections (p99 ${max.p99Ms.toFixed(1)} ms), while speed and the archiver consumed it. ` +
           `Background: ${fmt(load.requestsPerSecond)} requests/s for ${fmt(LOAD_USERS)} shoppers (asked ${fmt(backgroundRate)}), ${load.non2xx} non-2xx, ${load.errors} errors, ingest p99 ${load.p99Ms.toFixed(1)} ms.`,
         `The speed group's lag during the loaded trials (sampled every 0.5 s): max ${fmt(speedLag.max)} records, last ${fmt(speedLag.last)}.`,
-        ...(cpuShares.length === 0 ? [] : [`CPU of the services during the loaded trials, in shares of one core (2 cores in all, shared with Postgres, Redis, Kafka and this bench): ${cpuShares.join(', ')}.`]),
+        ...(cpuShares.length === 0
+          ? []
+          : [
+              `CPU of the services during the loaded trials, in shares of one core (2 cores in all, shared with Postgres, Redis, Kafka and this bench): ${cpuShares.join(', ')}.`,
+            ]),
         'A trial is timed from sending the POST (ingest answers once Kafka acknowledged) to receiving the first answer that shows the session; the polling GETs run back to back, so the figure is late by at most one GET.',
       ],
     });

@@ -75,11 +75,13 @@ try {
     requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ events: batch() }) }) }],
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`ingest: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  const httpRate = (result.requests.average * EVENTS_PER_REQUEST);
+  const httpRate = result.requests.average * EVENTS_PER_REQUEST;
   await app.close();
   await publisher.close();
 
-  say(`ingest benchmark: ${CONCURRENCY} concurrent senders, ${EVENTS_PER_REQUEST} events per request, ${DURATION_S} s each, acks=-1, idempotent`);
+  say(
+    `ingest benchmark: ${CONCURRENCY} concurrent senders, ${EVENTS_PER_REQUEST} events per request, ${DURATION_S} s each, acks=-1, idempotent`,
+  );
   say(`raw kafkajs producer     ${rawRate.toFixed(0).padStart(7)} events/s`);
   say(`POST /events             ${httpRate.toFixed(0).padStart(7)} events/s   p50 ${result.latency.p50} ms   p99 ${result.latency.p99} ms`);
   say(`ratio ingest / raw producer: ${(httpRate / rawRate).toFixed(2)}`);

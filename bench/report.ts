@@ -76,6 +76,9 @@ export function writeBenchReport(report: BenchReport): string {
     ...(report.notes === undefined ? [] : ['', ...report.notes.map((n) => `- ${n}`)]),
   ].join('\n');
   writeFileSync(path.join(REPORT_DIR, `${report.name}.md`), `${markdown}\n`);
-  writeFileSync(path.join(REPORT_DIR, `${report.name}.json`), `${JSON.stringify({ machine, at: new Date().toISOString(), ...report }, null, 2)}\n`);
+  writeFileSync(
+    path.join(REPORT_DIR, `${report.name}.json`),
+    `${JSON.stringify({ machine, at: new Date().toISOString(), ...report }, null, 2)}\n`,
+  );
   return markdown;
 }

@@ -29,7 +29,13 @@ import type { ClickEvent, Product } from '@lambdarec/contracts';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, seededRandom, type Interaction, type SessionSignal } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createServing } from '@lambdarec/serving';
-import { createBatchRunsRepository, createCatalogRepository, createSessionStore, publishWholeModel, runMigrations } from '@lambdarec/stores';
+import {
+  createBatchRunsRepository,
+  createCatalogRepository,
+  createSessionStore,
+  publishWholeModel,
+  runMigrations,
+} from '@lambdarec/stores';
 import { createTestDatabase, removeKeys, retailHistory, startInfra, uniqueName } from '@lambdarec/testing';
 import { REPORT_DIR, writeBenchReport, type BenchFigure } from './report.js';
 
@@ -77,7 +83,15 @@ function aggregate(events: Iterable<ClickEvent>): { interactions: Interaction[];
     if (event.category !== undefined) categories.set(event.productId, event.category);
     const key = `${event.userId}\u0000${event.productId}\u0000${event.type}`;
     const known = byKey.get(key);
-    if (known === undefined) byKey.set(key, { userId: event.userId, productId: event.productId, type: event.type, count: 1, lastAt: at, category: event.category ?? null });
+    if (known === undefined)
+      byKey.set(key, {
+        userId: event.userId,
+        productId: event.productId,
+        type: event.type,
+        count: 1,
+        lastAt: at,
+        category: event.category ?? null,
+      });
     else {
       known.count++;
       known.lastAt = Math.max(known.lastAt, at);
@@ -140,7 +154,12 @@ const pool = createPgPool({ url: db.url, log, applicationName: 'bench-serving', 
 const redis = createRedis({ url: infra.redisUrl, log, purpose: 'requests' });
 const keyPrefix = `${uniqueName('bench')}:`;
 // The settings serving runs with when nothing is configured, but this bench's key prefix.
-const config = servingConfigSchema.parse({ DATABASE_URL: db.url, REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: keyPrefix, ...(process.env['CATALOG_CACHE_MS'] === undefined ? {} : { CATALOG_CACHE_MS: process.env['CATALOG_CACHE_MS'] }) });
+const config = servingConfigSchema.parse({
+  DATABASE_URL: db.url,
+  REDIS_URL: infra.redisUrl,
+  REDIS_KEY_PREFIX: keyPrefix,
+  ...(process.env['CATALOG_CACHE_MS'] === undefined ? {} : { CATALOG_CACHE_MS: process.env['CATALOG_CACHE_MS'] }),
+});
 
 /**
  * The shop: catalog, a published run and live sessions, written through the batch's and the speed
@@ -153,11 +172,17 @@ async function prepareShop(random: () => number): Promise<{ userLists: number; s
   say(`history: ${EVENTS.toLocaleString('en')} events → ${interactions.length.toLocaleString('en')} interactions (${seconds(started)})`);
 
   started = performance.now();
-  const products: Product[] = [...categories].map(([productId, category]) => ({ productId, category, inStock: random() >= SOLD_OUT_SHARE }));
+  const products: Product[] = [...categories].map(([productId, category]) => ({
+    productId,
+    category,
+    inStock: random() >= SOLD_OUT_SHARE,
+  }));
   const catalog = createCatalogRepository({ pool });
   for (let i = 0; i < products.length; i += 1000) await catalog.upsert(products.slice(i, i + 1000));
   const model = computeBatchModel(interactions, asOf, DEFAULT_BATCH_POLICY);
-  say(`model: ${model.perUser.size.toLocaleString('en')} user lists, ${model.similar.size.toLocaleString('en')} similar lists (${seconds(started)})`);
+  say(
+    `model: ${model.perUser.size.toLocaleString('en')} user lists, ${model.similar.size.toLocaleString('en')} similar lists (${seconds(started)})`,
+  );
 
   started = performance.now();
   const runs = createBatchRunsRepository({ pool });
@@ -192,7 +217,10 @@ async function prepareShop(random: () => number): Promise<{ userLists: number; s
 function storefrontTraffic(random: () => number, requests: number): string[] {
   const openVisits: Array<{ path: string; pagesLeft: number }> = [];
   const newVisit = () => ({
-    path: random() < VISITOR_SHARE ? `/recommendations/visitor-${Math.floor(random() * 1e9)}` : `/recommendations/u${Math.floor(USERS * random() ** 1.5)}`,
+    path:
+      random() < VISITOR_SHARE
+        ? `/recommendations/visitor-${Math.floor(random() * 1e9)}`
+        : `/recommendations/u${Math.floor(USERS * random() ** 1.5)}`,
     // Geometric, at least one page.
     pagesLeft: 1 + Math.floor(Math.log(1 - random()) / Math.log(1 - 1 / PAGES_PER_VISIT)),
   });
@@ -353,7 +381,9 @@ try {
       `serving's maximum rate per round: ${servingRates.map((r) => r.toFixed(0)).join(', ')} req/s; the bare route's: ${bareRates.map((r) => r.toFixed(0)).join(', ')} req/s`,
       `${(returningShare * 100).toFixed(0)}% of the measured requests were for a user asked for before (the most the per-user cache can answer)`,
       `heap ${(heapBefore / 2 ** 20).toFixed(0)} MiB before the measurements, ${(heapAfter / 2 ** 20).toFixed(0)} MiB after (load generator included)`,
-      ...(profile === undefined ? [] : ['self time while serving (the load generator shares the process):', ...profile.map((line) => `\`${line}\``)]),
+      ...(profile === undefined
+        ? []
+        : ['self time while serving (the load generator shares the process):', ...profile.map((line) => `\`${line}\``)]),
     ],
   });
   say('');

@@ -21,7 +21,9 @@ import { createSessionStore } from '@lambdarec/stores';
 import { freePort } from '@lambdarec/testing';
 import { writeBenchReport } from './report.js';
 
-const { values: options } = parseArgs({ options: { sessions: { type: 'string', default: '100000' }, events: { type: 'string', default: '10' } } });
+const { values: options } = parseArgs({
+  options: { sessions: { type: 'string', default: '100000' }, events: { type: 'string', default: '10' } },
+});
 const SESSIONS = Number(options.sessions);
 const EVENTS = Number(options.events);
 const GOAL_BYTES = 400;
@@ -29,13 +31,37 @@ const log = createLogger({ name: 'bench', level: 'error' });
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /** Category names of a general shop; a session browses one to three of them. */
-const CATEGORIES = ['kitchen', 'home-decor', 'garden', 'lighting', 'stationery', 'toys', 'party', 'bags', 'jewellery', 'bath', 'christmas', 'storage'];
+const CATEGORIES = [
+  'kitchen',
+  'home-decor',
+  'garden',
+  'lighting',
+  'stationery',
+  'toys',
+  'party',
+  'bags',
+  'jewellery',
+  'bath',
+  'christmas',
+  'storage',
+];
 
 /** A browsing session as a storefront sends it: mostly views, then a click, a cart line and sometimes a purchase. */
 function sessionOf(user: number, now: number, random: () => number): SessionSignal[] {
   const userId = String(100_000 + user);
   const categories = Array.from({ length: 1 + Math.floor(random() * 3) }, () => CATEGORIES[Math.floor(random() * CATEGORIES.length)]!);
-  const types: EventType[] = ['view', 'view', 'view', 'view', 'view', 'view', 'click', 'view', 'add_to_cart', random() < 0.3 ? 'purchase' : 'view'];
+  const types: EventType[] = [
+    'view',
+    'view',
+    'view',
+    'view',
+    'view',
+    'view',
+    'click',
+    'view',
+    'add_to_cart',
+    random() < 0.3 ? 'purchase' : 'view',
+  ];
   return Array.from({ length: EVENTS }, (_, i) => {
     // UCI Online Retail stock codes: five digits, sometimes a letter.
     const product = 20_000 + Math.floor(random() * 10_000);
@@ -53,7 +79,9 @@ function sessionOf(user: number, now: number, random: () => number): SessionSign
 async function startPrivateRedis(): Promise<{ redis: Redis; stop: () => Promise<void> }> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'lrec-bench-redis-'));
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: 'ignore',
+  });
   const redis = createRedis({ url: `redis://127.0.0.1:${port}`, log, purpose: 'requests' });
   for (let attempt = 0; ; attempt++) {
     try {
@@ -124,7 +152,9 @@ try {
   });
 
   const perMillionGiB = (bytes: number) => (bytes * 1e6) / 2 ** 30;
-  say(`${SESSIONS} sessions of ${EVENTS} events: ${compact.toFixed(0)} bytes each (value ${valueBytes} bytes), ${perMillionGiB(compact).toFixed(2)} GiB per 1M users`);
+  say(
+    `${SESSIONS} sessions of ${EVENTS} events: ${compact.toFixed(0)} bytes each (value ${valueBytes} bytes), ${perMillionGiB(compact).toFixed(2)} GiB per 1M users`,
+  );
   say(`before ADR 010 (two sorted sets of JSON): ${sortedSets.toFixed(0)} bytes each; ratio ${(compact / sortedSets).toFixed(2)}`);
   writeBenchReport({
     name: 'session-memory',

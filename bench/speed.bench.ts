@@ -85,8 +85,26 @@ function uciLikeProductCodes(count: number): string[] {
 }
 
 const CATEGORY_NAMES = [
-  'home-decor', 'kitchen', 'lighting', 'bags', 'gifts', 'christmas', 'stationery', 'garden', 'toys', 'party',
-  'candles', 'storage', 'textiles', 'jewellery', 'clocks', 'signs', 'baking', 'tea', 'vintage', 'cards',
+  'home-decor',
+  'kitchen',
+  'lighting',
+  'bags',
+  'gifts',
+  'christmas',
+  'stationery',
+  'garden',
+  'toys',
+  'party',
+  'candles',
+  'storage',
+  'textiles',
+  'jewellery',
+  'clocks',
+  'signs',
+  'baking',
+  'tea',
+  'vintage',
+  'cards',
 ];
 
 /**
@@ -158,7 +176,12 @@ async function measure(start: () => Promise<void>, handled: () => Promise<number
 
 /** The baseline: the same records read in a group of its own, each value JSON.parsed, offsets committed per batch. */
 async function rawConsumerRate(kafka: Kafka, topic: string, total: number): Promise<Throughput> {
-  const consumer = kafka.consumer({ groupId: uniqueName('bench-raw'), sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({
+    groupId: uniqueName('bench-raw'),
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    allowAutoTopicCreation: false,
+  });
   let parsed = 0;
   try {
     return await measure(
@@ -197,7 +220,8 @@ async function sessionMemory(redis: Redis, prefix: string): Promise<{ keys: numb
   } while (cursor !== '0');
   const usage = await Promise.all(sample.map((key) => redis.memory('USAGE', key)));
   const lengths = await Promise.all(sample.map((key) => redis.strlen(key).catch(() => 0)));
-  const mean = (values: ReadonlyArray<number | null>) => (sample.length === 0 ? 0 : values.reduce<number>((sum, v) => sum + Number(v ?? 0), 0) / sample.length);
+  const mean = (values: ReadonlyArray<number | null>) =>
+    sample.length === 0 ? 0 : values.reduce<number>((sum, v) => sum + Number(v ?? 0), 0) / sample.length;
   return { keys, bytesPerKey: mean(usage), valueBytes: mean(lengths) };
 }
 
@@ -244,7 +268,8 @@ function cpuPerEvent(before: CpuSample, after: CpuSample, events: number): CpuPe
     node,
     redis,
     kafka,
-    toString: () => `Node ${node.toFixed(1)}, Redis ${redis.toFixed(1)}, Kafka broker ${kafka === undefined ? 'n/a' : kafka.toFixed(1)} µs per event`,
+    toString: () =>
+      `Node ${node.toFixed(1)}, Redis ${redis.toFixed(1)}, Kafka broker ${kafka === undefined ? 'n/a' : kafka.toFixed(1)} µs per event`,
   };
 }
 
@@ -253,7 +278,11 @@ function cpuPerEvent(before: CpuSample, after: CpuSample, events: number): CpuPe
  * busy, with the CPU per event of the consumer without Redis (Node and broker), of this speed
  * consumer's writes in Node, and of a bare SET in Redis in place of the session script.
  */
-function writeEveryEventBound(withoutRedis: CpuPerEvent, speed: CpuPerEvent, floor: CpuPerEvent): { eventsPerSecond: number; microseconds: number } {
+function writeEveryEventBound(
+  withoutRedis: CpuPerEvent,
+  speed: CpuPerEvent,
+  floor: CpuPerEvent,
+): { eventsPerSecond: number; microseconds: number } {
   const microseconds = withoutRedis.node + (withoutRedis.kafka ?? 0) + Math.max(0, speed.node - withoutRedis.node) + floor.redis;
   return { eventsPerSecond: (cpus().length * 1e6) / microseconds, microseconds };
 }
@@ -277,9 +306,21 @@ async function speedWithoutRedisRate(kafka: Kafka, topic: string, policy: Sessio
     read: () => Promise.reject(new Error('not read in this pass')),
     inspect: () => Promise.reject(new Error('not read in this pass')),
   };
-  const consumer = createSpeedConsumer({ kafka, topic, groupId: uniqueName('bench-speed-without-redis'), sessions: discarding, policy, log, registry });
+  const consumer = createSpeedConsumer({
+    kafka,
+    topic,
+    groupId: uniqueName('bench-speed-without-redis'),
+    sessions: discarding,
+    policy,
+    log,
+    registry,
+  });
   try {
-    return await measure(() => consumer.start(), () => handledBy(registry), total);
+    return await measure(
+      () => consumer.start(),
+      () => handledBy(registry),
+      total,
+    );
   } finally {
     await consumer.close();
   }
@@ -290,7 +331,13 @@ async function speedWithoutRedisRate(kafka: Kafka, topic: string, policy: Sessio
  * are users, in pipelines of FLOOR_PIPELINE with `inFlight` of them at once, from one connection
  * (the consumer's shape). The least any design that writes every event to Redis can cost it.
  */
-async function redisWriteFloor(redis: Redis, prefix: string, writes: number, valueBytes: number, inFlight: number): Promise<{ eventsPerSecond: number }> {
+async function redisWriteFloor(
+  redis: Redis,
+  prefix: string,
+  writes: number,
+  valueBytes: number,
+  inFlight: number,
+): Promise<{ eventsPerSecond: number }> {
   const value = 'x'.repeat(Math.max(1, Math.round(valueBytes)));
   let next = 0;
   const began = performance.now();
@@ -333,31 +380,47 @@ try {
   await Promise.all([producer.connect(), admin.connect()]);
   let began = performance.now();
   const prefilled = await produce(producer, topic.topic, shopEvents({ events: EVENTS, seed: 1 }, codes));
-  say(`pre-filled ${fmt(prefilled)} events from ${fmt(USERS)} users on ${PARTITIONS} partitions in ${((performance.now() - began) / 1000).toFixed(1)} s (setup)`);
+  say(
+    `pre-filled ${fmt(prefilled)} events from ${fmt(USERS)} users on ${PARTITIONS} partitions in ${((performance.now() - began) / 1000).toFixed(1)} s (setup)`,
+  );
 
   let cpu = await cpuSample(redis);
   const rawBefore = await rawConsumerRate(kafka, topic.topic, prefilled);
   const rawCpu = cpuPerEvent(cpu, (cpu = await cpuSample(redis)), prefilled);
-  say(`raw kafkajs consumer         ${fmt(rawBefore.eventsPerSecond).padStart(9)} events/s  (${rawBefore.wallSeconds.toFixed(1)} s with the group join)  ${rawCpu}`);
+  say(
+    `raw kafkajs consumer         ${fmt(rawBefore.eventsPerSecond).padStart(9)} events/s  (${rawBefore.wallSeconds.toFixed(1)} s with the group join)  ${rawCpu}`,
+  );
 
   const withoutRedis = await speedWithoutRedisRate(kafka, topic.topic, speed.policy, prefilled);
   const withoutRedisCpu = cpuPerEvent(cpu, (cpu = await cpuSample(redis)), prefilled);
   say(`speed consumer, no Redis     ${fmt(withoutRedis.eventsPerSecond).padStart(9)} events/s  ${withoutRedisCpu}`);
 
   const redisBefore = await redisCommandTime(redis);
-  const applied = await measure(() => speed.consumer.start(), () => handledBy(speed.registry), prefilled);
+  const applied = await measure(
+    () => speed.consumer.start(),
+    () => handledBy(speed.registry),
+    prefilled,
+  );
   const redisAfter = await redisCommandTime(redis);
   const speedCpu = cpuPerEvent(cpu, (cpu = await cpuSample(redis)), prefilled);
   const redisBusy = (redisAfter.usec - redisBefore.usec) / 1e6 / applied.wallSeconds;
   const redisPerEvent = (redisAfter.usec - redisBefore.usec) / prefilled;
-  say(`speed consumer → Redis       ${fmt(applied.eventsPerSecond).padStart(9)} events/s  (${applied.wallSeconds.toFixed(1)} s with the group join)  ${speedCpu}`);
-  const outcomes = Object.fromEntries(
-    ((await speed.registry.getSingleMetric('lrec_speed_events_total')?.get())?.values ?? []).map(({ labels, value }) => [String(labels['outcome']), value]),
+  say(
+    `speed consumer → Redis       ${fmt(applied.eventsPerSecond).padStart(9)} events/s  (${applied.wallSeconds.toFixed(1)} s with the group join)  ${speedCpu}`,
   );
-  if ((outcomes['dead-lettered'] ?? 0) > 0) throw new Error(`the speed consumer dead-lettered ${outcomes['dead-lettered']} generated events`);
+  const outcomes = Object.fromEntries(
+    ((await speed.registry.getSingleMetric('lrec_speed_events_total')?.get())?.values ?? []).map(({ labels, value }) => [
+      String(labels['outcome']),
+      value,
+    ]),
+  );
+  if ((outcomes['dead-lettered'] ?? 0) > 0)
+    throw new Error(`the speed consumer dead-lettered ${outcomes['dead-lettered']} generated events`);
   const memory = await sessionMemory(redis, keyPrefix);
   say(`Redis busy in commands ${(redisBusy * 100).toFixed(0)}% of the speed consumer's run, ${redisPerEvent.toFixed(1)} µs per event`);
-  say(`session state: ${fmt(memory.keys)} keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE of a sample), values of ${fmt(memory.valueBytes)} bytes`);
+  say(
+    `session state: ${fmt(memory.keys)} keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE of a sample), values of ${fmt(memory.valueBytes)} bytes`,
+  );
 
   const floorWrites = Math.min(FLOOR_WRITES, prefilled);
   cpu = await cpuSample(redis);
@@ -382,7 +445,9 @@ try {
   let peakLag = 0;
   let burstProduced: number | undefined;
   began = performance.now();
-  const producing = produce(producer, topic.topic, shopEvents({ events: BURST, seed: 2 }, codes)).then(() => (burstProduced = performance.now()));
+  const producing = produce(producer, topic.topic, shopEvents({ events: BURST, seed: 2 }, codes)).then(
+    () => (burstProduced = performance.now()),
+  );
   while (drained === undefined && performance.now() - began < DRAIN_TIMEOUT_MS) {
     const lag = await groupLag(admin, topic.topic, config.SPEED_GROUP_ID);
     const at = performance.now();
@@ -458,7 +523,9 @@ try {
         `INFO commandstats of the whole server, so other clients of a shared Redis count too). Redis runs commands on one thread: near 100%, Redis is the ceiling.`,
       `CPU per event by process (this Node process, redis-server, the broker's JVM): raw consumer ${rawCpu}; again ${rawAfterCpu}; ` +
         `speed consumer without Redis ${withoutRedisCpu}; speed consumer ${speedCpu}; Redis floor (${fmt(floorWrites)} SETs) ${floorCpu}.`,
-      `Speed outcomes: ${Object.entries(outcomes).map(([outcome, n]) => `${outcome} ${fmt(n)}`).join(', ')}.`,
+      `Speed outcomes: ${Object.entries(outcomes)
+        .map(([outcome, n]) => `${outcome} ${fmt(n)}`)
+        .join(', ')}.`,
       `Session state afterwards: ${fmt(memory.keys)} Redis keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE over a sample of up to 1,000).`,
       drained === undefined
         ? `The burst's lag was still above 0 after ${DRAIN_TIMEOUT_MS / 1000} s (peak ${fmt(peakLag)}).`

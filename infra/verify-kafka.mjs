@@ -54,8 +54,7 @@ async function check(name, fn) {
 const assert = (cond, msg) => {
   if (!cond) throw new Error(msg);
 };
-const msgs = (prefix, n) =>
-  Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `${prefix}-${i}` }));
+const msgs = (prefix, n) => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `${prefix}-${i}` }));
 
 // Collect `expected` messages from `topics` in `groupId`, committing offsets manually.
 async function consumeN({ groupId, topic, expected, readUncommitted = false, timeoutMs = 30000 }) {
@@ -130,7 +129,10 @@ async function main() {
     await p.disconnect();
     const seen = await consumeN({ groupId: group, topic: SRC, expected: 30 });
     assert(seen.length === 30, `expected only the 30 new messages, got ${seen.length}`);
-    assert(seen.every((v) => v.startsWith('after-restart')), 'old messages were re-delivered');
+    assert(
+      seen.every((v) => v.startsWith('after-restart')),
+      'old messages were re-delivered',
+    );
   });
 
   const txGroup = `${run}-tx`;
@@ -168,7 +170,12 @@ async function main() {
               });
               await tx.sendOffsets({
                 consumerGroupId: txGroup,
-                topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
+                topics: [
+                  {
+                    topic: batch.topic,
+                    partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }],
+                  },
+                ],
               });
               await tx.commit();
             } catch (err) {
@@ -182,10 +189,7 @@ async function main() {
         })
         .catch(reject);
     });
-    await Promise.race([
-      done,
-      new Promise((_, rej) => setTimeout(() => rej(new Error(`moved ${moved}/150`)), 30000)),
-    ]);
+    await Promise.race([done, new Promise((_, rej) => setTimeout(() => rej(new Error(`moved ${moved}/150`)), 30000))]);
     await consumer.disconnect();
     await producer.disconnect();
 

@@ -12,7 +12,9 @@ import { build, type Plugin } from 'esbuild';
 const externalNpmPackages: Plugin = {
   name: 'external-npm-packages',
   setup(pluginBuild) {
-    pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@lambdarec/') ? undefined : { path: args.path, external: true }));
+    pluginBuild.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith('@lambdarec/') ? undefined : { path: args.path, external: true },
+    );
   },
 };
 
@@ -39,4 +41,6 @@ await cp(path.join(appDir, '../../libs/stores/migrations'), path.join(outdir, 'm
 // libs/stores reads its Redis scripts by name, beside the module that runs them (redis-scripts.ts).
 await cp(path.join(appDir, '../../libs/stores/src/lua'), path.join(outdir, 'lua'), { recursive: true });
 const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
-process.stdout.write(`${manifest.name}: dist/main.js${workers.map((w) => `, dist/${w.replace('.ts', '.js')}`).join('')} (${(bytes / 1024).toFixed(0)} KiB with source maps)\n`);
+process.stdout.write(
+  `${manifest.name}: dist/main.js${workers.map((w) => `, dist/${w.replace('.ts', '.js')}`).join('')} (${(bytes / 1024).toFixed(0)} KiB with source maps)\n`,
+);

@@ -25,7 +25,12 @@ const { values } = parseArgs({
 const maxExamples = Number(values['max-examples']);
 const seed = Number(values.seed);
 const targets = values.only!.split(',').map((t) => t.trim());
-if (!Number.isInteger(maxExamples) || maxExamples < 1 || !Number.isInteger(seed) || targets.some((t) => !['ingest', 'serving', 'batch'].includes(t))) {
+if (
+  !Number.isInteger(maxExamples) ||
+  maxExamples < 1 ||
+  !Number.isInteger(seed) ||
+  targets.some((t) => !['ingest', 'serving', 'batch'].includes(t))
+) {
   process.stderr.write('fuzz: --max-examples and --seed take positive integers; --only a comma list of ingest, serving, batch\n');
   process.exit(2);
 }
@@ -51,14 +56,35 @@ try {
   for (const target of targets as ServiceName[]) {
     const base = services.url[target];
     const { catalogKey, dashboardUser, dashboardPassword } = services.secrets;
-    const auth = target === 'ingest' ? ['-H', `Authorization: Bearer ${catalogKey}`] : target === 'batch' ? ['--auth', `${dashboardUser}:${dashboardPassword}`] : [];
+    const auth =
+      target === 'ingest'
+        ? ['-H', `Authorization: Bearer ${catalogKey}`]
+        : target === 'batch'
+          ? ['--auth', `${dashboardUser}:${dashboardPassword}`]
+          : [];
     say(`\n▶ ${target}: ${base}/docs/json, ${maxExamples} examples per operation, seed ${seed}`);
     const result = await new Promise<number | null>((resolve) => {
-      const child = spawn(st, ['run', `${base}/docs/json`, '--url', base, '--checks', 'not_a_server_error', '--max-examples', String(maxExamples), '--seed', String(seed), ...auth], {
-        // schemathesis keeps a cache in .schemathesis/ of its working directory: not in the repository.
-        cwd: path.join(root, '.local'),
-        stdio: 'inherit',
-      });
+      const child = spawn(
+        st,
+        [
+          'run',
+          `${base}/docs/json`,
+          '--url',
+          base,
+          '--checks',
+          'not_a_server_error',
+          '--max-examples',
+          String(maxExamples),
+          '--seed',
+          String(seed),
+          ...auth,
+        ],
+        {
+          // schemathesis keeps a cache in .schemathesis/ of its working directory: not in the repository.
+          cwd: path.join(root, '.local'),
+          stdio: 'inherit',
+        },
+      );
       child.on('exit', resolve);
     });
     if (result !== 0) failed++;

@@ -34,7 +34,8 @@ const USERS = 200;
 /** RSS and used heap of a service, in MiB, from its own /metrics (prom-client's process metrics). */
 async function memoryOf(base: string): Promise<{ rss: number; heap: number }> {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
+  const value = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
   return { rss: value('process_resident_memory_bytes'), heap: value('nodejs_heap_size_used_bytes') };
 }
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -59,7 +60,12 @@ function load(kind: 'read' | 'write', base: string, seconds: number, rate?: numb
     requests: [
       kind === 'read'
         ? { method: 'GET', setupRequest: (req) => ({ ...req, path: `/recommendations/soak-${Math.floor(Math.random() * USERS)}` }) }
-        : { method: 'POST', path: '/events', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: eventsBody() }) },
+        : {
+            method: 'POST',
+            path: '/events',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (req) => ({ ...req, body: eventsBody() }),
+          },
     ],
   });
 }
@@ -91,7 +97,10 @@ try {
       () => undefined,
     );
   }, 10_000);
-  const [reads, writes] = await Promise.all([load('read', services.url.serving, seconds, maxRead / 2), load('write', services.url.ingest, seconds, maxWrite / 2)]);
+  const [reads, writes] = await Promise.all([
+    load('read', services.url.serving, seconds, maxRead / 2),
+    load('write', services.url.ingest, seconds, maxWrite / 2),
+  ]);
   clearInterval(sampler);
 
   const warm = samples.filter((s) => s.at > seconds / 4 && s.at <= seconds / 2);
@@ -108,8 +117,12 @@ try {
     worst = Math.max(worst, rss.growth);
     say(`| ${n} | ${rss.text} | ${(rss.growth * 100).toFixed(1)} % | ${heap.text} | ${(heap.growth * 100).toFixed(1)} % |`);
   }
-  say(`\nGET /recommendations: ${reads.requests.total} requests, ${failures(reads)} errors (non-2xx ${reads.non2xx}, timeouts ${reads.timeouts}), p99 ${reads.latency.p99} ms`);
-  say(`POST /events: ${writes.requests.total} requests, ${failures(writes)} errors (non-2xx ${writes.non2xx}, timeouts ${writes.timeouts}), p99 ${writes.latency.p99} ms`);
+  say(
+    `\nGET /recommendations: ${reads.requests.total} requests, ${failures(reads)} errors (non-2xx ${reads.non2xx}, timeouts ${reads.timeouts}), p99 ${reads.latency.p99} ms`,
+  );
+  say(
+    `POST /events: ${writes.requests.total} requests, ${failures(writes)} errors (non-2xx ${writes.non2xx}, timeouts ${writes.timeouts}), p99 ${writes.latency.p99} ms`,
+  );
   const ok = failures(reads) + failures(writes) === 0 && worst < 0.1;
   say(`\nsoak: ${ok ? 'passed' : 'FAILED'} (goal: 0 errors and under 10 % RSS growth)`);
   process.exitCode = ok ? 0 : 1;

@@ -56,7 +56,10 @@ const env: Record<string, string> = {
 };
 env['DASHBOARD_PASSWORD'] ??= localSecret('dashboard-password', 9);
 env['CATALOG_API_KEY'] ??= localSecret('catalog-api-key', 18);
-const ports = Object.fromEntries(APPS.map(({ name, port }) => [name, Number(env[`${name.toUpperCase()}_PORT`] ?? port)])) as Record<AppName, number>;
+const ports = Object.fromEntries(APPS.map(({ name, port }) => [name, Number(env[`${name.toUpperCase()}_PORT`] ?? port)])) as Record<
+  AppName,
+  number
+>;
 const base = (name: AppName) => `http://127.0.0.1:${ports[name]}`;
 // The storefront's server asks serving; shoppers' browsers post to ingest, which must allow the
 // storefront's origin (both spellings of this machine, since either may be typed in).
@@ -75,10 +78,22 @@ function relay(name: string, stream: NodeJS.ReadableStream) {
     for (const line of lines) {
       if (line.trim() === '') continue;
       try {
-        const { level, msg, err, time: _t, service: _s, name: _n, pid: _p, hostname: _h, ...rest } = JSON.parse(line) as Record<string, unknown>;
+        const {
+          level,
+          msg,
+          err,
+          time: _t,
+          service: _s,
+          name: _n,
+          pid: _p,
+          hostname: _h,
+          ...rest
+        } = JSON.parse(line) as Record<string, unknown>;
         const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
         const error = err ? ` ${(err as { message?: string }).message ?? ''}` : '';
-        say(`[${name.padEnd(NAME_WIDTH)}] ${LEVELS[level as number] ?? level} ${msg}${error}${extra.length > 300 ? `${extra.slice(0, 300)}…` : extra}`);
+        say(
+          `[${name.padEnd(NAME_WIDTH)}] ${LEVELS[level as number] ?? level} ${msg}${error}${extra.length > 300 ? `${extra.slice(0, 300)}…` : extra}`,
+        );
       } catch {
         say(`[${name.padEnd(NAME_WIDTH)}] ${line}`);
       }
@@ -150,14 +165,23 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
 const auth = `Basic ${Buffer.from(`${env['DASHBOARD_USER']}:${env['DASHBOARD_PASSWORD']}`).toString('base64')}`;
 
 try {
-  await Promise.all(APPS.map(({ name }) => until(`${name} to be ready`, async () => ((await fetch(`${base(name)}/readyz`)).ok ? true : undefined))));
+  await Promise.all(
+    APPS.map(({ name }) => until(`${name} to be ready`, async () => ((await fetch(`${base(name)}/readyz`)).ok ? true : undefined))),
+  );
 
-  const pool = createPgPool({ url: env['DATABASE_URL']!, log: createLogger({ name: 'start', level: 'warn' }), applicationName: 'lambdarec-start', max: 2 });
+  const pool = createPgPool({
+    url: env['DATABASE_URL']!,
+    log: createLogger({ name: 'start', level: 'warn' }),
+    applicationName: 'lambdarec-start',
+    max: 2,
+  });
   const archive = createEventArchive({ pool });
   if ((await archive.count()) === 0 && (await createCatalogRepository({ pool }).count()) === 0) {
     const catalog = demoCatalog();
     const events = demoEvents();
-    say(`▶ demo data: ${catalog.length} products, ${events.length} events from ${new Set(events.map((e) => e.userId)).size} users, through the ingest API`);
+    say(
+      `▶ demo data: ${catalog.length} products, ${events.length} events from ${new Set(events.map((e) => e.userId)).size} users, through the ingest API`,
+    );
     const put = await fetch(`${base('ingest')}/products`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${env['CATALOG_API_KEY']}` },
@@ -183,12 +207,17 @@ try {
     const res = await fetch(`${base('batch')}/batch/runs`, { method: 'POST', headers: { authorization: auth } });
     const { runId } = (await res.json()) as { runId: string };
     const run = await until('the batch run', async () => {
-      const r = (await (await fetch(`${base('batch')}/batch/runs/${runId}`, { headers: { authorization: auth } })).json()) as { status: string; stats: unknown };
+      const r = (await (await fetch(`${base('batch')}/batch/runs/${runId}`, { headers: { authorization: auth } })).json()) as {
+        status: string;
+        stats: unknown;
+      };
       return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
     });
     if (run.status !== 'succeeded') throw new Error(`the first batch run failed: ${JSON.stringify(run.stats)}`);
     await until('serving to pick up the run', async () => {
-      const answer = (await (await fetch(`${base('serving')}/recommendations/demo-user-1`)).json()) as { sources: { batchRunId: string | null } };
+      const answer = (await (await fetch(`${base('serving')}/recommendations/demo-user-1`)).json()) as {
+        sources: { batchRunId: string | null };
+      };
       return answer.sources.batchRunId === runId ? true : undefined;
     });
   }

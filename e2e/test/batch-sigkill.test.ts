@@ -1,7 +1,17 @@
 import { createPgPool, type PgPool } from '@lambdarec/clients';
 import type { BatchRun } from '@lambdarec/contracts';
 import { createBatchViewReader, createEventArchive, runMigrations } from '@lambdarec/stores';
-import { asPartitionBatches, createTestDatabase, createTestTopic, retailHistory, testLogger, uniqueName, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
+import {
+  asPartitionBatches,
+  createTestDatabase,
+  createTestTopic,
+  retailHistory,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type TestDatabase,
+  type TestTopic,
+} from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startService, type RunningService } from './harness.js';
 
@@ -23,7 +33,9 @@ beforeAll(async () => {
   pool = createPgPool({ url: db.url, log, applicationName: 'batch-sigkill-e2e' });
   // Big enough that a run takes a few seconds across its shards on two processes.
   const archive = createEventArchive({ pool });
-  for (const batch of asPartitionBatches(retailHistory({ events: 120_000, users: 12_000, products: 1_500, seed: 3 }), { topic: 'sigkill.events' })) {
+  for (const batch of asPartitionBatches(retailHistory({ events: 120_000, users: 12_000, products: 1_500, seed: 3 }), {
+    topic: 'sigkill.events',
+  })) {
     await archive.append(batch);
   }
 }, 120_000);

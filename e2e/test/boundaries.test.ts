@@ -18,17 +18,29 @@ describe('module boundaries (lint)', () => {
   });
 
   it('forbid any project to import an app', async () => {
-    const fromLib = await boundaryErrors('libs/stores/src/probe.ts', `import { buildServingApp } from '@lambdarec/serving';\nexport const probe = buildServingApp;\n`);
+    const fromLib = await boundaryErrors(
+      'libs/stores/src/probe.ts',
+      `import { buildServingApp } from '@lambdarec/serving';\nexport const probe = buildServingApp;\n`,
+    );
     // Every library is used by the apps, so the rule reports the import as a cycle through the app.
     expect(fromLib.join('\n')).toMatch(/Circular dependency between "stores" and "serving"|can only depend on libs tagged with/);
-    const fromApp = await boundaryErrors('apps/ingest/src/probe.ts', `import { createSpeedConsumer } from '../../speed/src/consumer.js';\nexport const probe = createSpeedConsumer;\n`);
+    const fromApp = await boundaryErrors(
+      'apps/ingest/src/probe.ts',
+      `import { createSpeedConsumer } from '../../speed/src/consumer.js';\nexport const probe = createSpeedConsumer;\n`,
+    );
     expect(fromApp.join('\n')).toMatch(/Projects cannot be imported by a relative or absolute path/);
-    const appToApp = await boundaryErrors('apps/ingest/src/probe.ts', `import { buildServingApp } from '@lambdarec/serving';\nexport const probe = buildServingApp;\n`);
+    const appToApp = await boundaryErrors(
+      'apps/ingest/src/probe.ts',
+      `import { buildServingApp } from '@lambdarec/serving';\nexport const probe = buildServingApp;\n`,
+    );
     expect(appToApp.join('\n')).toMatch(/Imports of apps are forbidden|can only depend on libs tagged with/);
   });
 
   it('let an app import the libraries it declares', async () => {
-    const errors = await boundaryErrors('apps/serving/src/probe.ts', `import { mergeRecommendations } from '@lambdarec/domain';\nexport const probe = mergeRecommendations;\n`);
+    const errors = await boundaryErrors(
+      'apps/serving/src/probe.ts',
+      `import { mergeRecommendations } from '@lambdarec/domain';\nexport const probe = mergeRecommendations;\n`,
+    );
     expect(errors).toEqual([]);
   });
 });

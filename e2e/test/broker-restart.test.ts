@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { createPgPool, type PgPool } from '@lambdarec/clients';
 import { runMigrations } from '@lambdarec/stores';
-import { createPrivateKafka, createTestDatabase, createTestTopic, kafkaLibsDir, restartablePort, testLogger, uniqueName, waitFor, type PrivateKafka, type TestDatabase } from '@lambdarec/testing';
+import {
+  createPrivateKafka,
+  createTestDatabase,
+  createTestTopic,
+  kafkaLibsDir,
+  restartablePort,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type PrivateKafka,
+  type TestDatabase,
+} from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startService, type RunningService } from './harness.js';
 
@@ -55,9 +66,19 @@ describe.runIf(available)('the broker killed and restarted under ingest load', (
     let loading = true;
     const client = async (n: number) => {
       while (loading) {
-        const events = Array.from({ length: 10 }, (_, i) => ({ eventId: randomUUID(), userId: `br-${n}-${i % 3}`, type: 'view', productId: `p-${i}` }));
+        const events = Array.from({ length: 10 }, (_, i) => ({
+          eventId: randomUUID(),
+          userId: `br-${n}-${i % 3}`,
+          type: 'view',
+          productId: `p-${i}`,
+        }));
         try {
-          const res = await fetch(`${ingest.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events), signal: AbortSignal.timeout(15_000) });
+          const res = await fetch(`${ingest.url}/events`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(events),
+            signal: AbortSignal.timeout(15_000),
+          });
           if (res.status === 202) acknowledged.push(...((await res.json()) as { eventIds: string[] }).eventIds);
           else {
             refused++;
@@ -70,12 +91,18 @@ describe.runIf(available)('the broker killed and restarted under ingest load', (
     };
     const clients = Array.from({ length: 4 }, (_, n) => client(n));
     try {
-      await waitFor(async () => (acknowledged.length >= 300 ? true : undefined), { what: 'events acknowledged before the kill', timeoutMs: 30_000 });
+      await waitFor(async () => (acknowledged.length >= 300 ? true : undefined), {
+        what: 'events acknowledged before the kill',
+        timeoutMs: 30_000,
+      });
       await kafka.kill();
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       await kafka.start();
       const afterRestart = acknowledged.length;
-      await waitFor(async () => (acknowledged.length >= afterRestart + 300 ? true : undefined), { what: 'events acknowledged after the restart', timeoutMs: 60_000 });
+      await waitFor(async () => (acknowledged.length >= afterRestart + 300 ? true : undefined), {
+        what: 'events acknowledged after the restart',
+        timeoutMs: 60_000,
+      });
     } finally {
       loading = false;
       await Promise.all(clients);
@@ -83,7 +110,9 @@ describe.runIf(available)('the broker killed and restarted under ingest load', (
     expect(refused).toBeGreaterThan(0);
     const archived = await waitFor(
       async () => {
-        const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1::uuid[])', [acknowledged]);
+        const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1::uuid[])', [
+          acknowledged,
+        ]);
         return rows[0]!.n === acknowledged.length ? rows[0]!.n : undefined;
       },
       { what: `all ${acknowledged.length} acknowledged events archived`, timeoutMs: 90_000 },

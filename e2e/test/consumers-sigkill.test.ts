@@ -1,6 +1,16 @@
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
 import { decodeSession, runMigrations } from '@lambdarec/stores';
-import { buildClickEvent, createTestDatabase, createTestTopic, sessionStateOf, testLogger, uniqueName, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
+import {
+  buildClickEvent,
+  createTestDatabase,
+  createTestTopic,
+  sessionStateOf,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type TestDatabase,
+  type TestTopic,
+} from '@lambdarec/testing';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startService, type RunningService } from './harness.js';
@@ -22,7 +32,9 @@ beforeAll(async () => {
   db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
   pool = createPgPool({ url: db.url, log, applicationName: 'sigkill-e2e' });
   redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
-  producer = new Kafka({ brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  producer = new Kafka({ brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
 }, 60_000);
 
@@ -62,7 +74,11 @@ describe('SIGKILL of the speed layer and the archiver mid-stream', () => {
     const buyers = new Set<string>();
     const publishChunk = async (chunk: number) => {
       const events = Array.from({ length: 50 }, (_, i) =>
-        buildClickEvent({ userId: `kill-user-${(chunk * 50 + i) % 40}`, productId: `p-${chunk}-${i}`, type: i % 5 === 0 ? 'purchase' : i % 5 === 1 ? 'add_to_cart' : 'view' }),
+        buildClickEvent({
+          userId: `kill-user-${(chunk * 50 + i) % 40}`,
+          productId: `p-${chunk}-${i}`,
+          type: i % 5 === 0 ? 'purchase' : i % 5 === 1 ? 'add_to_cart' : 'view',
+        }),
       );
       await producer.send({ topic: topic.topic, acks: -1, messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
       sent.push(...events.map((e) => e.eventId));
@@ -78,7 +94,10 @@ describe('SIGKILL of the speed layer and the archiver mid-stream', () => {
           await Promise.all([speed.stop(), batch.stop()]);
         }
         if (chunk === 6) {
-          [speed, batch] = await Promise.all([startService('speed', speedEnv(prefixes.killed, killedGroup)), startService('batch', batchEnv)]);
+          [speed, batch] = await Promise.all([
+            startService('speed', speedEnv(prefixes.killed, killedGroup)),
+            startService('batch', batchEnv),
+          ]);
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -91,17 +110,25 @@ describe('SIGKILL of the speed layer and the archiver mid-stream', () => {
       );
       expect(archived.sort()).toEqual([...sent].sort());
       // Every event applied by the reference: 40 users' sessions, each with all of their events, and the buyers' purchases.
-      const referenceState = await waitFor(async () => {
-        const state = await sessionState(prefixes.reference);
-        const sessions = Object.entries(state).map(([key, value]) => decodeSession(value, key, { sessionWindowMs: Number.POSITIVE_INFINITY, maxPurchases: Number.POSITIVE_INFINITY }));
-        const applied = sessions.reduce((n, session) => n + session.signals.length, 0);
-        const purchasers = sessions.filter((session) => session.purchases.size > 0).length;
-        return sessions.length === 40 && applied === sent.length && purchasers === buyers.size ? state : undefined;
-      }, { what: 'the reference session state', timeoutMs: 30_000 });
-      await waitFor(async () => (JSON.stringify(await sessionState(prefixes.killed)) === JSON.stringify(referenceState) ? true : undefined), {
-        what: 'the killed speed layer to catch up to the reference state',
-        timeoutMs: 60_000,
-      });
+      const referenceState = await waitFor(
+        async () => {
+          const state = await sessionState(prefixes.reference);
+          const sessions = Object.entries(state).map(([key, value]) =>
+            decodeSession(value, key, { sessionWindowMs: Number.POSITIVE_INFINITY, maxPurchases: Number.POSITIVE_INFINITY }),
+          );
+          const applied = sessions.reduce((n, session) => n + session.signals.length, 0);
+          const purchasers = sessions.filter((session) => session.purchases.size > 0).length;
+          return sessions.length === 40 && applied === sent.length && purchasers === buyers.size ? state : undefined;
+        },
+        { what: 'the reference session state', timeoutMs: 30_000 },
+      );
+      await waitFor(
+        async () => (JSON.stringify(await sessionState(prefixes.killed)) === JSON.stringify(referenceState) ? true : undefined),
+        {
+          what: 'the killed speed layer to catch up to the reference state',
+          timeoutMs: 60_000,
+        },
+      );
     } finally {
       await Promise.all([speed.stop(), batch.stop(), reference.stop()]);
     }

@@ -6,7 +6,11 @@ import { freePort, spawnService } from './harness.js';
 describe('serving without Postgres', () => {
   it('starts ready with postgres degraded on /readyz, and answers 200 with degraded ["batch"]', async () => {
     const port = await freePort();
-    const { process: child, exited, output } = spawnService('serving', {
+    const {
+      process: child,
+      exited,
+      output,
+    } = spawnService('serving', {
       PORT: String(port),
       DATABASE_URL: 'postgres://lambdarec:lambdarec@127.0.0.1:1/lambdarec',
       REDIS_URL: inject('infra').redisUrl,
@@ -14,7 +18,10 @@ describe('serving without Postgres', () => {
     });
     try {
       const base = `http://127.0.0.1:${port}`;
-      await waitFor(async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), { what: `serving to listen:\n${output()}`, timeoutMs: 30_000 });
+      await waitFor(async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), {
+        what: `serving to listen:\n${output()}`,
+        timeoutMs: 30_000,
+      });
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ status: 'degraded', down: [], degraded: ['postgres'] });
@@ -34,7 +41,11 @@ describe('ingest without Postgres', () => {
     const topic = await createTestTopic(kafkaBrokers, { partitions: 1 });
     const port = await freePort();
     const key = 'degraded-catalog-key';
-    const { process: child, exited, output } = spawnService('ingest', {
+    const {
+      process: child,
+      exited,
+      output,
+    } = spawnService('ingest', {
       PORT: String(port),
       DATABASE_URL: 'postgres://lambdarec:lambdarec@127.0.0.1:1/lambdarec',
       KAFKA_BROKERS: kafkaBrokers.join(','),
@@ -45,11 +56,18 @@ describe('ingest without Postgres', () => {
     });
     try {
       const base = `http://127.0.0.1:${port}`;
-      await waitFor(async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), { what: `ingest to listen:\n${output()}`, timeoutMs: 30_000 });
+      await waitFor(async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), {
+        what: `ingest to listen:\n${output()}`,
+        timeoutMs: 30_000,
+      });
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ status: 'degraded', down: [], degraded: ['postgres'] });
-      const events = await fetch(`${base}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(buildClickEvent()) });
+      const events = await fetch(`${base}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(buildClickEvent()),
+      });
       expect(events.status).toBe(202);
       const catalog = await fetch(`${base}/products`, {
         method: 'PUT',

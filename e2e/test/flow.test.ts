@@ -23,9 +23,16 @@ interface Item {
 }
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${url('ingest')}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  fetch(`${url('ingest')}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
-const recommendations = async (userId: string, query = ''): Promise<{ items: Item[]; sources: { batchRunId: string | null; session: boolean }; degraded: string[] }> => {
+const recommendations = async (
+  userId: string,
+  query = '',
+): Promise<{ items: Item[]; sources: { batchRunId: string | null; session: boolean }; degraded: string[] }> => {
   const res = await fetch(`${url('serving')}/recommendations/${userId}${query}`);
   expect(res.status).toBe(200);
   return res.json() as never;
@@ -62,7 +69,11 @@ beforeAll(async () => {
   topic = await createTestTopic(kafkaBrokers, { partitions: 6 });
   db = await createTestDatabase(databaseUrl, (dbUrl) => runMigrations({ databaseUrl: dbUrl, log }));
   pool = createPgPool({ url: db.url, log, applicationName: 'e2e' });
-  const env = isolatedServicesEnv('e2e', { databaseUrl: db.url, redisUrl, kafkaBrokers, topic: topic.topic }, { dashboard: DASHBOARD, catalogApiKey: CATALOG_API_KEY });
+  const env = isolatedServicesEnv(
+    'e2e',
+    { databaseUrl: db.url, redisUrl, kafkaBrokers, topic: topic.topic },
+    { dashboard: DASHBOARD, catalogApiKey: CATALOG_API_KEY },
+  );
   const started = await Promise.all((['ingest', 'speed', 'batch', 'serving'] as const).map((name) => startService(name, env)));
   for (const service of started) services[service.name] = service;
 }, 180_000);
@@ -93,7 +104,8 @@ describe('the whole system over real Kafka, Postgres and Redis', () => {
     expect(((await ingested.json()) as { accepted: number }).accepted).toBe(events.length);
 
     await waitFor(
-      async () => ((await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0]!.n === events.length ? true : undefined),
+      async () =>
+        (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0]!.n === events.length ? true : undefined,
       { what: 'every event archived', timeoutMs: 30_000 },
     );
 
@@ -103,7 +115,9 @@ describe('the whole system over real Kafka, Postgres and Redis', () => {
     runId = ((await started.json()) as { runId: string }).runId;
     const run = await waitFor(
       async () => {
-        const r = (await (await fetch(`${url('batch')}/batch/runs/${runId}`, { headers: { authorization: auth } })).json()) as { status: string };
+        const r = (await (await fetch(`${url('batch')}/batch/runs/${runId}`, { headers: { authorization: auth } })).json()) as {
+          status: string;
+        };
         return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
       },
       { what: 'the batch run', timeoutMs: 60_000 },
@@ -157,7 +171,9 @@ describe('the whole system over real Kafka, Postgres and Redis', () => {
     );
     const notebookAfter = after.items.find((i) => i.productId === 'notebook')!;
     expect(notebookAfter.score).toBeGreaterThan(notebookBefore.score);
-    expect(after.items.findIndex((i) => i.productId === 'notebook')).toBeLessThan(before.items.findIndex((i) => i.productId === 'notebook'));
+    expect(after.items.findIndex((i) => i.productId === 'notebook')).toBeLessThan(
+      before.items.findIndex((i) => i.productId === 'notebook'),
+    );
   });
 
   it('an event published to the topic by an outside Kafka client gets the same treatment', async () => {
@@ -171,7 +187,9 @@ describe('the whole system over real Kafka, Postgres and Redis', () => {
       await producer.send({
         topic: topic.topic,
         acks: -1,
-        messages: [{ key: 'coffee-fan-2', value: JSON.stringify({ eventId, userId: 'coffee-fan-2', type: 'purchase', productId: target }) }],
+        messages: [
+          { key: 'coffee-fan-2', value: JSON.stringify({ eventId, userId: 'coffee-fan-2', type: 'purchase', productId: target }) },
+        ],
       });
       await waitFor(async () => ((await recommendations('coffee-fan-2')).items.some((i) => i.productId === target) ? undefined : true), {
         what: 'the outside purchase to suppress the product',

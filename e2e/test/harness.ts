@@ -63,7 +63,10 @@ const exited = (child: ChildProcess): Promise<number | null> =>
     : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 
 /** Starts an app the way operators do (`node --import tsx apps/<name>/src/main.ts`), with only the given environment. */
-export function spawnService(name: AppName, env: Record<string, string>): { process: ChildProcess; output: () => string; exited: Promise<number | null> } {
+export function spawnService(
+  name: AppName,
+  env: Record<string, string>,
+): { process: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', `apps/${name}/src/main.ts`], {
     cwd: WORKSPACE_ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'warn', ...env },
@@ -79,7 +82,11 @@ export function spawnService(name: AppName, env: Record<string, string>): { proc
  * Starts an app on a free port and waits until it is ready. `port` is for an app whose address
  * others must know before it starts (the storefront's origin in ingest's STOREFRONT_ORIGINS).
  */
-export async function startService<Name extends AppName>(name: Name, env: Record<string, string>, { port }: { port?: number } = {}): Promise<RunningService<Name>> {
+export async function startService<Name extends AppName>(
+  name: Name,
+  env: Record<string, string>,
+  { port }: { port?: number } = {},
+): Promise<RunningService<Name>> {
   const listenPort = port ?? (await freePort());
   const { process: child, output, exited: done } = spawnService(name, { ...env, PORT: String(listenPort) });
   const url = `http://127.0.0.1:${listenPort}`;

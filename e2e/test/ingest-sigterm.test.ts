@@ -34,9 +34,18 @@ describe('SIGTERM during in-flight POST /events', () => {
     let stopping = false;
     const client = async (n: number) => {
       for (let round = 0; round < 500; round++) {
-        const events = Array.from({ length: 20 }, (_, i) => ({ eventId: randomUUID(), userId: `sig-${n}-${i % 4}`, type: 'view', productId: `p-${i}` }));
+        const events = Array.from({ length: 20 }, (_, i) => ({
+          eventId: randomUUID(),
+          userId: `sig-${n}-${i % 4}`,
+          type: 'view',
+          productId: `p-${i}`,
+        }));
         try {
-          const res = await fetch(`${ingest.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+          const res = await fetch(`${ingest.url}/events`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(events),
+          });
           if (res.status === 202) acknowledged.push(...((await res.json()) as { eventIds: string[] }).eventIds);
           else {
             failures++;
@@ -50,7 +59,10 @@ describe('SIGTERM during in-flight POST /events', () => {
       }
     };
     const clients = Array.from({ length: 8 }, (_, n) => client(n));
-    await waitFor(async () => (acknowledged.length >= 400 ? true : undefined), { what: 'some acknowledged events before the SIGTERM', timeoutMs: 20_000 });
+    await waitFor(async () => (acknowledged.length >= 400 ? true : undefined), {
+      what: 'some acknowledged events before the SIGTERM',
+      timeoutMs: 20_000,
+    });
     stopping = true;
     const exitCode = ingest.stop();
     await Promise.all(clients);
@@ -62,7 +74,9 @@ describe('SIGTERM during in-flight POST /events', () => {
     const consumer = new Kafka({ brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).consumer({ groupId: uniqueName('sigterm-reader') });
     await consumer.connect();
     await consumer.subscribe({ topic: topic.topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void onTopic.add((JSON.parse(message.value!.toString()) as { eventId: string }).eventId) });
+    await consumer.run({
+      eachMessage: async ({ message }) => void onTopic.add((JSON.parse(message.value!.toString()) as { eventId: string }).eventId),
+    });
     try {
       await waitFor(async () => (acknowledged.every((id) => onTopic.has(id)) ? true : undefined), {
         what: `all ${acknowledged.length} acknowledged events on the topic`,

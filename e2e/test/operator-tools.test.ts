@@ -65,7 +65,8 @@ const loadArgs = () => [csvFile, '--ingest-url', url('ingest'), '--batch-url', u
 const loadEnv = { CATALOG_API_KEY, DASHBOARD_USER: DASHBOARD.user, DASHBOARD_PASSWORD: DASHBOARD.password };
 const archived = async () =>
   (await pool.query<{ n: number; ids: number }>('SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS ids FROM events')).rows[0]!;
-const succeededRuns = async () => (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM batch_runs WHERE status = 'succeeded'")).rows[0]!.n;
+const succeededRuns = async () =>
+  (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM batch_runs WHERE status = 'succeeded'")).rows[0]!.n;
 
 beforeAll(async () => {
   const { kafkaBrokers, databaseUrl, redisUrl } = inject('infra');
@@ -75,7 +76,11 @@ beforeAll(async () => {
   workDir = mkdtempSync(path.join(tmpdir(), 'lambdarec-load-'));
   csvFile = path.join(workDir, 'online_retail_slice.csv');
   writeFileSync(csvFile, RETAIL_CSV);
-  const env = isolatedServicesEnv('e2e-tools', { databaseUrl: db.url, redisUrl, kafkaBrokers, topic: topic.topic }, { dashboard: DASHBOARD, catalogApiKey: CATALOG_API_KEY });
+  const env = isolatedServicesEnv(
+    'e2e-tools',
+    { databaseUrl: db.url, redisUrl, kafkaBrokers, topic: topic.topic },
+    { dashboard: DASHBOARD, catalogApiKey: CATALOG_API_KEY },
+  );
   const started = await Promise.all((['ingest', 'speed', 'batch', 'serving'] as const).map((name) => startService(name, env)));
   for (const service of started) services[service.name] = service;
 }, 180_000);
@@ -129,10 +134,28 @@ describe('npm run load and npm run simulate against running services', () => {
   it('simulate sends shoppers over the loaded catalog, all accepted, and sums up', async () => {
     const { code, output } = await runTool(
       SIMULATE,
-      ['--rate', '8', '--duration', '3', '--sample-every', '2', '--seed', '1', '--ingest-url', url('ingest'), '--serving-url', url('serving'), '--speed-url', url('speed')],
+      [
+        '--rate',
+        '8',
+        '--duration',
+        '3',
+        '--sample-every',
+        '2',
+        '--seed',
+        '1',
+        '--ingest-url',
+        url('ingest'),
+        '--serving-url',
+        url('serving'),
+        '--speed-url',
+        url('speed'),
+      ],
       { DATABASE_URL: db.url },
     );
-    const summary = /^summary: (\d+) events .* answers 202: (\d+), 4xx: (\d+), 5xx: (\d+), no answer: (\d+); speed lag: (\d+|\?); session visible after p50 (\d+) ms, p99 (\d+) ms \((\d+) sampled/m.exec(output);
+    const summary =
+      /^summary: (\d+) events .* answers 202: (\d+), 4xx: (\d+), 5xx: (\d+), no answer: (\d+); speed lag: (\d+|\?); session visible after p50 (\d+) ms, p99 (\d+) ms \((\d+) sampled/m.exec(
+        output,
+      );
     expect(summary, output).not.toBeNull();
     const [, sent, accepted, clientErrors, serverErrors, noAnswer, , , , sampled] = summary!.map(Number);
     expect(accepted).toBeGreaterThan(0);
@@ -142,7 +165,10 @@ describe('npm run load and npm run simulate against running services', () => {
     expect(code).toBe(0);
     // The shoppers' events went the whole way: the archiver keeps them next to the loaded history.
     await waitFor(
-      async () => ((await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE user_id LIKE 'sim-%'")).rows[0]!.n === sent ? true : undefined),
+      async () =>
+        (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE user_id LIKE 'sim-%'")).rows[0]!.n === sent
+          ? true
+          : undefined,
       { what: "the simulated shoppers' events archived", timeoutMs: 30_000 },
     );
   });

@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { createPgPool, type PgPool } from '@lambdarec/clients';
 import { runMigrations } from '@lambdarec/stores';
-import { createPrivateKafka, createTestDatabase, createTestTopic, kafkaLibsDir, restartablePort, testLogger, uniqueName, waitFor, type PrivateKafka, type TestDatabase } from '@lambdarec/testing';
+import {
+  createPrivateKafka,
+  createTestDatabase,
+  createTestTopic,
+  kafkaLibsDir,
+  restartablePort,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type PrivateKafka,
+  type TestDatabase,
+} from '@lambdarec/testing';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startService } from './harness.js';
@@ -22,7 +33,9 @@ beforeAll(async () => {
   if (!available) return;
   const base = restartablePort();
   // Retention as in production (7 days), checked every second instead of every 5 minutes.
-  kafka = createPrivateKafka(base, base + 1, { brokerConfig: { 'log.retention.check.interval.ms': '1000', 'log.initial.task.delay.ms': '0' } });
+  kafka = createPrivateKafka(base, base + 1, {
+    brokerConfig: { 'log.retention.check.interval.ms': '1000', 'log.initial.task.delay.ms': '0' },
+  });
   await kafka.start();
   topic = (await createTestTopic(kafka.brokers, { partitions: 3 })).topic;
   admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
@@ -45,7 +58,10 @@ afterAll(async () => {
  */
 async function twoRetentionChecks(): Promise<void> {
   const canary = uniqueName('t.retention-canary');
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: canary, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '1' }] }] });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic: canary, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '1' }] }],
+  });
   const producer = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
   try {
@@ -110,14 +126,19 @@ describe.runIf(available)('a history import dated 2011, while the archiver is st
     try {
       const archived = await waitFor(
         async () => {
-          const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1::uuid[])', [eventIds]);
+          const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1::uuid[])', [
+            eventIds,
+          ]);
           return rows[0]!.n === eventIds.length ? rows[0]!.n : undefined;
         },
         { what: `all ${eventIds.length} events archived`, timeoutMs: 60_000 },
       );
       expect(archived).toBe(60);
       // The event time came from the JSON, not from the record (its arrival).
-      const { rows } = await pool.query<{ years: number[] }>('SELECT array_agg(DISTINCT extract(year FROM event_time)::int) AS years FROM events WHERE event_id = ANY($1::uuid[])', [eventIds]);
+      const { rows } = await pool.query<{ years: number[] }>(
+        'SELECT array_agg(DISTINCT extract(year FROM event_time)::int) AS years FROM events WHERE event_id = ANY($1::uuid[])',
+        [eventIds],
+      );
       expect(rows[0]!.years).toEqual([2011]);
     } finally {
       expect(await batch.stop()).toBe(0);

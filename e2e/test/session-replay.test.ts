@@ -39,7 +39,12 @@ beforeAll(async () => {
   });
   await producer.connect();
   const events = Array.from({ length: 30 }, (_, i) =>
-    buildClickEvent({ userId: `replay-user-${i % 5}`, productId: `p-${i}`, type: i % 4 === 0 ? 'purchase' : 'view', category: `c-${i % 3}` }),
+    buildClickEvent({
+      userId: `replay-user-${i % 5}`,
+      productId: `p-${i}`,
+      type: i % 4 === 0 ? 'purchase' : 'view',
+      category: `c-${i % 3}`,
+    }),
   );
   await producer.send({ topic: topic.topic, acks: -1, messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
   await producer.disconnect();
@@ -56,10 +61,15 @@ describe('session state after Redis lost it', () => {
     const first = await startService('speed', env);
     let before: Record<string, string>;
     try {
-      before = await waitFor(async () => {
-        const state = await snapshot();
-        return Object.keys(state).length === 5 && Object.values(state).every((value) => value.split(';').length === 6) ? state : undefined;
-      }, { what: 'five sessions of six events each', timeoutMs: 30_000 });
+      before = await waitFor(
+        async () => {
+          const state = await snapshot();
+          return Object.keys(state).length === 5 && Object.values(state).every((value) => value.split(';').length === 6)
+            ? state
+            : undefined;
+        },
+        { what: 'five sessions of six events each', timeoutMs: 30_000 },
+      );
     } finally {
       expect(await first.stop()).toBe(0);
     }

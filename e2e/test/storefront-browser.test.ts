@@ -34,7 +34,8 @@ function chromiumExecutable(): string {
   if (given !== undefined && given !== '') return given;
   const debian = '/usr/bin/chromium';
   if (existsSync(debian)) return debian;
-  if (process.getuid?.() !== 0) throw new Error('the storefront browser test needs Chromium: sudo apt-get install -y chromium (or set CHROMIUM_PATH)');
+  if (process.getuid?.() !== 0)
+    throw new Error('the storefront browser test needs Chromium: sudo apt-get install -y chromium (or set CHROMIUM_PATH)');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = () => execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env, stdio: 'inherit' });
   try {
@@ -48,16 +49,21 @@ function chromiumExecutable(): string {
 }
 
 /** The product ids in "Recommended for you", top first. */
-const recommended = (page: Page) => page.locator(`${PANEL} li.card`).evaluateAll((cards) => cards.map((card) => (card as HTMLElement).dataset['productId']!));
+const recommended = (page: Page) =>
+  page.locator(`${PANEL} li.card`).evaluateAll((cards) => cards.map((card) => (card as HTMLElement).dataset['productId']!));
 
 const recommendedCategories = (page: Page) =>
   page.locator(`${PANEL} li.card`).evaluateAll((cards) => cards.map((card) => (card as HTMLElement).dataset['category'] ?? ''));
 
 /** Waits until the page script has replaced the panel at least `count` times. */
 const panelRefreshed = (page: Page, count: number) =>
-  page.waitForFunction(([selector, n]) => Number(document.querySelector<HTMLElement>(selector)?.dataset['refreshes'] ?? 0) >= n, [PANEL, count] as const, {
-    timeout: 15_000,
-  });
+  page.waitForFunction(
+    ([selector, n]) => Number(document.querySelector<HTMLElement>(selector)?.dataset['refreshes'] ?? 0) >= n,
+    [PANEL, count] as const,
+    {
+      timeout: 15_000,
+    },
+  );
 
 beforeAll(async () => {
   const { kafkaBrokers, databaseUrl, redisUrl } = inject('infra');
@@ -71,12 +77,17 @@ beforeAll(async () => {
   pool = createPgPool({ url: db.url, log, applicationName: 'e2e-storefront' });
   // The storefront's address must be known before ingest starts: it is the origin ingest's CORS allows.
   const storefrontPort = await freePort();
-  const env = isolatedServicesEnv('e2e-shop', { databaseUrl: db.url, redisUrl, kafkaBrokers, topic: topic.topic }, { dashboard: DASHBOARD, catalogApiKey: CATALOG_API_KEY }, {
-    STOREFRONT_ORIGINS: `http://127.0.0.1:${storefrontPort}`,
-    // The demo history is too small to show that anything is re-bought: every purchase is then
-    // hidden, which is what this test looks for (re-buying has its own tests in serving).
-    REBUY_MIN_BUYERS: '1000',
-  });
+  const env = isolatedServicesEnv(
+    'e2e-shop',
+    { databaseUrl: db.url, redisUrl, kafkaBrokers, topic: topic.topic },
+    { dashboard: DASHBOARD, catalogApiKey: CATALOG_API_KEY },
+    {
+      STOREFRONT_ORIGINS: `http://127.0.0.1:${storefrontPort}`,
+      // The demo history is too small to show that anything is re-bought: every purchase is then
+      // hidden, which is what this test looks for (re-buying has its own tests in serving).
+      REBUY_MIN_BUYERS: '1000',
+    },
+  );
   const started = await Promise.all((['ingest', 'speed', 'batch', 'serving'] as const).map((name) => startService(name, env)));
   for (const service of started) services[service.name] = service;
 
@@ -94,15 +105,23 @@ beforeAll(async () => {
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${CATALOG_API_KEY}` };
     expect((await fetch(`${url('ingest')}/events`, { method: 'POST', headers, body })).status).toBe(202);
   }
-  await waitFor(async () => ((await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0]!.n === events.length ? true : undefined), {
-    what: 'the demo events archived',
-    timeoutMs: 30_000,
-  });
+  await waitFor(
+    async () =>
+      (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0]!.n === events.length ? true : undefined,
+    {
+      what: 'the demo events archived',
+      timeoutMs: 30_000,
+    },
+  );
   const auth = `Basic ${Buffer.from(`${DASHBOARD.user}:${DASHBOARD.password}`).toString('base64')}`;
-  const { runId } = (await (await fetch(`${url('batch')}/batch/runs`, { method: 'POST', headers: { authorization: auth } })).json()) as { runId: string };
+  const { runId } = (await (await fetch(`${url('batch')}/batch/runs`, { method: 'POST', headers: { authorization: auth } })).json()) as {
+    runId: string;
+  };
   const run = await waitFor(
     async () => {
-      const r = (await (await fetch(`${url('batch')}/batch/runs/${runId}`, { headers: { authorization: auth } })).json()) as { status: string };
+      const r = (await (await fetch(`${url('batch')}/batch/runs/${runId}`, { headers: { authorization: auth } })).json()) as {
+        status: string;
+      };
       return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
     },
     { what: 'the batch run', timeoutMs: 60_000 },
@@ -110,7 +129,9 @@ beforeAll(async () => {
   expect(run.status).toBe('succeeded');
   await waitFor(
     async () => {
-      const answer = (await (await fetch(`${url('serving')}/recommendations/${SHOPPER}`)).json()) as { sources: { batchRunId: string | null } };
+      const answer = (await (await fetch(`${url('serving')}/recommendations/${SHOPPER}`)).json()) as {
+        sources: { batchRunId: string | null };
+      };
       return answer.sources.batchRunId === runId ? true : undefined;
     },
     { what: 'serving to pick up the run' },
@@ -163,12 +184,18 @@ describe('the storefront in a browser, over the whole system', () => {
     await page.locator(`${PANEL} li.card[data-product-id="${target}"] button[data-action="purchase"]`).click();
     await expect.poll(() => page.locator('#toast').textContent()).toMatch(/^Thank you!/);
     await panelRefreshed(page, before + 1);
-    await page.waitForFunction(([selector, id]) => document.querySelector(`${selector} li.card[data-product-id="${id}"]`) === null, [PANEL, target!] as const, {
-      timeout: 15_000,
-    });
+    await page.waitForFunction(
+      ([selector, id]) => document.querySelector(`${selector} li.card[data-product-id="${id}"]`) === null,
+      [PANEL, target!] as const,
+      {
+        timeout: 15_000,
+      },
+    );
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     const purchase = await waitFor(
-      async () => (await pool.query('SELECT 1 FROM events WHERE user_id = $1 AND product_id = $2 AND type = $3', [SHOPPER, target, 'purchase'])).rows[0],
+      async () =>
+        (await pool.query('SELECT 1 FROM events WHERE user_id = $1 AND product_id = $2 AND type = $3', [SHOPPER, target, 'purchase']))
+          .rows[0],
       { what: 'the purchase archived' },
     );
     expect(purchase).toBeDefined();
@@ -177,7 +204,13 @@ describe('the storefront in a browser, over the whole system', () => {
   it('browsing a category lifts its products into "Recommended for you"', async () => {
     // The category least present in the list now (ideally absent), among those with products in stock.
     const shown = await recommendedCategories(page);
-    const inStock = [...new Set(demoCatalog().filter((p) => p.inStock).map((p) => p.category))];
+    const inStock = [
+      ...new Set(
+        demoCatalog()
+          .filter((p) => p.inStock)
+          .map((p) => p.category),
+      ),
+    ];
     const category = inStock.sort((a, b) => shown.filter((c) => c === a).length - shown.filter((c) => c === b).length)[0]!;
     const shownBefore = shown.filter((c) => c === category).length;
 
@@ -204,6 +237,8 @@ describe('the storefront in a browser, over the whole system', () => {
 
   it('the storefront reports ready and serves metrics, like every service', async () => {
     expect(((await (await fetch(`${url('storefront')}/readyz`)).json()) as { status: string }).status).toBe('ready');
-    expect(await (await fetch(`${url('storefront')}/metrics`)).text()).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/fragments\/recommended"/);
+    expect(await (await fetch(`${url('storefront')}/metrics`)).text()).toMatch(
+      /http_request_duration_seconds_count\{[^}]*route="\/fragments\/recommended"/,
+    );
   });
 });

@@ -93,15 +93,24 @@ export async function enqueueRun(queue: BatchQueue, runId: string, trigger: stri
 export const shardJobId = (runId: string, stage: ShardStage, shard: number) => `${runId}.${stage}.${shard}`;
 
 /** The halves of a split shard are named by their modulus too: half `shard` of `2 * shards` has its parent's number. */
-export const shardHalfJobId = (runId: string, stage: ShardStage, shard: number, shards: number) => `${runId}.${stage}.${shard}.of.${shards}`;
+export const shardHalfJobId = (runId: string, stage: ShardStage, shard: number, shards: number) =>
+  `${runId}.${stage}.${shard}.of.${shards}`;
 
 /** Adds a stage's shards as children of the coordinator job (again after a crash: the same ids, no duplicates). */
-export async function addShardJobs(queue: BatchQueue, parent: Pick<Job, 'id' | 'queueQualifiedName'>, data: Omit<ShardJobData, 'shard'>): Promise<void> {
+export async function addShardJobs(
+  queue: BatchQueue,
+  parent: Pick<Job, 'id' | 'queueQualifiedName'>,
+  data: Omit<ShardJobData, 'shard'>,
+): Promise<void> {
   await queue.addBulk(
     Array.from({ length: data.shards }, (_, shard) => ({
       name: SHARD_JOB_NAME,
       data: { ...data, shard } satisfies ShardJobData,
-      opts: { ...SHARD_JOB_OPTIONS, jobId: shardJobId(data.runId, data.stage, shard), parent: { id: parent.id!, queue: parent.queueQualifiedName } },
+      opts: {
+        ...SHARD_JOB_OPTIONS,
+        jobId: shardJobId(data.runId, data.stage, shard),
+        parent: { id: parent.id!, queue: parent.queueQualifiedName },
+      },
     })),
   );
 }

@@ -3,7 +3,14 @@ import { batchConfigSchema } from '@lambdarec/config';
 import { createLoginThrottle } from '@lambdarec/http';
 import { runService } from '@lambdarec/lifecycle';
 import { createMetricsRegistry } from '@lambdarec/metrics';
-import { createArchiveReader, createBatchRunsRepository, createBotFlagLedger, createEventArchive, createRedisLoginAttemptCounts, runMigrations } from '@lambdarec/stores';
+import {
+  createArchiveReader,
+  createBatchRunsRepository,
+  createBotFlagLedger,
+  createEventArchive,
+  createRedisLoginAttemptCounts,
+  runMigrations,
+} from '@lambdarec/stores';
 import { Queue } from 'bullmq';
 import { buildBatchApp } from './app.js';
 import { createArchiver } from './archiver.js';
@@ -73,7 +80,8 @@ await runService({
       // Counted in Redis, so that a guesser gets one budget across every batch instance.
       loginThrottle: createLoginThrottle({
         counts: createRedisLoginAttemptCounts({ redis: queueRedis, keyPrefix: config.REDIS_KEY_PREFIX }),
-        onUnavailable: (err) => log.warn({ err }, 'Redis did not answer the login throttle; failed logins are counted in this process meanwhile'),
+        onUnavailable: (err) =>
+          log.warn({ err }, 'Redis did not answer the login throttle; failed logins are counted in this process meanwhile'),
       }),
       trustProxy: config.TRUST_PROXY,
       checks: {

@@ -2,9 +2,24 @@ import { randomUUID } from 'node:crypto';
 import type { RunPhase, RunStats, Watermark } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import { repurchaseTable, topPopular, topPopularByCategory, type BatchPolicy } from '@lambdarec/domain';
-import type { ArchiveReader, BatchRunsRepository, BatchViewWriter, BotFlagHistory, BotFlagLedger, RunInputSummary } from '@lambdarec/stores';
+import type {
+  ArchiveReader,
+  BatchRunsRepository,
+  BatchViewWriter,
+  BotFlagHistory,
+  BotFlagLedger,
+  RunInputSummary,
+} from '@lambdarec/stores';
 import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
-import { addShardJobs, type BatchJobData, type BatchJobResult, type BatchQueue, type RunPlan, type RunStep, type ShardStage } from './jobs.js';
+import {
+  addShardJobs,
+  type BatchJobData,
+  type BatchJobResult,
+  type BatchQueue,
+  type RunPlan,
+  type RunStep,
+  type ShardStage,
+} from './jobs.js';
 
 export interface RunSettings {
   /** Days of history before the newest event. */
@@ -67,7 +82,17 @@ const PHASE_OF: Record<RunStep, RunPhase> = {
  * one when first processed, recorded with their job id, so a job processed again after a stall
  * resumes its own run instead of colliding with it. A run failed meanwhile is never revived.
  */
-export function createRunCoordinator({ queue, runs, reader, writer, policy, settings, botFlags, log, now = Date.now }: RunCoordinatorOptions) {
+export function createRunCoordinator({
+  queue,
+  runs,
+  reader,
+  writer,
+  policy,
+  settings,
+  botFlags,
+  log,
+  now = Date.now,
+}: RunCoordinatorOptions) {
   async function resolveRun(job: Pick<Job<BatchJobData>, 'id' | 'data'>): Promise<{ runId: string } | BatchJobResult> {
     if (job.data.runId !== undefined) return { runId: job.data.runId };
     const previous = job.id === undefined ? undefined : await runs.findByJobId(job.id);
@@ -181,16 +206,21 @@ export function createRunCoordinator({ queue, runs, reader, writer, policy, sett
       const reason = `${(err as Error).name ?? 'Error'}; see the batch service log for run ${runId}`;
       // The input goes first, so whoever sees the run failed finds it clean; if that fails
       // (Postgres down), the next run's success drops it.
-      await reader.dropInput(runId).catch((dropErr: unknown) => runLog.error({ err: dropErr }, "could not drop the failed run's input; the next run's success will"));
+      await reader
+        .dropInput(runId)
+        .catch((dropErr: unknown) => runLog.error({ err: dropErr }, "could not drop the failed run's input; the next run's success will"));
       // If even this fails (Postgres down), the reconciler fails the run once its job is failed.
-      await runs.markFailed(runId, reason).catch((markErr: unknown) => runLog.error({ err: markErr }, 'could not mark the run failed; the reconciler will'));
+      await runs
+        .markFailed(runId, reason)
+        .catch((markErr: unknown) => runLog.error({ err: markErr }, 'could not mark the run failed; the reconciler will'));
       throw err;
     }
   };
 
   async function publish(runId: string, plan: StoredPlan, runLog: Logger): Promise<BatchJobResult> {
     const [facts, done] = await Promise.all([writer.productFactsOf(runId), writer.shardsDone(runId)]);
-    if (!done['similar-items'].covered || !done['user-items'].covered) throw new UnrecoverableError(`run ${runId} is missing shards; not publishing it`);
+    if (!done['similar-items'].covered || !done['user-items'].covered)
+      throw new UnrecoverableError(`run ${runId} is missing shards; not publishing it`);
     // The shards that wrote the run: more similar-items shards than planned when some were split.
     const shards = { similarItems: done['similar-items'].shards, userItems: done['user-items'].shards };
     const finished = now();

@@ -1,5 +1,14 @@
 import type { Logger } from '@lambdarec/clients';
-import { CooccurrenceShard, PairLimitError, ProductFactsAccumulator, rankUser, SimilarityIndex, userProfile, userSignals, type BatchPolicy } from '@lambdarec/domain';
+import {
+  CooccurrenceShard,
+  PairLimitError,
+  ProductFactsAccumulator,
+  rankUser,
+  SimilarityIndex,
+  userProfile,
+  userSignals,
+  type BatchPolicy,
+} from '@lambdarec/domain';
 import type { ArchiveReader, BatchRunsRepository, BatchViewWriter } from '@lambdarec/stores';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { addShardHalves, type BatchQueue, type ShardJobData, type ShardJobResult } from './jobs.js';
@@ -44,7 +53,11 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
         for (const row of user.rows) facts.add(row);
         rowsRead += user.rows.length;
         const list = userSignals(user.rows, asOf, policy).cooccurrence;
-        yield [user.userId, list.map(([productId]) => numberOf.get(productId)!).join(','), list.map(([, weight]) => weight).join(',')] as const;
+        yield [
+          user.userId,
+          list.map(([productId]) => numberOf.get(productId)!).join(','),
+          list.map(([, weight]) => weight).join(','),
+        ] as const;
       }
     }
     const rowsWritten = await writer.writeUserLists(runId, { stage: 'user-lists', shard: 0, shards: 1 }, lists(), () => {
@@ -79,14 +92,21 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
       // One product's neighbours alone over the limit: no split helps (the limit is below the catalogue).
       if (owned <= 1) throw new UnrecoverableError(`run ${runId}: ${err.message}, with one product in the shard`);
       const splitInto = await addShardHalves(queue, job);
-      log.info({ runId, shard, shards, owned, usersRead, splitInto, maxPairsPerShard }, 'similar-items shard over its pair limit; split in halves');
+      log.info(
+        { runId, shard, shards, owned, usersRead, splitInto, maxPairsPerShard },
+        'similar-items shard over its pair limit; split in halves',
+      );
       return { rowsRead: usersRead, rowsWritten: 0, splitInto };
     }
     if (usersRead !== data.users) {
       throw new UnrecoverableError(`run ${runId}: ${usersRead} user lists, not ${data.users} (lost in a Postgres restart?)`);
     }
     const similar = cooccurrence.similarItems(policy, new Map(facts.map((fact) => [fact.productId, fact.category])));
-    await writer.writeSimilarShard(runId, { stage: 'similar-items', shard, shards, rowsRead: usersRead, pairs: cooccurrence.pairs }, similar);
+    await writer.writeSimilarShard(
+      runId,
+      { stage: 'similar-items', shard, shards, rowsRead: usersRead, pairs: cooccurrence.pairs },
+      similar,
+    );
     return { rowsRead: usersRead, rowsWritten: similar.size };
   }
 
@@ -102,7 +122,10 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
         yield [user.userId, rankUser(userProfile(user.rows, asOf, policy), index, policy)] as const;
       }
     }
-    const rowsWritten = await writer.writeUserShard(runId, { stage: 'user-items', shard, shards }, lists(), { categoryOf, rowsRead: () => rowsRead });
+    const rowsWritten = await writer.writeUserShard(runId, { stage: 'user-items', shard, shards }, lists(), {
+      categoryOf,
+      rowsRead: () => rowsRead,
+    });
     return { rowsRead, rowsWritten };
   }
 
@@ -125,7 +148,8 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     const started = performance.now();
     let result: ShardJobResult;
     try {
-      result = stage === 'similar-items' ? await similarItems(job) : await { 'user-lists': userLists, 'user-items': userItems }[stage](job.data);
+      result =
+        stage === 'similar-items' ? await similarItems(job) : await { 'user-lists': userLists, 'user-items': userItems }[stage](job.data);
     } catch (err) {
       // Another shard failed the run while this one worked, and its input was dropped: what this
       // one then fails on says nothing, and must not become the run's reason.

@@ -1,7 +1,14 @@
 import { BATCH_JOB_NAME } from '@lambdarec/contracts';
 import type { Logger, PgPool, Redis } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '@lambdarec/domain';
-import { createArchiveReader, createBatchViewWriter, createBotFlagHistory, type ArchiveReader, type BatchRunsRepository, type BotFlagLedger } from '@lambdarec/stores';
+import {
+  createArchiveReader,
+  createBatchViewWriter,
+  createBotFlagHistory,
+  type ArchiveReader,
+  type BatchRunsRepository,
+  type BotFlagLedger,
+} from '@lambdarec/stores';
 import { Worker, type Job } from 'bullmq';
 import {
   SHARD_JOB_NAME,
@@ -34,7 +41,17 @@ export interface BatchWorkerOptions {
  * The batch worker: takes coordinator and shard jobs of the batch queue, from whichever process
  * added them. Any number of batch processes run one; together they are the run's compute.
  */
-export function createBatchWorker({ queueName, connection, runs, inputs, coordinator, shard, concurrency = 1, lockDurationMs = 60_000, log }: BatchWorkerOptions) {
+export function createBatchWorker({
+  queueName,
+  connection,
+  runs,
+  inputs,
+  coordinator,
+  shard,
+  concurrency = 1,
+  lockDurationMs = 60_000,
+  log,
+}: BatchWorkerOptions) {
   let worker: Worker<AnyBatchJobData> | undefined;
   const process = async (job: Job<AnyBatchJobData>, token?: string) => {
     if (job.name === SHARD_JOB_NAME) return shard(job as Job<ShardJobData, ShardJobResult>);
@@ -63,7 +80,11 @@ export function createBatchWorker({ queueName, connection, runs, inputs, coordin
           .then(async (state) => {
             if (state !== 'failed') return;
             // Dropped before the run reads as failed, so whoever sees it failed finds it clean.
-            await inputs.dropInput(runId).catch((dropErr: unknown) => log.error({ err: dropErr, runId }, "could not drop the failed run's input; the next run's success will"));
+            await inputs
+              .dropInput(runId)
+              .catch((dropErr: unknown) =>
+                log.error({ err: dropErr, runId }, "could not drop the failed run's input; the next run's success will"),
+              );
             await runs.markFailed(runId, `${stage} shard ${shard} failed (${err.name}); see the batch service log`);
           })
           .catch((markErr: unknown) => log.error({ err: markErr, runId }, 'could not mark the run failed; the reconciler will'));
@@ -94,7 +115,18 @@ export interface RunWorkerOptions {
 }
 
 /** The batch worker wired with its coordinator and shard processor: what main.ts, tests and the bench start. */
-export function createRunWorker({ pool, queue, connection, runs, settings, policy = DEFAULT_BATCH_POLICY, botFlags, concurrency, lockDurationMs, log }: RunWorkerOptions) {
+export function createRunWorker({
+  pool,
+  queue,
+  connection,
+  runs,
+  settings,
+  policy = DEFAULT_BATCH_POLICY,
+  botFlags,
+  concurrency,
+  lockDurationMs,
+  log,
+}: RunWorkerOptions) {
   const reader = createArchiveReader({ pool });
   const writer = createBatchViewWriter({ pool });
   return createBatchWorker({

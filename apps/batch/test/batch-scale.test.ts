@@ -4,8 +4,24 @@ import type { ClickEvent } from '@lambdarec/contracts';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
 import { type HttpServer } from '@lambdarec/http';
 import { createMetricsRegistry } from '@lambdarec/metrics';
-import { createArchiveReader, createBatchRunsRepository, createBatchViewReader, createEventArchive, decodeList, runMigrations } from '@lambdarec/stores';
-import { asPartitionBatches, createTestDatabase, retailHistory, testLogger, uniqueName, waitFor, wideHistory, type TestDatabase } from '@lambdarec/testing';
+import {
+  createArchiveReader,
+  createBatchRunsRepository,
+  createBatchViewReader,
+  createEventArchive,
+  decodeList,
+  runMigrations,
+} from '@lambdarec/stores';
+import {
+  asPartitionBatches,
+  createTestDatabase,
+  retailHistory,
+  testLogger,
+  uniqueName,
+  waitFor,
+  wideHistory,
+  type TestDatabase,
+} from '@lambdarec/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildBatchApp } from '../src/app.js';
@@ -72,17 +88,21 @@ async function runToEnd(app: HttpServer) {
   );
   // The job goes on after the run reads as ended: it prunes older runs and drops every ended run's
   // work rows, in one transaction. Its end shows as this run's work rows being gone.
-  await waitFor(async () => ((await pool.query('SELECT 1 FROM batch_input WHERE run_id = $1', [runId])).rowCount === 0 ? true : undefined), {
-    what: `the job of run ${runId} to prune and drop its work rows`,
-    timeoutMs: 10_000,
-  });
+  await waitFor(
+    async () => ((await pool.query('SELECT 1 FROM batch_input WHERE run_id = $1', [runId])).rowCount === 0 ? true : undefined),
+    {
+      what: `the job of run ${runId} to prune and drop its work rows`,
+      timeoutMs: 10_000,
+    },
+  );
   return run;
 }
 
 /** Every row a run wrote to the view, as the database holds it. */
 async function viewOf(runId: string) {
   const rows = async (sql: string) => (await pool.query(sql, [runId])).rows;
-  const decoded = (list: Array<Record<string, unknown>>) => list.map((row) => ({ ...row, items: decodeList(row['items'] as Parameters<typeof decodeList>[0]) }));
+  const decoded = (list: Array<Record<string, unknown>>) =>
+    list.map((row) => ({ ...row, items: decodeList(row['items'] as Parameters<typeof decodeList>[0]) }));
   return {
     similar: decoded(await rows('SELECT product_id, items FROM rec_similar_items WHERE run_id = $1 ORDER BY product_id')),
     users: decoded(await rows('SELECT user_id, items FROM rec_user_items WHERE run_id = $1 ORDER BY user_id')),
@@ -102,7 +122,12 @@ describe('a sharded run', () => {
     expect(many.status).toBe('succeeded');
     expect(many.stats.shards.similarItems).toBeGreaterThan(5);
     expect(many.stats.shards.userItems).toBeGreaterThan(5);
-    expect(many.stats).toMatchObject({ users: one.stats.users, items: one.stats.items, similarityPairs: one.stats.similarityPairs, eventsRead: 6000 });
+    expect(many.stats).toMatchObject({
+      users: one.stats.users,
+      items: one.stats.items,
+      similarityPairs: one.stats.similarityPairs,
+      eventsRead: 6000,
+    });
 
     const viewOne = await viewOf(one.runId);
     expect(viewOne.similar.length).toBeGreaterThan(100);
@@ -113,7 +138,11 @@ describe('a sharded run', () => {
     const reader = createArchiveReader({ pool });
     const probe = randomUUID();
     await createBatchRunsRepository({ pool }).create({ runId: probe, trigger: 'test' });
-    const input = await reader.freezeInput(probe, { historyDays: 365, maxItemsPerUser: DEFAULT_BATCH_POLICY.maxItemsPerUser, now: Date.now() });
+    const input = await reader.freezeInput(probe, {
+      historyDays: 365,
+      maxItemsPerUser: DEFAULT_BATCH_POLICY.maxItemsPerUser,
+      now: Date.now(),
+    });
     const rows: Interaction[] = [];
     for await (const user of reader.users(probe)) rows.push(...user.rows);
     await reader.dropInput(probe);
@@ -174,7 +203,9 @@ describe('kept runs and rollback', () => {
     const refusedFailed = await app.inject({ method: 'POST', url: `/batch/runs/${failed}/publish`, headers: { authorization: auth } });
     expect(refusedFailed.statusCode).toBe(409);
     expect(refusedFailed.json().message).toMatch(/failed, not succeeded/);
-    expect((await app.inject({ method: 'POST', url: `/batch/runs/${randomUUID()}/publish`, headers: { authorization: auth } })).statusCode).toBe(404);
+    expect(
+      (await app.inject({ method: 'POST', url: `/batch/runs/${randomUUID()}/publish`, headers: { authorization: auth } })).statusCode,
+    ).toBe(404);
     expect((await view.publishedRun())?.runId).toBe(kept);
 
     // The next run publishes itself as usual, and the rolled-back-to run stays kept.
@@ -190,7 +221,10 @@ describe('no ceiling', () => {
     // 300 × 100 gives 2.97M ordered pair instances against a limit of 200k pairs per shard.
     const wide = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
     const widePool = createPgPool({ url: wide.url, log, applicationName: 'batch-scale-wide' });
-    cleanups.push(() => wide.drop(), () => widePool.end());
+    cleanups.push(
+      () => wide.drop(),
+      () => widePool.end(),
+    );
     const archive = createEventArchive({ pool: widePool });
     const events: ClickEvent[] = [...wideHistory({ users: 300, productsPerUser: 100, products: 2000, seed: 5 })];
     for (const batch of asPartitionBatches(events, { topic: 'wide.events' })) await archive.append(batch);
@@ -206,7 +240,14 @@ describe('no ceiling', () => {
     expect(Number(rows[0]!.most)).toBeLessThanOrEqual(200_000);
     expect(Number(rows[0]!.users)).toBe(300);
     const inMemory = computeBatchModel(
-      events.map((e) => ({ userId: e.userId, productId: e.productId, type: e.type, count: 1, lastAt: Date.parse(e.timestamp!), category: e.category ?? null })),
+      events.map((e) => ({
+        userId: e.userId,
+        productId: e.productId,
+        type: e.type,
+        count: 1,
+        lastAt: Date.parse(e.timestamp!),
+        category: e.category ?? null,
+      })),
       Date.parse(run.watermark.maxEventTime),
       DEFAULT_BATCH_POLICY,
     );

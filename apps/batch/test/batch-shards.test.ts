@@ -5,7 +5,15 @@ import { computeBatchModel, DEFAULT_BATCH_POLICY, seededRandom } from '@lambdare
 import { type HttpServer } from '@lambdarec/http';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createArchiveReader, createBatchRunsRepository, createEventArchive, decodeList, runMigrations } from '@lambdarec/stores';
-import { asPartitionBatches, createTestDatabase, generatedEventId, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
+import {
+  asPartitionBatches,
+  createTestDatabase,
+  generatedEventId,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type TestDatabase,
+} from '@lambdarec/testing';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildBatchApp } from '../src/app.js';
@@ -40,7 +48,10 @@ afterAll(async () => {
 async function databaseWith(events: Iterable<ClickEvent>): Promise<PgPool> {
   const db: TestDatabase = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
   const pool = createPgPool({ url: db.url, log, applicationName: 'batch-shards-test' });
-  cleanups.push(() => db.drop(), () => pool.end());
+  cleanups.push(
+    () => db.drop(),
+    () => pool.end(),
+  );
   const archive = createEventArchive({ pool });
   for (const batch of asPartitionBatches(events, { topic: 'shards.events' })) await archive.append(batch);
   return pool;
@@ -111,7 +122,10 @@ describe('a run failed by reconciliation', () => {
     await reader.freezeInput(runId, { historyDays: 365, maxItemsPerUser: DEFAULT_BATCH_POLICY.maxItemsPerUser, now: Date.now() });
     expect(await reader.inputRows(runId)).toBe(2);
     const queue = new Queue<AnyBatchJobData>(uniqueName('shards-idle-queue'), { connection: redis });
-    cleanups.push(() => queue.obliterate({ force: true }), () => queue.close());
+    cleanups.push(
+      () => queue.obliterate({ force: true }),
+      () => queue.close(),
+    );
     await reconcileRuns({ queue, runs, inputs: reader, log, graceMs: 0 });
     expect(await runs.status(runId)).toBe('failed');
     expect(await reader.inputRows(runId)).toBe(0);
@@ -134,19 +148,31 @@ describe('a skewed history', () => {
         [even[i], even[j]] = [even[j]!, even[i]!];
       }
       for (let u = 0; u < 25; u++) {
-        for (const product of even.slice(u * 40, u * 40 + 40)) events.push(view(`wide-${round}-${u}`, `p${String(product).padStart(4, '0')}`, events.length));
+        for (const product of even.slice(u * 40, u * 40 + 40))
+          events.push(view(`wide-${round}-${u}`, `p${String(product).padStart(4, '0')}`, events.length));
       }
     }
-    for (let product = 1; product < 2000; product += 2) events.push(view(`single-${product}`, `p${String(product).padStart(4, '0')}`, events.length));
+    for (let product = 1; product < 2000; product += 2)
+      events.push(view(`single-${product}`, `p${String(product).padStart(4, '0')}`, events.length));
     const pool = await databaseWith(events);
     const maxPairsPerShard = 40_000;
     const run = await runUntilEnded(await batchService({ ...BASE, maxPairsPerShard }, pool));
     expect(run.status, JSON.stringify(run.stats)).toBe('succeeded');
     expect(run.stats.shards.similarItems).toBeGreaterThan(2);
-    const { rows } = await pool.query<{ most: string }>(`SELECT max(pairs) AS most FROM batch_run_shards WHERE run_id = $1 AND stage = 'similar-items'`, [run.runId]);
+    const { rows } = await pool.query<{ most: string }>(
+      `SELECT max(pairs) AS most FROM batch_run_shards WHERE run_id = $1 AND stage = 'similar-items'`,
+      [run.runId],
+    );
     expect(Number(rows[0]!.most)).toBeLessThanOrEqual(maxPairsPerShard);
     const inMemory = computeBatchModel(
-      events.map((e) => ({ userId: e.userId, productId: e.productId, type: e.type, count: 1, lastAt: Date.parse(e.timestamp!), category: e.category ?? null })),
+      events.map((e) => ({
+        userId: e.userId,
+        productId: e.productId,
+        type: e.type,
+        count: 1,
+        lastAt: Date.parse(e.timestamp!),
+        category: e.category ?? null,
+      })),
       Date.parse(run.watermark.maxEventTime),
       DEFAULT_BATCH_POLICY,
     );
@@ -156,6 +182,8 @@ describe('a skewed history', () => {
       [run.runId],
     );
     const lists = (items: Array<{ productId: string; score: number }>) => items.map(({ productId, score }) => [productId, score]);
-    expect(stored.rows.map((row) => [row.product_id, lists(decodeList(row.items))])).toEqual([...inMemory.similar].map(([productId, items]) => [productId, lists(items)]));
+    expect(stored.rows.map((row) => [row.product_id, lists(decodeList(row.items))])).toEqual(
+      [...inMemory.similar].map(([productId, items]) => [productId, lists(items)]),
+    );
   });
 });

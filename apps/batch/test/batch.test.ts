@@ -127,7 +127,11 @@ describe('archiver', () => {
     const messages = events.map((e) => ({ key: e.userId, value: JSON.stringify(e) }));
     await producer.send({ topic: topic.topic, acks: -1, messages });
     await producer.send({ topic: topic.topic, acks: -1, messages });
-    await producer.send({ topic: topic.topic, acks: -1, messages: [{ key: 'ar-3', value: JSON.stringify(buildClickEvent({ userId: 'ar-3' })) }] });
+    await producer.send({
+      topic: topic.topic,
+      acks: -1,
+      messages: [{ key: 'ar-3', value: JSON.stringify(buildClickEvent({ userId: 'ar-3' })) }],
+    });
     await waitFor(async () => ((await archivedCount('ar-3')) === 1 ? true : undefined), { what: 'the marker event' });
     await waitFor(async () => ((await archivedCount('ar-')) === 3 ? true : undefined), { what: 'all three events archived' });
     const { rows } = await pool.query('SELECT event_id FROM events WHERE user_id IN ($1, $2) ORDER BY event_id', ['ar-1', 'ar-2']);
@@ -139,7 +143,11 @@ describe('batch runs', () => {
   it('runs on POST /batch/runs, publishes a new run with stats and a watermark', async () => {
     const t = Date.now() - 60_000;
     const history = [
-      ['br-1', 'milk'], ['br-1', 'bread'], ['br-2', 'milk'], ['br-2', 'bread'], ['br-3', 'milk'],
+      ['br-1', 'milk'],
+      ['br-1', 'bread'],
+      ['br-2', 'milk'],
+      ['br-2', 'bread'],
+      ['br-3', 'milk'],
     ].map(([userId, productId], i) => buildClickEvent({ userId, productId, category: 'food', timestamp: new Date(t + i).toISOString() }));
     await producer.send({ topic: topic.topic, acks: -1, messages: history.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
     await waitFor(async () => ((await archivedCount('br-')) === history.length ? true : undefined), { what: 'history archived' });
@@ -158,7 +166,9 @@ describe('batch runs', () => {
     expect(run.stats.report.topCategories.map((c: { category: string }) => c.category)).toContain('food');
     expect(run.stats.eventsByType.view).toBeGreaterThanOrEqual(history.length);
     // Bull Board shows a job's return value: the coordinator returns the run's stats, report included.
-    const returned = await waitFor(async () => ((await queue.getJob(runId))?.returnvalue as BatchJobResult | undefined) ?? undefined, { what: 'the run job to complete' });
+    const returned = await waitFor(async () => ((await queue.getJob(runId))?.returnvalue as BatchJobResult | undefined) ?? undefined, {
+      what: 'the run job to complete',
+    });
     expect(returned).toMatchObject({ runId, skipped: false, stats: { report: run.stats.report } });
 
     const view = createBatchViewReader({ pool });
@@ -174,10 +184,16 @@ describe('batch runs', () => {
   it('leaves the events of a burst the bot guard flagged out of the model', async () => {
     const t = Date.now() - 30_000;
     const events = [
-      ['bot-1', 'bot-a'], ['bot-1', 'bot-b'], ['bot-1', 'bot-a'], ['human-1', 'bot-a'], ['human-1', 'tea'],
+      ['bot-1', 'bot-a'],
+      ['bot-1', 'bot-b'],
+      ['bot-1', 'bot-a'],
+      ['human-1', 'bot-a'],
+      ['human-1', 'tea'],
     ].map(([userId, productId], i) => buildClickEvent({ userId, productId, timestamp: new Date(t + i).toISOString() }));
     await producer.send({ topic: topic.topic, acks: -1, messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
-    await waitFor(async () => ((await archivedCount('bot-1')) === 3 && (await archivedCount('human-1')) === 2 ? true : undefined), { what: 'the events archived' });
+    await waitFor(async () => ((await archivedCount('bot-1')) === 3 && (await archivedCount('human-1')) === 2 ? true : undefined), {
+      what: 'the events archived',
+    });
     await botFlags.add([await flagOf('bot-1', events.slice(0, 3))]);
 
     const res = await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
@@ -212,7 +228,9 @@ describe('batch runs', () => {
 
     const later = event('v6-victim', 'v6-cake', 'purchase', 16);
     await send([later]);
-    await waitFor(async () => ((await archivedCount('v6-')) === 5 + burst.length ? true : undefined), { what: "the victim's later purchase archived" });
+    await waitFor(async () => ((await archivedCount('v6-')) === 5 + burst.length ? true : undefined), {
+      what: "the victim's later purchase archived",
+    });
     // The victim's own purchases arrived before the flag began and after it ended.
     const [[earlierArrival], [laterArrival]] = await Promise.all([arrivals([earlier]), arrivals([later])]);
     expect(earlierArrival).toBeLessThan(flag.from);
@@ -309,7 +327,12 @@ describe('batch runs', () => {
     for (const { method, url } of mutating) {
       const anonymous = await app.inject({ method: method as 'POST', url, payload: {} });
       expect(anonymous.statusCode, `${method} ${url} without credentials`).toBe(401);
-      const crossSite = await app.inject({ method: method as 'POST', url, payload: {}, headers: { authorization: auth, origin: 'https://evil.example' } });
+      const crossSite = await app.inject({
+        method: method as 'POST',
+        url,
+        payload: {},
+        headers: { authorization: auth, origin: 'https://evil.example' },
+      });
       expect(crossSite.statusCode, `${method} ${url} from another site`).toBe(403);
     }
   });
@@ -318,7 +341,14 @@ describe('batch runs', () => {
     // A queue nobody works on, so the job waits until the operator removes it.
     const idleQueue = new Queue<AnyBatchJobData>(uniqueName('idle-queue'), { connection: redis });
     const runs = createBatchRunsRepository({ pool });
-    const idleApp = await buildBatchApp({ log, registry: createMetricsRegistry('batch-test-idle'), checks: {}, runs, queue: idleQueue, credentials });
+    const idleApp = await buildBatchApp({
+      log,
+      registry: createMetricsRegistry('batch-test-idle'),
+      checks: {},
+      runs,
+      queue: idleQueue,
+      credentials,
+    });
     const reconciler = createRunReconciler({ queue: idleQueue, runs, log, intervalMs: 100, graceMs: 0 });
     try {
       const started = await idleApp.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
@@ -333,10 +363,13 @@ describe('batch runs', () => {
       expect(removed.statusCode, removed.body).toBe(204);
       expect(await idleQueue.getJob(runId)).toBeUndefined();
       reconciler.start();
-      const failed = await waitFor(async () => {
-        const run = (await idleApp.inject({ url: `/batch/runs/${runId}`, headers: { authorization: auth } })).json();
-        return run.status === 'failed' ? run : undefined;
-      }, { what: 'the run of the removed job to fail' });
+      const failed = await waitFor(
+        async () => {
+          const run = (await idleApp.inject({ url: `/batch/runs/${runId}`, headers: { authorization: auth } })).json();
+          return run.status === 'failed' ? run : undefined;
+        },
+        { what: 'the run of the removed job to fail' },
+      );
       expect(failed.stats.error).toMatch(/interrupted: its job is missing/);
       const again = await idleApp.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
       expect(again.statusCode).toBe(202);
@@ -367,7 +400,9 @@ describe('batch runs', () => {
     expect(res.statusCode, res.body).toBe(200);
     const run = await waitFor(
       async () => {
-        const { runs } = (await app.inject({ url: '/batch/runs', headers: { authorization: auth } })).json() as { runs: Array<{ runId: string; trigger: string; status: string }> };
+        const { runs } = (await app.inject({ url: '/batch/runs', headers: { authorization: auth } })).json() as {
+          runs: Array<{ runId: string; trigger: string; status: string }>;
+        };
         const scheduled = runs.find((r) => r.trigger === 'scheduler');
         return scheduled !== undefined && (scheduled.status === 'succeeded' || scheduled.status === 'failed') ? scheduled : undefined;
       },
@@ -403,7 +438,10 @@ describe('batch runs', () => {
     // BullMQ hands the same job (same id, data without a runId) to a worker again.
     await queue.add(BATCH_JOB_NAME, { trigger: 'scheduler' }, { jobId });
     expect(await waitForRun(stalledRunId)).toMatchObject({ status: 'succeeded', published: true });
-    expect(await coordinatorFor(runs)(jobStub({ id: jobId, data: { trigger: 'scheduler' } }))).toMatchObject({ runId: stalledRunId, skipped: true });
+    expect(await coordinatorFor(runs)(jobStub({ id: jobId, data: { trigger: 'scheduler' } }))).toMatchObject({
+      runId: stalledRunId,
+      skipped: true,
+    });
     expect(await runs.active()).toEqual([]);
   });
 
@@ -412,7 +450,9 @@ describe('batch runs', () => {
     const runId = crypto.randomUUID();
     await runs.create({ runId, trigger: 'api', jobId: runId });
     await runs.markFailed(runId, 'could not be queued');
-    await expect(coordinatorFor(runs)(jobStub({ id: runId, data: { runId, trigger: 'api' } }))).rejects.toThrow(/no longer queued or running/);
+    await expect(coordinatorFor(runs)(jobStub({ id: runId, data: { runId, trigger: 'api' } }))).rejects.toThrow(
+      /no longer queued or running/,
+    );
     expect((await runs.get(runId))?.status).toBe('failed');
   });
 

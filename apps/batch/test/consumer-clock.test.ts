@@ -41,11 +41,21 @@ afterAll(async () => {
 describe('a consumer whose clock runs 10 minutes behind', () => {
   it('applies the events ingest accepted (dated now, and 4 minutes ahead), and still dead-letters one dated an hour after its arrival', async () => {
     // As ingest sends them: its receipt time when the client gave none, or a client clock 4 minutes fast.
-    const accepted = [buildClickEvent({ userId: 'clock-user' }), buildClickEvent({ userId: 'clock-user', timestamp: new Date(Date.now() + 4 * 60_000).toISOString() })];
+    const accepted = [
+      buildClickEvent({ userId: 'clock-user' }),
+      buildClickEvent({ userId: 'clock-user', timestamp: new Date(Date.now() + 4 * 60_000).toISOString() }),
+    ];
     const tooFarAhead = buildClickEvent({ userId: 'clock-user', timestamp: new Date(Date.now() + 60 * 60_000).toISOString() });
-    await producer.send({ topic: topic.topic, acks: -1, messages: [...accepted, tooFarAhead].map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
+    await producer.send({
+      topic: topic.topic,
+      acks: -1,
+      messages: [...accepted, tooFarAhead].map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
+    });
 
-    await waitFor(async () => (applied.length + deadLettered.length >= 3 ? true : undefined), { what: 'all three records judged', timeoutMs: 30_000 });
+    await waitFor(async () => (applied.length + deadLettered.length >= 3 ? true : undefined), {
+      what: 'all three records judged',
+      timeoutMs: 30_000,
+    });
     expect(applied.map((consumed) => consumed.event.eventId)).toEqual(accepted.map((e) => e.eventId));
     expect(deadLettered).toHaveLength(1);
     expect(deadLettered[0]).toMatch(/more than 5 minutes after its arrival/);

@@ -17,9 +17,13 @@ const { metrics, deadLettered } = recordingMetrics();
  */
 function produceWithKcat(codec: string, lines: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const kcat = spawn('kcat', ['-b', brokers.join(','), '-P', '-t', topic.topic, '-z', codec, '-K', '\t', '-X', 'partitioner=murmur2_random', '-X', 'linger.ms=50'], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
+    const kcat = spawn(
+      'kcat',
+      ['-b', brokers.join(','), '-P', '-t', topic.topic, '-z', codec, '-K', '\t', '-X', 'partitioner=murmur2_random', '-X', 'linger.ms=50'],
+      {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     kcat.stderr.on('data', (chunk) => (stderr += chunk));
     kcat.on('error', reject);

@@ -61,11 +61,19 @@ afterAll(async () => {
 
 describe('partitions consumed concurrently', () => {
   it('handles partitions at once, applies every valid record and dead-letters every poison record', async () => {
-    await waitFor(async () => (applied.length >= 48 && deadLetters.length >= 12 ? true : undefined), { what: 'all records handled', timeoutMs: 30_000 });
+    await waitFor(async () => (applied.length >= 48 && deadLetters.length >= 12 ? true : undefined), {
+      what: 'all records handled',
+      timeoutMs: 30_000,
+    });
     // Batches of different partitions were in the handler together.
     expect(mostInFlight).toBeGreaterThan(1);
     // At least once: a rebalance while the group forms may hand a batch over twice.
-    expect([...new Set(applied)].sort()).toEqual(Array.from({ length: 60 }, (_, i) => i).filter((i) => i % 5 !== 0).map((i) => `p-${i}`).sort());
+    expect([...new Set(applied)].sort()).toEqual(
+      Array.from({ length: 60 }, (_, i) => i)
+        .filter((i) => i % 5 !== 0)
+        .map((i) => `p-${i}`)
+        .sort(),
+    );
     // Concurrent batches' dead letters went out one send at a time, so none was lost to a refused
     // concurrent idempotent send: every poison record's offset is there.
     const offsets = deadLetters.map((m) => `${m.headers![DLQ_HEADERS.sourcePartition]}:${m.headers![DLQ_HEADERS.sourceOffset]}`);

@@ -32,7 +32,9 @@ afterAll(cleanUp);
 /** kcat (librdkafka), a producer from outside the project: every line is `key<TAB>value`, in order. */
 function produceWithKcat(topic: string, lines: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const kcat = spawn('kcat', ['-b', brokers.join(','), '-P', '-t', topic, '-K', '\t', '-X', 'enable.idempotence=true'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const kcat = spawn('kcat', ['-b', brokers.join(','), '-P', '-t', topic, '-K', '\t', '-X', 'enable.idempotence=true'], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     let stderr = '';
     kcat.stderr.on('data', (chunk) => (stderr += chunk));
     kcat.on('error', reject);
@@ -57,7 +59,11 @@ async function startConsumer(topic: string, handle: Parameters<typeof createEven
 
 /** Waits until `check` holds, failing at once with the consumer's fatal error if it stopped. */
 async function waitUnlessFatal(fatal: () => Error | undefined, check: () => Promise<boolean> | boolean, what: string) {
-  const stopped = await waitFor(async () => (fatal() !== undefined ? fatal() : (await check()) ? null : undefined), { what, timeoutMs: 40_000, intervalMs: 100 });
+  const stopped = await waitFor(async () => (fatal() !== undefined ? fatal() : (await check()) ? null : undefined), {
+    what,
+    timeoutMs: 40_000,
+    intervalMs: 100,
+  });
   expect(stopped, `the consumer stopped: ${stopped?.message}`).toBeNull();
 }
 
@@ -68,8 +74,14 @@ async function readDlq(dlq: string, count: number): Promise<Map<string, KafkaMes
   clients.push(() => reader.disconnect());
   await reader.connect();
   await reader.subscribe({ topic: dlq, fromBeginning: true });
-  await reader.run({ eachMessage: async ({ message }) => void bySourceOffset.set(message.headers![DLQ_HEADERS.sourceOffset]!.toString(), message) });
-  await waitFor(() => (bySourceOffset.size >= count ? true : undefined), { what: `${count} records in ${dlq}`, timeoutMs: 40_000, intervalMs: 100 });
+  await reader.run({
+    eachMessage: async ({ message }) => void bySourceOffset.set(message.headers![DLQ_HEADERS.sourceOffset]!.toString(), message),
+  });
+  await waitFor(() => (bySourceOffset.size >= count ? true : undefined), {
+    what: `${count} records in ${dlq}`,
+    timeoutMs: 40_000,
+    intervalMs: 100,
+  });
   return bySourceOffset;
 }
 
@@ -97,9 +109,14 @@ describe('dead letters of one batch that together exceed what the broker takes i
     const topic = await testTopic();
     const userId = 'flooded-user';
     // About 200 bytes each: a valid event but for one field the schema does not know.
-    const poison = Array.from({ length: 6_000 }, () => JSON.stringify({ ...buildClickEvent({ userId }), addedByAnotherTeam: 'x'.repeat(20) }));
+    const poison = Array.from({ length: 6_000 }, () =>
+      JSON.stringify({ ...buildClickEvent({ userId }), addedByAnotherTeam: 'x'.repeat(20) }),
+    );
     const valid = buildClickEvent({ userId });
-    await produceWithKcat(topic.topic, [...poison, JSON.stringify(valid)].map((value) => `${userId}\t${value}`));
+    await produceWithKcat(
+      topic.topic,
+      [...poison, JSON.stringify(valid)].map((value) => `${userId}\t${value}`),
+    );
 
     const applied = new Set<string>();
     const { groupId, fatal } = await startConsumer(topic.topic, async ({ events }) => {
@@ -121,11 +138,15 @@ describe('dead letters of one batch that together exceed what the broker takes i
     const userId = 'refused-user';
     const refused = Array.from({ length: 4_000 }, () => buildClickEvent({ userId, productId: 'refused', category: 'c'.repeat(100) }));
     const later = buildClickEvent({ userId, productId: 'kept' });
-    await produceWithKcat(topic.topic, [...refused, later].map((event) => `${userId}\t${JSON.stringify(event)}`));
+    await produceWithKcat(
+      topic.topic,
+      [...refused, later].map((event) => `${userId}\t${JSON.stringify(event)}`),
+    );
 
     const applied = new Set<string>();
     const { groupId, fatal } = await startConsumer(topic.topic, async ({ events }) => {
-      if (events.some(({ event }) => event.productId === 'refused')) throw new RecordRejectedError('the store takes no product named "refused"');
+      if (events.some(({ event }) => event.productId === 'refused'))
+        throw new RecordRejectedError('the store takes no product named "refused"');
       for (const { event } of events) applied.add(event.eventId);
     });
     const reading = readDlq(topic.dlq, refused.length);
@@ -235,7 +256,12 @@ describe('a decompression bomb on the topic', () => {
     const gzipCodec = CompressionCodecs[CompressionTypes.GZIP]!;
     CompressionCodecs[CompressionTypes.GZIP] = () => ({ ...gzipCodec(), compress: async () => bomb });
     try {
-      await producer.send({ topic: topic.topic, acks: -1, compression: CompressionTypes.GZIP, messages: Array.from({ length: count }, () => ({ key: 'bomber', value: 'x' })) });
+      await producer.send({
+        topic: topic.topic,
+        acks: -1,
+        compression: CompressionTypes.GZIP,
+        messages: Array.from({ length: count }, () => ({ key: 'bomber', value: 'x' })),
+      });
     } finally {
       registerCompressionCodecs();
     }
@@ -253,7 +279,9 @@ describe('a decompression bomb on the topic', () => {
     expect(deadLetters.size).toBe(count);
     for (const letter of [deadLetters.get('0')!, deadLetters.get(String(count - 1))!]) {
       expect(letter.value).toBeNull();
-      expect(letter.headers![DLQ_HEADERS.reason]!.toString()).toMatch(/^a gzip batch could not be decompressed: it decompresses to more than 64 MiB/);
+      expect(letter.headers![DLQ_HEADERS.reason]!.toString()).toMatch(
+        /^a gzip batch could not be decompressed: it decompresses to more than 64 MiB/,
+      );
     }
     await waitUnlessFatal(fatal, async () => (await lagOf(topic.topic, groupId)) === 0, 'lag 0');
   });

@@ -1,6 +1,17 @@
 import { createEventConsumer, createKafka, type EventConsumer } from '@lambdarec/clients';
 import { DLQ_HEADERS } from '@lambdarec/contracts';
-import { buildClickEvent, createPrivateKafka, createTestTopic, kafkaLibsDir, restartablePort, testLogger, uniqueName, waitFor, type PrivateKafka, type TestTopic } from '@lambdarec/testing';
+import {
+  buildClickEvent,
+  createPrivateKafka,
+  createTestTopic,
+  kafkaLibsDir,
+  restartablePort,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type PrivateKafka,
+  type TestTopic,
+} from '@lambdarec/testing';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +38,10 @@ beforeAll(async () => {
   broker = createPrivateKafka(base, base + 1);
   await broker.start();
   topic = await createTestTopic(broker.brokers, { partitions: 1 });
-  const kafkaLog = pino({ level: 'warn' }, { write: (line: string) => void kafkaLines.push(JSON.parse(line) as (typeof kafkaLines)[number]) });
+  const kafkaLog = pino(
+    { level: 'warn' },
+    { write: (line: string) => void kafkaLines.push(JSON.parse(line) as (typeof kafkaLines)[number]) },
+  );
   // A request waits 1 s instead of 30 s, and few retries: a DLQ send's retry budget is seconds.
   kafka = createKafka({
     brokers: broker.brokers,
@@ -47,7 +61,8 @@ afterAll(async () => {
   await broker?.remove();
 });
 
-const poisonOf = (userId: string, count: number) => Array.from({ length: count }, () => JSON.stringify({ ...buildClickEvent({ userId }), addedByAnotherTeam: 'x' }));
+const poisonOf = (userId: string, count: number) =>
+  Array.from({ length: count }, () => JSON.stringify({ ...buildClickEvent({ userId }), addedByAnotherTeam: 'x' }));
 
 async function produce(values: readonly string[]): Promise<void> {
   await producer.send({ topic: topic.topic, acks: -1, messages: values.map((value) => ({ key: 'stalled-user', value })) });
@@ -61,7 +76,11 @@ async function dlqSourceOffsets(expected: readonly string[]): Promise<Set<string
   await reader.subscribe({ topic: topic.dlq, fromBeginning: true });
   await reader.run({ eachMessage: async ({ message }) => void seen.add(message.headers![DLQ_HEADERS.sourceOffset]!.toString()) });
   try {
-    await waitFor(() => (expected.every((offset) => seen.has(offset)) ? true : undefined), { what: 'every poison record in the DLQ', timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
+    await waitFor(() => (expected.every((offset) => seen.has(offset)) ? true : undefined), {
+      what: 'every poison record in the DLQ',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    }).catch(() => undefined);
   } finally {
     await reader.disconnect();
   }
@@ -72,7 +91,10 @@ async function lagOf(groupId: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic.topic), admin.fetchOffsets({ groupId, topics: [topic.topic] })]);
+    const [ends, [committed]] = await Promise.all([
+      admin.fetchTopicOffsets(topic.topic),
+      admin.fetchOffsets({ groupId, topics: [topic.topic] }),
+    ]);
     const at = new Map(committed!.partitions.map((p) => [p.partition, Number(p.offset)]));
     return ends.reduce((lag, { partition, high }) => lag + Number(high) - Math.max(0, at.get(partition) ?? 0), 0);
   } finally {
@@ -128,7 +150,10 @@ describe.runIf(available)('a broker stalled while the consumer sends dead letter
     expect(stopped, `the consumer stopped: ${stopped?.message}`).toBeNull();
     const poisonOffsets = ['0', '1', '2', '4', '5'];
     const inDlq = await dlqSourceOffsets(poisonOffsets);
-    expect(poisonOffsets.filter((offset) => !inDlq.has(offset)), 'poison records missing from the DLQ').toEqual([]);
+    expect(
+      poisonOffsets.filter((offset) => !inDlq.has(offset)),
+      'poison records missing from the DLQ',
+    ).toEqual([]);
     expect(applied).toEqual(new Set([first.eventId, later.eventId]));
   }, 60_000);
 });

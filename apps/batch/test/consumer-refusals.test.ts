@@ -1,9 +1,26 @@
 import { DLQ_HEADERS } from '@lambdarec/contracts';
-import { buildClickEvent, createTestDatabase, createTestTopic, testLogger, uniqueName, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
+import {
+  buildClickEvent,
+  createTestDatabase,
+  createTestTopic,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type TestDatabase,
+  type TestTopic,
+} from '@lambdarec/testing';
 import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { recordingMetrics } from './recording-metrics.js';
-import { createEventConsumer, createKafka, createPgPool, isRecordRejection, RecordRejectedError, type EventConsumer, type PgPool } from '@lambdarec/clients';
+import {
+  createEventConsumer,
+  createKafka,
+  createPgPool,
+  isRecordRejection,
+  RecordRejectedError,
+  type EventConsumer,
+  type PgPool,
+} from '@lambdarec/clients';
 
 const log = testLogger('event-consumer-test');
 let topic: TestTopic;
@@ -64,14 +81,18 @@ afterAll(async () => {
   await topic?.remove();
 });
 
-const appliedProducts = async () => (await pool.query<{ product_id: string }>('SELECT product_id FROM applied ORDER BY product_id')).rows.map((r) => r.product_id);
+const appliedProducts = async () =>
+  (await pool.query<{ product_id: string }>('SELECT product_id FROM applied ORDER BY product_id')).rows.map((r) => r.product_id);
 
 // The shared consumer of the archiver and the speed layer, against a store that refuses a record.
 describe('a record the store refuses', () => {
   it('goes to the DLQ with the reason, and the rest of its batch and later records are applied', async () => {
     const events = ['before', 'refused', 'after'].map((productId) => buildClickEvent({ userId: 'one-user', productId }));
     await producer.send({ topic: topic.topic, acks: -1, messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
-    await waitFor(async () => ((await appliedProducts()).includes('after') ? true : undefined), { what: 'the records around the refused one', timeoutMs: 30_000 });
+    await waitFor(async () => ((await appliedProducts()).includes('after') ? true : undefined), {
+      what: 'the records around the refused one',
+      timeoutMs: 30_000,
+    });
     await waitFor(async () => (deadLetters.length > 0 ? true : undefined), { what: 'the refused record in the DLQ', timeoutMs: 30_000 });
 
     expect(await appliedProducts()).toEqual(['after', 'before']);
@@ -83,7 +104,10 @@ describe('a record the store refuses', () => {
 
     const later = buildClickEvent({ userId: 'one-user', productId: 'later' });
     await producer.send({ topic: topic.topic, acks: -1, messages: [{ key: later.userId, value: JSON.stringify(later) }] });
-    await waitFor(async () => ((await appliedProducts()).includes('later') ? true : undefined), { what: 'a record after the refusal', timeoutMs: 30_000 });
+    await waitFor(async () => ((await appliedProducts()).includes('later') ? true : undefined), {
+      what: 'a record after the refusal',
+      timeoutMs: 30_000,
+    });
     expect(consumer.isRunning()).toBe(true);
   });
 });
@@ -97,7 +121,13 @@ describe('isRecordRejection', () => {
   });
 
   it('is false for an unreachable or restarting store and for unknown errors, so those are retried', () => {
-    for (const err of [{ code: 'ECONNREFUSED' }, { code: '57P01' }, { code: '53300' }, new Error('timeout exceeded when trying to connect'), new TypeError('x')]) {
+    for (const err of [
+      { code: 'ECONNREFUSED' },
+      { code: '57P01' },
+      { code: '53300' },
+      new Error('timeout exceeded when trying to connect'),
+      new TypeError('x'),
+    ]) {
       expect(isRecordRejection(err), JSON.stringify(err)).toBe(false);
     }
   });

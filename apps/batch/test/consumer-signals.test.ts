@@ -64,7 +64,12 @@ describe('readiness', () => {
     const brokers = inject('infra').kafkaBrokers;
     const { metrics, crashes } = recordingMetrics();
     const consumer = createEventConsumer({
-      kafka: createKafka({ brokers, clientId: 'signals-crash', log, config: { retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 } } }),
+      kafka: createKafka({
+        brokers,
+        clientId: 'signals-crash',
+        log,
+        config: { retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 } },
+      }),
       topic: topic.topic,
       groupId: uniqueName('crash'),
       log,

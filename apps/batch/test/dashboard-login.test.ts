@@ -56,7 +56,12 @@ describe('the dashboard against password guessing', () => {
   it('gives a client address 10 failed logins a minute over Bull Board and the runs API of every instance, then 429 with Retry-After', async () => {
     const [a, b] = [await batchInstance('batch-login-a'), await batchInstance('batch-login-b')];
     const attempt = (app: HttpServer, url: string, password: string, remoteAddress = '203.0.113.21') =>
-      app.inject({ method: url === 'POST /batch/runs' ? 'POST' : 'GET', url: url.replace(/^POST /, ''), headers: { authorization: basic(password) }, remoteAddress });
+      app.inject({
+        method: url === 'POST /batch/runs' ? 'POST' : 'GET',
+        url: url.replace(/^POST /, ''),
+        headers: { authorization: basic(password) },
+        remoteAddress,
+      });
     expect((await attempt(a, '/admin/queues', credentials.password)).statusCode).toBe(200);
     const guesses: Array<[HttpServer, string]> = [
       [a, '/admin/queues'],

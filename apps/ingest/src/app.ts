@@ -84,10 +84,23 @@ export async function buildIngestApp({
     await browserFacing.register(cors, {
       delegator: (request, callback) => {
         const forEvents = request.url.split('?')[0] === '/events';
-        callback(null, { origin: forEvents ? [...storefrontOrigins] : false, methods: ['POST'], allowedHeaders: ['content-type', 'x-write-key'], maxAge: 600 });
+        callback(null, {
+          origin: forEvents ? [...storefrontOrigins] : false,
+          methods: ['POST'],
+          allowedHeaders: ['content-type', 'x-write-key'],
+          maxAge: 600,
+        });
       },
     });
-    await browserFacing.register(eventsRoutes, { publisher, clock, accepted, limit, writeKey, operatorKey: catalogApiKey, maxEventAgeHours });
+    await browserFacing.register(eventsRoutes, {
+      publisher,
+      clock,
+      accepted,
+      limit,
+      writeKey,
+      operatorKey: catalogApiKey,
+      maxEventAgeHours,
+    });
   });
   await app.register(productsRoutes, { catalog, apiKey: catalogApiKey, limit, gate: catalogGate });
   return app;

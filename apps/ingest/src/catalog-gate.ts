@@ -26,7 +26,9 @@ export function createCatalogGate({
   const attempt = () =>
     new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`migrations did not finish within ${timeoutMs} ms`)), timeoutMs);
-      migrate().then(resolve, reject).finally(() => clearTimeout(timer));
+      migrate()
+        .then(resolve, reject)
+        .finally(() => clearTimeout(timer));
     });
   return {
     async ready() {

@@ -108,7 +108,9 @@ export function createEventPublisher({
       producer = createProducer();
       connected = false;
       // kafkajs lets the retired producer's requests in flight finish first: not waited for here.
-      const disconnected = retired.disconnect().catch((err: unknown) => log.debug({ err }, 'the retired kafka producer did not disconnect cleanly'));
+      const disconnected = retired
+        .disconnect()
+        .catch((err: unknown) => log.debug({ err }, 'the retired kafka producer did not disconnect cleanly'));
       retiring.add(disconnected);
       void disconnected.finally(() => retiring.delete(disconnected));
       await producer.connect();
@@ -239,7 +241,10 @@ export function createEventPublisher({
       ]);
       clearTimeout(timer);
       if (results === undefined) {
-        log.warn({ disconnectTimeoutMs }, 'kafka did not answer while disconnecting; leaving its connections to the exit (every request was answered)');
+        log.warn(
+          { disconnectTimeoutMs },
+          'kafka did not answer while disconnecting; leaving its connections to the exit (every request was answered)',
+        );
         return;
       }
       const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');

@@ -85,14 +85,22 @@ export function createRedisRateLimiter({
     const retryAfterSeconds = Math.max(1, Math.ceil(((Math.floor(at / WINDOW_MS) + 1) * WINDOW_MS - at) / 1000));
     return new LrecError(ERROR_CODES.RATE_LIMITED, message(retryAfterSeconds), { statusCode: 429, retriable: true, retryAfterSeconds });
   };
-  const exceeded = (retryAfterSeconds: number) => `rate limit of ${limitPerMinute} items a minute exceeded; retry in ${retryAfterSeconds} s`;
+  const exceeded = (retryAfterSeconds: number) =>
+    `rate limit of ${limitPerMinute} items a minute exceeded; retry in ${retryAfterSeconds} s`;
   return {
     async consume(client, amount) {
       const at = now();
       const window = Math.floor(at / WINDOW_MS);
       let answer: unknown;
       try {
-        answer = await redis.eval(TAKE, 1, `${keyPrefix}rate:${client}:${window}`, String(amount), String(limitPerMinute), String(WINDOW_MS + 1_000));
+        answer = await redis.eval(
+          TAKE,
+          1,
+          `${keyPrefix}rate:${client}:${window}`,
+          String(amount),
+          String(limitPerMinute),
+          String(WINDOW_MS + 1_000),
+        );
       } catch (err) {
         unavailable(err, at);
         return;
@@ -102,7 +110,9 @@ export function createRedisRateLimiter({
       if (taken === 1) return;
       throw limited(
         (retryAfterSeconds) =>
-          amount > limitPerMinute ? `one request of ${amount} items is over the limit of ${limitPerMinute} a minute; send smaller requests` : exceeded(retryAfterSeconds),
+          amount > limitPerMinute
+            ? `one request of ${amount} items is over the limit of ${limitPerMinute} a minute; send smaller requests`
+            : exceeded(retryAfterSeconds),
         at,
       );
     },
@@ -110,7 +120,11 @@ export function createRedisRateLimiter({
       const at = now();
       const window = Math.floor(at / WINDOW_MS);
       try {
-        noteTotal(client, window, Number(await redis.eval(CHARGE, 1, `${keyPrefix}rate:${client}:${window}`, String(amount), String(WINDOW_MS + 1_000))));
+        noteTotal(
+          client,
+          window,
+          Number(await redis.eval(CHARGE, 1, `${keyPrefix}rate:${client}:${window}`, String(amount), String(WINDOW_MS + 1_000))),
+        );
       } catch (err) {
         unavailable(err, at);
       }

@@ -23,9 +23,20 @@ beforeAll(async () => {
   topic = await createTestTopic(kafkaBrokers, { partitions: 1 });
   db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
   pool = createPgPool({ url: db.url, log, applicationName: 'ingest-fuzz' });
-  publisher = createEventPublisher({ kafka: createKafka({ brokers: kafkaBrokers, clientId: 'ingest-fuzz', log }), topic: topic.topic, log });
+  publisher = createEventPublisher({
+    kafka: createKafka({ brokers: kafkaBrokers, clientId: 'ingest-fuzz', log }),
+    topic: topic.topic,
+    log,
+  });
   await publisher.start();
-  app = await buildIngestApp({ log, publisher, catalog: createCatalogRepository({ pool }), catalogApiKey: KEY, registry: createMetricsRegistry('ingest-fuzz'), checks: {} });
+  app = await buildIngestApp({
+    log,
+    publisher,
+    catalog: createCatalogRepository({ pool }),
+    catalogApiKey: KEY,
+    registry: createMetricsRegistry('ingest-fuzz'),
+    checks: {},
+  });
 });
 
 afterAll(async () => {
@@ -46,7 +57,29 @@ function generator(seed: number) {
     return (state >>> 0) / 4294967296;
   };
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-  const nastyChars = ['\u0000', '\u0001', '\u001f', '\t', '\n', '\r', '\ud800', '\udc00', '\ud83d\ude00', '\u2028', '"', '\\', "'", 'é', ' ', 'a', 'Z', '9', '-', '.', ':'];
+  const nastyChars = [
+    '\u0000',
+    '\u0001',
+    '\u001f',
+    '\t',
+    '\n',
+    '\r',
+    '\ud800',
+    '\udc00',
+    '\ud83d\ude00',
+    '\u2028',
+    '"',
+    '\\',
+    "'",
+    'é',
+    ' ',
+    'a',
+    'Z',
+    '9',
+    '-',
+    '.',
+    ':',
+  ];
   const text = (): string => Array.from({ length: Math.floor(next() * 12) }, () => pick(nastyChars)).join('');
   const numbers = [0, -0, -1, 1, 0.5, 5e-324, 1e-310, 2.2250738585072014e-308, 1e-9, 1e15, 1e16, 1e308, Number.MAX_SAFE_INTEGER, -1e308];
   const value = (depth = 0): unknown => {
@@ -96,7 +129,8 @@ const eventFields = (g: Generator) => ({
   type: () => g.pick(['view', 'click', 'add_to_cart', 'purchase']),
   productId: g.id,
   category: g.nonEmptyText,
-  timestamp: () => g.pick(['1970-01-01T00:00:00Z', '1999-12-31T23:59:59Z', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00+14:00', 'not a date']),
+  timestamp: () =>
+    g.pick(['1970-01-01T00:00:00Z', '1999-12-31T23:59:59Z', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00+14:00', 'not a date']),
   value: g.number,
 });
 
@@ -104,8 +138,14 @@ describe('hostile input', () => {
   it('PUT /products never answers 5xx to 300 generated bodies', async () => {
     const gen = generator(20261127);
     for (let i = 0; i < 300; i++) {
-      const body = gen.next() < 0.1 ? gen.value() : Array.from({ length: 1 + Math.floor(gen.next() * 3) }, () => gen.record(productFields(gen)));
-      const res = await app.inject({ method: 'PUT', url: '/products', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+      const body =
+        gen.next() < 0.1 ? gen.value() : Array.from({ length: 1 + Math.floor(gen.next() * 3) }, () => gen.record(productFields(gen)));
+      const res = await app.inject({
+        method: 'PUT',
+        url: '/products',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
       expect(res.statusCode, `case ${i}: ${JSON.stringify(body)} → ${res.body}`).toBeLessThan(500);
     }
   });
@@ -113,8 +153,14 @@ describe('hostile input', () => {
   it('POST /events never answers 5xx to 300 generated bodies', async () => {
     const gen = generator(424242);
     for (let i = 0; i < 300; i++) {
-      const body = gen.next() < 0.1 ? gen.value() : Array.from({ length: 1 + Math.floor(gen.next() * 3) }, () => gen.record(eventFields(gen)));
-      const res = await app.inject({ method: 'POST', url: '/events', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+      const body =
+        gen.next() < 0.1 ? gen.value() : Array.from({ length: 1 + Math.floor(gen.next() * 3) }, () => gen.record(eventFields(gen)));
+      const res = await app.inject({
+        method: 'POST',
+        url: '/events',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
       expect(res.statusCode, `case ${i}: ${JSON.stringify(body)} → ${res.body}`).toBeLessThan(500);
     }
   });

@@ -41,7 +41,8 @@ beforeAll(async () => {
   const kafka = createKafka({ brokers: kafkaBrokers, clientId: 'ingest-test', log });
   publisher = createEventPublisher({ kafka, topic: topic.topic, log });
   await publisher.start();
-  app = await buildIngestApp({ catalogApiKey: CATALOG_KEY,
+  app = await buildIngestApp({
+    catalogApiKey: CATALOG_KEY,
     log,
     publisher,
     catalog: createCatalogRepository({ pool }),
@@ -87,7 +88,11 @@ describe('POST /events', () => {
     const asArray = await app.inject({ method: 'POST', url: '/events', payload: [given, buildClickEvent({ userId: 'u-2' })] });
     expect(asArray.statusCode).toBe(202);
     expect(asArray.json().eventIds[0]).toBe(given.eventId);
-    const wrapped = await app.inject({ method: 'POST', url: '/events', payload: { events: [buildClickEvent({ userId: 'u-3', type: 'purchase' })] } });
+    const wrapped = await app.inject({
+      method: 'POST',
+      url: '/events',
+      payload: { events: [buildClickEvent({ userId: 'u-3', type: 'purchase' })] },
+    });
     expect(wrapped.statusCode).toBe(202);
     expect(wrapped.json().accepted).toBe(1);
     await onTopic(given.eventId);
@@ -127,10 +132,7 @@ describe('POST /events', () => {
     const body = res.json();
     expect(body.code).toBe('LREC_INVALID_EVENT');
     expect(body.issues).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ path: [1, 'userId'] }),
-        expect.objectContaining({ path: [2, 'type'] }),
-      ]),
+      expect.arrayContaining([expect.objectContaining({ path: [1, 'userId'] }), expect.objectContaining({ path: [2, 'type'] })]),
     );
     // A later accepted event shows the consumer is past where the rejected one would be.
     const marker = await app.inject({ method: 'POST', url: '/events', payload: buildClickEvent({ userId: 'u-4' }) });
@@ -139,7 +141,12 @@ describe('POST /events', () => {
   });
 
   it('rejects malformed JSON with 400, more than 500 events with 413, a body over 1 MiB with 413', async () => {
-    const malformed = await app.inject({ method: 'POST', url: '/events', headers: { 'content-type': 'application/json' }, payload: '{"userId":' });
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/events',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"userId":',
+    });
     expect(malformed.statusCode).toBe(400);
     const tooMany = await app.inject({ method: 'POST', url: '/events', payload: Array.from({ length: 501 }, () => buildClickEvent()) });
     expect(tooMany.statusCode).toBe(413);
@@ -163,10 +170,16 @@ describe('POST /events', () => {
   });
 
   it('answers 503 with Retry-After when Kafka cannot take the events', async () => {
-    const kafka = createKafka({ brokers: inject('infra').kafkaBrokers, clientId: 'ingest-test-503', log, config: { retry: { retries: 0 } } });
+    const kafka = createKafka({
+      brokers: inject('infra').kafkaBrokers,
+      clientId: 'ingest-test-503',
+      log,
+      config: { retry: { retries: 0 } },
+    });
     const missingTopic = createEventPublisher({ kafka, topic: uniqueName('t.missing'), log, sendTimeoutMs: 2_000 });
     await missingTopic.start();
-    const broken = await buildIngestApp({ catalogApiKey: CATALOG_KEY,
+    const broken = await buildIngestApp({
+      catalogApiKey: CATALOG_KEY,
       log,
       publisher: missingTopic,
       catalog: createCatalogRepository({ pool }),
@@ -227,7 +240,12 @@ describe('how far back an event may be dated', () => {
 
   it('with the operator key, takes a history import dated back to 2010, and its records carry the history-import header', async () => {
     const old = buildClickEvent({ userId: 'importer', timestamp: '2010-12-01T08:26:00.000Z' });
-    const res = await app.inject({ method: 'POST', url: '/events', headers: catalogAuth, payload: { events: [old, buildClickEvent({ userId: 'importer', timestamp: daysAgo(8) })] } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/events',
+      headers: catalogAuth,
+      payload: { events: [old, buildClickEvent({ userId: 'importer', timestamp: daysAgo(8) })] },
+    });
     expect(res.statusCode).toBe(202);
     const message = await onTopic(old.eventId);
     expect(message.headers?.[HISTORY_IMPORT_HEADER]?.toString()).toBe('1');
@@ -248,10 +266,19 @@ describe('a bounded publisher queue', () => {
     const kafka = createKafka({ brokers: inject('infra').kafkaBrokers, clientId: 'ingest-test-queue', log });
     const tiny = createEventPublisher({ kafka, topic: topic.topic, log, maxQueuedBytes: 1 });
     await tiny.start();
-    const bounded = await buildIngestApp({ catalogApiKey: CATALOG_KEY, log, publisher: tiny, catalog: createCatalogRepository({ pool }), registry: createMetricsRegistry('ingest-test-queue'), checks: {} });
+    const bounded = await buildIngestApp({
+      catalogApiKey: CATALOG_KEY,
+      log,
+      publisher: tiny,
+      catalog: createCatalogRepository({ pool }),
+      registry: createMetricsRegistry('ingest-test-queue'),
+      checks: {},
+    });
     try {
       // One send in flight, one request waiting behind it: the rest find the queue full.
-      const answers = await Promise.all(Array.from({ length: 6 }, () => bounded.inject({ method: 'POST', url: '/events', payload: buildClickEvent() })));
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => bounded.inject({ method: 'POST', url: '/events', payload: buildClickEvent() })),
+      );
       const codes = answers.map((res) => res.statusCode);
       expect(codes.filter((code) => code === 202).length).toBeGreaterThanOrEqual(2);
       const full = answers.filter((res) => res.statusCode === 503);
@@ -272,7 +299,15 @@ describe('browsers and the write key', () => {
   const SHOP = 'https://shop.example';
 
   it('answers the storefront origin with CORS headers on POST /events and its preflight, and nobody else', async () => {
-    const open = await buildIngestApp({ catalogApiKey: CATALOG_KEY, log, publisher, catalog: createCatalogRepository({ pool }), registry: createMetricsRegistry('ingest-test-cors'), checks: {}, storefrontOrigins: [SHOP] });
+    const open = await buildIngestApp({
+      catalogApiKey: CATALOG_KEY,
+      log,
+      publisher,
+      catalog: createCatalogRepository({ pool }),
+      registry: createMetricsRegistry('ingest-test-cors'),
+      checks: {},
+      storefrontOrigins: [SHOP],
+    });
     try {
       const preflight = await open.inject({
         method: 'OPTIONS',
@@ -285,9 +320,18 @@ describe('browsers and the write key', () => {
       const posted = await open.inject({ method: 'POST', url: '/events', headers: { origin: SHOP }, payload: buildClickEvent() });
       expect(posted.statusCode).toBe(202);
       expect(posted.headers['access-control-allow-origin']).toBe(SHOP);
-      const stranger = await open.inject({ method: 'POST', url: '/events', headers: { origin: 'https://evil.example' }, payload: buildClickEvent() });
+      const stranger = await open.inject({
+        method: 'POST',
+        url: '/events',
+        headers: { origin: 'https://evil.example' },
+        payload: buildClickEvent(),
+      });
       expect(stranger.headers['access-control-allow-origin']).toBeUndefined();
-      const catalogPreflight = await open.inject({ method: 'OPTIONS', url: '/products', headers: { origin: SHOP, 'access-control-request-method': 'PUT' } });
+      const catalogPreflight = await open.inject({
+        method: 'OPTIONS',
+        url: '/products',
+        headers: { origin: SHOP, 'access-control-request-method': 'PUT' },
+      });
       expect(catalogPreflight.headers['access-control-allow-origin']).toBeUndefined();
     } finally {
       await open.close();
@@ -295,11 +339,25 @@ describe('browsers and the write key', () => {
   });
 
   it('with a write key set, POST /events needs X-Write-Key: 401 without or with a wrong one', async () => {
-    const keyed = await buildIngestApp({ catalogApiKey: CATALOG_KEY, log, publisher, catalog: createCatalogRepository({ pool }), registry: createMetricsRegistry('ingest-test-key'), checks: {}, writeKey: 'storefront-key' });
+    const keyed = await buildIngestApp({
+      catalogApiKey: CATALOG_KEY,
+      log,
+      publisher,
+      catalog: createCatalogRepository({ pool }),
+      registry: createMetricsRegistry('ingest-test-key'),
+      checks: {},
+      writeKey: 'storefront-key',
+    });
     try {
       expect((await keyed.inject({ method: 'POST', url: '/events', payload: buildClickEvent() })).statusCode).toBe(401);
-      expect((await keyed.inject({ method: 'POST', url: '/events', headers: { 'x-write-key': 'nope' }, payload: buildClickEvent() })).json().code).toBe('LREC_UNAUTHORIZED');
-      expect((await keyed.inject({ method: 'POST', url: '/events', headers: { 'x-write-key': 'storefront-key' }, payload: buildClickEvent() })).statusCode).toBe(202);
+      expect(
+        (await keyed.inject({ method: 'POST', url: '/events', headers: { 'x-write-key': 'nope' }, payload: buildClickEvent() })).json()
+          .code,
+      ).toBe('LREC_UNAUTHORIZED');
+      expect(
+        (await keyed.inject({ method: 'POST', url: '/events', headers: { 'x-write-key': 'storefront-key' }, payload: buildClickEvent() }))
+          .statusCode,
+      ).toBe(202);
     } finally {
       await keyed.close();
     }
@@ -310,7 +368,15 @@ describe('rate limiting', () => {
   const limiterFor = (keyPrefix: string, limitPerMinute: number, client: Redis = redis) =>
     createRedisRateLimiter({ redis: client, keyPrefix, limitPerMinute, log });
   const appWith = (rateLimiter: RateLimiter, name: string) =>
-    buildIngestApp({ catalogApiKey: CATALOG_KEY, log, publisher, catalog: createCatalogRepository({ pool }), registry: createMetricsRegistry(name), checks: {}, rateLimiter });
+    buildIngestApp({
+      catalogApiKey: CATALOG_KEY,
+      log,
+      publisher,
+      catalog: createCatalogRepository({ pool }),
+      registry: createMetricsRegistry(name),
+      checks: {},
+      rateLimiter,
+    });
   const post = (target: HttpServer, count: number) =>
     target.inject({ method: 'POST', url: '/events', payload: Array.from({ length: count }, () => buildClickEvent()) });
 
@@ -335,7 +401,8 @@ describe('rate limiting', () => {
     const limited = await appWith(limiterFor(`${uniqueName('rl-invalid')}:`, 5), 'ingest-test-rl-invalid');
     const bad = (count: number) => Array.from({ length: count }, () => ({ ...buildClickEvent(), type: 'like' }));
     const postBody = (payload: unknown) => limited.inject({ method: 'POST', url: '/events', payload: payload as object });
-    const malformed = () => limited.inject({ method: 'POST', url: '/events', headers: { 'content-type': 'application/json' }, payload: '{"userId":' });
+    const malformed = () =>
+      limited.inject({ method: 'POST', url: '/events', headers: { 'content-type': 'application/json' }, payload: '{"userId":' });
     try {
       expect((await postBody(bad(3))).statusCode).toBe(400);
       // 3 of 5 spent by the invalid request: 3 valid events are over the budget.
@@ -381,8 +448,18 @@ describe('rate limiting', () => {
 
 describe('PUT /products', () => {
   it('answers 401 without the catalog API key, with a wrong one or another scheme, and stores nothing', async () => {
-    for (const headers of [{}, { authorization: 'Bearer not-the-key-at-all' }, { authorization: `Basic ${Buffer.from(`x:${CATALOG_KEY}`).toString('base64')}` }, { authorization: CATALOG_KEY }]) {
-      const res = await app.inject({ method: 'PUT', url: '/products', headers, payload: [buildProduct({ productId: 'intruder', inStock: false })] });
+    for (const headers of [
+      {},
+      { authorization: 'Bearer not-the-key-at-all' },
+      { authorization: `Basic ${Buffer.from(`x:${CATALOG_KEY}`).toString('base64')}` },
+      { authorization: CATALOG_KEY },
+    ]) {
+      const res = await app.inject({
+        method: 'PUT',
+        url: '/products',
+        headers,
+        payload: [buildProduct({ productId: 'intruder', inStock: false })],
+      });
       expect(res.statusCode, JSON.stringify(headers)).toBe(401);
       expect(res.json().code).toBe('LREC_UNAUTHORIZED');
     }
@@ -392,7 +469,8 @@ describe('PUT /products', () => {
   it('upserts products into the catalog', async () => {
     const res = await app.inject({
       method: 'PUT',
-      url: '/products', headers: catalogAuth,
+      url: '/products',
+      headers: catalogAuth,
       payload: { products: [buildProduct({ productId: 'pp-1' }), buildProduct({ productId: 'pp-2', inStock: false })] },
     });
     expect(res.statusCode).toBe(200);
@@ -408,14 +486,24 @@ describe('PUT /products', () => {
   });
 
   it('answers a type error with 400 naming the product and field, in both body forms', async () => {
-    const inArray = await app.inject({ method: 'PUT', url: '/products', headers: catalogAuth, payload: [{ productId: 'pt-1', price: 'abc' }] });
+    const inArray = await app.inject({
+      method: 'PUT',
+      url: '/products',
+      headers: catalogAuth,
+      payload: [{ productId: 'pt-1', price: 'abc' }],
+    });
     expect(inArray.statusCode).toBe(400);
     expect(inArray.json()).toMatchObject({
       code: 'LREC_INVALID_PRODUCT',
       message: '0.price: Invalid input: expected number, received string',
       issues: [{ path: [0, 'price'], message: 'Invalid input: expected number, received string' }],
     });
-    const wrapped = await app.inject({ method: 'PUT', url: '/products', headers: catalogAuth, payload: { products: [{ productId: 'pt-1', inStock: 'no' }] } });
+    const wrapped = await app.inject({
+      method: 'PUT',
+      url: '/products',
+      headers: catalogAuth,
+      payload: { products: [{ productId: 'pt-1', inStock: 'no' }] },
+    });
     expect(wrapped.statusCode).toBe(400);
     expect(wrapped.json()).toMatchObject({
       code: 'LREC_INVALID_PRODUCT',

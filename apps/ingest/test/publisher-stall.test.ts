@@ -3,7 +3,16 @@ import { createKafka, createPgPool, type PgPool } from '@lambdarec/clients';
 import { type HttpServer } from '@lambdarec/http';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createCatalogRepository } from '@lambdarec/stores';
-import { createPrivateKafka, createTestTopic, kafkaLibsDir, restartablePort, testLogger, uniqueName, waitFor, type PrivateKafka } from '@lambdarec/testing';
+import {
+  createPrivateKafka,
+  createTestTopic,
+  kafkaLibsDir,
+  restartablePort,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type PrivateKafka,
+} from '@lambdarec/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildIngestApp } from '../src/app.js';
@@ -57,7 +66,11 @@ afterAll(async () => {
 /** POSTs `count` events in one request; answers its status and eventIds. */
 async function post(userId: string, count = 1): Promise<{ status: number; eventIds: string[] }> {
   const eventIds = Array.from({ length: count }, () => randomUUID());
-  const res = await app.inject({ method: 'POST', url: '/events', payload: eventIds.map((eventId) => ({ eventId, userId, type: 'view', productId: 'p-1' })) });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/events',
+    payload: eventIds.map((eventId) => ({ eventId, userId, type: 'view', productId: 'p-1' })),
+  });
   return { status: res.statusCode, eventIds };
 }
 
@@ -74,7 +87,11 @@ async function stallPastTheRetryBudget(): Promise<void> {
   try {
     const during = await post('stall-user');
     expect(during.status).toBe(503);
-    await waitFor(async () => (failedSends() > failedBefore ? true : undefined), { what: 'the stalled send to fail for good', timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(async () => (failedSends() > failedBefore ? true : undefined), {
+      what: 'the stalled send to fail for good',
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
   } finally {
     broker.resume();
   }
@@ -84,19 +101,32 @@ async function stallPastTheRetryBudget(): Promise<void> {
 function expectBackAfterTheStall(statuses: readonly number[]): void {
   const firstAccepted = statuses.indexOf(202);
   expect(firstAccepted, statuses.join(' ')).toBeGreaterThanOrEqual(0);
-  expect(statuses.every((status) => status === 202 || status === 503), statuses.join(' ')).toBe(true);
-  expect(statuses.slice(firstAccepted).every((status) => status === 202), statuses.join(' ')).toBe(true);
+  expect(
+    statuses.every((status) => status === 202 || status === 503),
+    statuses.join(' '),
+  ).toBe(true);
+  expect(
+    statuses.slice(firstAccepted).every((status) => status === 202),
+    statuses.join(' '),
+  ).toBe(true);
 }
 
 /** The eventIds on the topic, read from the beginning by a consumer of its own. */
 async function eventIdsOnTopic(expected: readonly string[]): Promise<Set<string>> {
   const seen = new Set<string>();
-  const consumer = createKafka({ brokers: broker.brokers, clientId: 'publisher-stall-reader', log }).consumer({ groupId: uniqueName('stall-reader') });
+  const consumer = createKafka({ brokers: broker.brokers, clientId: 'publisher-stall-reader', log }).consumer({
+    groupId: uniqueName('stall-reader'),
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void seen.add((JSON.parse(message.value!.toString()) as { eventId: string }).eventId) });
+  await consumer.run({
+    eachMessage: async ({ message }) => void seen.add((JSON.parse(message.value!.toString()) as { eventId: string }).eventId),
+  });
   try {
-    await waitFor(async () => (expected.every((id) => seen.has(id)) ? true : undefined), { what: `all ${expected.length} acknowledged events on the topic`, timeoutMs: 20_000 }).catch(() => undefined);
+    await waitFor(async () => (expected.every((id) => seen.has(id)) ? true : undefined), {
+      what: `all ${expected.length} acknowledged events on the topic`,
+      timeoutMs: 20_000,
+    }).catch(() => undefined);
   } finally {
     await consumer.disconnect();
   }
@@ -117,7 +147,10 @@ describe.runIf(available)('a broker stalled for longer than a send may retry, th
     for (let i = 0; i < 50; i++) after.push(await post('stall-user'));
     acknowledged.push(...after.filter(({ status }) => status === 202).flatMap(({ eventIds }) => eventIds));
     const onTopic = await eventIdsOnTopic(acknowledged);
-    expect(acknowledged.filter((id) => !onTopic.has(id)), 'events answered 202 that are not on the topic').toEqual([]);
+    expect(
+      acknowledged.filter((id) => !onTopic.has(id)),
+      'events answered 202 that are not on the topic',
+    ).toEqual([]);
     expectBackAfterTheStall(after.map(({ status }) => status));
   }, 120_000);
 
@@ -125,14 +158,21 @@ describe.runIf(available)('a broker stalled for longer than a send may retry, th
     await stallPastTheRetryBudget();
     // Readiness probes alone bring an idle instance back, on a new producer.
     const replacedBefore = replacements();
-    await waitFor(async () => ((await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined), { what: 'ready again', timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(async () => ((await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined), {
+      what: 'ready again',
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
 
     const after: Array<{ status: number; eventIds: string[] }> = [];
     for (let i = 0; i < 10; i++) after.push(await post('stall-user', 2));
     const acknowledged = after.filter(({ status }) => status === 202).flatMap(({ eventIds }) => eventIds);
     expectBackAfterTheStall(after.map(({ status }) => status));
     const onTopic = await eventIdsOnTopic(acknowledged);
-    expect(acknowledged.filter((id) => !onTopic.has(id)), 'events answered 202 that are not on the topic').toEqual([]);
+    expect(
+      acknowledged.filter((id) => !onTopic.has(id)),
+      'events answered 202 that are not on the topic',
+    ).toEqual([]);
     // The probes replaced the producer before any request came.
     expect(replacements()).toBe(replacedBefore + 1);
   }, 120_000);

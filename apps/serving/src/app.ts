@@ -73,7 +73,14 @@ export interface Serving {
  * recommender and the app, with the published run read once before it answers. main.ts, the
  * tests and the bench all build serving here, so what they run is what production runs.
  */
-export async function createServing({ pool, redis, config, log, registry, userItemsCacheEntries = config.USER_ITEMS_CACHE_ENTRIES }: ServingOptions): Promise<Serving> {
+export async function createServing({
+  pool,
+  redis,
+  config,
+  log,
+  registry,
+  userItemsCacheEntries = config.USER_ITEMS_CACHE_ENTRIES,
+}: ServingOptions): Promise<Serving> {
   const policy = sessionPolicyFrom(config);
   const batchView = createBatchViewReader({ pool });
   const catalog = createCatalogRepository({ pool });

@@ -45,7 +45,13 @@ interface Candidates {
  * run learned about re-buying, every purchase suppresses (the safe side).
  */
 function fromMemory(view: CachedBatchView | undefined): Candidates {
-  return { personal: [], similarToRecent: NO_LISTS, popularByCategory: NO_LISTS, facts: view?.popularFacts ?? NO_FACTS, evidence: NO_EVIDENCE };
+  return {
+    personal: [],
+    similarToRecent: NO_LISTS,
+    popularByCategory: NO_LISTS,
+    facts: view?.popularFacts ?? NO_FACTS,
+    evidence: NO_EVIDENCE,
+  };
 }
 
 /**
@@ -80,7 +86,11 @@ function suppressingPurchases(snapshot: SessionSnapshot | undefined, at: number,
 }
 
 /** The run's lists for the category asked for and the session's boosted ones, in that order. */
-function categoryLists(view: CachedBatchView, query: RecommendationsQuery, profile: SessionProfile): ReadonlyMap<string, readonly Candidate[]> {
+function categoryLists(
+  view: CachedBatchView,
+  query: RecommendationsQuery,
+  profile: SessionProfile,
+): ReadonlyMap<string, readonly Candidate[]> {
   const categories = new Set(query.category === undefined ? [] : [query.category]);
   for (const [category, boost] of profile.categoryBoosts) if (boost > 0) categories.add(category);
   const listed = new Map<string, readonly Candidate[]>();
@@ -92,7 +102,11 @@ function categoryLists(view: CachedBatchView, query: RecommendationsQuery, profi
 }
 
 /** The request's own products, whose facts it needs: the user's list, the session's neighbours, its signals. */
-function ownProductIds(personal: readonly Candidate[], similarToRecent: ReadonlyMap<string, readonly Candidate[]>, snapshot: SessionSnapshot | undefined): string[] {
+function ownProductIds(
+  personal: readonly Candidate[],
+  similarToRecent: ReadonlyMap<string, readonly Candidate[]>,
+  snapshot: SessionSnapshot | undefined,
+): string[] {
   // Repeats are fine: the cache looks each one up, and reads each missing product once.
   const ids: string[] = [];
   for (const c of personal) ids.push(c.productId);
@@ -139,9 +153,14 @@ export function createRecommender({
   now = Date.now,
 }: RecommenderOptions): Recommender {
   /** The run's re-buy figures for the purchases that would suppress, each product with its category. */
-  async function rebuyEvidence(runId: string, purchased: string[], snapshot: SessionSnapshot | undefined): Promise<ReadonlyMap<string, RepurchaseEvidence>> {
+  async function rebuyEvidence(
+    runId: string,
+    purchased: string[],
+    snapshot: SessionSnapshot | undefined,
+  ): Promise<ReadonlyMap<string, RepurchaseEvidence>> {
     const purchasedFacts = await catalog.facts(purchased);
-    const eventCategory = (productId: string) => snapshot?.signals.find((s) => s.productId === productId && s.category !== null)?.category ?? null;
+    const eventCategory = (productId: string) =>
+      snapshot?.signals.find((s) => s.productId === productId && s.category !== null)?.category ?? null;
     return repurchase.evidence(
       runId,
       purchased.map((productId) => ({ productId, category: purchasedFacts.get(productId)?.category ?? eventCategory(productId) })),
@@ -167,7 +186,9 @@ export function createRecommender({
     // Seeds and boosted categories from what memory knows: the catalog's facts come with the candidates.
     const seeding = sessionProfile(snapshot, at, policy, view.popularFacts, evidence);
     const similarToRecent =
-      seeding.recentProducts.length > 0 ? await similarItems.similarItems(runId, seeding.recentProducts.slice(0, SESSION_SEED_PRODUCTS)) : NO_LISTS;
+      seeding.recentProducts.length > 0
+        ? await similarItems.similarItems(runId, seeding.recentProducts.slice(0, SESSION_SEED_PRODUCTS))
+        : NO_LISTS;
     const popularByCategory = categoryLists(view, query, seeding);
     // The run's lists are the same for every request: the cache checks each once while it holds their facts.
     const facts = await catalog.facts(ownProductIds(personal, similarToRecent, snapshot), [view.popular, ...popularByCategory.values()]);

@@ -5,7 +5,15 @@ import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lamb
 import { type HttpServer } from '@lambdarec/http';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createBatchRunsRepository, publishWholeModel, runMigrations } from '@lambdarec/stores';
-import { createPrivatePostgres, postgresBinDir, restartablePort, testLogger, uniqueName, waitFor, type PrivatePostgres } from '@lambdarec/testing';
+import {
+  createPrivatePostgres,
+  postgresBinDir,
+  restartablePort,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type PrivatePostgres,
+} from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServing, type Serving } from '../src/app.js';
 
@@ -19,7 +27,14 @@ let redis: Redis;
 let serving: Serving;
 let app: HttpServer;
 
-const purchase = (userId: string, productId: string): Interaction => ({ userId, productId, type: 'purchase', count: 2, lastAt: Date.now() - 3_600_000, category: 'tea' });
+const purchase = (userId: string, productId: string): Interaction => ({
+  userId,
+  productId,
+  type: 'purchase',
+  count: 2,
+  lastAt: Date.now() - 3_600_000,
+  category: 'tea',
+});
 
 beforeAll(async () => {
   if (!available) return;
@@ -60,15 +75,23 @@ describe.runIf(available)('Postgres killed and restarted under serving load', ()
     const client = async (n: number) => {
       while (loading) {
         const res = await app.inject(`/recommendations/${['a', 'b', 'stranger'][n % 3]}`);
-        answers.push({ status: res.statusCode, degraded: res.statusCode === 200 ? (res.json() as { degraded: string[] }).degraded : [], at: Date.now() });
+        answers.push({
+          status: res.statusCode,
+          degraded: res.statusCode === 200 ? (res.json() as { degraded: string[] }).degraded : [],
+          at: Date.now(),
+        });
       }
     };
     const clients = Array.from({ length: 4 }, (_, n) => client(n));
     try {
-      await waitFor(async () => (answers.filter((a) => a.degraded.length === 0).length > 50 ? true : undefined), { what: 'healthy answers first' });
+      await waitFor(async () => (answers.filter((a) => a.degraded.length === 0).length > 50 ? true : undefined), {
+        what: 'healthy answers first',
+      });
       pg.kill();
       const killedAt = Date.now();
-      await waitFor(async () => (answers.some((a) => a.at > killedAt && a.degraded.includes('batch')) ? true : undefined), { what: 'degraded answers' });
+      await waitFor(async () => (answers.some((a) => a.at > killedAt && a.degraded.includes('batch')) ? true : undefined), {
+        what: 'degraded answers',
+      });
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       pg.start();
       const restartedAt = Date.now();

@@ -5,7 +5,14 @@ import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction, type SessionSignal } from '@lambdarec/domain';
 import { type HttpServer } from '@lambdarec/http';
 import { createMetricsRegistry } from '@lambdarec/metrics';
-import { createBatchRunsRepository, createCatalogRepository, createSessionStore, publishWholeModel, runMigrations, type SessionStore } from '@lambdarec/stores';
+import {
+  createBatchRunsRepository,
+  createCatalogRepository,
+  createSessionStore,
+  publishWholeModel,
+  runMigrations,
+  type SessionStore,
+} from '@lambdarec/stores';
 import { buildProduct, createTestDatabase, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServing, type Serving, type ServingSettings } from '../src/app.js';
@@ -68,7 +75,12 @@ beforeAll(async () => {
   pool = createPgPool({ url: db.url, log, applicationName: 'serving-test' });
   redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
   // Serving's defaults, with a key prefix of this file's own and new runs seen only on refresh().
-  settings = servingConfigSchema.parse({ DATABASE_URL: db.url, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${uniqueName('serving')}:`, BATCH_VIEW_REFRESH_MS: '60000' });
+  settings = servingConfigSchema.parse({
+    DATABASE_URL: db.url,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `${uniqueName('serving')}:`,
+    BATCH_VIEW_REFRESH_MS: '60000',
+  });
   sessions = createSessionStore({ redis, keyPrefix: settings.REDIS_KEY_PREFIX, policy: sessionPolicyFrom(settings) });
   await createCatalogRepository({ pool }).upsert([
     buildProduct({ productId: 'oos', category: 'shoes', inStock: false }),
@@ -178,7 +190,12 @@ describe('GET /recommendations/:userId', () => {
   });
 
   it('answers 400 with a message for a bad userId or query', async () => {
-    for (const url of ['/recommendations/bad%20user', '/recommendations/u1?limit=0', '/recommendations/u1?limit=101', '/recommendations/u1?colour=red']) {
+    for (const url of [
+      '/recommendations/bad%20user',
+      '/recommendations/u1?limit=0',
+      '/recommendations/u1?limit=101',
+      '/recommendations/u1?colour=red',
+    ]) {
       const res = await app.inject(url);
       expect(res.statusCode, url).toBe(400);
       expect(res.json().message, url).toEqual(expect.any(String));
@@ -187,7 +204,13 @@ describe('GET /recommendations/:userId', () => {
 
   it('when Redis is down, answers batch-only with degraded ["session"], and stays ready with redis degraded', async () => {
     const deadRedis = createRedis({ url: 'redis://127.0.0.1:1', log, purpose: 'requests', options: { retryStrategy: () => null } });
-    const withoutRedis = await createServing({ pool, redis: deadRedis, config: settings, log, registry: createMetricsRegistry('serving-no-redis') });
+    const withoutRedis = await createServing({
+      pool,
+      redis: deadRedis,
+      config: settings,
+      log,
+      registry: createMetricsRegistry('serving-no-redis'),
+    });
     try {
       const res = await withoutRedis.app.inject('/recommendations/c');
       expect(res.statusCode).toBe(200);
@@ -237,17 +260,24 @@ describe('stock changes', () => {
     const target = before.items[0].productId;
     await catalog.upsert([buildProduct({ productId: target, category: before.items[0].category, inStock: false })]);
     try {
-      await waitFor(async () => ((await recommend('c', '?limit=20')).items.some((i: { productId: string }) => i.productId === target) ? undefined : true), {
-        what: `${target} to disappear once out of stock`,
-        timeoutMs: 5_000,
-      });
+      await waitFor(
+        async () =>
+          (await recommend('c', '?limit=20')).items.some((i: { productId: string }) => i.productId === target) ? undefined : true,
+        {
+          what: `${target} to disappear once out of stock`,
+          timeoutMs: 5_000,
+        },
+      );
     } finally {
       await catalog.upsert([buildProduct({ productId: target, category: before.items[0].category, inStock: true })]);
     }
-    await waitFor(async () => ((await recommend('c', '?limit=20')).items.some((i: { productId: string }) => i.productId === target) ? true : undefined), {
-      what: `${target} to come back once in stock`,
-      timeoutMs: 5_000,
-    });
+    await waitFor(
+      async () => ((await recommend('c', '?limit=20')).items.some((i: { productId: string }) => i.productId === target) ? true : undefined),
+      {
+        what: `${target} to come back once in stock`,
+        timeoutMs: 5_000,
+      },
+    );
   });
 
   it('a product sold out by a transaction longer than any look-back leaves the answers once it commits', async () => {
@@ -270,7 +300,9 @@ describe('stock changes', () => {
       await writer.query('BEGIN');
       // now() is the writing transaction's start: stamping the row ten minutes back is what a
       // transaction open for ten minutes writes, without waiting ten minutes.
-      await writer.query("UPDATE products SET in_stock = false, updated_at = now() - interval '10 minutes' WHERE product_id = $1", [target]);
+      await writer.query("UPDATE products SET in_stock = false, updated_at = now() - interval '10 minutes' WHERE product_id = $1", [
+        target,
+      ]);
       // Looks while it is open see the product in stock still.
       expect((await items()).map((i) => i.productId)).toContain(target);
       expect((await items()).map((i) => i.productId)).toContain(target);

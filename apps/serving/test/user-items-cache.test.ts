@@ -3,7 +3,13 @@ import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/c
 import { servingConfigSchema } from '@lambdarec/config';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/metrics';
-import { createBatchRunsRepository, createBatchViewReader, publishWholeModel, runMigrations, type BatchViewReader } from '@lambdarec/stores';
+import {
+  createBatchRunsRepository,
+  createBatchViewReader,
+  publishWholeModel,
+  runMigrations,
+  type BatchViewReader,
+} from '@lambdarec/stores';
 import { createTestDatabase, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServing, type ServingSettings } from '../src/app.js';
@@ -54,7 +60,12 @@ beforeAll(async () => {
   db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
   pool = createPgPool({ url: db.url, log, applicationName: 'user-items-cache-test' });
   redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
-  settings = servingConfigSchema.parse({ DATABASE_URL: db.url, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${uniqueName('user-items')}:`, BATCH_VIEW_REFRESH_MS: '60000' });
+  settings = servingConfigSchema.parse({
+    DATABASE_URL: db.url,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `${uniqueName('user-items')}:`,
+    BATCH_VIEW_REFRESH_MS: '60000',
+  });
   firstRun = await publish(HISTORY);
 });
 
@@ -78,7 +89,12 @@ describe('per-user lists in memory', () => {
   });
 
   it('never answers one run with a list of another, whichever run is asked for', async () => {
-    const secondRun = await publish([...HISTORY, view('a', 'rooibos', 'herbal'), view('b', 'rooibos', 'herbal'), view('a', 'chamomile', 'herbal')]);
+    const secondRun = await publish([
+      ...HISTORY,
+      view('a', 'rooibos', 'herbal'),
+      view('b', 'rooibos', 'herbal'),
+      view('a', 'chamomile', 'herbal'),
+    ]);
     const stored = createBatchViewReader({ pool });
     const [before, after] = [await stored.userItems(firstRun, 'a'), await stored.userItems(secondRun, 'a')];
     expect(after).not.toEqual(before);

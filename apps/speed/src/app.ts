@@ -54,7 +54,13 @@ export async function buildSpeedApp({
     checks,
     trustProxy,
     ...(operatorView
-      ? { openApi: { title: 'lambdarec speed', description: "The speed layer's operator view of a session; it has no other API.", basicAuth: true } }
+      ? {
+          openApi: {
+            title: 'lambdarec speed',
+            description: "The speed layer's operator view of a session; it has no other API.",
+            basicAuth: true,
+          },
+        }
       : {}),
   });
   if (operatorView) {
@@ -115,6 +121,14 @@ export function createSpeedDependencies(config: SpeedConfig, log: Logger): Speed
   const policy = sessionPolicyFrom(config);
   const botFlags = createSpeedBotFlagLedger({ redis, keyPrefix: config.REDIS_KEY_PREFIX, log, registry });
   const sessions = createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy, botFlags });
-  const consumer = createSpeedConsumer({ kafka, topic: config.EVENTS_TOPIC, groupId: config.SPEED_GROUP_ID, sessions, policy, log, registry });
+  const consumer = createSpeedConsumer({
+    kafka,
+    topic: config.EVENTS_TOPIC,
+    groupId: config.SPEED_GROUP_ID,
+    sessions,
+    policy,
+    log,
+    registry,
+  });
   return { registry, redis, kafka, policy, sessions, consumer };
 }

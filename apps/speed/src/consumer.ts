@@ -62,7 +62,12 @@ export function createSpeedConsumer({
             if (!flag.raised) continue;
             botFlags.inc({ reason: flag.reason });
             log.warn(
-              { userId: flag.userId, reason: flag.reason, from: new Date(flag.from).toISOString(), until: new Date(flag.until).toISOString() },
+              {
+                userId: flag.userId,
+                reason: flag.reason,
+                from: new Date(flag.from).toISOString(),
+                until: new Date(flag.until).toISOString(),
+              },
               'bot guard: user flagged; the events that arrive from its start to its end move no session boosts and stay out of the batch model',
             );
           }

@@ -18,11 +18,13 @@ await runService({
       log,
       registry,
       sessions,
-      credentials: config.DASHBOARD_PASSWORD === undefined ? undefined : { user: config.DASHBOARD_USER, password: config.DASHBOARD_PASSWORD },
+      credentials:
+        config.DASHBOARD_PASSWORD === undefined ? undefined : { user: config.DASHBOARD_USER, password: config.DASHBOARD_PASSWORD },
       // Counted in Redis, so that a guesser gets one budget across every speed instance.
       loginThrottle: createLoginThrottle({
         counts: createRedisLoginAttemptCounts({ redis, keyPrefix: config.REDIS_KEY_PREFIX }),
-        onUnavailable: (err) => log.warn({ err }, 'Redis did not answer the login throttle; failed logins are counted in this process meanwhile'),
+        onUnavailable: (err) =>
+          log.warn({ err }, 'Redis did not answer the login throttle; failed logins are counted in this process meanwhile'),
       }),
       trustProxy: config.TRUST_PROXY,
       checks: {

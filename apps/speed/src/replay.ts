@@ -51,7 +51,9 @@ export async function replaySessions({
     const [starts, ends] = await Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, fromTime), admin.fetchTopicOffsets(topic)]);
     const endOf = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
     const startOf = new Map(starts.map((s) => [s.partition, BigInt(s.offset)]));
-    const pending = new Set([...startOf].filter(([partition, start]) => start < (endOf.get(partition) ?? 0n)).map(([partition]) => partition));
+    const pending = new Set(
+      [...startOf].filter(([partition, start]) => start < (endOf.get(partition) ?? 0n)).map(([partition]) => partition),
+    );
     const result: ReplayResult = { fromTime, records: 0, applied: 0, partitions: pending.size };
     if (pending.size === 0) return result;
     log.info({ fromTime: new Date(fromTime).toISOString(), partitions: pending.size }, 'replaying session events from the topic');
@@ -83,7 +85,14 @@ export async function replaySessions({
               result.records++;
               const decoded = decodeEventRecord(message);
               // The live consumer dead-lettered what does not decode; the replay just skips it.
-              if (decoded.ok) events.push({ event: decoded.event, eventTime: decoded.eventTime, arrivedAt: decoded.arrivedAt, imported: decoded.imported, offset: message.offset });
+              if (decoded.ok)
+                events.push({
+                  event: decoded.event,
+                  eventTime: decoded.eventTime,
+                  arrivedAt: decoded.arrivedAt,
+                  imported: decoded.imported,
+                  offset: message.offset,
+                });
             }
             result.applied += (await applier.apply(events)).applied;
             if (BigInt(batch.lastOffset()) + 1n >= end) pending.delete(batch.partition);

@@ -44,7 +44,14 @@ export function createSessionApplier({
         const relevant = event.type === 'purchase' ? isPurchaseSuppressing(time, at, policy) : isWithinSessionWindow(time, at, policy);
         if (!relevant) late++;
         if (!relevant && imported) continue;
-        const write: SessionWrite = { eventId: event.eventId, userId: event.userId, type: event.type, productId: event.productId, category: event.category ?? null, at: time };
+        const write: SessionWrite = {
+          eventId: event.eventId,
+          userId: event.userId,
+          type: event.type,
+          productId: event.productId,
+          category: event.category ?? null,
+          at: time,
+        };
         if (!imported) write.arrivedAt = arrivedAt.getTime();
         if (!relevant) write.judgeOnly = true;
         writes.push(write);

@@ -30,7 +30,12 @@ beforeAll(async () => {
     kafka,
     topic: topic.topic,
     groupId: uniqueName('speed-bot-group'),
-    sessions: createSessionStore({ redis, keyPrefix, policy, botFlags: createBotFlagLedger({ redis, keyPrefix, attempts: 2, retryDelayMs: 10 }) }),
+    sessions: createSessionStore({
+      redis,
+      keyPrefix,
+      policy,
+      botFlags: createBotFlagLedger({ redis, keyPrefix, attempts: 2, retryDelayMs: 10 }),
+    }),
     policy,
     log,
     registry: createMetricsRegistry('speed-bot-guard-test'),
@@ -48,7 +53,11 @@ afterAll(async () => {
 
 /** Events sent in one request, as a client would post them: they arrive together. */
 const send = (events: ReturnType<typeof buildClickEvent>[], headers?: Record<string, string>) =>
-  producer.send({ topic: topic.topic, acks: -1, messages: events.map((event) => ({ key: event.userId, value: JSON.stringify(event), ...(headers ? { headers } : {}) })) });
+  producer.send({
+    topic: topic.topic,
+    acks: -1,
+    messages: events.map((event) => ({ key: event.userId, value: JSON.stringify(event), ...(headers ? { headers } : {}) })),
+  });
 
 const store = () => createSessionStore({ redis, keyPrefix, policy });
 const flagOf = (userId: string) => waitFor(async () => (await store().inspect(userId)).botFlag, { what: `a bot flag on ${userId}` });
@@ -58,14 +67,28 @@ describe('the bot guard in the speed layer', () => {
     const now = Date.now();
     const iso = (time: number) => new Date(time).toISOString();
     // Dated 1.2 s apart (50 a minute in event time) alternating two products: neither rule fires on those times.
-    await send(Array.from({ length: limit + 1 }, (_, i) => buildClickEvent({ userId: 'bg-alternating', productId: i % 2 === 0 ? 'a' : 'b', timestamp: iso(now - 60 * 60_000 + i * 1200) })));
+    await send(
+      Array.from({ length: limit + 1 }, (_, i) =>
+        buildClickEvent({ userId: 'bg-alternating', productId: i % 2 === 0 ? 'a' : 'b', timestamp: iso(now - 60 * 60_000 + i * 1200) }),
+      ),
+    );
     // Dated before the session window: the session keeps none of them, and they used to skip the guard.
-    await send(Array.from({ length: limit + 1 }, (_, i) => buildClickEvent({ userId: 'bg-backdated', productId: `p${i}`, timestamp: iso(now - 3 * 60 * 60_000 + i * 1200) })));
+    await send(
+      Array.from({ length: limit + 1 }, (_, i) =>
+        buildClickEvent({ userId: 'bg-backdated', productId: `p${i}`, timestamp: iso(now - 3 * 60 * 60_000 + i * 1200) }),
+      ),
+    );
     // One checkout: a purchase per line, in one request.
-    await send(Array.from({ length: 80 }, (_, i) => buildClickEvent({ userId: 'bg-shopper', type: 'purchase', productId: `line-${i}`, timestamp: iso(now) })));
+    await send(
+      Array.from({ length: 80 }, (_, i) =>
+        buildClickEvent({ userId: 'bg-shopper', type: 'purchase', productId: `line-${i}`, timestamp: iso(now) }),
+      ),
+    );
     // The operator's history import, just as dense.
     await send(
-      Array.from({ length: limit + 1 }, (_, i) => buildClickEvent({ userId: 'bg-import', productId: `p${i}`, timestamp: iso(now - 30 * 60_000 + i * 1200) })),
+      Array.from({ length: limit + 1 }, (_, i) =>
+        buildClickEvent({ userId: 'bg-import', productId: `p${i}`, timestamp: iso(now - 30 * 60_000 + i * 1200) }),
+      ),
       { [HISTORY_IMPORT_HEADER]: '1' },
     );
 
@@ -90,7 +113,9 @@ describe('the bot guard in the speed layer', () => {
   });
 
   it('a stranger flooding a customer\u2019s id costs the customer only the burst: their earlier events count throughout, and their later ones after the flag', async () => {
-    const own = ['garden-chair', 'garden-table', 'parasol'].map((productId) => buildClickEvent({ userId: 'bg-victim', productId, category: 'garden' }));
+    const own = ['garden-chair', 'garden-table', 'parasol'].map((productId) =>
+      buildClickEvent({ userId: 'bg-victim', productId, category: 'garden' }),
+    );
     for (const event of own) await send([event]);
     const ownProducts = (signals: Array<{ productId: string }>) => signals.map((s) => s.productId).sort();
     await waitFor(async () => ((await store().read('bg-victim')).signals.length === 3 ? true : undefined));

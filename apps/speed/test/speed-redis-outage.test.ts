@@ -25,12 +25,19 @@ let speed: EventConsumer;
 let redis: Redis;
 
 async function startRedis() {
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], {
-    stdio: 'ignore',
-  });
+  server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
+    {
+      stdio: 'ignore',
+    },
+  );
   const probe = createRedis({ url: `redis://127.0.0.1:${port}`, log, purpose: 'requests' });
   try {
-    await waitFor(() => probe.ping().then((pong) => (pong === 'PONG' ? true : undefined)), { what: 'the private redis', timeoutMs: 10_000 });
+    await waitFor(() => probe.ping().then((pong) => (pong === 'PONG' ? true : undefined)), {
+      what: 'the private redis',
+      timeoutMs: 10_000,
+    });
   } finally {
     probe.disconnect();
   }

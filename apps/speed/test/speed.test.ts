@@ -98,7 +98,11 @@ describe('speed layer consumer', () => {
   });
 
   it('skips events older than the session window (late events are the batch layer’s)', async () => {
-    const late = buildClickEvent({ userId: 'sp-3', productId: 'old', timestamp: new Date(Date.now() - policy.sessionWindowMs - 60_000).toISOString() });
+    const late = buildClickEvent({
+      userId: 'sp-3',
+      productId: 'old',
+      timestamp: new Date(Date.now() - policy.sessionWindowMs - 60_000).toISOString(),
+    });
     const fresh = buildClickEvent({ userId: 'sp-3', productId: 'new' });
     await publish(late, fresh);
     const session = await waitFor(async () => {
@@ -134,7 +138,11 @@ describe('speed layer consumer', () => {
   });
 
   it('sends poison records to the DLQ with the reason and keeps consuming', async () => {
-    await publish('not json at all', { userId: 'sp-4', type: 'view', productId: 'p' }, buildClickEvent({ userId: 'sp-4', productId: 'after-poison' }));
+    await publish(
+      'not json at all',
+      { userId: 'sp-4', type: 'view', productId: 'p' },
+      buildClickEvent({ userId: 'sp-4', productId: 'after-poison' }),
+    );
     const letters = await waitFor(() => (deadLetters.length >= 2 ? deadLetters : undefined));
     const reasons = letters.map((m) => m.headers?.[DLQ_HEADERS.reason]?.toString());
     expect(reasons).toEqual(expect.arrayContaining([expect.stringMatching(/not JSON/), expect.stringMatching(/eventId/)]));
@@ -164,7 +172,9 @@ describe('speed layer consumer', () => {
   it('flags a bot: counted once in lrec_bot_flags_total, its events move nothing, and the operator view shows it behind the dashboard credentials', async () => {
     const store = createSessionStore({ redis, keyPrefix, policy });
     const start = Date.now() - 3000;
-    const burst = Array.from({ length: 3 }, (_, i) => buildClickEvent({ userId: 'sp-bot', productId: 'reloaded', timestamp: new Date(start + i * 1000).toISOString() }));
+    const burst = Array.from({ length: 3 }, (_, i) =>
+      buildClickEvent({ userId: 'sp-bot', productId: 'reloaded', timestamp: new Date(start + i * 1000).toISOString() }),
+    );
     await publish(...burst);
     const inspected = await waitFor(async () => {
       const s = await store.inspect('sp-bot');
@@ -175,10 +185,23 @@ describe('speed layer consumer', () => {
     expect(inspected.signals).toHaveLength(3);
     expect((await sessionOf('sp-bot')).signals).toEqual([]);
 
-    const app = await buildSpeedApp({ log, registry: createMetricsRegistry('speed-operator-test'), checks: {}, sessions: store, credentials: { user: 'ops', password: 'correct-horse' } });
+    const app = await buildSpeedApp({
+      log,
+      registry: createMetricsRegistry('speed-operator-test'),
+      checks: {},
+      sessions: store,
+      credentials: { user: 'ops', password: 'correct-horse' },
+    });
     const authorization = `Basic ${Buffer.from('ops:correct-horse').toString('base64')}`;
     expect((await app.inject('/sessions/sp-bot')).statusCode).toBe(401);
-    expect((await app.inject({ url: '/sessions/sp-bot', headers: { authorization: `Basic ${Buffer.from('ops:wrong-horse').toString('base64')}` } })).statusCode).toBe(401);
+    expect(
+      (
+        await app.inject({
+          url: '/sessions/sp-bot',
+          headers: { authorization: `Basic ${Buffer.from('ops:wrong-horse').toString('base64')}` },
+        })
+      ).statusCode,
+    ).toBe(401);
     const res = await app.inject({ url: '/sessions/sp-bot', headers: { authorization } });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({

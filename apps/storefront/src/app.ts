@@ -48,7 +48,10 @@ export async function buildStorefrontApp({
 }
 
 /** What the storefront reads from its configuration; the database URL, host and port stay with main.ts. */
-export type StorefrontSettings = Pick<StorefrontConfig, 'SERVING_URL' | 'INGEST_URL' | 'EVENTS_WRITE_KEY' | 'STOREFRONT_SHOPPERS' | 'SERVING_TIMEOUT_MS'>;
+export type StorefrontSettings = Pick<
+  StorefrontConfig,
+  'SERVING_URL' | 'INGEST_URL' | 'EVENTS_WRITE_KEY' | 'STOREFRONT_SHOPPERS' | 'SERVING_TIMEOUT_MS'
+>;
 
 export interface StorefrontOptions {
   /** Borrowed: whoever created it closes it. */

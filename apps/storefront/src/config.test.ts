@@ -7,7 +7,12 @@ const DATABASE_URL = 'postgres://u:p@127.0.0.1:55432/db';
 describe('storefront configuration', () => {
   it('defaults to port 3003, the local serving and ingest, and demo shoppers that exist in the demo data', () => {
     const config = loadConfig(storefrontConfigSchema, { DATABASE_URL });
-    expect(config).toMatchObject({ PORT: 3003, SERVING_URL: 'http://127.0.0.1:3000', INGEST_URL: 'http://127.0.0.1:3001', HOST: '127.0.0.1' });
+    expect(config).toMatchObject({
+      PORT: 3003,
+      SERVING_URL: 'http://127.0.0.1:3000',
+      INGEST_URL: 'http://127.0.0.1:3001',
+      HOST: '127.0.0.1',
+    });
     const demoUsers = new Set(demoEvents().map((event) => event.userId));
     for (const shopper of config.STOREFRONT_SHOPPERS) expect(demoUsers.has(shopper), shopper).toBe(true);
   });
@@ -19,7 +24,11 @@ describe('storefront configuration', () => {
       INGEST_URL: 'https://events.shop.example/',
       STOREFRONT_SHOPPERS: ' alice , bob ',
     });
-    expect(config).toMatchObject({ SERVING_URL: 'http://serving:3000', INGEST_URL: 'https://events.shop.example', STOREFRONT_SHOPPERS: ['alice', 'bob'] });
+    expect(config).toMatchObject({
+      SERVING_URL: 'http://serving:3000',
+      INGEST_URL: 'https://events.shop.example',
+      STOREFRONT_SHOPPERS: ['alice', 'bob'],
+    });
   });
 
   it('names every bad variable at once', () => {

@@ -37,4 +37,9 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
  * with `</script>` in it) can end the block, and U+2028/9 stay harmless for older parsers.
  */
 export const jsonForScript = (value: unknown): SafeHtml =>
-  new SafeHtml(JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
+  new SafeHtml(
+    JSON.stringify(value)
+      .replace(/</g, '\\u003c')
+      .replace(/\u2028/g, '\\u2028')
+      .replace(/\u2029/g, '\\u2029'),
+  );

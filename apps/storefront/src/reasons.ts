@@ -7,8 +7,16 @@ export type ProductNamer = (productId: string) => string;
  * Reasons that carry a value after their prefix (`batch:similar-to:tea-3`). The prefixes are the
  * ones serving documents on GET /recommendations; a new one falls back to a neutral sentence.
  */
-const REASONS_WITH_VALUE: ReadonlyArray<{ prefix: string; namesProduct: boolean; explain: (value: string, nameOf: ProductNamer) => string }> = [
-  { prefix: 'batch:similar-to:', namesProduct: true, explain: (productId, nameOf) => `Shoppers who liked ${nameOf(productId)} liked this too` },
+const REASONS_WITH_VALUE: ReadonlyArray<{
+  prefix: string;
+  namesProduct: boolean;
+  explain: (value: string, nameOf: ProductNamer) => string;
+}> = [
+  {
+    prefix: 'batch:similar-to:',
+    namesProduct: true,
+    explain: (productId, nameOf) => `Shoppers who liked ${nameOf(productId)} liked this too`,
+  },
   { prefix: 'session:similar-to:', namesProduct: true, explain: (productId, nameOf) => `Goes with ${nameOf(productId)}, from this visit` },
   { prefix: 'session:category-boost:', namesProduct: false, explain: (category) => `You are browsing ${category}` },
 ];

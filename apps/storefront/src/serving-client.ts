@@ -35,7 +35,11 @@ export function createServingClient({ baseUrl, timeoutMs, fetch = globalThis.fet
       if (!res.ok) throw new Error(`serving answered ${res.status} to GET ${path}`);
       return schema.parse(await res.json());
     } catch (err) {
-      throw new LrecError(ERROR_CODES.STORE_UNAVAILABLE, `serving could not answer GET ${path}`, { statusCode: 503, retriable: true, cause: err });
+      throw new LrecError(ERROR_CODES.STORE_UNAVAILABLE, `serving could not answer GET ${path}`, {
+        statusCode: 503,
+        retriable: true,
+        cause: err,
+      });
     }
   }
 

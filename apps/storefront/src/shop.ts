@@ -33,7 +33,13 @@ export interface ShopOptions {
 }
 
 /** A product serving named that the catalog does not know (docs/design.md: it counts as in stock). */
-const unlisted = (item: RecommendedItem): ListedProduct => ({ productId: item.productId, category: item.category, title: null, price: null, inStock: true });
+const unlisted = (item: RecommendedItem): ListedProduct => ({
+  productId: item.productId,
+  category: item.category,
+  title: null,
+  price: null,
+  inStock: true,
+});
 
 /** Recommendations and similar items from serving, dressed with the catalog for a shopper to read. */
 export function createShop({ catalog, serving, log, recommendationsShown = 8, similarShown = 6 }: ShopOptions): Shop {
@@ -48,7 +54,10 @@ export function createShop({ catalog, serving, log, recommendationsShown = 8, si
   }
 
   /** Serving down or slow is a page without that panel's items, logged, not a failed page. */
-  async function fromServing(what: string, ask: () => Promise<{ items: RecommendedItem[]; degraded?: string[] | undefined }>): Promise<ShownList> {
+  async function fromServing(
+    what: string,
+    ask: () => Promise<{ items: RecommendedItem[]; degraded?: string[] | undefined }>,
+  ): Promise<ShownList> {
     let answer: { items: RecommendedItem[]; degraded?: string[] | undefined };
     try {
       answer = await ask();

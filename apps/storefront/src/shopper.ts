@@ -23,7 +23,15 @@ export function cookieValue(header: string | undefined, name: string): string | 
  * the first configured one. Anything that is not a valid userId is ignored, not an error: a stale
  * or hand-edited cookie must not break the shop.
  */
-export function shopperOf({ query, cookieHeader, fallback }: { query?: string | undefined; cookieHeader?: string | undefined; fallback: string }): string {
+export function shopperOf({
+  query,
+  cookieHeader,
+  fallback,
+}: {
+  query?: string | undefined;
+  cookieHeader?: string | undefined;
+  fallback: string;
+}): string {
   for (const candidate of [query, cookieValue(cookieHeader, SHOPPER_COOKIE)]) {
     if (candidate !== undefined && ID_PATTERN.test(candidate)) return candidate;
   }

@@ -44,7 +44,8 @@ const similar = (productId: string): SimilarItemsAnswer => ({
 const servingStandIn: typeof fetch = async (input) => {
   const url = new URL(String(input));
   servingRequests.push(`${url.pathname}${url.search}`);
-  if (!servingUp) throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+  if (!servingUp)
+    throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
   const user = /^\/recommendations\/([^/]+)$/.exec(url.pathname);
   if (user) return Response.json(recommendations(decodeURIComponent(user[1]!)));
   const item = /^\/items\/([^/]+)\/similar$/.exec(url.pathname);
@@ -123,7 +124,11 @@ describe('the storefront pages', () => {
     expect(res.body).toContain('<h1>Assam tea</h1>');
     expect(res.body).toMatch(/<section id="similar".*data-product-id="biscuits".*<\/section>/s);
     const settings = JSON.parse(/<script id="storefront-settings" type="application\/json">(.*?)<\/script>/s.exec(res.body)![1]!);
-    expect(settings).toEqual({ ingestUrl: 'http://ingest.test', shopper: 'alice', product: { productId: 'tea', category: 'drinks', price: 4.5 } });
+    expect(settings).toEqual({
+      ingestUrl: 'http://ingest.test',
+      shopper: 'alice',
+      product: { productId: 'tea', category: 'drinks', price: 4.5 },
+    });
     expect(servingRequests.sort()).toEqual(['/items/tea/similar?limit=6', '/recommendations/alice?limit=8&exclude=tea']);
   });
 
@@ -166,7 +171,10 @@ describe('the storefront pages', () => {
     expect((await get('/assets/storefront.js')).headers['content-type']).toMatch(/^text\/javascript/);
     expect((await get('/assets/storefront.css')).headers['content-type']).toMatch(/^text\/css/);
     expect((await get('/healthz')).statusCode).toBe(200);
-    expect((await get('/readyz')).json()).toMatchObject({ status: 'ready', dependencies: { postgres: { status: 'up' }, serving: { status: 'up' } } });
+    expect((await get('/readyz')).json()).toMatchObject({
+      status: 'ready',
+      dependencies: { postgres: { status: 'up' }, serving: { status: 'up' } },
+    });
     expect((await get('/metrics')).body).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/products\/:productId"/);
   });
 });

@@ -56,7 +56,9 @@ describe('a batch that cannot be decompressed', () => {
       [CompressionTypes.LZ4, 'lz4'],
       [CompressionTypes.ZSTD, 'zstd'],
     ] as const) {
-      const err = await CompressionCodecs[type]().decompress(garbage).catch((e: unknown) => e);
+      const err = await CompressionCodecs[type]()
+        .decompress(garbage)
+        .catch((e: unknown) => e);
       expect(err, name).toBeInstanceOf(UndecodableBatchError);
       expect((err as UndecodableBatchError).retriable).toBe(true);
       expect((err as Error).message).toContain(`a ${name} batch could not be decompressed`);
@@ -69,12 +71,15 @@ describe('stand-ins for a batch that cannot be decompressed', () => {
   const internal = (name: string) => require(`kafkajs/src/protocol/${name}`) as Record<string, unknown>;
   const { RecordBatch } = internal('recordBatch/v0') as { RecordBatch: (options: object) => Promise<{ buffer: Buffer }> };
   const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (options: object) => unknown;
-  const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (decoder: unknown) => Promise<{ firstOffset: string; records: Array<{ offset: string; value: Buffer | null; headers: Record<string, Buffer> }> }>;
+  const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
+    decoder: unknown,
+  ) => Promise<{ firstOffset: string; records: Array<{ offset: string; value: Buffer | null; headers: Record<string, Buffer> }> }>;
   const Decoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => unknown;
 
   const batchOf = async (compression: number) => {
     const records = Array.from({ length: 5 }, (_, i) => Record({ offsetDelta: i, value: Buffer.from(`{"n":${i}}`.repeat(20)) }));
-    return (await RecordBatch({ compression, firstOffset: { toString: () => '100', low: 100, high: 0 }, lastOffsetDelta: 4, records })).buffer;
+    return (await RecordBatch({ compression, firstOffset: { toString: () => '100', low: 100, high: 0 }, lastOffsetDelta: 4, records }))
+      .buffer;
   };
 
   it('leaves an intact batch as it is', async () => {
@@ -143,21 +148,25 @@ describe('a decompression bomb', () => {
   it.each([
     ['gzip', CompressionTypes.GZIP, gzipBomb],
     ['zstd', CompressionTypes.ZSTD, zstdBomb],
-  ] as const)('of %s, 1 GiB of zeros, is refused with the bound as the reason, holding no more than the bound', async (name, type, bomb) => {
-    registerCompressionCodecs();
-    const compressed = bomb();
-    expect(compressed.length).toBeLessThan(1_100_000);
+  ] as const)(
+    'of %s, 1 GiB of zeros, is refused with the bound as the reason, holding no more than the bound',
+    async (name, type, bomb) => {
+      registerCompressionCodecs();
+      const compressed = bomb();
+      expect(compressed.length).toBeLessThan(1_100_000);
 
-    let outcome: unknown;
-    const growth = await peakBufferGrowth(async () => {
-      outcome = await CompressionCodecs[type]()
-        .decompress(compressed)
-        .catch((e: unknown) => e);
-    });
-    expect(outcome, name).toBeInstanceOf(UndecodableBatchError);
-    expect((outcome as Error).message).toMatch(new RegExp(`^a ${name} batch could not be decompressed: .*more than 64 MiB`));
-    expect(growth).toBeLessThan(MAX_DECOMPRESSED_BYTES + 16 * 1024 * 1024);
-  }, 60_000);
+      let outcome: unknown;
+      const growth = await peakBufferGrowth(async () => {
+        outcome = await CompressionCodecs[type]()
+          .decompress(compressed)
+          .catch((e: unknown) => e);
+      });
+      expect(outcome, name).toBeInstanceOf(UndecodableBatchError);
+      expect((outcome as Error).message).toMatch(new RegExp(`^a ${name} batch could not be decompressed: .*more than 64 MiB`));
+      expect(growth).toBeLessThan(MAX_DECOMPRESSED_BYTES + 16 * 1024 * 1024);
+    },
+    60_000,
+  );
 
   it('of zstd, a frame that claims 1 GiB, or a window larger than zstd advises decoders to take, is refused before anything is allocated', async () => {
     registerCompressionCodecs();
@@ -191,7 +200,10 @@ describe('a decompression bomb', () => {
     registerCompressionCodecs();
     const zstd = CompressionCodecs[CompressionTypes.ZSTD]();
     // `zstd -3 file` and `zstd -19 < stdin` (zstd 1.5) of `text`.
-    const statesItsSize = Buffer.from('KLUv/WT8B60BAJQCeyJ1c2VySWQiOiJ1MSIsInR5cGUiOiJ2aWV3IiwicHJvZHVjdHAxIn0CAMuIypMKQT0BTaFyLg==', 'base64');
+    const statesItsSize = Buffer.from(
+      'KLUv/WT8B60BAJQCeyJ1c2VySWQiOiJ1MSIsInR5cGUiOiJ2aWV3IiwicHJvZHVjdHAxIn0CAMuIypMKQT0BTaFyLg==',
+      'base64',
+    );
     const streamed = Buffer.from('KLUv/QRonQEA4kIKEcC3AUROJCQW3BDee9bO2TVf6ba/JxLQKXhfNxrK77qHvG79eyLr6KMBAF5G9FUZTaFyLg==', 'base64');
     for (const frame of [statesItsSize, streamed]) expect(Buffer.from(await zstd.decompress(frame)).equals(text)).toBe(true);
   });

@@ -12,7 +12,10 @@ const lz4 = require('lz4js') as {
   decompress(src: Uint8Array): Uint8Array;
   decompressBound(src: Uint8Array): number;
 };
-const snappy = require('snappyjs') as { compress(src: Uint8Array): Uint8Array; uncompress(src: Uint8Array, maxLength?: number): Uint8Array };
+const snappy = require('snappyjs') as {
+  compress(src: Uint8Array): Uint8Array;
+  uncompress(src: Uint8Array, maxLength?: number): Uint8Array;
+};
 // Node's ESM loader cannot see these two among kafkajs' CommonJS exports: take them off the default export.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
@@ -69,7 +72,18 @@ export function undecodableStandIns(compressed: Buffer, reason: string): Buffer 
   const records: number[] = [];
   for (let i = 0; i < count; i++) {
     const offsetDelta = lastOffsetDelta - (count - 1) + i;
-    const body = [0, ...varint(0), ...varint(offsetDelta), ...varint(-1), ...varint(-1), ...varint(1), ...varint(key.length), ...key, ...varint(value.length), ...value];
+    const body = [
+      0,
+      ...varint(0),
+      ...varint(offsetDelta),
+      ...varint(-1),
+      ...varint(-1),
+      ...varint(1),
+      ...varint(key.length),
+      ...key,
+      ...varint(value.length),
+      ...value,
+    ];
     records.push(...varint(body.length), ...body);
   }
   return Buffer.from(records);
@@ -158,7 +172,9 @@ function recordsAreWhole(decompressed: Buffer, compressed: Buffer): boolean {
  */
 export const MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
 const tooLarge = (what: string, most = MAX_DECOMPRESSED_BYTES) =>
-  new Error(`${what} more than ${most === MAX_DECOMPRESSED_BYTES ? `${most / (1024 * 1024)} MiB, the most a batch may hold` : `${most} bytes`}`);
+  new Error(
+    `${what} more than ${most === MAX_DECOMPRESSED_BYTES ? `${most / (1024 * 1024)} MiB, the most a batch may hold` : `${most} bytes`}`,
+  );
 
 const guarded =
   (codec: string, decompress: (buffer: Buffer) => Buffer | Promise<Buffer>) =>
@@ -215,7 +231,7 @@ export function decompressSnappy(buffer: Buffer, maxBytes: number = MAX_DECOMPRE
   }
   const blocks: Buffer[] = [];
   let total = 0;
-  for (let at = XERIAL_HEADER_BYTES; at < buffer.length; ) {
+  for (let at = XERIAL_HEADER_BYTES; at < buffer.length;) {
     if (at + 4 > buffer.length) throw new Error('truncated xerial snappy block header');
     const size = buffer.readInt32BE(at);
     at += 4;
@@ -268,7 +284,7 @@ const ZSTD_MAX_WINDOW_BYTES = 8 * 1024 * 1024;
  */
 export function zstdDecompressedBound(buffer: Buffer): number {
   let total = 0;
-  for (let at = 0; at < buffer.length; ) {
+  for (let at = 0; at < buffer.length;) {
     const magic = buffer.readUInt32LE(at);
     if (magic >>> 4 === ZSTD_SKIPPABLE_MAGIC_HIGH) {
       at += 8 + buffer.readUInt32LE(at + 4);
@@ -292,12 +308,14 @@ export function zstdDecompressedBound(buffer: Buffer): number {
     i += contentSizeBytes;
     // fzstd takes a stated size of 0 as none and allocates the window instead.
     if (contentSize === 0 && window > ZSTD_MAX_WINDOW_BYTES) {
-      throw new Error(`a zstd frame asks for a window of ${window / (1024 * 1024)} MiB; at most ${ZSTD_MAX_WINDOW_BYTES / (1024 * 1024)} MiB is taken`);
+      throw new Error(
+        `a zstd frame asks for a window of ${window / (1024 * 1024)} MiB; at most ${ZSTD_MAX_WINDOW_BYTES / (1024 * 1024)} MiB is taken`,
+      );
     }
     if (contentSize > MAX_DECOMPRESSED_BYTES - total) throw tooLarge('a zstd frame states');
     const blockLimit = singleSegment === 1 ? Math.min(contentSize, ZSTD_MAX_BLOCK_BYTES) : Math.min(window, ZSTD_MAX_BLOCK_BYTES);
     let blocksBound = 0;
-    for (let last = 0; last === 0; ) {
+    for (let last = 0; last === 0;) {
       const header = buffer.readUIntLE(i, 3);
       i += 3;
       last = header & 1;
@@ -320,7 +338,8 @@ const nodeZstdCompress = (zlib as unknown as { zstdCompressSync?: (input: Buffer
 
 const zstdCodec: Codec = {
   compress: async ({ buffer }) => {
-    if (nodeZstdCompress === undefined) throw new Error('zstd compression needs Node.js 22.15 or later; these services only read zstd on Node 20');
+    if (nodeZstdCompress === undefined)
+      throw new Error('zstd compression needs Node.js 22.15 or later; these services only read zstd on Node 20');
     return nodeZstdCompress(buffer);
   },
   decompress: guarded('zstd', (buffer) => {

@@ -24,7 +24,12 @@ export interface DlqProducer {
  */
 export function createDlqProducer({ kafka, log }: { kafka: Kafka; log: Logger }): DlqProducer {
   const create = (): Producer =>
-    kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   let producer = create();
   /** A send failed for good: the producer's sequence numbers may be out of step with the broker's. */
   let stale = false;
@@ -38,7 +43,9 @@ export function createDlqProducer({ kafka, log }: { kafka: Kafka; log: Logger })
     const retired = producer;
     producer = create();
     // kafkajs lets the retired producer's requests in flight finish first: not waited for here.
-    const disconnected = retired.disconnect().catch((err: unknown) => log.debug({ err }, 'the retired DLQ producer did not disconnect cleanly'));
+    const disconnected = retired
+      .disconnect()
+      .catch((err: unknown) => log.debug({ err }, 'the retired DLQ producer did not disconnect cleanly'));
     retiring.add(disconnected);
     void disconnected.finally(() => retiring.delete(disconnected));
     await producer.connect();

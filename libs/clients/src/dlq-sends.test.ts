@@ -30,7 +30,15 @@ describe('planDlqSends', () => {
   });
 
   it('sends a record over the send budget alone, uncompressed while it fits the record limit, compressed when that makes it fit', async () => {
-    const sends = await planDlqSends([letter(Buffer.alloc(10, 'a'), 0), letter(Buffer.alloc(5_000, 'b'), 1), letter(Buffer.alloc(50_000, 'c'), 2), letter(Buffer.alloc(10, 'd'), 3)], limits);
+    const sends = await planDlqSends(
+      [
+        letter(Buffer.alloc(10, 'a'), 0),
+        letter(Buffer.alloc(5_000, 'b'), 1),
+        letter(Buffer.alloc(50_000, 'c'), 2),
+        letter(Buffer.alloc(10, 'd'), 3),
+      ],
+      limits,
+    );
 
     expect(sends.map((s) => [offsetsOf(s.records), s.compressed])).toEqual([
       [[0], false],
@@ -49,7 +57,11 @@ describe('planDlqSends', () => {
     expect(record!.value).toBeNull();
     expect(record!.key).toEqual(Buffer.from('u1'));
     expect(record!.headers['trace-id']).toBeUndefined();
-    expect(record!.headers).toMatchObject({ [DLQ_HEADERS.reason]: 'not JSON', [DLQ_HEADERS.sourceOffset]: '7', [DLQ_HEADERS.omittedBytes]: String(2 + 20_000 + 'trace-id'.length + 3) });
+    expect(record!.headers).toMatchObject({
+      [DLQ_HEADERS.reason]: 'not JSON',
+      [DLQ_HEADERS.sourceOffset]: '7',
+      [DLQ_HEADERS.omittedBytes]: String(2 + 20_000 + 'trace-id'.length + 3),
+    });
     expect(dlqRecordBytes(record!)).toBeLessThanOrEqual(limits.maxRecordBytes);
   });
 

@@ -45,24 +45,36 @@ const MAX_REASON_CHARS = 2000;
 const sizeOf = (value: Buffer | string): number => (typeof value === 'string' ? Buffer.byteLength(value) : value.length);
 
 function headerParts(headers: IHeaders): Array<Buffer | string> {
-  return Object.entries(headers).flatMap(([name, value]) => (value === undefined ? [] : (Array.isArray(value) ? value : [value]).flatMap((one) => [name, one])));
+  return Object.entries(headers).flatMap(([name, value]) =>
+    value === undefined ? [] : (Array.isArray(value) ? value : [value]).flatMap((one) => [name, one]),
+  );
 }
 
 /** An upper bound of the bytes a record takes in a record batch, uncompressed. */
 export function dlqRecordBytes({ key, value, headers }: DlqRecord): number {
   const parts = headerParts(headers);
-  return RECORD_FRAMING_BYTES + (key?.length ?? 0) + (value?.length ?? 0) + (parts.length / 2) * HEADER_FRAMING_BYTES + parts.reduce((sum, part) => sum + sizeOf(part), 0);
+  return (
+    RECORD_FRAMING_BYTES +
+    (key?.length ?? 0) +
+    (value?.length ?? 0) +
+    (parts.length / 2) * HEADER_FRAMING_BYTES +
+    parts.reduce((sum, part) => sum + sizeOf(part), 0)
+  );
 }
 
 /** About what the record takes gzip-compressed alone (kafkajs compresses the encoded batch with gzip's defaults). */
 async function gzippedBytes({ key, value, headers }: DlqRecord): Promise<number> {
-  const parts = [key, value, ...headerParts(headers)].filter((part): part is Buffer | string => part !== null).map((part) => (typeof part === 'string' ? Buffer.from(part) : part));
+  const parts = [key, value, ...headerParts(headers)]
+    .filter((part): part is Buffer | string => part !== null)
+    .map((part) => (typeof part === 'string' ? Buffer.from(part) : part));
   const framing = RECORD_FRAMING_BYTES + (headerParts(headers).length / 2) * HEADER_FRAMING_BYTES;
   return (await gzip(Buffer.concat(parts))).length + framing;
 }
 
 const boundedReason = (reason: string): string =>
-  reason.length <= MAX_REASON_CHARS ? reason : `${reason.slice(0, MAX_REASON_CHARS)}… (${reason.length - MAX_REASON_CHARS} more characters)`;
+  reason.length <= MAX_REASON_CHARS
+    ? reason
+    : `${reason.slice(0, MAX_REASON_CHARS)}… (${reason.length - MAX_REASON_CHARS} more characters)`;
 
 /**
  * Splits one batch's dead letters into DLQ sends that the broker takes, in their order. The broker
@@ -98,7 +110,10 @@ export async function planDlqSends(letters: readonly DeadLetter[], { maxRecordBy
     else {
       const originalBytes = (key?.length ?? 0) + (value?.length ?? 0) + headerParts(headers).reduce((sum, part) => sum + sizeOf(part), 0);
       const keptKey = key !== null && key.length <= MAX_KEPT_KEY_BYTES ? key : null;
-      sends.push({ records: [{ key: keptKey, value: null, headers: { ...ownHeaders, [DLQ_HEADERS.omittedBytes]: String(originalBytes) } }], compressed: false });
+      sends.push({
+        records: [{ key: keptKey, value: null, headers: { ...ownHeaders, [DLQ_HEADERS.omittedBytes]: String(originalBytes) } }],
+        compressed: false,
+      });
     }
   }
   flush();

@@ -161,7 +161,14 @@ export function createEventConsumer({
           for (const message of batch.messages) {
             messagesByOffset.set(message.offset, message);
             const decoded = decodeEventRecord(message, now);
-            if (decoded.ok) events.push({ event: decoded.event, eventTime: decoded.eventTime, arrivedAt: decoded.arrivedAt, imported: decoded.imported, offset: message.offset });
+            if (decoded.ok)
+              events.push({
+                event: decoded.event,
+                eventTime: decoded.eventTime,
+                arrivedAt: decoded.arrivedAt,
+                imported: decoded.imported,
+                offset: message.offset,
+              });
             else poison.push({ reason: decoded.reason, message });
           }
           const deadLetter = async (entries: ReadonlyArray<{ reason: string; message: KafkaMessage }>) => {
@@ -185,7 +192,12 @@ export function createEventConsumer({
               dlqLimits,
             );
             for (const { records, compressed } of sends) {
-              await dlqProducer.send({ topic: dlqTopic, acks: -1, messages: records, ...(compressed ? { compression: CompressionTypes.GZIP } : {}) });
+              await dlqProducer.send({
+                topic: dlqTopic,
+                acks: -1,
+                messages: records,
+                ...(compressed ? { compression: CompressionTypes.GZIP } : {}),
+              });
               await heartbeat();
             }
             for (const { reason, message } of entries) {
@@ -209,7 +221,10 @@ export function createEventConsumer({
             // The store refused something in the batch: find which events, one at a time, so the
             // rest are applied and only the refused ones go to the DLQ. Every step is idempotent,
             // so a redelivery after a failure here repeats nothing harmful.
-            consumerLog.warn({ err, partition: batch.partition, events: events.length }, 'the store refused a batch; applying it one event at a time');
+            consumerLog.warn(
+              { err, partition: batch.partition, events: events.length },
+              'the store refused a batch; applying it one event at a time',
+            );
             const refused: Array<{ reason: string; message: KafkaMessage }> = [];
             for (const consumed of events) {
               for (let attempt = 1; ; attempt++) {

@@ -4,13 +4,21 @@ import { createKafka } from './kafka.js';
 
 function capture() {
   const lines: Array<{ level: number; msg: string }> = [];
-  return { log: pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }) }), lines };
+  return {
+    log: pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }) }),
+    lines,
+  };
 }
 
 describe('kafkajs logs', () => {
   it('keep a deliberate choice (limited retries of an idempotent producer) out of the warnings, and pass the rest at their level', async () => {
     const { log, lines } = capture();
-    const kafka = createKafka({ brokers: ['127.0.0.1:1'], clientId: 'log-test', log, config: { retry: { retries: 0 }, connectionTimeout: 500 } });
+    const kafka = createKafka({
+      brokers: ['127.0.0.1:1'],
+      clientId: 'log-test',
+      log,
+      config: { retry: { retries: 0 }, connectionTimeout: 500 },
+    });
     // kafkajs judges the producer's options when it is created: no broker is needed for that.
     const producer = kafka.producer({ idempotent: true, retry: { retries: 5 } });
     expect(lines.filter((line) => line.msg.startsWith('Limiting retries')).map((line) => line.level)).toEqual([20]);

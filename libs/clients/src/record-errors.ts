@@ -5,7 +5,11 @@
  * Postgres restarts would lose data that a retry would have kept.
  */
 export function isRecordRejection(err: unknown): boolean {
-  for (let current = err as { code?: unknown; recordRejected?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; depth++) {
+  for (
+    let current = err as { code?: unknown; recordRejected?: unknown; cause?: unknown } | undefined, depth = 0;
+    current && depth < 5;
+    depth++
+  ) {
     if (current.recordRejected === true) return true;
     const { code } = current;
     // SQLSTATE classes: 22 data exception (a NUL in text, a number out of range), 23 integrity

@@ -67,11 +67,7 @@ describe('loadConfig', () => {
   it('names every missing required variable in one ConfigError', () => {
     const error = configErrorOf(batchConfigSchema, { REDIS_URL: 'redis://127.0.0.1:56379' });
     expect(error.code).toBe('LREC_INVALID_CONFIG');
-    expect([...error.problems].sort()).toEqual([
-      'DASHBOARD_PASSWORD: required',
-      'DATABASE_URL: required',
-      'KAFKA_BROKERS: required',
-    ]);
+    expect([...error.problems].sort()).toEqual(['DASHBOARD_PASSWORD: required', 'DATABASE_URL: required', 'KAFKA_BROKERS: required']);
     for (const key of ['KAFKA_BROKERS', 'DATABASE_URL', 'DASHBOARD_PASSWORD']) expect(error.message).toContain(key);
   });
 
@@ -102,10 +98,7 @@ describe('loadConfig', () => {
   });
 
   it('accepts rediss:// and postgresql:// URLs', () => {
-    const config = loadConfig(
-      batchConfigSchema,
-      buildBatchEnv({ REDIS_URL: 'rediss://cache:6380', DATABASE_URL: 'postgresql://db/lrec' }),
-    );
+    const config = loadConfig(batchConfigSchema, buildBatchEnv({ REDIS_URL: 'rediss://cache:6380', DATABASE_URL: 'postgresql://db/lrec' }));
     expect([config.REDIS_URL, config.DATABASE_URL]).toEqual(['rediss://cache:6380', 'postgresql://db/lrec']);
   });
 
@@ -170,23 +163,32 @@ describe('loadConfig', () => {
     expect(configErrorOf(ingestConfigSchema, buildBatchEnv({ CATALOG_API_KEY: undefined })).problems).toEqual([
       'CATALOG_API_KEY: required',
     ]);
-    expect(configErrorOf(ingestConfigSchema, buildBatchEnv({ CATALOG_API_KEY: 'too-short' })).problems).toEqual(['CATALOG_API_KEY: must be at least 16 characters']);
+    expect(configErrorOf(ingestConfigSchema, buildBatchEnv({ CATALOG_API_KEY: 'too-short' })).problems).toEqual([
+      'CATALOG_API_KEY: must be at least 16 characters',
+    ]);
   });
 
   it('reads STOREFRONT_ORIGINS as a list of origins and names a bad entry', () => {
-    expect(loadConfig(ingestConfigSchema, buildBatchEnv({ STOREFRONT_ORIGINS: 'https://shop.example, http://localhost:3003' })).STOREFRONT_ORIGINS).toEqual([
-      'https://shop.example',
-      'http://localhost:3003',
-    ]);
+    expect(
+      loadConfig(ingestConfigSchema, buildBatchEnv({ STOREFRONT_ORIGINS: 'https://shop.example, http://localhost:3003' }))
+        .STOREFRONT_ORIGINS,
+    ).toEqual(['https://shop.example', 'http://localhost:3003']);
     expect(loadConfig(ingestConfigSchema, buildBatchEnv()).STOREFRONT_ORIGINS).toEqual(['http://localhost:3003', 'http://127.0.0.1:3003']);
-    expect(problemFor(configErrorOf(ingestConfigSchema, buildBatchEnv({ STOREFRONT_ORIGINS: 'https://shop.example/path' })), 'STOREFRONT_ORIGINS')).toHaveLength(1);
+    expect(
+      problemFor(
+        configErrorOf(ingestConfigSchema, buildBatchEnv({ STOREFRONT_ORIGINS: 'https://shop.example/path' })),
+        'STOREFRONT_ORIGINS',
+      ),
+    ).toHaveLength(1);
   });
 
   it('reads EVENT_MAX_AGE_HOURS, 168 by default, and names a value that is not a whole number of hours', () => {
     expect(loadConfig(ingestConfigSchema, buildBatchEnv()).EVENT_MAX_AGE_HOURS).toBe(168);
     expect(loadConfig(ingestConfigSchema, buildBatchEnv({ EVENT_MAX_AGE_HOURS: '48' })).EVENT_MAX_AGE_HOURS).toBe(48);
     for (const bad of ['0', '1.5', 'a week']) {
-      expect(problemFor(configErrorOf(ingestConfigSchema, buildBatchEnv({ EVENT_MAX_AGE_HOURS: bad })), 'EVENT_MAX_AGE_HOURS')).toHaveLength(1);
+      expect(
+        problemFor(configErrorOf(ingestConfigSchema, buildBatchEnv({ EVENT_MAX_AGE_HOURS: bad })), 'EVENT_MAX_AGE_HOURS'),
+      ).toHaveLength(1);
     }
   });
 

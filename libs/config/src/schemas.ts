@@ -15,13 +15,16 @@ const url = (protocols: string[], what: string) =>
   z
     .string()
     .min(1)
-    .refine((value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a ${what} URL (${protocols.map((p) => `${p}//`).join(' or ')}…)`);
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a ${what} URL (${protocols.map((p) => `${p}//`).join(' or ')}…)`,
+    );
 
 const positiveNumber = z.coerce.number({ error: 'must be a number' }).positive();
 
@@ -44,7 +47,10 @@ const common = {
       if (value === 'true') return true;
       if (value === 'false') return false;
       if (/^\d+$/.test(value)) return Number(value);
-      return value.split(',').map((part) => part.trim()).filter(Boolean);
+      return value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean);
     })
     .describe('proxies whose X-Forwarded-For is believed: false, true, a hop count, or a comma list of addresses/CIDRs'),
 };
@@ -52,7 +58,12 @@ const common = {
 const kafka = {
   KAFKA_BROKERS: z
     .string({ error: 'required (comma list of host:port)' })
-    .transform((value) => value.split(',').map((broker) => broker.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((broker) => broker.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1, 'at least one broker'))
     .describe('Kafka bootstrap brokers, comma separated host:port'),
   EVENTS_TOPIC: z.string().min(1).default(EVENTS_TOPIC).describe('topic of click events'),
@@ -122,8 +133,13 @@ const session = {
     .int()
     .min(1)
     .default(policy.rebuyMinBuyers)
-    .describe("buyers a product (else its category) needs before its re-buy share counts"),
-  CATEGORY_BOOST: z.coerce.number().min(0).max(10).default(policy.categoryBoost).describe('score fraction added for a fully boosted category'),
+    .describe('buyers a product (else its category) needs before its re-buy share counts'),
+  CATEGORY_BOOST: z.coerce
+    .number()
+    .min(0)
+    .max(10)
+    .default(policy.categoryBoost)
+    .describe('score fraction added for a fully boosted category'),
   BOT_MAX_EVENTS_PER_MINUTE: z.coerce
     .number()
     .int()
@@ -151,12 +167,17 @@ export const ingestConfigSchema = z.object({
   ...database,
   ...redis,
   PORT: port(3001),
-  CATALOG_API_KEY: secret('bearer token of PUT /products', 16).describe('bearer token that PUT /products requires (Authorization: Bearer …)'),
+  CATALOG_API_KEY: secret('bearer token of PUT /products', 16).describe(
+    'bearer token that PUT /products requires (Authorization: Bearer …)',
+  ),
   STOREFRONT_ORIGINS: z
     .string()
     .default('http://localhost:3003,http://127.0.0.1:3003')
     .transform((value, ctx) => {
-      const origins = value.split(',').map((o) => o.trim()).filter((o) => o.length > 0);
+      const origins = value
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o.length > 0);
       for (const origin of origins) {
         let parsed: URL | undefined;
         try {
@@ -165,7 +186,10 @@ export const ingestConfigSchema = z.object({
           parsed = undefined;
         }
         if (parsed === undefined || parsed.origin !== origin) {
-          ctx.addIssue({ code: 'custom', message: `each entry must be an origin such as https://shop.example (scheme, host, optional port), not ${origin}` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `each entry must be an origin such as https://shop.example (scheme, host, optional port), not ${origin}`,
+          });
           return z.NEVER;
         }
       }
@@ -188,7 +212,9 @@ export const ingestConfigSchema = z.object({
     .int('must be a whole number of hours')
     .min(1)
     .default(DEFAULT_EVENT_MAX_AGE_HOURS)
-    .describe('how far back POST /events may date an event, in hours; history imports (Authorization: Bearer <CATALOG_API_KEY>) may go back to 2000'),
+    .describe(
+      'how far back POST /events may date an event, in hours; history imports (Authorization: Bearer <CATALOG_API_KEY>) may go back to 2000',
+    ),
 });
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
 
@@ -209,7 +235,9 @@ export type SpeedConfig = z.output<typeof speedConfigSchema>;
 
 /** `npm run replay-sessions`: the speed layer's settings, and Postgres to find the published run's watermark. */
 export const replaySessionsConfigSchema = speedConfigSchema.extend({
-  DATABASE_URL: database.DATABASE_URL.optional().describe('PostgreSQL URL; when set, the replay starts one session window before the published run'),
+  DATABASE_URL: database.DATABASE_URL.optional().describe(
+    'PostgreSQL URL; when set, the replay starts one session window before the published run',
+  ),
 });
 
 export const batchConfigSchema = z.object({
@@ -227,10 +255,30 @@ export const batchConfigSchema = z.object({
     .describe('when the nightly batch runs'),
   BATCH_TZ: z.string().min(1).default('UTC').describe('time zone of BATCH_CRON'),
   DASHBOARD_USER: z.string().min(1).default('admin').describe('basic-auth user of Bull Board and the batch runs API'),
-  DASHBOARD_PASSWORD: secret('basic-auth password of the dashboard', 8).describe('basic-auth password of Bull Board and the batch runs API'),
-  BATCH_HISTORY_DAYS: z.coerce.number().int().min(1).max(3650).default(365).describe('days of history before the newest event that a run reads'),
-  BATCH_KEEP_RUNS: z.coerce.number().int().min(1).max(100).default(3).describe('succeeded runs whose view is kept for rollback (besides the published one)'),
-  BATCH_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1).describe('batch jobs (run steps and shards) this process works on at once'),
+  DASHBOARD_PASSWORD: secret('basic-auth password of the dashboard', 8).describe(
+    'basic-auth password of Bull Board and the batch runs API',
+  ),
+  BATCH_HISTORY_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .default(365)
+    .describe('days of history before the newest event that a run reads'),
+  BATCH_KEEP_RUNS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(3)
+    .describe('succeeded runs whose view is kept for rollback (besides the published one)'),
+  BATCH_WORKER_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(1)
+    .describe('batch jobs (run steps and shards) this process works on at once'),
   BATCH_SHARD_MAX_PAIRS: z.coerce
     .number()
     .int()
@@ -242,8 +290,16 @@ export const batchConfigSchema = z.object({
     .int()
     .min(100)
     .default(100_000)
-    .describe('users per user-items shard (each shard loads the run\'s similar lists once, so fewer is cheaper; memory does not grow with it)'),
-  BATCH_MIN_SHARDS: z.coerce.number().int().min(1).max(1024).default(2).describe('shards per stage at least, so that every worker process gets a share'),
+    .describe(
+      "users per user-items shard (each shard loads the run's similar lists once, so fewer is cheaper; memory does not grow with it)",
+    ),
+  BATCH_MIN_SHARDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(2)
+    .describe('shards per stage at least, so that every worker process gets a share'),
   BATCH_JOB_LOCK_MS: z.coerce
     .number()
     .int()
@@ -271,7 +327,7 @@ export const servingConfigSchema = z.object({
     .int()
     .min(0)
     .default(100_000)
-    .describe("users whose batch lists serving keeps in memory (about 1.6 KB each), least recently used out; 0 turns the cache off"),
+    .describe('users whose batch lists serving keeps in memory (about 1.6 KB each), least recently used out; 0 turns the cache off'),
 });
 export type ServingConfig = z.output<typeof servingConfigSchema>;
 

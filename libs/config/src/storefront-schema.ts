@@ -36,7 +36,12 @@ export const storefrontConfigSchema = servingConfigSchema.pick({ LOG_LEVEL: true
   STOREFRONT_SHOPPERS: z
     .string()
     .default('demo-user-1,demo-user-2,demo-user-3,demo-user-4,demo-user-5,demo-user-6,demo-user-7,demo-user-8')
-    .transform((value) => value.split(',').map((id) => id.trim()).filter((id) => id.length > 0))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((id) => id.trim())
+        .filter((id) => id.length > 0),
+    )
     // A tuple with a rest: the type says what the check guarantees, a first (default) shopper.
     .pipe(z.tuple([shopperId], shopperId, { error: 'at least one shopper' }))
     .describe('user ids the shopper switch offers, comma list; the first is the default shopper'),

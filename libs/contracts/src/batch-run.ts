@@ -3,7 +3,12 @@ import { z } from 'zod';
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-const countsByTypeSchema = z.object({ view: z.number().int(), click: z.number().int(), add_to_cart: z.number().int(), purchase: z.number().int() });
+const countsByTypeSchema = z.object({
+  view: z.number().int(),
+  click: z.number().int(),
+  add_to_cart: z.number().int(),
+  purchase: z.number().int(),
+});
 
 /**
  * The daily report a run carries: the day of its newest event (UTC), as the shop saw it. Users
@@ -14,7 +19,9 @@ export const dailyReportSchema = z.object({
   eventsByType: countsByTypeSchema,
   users: z.object({ active: z.number().int(), new: z.number().int(), returning: z.number().int() }),
   /** The day's most interacted-with products (events of any type), with their purchases. */
-  topProducts: z.array(z.object({ productId: z.string(), category: z.string().nullable(), events: z.number().int(), purchases: z.number().int() })),
+  topProducts: z.array(
+    z.object({ productId: z.string(), category: z.string().nullable(), events: z.number().int(), purchases: z.number().int() }),
+  ),
   topCategories: z.array(z.object({ category: z.string(), events: z.number().int(), purchases: z.number().int() })),
 });
 export type DailyReport = z.infer<typeof dailyReportSchema>;
@@ -48,7 +55,16 @@ export type RunStats = z.infer<typeof runStatsSchema>;
  * product facts, computing item similarities (shards by product), per-user recommendations (shards
  * by user), publishing; then done or failed.
  */
-export const RUN_PHASES = ['queued', 'freezing-input', 'user-lists', 'similar-items', 'user-items', 'publishing', 'done', 'failed'] as const;
+export const RUN_PHASES = [
+  'queued',
+  'freezing-input',
+  'user-lists',
+  'similar-items',
+  'user-items',
+  'publishing',
+  'done',
+  'failed',
+] as const;
 export type RunPhase = (typeof RUN_PHASES)[number];
 export const runProgressSchema = z.object({
   phase: z.enum(RUN_PHASES),

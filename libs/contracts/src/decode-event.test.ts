@@ -76,9 +76,7 @@ describe('decodeEventRecord', () => {
   });
 
   it('rejects a value that is not JSON, saying so', () => {
-    expect(reasonOf(decodeEventRecord(buildRecord({ value: Buffer.from('{"userId": "u1",', 'utf8') })))).toMatch(
-      /^not JSON: /,
-    );
+    expect(reasonOf(decodeEventRecord(buildRecord({ value: Buffer.from('{"userId": "u1",', 'utf8') })))).toMatch(/^not JSON: /);
   });
 
   it('rejects an event without eventId, naming the field', () => {
@@ -125,7 +123,9 @@ describe('decodeEventRecord', () => {
   it('refuses an event time more than 5 minutes after now, as ingest does, and accepts 4 minutes', () => {
     const now = Date.parse('2025-03-01T12:00:00Z');
     const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
-    expect(reasonOf(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(6) })), now))).toMatch(/more than 5 minutes after its arrival/);
+    expect(reasonOf(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(6) })), now))).toMatch(
+      /more than 5 minutes after its arrival/,
+    );
     expect(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(4) })), now).ok).toBe(true);
   });
 
@@ -133,7 +133,9 @@ describe('decodeEventRecord', () => {
     const consumerNow = RECORD_TIME - 10 * 60_000;
     const at = (minutes: number) => new Date(RECORD_TIME + minutes * 60_000).toISOString();
     expect(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(4) })), consumerNow).ok).toBe(true);
-    expect(reasonOf(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(6) })), consumerNow))).toMatch(/more than 5 minutes after its arrival/);
+    expect(reasonOf(decodeEventRecord(recordOf(buildTopicEvent({ timestamp: at(6) })), consumerNow))).toMatch(
+      /more than 5 minutes after its arrival/,
+    );
   });
 
   it("without a usable record timestamp, judges 'ahead' against this consumer's clock", () => {
@@ -144,12 +146,22 @@ describe('decodeEventRecord', () => {
   });
 
   it("does not trust a record timestamp far ahead of this consumer's clock (an outside producer's own time): a 2099 event stays refused", () => {
-    const decoded = decodeEventRecord(buildRecord({ value: Buffer.from(JSON.stringify(buildTopicEvent({ timestamp: '2099-01-01T00:00:00Z' })), 'utf8'), timestamp: String(Date.parse('2099-01-01T00:00:00Z')) }), RECORD_TIME);
+    const decoded = decodeEventRecord(
+      buildRecord({
+        value: Buffer.from(JSON.stringify(buildTopicEvent({ timestamp: '2099-01-01T00:00:00Z' })), 'utf8'),
+        timestamp: String(Date.parse('2099-01-01T00:00:00Z')),
+      }),
+      RECORD_TIME,
+    );
     expect(reasonOf(decoded)).toMatch(/more than 5 minutes after its arrival/);
   });
 
   it('dead-letters a stand-in for an undecodable batch with the reason its header gives', () => {
-    const decoded = decodeEventRecord({ value: null, timestamp: '1', headers: { 'lrec-undecodable': Buffer.from('a lz4 batch could not be decompressed: bad block') } });
+    const decoded = decodeEventRecord({
+      value: null,
+      timestamp: '1',
+      headers: { 'lrec-undecodable': Buffer.from('a lz4 batch could not be decompressed: bad block') },
+    });
     expect(decoded).toEqual({ ok: false, reason: 'a lz4 batch could not be decompressed: bad block' });
   });
 });

@@ -15,7 +15,8 @@ export interface EventRecord {
  */
 const MAX_CONSUMER_CLOCK_LAG_MS = 60 * 60 * 1000;
 
-export type DecodedEvent = { ok: true; event: ClickEvent; eventTime: Date; arrivedAt: Date; imported: boolean } | { ok: false; reason: string };
+export type DecodedEvent =
+  { ok: true; event: ClickEvent; eventTime: Date; arrivedAt: Date; imported: boolean } | { ok: false; reason: string };
 
 /**
  * A record on events.v1 → a validated event and its event time (the event's timestamp, else the
@@ -53,7 +54,10 @@ export function decodeEventRecord(message: EventRecord, now: number = Date.now()
   // alike. A record time far ahead of this host is a producer's own (a CreateTime topic), not an arrival.
   const reference = Math.min(arrivedAt.getTime(), now + MAX_CONSUMER_CLOCK_LAG_MS);
   if (eventTime.getTime() > reference + MAX_FUTURE_SKEW_MS) {
-    return { ok: false, reason: `event time ${eventTime.toISOString()} is more than 5 minutes after its arrival (${new Date(reference).toISOString()})` };
+    return {
+      ok: false,
+      reason: `event time ${eventTime.toISOString()} is more than 5 minutes after its arrival (${new Date(reference).toISOString()})`,
+    };
   }
   const imported = String(message.headers?.[HISTORY_IMPORT_HEADER] ?? '') === '1';
   return { ok: true, event: parsed.data, eventTime, arrivedAt, imported };

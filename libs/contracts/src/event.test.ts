@@ -179,7 +179,12 @@ describe('parseEventsBody', () => {
     const options = { maxAgeHours: 168 };
     const eightDaysAgo = isoAt(NOW.getTime() - 8 * 24 * 60 * MINUTE);
     const rejected = issuesOf(parseEventsBody([buildEvent(), buildEvent({ timestamp: eightDaysAgo })], NOW, options));
-    expect(rejected).toEqual([{ path: [1, 'timestamp'], message: expect.stringMatching(/more than 168 hours ago.*history imports authenticate with the operator key/) }]);
+    expect(rejected).toEqual([
+      {
+        path: [1, 'timestamp'],
+        message: expect.stringMatching(/more than 168 hours ago.*history imports authenticate with the operator key/),
+      },
+    ]);
     expect(parseEventsBody(buildEvent({ timestamp: isoAt(NOW.getTime() - 2 * 24 * 60 * MINUTE) }), NOW, options).ok).toBe(true);
   });
 

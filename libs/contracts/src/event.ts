@@ -3,8 +3,7 @@ import { amountSchema, storableText } from './text.js';
 
 /** userId and productId share one alphabet, safe in URLs, Redis keys and Kafka keys. */
 export const ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
-export const idSchema = (what: string) =>
-  z.string().regex(ID_PATTERN, `${what} must be 1–128 characters of A-Z a-z 0-9 _ . : @ -`);
+export const idSchema = (what: string) => z.string().regex(ID_PATTERN, `${what} must be 1–128 characters of A-Z a-z 0-9 _ . : @ -`);
 
 export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

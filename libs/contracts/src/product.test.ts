@@ -55,7 +55,11 @@ describe('parseProductsBody', () => {
   });
 
   it('rejects an empty list in both forms, naming where', () => {
-    expect(parseProductsBody([])).toEqual({ ok: false, tooMany: false, issues: [{ path: [], message: 'at least one product is required' }] });
+    expect(parseProductsBody([])).toEqual({
+      ok: false,
+      tooMany: false,
+      issues: [{ path: [], message: 'at least one product is required' }],
+    });
     expect(issuesOf(parseProductsBody({ products: [] }))).toEqual([{ path: ['products'], message: 'at least one product is required' }]);
   });
 

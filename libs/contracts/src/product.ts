@@ -54,10 +54,7 @@ export function parseProductsBody(body: unknown): ParsedProducts {
   }
   if (items.length === 0) return rejected([{ path: basePath, message: 'at least one product is required' }]);
   if (items.length > MAX_PRODUCTS_PER_REQUEST) {
-    return rejected(
-      [{ path: basePath, message: `at most ${MAX_PRODUCTS_PER_REQUEST} products per request, got ${items.length}` }],
-      true,
-    );
+    return rejected([{ path: basePath, message: `at most ${MAX_PRODUCTS_PER_REQUEST} products per request, got ${items.length}` }], true);
   }
   const issues: ProductIssue[] = [];
   const products: Product[] = [];

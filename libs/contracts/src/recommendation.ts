@@ -15,7 +15,10 @@ export const recommendationsQuerySchema = z.strictObject({
     .optional()
     .transform((value, ctx) => {
       if (value === undefined || value === '') return [];
-      const ids = value.split(',').map((id) => id.trim()).filter((id) => id.length > 0);
+      const ids = value
+        .split(',')
+        .map((id) => id.trim())
+        .filter((id) => id.length > 0);
       const bad = ids.find((id) => !ID_PATTERN.test(id));
       if (bad !== undefined) {
         ctx.addIssue({ code: 'custom', message: `exclude contains an invalid productId: ${bad}` });

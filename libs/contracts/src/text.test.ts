@@ -19,7 +19,8 @@ describe('unstorableTextReason', () => {
   });
 
   it('refuses NUL and other C0 control characters', () => {
-    for (const text of ['a\u0000b', 'bell\u0007', 'esc\u001b[31m', 'cr\r']) expect(unstorableTextReason(text), JSON.stringify(text)).toMatch(/control characters/);
+    for (const text of ['a\u0000b', 'bell\u0007', 'esc\u001b[31m', 'cr\r'])
+      expect(unstorableTextReason(text), JSON.stringify(text)).toMatch(/control characters/);
   });
 
   it('allows tab and newline only in free text', () => {
@@ -45,7 +46,9 @@ describe('events downstream can store', () => {
   });
 
   it('refuses a timestamp before 2000 and accepts 2000-01-01 itself', () => {
-    expect(issuesOfEvent({ timestamp: '1970-01-01T00:00:00Z' })).toEqual([{ path: ['timestamp'], message: 'timestamp must be on or after 2000-01-01' }]);
+    expect(issuesOfEvent({ timestamp: '1970-01-01T00:00:00Z' })).toEqual([
+      { path: ['timestamp'], message: 'timestamp must be on or after 2000-01-01' },
+    ]);
     expect(issuesOfEvent({ timestamp: '2000-01-01T00:00:00Z' })).toEqual([]);
   });
 
@@ -60,7 +63,9 @@ describe('events downstream can store', () => {
 describe('products downstream can store', () => {
   it('keeps newlines and tabs in a title but refuses other control characters there', () => {
     expect(issuesOfProduct({ title: 'Mug\n\tblue' })).toEqual([]);
-    expect(issuesOfProduct({ title: 'Mug\u0000' })).toEqual([{ path: [0, 'title'], message: 'must not contain control characters other than tab and newline' }]);
+    expect(issuesOfProduct({ title: 'Mug\u0000' })).toEqual([
+      { path: [0, 'title'], message: 'must not contain control characters other than tab and newline' },
+    ]);
   });
 
   it('refuses a category with a newline and an extreme price, naming each field', () => {

@@ -79,7 +79,14 @@ describe('sharding the model', () => {
         if (seen.has(`${productId}/${type}`)) continue;
         seen.add(`${productId}/${type}`);
         const category = random() < 0.1 ? null : `c${Number(productId.slice(1)) % 6}`;
-        rows.push({ userId: `u${user}`, productId, type, count: 1 + Math.floor(random() * 3), lastAt: AS_OF - Math.floor(random() * 365) * DAY, category });
+        rows.push({
+          userId: `u${user}`,
+          productId,
+          type,
+          count: 1 + Math.floor(random() * 3),
+          lastAt: AS_OF - Math.floor(random() * 365) * DAY,
+          category,
+        });
       }
     }
     return rows;

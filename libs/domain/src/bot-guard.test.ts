@@ -14,13 +14,32 @@ describe('bot verdict', () => {
   });
 
   it('flags the same page over and over within the repeat window, from the first of the repeats', () => {
-    expect(botVerdict(views(4, 2000, () => 'same'), policy)).toEqual({ reason: 'repeat', from: 1_002_000 });
-    expect(botVerdict(views(2, 2000, () => 'same'), policy)).toBeNull();
-    expect(botVerdict(views(3, policy.botRepeatWindowMs, () => 'same'), policy)).toBeNull();
+    expect(
+      botVerdict(
+        views(4, 2000, () => 'same'),
+        policy,
+      ),
+    ).toEqual({ reason: 'repeat', from: 1_002_000 });
+    expect(
+      botVerdict(
+        views(2, 2000, () => 'same'),
+        policy,
+      ),
+    ).toBeNull();
+    expect(
+      botVerdict(
+        views(3, policy.botRepeatWindowMs, () => 'same'),
+        policy,
+      ),
+    ).toBeNull();
   });
 
   it('leaves a shopper\u2019s funnel on one product alone: the type changes at every step', () => {
-    const funnel = (['view', 'click', 'add_to_cart', 'purchase'] as const).map((type, i) => ({ type, productId: 'kettle', arrivedAt: 1_000 + i * 500 }));
+    const funnel = (['view', 'click', 'add_to_cart', 'purchase'] as const).map((type, i) => ({
+      type,
+      productId: 'kettle',
+      arrivedAt: 1_000 + i * 500,
+    }));
     expect(botVerdict(funnel, policy)).toBeNull();
   });
 
@@ -28,15 +47,29 @@ describe('bot verdict', () => {
     const basket = Array.from({ length: 120 }, (_, i) => ({ type: 'purchase' as const, productId: `line-${i}`, arrivedAt: 5_000 }));
     expect(botVerdict(basket, policy)).toBeNull();
     // The same number of purchases arriving one by one is a bot.
-    expect(botVerdict(basket.map((e, i) => ({ ...e, arrivedAt: 5_000 + i })), policy)?.reason).toBe('rate');
+    expect(
+      botVerdict(
+        basket.map((e, i) => ({ ...e, arrivedAt: 5_000 + i })),
+        policy,
+      )?.reason,
+    ).toBe('rate');
     // And so is the same line over and over in one request.
-    expect(botVerdict(basket.map((e) => ({ ...e, productId: 'same' })), policy)?.reason).toBe('repeat');
+    expect(
+      botVerdict(
+        basket.map((e) => ({ ...e, productId: 'same' })),
+        policy,
+      )?.reason,
+    ).toBe('repeat');
   });
 
   it('judges arrival, not the time the client claims: spaced timestamps arriving in a burst are flagged', () => {
     // The attack of issue 15: events dated 1.2 s apart alternating two products (neither rule
     // fires on those times), all sent within a few seconds.
-    const burst = Array.from({ length: policy.botMaxEventsPerMinute + 1 }, (_, i) => ({ type: 'view' as const, productId: i % 2 === 0 ? 'a' : 'b', arrivedAt: 9_000 + i * 50 }));
+    const burst = Array.from({ length: policy.botMaxEventsPerMinute + 1 }, (_, i) => ({
+      type: 'view' as const,
+      productId: i % 2 === 0 ? 'a' : 'b',
+      arrivedAt: 9_000 + i * 50,
+    }));
     expect(botVerdict(burst, policy)).toEqual({ reason: 'rate', from: 9_000 });
   });
 

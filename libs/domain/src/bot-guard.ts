@@ -72,7 +72,8 @@ export function botVerdict(events: readonly JudgedEvent[], policy: BotPolicy): {
     const event = events[i]!;
     from = event.arrivedAt;
     // A purchase counts unless an earlier purchase arrived at the same instant (the same basket).
-    const basketMate = event.type === 'purchase' && events.slice(0, i).some((e) => e.type === 'purchase' && e.arrivedAt === event.arrivedAt);
+    const basketMate =
+      event.type === 'purchase' && events.slice(0, i).some((e) => e.type === 'purchase' && e.arrivedAt === event.arrivedAt);
     if (!basketMate) units++;
   }
   if (units > policy.botMaxEventsPerMinute) return { reason: 'rate', from };
@@ -96,7 +97,10 @@ export function botFlagAfter(events: readonly JudgedEvent[], policy: BotPolicy):
     if (flag !== undefined && event.arrivedAt > flag.until) flag = undefined;
     const verdict = botVerdict(events.slice(0, i + 1), policy);
     if (verdict === null) return;
-    flag = flag === undefined ? { ...verdict, until: event.arrivedAt + policy.botFlagMs } : { ...flag, until: Math.max(flag.until, event.arrivedAt + policy.botFlagMs) };
+    flag =
+      flag === undefined
+        ? { ...verdict, until: event.arrivedAt + policy.botFlagMs }
+        : { ...flag, until: Math.max(flag.until, event.arrivedAt + policy.botFlagMs) };
   });
   return flag;
 }

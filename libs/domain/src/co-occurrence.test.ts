@@ -92,7 +92,11 @@ describe('computeBatchModel similar items', () => {
     expect(similarity(model, 'A', 'B')).toBeCloseTo(1 / Math.sqrt(2), 10);
     expect(similarity(model, 'A', 'C')).toBe(similarity(model, 'A', 'B'));
     // The same histories all happening now give the same figures.
-    const allFresh = computeBatchModel(rows.map((row) => ({ ...row, lastAt: AS_OF })), AS_OF, policy);
+    const allFresh = computeBatchModel(
+      rows.map((row) => ({ ...row, lastAt: AS_OF })),
+      AS_OF,
+      policy,
+    );
     expect(allFresh.similar).toEqual(model.similar);
   });
 });

@@ -54,7 +54,10 @@ export class CooccurrenceShard {
       if (index === undefined) throw new RangeError(`product ${productId} is not in the shard's product list`);
       return index;
     });
-    this.addNumbered(numbers, list.map(([, weight]) => weight));
+    this.addNumbered(
+      numbers,
+      list.map(([, weight]) => weight),
+    );
   }
 
   /** Adds one user's co-occurrence list given as product numbers and weights, in list order. */

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MERGE_WEIGHTS, mergeRecommendations, sessionNeighbours, type Candidate, type CatalogFacts, type MergeInput } from './merge.js';
+import {
+  DEFAULT_MERGE_WEIGHTS,
+  mergeRecommendations,
+  sessionNeighbours,
+  type Candidate,
+  type CatalogFacts,
+  type MergeInput,
+} from './merge.js';
 import { byName } from './order.js';
 import { reboughtReason } from './repurchase.js';
 import { seededRandom } from './seeded-random.js';
@@ -22,12 +29,15 @@ function definitionOfMerge(input: MergeInput): ReturnType<typeof mergeRecommenda
     return existing;
   };
   const top = (list: readonly Candidate[]) => Math.max(0, ...list.map((c) => c.score));
-  for (const c of input.personal) entry(c.productId, c.category, c.reasons).score += top(input.personal) > 0 ? c.score / top(input.personal) : 0;
+  for (const c of input.personal)
+    entry(c.productId, c.category, c.reasons).score += top(input.personal) > 0 ? c.score / top(input.personal) : 0;
   // The session's neighbours are computed as the merge computes them: not what is under test here.
   const neighbours = sessionNeighbours(input);
   const neighbourTop = Math.max(0, ...neighbours.map((n) => n.score));
-  for (const n of neighbours) entry(n.productId, n.category, n.reasons).score += neighbourTop > 0 ? weights.sessionSimilar * (n.score / neighbourTop) : 0;
-  for (const [productId, decision] of input.session.rebought) entry(productId, null, [reboughtReason(decision.basis)]).score += weights.rebought * decision.rate;
+  for (const n of neighbours)
+    entry(n.productId, n.category, n.reasons).score += neighbourTop > 0 ? weights.sessionSimilar * (n.score / neighbourTop) : 0;
+  for (const [productId, decision] of input.session.rebought)
+    entry(productId, null, [reboughtReason(decision.basis)]).score += weights.rebought * decision.rate;
   const lists = [input.popular];
   const categories = new Set(input.category === undefined ? [] : [input.category]);
   for (const [category, boost] of input.session.categoryBoosts) if (boost > 0) categories.add(category);
@@ -87,19 +97,32 @@ function randomInput(random: () => number): MergeInput {
         suppressed: new Set(Array.from({ length: Math.floor(random() * 3) }, product)),
         inCart: new Set(Array.from({ length: Math.floor(random() * 3) }, product)),
         rebought: new Map(
-          Array.from({ length: Math.floor(random() * 2) }, () => [product(), { keep: true as const, rate: random(), basis: pick(['product', 'category'] as const) }]),
+          Array.from({ length: Math.floor(random() * 2) }, () => [
+            product(),
+            { keep: true as const, rate: random(), basis: pick(['product', 'category'] as const) },
+          ]),
         ),
       }
     : EMPTY_SESSION_PROFILE;
   const catalog = new Map<string, CatalogFacts>();
-  for (let i = 0; i < products; i++) if (random() < 0.85) catalog.set(`p${i}`, { category: random() < 0.05 ? null : pick(categories), inStock: random() < 0.9 });
+  for (let i = 0; i < products; i++)
+    if (random() < 0.85) catalog.set(`p${i}`, { category: random() < 0.05 ? null : pick(categories), inStock: random() < 0.9 });
   return {
-    personal: random() < 0.2 ? [] : list(Math.floor(random() * 60), () => (random() < 0.5 ? ['batch:bought-before'] : [`batch:similar-to:${product()}`])),
-    similarToRecent: withSession ? new Map([...session.productInterest.keys()].map((seed) => [seed, list(Math.floor(random() * 15), () => [`batch:similar-to:${seed}`])])) : new Map(),
+    personal:
+      random() < 0.2
+        ? []
+        : list(Math.floor(random() * 60), () => (random() < 0.5 ? ['batch:bought-before'] : [`batch:similar-to:${product()}`])),
+    similarToRecent: withSession
+      ? new Map(
+          [...session.productInterest.keys()].map((seed) => [seed, list(Math.floor(random() * 15), () => [`batch:similar-to:${seed}`])]),
+        )
+      : new Map(),
     popular: list(Math.floor(random() * 120), () => ['popular']),
     // Absent, as for a caller without category lists: then the session's boosts and a cut popular list meet.
     popularByCategory:
-      random() < 0.3 ? undefined : new Map(categories.map((c) => [c, list(Math.floor(random() * 30), () => ['popular']).map((item) => ({ ...item, category: c }))])),
+      random() < 0.3
+        ? undefined
+        : new Map(categories.map((c) => [c, list(Math.floor(random() * 30), () => ['popular']).map((item) => ({ ...item, category: c }))])),
     // Popular fills equal to normalised personal scores: ties at the cut, decided by name.
     weights: random() < 0.5 ? { ...DEFAULT_MERGE_WEIGHTS, popular: 1 } : undefined,
     session,

@@ -15,7 +15,7 @@ describe('mergeRecommendations sources', () => {
     expect(items[1]).toEqual({ productId: 'hit', score: DEFAULT_MERGE_WEIGHTS.popular, category: null, reasons: ['popular'] });
   });
 
-  it("for a new shopper with a cart, what goes with the cart ranks above the best-sellers", () => {
+  it('for a new shopper with a cart, what goes with the cart ranks above the best-sellers', () => {
     const input = buildInput({
       popular: [buildCandidate('hit1', 10), buildCandidate('hit2', 9)],
       similarToRecent: new Map([['mug', [buildCandidate('saucer', 0.9)]]]),
@@ -31,7 +31,12 @@ describe('mergeRecommendations sources', () => {
     });
     const w = DEFAULT_MERGE_WEIGHTS.popular;
     expect(mergeRecommendations(input)).toEqual([
-      { productId: 'b', score: Math.round(w * 0.9 * 1.3 * 1e4) / 1e4, category: 'shoes', reasons: ['popular', 'session:category-boost:shoes'] },
+      {
+        productId: 'b',
+        score: Math.round(w * 0.9 * 1.3 * 1e4) / 1e4,
+        category: 'shoes',
+        reasons: ['popular', 'session:category-boost:shoes'],
+      },
       { productId: 'a', score: w, category: 'bags', reasons: ['popular'] },
     ]);
   });
@@ -139,7 +144,13 @@ describe('mergeRecommendations sources', () => {
 
   it('co-bought with two session products ranks above co-bought with one, even when that one is more similar', () => {
     const input = buildInput({
-      session: buildSession({ recentProducts: ['mug', 'teapot'], productInterest: new Map([['mug', 4], ['teapot', 4]]) }),
+      session: buildSession({
+        recentProducts: ['mug', 'teapot'],
+        productInterest: new Map([
+          ['mug', 4],
+          ['teapot', 4],
+        ]),
+      }),
       similarToRecent: new Map([
         ['mug', [buildCandidate('saucer', 0.5), buildCandidate('spoon', 0.6)]],
         ['teapot', [buildCandidate('saucer', 0.5)]],
@@ -150,7 +161,13 @@ describe('mergeRecommendations sources', () => {
 
   it("a session neighbour counts by its seed's share of the session interest", () => {
     const input = buildInput({
-      session: buildSession({ recentProducts: ['strong', 'weak'], productInterest: new Map([['strong', 4], ['weak', 1]]) }),
+      session: buildSession({
+        recentProducts: ['strong', 'weak'],
+        productInterest: new Map([
+          ['strong', 4],
+          ['weak', 1],
+        ]),
+      }),
       similarToRecent: new Map([
         ['strong', [buildCandidate('of-strong', 1)]],
         ['weak', [buildCandidate('of-weak', 1)]],
@@ -161,7 +178,13 @@ describe('mergeRecommendations sources', () => {
 
   it('a session neighbour names the session product that contributed most to it', () => {
     const input = buildInput({
-      session: buildSession({ recentProducts: ['strong', 'weak'], productInterest: new Map([['strong', 4], ['weak', 1]]) }),
+      session: buildSession({
+        recentProducts: ['strong', 'weak'],
+        productInterest: new Map([
+          ['strong', 4],
+          ['weak', 1],
+        ]),
+      }),
       // From strong: 1 × 0.2. From weak: ¼ × 0.6 = 0.15, though its similarity is higher.
       similarToRecent: new Map([
         ['weak', [buildCandidate('both', 0.6)]],
@@ -249,9 +272,20 @@ describe('mergeRecommendations sources', () => {
 });
 
 describe('mergeRecommendations cold start by category', () => {
-  const shopWide = [buildCandidate('tv', 10, { category: 'electronics' }), buildCandidate('phone', 8, { category: 'electronics' }), buildCandidate('boots', 1, { category: 'shoes' })];
+  const shopWide = [
+    buildCandidate('tv', 10, { category: 'electronics' }),
+    buildCandidate('phone', 8, { category: 'electronics' }),
+    buildCandidate('boots', 1, { category: 'shoes' }),
+  ];
   const byCategory = new Map([
-    ['shoes', [buildCandidate('boots', 1, { category: 'shoes' }), buildCandidate('sandals', 0.9, { category: 'shoes' }), buildCandidate('slippers', 0.5, { category: 'shoes' })]],
+    [
+      'shoes',
+      [
+        buildCandidate('boots', 1, { category: 'shoes' }),
+        buildCandidate('sandals', 0.9, { category: 'shoes' }),
+        buildCandidate('slippers', 0.5, { category: 'shoes' }),
+      ],
+    ],
     ['electronics', [buildCandidate('tv', 10, { category: 'electronics' })]],
   ]);
 

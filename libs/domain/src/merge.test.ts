@@ -37,9 +37,7 @@ describe('mergeRecommendations', () => {
 
   it('keeps a product the catalog does not know, with the category its candidate carries', () => {
     const input = buildInput({ personal: [buildCandidate('unknown', 1, { category: 'shoes' })], catalog: catalog({}) });
-    expect(mergeRecommendations(input)).toEqual([
-      expect.objectContaining({ productId: 'unknown', category: 'shoes' }),
-    ]);
+    expect(mergeRecommendations(input)).toEqual([expect.objectContaining({ productId: 'unknown', category: 'shoes' })]);
   });
 
   it("uses the catalog's category over the candidate's", () => {
@@ -114,7 +112,12 @@ describe('mergeRecommendations', () => {
     const input = buildInput({
       personal: [buildCandidate('p1', 1, { category: 'bags' })],
       catalog: catalog({ p1: { category: 'shoes' } }),
-      session: buildSession({ categoryBoosts: new Map([['bags', 1], ['shoes', 0.5]]) }),
+      session: buildSession({
+        categoryBoosts: new Map([
+          ['bags', 1],
+          ['shoes', 0.5],
+        ]),
+      }),
     });
     expect(mergeRecommendations(input)).toEqual([
       expect.objectContaining({ score: 1.15, reasons: expect.arrayContaining(['session:category-boost:shoes']) }),

@@ -216,7 +216,13 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
       if (bar !== undefined && round(fill * mostBoosted) < bar) continue;
       const existing = popularOnly.get(c.productId);
       if (existing === undefined) {
-        popularOnly.set(c.productId, { productId: c.productId, score: fill, category: c.category, reasons: POPULAR_REASONS, ownReasons: false });
+        popularOnly.set(c.productId, {
+          productId: c.productId,
+          score: fill,
+          category: c.category,
+          reasons: POPULAR_REASONS,
+          ownReasons: false,
+        });
       } else {
         existing.category ??= c.category;
         existing.score = Math.max(existing.score, fill);

@@ -27,8 +27,7 @@ export interface RepurchaseEvidence {
 export type RepurchaseBasis = 'product' | 'category';
 
 export type RepurchaseDecision =
-  | { keep: true; basis: RepurchaseBasis; rate: number }
-  | { keep: false; basis: RepurchaseBasis | 'no-history'; rate: number };
+  { keep: true; basis: RepurchaseBasis; rate: number } | { keep: false; basis: RepurchaseBasis | 'no-history'; rate: number };
 
 /**
  * The product's own re-buy share decides when enough customers bought it; else its category's;

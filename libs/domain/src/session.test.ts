@@ -130,11 +130,7 @@ describe('buildSessionProfile', () => {
 
   it('takes the category from categoryOf for signals that carry none', () => {
     const catalog = new Map([['p1', 'shoes']]);
-    const profile = profileOf(
-      [buildSignal({ productId: 'p1', category: null })],
-      new Map(),
-      (productId) => catalog.get(productId) ?? null,
-    );
+    const profile = profileOf([buildSignal({ productId: 'p1', category: null })], new Map(), (productId) => catalog.get(productId) ?? null);
     expect([...profile.categoryBoosts.entries()]).toEqual([['shoes', 1]]);
   });
 
@@ -162,10 +158,7 @@ describe('buildSessionProfile', () => {
   });
 
   it('when a viewed product has been purchased recently, it is not among the recent products', () => {
-    const profile = profileOf(
-      [buildSignal({ productId: 'p1' }), buildSignal({ productId: 'p2' })],
-      new Map([['p1', NOW - HOUR]]),
-    );
+    const profile = profileOf([buildSignal({ productId: 'p1' }), buildSignal({ productId: 'p2' })], new Map([['p1', NOW - HOUR]]));
     expect(profile.recentProducts).toEqual(['p2']);
     expect(profile.suppressed.has('p1')).toBe(true);
   });
@@ -177,10 +170,7 @@ describe('buildSessionProfile', () => {
   });
 
   it('a suppressed purchase boosts its category but is not a recent product', () => {
-    const profile = profileOf(
-      [buildSignal({ productId: 'p1', category: 'shoes', type: 'purchase' })],
-      new Map([['p1', NOW]]),
-    );
+    const profile = profileOf([buildSignal({ productId: 'p1', category: 'shoes', type: 'purchase' })], new Map([['p1', NOW]]));
     expect(profile.categoryBoosts.get('shoes')).toBe(1);
     expect(profile.recentProducts).toEqual([]);
     expect(profile.productInterest.has('p1')).toBe(false);
@@ -220,7 +210,13 @@ describe('buildSessionProfile', () => {
   });
 
   it('without a repurchase rule, every purchase inside the window is suppressed and none is kept', () => {
-    const profile = profileOf([], new Map([['tea', NOW - HOUR], ['sofa', NOW - HOUR]]));
+    const profile = profileOf(
+      [],
+      new Map([
+        ['tea', NOW - HOUR],
+        ['sofa', NOW - HOUR],
+      ]),
+    );
     expect([...profile.suppressed].sort()).toEqual(['sofa', 'tea']);
     expect(profile.rebought.size).toBe(0);
   });
@@ -257,7 +253,11 @@ describe('buildSessionProfile', () => {
     };
     const profile = profileOf(
       [],
-      new Map([['tea', NOW - HOUR], ['sofa', NOW - HOUR], ['unknown', NOW - HOUR]]),
+      new Map([
+        ['tea', NOW - HOUR],
+        ['sofa', NOW - HOUR],
+        ['unknown', NOW - HOUR],
+      ]),
       undefined,
       (productId) => decideRepurchase(evidence[productId] ?? {}, policy),
     );
@@ -298,7 +298,10 @@ describe('buildSessionProfile', () => {
         buildSignal({ productId: 'bought-later', type: 'add_to_cart', at: NOW - 10 * MINUTE }),
         buildSignal({ productId: 'bought-then', type: 'add_to_cart', at: NOW - 10 * MINUTE }),
       ],
-      new Map([['bought-later', NOW - 5 * MINUTE], ['bought-then', NOW - 10 * MINUTE]]),
+      new Map([
+        ['bought-later', NOW - 5 * MINUTE],
+        ['bought-then', NOW - 10 * MINUTE],
+      ]),
       undefined,
       decisions({ 'bought-later': KEEP, 'bought-then': KEEP }),
     );

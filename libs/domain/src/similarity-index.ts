@@ -85,7 +85,8 @@ export class SimilarityIndex {
     const aloneIds = this.#aloneIds;
     aloneIds.length = 0;
     let aloneScores = this.#aloneScores;
-    if (aloneScores.length < purchased.size) aloneScores = this.#aloneScores = new Float64Array(Math.max(purchased.size, aloneScores.length * 2));
+    if (aloneScores.length < purchased.size)
+      aloneScores = this.#aloneScores = new Float64Array(Math.max(purchased.size, aloneScores.length * 2));
     for (const [productId, score] of purchased) {
       const index = this.#indexOf.get(productId);
       if (top > 0 && index !== undefined && this.#seen[index] === 1) {
@@ -116,7 +117,12 @@ export class SimilarityIndex {
       const to = this.#touched[k]!;
       const score = this.#final[to]!;
       if (top > 0 && score > 0 && score >= cutoff) {
-        ranked.push({ productId: this.#products[to]!, score, bought: this.#seen[to] === BOUGHT, because: this.#products[this.#because[to]!]! });
+        ranked.push({
+          productId: this.#products[to]!,
+          score,
+          bought: this.#seen[to] === BOUGHT,
+          because: this.#products[this.#because[to]!]!,
+        });
       }
       this.#seen[to] = 0;
     }
@@ -134,7 +140,16 @@ export class SimilarityIndex {
     const topInterest = seeds[0]?.[1] ?? 0;
     if (!(topInterest > 0)) return 0;
     // Locals, not fields, in the loop that runs tens of millions of times a run.
-    const [offsets, targets, scores, seen, sum, strongest, because, reached] = [this.#offsets, this.#targets, this.#scores, this.#seen, this.#sum, this.#strongest, this.#because, this.#touched];
+    const [offsets, targets, scores, seen, sum, strongest, because, reached] = [
+      this.#offsets,
+      this.#targets,
+      this.#scores,
+      this.#seen,
+      this.#sum,
+      this.#strongest,
+      this.#because,
+      this.#touched,
+    ];
     let touched = 0;
     for (let s = 0; s < seeds.length; s++) {
       const [seed, interest] = seeds[s]!;

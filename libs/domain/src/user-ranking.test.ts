@@ -178,7 +178,7 @@ describe('computeBatchModel per-user lists', () => {
     expect(list.find((item) => item.productId === 'nearA')?.reasons).toEqual(['batch:similar-to:A']);
   });
 
-  it('a neighbour of two of the customer\'s products ranks above a neighbour of one', () => {
+  it("a neighbour of two of the customer's products ranks above a neighbour of one", () => {
     // both: seen with A and with B by others; single: seen with A only, by more people.
     const rows = [
       ...views({ me: ['A', 'B'] }),
@@ -197,7 +197,14 @@ describe('rankUser', () => {
     for (let user = 0; user < 200; user++) {
       for (let k = 1 + Math.floor(random() * 8); k > 0; k--) {
         const type = EVENT_TYPES[Math.floor(random() * EVENT_TYPES.length)]!;
-        rows.push(buildInteraction({ userId: `u${user}`, productId: `p${Math.floor(random() ** 2 * 40)}`, type, lastAt: AS_OF - Math.floor(random() * 300) * DAY }));
+        rows.push(
+          buildInteraction({
+            userId: `u${user}`,
+            productId: `p${Math.floor(random() ** 2 * 40)}`,
+            type,
+            lastAt: AS_OF - Math.floor(random() * 300) * DAY,
+          }),
+        );
       }
     }
     const model = computeBatchModel(rows, AS_OF, { ...policy, topNPerUser: 10 });
@@ -206,7 +213,14 @@ describe('rankUser', () => {
     for (const { userId, rows: history } of groupByUser(rows)) {
       const ranked = rankUser(userProfile(history, AS_OF, policy), index, { ...policy, topNPerUser: 10 });
       const items = userRecommendations(userSignals(history, AS_OF, policy), index, categoryOf, { ...policy, topNPerUser: 10 });
-      expect(ranked.map((candidate) => ({ productId: candidate.productId, score: candidate.score, category: null, reasons: reasonsOf(candidate) }))).toEqual(items);
+      expect(
+        ranked.map((candidate) => ({
+          productId: candidate.productId,
+          score: candidate.score,
+          category: null,
+          reasons: reasonsOf(candidate),
+        })),
+      ).toEqual(items);
       expect(items).toEqual(model.perUser.get(userId) ?? []);
     }
   });

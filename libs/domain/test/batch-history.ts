@@ -19,9 +19,7 @@ export const buildInteraction = (overrides: Partial<Interaction> = {}): Interact
 
 /** One view per (user, product) pair. */
 export const views = (histories: Record<string, string[]>): Interaction[] =>
-  Object.entries(histories).flatMap(([userId, products]) =>
-    products.map((productId) => buildInteraction({ userId, productId })),
-  );
+  Object.entries(histories).flatMap(([userId, products]) => products.map((productId) => buildInteraction({ userId, productId })));
 
 /** The similarity of `to` in `from`'s similar list, if it is there. */
 export const similarity = (model: ReturnType<typeof computeBatchModel>, from: string, to: string) =>

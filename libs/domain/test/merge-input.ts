@@ -30,5 +30,4 @@ export const catalog = (entries: Record<string, Partial<CatalogFacts>>): Map<str
   new Map(Object.entries(entries).map(([id, facts]) => [id, { category: null, inStock: true, ...facts }]));
 
 export const ids = (input: MergeInput) => mergeRecommendations(input).map((item) => item.productId);
-export const itemOf = (input: MergeInput, productId: string) =>
-  mergeRecommendations(input).find((item) => item.productId === productId);
+export const itemOf = (input: MergeInput, productId: string) => mergeRecommendations(input).find((item) => item.productId === productId);

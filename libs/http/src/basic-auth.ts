@@ -18,7 +18,11 @@ export interface BasicAuthOptions {
 }
 
 /** Basic auth for the operator surface (dashboard, run now); registers `app.basicAuth` in the calling scope. */
-export async function registerBasicAuth(scope: FastifyInstance, { user, password }: Credentials, { throttle = createLoginThrottle() }: BasicAuthOptions = {}) {
+export async function registerBasicAuth(
+  scope: FastifyInstance,
+  { user, password }: Credentials,
+  { throttle = createLoginThrottle() }: BasicAuthOptions = {},
+) {
   await scope.register(basicAuth, {
     authenticate: { realm: 'lambdarec operations' },
     async validate(givenUser, givenPassword, request, reply) {
@@ -27,14 +31,17 @@ export async function registerBasicAuth(scope: FastifyInstance, { user, password
         attempt = await throttle.attempt(request.ip);
       } catch (err) {
         // Set here, not only by our error handler: Bull Board's routes answer errors with their own.
-        if (err instanceof LrecError && err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(err.retryAfterSeconds));
+        if (err instanceof LrecError && err.retryAfterSeconds !== undefined)
+          void reply.header('retry-after', String(err.retryAfterSeconds));
         throw err;
       }
       // Both are compared, whatever the first gives: the time says nothing about which was wrong.
       const userMatches = same(givenUser, user);
       const passwordMatches = same(givenPassword, password);
       if (!(userMatches && passwordMatches)) {
-        throw new LrecError(ERROR_CODES.UNAUTHORIZED, 'valid DASHBOARD_USER / DASHBOARD_PASSWORD credentials are required', { statusCode: 401 });
+        throw new LrecError(ERROR_CODES.UNAUTHORIZED, 'valid DASHBOARD_USER / DASHBOARD_PASSWORD credentials are required', {
+          statusCode: 401,
+        });
       }
       attempt.succeeded();
     },

@@ -37,7 +37,10 @@ function isDependencyUnavailable(err: unknown): boolean {
     if (typeof code === 'string' && (CONNECTION_ERROR_CODES.has(code) || PG_UNAVAILABLE_CODES.has(code))) return true;
     if (name === 'MaxRetriesPerRequestError' || name === 'KafkaJSConnectionError' || name === 'KafkaJSNumberOfRetriesExceeded') return true;
     // pg: "timeout exceeded when trying to connect", "Connection terminated"; ioredis: "Connection is closed", command timeouts.
-    if (current instanceof Error && /^(timeout exceeded when trying to connect|Connection terminated|Connection is closed|Command timed out)/.test(current.message)) {
+    if (
+      current instanceof Error &&
+      /^(timeout exceeded when trying to connect|Connection terminated|Connection is closed|Command timed out)/.test(current.message)
+    ) {
       return true;
     }
     current = current.cause as typeof current;

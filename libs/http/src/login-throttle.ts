@@ -67,7 +67,13 @@ export function createMemoryLoginAttemptCounts({ maxClients = 10_000 }: { maxCli
  * guesses cannot all pass a check of the count before any of them is recorded, and successful
  * logins never use up the budget.
  */
-export function createLoginThrottle({ counts, maxFailures = 10, windowMs = 60_000, onUnavailable, now = Date.now }: LoginThrottleOptions = {}): LoginThrottle {
+export function createLoginThrottle({
+  counts,
+  maxFailures = 10,
+  windowMs = 60_000,
+  onUnavailable,
+  now = Date.now,
+}: LoginThrottleOptions = {}): LoginThrottle {
   const local = createMemoryLoginAttemptCounts();
   const ttlMs = windowMs + 1_000;
   let lastTold = -Infinity;

@@ -87,7 +87,11 @@ export function createHttpServer({
     sweeper = setInterval(() => {
       const waitedMs = Date.now() - closingAt;
       if (waitedMs >= drainTimeoutMs) {
-        if (sockets.size > 0) log.warn({ waitedMs, connections: [...sockets].map(describeConnection) }, 'http server did not drain in time; closing the connections left');
+        if (sockets.size > 0)
+          log.warn(
+            { waitedMs, connections: [...sockets].map(describeConnection) },
+            'http server did not drain in time; closing the connections left',
+          );
         for (const socket of sockets) socket.destroy();
         return;
       }

@@ -23,7 +23,15 @@ export interface ServiceAppOptions {
  * What every service's HTTP app starts with: zod validation, the shared error handler,
  * /healthz, /readyz, /metrics and (optionally) OpenAPI. Routes are registered on the result.
  */
-export async function createServiceApp({ log, registry, checks, optionalChecks, openApi, bodyLimit, trustProxy }: ServiceAppOptions): Promise<HttpServer> {
+export async function createServiceApp({
+  log,
+  registry,
+  checks,
+  optionalChecks,
+  openApi,
+  bodyLimit,
+  trustProxy,
+}: ServiceAppOptions): Promise<HttpServer> {
   const app = createHttpServer({ log, bodyLimit, trustProxy });
   await app.register(errorHandlerPlugin);
   if (openApi !== undefined) await app.register(openApiPlugin, openApi);

@@ -1,7 +1,14 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { createHttpServer, createLoginThrottle, createMemoryLoginAttemptCounts, errorHandlerPlugin, registerBasicAuth, type LoginThrottle } from '../src/index.js';
+import {
+  createHttpServer,
+  createLoginThrottle,
+  createMemoryLoginAttemptCounts,
+  errorHandlerPlugin,
+  registerBasicAuth,
+  type LoginThrottle,
+} from '../src/index.js';
 
 const credentials = { user: 'ops', password: 'right-password' };
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -61,7 +68,10 @@ describe('basic auth against password guessing', () => {
   it('instances that share the counts share the budget, and counts that fail fall back to the instance own', async () => {
     const shared = createMemoryLoginAttemptCounts();
     const now = () => Date.parse('2026-12-07T10:00:00Z');
-    const [a, b] = [await buildApp(createLoginThrottle({ counts: shared, now })), await buildApp(createLoginThrottle({ counts: shared, now }))];
+    const [a, b] = [
+      await buildApp(createLoginThrottle({ counts: shared, now })),
+      await buildApp(createLoginThrottle({ counts: shared, now })),
+    ];
     for (let i = 0; i < 5; i++) expect((await login(a, WRONG)).statusCode).toBe(401);
     for (let i = 0; i < 5; i++) expect((await login(b, WRONG)).statusCode).toBe(401);
     expect((await login(a, WRONG)).statusCode).toBe(429);

@@ -28,7 +28,10 @@ async function openClient(port: number): Promise<Socket> {
   return client;
 }
 
-async function listening({ drainReportAfterMs = 60_000, drainTimeoutMs = 60_000 }: { drainReportAfterMs?: number; drainTimeoutMs?: number } = {}) {
+async function listening({
+  drainReportAfterMs = 60_000,
+  drainTimeoutMs = 60_000,
+}: { drainReportAfterMs?: number; drainTimeoutMs?: number } = {}) {
   const { log, lines } = capturedLogger();
   const app = createHttpServer({ log, drainReportAfterMs, drainTimeoutMs });
   app.post('/events', async (req) => ({ got: req.body }));
@@ -45,7 +48,9 @@ describe('closing the http server', () => {
     let received = '';
     client.on('data', (chunk: Buffer) => (received += chunk.toString()));
     // The body is incomplete when close() starts, so the connection is busy, not idle.
-    client.write('POST /events HTTP/1.1\r\nhost: x\r\nconnection: keep-alive\r\ncontent-type: application/json\r\ncontent-length: 9\r\n\r\n{"a":');
+    client.write(
+      'POST /events HTTP/1.1\r\nhost: x\r\nconnection: keep-alive\r\ncontent-type: application/json\r\ncontent-length: 9\r\n\r\n{"a":',
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     const closed = app.close();
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -67,10 +72,14 @@ describe('closing the http server', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     let done = false;
     const closed = app.close().then(() => (done = true));
-    await expect.poll(() => lines.find((line) => line.msg === 'http server is still waiting for connections to close'), { timeout: 3_000 }).toBeDefined();
+    await expect
+      .poll(() => lines.find((line) => line.msg === 'http server is still waiting for connections to close'), { timeout: 3_000 })
+      .toBeDefined();
     const report = lines.find((line) => line.msg === 'http server is still waiting for connections to close')!;
     // Only the stalled upload holds the close; the idle keep-alive connection was closed at once.
-    expect(report.connections).toEqual([{ client: `127.0.0.1:${stalled.localPort}`, bytesRead: expect.any(Number), bytesWritten: 0, request: 'POST /events' }]);
+    expect(report.connections).toEqual([
+      { client: `127.0.0.1:${stalled.localPort}`, bytesRead: expect.any(Number), bytesWritten: 0, request: 'POST /events' },
+    ]);
     expect(report.waitedMs).toBeGreaterThanOrEqual(200);
     expect(done).toBe(false);
     stalled.destroy();

@@ -3,7 +3,15 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createMetricsRegistry } from '@lambdarec/metrics';
-import { assertSameOriginWrite, bearerToken, createHttpServer, errorHandlerPlugin, healthPlugin, metricsPlugin, secretsEqual } from '../src/index.js';
+import {
+  assertSameOriginWrite,
+  bearerToken,
+  createHttpServer,
+  errorHandlerPlugin,
+  healthPlugin,
+  metricsPlugin,
+  secretsEqual,
+} from '../src/index.js';
 
 async function buildApp() {
   const app = createHttpServer({ log: pino({ level: 'silent' }), bodyLimit: 1024 });
@@ -19,7 +27,9 @@ async function buildApp() {
       slow: () => new Promise((resolve) => setTimeout(resolve, 1_000)),
     },
   });
-  app.get('/items/:id', { schema: { params: z.object({ id: z.string().regex(/^\d+$/, 'id must be digits') }) } }, async (req) => ({ id: req.params.id }));
+  app.get('/items/:id', { schema: { params: z.object({ id: z.string().regex(/^\d+$/, 'id must be digits') }) } }, async (req) => ({
+    id: req.params.id,
+  }));
   app.post('/echo', async (req) => req.body);
   app.get('/conflict', async () => {
     throw new LrecError(ERROR_CODES.RUN_IN_PROGRESS, 'a run is active', { statusCode: 409 });
@@ -33,7 +43,9 @@ async function buildApp() {
   app.get('/pg-timeout', async () => {
     throw new Error('timeout exceeded when trying to connect');
   });
-  app.get('/long/:id', { schema: { params: z.object({ id: z.string().max(128, 'id must be at most 128 characters') }) } }, async (req) => ({ id: req.params.id }));
+  app.get('/long/:id', { schema: { params: z.object({ id: z.string().max(128, 'id must be at most 128 characters') }) } }, async (req) => ({
+    id: req.params.id,
+  }));
   app.post('/guarded', { onRequest: async (request) => assertSameOriginWrite(request) }, async () => ({ done: true }));
   app.get('/guarded', { onRequest: async (request) => assertSameOriginWrite(request) }, async () => ({ read: true }));
   app.get('/bug', async () => {
@@ -47,7 +59,11 @@ describe('error handler', () => {
     const app = await buildApp();
     const res = await app.inject('/items/abc');
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ code: 'LREC_INVALID_REQUEST', message: 'params.id: id must be digits', issues: [{ path: ['params', 'id'] }] });
+    expect(res.json()).toMatchObject({
+      code: 'LREC_INVALID_REQUEST',
+      message: 'params.id: id must be digits',
+      issues: [{ path: ['params', 'id'] }],
+    });
   });
 
   it('answers malformed JSON with 400 and an oversized body with 413', async () => {
@@ -129,14 +145,17 @@ describe('health and metrics', () => {
     await app.inject('/items/1');
     const metrics = await app.inject('/metrics');
     expect(metrics.headers['content-type']).toMatch(/text\/plain/);
-    const line = metrics.body.split('\n').find((l) => l.startsWith('http_request_duration_seconds_count') && l.includes('route="/items/:id"'));
+    const line = metrics.body
+      .split('\n')
+      .find((l) => l.startsWith('http_request_duration_seconds_count') && l.includes('route="/items/:id"'));
     expect(line).toMatch(/status_code="200"/);
     expect(line).toMatch(/ 1$/);
   });
 });
 
 describe('assertSameOriginWrite', () => {
-  const post = async (headers: Record<string, string>) => (await buildApp()).inject({ method: 'POST', url: '/guarded', headers: { host: 'ops.example:3002', ...headers } });
+  const post = async (headers: Record<string, string>) =>
+    (await buildApp()).inject({ method: 'POST', url: '/guarded', headers: { host: 'ops.example:3002', ...headers } });
 
   it('refuses a write from another origin, a null origin or a cross-site fetch with 403', async () => {
     const cases: Array<Record<string, string>> = [
@@ -202,10 +221,19 @@ describe('optional readiness checks', () => {
 
 describe('readiness in the log', () => {
   it('logs when a check starts failing, changes reason or passes again, not at every probe', async () => {
-    const lines: Array<{ level: number; msg: string; dependency?: string; downForMs?: number; probes?: number; err?: { message: string } }> = [];
+    const lines: Array<{
+      level: number;
+      msg: string;
+      dependency?: string;
+      downForMs?: number;
+      probes?: number;
+      err?: { message: string };
+    }> = [];
     let clock = 1_000_000;
     let failure: string | undefined = 'connection refused';
-    const app = createHttpServer({ log: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) }) });
+    const app = createHttpServer({
+      log: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) }),
+    });
     await app.register(healthPlugin, {
       checks: {
         postgres: async () => {
@@ -235,7 +263,12 @@ describe('readiness in the log', () => {
     failure = undefined;
     expect(await probe(1_000)).toBe(200);
     expect(await probe(1_000)).toBe(200);
-    expect(said()).toEqual(['readiness check failed', 'readiness check still failing', 'readiness check failed', 'readiness check passes again']);
+    expect(said()).toEqual([
+      'readiness check failed',
+      'readiness check still failing',
+      'readiness check failed',
+      'readiness check passes again',
+    ]);
     expect(lines.at(-1)).toMatchObject({ level: 30, downForMs: 67_000, probes: 8 });
   });
 });

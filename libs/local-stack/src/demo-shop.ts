@@ -34,7 +34,6 @@ const NOUNS: Record<(typeof CATEGORIES)[number], string[]> = {
   kitchen: ['Chef knife', 'Chopping board', 'Apron', 'Tea towel', 'Spatula', 'Colander', 'Peeler', 'Grater', 'Timer', 'Ladle'],
 };
 
-
 export function demoCatalog(): DemoProduct[] {
   const rnd = seededRandom(7);
   return CATEGORIES.flatMap((category) =>

@@ -41,7 +41,9 @@ const countsByType = (rows: ReadonlyArray<{ type: string; n: string }>): DailyRe
  * catalog names a product's category where it knows one, as serving does.
  */
 async function dailyReport(client: PgClient, day: string): Promise<DailyReport> {
-  const byType = await client.query<{ type: string; n: string }>('SELECT type, sum(n) AS n FROM event_daily WHERE day = $1 GROUP BY type', [day]);
+  const byType = await client.query<{ type: string; n: string }>('SELECT type, sum(n) AS n FROM event_daily WHERE day = $1 GROUP BY type', [
+    day,
+  ]);
   // One join against the earlier days' users, not a lookup per user of the day: no index leads
   // with user_id, so the correlated NOT EXISTS of before scanned event_daily once for each of them
   // (the freeze had become quadratic, ADR 008; the same counts).
@@ -74,7 +76,12 @@ async function dailyReport(client: PgClient, day: string): Promise<DailyReport> 
     day,
     eventsByType: countsByType(byType.rows),
     users: { active, new: fresh, returning: active - fresh },
-    topProducts: products.rows.map((r) => ({ productId: r.product_id, category: r.category, events: Number(r.events), purchases: Number(r.purchases) })),
+    topProducts: products.rows.map((r) => ({
+      productId: r.product_id,
+      category: r.category,
+      events: Number(r.events),
+      purchases: Number(r.purchases),
+    })),
     topCategories: categories.rows.map((r) => ({ category: r.category, events: Number(r.events), purchases: Number(r.purchases) })),
   };
 }
@@ -191,7 +198,10 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
             [runId, maxItemsPerUser],
           );
           const summary = { ...totals.rows[0]!, ...perUser.rows[0]! };
-          const byType = await client.query<{ type: string; n: string }>('SELECT type, sum(n) AS n FROM batch_input WHERE run_id = $1 GROUP BY type', [runId]);
+          const byType = await client.query<{ type: string; n: string }>(
+            'SELECT type, sum(n) AS n FROM batch_input WHERE run_id = $1 GROUP BY type',
+            [runId],
+          );
           const report = maxEventTime === null ? undefined : await dailyReport(client, maxEventTime.toISOString().slice(0, 10));
           return {
             eventsByType: countsByType(byType.rows),

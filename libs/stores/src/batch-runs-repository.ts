@@ -50,8 +50,7 @@ export interface RunOutcome {
 }
 
 export type PublishKeptResult =
-  | { published: true; runId: string }
-  | { published: false; reason: 'not-found' | 'not-succeeded' | 'pruned'; status?: RunStatus };
+  { published: true; runId: string } | { published: false; reason: 'not-found' | 'not-succeeded' | 'pruned'; status?: RunStatus };
 
 export interface BatchRunsRepository {
   /** Records a queued run, unless one is queued or running already (then its id). */
@@ -227,13 +226,22 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
           [keep],
         );
         const doomed = rows.map((row) => row.run_id);
-        for (const table of ['rec_user_items', 'rec_similar_items', 'rec_popular_items', 'rec_category_popular', 'rec_repurchase', 'batch_run_shards']) {
+        for (const table of [
+          'rec_user_items',
+          'rec_similar_items',
+          'rec_popular_items',
+          'rec_category_popular',
+          'rec_repurchase',
+          'batch_run_shards',
+        ]) {
           if (doomed.length > 0) await client.query(`DELETE FROM ${table} WHERE run_id = ANY($1::uuid[])`, [doomed]);
         }
         await client.query('UPDATE batch_runs SET pruned_at = now() WHERE run_id = ANY($1::uuid[])', [doomed]);
         // Work rows are only needed while a run is running.
         for (const table of ['batch_input', 'batch_user_lists', 'batch_product_facts']) {
-          await client.query(`DELETE FROM ${table} WHERE run_id IN (SELECT run_id FROM batch_runs WHERE status IN ('succeeded', 'failed'))`);
+          await client.query(
+            `DELETE FROM ${table} WHERE run_id IN (SELECT run_id FROM batch_runs WHERE status IN ('succeeded', 'failed'))`,
+          );
         }
         return doomed.length;
       });

@@ -12,7 +12,8 @@ export type StoredList = Array<StoredItem | Candidate>;
 
 const encodeReason = (reason: string) =>
   reason === BOUGHT_BEFORE_REASON ? '^' : reason.startsWith(SIMILAR_TO_REASON) ? `~${reason.slice(SIMILAR_TO_REASON.length)}` : reason;
-const decodeReason = (reason: string) => (reason === '^' ? BOUGHT_BEFORE_REASON : reason.startsWith('~') ? `${SIMILAR_TO_REASON}${reason.slice(1)}` : reason);
+const decodeReason = (reason: string) =>
+  reason === '^' ? BOUGHT_BEFORE_REASON : reason.startsWith('~') ? `${SIMILAR_TO_REASON}${reason.slice(1)}` : reason;
 
 export const listJson = (items: readonly ScoredItem[]): string =>
   JSON.stringify(items.map((item): StoredItem => [item.productId, item.score, item.category, item.reasons.map(encodeReason)]));
@@ -39,7 +40,8 @@ export function createRankedListEncoder(categoryOf: ReadonlyMap<string, string |
     }
     return found;
   };
-  return (items) => JSON.stringify(items.map((item): StoredItem => [item.productId, item.score, categoryOf.get(item.productId) ?? null, reasons(item)]));
+  return (items) =>
+    JSON.stringify(items.map((item): StoredItem => [item.productId, item.score, categoryOf.get(item.productId) ?? null, reasons(item)]));
 }
 
 export const decodeList = (stored: StoredList): Candidate[] =>

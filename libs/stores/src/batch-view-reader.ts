@@ -35,7 +35,10 @@ export function createBatchViewReader({ pool }: { pool: PgPool }): BatchViewRead
     },
 
     async userItems(runId, userId) {
-      const { rows } = await pool.query<{ items: StoredList }>('SELECT items FROM rec_user_items WHERE run_id = $1 AND user_id = $2', [runId, userId]);
+      const { rows } = await pool.query<{ items: StoredList }>('SELECT items FROM rec_user_items WHERE run_id = $1 AND user_id = $2', [
+        runId,
+        userId,
+      ]);
       return rows[0] === undefined ? [] : decodeList(rows[0].items);
     },
 
@@ -56,7 +59,10 @@ export function createBatchViewReader({ pool }: { pool: PgPool }): BatchViewRead
     },
 
     async categoryPopular(runId) {
-      const { rows } = await pool.query<{ category: string; items: StoredList }>('SELECT category, items FROM rec_category_popular WHERE run_id = $1', [runId]);
+      const { rows } = await pool.query<{ category: string; items: StoredList }>(
+        'SELECT category, items FROM rec_category_popular WHERE run_id = $1',
+        [runId],
+      );
       return new Map(rows.map((row) => [row.category, decodeList(row.items)]));
     },
 
@@ -68,7 +74,8 @@ export function createBatchViewReader({ pool }: { pool: PgPool }): BatchViewRead
          WHERE run_id = $1 AND ((scope = 'product' AND key = ANY($2::text[])) OR (scope = 'category' AND key = ANY($3::text[])))`,
         [runId, productIds, categories],
       );
-      for (const row of rows) (row.scope === 'product' ? facts.products : facts.categories).set(row.key, { buyers: row.buyers, rebuyers: row.rebuyers });
+      for (const row of rows)
+        (row.scope === 'product' ? facts.products : facts.categories).set(row.key, { buyers: row.buyers, rebuyers: row.rebuyers });
       return facts;
     },
   };

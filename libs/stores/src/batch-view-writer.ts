@@ -74,7 +74,11 @@ async function recordShard(client: PgClient, runId: string, record: ShardRecord,
 export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWriter {
   return {
     async shardDone(runId, stage, shard) {
-      const { rowCount } = await pool.query('SELECT 1 FROM batch_run_shards WHERE run_id = $1 AND stage = $2 AND shard = $3', [runId, stage, shard]);
+      const { rowCount } = await pool.query('SELECT 1 FROM batch_run_shards WHERE run_id = $1 AND stage = $2 AND shard = $3', [
+        runId,
+        stage,
+        shard,
+      ]);
       return rowCount === 1;
     },
 
@@ -121,16 +125,30 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
     },
 
     async similarItemsOf(runId) {
-      const { rows } = await pool.query<{ product_id: string; items: StoredList }>('SELECT product_id, items FROM rec_similar_items WHERE run_id = $1', [runId]);
+      const { rows } = await pool.query<{ product_id: string; items: StoredList }>(
+        'SELECT product_id, items FROM rec_similar_items WHERE run_id = $1',
+        [runId],
+      );
       return new Map(rows.map((row) => [row.product_id, decodeList(row.items)]));
     },
 
     async productFactsOf(runId) {
-      const { rows } = await pool.query<{ product_id: string; category: string | null; popularity: number; buyers: number; rebuyers: number }>(
-        'SELECT product_id, category, popularity, buyers, rebuyers FROM batch_product_facts WHERE run_id = $1 ORDER BY product_id',
-        [runId],
-      );
-      return rows.map((row) => ({ productId: row.product_id, category: row.category, popularity: row.popularity, buyers: row.buyers, rebuyers: row.rebuyers }));
+      const { rows } = await pool.query<{
+        product_id: string;
+        category: string | null;
+        popularity: number;
+        buyers: number;
+        rebuyers: number;
+      }>('SELECT product_id, category, popularity, buyers, rebuyers FROM batch_product_facts WHERE run_id = $1 ORDER BY product_id', [
+        runId,
+      ]);
+      return rows.map((row) => ({
+        productId: row.product_id,
+        category: row.category,
+        popularity: row.popularity,
+        buyers: row.buyers,
+        rebuyers: row.rebuyers,
+      }));
     },
 
     async shardsDone(runId) {
@@ -144,7 +162,8 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
       );
       const none = (): ShardTotals => ({ shards: 0, pairs: 0, rowsWritten: 0, covered: false });
       const done = { 'user-lists': none(), 'similar-items': none(), 'user-items': none() };
-      for (const row of rows) done[row.stage] = { shards: row.n, pairs: Number(row.pairs), rowsWritten: Number(row.written), covered: row.covered };
+      for (const row of rows)
+        done[row.stage] = { shards: row.n, pairs: Number(row.pairs), rowsWritten: Number(row.written), covered: row.covered };
       return done;
     },
   };
@@ -159,7 +178,12 @@ export async function writeRunWideRows(
   popularByCategory: ReadonlyMap<string, readonly ScoredItem[]> = new Map(),
 ): Promise<void> {
   await client.query('INSERT INTO rec_popular_items (run_id, items) VALUES ($1, $2)', [runId, listJson(popular)]);
-  await copyRows(client, 'rec_category_popular', ['run_id', 'category', 'items'], [...popularByCategory].map(([category, items]) => [runId, category, listJson(items)]));
+  await copyRows(
+    client,
+    'rec_category_popular',
+    ['run_id', 'category', 'items'],
+    [...popularByCategory].map(([category, items]) => [runId, category, listJson(items)]),
+  );
   const rows = [
     ...[...repurchase.products].map(([key, stats]) => [runId, 'product', key, stats.buyers, stats.rebuyers] as const),
     ...[...repurchase.categories].map(([key, stats]) => [runId, 'category', key, stats.buyers, stats.rebuyers] as const),
@@ -173,9 +197,24 @@ export async function writeRunWideRows(
  */
 export async function writeWholeModel(pool: PgPool, runId: string, model: BatchModel): Promise<void> {
   await withTransaction(pool, async (client) => {
-    const similar = await copyRows(client, 'rec_similar_items', ['run_id', 'product_id', 'items'], [...model.similar].map(([id, items]) => [runId, id, listJson(items)]));
-    await recordShard(client, runId, { stage: 'similar-items', shard: 0, shards: 1, rowsRead: 0, pairs: model.stats.similarityPairs * 2 }, similar);
-    const users = await copyRows(client, 'rec_user_items', ['run_id', 'user_id', 'items'], [...model.perUser].map(([id, items]) => [runId, id, listJson(items)]));
+    const similar = await copyRows(
+      client,
+      'rec_similar_items',
+      ['run_id', 'product_id', 'items'],
+      [...model.similar].map(([id, items]) => [runId, id, listJson(items)]),
+    );
+    await recordShard(
+      client,
+      runId,
+      { stage: 'similar-items', shard: 0, shards: 1, rowsRead: 0, pairs: model.stats.similarityPairs * 2 },
+      similar,
+    );
+    const users = await copyRows(
+      client,
+      'rec_user_items',
+      ['run_id', 'user_id', 'items'],
+      [...model.perUser].map(([id, items]) => [runId, id, listJson(items)]),
+    );
     await recordShard(client, runId, { stage: 'user-items', shard: 0, shards: 1, rowsRead: 0 }, users);
   });
 }

@@ -25,7 +25,8 @@ export function createBotFlagHistory({ pool }: { pool: PgPool }): BotFlagHistory
         await client.query('CREATE TEMP TABLE bot_flags_staging (LIKE bot_flags) ON COMMIT DROP');
         async function* rows() {
           for await (const page of pages) {
-            for (const flag of page) yield [flag.userId, new Date(flag.from).toISOString(), new Date(flag.until).toISOString(), flag.reason] as const;
+            for (const flag of page)
+              yield [flag.userId, new Date(flag.from).toISOString(), new Date(flag.until).toISOString(), flag.reason] as const;
           }
         }
         await copyRows(client, 'bot_flags_staging', ['user_id', 'from_at', 'until_at', 'reason'], rows());

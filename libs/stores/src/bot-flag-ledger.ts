@@ -99,13 +99,20 @@ export function createBotFlagLedger({
           onDropped?.({ day, dropped, droppedThatDay: total });
           // Once per power of ten a day, not once per call: a flood calls this thousands of times.
           if (Math.floor(Math.log10(total)) > Math.floor(Math.log10(Math.max(1, total - dropped))) || total === dropped) {
-            log?.warn({ day, droppedThatDay: total, maxFlagsPerDay }, 'bot flag ledger: the day reached its cap; further flags of that day are dropped');
+            log?.warn(
+              { day, droppedThatDay: total, maxFlagsPerDay },
+              'bot flag ledger: the day reached its cap; further flags of that day are dropped',
+            );
           }
         }
         return;
       } catch (err) {
         if (attempt >= attempts) {
-          throw new LrecError(ERROR_CODES.STORE_UNAVAILABLE, `could not record ${flags.length} bot flag(s) of ${day} after ${attempt} attempts`, { cause: err, retriable: true });
+          throw new LrecError(
+            ERROR_CODES.STORE_UNAVAILABLE,
+            `could not record ${flags.length} bot flag(s) of ${day} after ${attempt} attempts`,
+            { cause: err, retriable: true },
+          );
         }
         log?.debug({ err, day, attempt }, 'bot flag ledger: write failed; retrying');
         await sleep(retryDelayMs * 2 ** (attempt - 1));

@@ -29,7 +29,12 @@ const unescapeField = (field: string): string | null => {
 };
 
 /** Writes rows into `table` on `client` (inside the caller's transaction); returns how many. */
-export async function copyRows(client: PgClient, table: string, columns: readonly string[], rows: Iterable<readonly CopyValue[]> | AsyncIterable<readonly CopyValue[]>): Promise<number> {
+export async function copyRows(
+  client: PgClient,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<readonly CopyValue[]> | AsyncIterable<readonly CopyValue[]>,
+): Promise<number> {
   let count = 0;
   async function* lines() {
     // ~64 KiB chunks: one write per row would spend its time in stream bookkeeping.

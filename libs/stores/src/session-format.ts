@@ -78,7 +78,11 @@ export function eventFingerprint(eventId: string): string {
 }
 
 /** Decodes a stored session value; exported for tests and tools that inspect the state. */
-export function decodeSession(value: string | null, userId: string, policy: Pick<SessionPolicy, 'sessionWindowMs' | 'maxPurchases'>): SessionSnapshot {
+export function decodeSession(
+  value: string | null,
+  userId: string,
+  policy: Pick<SessionPolicy, 'sessionWindowMs' | 'maxPurchases'>,
+): SessionSnapshot {
   const snapshot: SessionSnapshot = { signals: [], purchases: new Map() };
   if (value === null || (value[0] !== FORMAT_VERSION && value[0] !== '2')) return snapshot;
   const bodyAt = value.indexOf('\x1e');
@@ -109,7 +113,8 @@ export function decodeSession(value: string | null, userId: string, policy: Pick
     const [offset = '', categoryIndex = '', productId = ''] = record.slice(FINGERPRINT_LENGTH + 1).split(',');
     if (type === undefined || productId === '') continue;
     const at = base + parseInt(offset, 36);
-    if (type === 'purchase' && !snapshot.purchases.has(productId) && snapshot.purchases.size < policy.maxPurchases) snapshot.purchases.set(productId, at);
+    if (type === 'purchase' && !snapshot.purchases.has(productId) && snapshot.purchases.size < policy.maxPurchases)
+      snapshot.purchases.set(productId, at);
     if (at < newest - policy.sessionWindowMs) continue;
     const category = categoryIndex === '' ? null : (categories[parseInt(categoryIndex, 36)] ?? null);
     const signal: SessionSignal = { eventId: record.slice(0, FINGERPRINT_LENGTH), userId, type, productId, category, at };

@@ -129,7 +129,14 @@ export function createSessionStore({
           const reason = BOT_REASONS_BY_CODE.get(String(values[i + 2]));
           if (reason === undefined) continue;
           const userId = users[call * usersPerCall + Number(values[i]) - 1]!;
-          flagged.push({ userId, reason, from: Number(values[i + 3]), until: Number(values[i + 4]), raised: Number(values[i + 1]) === 1, at: Number(values[i + 5]) });
+          flagged.push({
+            userId,
+            reason,
+            from: Number(values[i + 3]),
+            until: Number(values[i + 4]),
+            raised: Number(values[i + 1]) === 1,
+            at: Number(values[i + 5]),
+          });
         }
       });
       // After the sessions. If this fails (or the process dies first), the events are delivered

@@ -17,5 +17,12 @@ export async function publishWholeModel(
   watermark: Watermark = { maxEventTime: null, offsets: {} },
 ): Promise<void> {
   await writeWholeModel(pool, runId, model);
-  await runs.publish(runId, { stats, watermark, popular: model.popular, popularByCategory: model.popularByCategory, repurchase: model.repurchase, shards: { similarItems: 1, userItems: 1 } });
+  await runs.publish(runId, {
+    stats,
+    watermark,
+    popular: model.popular,
+    popularByCategory: model.popularByCategory,
+    repurchase: model.repurchase,
+    shards: { similarItems: 1, userItems: 1 },
+  });
 }

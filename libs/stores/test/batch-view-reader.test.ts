@@ -29,7 +29,14 @@ describe('batch view reader', () => {
     const runId = randomUUID();
     await runs.create({ runId, trigger: 'test' });
     await runs.markRunning(runId);
-    const purchase = (userId: string, count: number) => ({ userId, productId: 'rb-tea', type: 'purchase' as const, count, lastAt: 0, category: 'rb-grocery' });
+    const purchase = (userId: string, count: number) => ({
+      userId,
+      productId: 'rb-tea',
+      type: 'purchase' as const,
+      count,
+      lastAt: 0,
+      category: 'rb-grocery',
+    });
     const model = computeBatchModel([purchase('w1', 3), purchase('w2', 1), purchase('w3', 2)], 0, DEFAULT_BATCH_POLICY);
     await publishWholeModel({ pool, runs }, runId, model);
     const facts = await view.repurchase(runId, ['rb-tea', 'rb-unknown'], ['rb-grocery']);

@@ -40,10 +40,15 @@ describe('batch view writer', () => {
     expect((await view.userItems(runId, 'enc-1')).some((item) => item.reasons.includes('batch:bought-before'))).toBe(true);
     expect((await view.similarItems(runId, ['x'])).get('x')).toEqual(model.similar.get('x'));
     expect(await view.popularItems(runId)).toEqual(model.popular);
-    const stored = await pool.query<{ items: unknown[] }>("SELECT items FROM rec_user_items WHERE run_id = $1 AND user_id = 'enc-1'", [runId]);
+    const stored = await pool.query<{ items: unknown[] }>("SELECT items FROM rec_user_items WHERE run_id = $1 AND user_id = 'enc-1'", [
+      runId,
+    ]);
     expect(Array.isArray(stored.rows[0]!.items[0])).toBe(true);
     // A list written before the compact form (objects) reads the same.
-    await pool.query("UPDATE rec_user_items SET items = $2::json WHERE run_id = $1 AND user_id = 'enc-2'", [runId, JSON.stringify(model.perUser.get('enc-2'))]);
+    await pool.query("UPDATE rec_user_items SET items = $2::json WHERE run_id = $1 AND user_id = 'enc-2'", [
+      runId,
+      JSON.stringify(model.perUser.get('enc-2')),
+    ]);
     expect(await view.userItems(runId, 'enc-2')).toEqual(model.perUser.get('enc-2'));
   });
 });

@@ -77,7 +77,8 @@ describe('bot flags in a run', () => {
     const input = await reader.freezeInput(runId, { historyDays: 365, maxItemsPerUser: 100, now: Date.now() });
     const rows: Interaction[] = [];
     for await (const user of reader.users(runId)) rows.push(...user.rows);
-    const of = (userId: string) => rows.filter((r) => r.userId === userId).map(({ productId, type, count, lastAt }) => ({ productId, type, count, lastAt }));
+    const of = (userId: string) =>
+      rows.filter((r) => r.userId === userId).map(({ productId, type, count, lastAt }) => ({ productId, type, count, lastAt }));
 
     expect(input.botEventsExcluded).toBe(6);
     expect(of('victim')).toEqual([
@@ -101,9 +102,27 @@ describe('bot flags in a run', () => {
 
   it("rebuilds a flooded day's row from the user's own events: their latest time, not the flood's", async () => {
     const day = Date.parse('2026-05-02T08:00:00Z');
-    const own = { event: buildClickEvent({ userId: 'late', productId: 'vase', timestamp: new Date(day).toISOString() }), eventTime: new Date(day), arrivedAt: new Date(day), imported: false };
-    const flood = { event: buildClickEvent({ userId: 'late', productId: 'vase', timestamp: new Date(day + 3600_000).toISOString() }), eventTime: new Date(day + 3600_000), arrivedAt: new Date(day + 1000), imported: false };
-    await createEventArchive({ pool }).append({ topic: 't-bot-late', partition: 0, nextOffset: '2', events: [{ ...own, offset: '0' }, { ...flood, offset: '1' }] });
+    const own = {
+      event: buildClickEvent({ userId: 'late', productId: 'vase', timestamp: new Date(day).toISOString() }),
+      eventTime: new Date(day),
+      arrivedAt: new Date(day),
+      imported: false,
+    };
+    const flood = {
+      event: buildClickEvent({ userId: 'late', productId: 'vase', timestamp: new Date(day + 3600_000).toISOString() }),
+      eventTime: new Date(day + 3600_000),
+      arrivedAt: new Date(day + 1000),
+      imported: false,
+    };
+    await createEventArchive({ pool }).append({
+      topic: 't-bot-late',
+      partition: 0,
+      nextOffset: '2',
+      events: [
+        { ...own, offset: '0' },
+        { ...flood, offset: '1' },
+      ],
+    });
     await createBotFlagHistory({ pool }).record(pages([{ userId: 'late', reason: 'rate', from: day + 500, until: day + 1500 }]));
     const runs = createBatchRunsRepository({ pool });
     const reader = createArchiveReader({ pool });

@@ -31,7 +31,12 @@ describe('bot flag ledger', () => {
   it('keeps each flagged burst once, extended in place, and reads those ending at or after a time, a page at a time', async () => {
     const prefix = `${keyPrefix}read:`;
     const ledger = createBotFlagLedger({ redis, keyPrefix: prefix, pageSize: 10, now: () => now });
-    const flags = Array.from({ length: 300 }, (_, i): BotFlagInterval => ({ userId: `u${i}`, reason: i % 2 === 0 ? 'rate' : 'repeat', from: now - 2 * DAY_MS + i * 1000, until: now - 2 * DAY_MS + i * 1000 + 60_000 }));
+    const flags = Array.from({ length: 300 }, (_, i): BotFlagInterval => ({
+      userId: `u${i}`,
+      reason: i % 2 === 0 ? 'rate' : 'repeat',
+      from: now - 2 * DAY_MS + i * 1000,
+      until: now - 2 * DAY_MS + i * 1000 + 60_000,
+    }));
     await ledger.add(flags.slice(0, 150));
     await ledger.add(flags.slice(150));
     // The same burst again, extended: one entry, with the later end.
@@ -53,7 +58,9 @@ describe('bot flag ledger', () => {
     const key = botFlagDayKey(prefix, yesterday);
     expect(await redis.zrange(key, '0', '-1')).toEqual(['night-owl|rate|' + lateEvening]);
     expect(await redis.pexpiretime(key)).toBe(Date.parse(yesterday) + 9 * DAY_MS);
-    expect((await readAll(ledger, lateEvening + 60_000)).flat()).toEqual([{ userId: 'night-owl', reason: 'rate', from: lateEvening, until: lateEvening + 30 * 60_000 }]);
+    expect((await readAll(ledger, lateEvening + 60_000)).flat()).toEqual([
+      { userId: 'night-owl', reason: 'rate', from: lateEvening, until: lateEvening + 30 * 60_000 },
+    ]);
   });
 
   it('a flood of fresh userIds leaves a day within its cap, counts what it dropped, and says so once per power of ten', async () => {
@@ -71,7 +78,14 @@ describe('bot flag ledger', () => {
     });
     // One fresh userId every three events: thousands of flags a minute, in batches as the speed layer writes them.
     for (let batch = 0; batch < 30; batch++) {
-      await ledger.add(Array.from({ length: 100 }, (_, i) => ({ userId: `fresh-${batch}-${i}`, reason: 'repeat' as const, from: noon + batch * 1000 + i, until: noon + 30 * 60_000 })));
+      await ledger.add(
+        Array.from({ length: 100 }, (_, i) => ({
+          userId: `fresh-${batch}-${i}`,
+          reason: 'repeat' as const,
+          from: noon + batch * 1000 + i,
+          until: noon + 30 * 60_000,
+        })),
+      );
     }
     const key = botFlagDayKey(prefix, dayOf(noon));
     expect(await redis.zcard(key)).toBe(1000);

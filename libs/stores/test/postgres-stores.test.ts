@@ -26,7 +26,13 @@ afterAll(async () => {
   await db.drop();
 });
 
-const archived = (event = buildClickEvent(), offset = '0') => ({ event, eventTime: new Date(event.timestamp!), arrivedAt: new Date(event.timestamp!), imported: true, offset });
+const archived = (event = buildClickEvent(), offset = '0') => ({
+  event,
+  eventTime: new Date(event.timestamp!),
+  arrivedAt: new Date(event.timestamp!),
+  imported: true,
+  offset,
+});
 
 describe('event archive', () => {
   it('stores every event once, however often it is appended', async () => {
@@ -58,8 +64,14 @@ describe('catalog listing', () => {
         buildProduct({ productId: 'r1', category: 'rugs', title: 'Kilim' }),
       ]);
       const listing = createCatalogListing({ pool: ownPool });
-      expect(await listing.categories()).toEqual([{ category: 'lamps', products: 2 }, { category: 'rugs', products: 1 }]);
-      expect((await listing.products({ category: 'lamps', limit: 10 })).map((p) => [p.productId, p.inStock])).toEqual([['l1', true], ['l2', false]]);
+      expect(await listing.categories()).toEqual([
+        { category: 'lamps', products: 2 },
+        { category: 'rugs', products: 1 },
+      ]);
+      expect((await listing.products({ category: 'lamps', limit: 10 })).map((p) => [p.productId, p.inStock])).toEqual([
+        ['l1', true],
+        ['l2', false],
+      ]);
       expect((await listing.products({ limit: 10, inStockOnly: true })).map((p) => p.productId)).toEqual(['l1', 'r1']);
       expect([...(await listing.byIds(['r1', 'nope'])).keys()]).toEqual(['r1']);
     } finally {
@@ -103,7 +115,10 @@ describe('catalog', () => {
 
   it('a new product sent without inStock is in stock, and its unsent fields are empty', async () => {
     const catalog = createCatalogRepository({ pool });
-    await catalog.upsert([{ productId: 'k3', price: 5 }, { productId: 'k4', inStock: false }]);
+    await catalog.upsert([
+      { productId: 'k3', price: 5 },
+      { productId: 'k4', inStock: false },
+    ]);
     expect(await rowOf('k3')).toEqual({ category: null, title: null, price: 5, in_stock: true });
     expect(await rowOf('k4')).toEqual({ category: null, title: null, price: null, in_stock: false });
   });
@@ -111,7 +126,12 @@ describe('catalog', () => {
   it('when a productId occurs twice in one request, the result is as if they were sent one after the other', async () => {
     const catalog = createCatalogRepository({ pool });
     await catalog.upsert([{ productId: 'k5', category: 'socks', inStock: false }]);
-    expect(await catalog.upsert([{ productId: 'k5', inStock: true, price: 1 }, { productId: 'k5', price: 2 }])).toBe(2);
+    expect(
+      await catalog.upsert([
+        { productId: 'k5', inStock: true, price: 1 },
+        { productId: 'k5', price: 2 },
+      ]),
+    ).toBe(2);
     expect(await rowOf('k5')).toEqual({ category: 'socks', title: null, price: 2, in_stock: true });
   });
 });
@@ -168,7 +188,10 @@ describe('catalog changes', () => {
   });
 
   it('the snapshots of two reads combine into what either could not see', () => {
-    expect(unseenByEither({ xmax: 20n, inProgress: [12n, 15n] }, { xmax: 14n, inProgress: [9n, 12n] })).toEqual({ xmax: 14n, inProgress: [12n, 9n] });
+    expect(unseenByEither({ xmax: 20n, inProgress: [12n, 15n] }, { xmax: 14n, inProgress: [9n, 12n] })).toEqual({
+      xmax: 14n,
+      inProgress: [12n, 9n],
+    });
     expect(unseenByEither(undefined, { xmax: 3n, inProgress: [] })).toEqual({ xmax: 3n, inProgress: [] });
     expect(unseenByEither(undefined, undefined)).toBeUndefined();
   });
@@ -224,7 +247,7 @@ describe('batch runs', () => {
 
     const { runId: secondRun } = await publishOne();
     expect((await view.publishedRun())?.runId).toBe(secondRun);
-    expect((await runs.get(secondRun))).toMatchObject({ status: 'succeeded', published: true });
+    expect(await runs.get(secondRun)).toMatchObject({ status: 'succeeded', published: true });
     expect((await view.similarItems(secondRun, ['x'])).get('x')?.[0]?.productId).toBe('y');
     expect((await view.popularItems(secondRun)).length).toBeGreaterThan(0);
     // The builder's events are all shoes (other tests' too): the category's list holds both products.
@@ -238,7 +261,11 @@ describe('batch runs', () => {
     const runId = randomUUID();
     await runs.create({ runId, trigger: 'test' });
     // Never marked running: publish must refuse, and roll back everything it wrote.
-    const model = computeBatchModel([{ userId: 'z', productId: 'q', type: 'view', count: 1, lastAt: 0, category: null }], 0, DEFAULT_BATCH_POLICY);
+    const model = computeBatchModel(
+      [{ userId: 'z', productId: 'q', type: 'view', count: 1, lastAt: 0, category: null }],
+      0,
+      DEFAULT_BATCH_POLICY,
+    );
     await expect(publishWholeModel({ pool, runs }, runId, model)).rejects.toThrow(/no longer running/);
     expect(await view.publishedRun()).toEqual(before);
     expect(await view.popularItems(runId)).toEqual([]);
@@ -263,13 +290,22 @@ describe('daily report', () => {
         buildClickEvent({ userId: 'r-new', productId: 'mug', category: 'kitchen', type: 'add_to_cart', timestamp: at(day + 3) }),
         buildClickEvent({ userId: 'r-new', productId: 'kettle', category: 'kitchen', type: 'click', timestamp: at(day + 4) }),
       ];
-      await createEventArchive({ pool: ownPool }).append({ topic: 't-report', partition: 0, nextOffset: String(events.length), events: events.map((e, i) => archived(e, String(i))) });
+      await createEventArchive({ pool: ownPool }).append({
+        topic: 't-report',
+        partition: 0,
+        nextOffset: String(events.length),
+        events: events.map((e, i) => archived(e, String(i))),
+      });
       // The catalog files the kettle elsewhere: its category wins over the one the events named.
       await createCatalogRepository({ pool: ownPool }).upsert([buildProduct({ productId: 'kettle', category: 'appliances' })]);
       const runs = createBatchRunsRepository({ pool: ownPool });
       const runId = randomUUID();
       await runs.create({ runId, trigger: 'test' });
-      const input = await createArchiveReader({ pool: ownPool }).freezeInput(runId, { historyDays: 365, maxItemsPerUser: 100, now: Date.now() });
+      const input = await createArchiveReader({ pool: ownPool }).freezeInput(runId, {
+        historyDays: 365,
+        maxItemsPerUser: 100,
+        now: Date.now(),
+      });
 
       expect(input.eventsByType).toEqual({ view: 3, click: 1, add_to_cart: 1, purchase: 1 });
       expect(input.report).toEqual({

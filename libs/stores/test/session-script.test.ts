@@ -6,7 +6,8 @@ import { FIELDS_PER_EVENT, FINGERPRINT_LENGTH, FORMAT_VERSION, GUARD_FINGERPRINT
 /** The Lua constants the script mirrors from TypeScript: `local X = <value> -- <TS name> ...`. */
 function mirroredConstants(script: string): Record<string, string> {
   const found: Record<string, string> = {};
-  for (const [, value, tsName] of script.matchAll(/^local \w+ = ('[^']*'|\d+) -- ([A-Z_]+)\b/gm)) found[tsName!] = value!.replace(/^'|'$/g, '');
+  for (const [, value, tsName] of script.matchAll(/^local \w+ = ('[^']*'|\d+) -- ([A-Z_]+)\b/gm))
+    found[tsName!] = value!.replace(/^'|'$/g, '');
   return found;
 }
 

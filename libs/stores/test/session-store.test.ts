@@ -39,7 +39,9 @@ describe('session store', () => {
     const purchase = signal({ userId: 'read-back', type: 'purchase', productId: 'p9' });
     await store.record([view, purchase]);
     const snapshot = await store.read('read-back');
-    expect(snapshot.signals.map((s) => s.eventId).sort()).toEqual([eventFingerprint(view.eventId), eventFingerprint(purchase.eventId)].sort());
+    expect(snapshot.signals.map((s) => s.eventId).sort()).toEqual(
+      [eventFingerprint(view.eventId), eventFingerprint(purchase.eventId)].sort(),
+    );
     expect(snapshot.signals.find((s) => s.productId === view.productId)).toEqual({ ...view, eventId: eventFingerprint(view.eventId) });
     expect([...snapshot.purchases.entries()]).toEqual([['p9', purchase.at]]);
   });
@@ -76,7 +78,9 @@ describe('session store', () => {
   it('keeps at most maxPurchases purchased products, the latest', async () => {
     const store = createSessionStore({ redis, keyPrefix, policy });
     const now = Date.now();
-    await store.record(Array.from({ length: 6 }, (_, i) => signal({ userId: 'bulk-buyer', type: 'purchase', productId: `p${i}`, at: now - (6 - i) * 1000 })));
+    await store.record(
+      Array.from({ length: 6 }, (_, i) => signal({ userId: 'bulk-buyer', type: 'purchase', productId: `p${i}`, at: now - (6 - i) * 1000 })),
+    );
     const snapshot = await store.read('bulk-buyer');
     expect([...snapshot.purchases.keys()].sort()).toEqual(['p3', 'p4', 'p5']);
   });
@@ -106,7 +110,14 @@ describe('session store', () => {
     const now = Date.now();
     const events = (userId: string) =>
       ['a', 'b', 'c', 'd'].map((productId, i) =>
-        signal({ userId, eventId: `00000000-0000-4000-8000-00000000000${i}`, productId, category: i % 2 === 0 ? 'shoes' : null, type: i === 3 ? 'purchase' : 'view', at: now - i * 1000 }),
+        signal({
+          userId,
+          eventId: `00000000-0000-4000-8000-00000000000${i}`,
+          productId,
+          category: i % 2 === 0 ? 'shoes' : null,
+          type: i === 3 ? 'purchase' : 'view',
+          at: now - i * 1000,
+        }),
       );
     await store.record(events('forward'));
     for (const one of events('backward').reverse()) await store.record([one]);
@@ -117,48 +128,63 @@ describe('session store', () => {
 
   // Tight windows and caps make the full path trim often; the default policy keeps most steps on the fast path.
   const fastPathPolicies = [
-    ['tight windows and caps', { ...DEFAULT_SESSION_POLICY, maxSignals: 12, maxPurchases: 4, botMaxEventsPerMinute: 8, sessionWindowMs: 10 * 60_000 }],
+    [
+      'tight windows and caps',
+      { ...DEFAULT_SESSION_POLICY, maxSignals: 12, maxPurchases: 4, botMaxEventsPerMinute: 8, sessionWindowMs: 10 * 60_000 },
+    ],
     ['the default policy', DEFAULT_SESSION_POLICY],
   ] as const;
-  it.each(fastPathPolicies)('appending one newer event (the fast path) stores exactly the bytes and expiry a whole rebuild does: %s', async (name, policy) => {
-    // The same event twice in one call takes the full path (and counts once): a reference to compare with.
-    const store = createSessionStore({ redis, keyPrefix, policy });
-    const fastUser = `fast-${name}`;
-    const fullUser = `full-${name}`;
-    const random = seededRandom(7);
-    const pick = <T,>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
-    let clock = Date.now() - 3 * 60 * 60 * 1000;
-    const history: SessionWrite[] = [];
-    for (let step = 0; step < 400; step++) {
-      // Mostly forward in time, sometimes a burst (which the guard flags), a late event, one too
-      // old to keep (judged only), one the guard does not judge, or a redelivery.
-      const gap = pick([0, 1, 500, 2_000, 30_000, 90_000, 400_000]);
-      clock += gap;
-      const late = random() < 0.1;
-      const odd = random();
-      const event =
-        history.length > 0 && random() < 0.08
-          ? pick(history)
-          : signal({
-              productId: pick(['p1', 'p2', 'p3', 'p.4', 'p5']),
-              type: pick(['view', 'view', 'view', 'click', 'add_to_cart', 'purchase'] as const),
-              category: pick(['shoes', 'hats', null, 'Home, Garden']),
-              at: late ? clock - 120_000 : odd < 0.05 ? clock - 5 * 60 * 60 * 1000 : clock,
-              ...(odd < 0.05 ? { judgeOnly: true } : {}),
-              ...(odd > 0.95 ? {} : { arrivedAt: clock }),
-            });
-      history.push(event);
-      const fast = await store.record([{ ...event, userId: fastUser }]);
-      const full = await store.record([{ ...event, userId: fullUser }, { ...event, userId: fullUser }]);
-      expect(fast.map(({ userId: _u, ...f }) => f), `step ${step}`).toEqual(full.map(({ userId: _u, ...f }) => f));
-      const [a, b] = await redis.mget(sessionKey(keyPrefix, fastUser), sessionKey(keyPrefix, fullUser));
-      expect(a, `step ${step}`).toBe(b);
-      // The same expiry too (both written within a few milliseconds): a purchase, a flag or neither.
-      const [fastTtl, fullTtl] = await Promise.all([redis.pttl(sessionKey(keyPrefix, fastUser)), redis.pttl(sessionKey(keyPrefix, fullUser))]);
-      expect(fastTtl).toBeGreaterThan(0);
-      expect(Math.abs(fastTtl - fullTtl), `step ${step}: ttl ${fastTtl} against ${fullTtl}`).toBeLessThan(1000);
-    }
-  });
+  it.each(fastPathPolicies)(
+    'appending one newer event (the fast path) stores exactly the bytes and expiry a whole rebuild does: %s',
+    async (name, policy) => {
+      // The same event twice in one call takes the full path (and counts once): a reference to compare with.
+      const store = createSessionStore({ redis, keyPrefix, policy });
+      const fastUser = `fast-${name}`;
+      const fullUser = `full-${name}`;
+      const random = seededRandom(7);
+      const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
+      let clock = Date.now() - 3 * 60 * 60 * 1000;
+      const history: SessionWrite[] = [];
+      for (let step = 0; step < 400; step++) {
+        // Mostly forward in time, sometimes a burst (which the guard flags), a late event, one too
+        // old to keep (judged only), one the guard does not judge, or a redelivery.
+        const gap = pick([0, 1, 500, 2_000, 30_000, 90_000, 400_000]);
+        clock += gap;
+        const late = random() < 0.1;
+        const odd = random();
+        const event =
+          history.length > 0 && random() < 0.08
+            ? pick(history)
+            : signal({
+                productId: pick(['p1', 'p2', 'p3', 'p.4', 'p5']),
+                type: pick(['view', 'view', 'view', 'click', 'add_to_cart', 'purchase'] as const),
+                category: pick(['shoes', 'hats', null, 'Home, Garden']),
+                at: late ? clock - 120_000 : odd < 0.05 ? clock - 5 * 60 * 60 * 1000 : clock,
+                ...(odd < 0.05 ? { judgeOnly: true } : {}),
+                ...(odd > 0.95 ? {} : { arrivedAt: clock }),
+              });
+        history.push(event);
+        const fast = await store.record([{ ...event, userId: fastUser }]);
+        const full = await store.record([
+          { ...event, userId: fullUser },
+          { ...event, userId: fullUser },
+        ]);
+        expect(
+          fast.map(({ userId: _u, ...f }) => f),
+          `step ${step}`,
+        ).toEqual(full.map(({ userId: _u, ...f }) => f));
+        const [a, b] = await redis.mget(sessionKey(keyPrefix, fastUser), sessionKey(keyPrefix, fullUser));
+        expect(a, `step ${step}`).toBe(b);
+        // The same expiry too (both written within a few milliseconds): a purchase, a flag or neither.
+        const [fastTtl, fullTtl] = await Promise.all([
+          redis.pttl(sessionKey(keyPrefix, fastUser)),
+          redis.pttl(sessionKey(keyPrefix, fullUser)),
+        ]);
+        expect(fastTtl).toBeGreaterThan(0);
+        expect(Math.abs(fastTtl - fullTtl), `step ${step}: ttl ${fastTtl} against ${fullTtl}`).toBeLessThan(1000);
+      }
+    },
+  );
 
   it('writes many users in one script call, each exactly as if written alone, and names the right users it flags', async () => {
     // Three users a call, so one record() makes several calls and a flagged user sits at every position.
@@ -176,16 +202,28 @@ describe('session store', () => {
         events.push(
           bots.has(userId)
             ? signal({ userId, productId: 'same', at: start + k * 2000, arrivedAt: start + k * 2000 })
-            : signal({ userId, productId: `p${Math.floor(random() * 4)}`, type: random() < 0.2 ? 'purchase' : 'view', category: random() < 0.5 ? null : 'shoes', at: start + k * 60_000, arrivedAt: start + k * 60_000 }),
+            : signal({
+                userId,
+                productId: `p${Math.floor(random() * 4)}`,
+                type: random() < 0.2 ? 'purchase' : 'view',
+                category: random() < 0.5 ? null : 'shoes',
+                at: start + k * 60_000,
+                arrivedAt: start + k * 60_000,
+              }),
         );
       }
     }
-    for (const userId of bots) for (let k = 0; k < 3; k++) events.push(signal({ userId, productId: 'same', at: start + 100_000 + k * 1000, arrivedAt: start + 100_000 + k * 1000 }));
+    for (const userId of bots)
+      for (let k = 0; k < 3; k++)
+        events.push(signal({ userId, productId: 'same', at: start + 100_000 + k * 1000, arrivedAt: start + 100_000 + k * 1000 }));
     // Users interleaved, each user's events in the order they arrived, as a partition holds them.
     const interleaved = [...events].sort(() => random() - 0.5).sort((a, b) => a.arrivedAt! - b.arrivedAt!);
     const flaggedTogether = await together.record(interleaved);
     const flaggedAlone = (await Promise.all(users.map((userId) => alone.record(interleaved.filter((e) => e.userId === userId))))).flat();
-    const summary = (flags: typeof flaggedTogether) => flags.map(({ userId, reason, raised, from, until, at }) => ({ userId, reason, raised, from, until, at })).sort((a, b) => a.userId.localeCompare(b.userId));
+    const summary = (flags: typeof flaggedTogether) =>
+      flags
+        .map(({ userId, reason, raised, from, until, at }) => ({ userId, reason, raised, from, until, at }))
+        .sort((a, b) => a.userId.localeCompare(b.userId));
     expect(summary(flaggedTogether)).toEqual(summary(flaggedAlone));
     expect(new Set(flaggedTogether.map((f) => f.userId))).toEqual(bots);
     const written = await redis.mget(...users.map((userId) => sessionKey(keyPrefix, userId)));
@@ -205,7 +243,11 @@ describe('session store', () => {
   it('takes about 20 bytes an event: 10 views of one category stay under 256 bytes', async () => {
     const store = createSessionStore({ redis, keyPrefix, policy: DEFAULT_SESSION_POLICY });
     const now = Date.now();
-    await store.record(Array.from({ length: 10 }, (_, i) => signal({ userId: 'compact', productId: `8512${i}A`, category: 'kitchen', at: now - i * 90_000 })));
+    await store.record(
+      Array.from({ length: 10 }, (_, i) =>
+        signal({ userId: 'compact', productId: `8512${i}A`, category: 'kitchen', at: now - i * 90_000 }),
+      ),
+    );
     expect(await redis.strlen(sessionKey(keyPrefix, 'compact'))).toBeLessThan(256);
     expect((await store.read('compact')).signals).toHaveLength(10);
   });
@@ -221,7 +263,12 @@ describe('bot guard in the session store', () => {
   const policy = DEFAULT_SESSION_POLICY;
   const limit = policy.botMaxEventsPerMinute;
   /** Events arriving `gapMs` apart, up to now, dated as they arrive unless `shape` says otherwise. */
-  const series = (userId: string, n: number, gapMs: number, shape: (i: number) => Partial<SessionWrite> = (i) => ({ productId: `p${i}` })) =>
+  const series = (
+    userId: string,
+    n: number,
+    gapMs: number,
+    shape: (i: number) => Partial<SessionWrite> = (i) => ({ productId: `p${i}` }),
+  ) =>
     Array.from({ length: n }, (_, i) => {
       const arrivedAt = now - (n - i) * gapMs;
       return signal({ userId, at: arrivedAt, arrivedAt, ...shape(i) });
@@ -231,7 +278,13 @@ describe('bot guard in the session store', () => {
     ['at the rate limit', (u) => series(u, limit, 1000)],
     ['the same page over and over', (u) => series(u, 3, 2000, () => ({ productId: 'same' }))],
     ['the same page, slowly', (u) => series(u, 3, 20_000, () => ({ productId: 'same' }))],
-    ['a funnel on one product', (u) => (['view', 'click', 'add_to_cart', 'purchase'] as const).map((type, i) => signal({ userId: u, productId: 'kettle', type, at: now - 4000 + i * 1000, arrivedAt: now - 4000 + i * 1000 }))],
+    [
+      'a funnel on one product',
+      (u) =>
+        (['view', 'click', 'add_to_cart', 'purchase'] as const).map((type, i) =>
+          signal({ userId: u, productId: 'kettle', type, at: now - 4000 + i * 1000, arrivedAt: now - 4000 + i * 1000 }),
+        ),
+    ],
     [
       'timestamps 1.2 s apart alternating two products, all arriving within seconds',
       (u) => series(u, limit + 1, 50, (i) => ({ productId: i % 2 === 0 ? 'a' : 'b', at: now - 60 * 60_000 + i * 1200 })),
@@ -240,23 +293,33 @@ describe('bot guard in the session store', () => {
       'events dated 3 h ago arriving now in a burst (too old to keep, judged all the same)',
       (u) => series(u, limit + 1, 100, (i) => ({ productId: `p${i}`, at: now - 3 * 60 * 60_000 + i * 1200, judgeOnly: true })),
     ],
-    ['a checkout: one request of many distinct products', (u) => Array.from({ length: 80 }, (_, i) => signal({ userId: u, type: 'purchase', productId: `line-${i}`, at: now, arrivedAt: now }))],
+    [
+      'a checkout: one request of many distinct products',
+      (u) => Array.from({ length: 80 }, (_, i) => signal({ userId: u, type: 'purchase', productId: `line-${i}`, at: now, arrivedAt: now })),
+    ],
     ['a history import, never judged', (u) => series(u, limit + 1, 10).map(({ arrivedAt: _arrived, ...event }) => event)],
     [
       'a burst, then a quiet event after the flag has ended',
-      (u) => [...series(u, 3, 1000, () => ({ productId: 'same' })), signal({ userId: u, at: now + policy.botFlagMs, arrivedAt: now + policy.botFlagMs })],
+      (u) => [
+        ...series(u, 3, 1000, () => ({ productId: 'same' })),
+        signal({ userId: u, at: now + policy.botFlagMs, arrivedAt: now + policy.botFlagMs }),
+      ],
     ],
   ];
 
   it.each(cases)('agrees with the domain rule: %s, in one batch or one event at a time', async (name, events) => {
     const store = createSessionStore({ redis, keyPrefix, policy });
     const whole = events(`bot-${name}-whole`);
-    const judged = whole.flatMap((e) => (e.arrivedAt === undefined ? [] : [{ type: e.type, productId: e.productId, arrivedAt: e.arrivedAt }]));
+    const judged = whole.flatMap((e) =>
+      e.arrivedAt === undefined ? [] : [{ type: e.type, productId: e.productId, arrivedAt: e.arrivedAt }],
+    );
     const expected = botFlagAfter(judged, policy);
     // A write reports the last flag it raised, even one that ended before its last event.
     const lastRaised = judged.map((_, i) => botFlagAfter(judged.slice(0, i + 1), policy)).findLast((flag) => flag !== undefined);
     const flagged = await store.record(whole);
-    expect(flagged.filter((f) => f.raised).map(({ reason, from, until }) => ({ reason, from, until }))).toEqual(lastRaised === undefined ? [] : [lastRaised]);
+    expect(flagged.filter((f) => f.raised).map(({ reason, from, until }) => ({ reason, from, until }))).toEqual(
+      lastRaised === undefined ? [] : [lastRaised],
+    );
     expect((await store.inspect(whole[0]!.userId)).botFlag).toEqual(expected);
     const single = events(`bot-${name}-single`);
     for (const event of single) await store.record([event]);
@@ -269,11 +332,21 @@ describe('bot guard in the session store', () => {
     const start = now - 10 * 60_000;
     const at = (offset: number) => ({ at: start + offset, arrivedAt: start + offset });
     // The customer browses; then a stranger floods the customer's id with the same page.
-    const earlier = [0, 60_000, 120_000].map((offset, i) => signal({ userId: 'victim', productId: `own-${i}`, category: 'garden', ...at(offset) }));
+    const earlier = [0, 60_000, 120_000].map((offset, i) =>
+      signal({ userId: 'victim', productId: `own-${i}`, category: 'garden', ...at(offset) }),
+    );
     await store.record(earlier);
-    const flood = [200_000, 200_500, 201_000, 201_500].map((offset) => signal({ userId: 'victim', productId: 'reloaded', category: 'tools', ...at(offset) }));
+    const flood = [200_000, 200_500, 201_000, 201_500].map((offset) =>
+      signal({ userId: 'victim', productId: 'reloaded', category: 'tools', ...at(offset) }),
+    );
     const [flag] = await store.record(flood);
-    expect(flag).toMatchObject({ userId: 'victim', reason: 'repeat', raised: true, from: start + 200_000, until: start + 201_500 + shortFlag.botFlagMs });
+    expect(flag).toMatchObject({
+      userId: 'victim',
+      reason: 'repeat',
+      raised: true,
+      from: start + 200_000,
+      until: start + 201_500 + shortFlag.botFlagMs,
+    });
     // The customer's own event inside the flag counts no more than the flood's.
     const during = signal({ userId: 'victim', productId: 'own-during', ...at(230_000) });
     expect(await store.record([during])).toMatchObject([{ raised: false, from: start + 200_000 }]);
@@ -284,7 +357,13 @@ describe('bot guard in the session store', () => {
     expect((await store.read('victim')).signals.map((s) => s.eventId)).toEqual(fingerprints([...earlier, after]));
     const inspected = await store.inspect('victim');
     expect(inspected.signals).toHaveLength(9);
-    expect(inspected.signals.filter((s) => s.botBurst).map((s) => s.productId)).toEqual(['reloaded', 'reloaded', 'reloaded', 'reloaded', 'own-during']);
+    expect(inspected.signals.filter((s) => s.botBurst).map((s) => s.productId)).toEqual([
+      'reloaded',
+      'reloaded',
+      'reloaded',
+      'reloaded',
+      'own-during',
+    ]);
     // The flag stays in the session until an event arrives after its end: the operator saw it.
     expect(inspected.botFlag).toBeUndefined();
   });
@@ -293,10 +372,18 @@ describe('bot guard in the session store', () => {
     const store = createSessionStore({ redis, keyPrefix, policy });
     const burst = series('bot-reader', 3, 1000, () => ({ productId: 'same', category: 'tools' }));
     const [flag] = await store.record(burst);
-    expect(flag).toMatchObject({ userId: 'bot-reader', reason: 'repeat', raised: true, from: burst[0]!.arrivedAt, until: burst[2]!.arrivedAt! + policy.botFlagMs });
+    expect(flag).toMatchObject({
+      userId: 'bot-reader',
+      reason: 'repeat',
+      raised: true,
+      from: burst[0]!.arrivedAt,
+      until: burst[2]!.arrivedAt! + policy.botFlagMs,
+    });
     expect((await store.read('bot-reader')).signals).toEqual([]);
     const more = signal({ userId: 'bot-reader', productId: 'same', at: now + 500, arrivedAt: now + 500 });
-    expect(await store.record([more])).toMatchObject([{ reason: 'repeat', raised: false, from: burst[0]!.arrivedAt, until: more.arrivedAt! + policy.botFlagMs }]);
+    expect(await store.record([more])).toMatchObject([
+      { reason: 'repeat', raised: false, from: burst[0]!.arrivedAt, until: more.arrivedAt! + policy.botFlagMs },
+    ]);
     expect(await redis.pttl(sessionKey(keyPrefix, 'bot-reader'))).toBeGreaterThan(policy.botFlagMs - 60_000);
   });
 
@@ -315,6 +402,8 @@ describe('bot guard in the session store', () => {
     expect(await store.record(burst)).toMatchObject([{ userId: 'ledger-bot', raised: false }]);
     const recorded = [];
     for await (const page of ledger.flagsSince(0)) recorded.push(...page);
-    expect(recorded).toEqual([{ userId: 'ledger-bot', reason: 'repeat', from: burst[0]!.arrivedAt, until: burst[2]!.arrivedAt! + policy.botFlagMs }]);
+    expect(recorded).toEqual([
+      { userId: 'ledger-bot', reason: 'repeat', from: burst[0]!.arrivedAt, until: burst[2]!.arrivedAt! + policy.botFlagMs },
+    ]);
   });
 });

@@ -1,7 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startInfra } from './infra.js';
 
-
 /** vitest global setup: real services once per test run, handed to tests with inject('infra'). */
 export default async function setup(project: TestProject) {
   const started = Date.now();

@@ -32,7 +32,10 @@ export const freePort = () =>
     server.on('error', reject);
   });
 
-export async function startIsolatedServices(infra: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<IsolatedServices> {
+export async function startIsolatedServices(
+  infra: Record<string, string>,
+  extraEnv: Record<string, string> = {},
+): Promise<IsolatedServices> {
   const log = createLogger({ name: 'isolated-services', level: 'warn' });
   const run = `iso_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
   const adminPool = createPgPool({ url: infra['DATABASE_URL']!, log, applicationName: 'lambdarec-tools', max: 1 });
@@ -40,9 +43,21 @@ export async function startIsolatedServices(infra: Record<string, string>, extra
   const admin = createKafka({ brokers: infra['KAFKA_BROKERS']!.split(','), clientId: 'lambdarec-tools', log }).admin();
   await admin.connect();
   const topic = `${run}.events`;
-  await admin.createTopics({ waitForLeaders: true, topics: [topic, `${topic}.dlq`].map((name) => ({ topic: name, numPartitions: 3, replicationFactor: 1, configEntries: eventTopicConfigEntries() })) });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [topic, `${topic}.dlq`].map((name) => ({
+      topic: name,
+      numPartitions: 3,
+      replicationFactor: 1,
+      configEntries: eventTopicConfigEntries(),
+    })),
+  });
 
-  const secrets = { catalogKey: randomBytes(18).toString('base64url'), dashboardUser: 'tools', dashboardPassword: randomBytes(12).toString('base64url') };
+  const secrets = {
+    catalogKey: randomBytes(18).toString('base64url'),
+    dashboardUser: 'tools',
+    dashboardPassword: randomBytes(12).toString('base64url'),
+  };
   const env: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',
     HOME: process.env['HOME'] ?? '',
@@ -66,7 +81,12 @@ export async function startIsolatedServices(infra: Record<string, string>, extra
   const pid = {} as Record<ServiceName, number>;
   const stop = async () => {
     await Promise.all(
-      children.map((child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM'))))),
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) =>
+            child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')),
+          ),
+      ),
     );
     await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
     await admin.disconnect();
@@ -97,7 +117,12 @@ export async function startIsolatedServices(infra: Record<string, string>, extra
       url[name] = `http://127.0.0.1:${port}`;
       pid[name] = child.pid!;
       const deadline = Date.now() + 60_000;
-      while (!(await fetch(`${url[name]}/readyz`).then((r) => r.ok, () => false))) {
+      while (
+        !(await fetch(`${url[name]}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
         if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not become ready`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }

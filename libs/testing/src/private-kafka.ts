@@ -76,19 +76,36 @@ export function createPrivateKafka(port: number, controllerPort: number, { broke
         .join(''),
   );
   const java = (args: string[]) =>
-    execFileSync('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', `${libs}/*`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', `${libs}/*`, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   const clusterId = java(['kafka.tools.StorageTool', 'random-uuid']).trim().split('\n').pop()!;
   java(['kafka.tools.StorageTool', 'format', '--cluster-id', clusterId, '--config', conf, '--standalone']);
 
   const brokers = [`127.0.0.1:${port}`];
   let jvm: ChildProcess | undefined;
-  const stopped = () => new Promise<void>((resolve) => (jvm === undefined || jvm.exitCode !== null || jvm.signalCode !== null ? resolve() : jvm.once('exit', () => resolve())));
+  const stopped = () =>
+    new Promise<void>((resolve) =>
+      jvm === undefined || jvm.exitCode !== null || jvm.signalCode !== null ? resolve() : jvm.once('exit', () => resolve()),
+    );
   return {
     brokers,
     async start() {
       jvm = spawn(
         'java',
-        ['-Xms128m', '-Xmx384m', '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dkafka.logs.dir=${logs}`, `-Dlog4j2.configurationFile=${path.join(WORKSPACE_ROOT, 'infra/kafka/log4j2.properties')}`, '-cp', `${libs}/*`, 'kafka.Kafka', conf],
+        [
+          '-Xms128m',
+          '-Xmx384m',
+          '-XX:+UseG1GC',
+          '-Djava.awt.headless=true',
+          `-Dkafka.logs.dir=${logs}`,
+          `-Dlog4j2.configurationFile=${path.join(WORKSPACE_ROOT, 'infra/kafka/log4j2.properties')}`,
+          '-cp',
+          `${libs}/*`,
+          'kafka.Kafka',
+          conf,
+        ],
         { stdio: 'ignore' },
       );
       const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();

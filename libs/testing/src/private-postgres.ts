@@ -37,27 +37,56 @@ export function createPrivatePostgres(port: number): PrivatePostgres {
   const owner = asRoot ? Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })) : undefined;
   if (owner !== undefined) chownSync(dir, owner, owner);
   const run = (cmd: string, args: string[]) => {
-    const full = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const : ([cmd, args] as const);
+    const full = asRoot ? (['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const) : ([cmd, args] as const);
     const result = spawnSync(full[0], full[1], { cwd: '/', encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`${cmd} failed: ${result.stderr || result.stdout}`);
   };
   const pwfile = path.join(dir, 'pw');
   writeFileSync(pwfile, 'private\n', { mode: 0o600 });
   if (owner !== undefined) chownSync(pwfile, owner, owner);
-  run(path.join(bin, 'initdb'), ['-D', data, '-U', 'lambdarec', `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+  run(path.join(bin, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'lambdarec',
+    `--pwfile=${pwfile}`,
+    '--auth-host=scram-sha-256',
+    '--auth-local=trust',
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+  ]);
   const pg = {
     url: `postgres://lambdarec:private@127.0.0.1:${port}/postgres`,
     start() {
-      run(path.join(bin, 'pg_ctl'), ['start', '-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '30', '-s', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir}`]);
+      run(path.join(bin, 'pg_ctl'), [
+        'start',
+        '-D',
+        data,
+        '-l',
+        path.join(dir, 'log'),
+        '-w',
+        '-t',
+        '30',
+        '-s',
+        '-o',
+        `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir}`,
+      ]);
     },
     kill() {
       // "immediate": no checkpoint, backends killed: what a crash or an OOM kill leaves.
       run(path.join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w', '-t', '30', '-s']);
     },
     remove() {
-      spawnSync(asRoot ? 'runuser' : path.join(bin, 'pg_ctl'), asRoot ? ['-u', 'postgres', '--', path.join(bin, 'pg_ctl'), 'stop', '-D', data, '-m', 'immediate', '-s'] : ['stop', '-D', data, '-m', 'immediate', '-s'], {
-        cwd: '/',
-      });
+      spawnSync(
+        asRoot ? 'runuser' : path.join(bin, 'pg_ctl'),
+        asRoot
+          ? ['-u', 'postgres', '--', path.join(bin, 'pg_ctl'), 'stop', '-D', data, '-m', 'immediate', '-s']
+          : ['stop', '-D', data, '-m', 'immediate', '-s'],
+        {
+          cwd: '/',
+        },
+      );
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -34,7 +34,15 @@ const hex = (value: number, width: number) => (value >>> 0).toString(16).padStar
 export const generatedEventId = (seed: number, index: number) =>
   `${hex(seed, 8)}-${hex(Math.floor(index / 2 ** 32), 4)}-4000-8000-${hex(Math.floor(index / 2 ** 16) % 2 ** 16, 4)}${hex(index % 2 ** 16, 4)}${hex(seed ^ 0x5bd1e995, 4)}`;
 
-export function* retailHistory({ events, users, products, categories, days = 365, end = Date.parse('2026-11-01T00:00:00Z'), seed = 1 }: RetailHistoryOptions): Generator<ClickEvent> {
+export function* retailHistory({
+  events,
+  users,
+  products,
+  categories,
+  days = 365,
+  end = Date.parse('2026-11-01T00:00:00Z'),
+  seed = 1,
+}: RetailHistoryOptions): Generator<ClickEvent> {
   const random = seededRandom(seed);
   const categoryCount = Math.max(4, Math.min(products, categories ?? Math.round(products / 100)));
   const perCategory = products / categoryCount;
@@ -70,7 +78,19 @@ export function* retailHistory({ events, users, products, categories, days = 365
  * The shape that once put a ceiling on the batch layer: many shoppers with many distinct products
  * each (views of `productsPerUser` different products per shopper, from a uniform catalogue).
  */
-export function* wideHistory({ users, productsPerUser, products, seed = 1, end = Date.parse('2026-11-01T00:00:00Z') }: { users: number; productsPerUser: number; products: number; seed?: number; end?: number }): Generator<ClickEvent> {
+export function* wideHistory({
+  users,
+  productsPerUser,
+  products,
+  seed = 1,
+  end = Date.parse('2026-11-01T00:00:00Z'),
+}: {
+  users: number;
+  productsPerUser: number;
+  products: number;
+  seed?: number;
+  end?: number;
+}): Generator<ClickEvent> {
   const random = seededRandom(seed);
   let index = 0;
   for (let u = 0; u < users; u++) {
@@ -90,11 +110,20 @@ export function* wideHistory({ users, productsPerUser, products, seed = 1, end =
 }
 
 /** Cuts events into archive batches as if read from one partition of `topic`, offsets from `firstOffset`. */
-export function* asPartitionBatches(events: Iterable<ClickEvent>, { topic, batchSize = 5000, firstOffset = 0 }: { topic: string; batchSize?: number; firstOffset?: number }): Generator<PartitionBatch> {
+export function* asPartitionBatches(
+  events: Iterable<ClickEvent>,
+  { topic, batchSize = 5000, firstOffset = 0 }: { topic: string; batchSize?: number; firstOffset?: number },
+): Generator<PartitionBatch> {
   let batch: ConsumedEvent[] = [];
   let offset = firstOffset;
   for (const event of events) {
-    batch.push({ event, eventTime: new Date(event.timestamp!), arrivedAt: new Date(event.timestamp!), imported: true, offset: String(offset++) });
+    batch.push({
+      event,
+      eventTime: new Date(event.timestamp!),
+      arrivedAt: new Date(event.timestamp!),
+      imported: true,
+      offset: String(offset++),
+    });
     if (batch.length === batchSize) {
       yield { topic, partition: 0, events: batch, nextOffset: String(offset) };
       batch = [];

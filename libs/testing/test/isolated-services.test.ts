@@ -17,9 +17,16 @@ describe('isolated services', () => {
     try {
       // One shopper's event puts a session in Redis; the batch scheduler has its queue's keys there.
       const event = buildClickEvent({ userId: 'isolated-shopper' });
-      const posted = await fetch(`${system.url.ingest}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: [event] }) });
+      const posted = await fetch(`${system.url.ingest}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events: [event] }),
+      });
       expect(posted.status).toBe(202);
-      await waitFor(async () => ((await countKeys(redis, `${namespace}:*`)) > 0 ? true : undefined), { what: 'the session in Redis', timeoutMs: 30_000 });
+      await waitFor(async () => ((await countKeys(redis, `${namespace}:*`)) > 0 ? true : undefined), {
+        what: 'the session in Redis',
+        timeoutMs: 30_000,
+      });
       expect(await countKeys(redis, `bull:${namespace}-batch:*`)).toBeGreaterThan(0);
       expect((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [namespace])).rowCount).toBe(1);
 

@@ -17,10 +17,17 @@ describe('event topic settings', () => {
     try {
       const { resources } = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [created.topic, created.dlq].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: Object.keys(EVENT_TOPIC_CONFIG) })),
+        resources: [created.topic, created.dlq].map((name) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name,
+          configNames: Object.keys(EVENT_TOPIC_CONFIG),
+        })),
       });
       for (const resource of resources) {
-        expect(Object.fromEntries(resource.configEntries.map(({ configName, configValue }) => [configName, configValue])), resource.resourceName).toEqual(EVENT_TOPIC_CONFIG);
+        expect(
+          Object.fromEntries(resource.configEntries.map(({ configName, configValue }) => [configName, configValue])),
+          resource.resourceName,
+        ).toEqual(EVENT_TOPIC_CONFIG);
       }
     } finally {
       await admin.disconnect();
@@ -31,7 +38,10 @@ describe('event topic settings', () => {
   it('infra/local.sh and docker-compose.yml give the event topics the same settings', () => {
     const localSh = readFileSync(path.join(WORKSPACE_ROOT, 'infra/local.sh'), 'utf8');
     const compose = readFileSync(path.join(WORKSPACE_ROOT, 'docker-compose.yml'), 'utf8');
-    const localConfig = /^readonly TOPIC_CONFIG=\(([^)]*)\)$/m.exec(localSh)?.[1]?.match(/"[^"]*"/g)?.map((quoted) => quoted.slice(1, -1));
+    const localConfig = /^readonly TOPIC_CONFIG=\(([^)]*)\)$/m
+      .exec(localSh)?.[1]
+      ?.match(/"[^"]*"/g)
+      ?.map((quoted) => quoted.slice(1, -1));
     const settings = Object.entries(EVENT_TOPIC_CONFIG).map(([name, value]) => `${name}=${value}`);
     expect(localConfig).toEqual(settings);
     for (const setting of settings) {

@@ -16,7 +16,7 @@ describe('popularityBaseline', () => {
 describe('itemKnnBaseline', () => {
   const train = [basket('a', ['A', 'B']), basket('b', ['A', 'B']), basket('c', ['A', 'C']), basket('d', ['C', 'D']), basket('u', ['A'])];
 
-  it('scores by cosine over buyers: B (2 of 3 of A\'s other buyers) before C', () => {
+  it("scores by cosine over buyers: B (2 of 3 of A's other buyers) before C", () => {
     expect(itemKnnBaseline(train).recommend('u', 2)).toEqual(['B', 'C']);
   });
 

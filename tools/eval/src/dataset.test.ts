@@ -9,13 +9,24 @@ import { categoryFromDescription, cleanRow, isProductCode, loadOnlineRetail, par
 
 const HEADER = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
 const row = (overrides: Partial<Record<'invoice' | 'code' | 'description' | 'quantity' | 'date' | 'price' | 'customer', string>> = {}) => {
-  const r = { invoice: '536365', code: '85123A', description: 'WHITE HANGING HEART T-LIGHT HOLDER', quantity: '6', date: '2010-12-01 08:26:00', price: '2.55', customer: '17850.0', ...overrides };
+  const r = {
+    invoice: '536365',
+    code: '85123A',
+    description: 'WHITE HANGING HEART T-LIGHT HOLDER',
+    quantity: '6',
+    date: '2010-12-01 08:26:00',
+    price: '2.55',
+    customer: '17850.0',
+    ...overrides,
+  };
   return [r.invoice, r.code, r.description, r.quantity, r.date, r.price, r.customer, 'United Kingdom'];
 };
 
 describe('parseCsvRecord', () => {
   it('keeps a quoted description with commas in one field', () => {
-    expect(parseCsvRecord('536520,21123,"SET/10 IVORY POLKADOT PARTY CANDLES, BOXED",1,2010-12-01 12:43:00,1.25,14729.0,United Kingdom')).toEqual([
+    expect(
+      parseCsvRecord('536520,21123,"SET/10 IVORY POLKADOT PARTY CANDLES, BOXED",1,2010-12-01 12:43:00,1.25,14729.0,United Kingdom'),
+    ).toEqual([
       '536520',
       '21123',
       'SET/10 IVORY POLKADOT PARTY CANDLES, BOXED',
@@ -87,9 +98,13 @@ describe('loadOnlineRetail', () => {
   });
 
   const shared = fileURLToPath(new URL('../../../../shared/datasets/online-retail/online_retail.csv.gz', import.meta.url));
-  it.runIf(existsSync(shared))("cleans the shared dataset to SOURCE.md's clean purchase subset", async () => {
-    const { stats } = await loadOnlineRetail(shared);
-    expect(stats).toEqual({ rows: 541_909, kept: 396_337, customers: 4_334, products: 3_659, invoices: 18_402 });
-    // Half a million rows: about 2 s alone, more beside other test processes on two cores.
-  }, 60_000);
+  it.runIf(existsSync(shared))(
+    "cleans the shared dataset to SOURCE.md's clean purchase subset",
+    async () => {
+      const { stats } = await loadOnlineRetail(shared);
+      expect(stats).toEqual({ rows: 541_909, kept: 396_337, customers: 4_334, products: 3_659, invoices: 18_402 });
+      // Half a million rows: about 2 s alone, more beside other test processes on two cores.
+    },
+    60_000,
+  );
 });

@@ -116,7 +116,10 @@ export interface LoadOptions {
 }
 
 /** Reads a gzip or plain CSV in the UCI layout and keeps the clean purchase lines. */
-export async function loadOnlineRetail(file: string, { onProgress }: LoadOptions = {}): Promise<{ lines: PurchaseLine[]; stats: CleaningStats }> {
+export async function loadOnlineRetail(
+  file: string,
+  { onProgress }: LoadOptions = {},
+): Promise<{ lines: PurchaseLine[]; stats: CleaningStats }> {
   const { size } = await stat(file);
   const raw = createReadStream(file);
   let bytesRead = 0;
@@ -130,7 +133,8 @@ export async function loadOnlineRetail(file: string, { onProgress }: LoadOptions
   for await (const record of createInterface({ input, crlfDelay: Infinity })) {
     if (header) {
       header = false;
-      if (!record.startsWith('InvoiceNo,StockCode,')) throw new Error(`${file} is not in the UCI Online Retail layout (header: ${record.slice(0, 80)})`);
+      if (!record.startsWith('InvoiceNo,StockCode,'))
+        throw new Error(`${file} is not in the UCI Online Retail layout (header: ${record.slice(0, 80)})`);
       continue;
     }
     if (record === '') continue;

@@ -32,7 +32,14 @@ export function toInteractions(train: readonly Basket[], categoryOf: (productId:
       const key = `${basket.customerId}\u0000${productId}`;
       const found = byPair.get(key);
       if (found === undefined) {
-        byPair.set(key, { userId: basket.customerId, productId, type: 'purchase', count: 1, lastAt: basket.at, category: categoryOf(productId) });
+        byPair.set(key, {
+          userId: basket.customerId,
+          productId,
+          type: 'purchase',
+          count: 1,
+          lastAt: basket.at,
+          category: categoryOf(productId),
+        });
       } else {
         found.count++;
         found.lastAt = Math.max(found.lastAt, basket.at);
@@ -86,7 +93,10 @@ function answering(
       const repurchase = (productId: string) => {
         const category = categoryOf(productId);
         return decideRepurchase(
-          { product: model.repurchase.products.get(productId), category: category === null ? undefined : model.repurchase.categories.get(category) },
+          {
+            product: model.repurchase.products.get(productId),
+            category: category === null ? undefined : model.repurchase.categories.get(category),
+          },
           sessionPolicy,
         );
       };

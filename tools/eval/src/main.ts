@@ -35,7 +35,9 @@ if (values.help) {
   process.exit(0);
 }
 
-const file = path.resolve(positionals[0] ?? process.env['ONLINE_RETAIL_CSV'] ?? path.join(root, '../shared/datasets/online-retail/online_retail.csv.gz'));
+const file = path.resolve(
+  positionals[0] ?? process.env['ONLINE_RETAIL_CSV'] ?? path.join(root, '../shared/datasets/online-retail/online_retail.csv.gz'),
+);
 if (!existsSync(file)) {
   process.stderr.write(`eval: no dataset at ${file}; pass a file in the UCI Online Retail layout (CSV, optionally gzip)\n`);
   process.exit(2);

@@ -65,9 +65,7 @@ describe('peerArguments', () => {
   });
 
   it('refuses a parameter of the other model, an unknown model, a non-finite value and a bad top', () => {
-    expect(() => peerArguments({ model: 'bm25', params: { factors: 64 } }, files)).toThrow(
-      /bm25 takes no parameter "factors"/,
-    );
+    expect(() => peerArguments({ model: 'bm25', params: { factors: 64 } }, files)).toThrow(/bm25 takes no parameter "factors"/);
     expect(() => peerArguments({ model: 'knn' as 'bm25', params: {} }, files)).toThrow(/unknown model/);
     expect(() => peerArguments({ model: 'als', params: { alpha: Number.POSITIVE_INFINITY } }, files)).toThrow(/alpha/);
     expect(() => peerArguments({ model: 'als', params: {}, top: 0 }, files)).toThrow(/top/);

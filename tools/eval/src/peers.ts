@@ -126,8 +126,7 @@ export interface PeerOutput {
   recommendations: Map<string, string[]>;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Reads OUT.json, checking its shape: a malformed file is an error, not an empty answer. */
 export function parsePeerOutput(text: string): PeerOutput {

@@ -5,7 +5,11 @@ import type { Basket, SplitData } from './split.js';
 const DAY = 24 * 60 * 60 * 1000;
 const T0 = Date.parse('2011-06-01T00:00:00Z');
 const basket = (day: number, items: string[]): Basket => ({ customerId: 'c1', invoice: `i${day}`, at: T0 + day * DAY, items });
-const data = (future: Basket[]): SplitData => ({ split: { name: 'test', cutoff: T0, end: T0 + 90 * DAY }, train: [], future: new Map([['c1', future]]) });
+const data = (future: Basket[]): SplitData => ({
+  split: { name: 'test', cutoff: T0, end: T0 + 90 * DAY },
+  train: [],
+  future: new Map([['c1', future]]),
+});
 
 describe('buildCases', () => {
   it('next-basket asks from the history alone for the first basket after the cutoff', () => {

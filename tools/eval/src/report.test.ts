@@ -15,7 +15,11 @@ const report: EvalReport = {
   seed: 42,
   sampleUsers: null,
   splits: [{ name: 'test', cutoff: '2011-09-11', end: '2011-12-10', trainBaskets: 25, customers: 10 }],
-  test: [result('popularity', 'next-basket', 0.4, 0.1), result('batch', 'rest-of-basket', 0.5, 0.2), result('session', 'rest-of-basket', 0.6, 0.25)],
+  test: [
+    result('popularity', 'next-basket', 0.4, 0.1),
+    result('batch', 'rest-of-basket', 0.5, 0.2),
+    result('session', 'rest-of-basket', 0.6, 0.25),
+  ],
   validation: [],
   notes: ['a note'],
 };

@@ -38,14 +38,24 @@ function table(results: readonly VariantResult[], protocol: ProtocolName): strin
 }
 
 /** The uplift of a session-aware variant over the same system without the session. */
-export function uplift(results: readonly VariantResult[], protocol: ProtocolName, withSession: string, without: string): Scores | undefined {
+export function uplift(
+  results: readonly VariantResult[],
+  protocol: ProtocolName,
+  withSession: string,
+  without: string,
+): Scores | undefined {
   const a = results.find((r) => r.protocol === protocol && r.variant === withSession);
   const b = results.find((r) => r.protocol === protocol && r.variant === without);
   if (a === undefined || b === undefined) return undefined;
   return { hit: a.scores.hit - b.scores.hit, recall: a.scores.recall - b.scores.recall, ndcg: a.scores.ndcg - b.scores.ndcg };
 }
 
-export function renderMarkdown(report: EvalReport, protocols: readonly ProtocolName[], sessionVariant: string, batchVariant: string): string {
+export function renderMarkdown(
+  report: EvalReport,
+  protocols: readonly ProtocolName[],
+  sessionVariant: string,
+  batchVariant: string,
+): string {
   const lines: string[] = [
     '# lambdarec offline evaluation',
     '',
@@ -69,10 +79,15 @@ export function renderMarkdown(report: EvalReport, protocols: readonly ProtocolN
       if (rows.length === 0) continue;
       lines.push(`### ${protocol}`, '', ...rows, '');
       const up = uplift(results, protocol, sessionVariant, batchVariant);
-      if (up !== undefined) lines.push(`Session uplift over batch-only: HR@10 ${signed(up.hit)}, recall@10 ${signed(up.recall)}, NDCG@10 ${signed(up.ndcg)}.`, '');
+      if (up !== undefined)
+        lines.push(
+          `Session uplift over batch-only: HR@10 ${signed(up.hit)}, recall@10 ${signed(up.recall)}, NDCG@10 ${signed(up.ndcg)}.`,
+          '',
+        );
     }
   }
-  if (report.tuning !== undefined) lines.push('## Tuning', '', `Best on validation: ${report.tuning.settings} (${report.tuning.scores}).`, '');
+  if (report.tuning !== undefined)
+    lines.push('## Tuning', '', `Best on validation: ${report.tuning.settings} (${report.tuning.scores}).`, '');
   if (report.peers !== undefined) {
     lines.push('## Peer library parameters (chosen on validation)', '');
     for (const [peer, params] of Object.entries(report.peers)) lines.push(`- ${peer}: ${params}`);
@@ -122,11 +137,15 @@ export function renderHitCurveSvg(results: readonly VariantResult[], protocols: 
       parts.push(`<text x="${x(k)}" y="${y0 + plotH + 16}" text-anchor="middle">${k}</text>`);
     }
     parts.push(`<text x="${x0 + plotW / 2}" y="${y0 + plotH + 32}" text-anchor="middle">k</text>`);
-    parts.push(`<text x="${x0 - 36}" y="${y0 + plotH / 2}" text-anchor="middle" transform="rotate(-90 ${x0 - 36} ${y0 + plotH / 2})">HR@k</text>`);
+    parts.push(
+      `<text x="${x0 - 36}" y="${y0 + plotH / 2}" text-anchor="middle" transform="rotate(-90 ${x0 - 36} ${y0 + plotH / 2})">HR@k</text>`,
+    );
     parts.push(`<rect x="${x0}" y="${y0}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`);
     for (const r of rows) {
       const points = r.hitCurve.map((v, i) => `${x(i + 1).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-      parts.push(`<polyline fill="none" stroke="${colour.get(r.variant)}" stroke-width="2" points="${points}"><title>${escapeXml(r.variant)}</title></polyline>`);
+      parts.push(
+        `<polyline fill="none" stroke="${colour.get(r.variant)}" stroke-width="2" points="${points}"><title>${escapeXml(r.variant)}</title></polyline>`,
+      );
     }
   });
   variants.forEach((variant, i) => {

@@ -3,7 +3,14 @@
  * accumulated. Baselines and peers see only the history; lambdarec also sees the session where
  * the protocol streams one, exactly as serving would.
  */
-import { DEFAULT_BATCH_POLICY, DEFAULT_MERGE_WEIGHTS, DEFAULT_SESSION_POLICY, type BatchPolicy, type MergeWeights, type SessionPolicy } from '@lambdarec/domain';
+import {
+  DEFAULT_BATCH_POLICY,
+  DEFAULT_MERGE_WEIGHTS,
+  DEFAULT_SESSION_POLICY,
+  type BatchPolicy,
+  type MergeWeights,
+  type SessionPolicy,
+} from '@lambdarec/domain';
 import { itemKnnBaseline, popularityBaseline, purchaseHistories, repeatThenKnnBaseline, type Recommender } from './baselines.js';
 import { categoryFromDescription, type CleaningStats, type PurchaseLine } from './dataset.js';
 import { trainLambdarec, type LambdarecModel } from './lambdarec.js';
@@ -23,7 +30,11 @@ export interface LambdarecSettings {
   weights: MergeWeights;
 }
 
-export const DEFAULT_SETTINGS: LambdarecSettings = { batch: DEFAULT_BATCH_POLICY, session: DEFAULT_SESSION_POLICY, weights: DEFAULT_MERGE_WEIGHTS };
+export const DEFAULT_SETTINGS: LambdarecSettings = {
+  batch: DEFAULT_BATCH_POLICY,
+  session: DEFAULT_SESSION_POLICY,
+  weights: DEFAULT_MERGE_WEIGHTS,
+};
 
 export interface EvalOptions {
   seed: number;
@@ -96,7 +107,11 @@ function lambdarecVariants(model: LambdarecModel) {
 const PEER_GRID: ReadonlyArray<{ name: string; model: 'bm25' | 'als'; params: Record<string, number> }> = [
   ...[20, 100, 1000].map((k) => ({ name: 'implicit BM25 item-item', model: 'bm25' as const, params: { k } })),
   ...[64, 128].flatMap((factors) =>
-    [1, 10].map((alpha) => ({ name: 'implicit ALS', model: 'als' as const, params: { factors, alpha, regularization: 0.01, iterations: 15, seed: 42 } })),
+    [1, 10].map((alpha) => ({
+      name: 'implicit ALS',
+      model: 'als' as const,
+      params: { factors, alpha, regularization: 0.01, iterations: 15, seed: 42 },
+    })),
   ),
 ];
 
@@ -105,7 +120,12 @@ async function peerRecommenders(runner: PeerRunner, validation: SplitRun, test: 
     [...purchaseHistories(run.data.train)].flatMap(([user, items]) => [...items].map(([item, { count }]) => [user, item, count] as const));
   const chosen = new Map<string, { params: Record<string, number>; ndcg: number }>();
   for (const candidate of PEER_GRID) {
-    const lists = await runner.recommend({ model: candidate.model, params: candidate.params, train: trainOf(validation), users: [...validation.data.future.keys()] });
+    const lists = await runner.recommend({
+      model: candidate.model,
+      params: candidate.params,
+      train: trainOf(validation),
+      users: [...validation.data.future.keys()],
+    });
     const acc = new MetricAccumulator(10, TOP);
     for (const c of validation.cases.get('next-basket')!) acc.add(lists.get(c.customerId) ?? [], c.target);
     const ndcg = acc.means().ndcg;
@@ -145,12 +165,18 @@ const describeSettings = (s: LambdarecSettings) =>
 /** Validation objective: mean NDCG@10 over the three protocols (lambdarec as served). */
 function objective(results: readonly VariantResult[]): number {
   const served = PROTOCOLS.map(
-    (p) => results.find((r) => r.protocol === p && r.variant === (p === 'next-basket' ? LAMBDAREC_BATCH : LAMBDAREC_SESSION))?.scores.ndcg ?? 0,
+    (p) =>
+      results.find((r) => r.protocol === p && r.variant === (p === 'next-basket' ? LAMBDAREC_BATCH : LAMBDAREC_SESSION))?.scores.ndcg ?? 0,
   );
   return served.reduce((a, b) => a + b, 0) / served.length;
 }
 
-export async function runEval(lines: readonly PurchaseLine[], stats: CleaningStats, file: string, options: EvalOptions): Promise<EvalReport> {
+export async function runEval(
+  lines: readonly PurchaseLine[],
+  stats: CleaningStats,
+  file: string,
+  options: EvalOptions,
+): Promise<EvalReport> {
   const categories = new Map<string, string | null>();
   for (const line of lines) if (!categories.has(line.productId)) categories.set(line.productId, categoryFromDescription(line.description));
   const categoryOf = (productId: string) => categories.get(productId) ?? null;
@@ -182,7 +208,11 @@ export async function runEval(lines: readonly PurchaseLine[], stats: CleaningSta
         model = trainLambdarec(validation.data.train, categoryOf, candidate.batch, candidate.session, candidate.weights);
         models.set(candidate.batch.neighbourWeight, model);
       }
-      const value = objective(score(validation, lambdarecVariants(model.withPolicy(candidate.session, candidate.weights)), 'tuning (validation)', { seed: options.seed }));
+      const value = objective(
+        score(validation, lambdarecVariants(model.withPolicy(candidate.session, candidate.weights)), 'tuning (validation)', {
+          seed: options.seed,
+        }),
+      );
       options.log?.(`tune ${describeSettings(candidate)}: mean NDCG@10 ${value.toFixed(4)}`);
       if (best === undefined || value > best.value) best = { settings: candidate, value };
     }
@@ -192,7 +222,9 @@ export async function runEval(lines: readonly PurchaseLine[], stats: CleaningSta
 
   const runSplit = async (run: SplitRun, label: string, peers: Array<{ name: string; recommend: (c: EvalCase) => string[] }>) => {
     const model = trainLambdarec(run.data.train, categoryOf, settings.batch, settings.session, settings.weights);
-    options.onStepDone?.(`trained lambdarec (${label}): ${model.model.stats.items} items, ${model.model.stats.similarityPairs} similar pairs`);
+    options.onStepDone?.(
+      `trained lambdarec (${label}): ${model.model.stats.items} items, ${model.model.stats.similarityPairs} similar pairs`,
+    );
     return score(run, [...baselineVariants(run), ...peers, ...lambdarecVariants(model)], label, options);
   };
 

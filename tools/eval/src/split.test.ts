@@ -16,7 +16,12 @@ const buildLine = (overrides: Partial<PurchaseLine> = {}): PurchaseLine => ({
   line: ++lineNo,
   ...overrides,
 });
-const basket = (customerId: string, day: number, items: string[], invoice = `${customerId}-${day}`): Basket => ({ customerId, invoice, at: T0 + day * DAY, items });
+const basket = (customerId: string, day: number, items: string[], invoice = `${customerId}-${day}`): Basket => ({
+  customerId,
+  invoice,
+  at: T0 + day * DAY,
+  items,
+});
 
 describe('toBaskets', () => {
   it('groups lines by invoice, keeps the entry order and lists a product once', () => {
@@ -34,7 +39,13 @@ describe('toBaskets', () => {
 });
 
 describe('splitByTime', () => {
-  const baskets = [basket('old', 1, ['A']), basket('old', 20, ['B']), basket('old', 25, ['C']), basket('new', 21, ['D']), basket('old', 40, ['E'])];
+  const baskets = [
+    basket('old', 1, ['A']),
+    basket('old', 20, ['B']),
+    basket('old', 25, ['C']),
+    basket('new', 21, ['D']),
+    basket('old', 40, ['E']),
+  ];
 
   it('trains on what came before the cutoff and evaluates known customers inside the window only', () => {
     const data = splitByTime(baskets, { name: 'test', cutoff: T0 + 10 * DAY, end: T0 + 30 * DAY });

@@ -76,7 +76,11 @@ export async function sendUntilAccepted(
     const decision = decideRetry(status, failures, retryAfter);
     if (decision.action === 'done') return text === '' ? undefined : JSON.parse(text);
     if (decision.action === 'stop') {
-      throw new LoadRequestError(`${init.method} ${url} answered ${status ?? 'nothing'}${status === undefined ? ` (${text})` : ''}`, status, text);
+      throw new LoadRequestError(
+        `${init.method} ${url} answered ${status ?? 'nothing'}${status === undefined ? ` (${text})` : ''}`,
+        status,
+        text,
+      );
     }
     if (rateLimited >= rateLimitedLimit) throw new RateLimitedAgain(rateLimited);
     onWait({ status, delayMs: decision.delayMs, rateLimited: decision.rateLimited, reason: text });

@@ -61,7 +61,10 @@ const file = positionals[0] ?? DEFAULT_DATASET;
 const concurrency = Number(values.concurrency);
 const skipEvents = Number(values['skip-events']);
 if (positionals.length > 1 || !Number.isInteger(concurrency) || concurrency < 1 || !Number.isInteger(skipEvents) || skipEvents < 0) {
-  fail('usage: npm run load -- [file] [--concurrency N ≥ 1] [--skip-events N ≥ 0] [--ingest-url URL] [--batch-url URL] [--no-batch-run]', 2);
+  fail(
+    'usage: npm run load -- [file] [--concurrency N ≥ 1] [--skip-events N ≥ 0] [--ingest-url URL] [--batch-url URL] [--no-batch-run]',
+    2,
+  );
 }
 if (!existsSync(file)) {
   fail(
@@ -75,11 +78,14 @@ const ingestUrl = values['ingest-url']!;
 const batchUrl = values['batch-url']!;
 const runBatch = !values['no-batch-run'];
 const catalogKey = values['catalog-key'] ?? env['CATALOG_API_KEY'] ?? startSecret('catalog-api-key');
-if (catalogKey === undefined) fail('no catalog API key: set CATALOG_API_KEY or pass --catalog-key (npm start keeps its generated one in .local/catalog-api-key)');
+if (catalogKey === undefined)
+  fail('no catalog API key: set CATALOG_API_KEY or pass --catalog-key (npm start keeps its generated one in .local/catalog-api-key)');
 const dashboardUser = values['dashboard-user'] ?? env['DASHBOARD_USER'] ?? 'admin';
 const dashboardPassword = values['dashboard-password'] ?? env['DASHBOARD_PASSWORD'] ?? startSecret('dashboard-password');
 if (runBatch && dashboardPassword === undefined) {
-  fail('no dashboard password for POST /batch/runs: set DASHBOARD_PASSWORD or pass --dashboard-password (npm start keeps its generated one in .local/dashboard-password), or pass --no-batch-run');
+  fail(
+    'no dashboard password for POST /batch/runs: set DASHBOARD_PASSWORD or pass --dashboard-password (npm start keeps its generated one in .local/dashboard-password), or pass --no-batch-run',
+  );
 }
 const dashboardAuth = `Basic ${Buffer.from(`${dashboardUser}:${dashboardPassword}`).toString('base64')}`;
 const json = { 'content-type': 'application/json' };
@@ -91,7 +97,8 @@ const reachable = (url: string) =>
     () => false,
   );
 for (const [name, url] of [['ingest', ingestUrl], ...(runBatch ? [['batch', batchUrl]] : [])] as const) {
-  if (!(await reachable(`${url}/healthz`))) fail(`${name} does not answer at ${url}; start the system with npm start, or pass --${name}-url`);
+  if (!(await reachable(`${url}/healthz`)))
+    fail(`${name} does not answer at ${url}; start the system with npm start, or pass --${name}-url`);
 }
 
 // Ctrl-C: requests already sent are answered, none is sent or retried after; the message says how to go on.
@@ -125,9 +132,19 @@ function onWait({ status, delayMs, rateLimited, reason }: Waiting): void {
  * after a new minute began: a request larger than the whole per-minute budget is refused every
  * minute, and RATE_LIMIT_PER_MINUTE may be set below the API's request size.
  */
-async function sendInParts<T>(url: string, method: string, headers: Record<string, string>, items: readonly T[], body: (part: readonly T[]) => string): Promise<void> {
+async function sendInParts<T>(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  items: readonly T[],
+  body: (part: readonly T[]) => string,
+): Promise<void> {
   try {
-    await sendUntilAccepted(url, { method, headers, body: body(items) }, { onWait, signal: stop.signal, rateLimitedLimit: items.length > 1 ? 2 : Infinity });
+    await sendUntilAccepted(
+      url,
+      { method, headers, body: body(items) },
+      { onWait, signal: stop.signal, rateLimitedLimit: items.length > 1 ? 2 : Infinity },
+    );
   } catch (err) {
     if (!(err instanceof RateLimitedAgain)) throw err;
     const half = Math.ceil(items.length / 2);
@@ -167,7 +184,9 @@ say(`▶ reading ${file}`);
 const reading = createProgress('reading', process.stdout);
 const { lines, stats } = await loadOnlineRetail(file, { onProgress: (f) => reading.update(f) });
 reading.done();
-say(`  ${stats.rows} rows, ${stats.kept} clean purchase lines: ${stats.customers} customers, ${stats.products} products, ${stats.invoices} invoices`);
+say(
+  `  ${stats.rows} rows, ${stats.kept} clean purchase lines: ${stats.customers} customers, ${stats.products} products, ${stats.invoices} invoices`,
+);
 
 try {
   const products = catalogOf(lines);
@@ -176,7 +195,10 @@ try {
   const catalogDone = await inParallel(productChunks.length, async (i) => {
     await sendInParts(`${ingestUrl}/products`, 'PUT', operatorHeaders, productChunks[i]!, (part) => JSON.stringify(part));
   });
-  if (interrupted) throw new Interrupted(`interrupted during the catalog (${catalogDone.size} of ${productChunks.length} requests done); run again to finish, nothing is duplicated`);
+  if (interrupted)
+    throw new Interrupted(
+      `interrupted during the catalog (${catalogDone.size} of ${productChunks.length} requests done); run again to finish, nothing is duplicated`,
+    );
 
   const archiveBaseline = runBatch ? await archiverEvents() : undefined;
   const events = lines.slice(skipEvents).map(purchaseEventOf);
@@ -265,7 +287,10 @@ async function waitForArchiver(baseline: number | undefined, expected: number): 
       say(`\n  the archiver handled ${handled} of ${expected} events and has not moved for a minute; starting the run anyway`);
       return false;
     }
-    if (interrupted) throw new Interrupted('interrupted while waiting for the archiver; the events are in, start a run with POST /batch/runs or run this again');
+    if (interrupted)
+      throw new Interrupted(
+        'interrupted while waiting for the archiver; the events are in, start a run with POST /batch/runs or run this again',
+      );
     await sleep(500);
   }
   archiving.done();
@@ -277,15 +302,30 @@ interface Run {
   status: 'queued' | 'running' | 'succeeded' | 'failed';
   published: boolean;
   progress: { phase: string; shardsDone: number; shardsTotal: number } | null;
-  stats: { eventsRead?: number; users?: number; items?: number; similarityPairs?: number; durationMs?: number; historyDays?: number; error?: string };
+  stats: {
+    eventsRead?: number;
+    users?: number;
+    items?: number;
+    similarityPairs?: number;
+    durationMs?: number;
+    historyDays?: number;
+    error?: string;
+  };
 }
 
 async function waitForRun(runId: string): Promise<Run> {
   let shown = '';
   for (;;) {
-    const run = (await sendUntilAccepted(`${batchUrl}/batch/runs/${runId}`, { method: 'GET', headers: { authorization: dashboardAuth } }, { onWait, signal: stop.signal })) as Run;
+    const run = (await sendUntilAccepted(
+      `${batchUrl}/batch/runs/${runId}`,
+      { method: 'GET', headers: { authorization: dashboardAuth } },
+      { onWait, signal: stop.signal },
+    )) as Run;
     if (run.status === 'succeeded' || run.status === 'failed') return run;
-    const where = run.progress === null ? run.status : `${run.progress.phase}${run.progress.shardsTotal > 0 ? ` ${run.progress.shardsDone}/${run.progress.shardsTotal}` : ''}`;
+    const where =
+      run.progress === null
+        ? run.status
+        : `${run.progress.phase}${run.progress.shardsTotal > 0 ? ` ${run.progress.shardsDone}/${run.progress.shardsTotal}` : ''}`;
     if (where !== shown) {
       shown = where;
       say(`  ${runId}: ${where}`);
@@ -322,7 +362,11 @@ async function batchRun(sentEvents: number, archiverCaughtUp: boolean, datasetDa
       await waitForRun(answer.runId!);
       continue;
     }
-    throw new LoadRequestError(`POST ${batchUrl}/batch/runs answered ${res.status}${res.status === 401 ? ' (check DASHBOARD_USER / DASHBOARD_PASSWORD)' : ''}`, res.status, JSON.stringify(answer));
+    throw new LoadRequestError(
+      `POST ${batchUrl}/batch/runs answered ${res.status}${res.status === 401 ? ' (check DASHBOARD_USER / DASHBOARD_PASSWORD)' : ''}`,
+      res.status,
+      JSON.stringify(answer),
+    );
   }
   const run = await waitForRun(runId);
   const s = run.stats;
@@ -330,7 +374,8 @@ async function batchRun(sentEvents: number, archiverCaughtUp: boolean, datasetDa
     `  run ${runId} ${run.status}${run.published ? ' and published' : ''}: ${s.eventsRead ?? '?'} events read, ${s.users ?? '?'} users, ` +
       `${s.items ?? '?'} items, ${s.similarityPairs ?? '?'} similar pairs in ${s.durationMs === undefined ? '?' : `${(s.durationMs / 1000).toFixed(1)} s`}`,
   );
-  if (run.status === 'failed') throw new LoadRequestError(`batch run ${runId} failed: ${s.error ?? 'no reason given'}`, undefined, JSON.stringify(run));
+  if (run.status === 'failed')
+    throw new LoadRequestError(`batch run ${runId} failed: ${s.error ?? 'no reason given'}`, undefined, JSON.stringify(run));
   if (s.eventsRead !== undefined && s.eventsRead < sentEvents) {
     const horizon = s.historyDays ?? 365;
     const why = !archiverCaughtUp

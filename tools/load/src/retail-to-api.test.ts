@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { catalogOf, chunks, decideRetry, donePrefix, eventIdFor, MAX_ATTEMPTS, nameBasedUuid, purchaseEventOf } from './retail-to-api.js';
 
 describe('load mapping (pure)', () => {
-  const line = { invoice: '536365', productId: '85123A', description: 'WHITE HANGING HEART T-LIGHT HOLDER', quantity: 6, at: Date.parse('2010-12-01T08:26:00Z'), unitPrice: 2.55, customerId: '17850', line: 1 };
+  const line = {
+    invoice: '536365',
+    productId: '85123A',
+    description: 'WHITE HANGING HEART T-LIGHT HOLDER',
+    quantity: 6,
+    at: Date.parse('2010-12-01T08:26:00Z'),
+    unitPrice: 2.55,
+    customerId: '17850',
+    line: 1,
+  };
 
   it('derives name-based UUIDs (RFC 9562 v5) and so the same eventId for the same invoice line', () => {
     expect(nameBasedUuid('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');

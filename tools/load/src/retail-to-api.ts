@@ -10,7 +10,10 @@ const EVENT_ID_NAMESPACE = '4c86c852-9b10-4ba9-b6d2-29ea63019cc4';
 
 /** RFC 9562 version 5 (SHA-1, name-based) UUID: the same name always gives the same id. */
 export function nameBasedUuid(namespace: string, name: string): string {
-  const hash = createHash('sha1').update(Buffer.from(namespace.replaceAll('-', ''), 'hex')).update(name, 'utf8').digest();
+  const hash = createHash('sha1')
+    .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
+    .update(name, 'utf8')
+    .digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');
@@ -69,7 +72,9 @@ export function catalogOf(lines: readonly PurchaseLine[]): CatalogProduct[] {
     }
     latest.set(l.productId, { at: l.at, line: l.line, title: l.description !== '' ? l.description : seen?.title, price: l.unitPrice });
   }
-  return [...latest.entries()].map(([productId, { title, price }]) => (title === undefined ? { productId, price } : { productId, title, price }));
+  return [...latest.entries()].map(([productId, { title, price }]) =>
+    title === undefined ? { productId, price } : { productId, title, price },
+  );
 }
 
 export function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -93,7 +98,8 @@ export const MAX_ATTEMPTS = 10;
  */
 export function decideRetry(status: number | undefined, failures: number, retryAfter: string | null | undefined): RetryDecision {
   if (status !== undefined && status >= 200 && status < 300) return { action: 'done' };
-  const givenMs = retryAfter !== null && retryAfter !== undefined && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) * 1000 : undefined;
+  const givenMs =
+    retryAfter !== null && retryAfter !== undefined && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) * 1000 : undefined;
   if (status === 429) return { action: 'retry', delayMs: givenMs ?? 5_000, rateLimited: true };
   if (status !== undefined && status < 500) return { action: 'stop' };
   if (failures >= MAX_ATTEMPTS) return { action: 'stop' };

@@ -51,7 +51,13 @@ const rate = Number(values.rate);
 const durationMs = Number(values.duration) * 1000;
 const sampleEvery = Number(values['sample-every']);
 const seed = values.seed === undefined ? undefined : Number(values.seed);
-if (!(rate > 0) || !(durationMs > 0) || !Number.isInteger(sampleEvery) || sampleEvery < 1 || (seed !== undefined && !Number.isInteger(seed))) {
+if (
+  !(rate > 0) ||
+  !(durationMs > 0) ||
+  !Number.isInteger(sampleEvery) ||
+  sampleEvery < 1 ||
+  (seed !== undefined && !Number.isInteger(seed))
+) {
   process.stderr.write('simulate: --rate (events/s) and --duration (s) take positive numbers, --sample-every and --seed integers\n');
   process.exit(2);
 }
@@ -88,7 +94,10 @@ async function products(): Promise<SimulatedProduct[]> {
   return readCatalog(databaseUrl);
 }
 
-for (const [name, url] of [['ingest', urls.ingest], ['serving', urls.serving]] as const) {
+for (const [name, url] of [
+  ['ingest', urls.ingest],
+  ['serving', urls.serving],
+] as const) {
   if (!(await answers(`${url}/healthz`))) {
     process.stderr.write(`simulate: ${name} does not answer at ${url}; start the system with npm start, or pass --${name}-url\n`);
     process.exit(1);
@@ -96,7 +105,9 @@ for (const [name, url] of [['ingest', urls.ingest], ['serving', urls.serving]] a
 }
 const catalog = await products();
 if (catalog.length === 0) {
-  process.stderr.write('simulate: the catalog has no product in stock; run npm start (demo shop) or npm run load first, or pass --products\n');
+  process.stderr.write(
+    'simulate: the catalog has no product in stock; run npm start (demo shop) or npm run load first, or pass --products\n',
+  );
   process.exit(1);
 }
 
@@ -136,7 +147,9 @@ async function watchVisibility(userId: string, postedAt: number): Promise<void> 
   const deadline = postedAt + VISIBLE_TIMEOUT_MS;
   while (!interrupted) {
     try {
-      const res = await fetch(`${urls.serving}/recommendations/${encodeURIComponent(userId)}?limit=1`, { signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(`${urls.serving}/recommendations/${encodeURIComponent(userId)}?limit=1`, {
+        signal: AbortSignal.timeout(5_000),
+      });
       if (res.ok && ((await res.json()) as { sources?: { session?: boolean } }).sources?.session === true) {
         visibleMs.push(performance.now() - postedAt);
         return;

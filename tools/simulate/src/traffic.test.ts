@@ -78,7 +78,13 @@ describe('simulate traffic (pure)', () => {
       { type: 'click', productId: 'a' },
       { type: 'view', productId: 'b' },
     ];
-    const pool = createShopperPool({ plan: () => [...visit], random: () => 0.5, newUserId: (n) => `u${n}`, sampleEvery: 2, thinkTimeMs: [1_000, 1_000] });
+    const pool = createShopperPool({
+      plan: () => [...visit],
+      random: () => 0.5,
+      newUserId: (n) => `u${n}`,
+      sampleEvery: 2,
+      thinkTimeMs: [1_000, 1_000],
+    });
     const first = pool.take(0, 3);
     expect(first.map((o) => [o.shopper.userId, o.event.type, o.first, o.shopper.sampled])).toEqual([
       ['u1', 'view', true, false],

@@ -87,7 +87,11 @@ export function planVisit(pick: () => SimulatedProduct, random: Random, funnel: 
   } while (random() >= leave);
   if (cart.size > 0 && random() < funnel.checkout) {
     for (const product of cart.values()) {
-      events.push(product.price === undefined ? { type: 'purchase', productId: product.productId } : { type: 'purchase', productId: product.productId, value: product.price });
+      events.push(
+        product.price === undefined
+          ? { type: 'purchase', productId: product.productId }
+          : { type: 'purchase', productId: product.productId, value: product.price },
+      );
     }
   }
   return events;
@@ -156,7 +160,13 @@ export function createShopperPool({ plan, random, newUserId, sampleEvery, thinkT
       }
       while (out.length < count) {
         arrived++;
-        const shopper: Shopper = { userId: newUserId(arrived), events: plan(), next: 1, readyAt: now + think(), sampled: arrived % sampleEvery === 0 };
+        const shopper: Shopper = {
+          userId: newUserId(arrived),
+          events: plan(),
+          next: 1,
+          readyAt: now + think(),
+          sampled: arrived % sampleEvery === 0,
+        };
         active.push(shopper);
         out.push({ shopper, event: shopper.events[0]!, first: true });
       }

@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  batchRunSchema,
-  batchRunsAnswerSchema,
-  ERROR_CODES,
-  LrecError,
-  runCreatedSchema,
-  runIdParamsSchema,
-} from '@lambdarec/contracts';
+import { batchRunSchema, batchRunsAnswerSchema, ERROR_CODES, LrecError, runCreatedSchema, runIdParamsSchema } from '@lambdarec/contracts';
 import { assertSameOriginWrite, type HttpServer } from '@lambdarec/http';
 import type { BatchRunsRepository } from '@lambdarec/stores';
 import type { FastifyInstance } from 'fastify';
@@ -50,7 +43,13 @@ export async function runsRoutes(app: HttpServer, { runs, queue, credentials, lo
       '/batch/runs/:runId',
       {
         onRequest: scope.basicAuth,
-        schema: { summary: 'One batch run', tags: ['batch'], security: [{ basicAuth: [] }], params: runIdParamsSchema, response: { 200: batchRunSchema } },
+        schema: {
+          summary: 'One batch run',
+          tags: ['batch'],
+          security: [{ basicAuth: [] }],
+          params: runIdParamsSchema,
+          response: { 200: batchRunSchema },
+        },
       },
       async (request) => {
         const run = await runs.get(request.params.runId);
@@ -85,7 +84,9 @@ export async function runsRoutes(app: HttpServer, { runs, queue, credentials, lo
           await enqueueRun(queue, runId, 'api');
         } catch (err) {
           // If Postgres is down too, reconciliation at the next start marks the run failed.
-          await runs.markFailed(runId, 'could not be queued').catch((markErr: unknown) => request.log.error({ err: markErr, runId }, 'could not mark the run failed'));
+          await runs
+            .markFailed(runId, 'could not be queued')
+            .catch((markErr: unknown) => request.log.error({ err: markErr, runId }, 'could not mark the run failed'));
           throw new LrecError(ERROR_CODES.STORE_UNAVAILABLE, 'the job queue is unavailable; retry later', {
             statusCode: 503,
             retriable: true,
@@ -117,7 +118,10 @@ export async function runsRoutes(app: HttpServer, { runs, queue, credentials, lo
         const result = await runs.publishKept(runId);
         if (!result.published) {
           if (result.reason === 'not-found') throw new LrecError(ERROR_CODES.NOT_FOUND, `no batch run ${runId}`, { statusCode: 404 });
-          const why = result.reason === 'pruned' ? 'its rows were pruned (only the last kept runs can be published again)' : `it is ${result.status}, not succeeded`;
+          const why =
+            result.reason === 'pruned'
+              ? 'its rows were pruned (only the last kept runs can be published again)'
+              : `it is ${result.status}, not succeeded`;
           throw new LrecError(ERROR_CODES.RUN_NOT_PUBLISHABLE, `batch run ${runId} cannot be published: ${why}`, { statusCode: 409 });
         }
         request.log.warn({ runId }, 'kept batch run published again (rollback)');

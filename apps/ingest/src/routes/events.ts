@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  clickEventInputSchema,
-  ERROR_CODES,
-  LrecError,
-  parseEventsBody,
-  type ClickEvent,
-} from '@lambdarec/contracts';
+import { clickEventInputSchema, ERROR_CODES, LrecError, parseEventsBody, type ClickEvent } from '@lambdarec/contracts';
 import { bearerToken, secretsEqual, type HttpServer } from '@lambdarec/http';
 import type { Counter } from '@lambdarec/metrics';
 import { z } from 'zod';
@@ -36,7 +30,10 @@ const eventsRequestDoc = z.union([
   z.object({ events: z.array(clickEventInputSchema) }),
 ]);
 
-export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted, limit, writeKey, operatorKey, maxEventAgeHours }: EventsRouteOptions) {
+export async function eventsRoutes(
+  app: HttpServer,
+  { publisher, clock, accepted, limit, writeKey, operatorKey, maxEventAgeHours }: EventsRouteOptions,
+) {
   app.post(
     '/events',
     {
@@ -47,15 +44,21 @@ export async function eventsRoutes(app: HttpServer, { publisher, clock, accepted
         if (authorization !== undefined) {
           const token = bearerToken(authorization);
           if (token === undefined || !secretsEqual(token, operatorKey)) {
-            throw new LrecError(ERROR_CODES.UNAUTHORIZED, 'a history import needs Authorization: Bearer <CATALOG_API_KEY>; live events send no Authorization', {
-              statusCode: 401,
-            });
+            throw new LrecError(
+              ERROR_CODES.UNAUTHORIZED,
+              'a history import needs Authorization: Bearer <CATALOG_API_KEY>; live events send no Authorization',
+              {
+                statusCode: 401,
+              },
+            );
           }
           historyImports.add(request);
         } else if (writeKey !== undefined) {
           const given = request.headers['x-write-key'];
           if (typeof given !== 'string' || !secretsEqual(given, writeKey)) {
-            throw new LrecError(ERROR_CODES.UNAUTHORIZED, 'POST /events needs the header X-Write-Key (EVENTS_WRITE_KEY)', { statusCode: 401 });
+            throw new LrecError(ERROR_CODES.UNAUTHORIZED, 'POST /events needs the header X-Write-Key (EVENTS_WRITE_KEY)', {
+              statusCode: 401,
+            });
           }
         }
         // Before the body is read: a client that spent its budget costs no parsing.

@@ -41,7 +41,10 @@ function countingCatalog(initial: Record<string, CatalogFacts>) {
       if (failing) throw new Error('catalog unreachable');
       queries.push([...ids]);
       // What the read sees is fixed now; it may reach the cache later (holdReads).
-      const read = { facts: new Map(ids.flatMap((id) => (rows.has(id) ? [[id, rows.get(id)!.facts] as const] : []))), snapshot: snapshot() };
+      const read = {
+        facts: new Map(ids.flatMap((id) => (rows.has(id) ? [[id, rows.get(id)!.facts] as const] : []))),
+        snapshot: snapshot(),
+      };
       await readsHeld;
       return read;
     },
@@ -97,7 +100,10 @@ describe('catalog facts cache', () => {
   });
 
   it('after the TTL, catches up with what changed: a sold-out product is seen as such, unchanged facts are not read again', async () => {
-    const { catalog, queries, looks, write } = countingCatalog({ a: { category: 'x', inStock: true }, b: { category: 'y', inStock: true } });
+    const { catalog, queries, looks, write } = countingCatalog({
+      a: { category: 'x', inStock: true },
+      b: { category: 'y', inStock: true },
+    });
     let now = 0;
     const cache = createCatalogFactsCache({ catalog, ttlMs: 1000, now: () => now });
     await cache.facts(['a', 'b']);
@@ -168,7 +174,11 @@ describe('catalog facts cache', () => {
   });
 
   it('keeps at most maxEntries products: a full map is dropped and the next starts empty', async () => {
-    const { catalog, queries } = countingCatalog({ a: { category: 'x', inStock: true }, b: { category: 'y', inStock: true }, c: { category: 'z', inStock: true } });
+    const { catalog, queries } = countingCatalog({
+      a: { category: 'x', inStock: true },
+      b: { category: 'y', inStock: true },
+      c: { category: 'z', inStock: true },
+    });
     const cache = createCatalogFactsCache({ catalog, ttlMs: 60_000, maxEntries: 2, now: () => 0 });
     await cache.facts(['a', 'b']);
     const third = await cache.facts(['a', 'c']); // would make three: answered, and the map is dropped
@@ -179,7 +189,11 @@ describe('catalog facts cache', () => {
   });
 
   it('a request whose read overlaps the drop of a full map still gets every fact it asked for', async () => {
-    const { catalog } = countingCatalog({ a: { category: 'x', inStock: true }, b: { category: 'y', inStock: true }, c: { category: 'z', inStock: true } });
+    const { catalog } = countingCatalog({
+      a: { category: 'x', inStock: true },
+      b: { category: 'y', inStock: true },
+      c: { category: 'z', inStock: true },
+    });
     const cache = createCatalogFactsCache({ catalog, ttlMs: 60_000, maxEntries: 2, now: () => 0 });
     await cache.facts(['a']);
     const slow = cache.facts(['a', 'b']); // a from memory, b being read
@@ -190,7 +204,11 @@ describe('catalog facts cache', () => {
   });
 
   it("covers a run list's products too, reading them once, and again after a full map is dropped", async () => {
-    const { catalog, queries } = countingCatalog({ p1: { category: 'x', inStock: true }, p2: { category: 'x', inStock: false }, c: { category: 'y', inStock: true } });
+    const { catalog, queries } = countingCatalog({
+      p1: { category: 'x', inStock: true },
+      p2: { category: 'x', inStock: false },
+      c: { category: 'y', inStock: true },
+    });
     const cache = createCatalogFactsCache({ catalog, ttlMs: 60_000, maxEntries: 2, now: () => 0 });
     const popular = [candidate('p1'), candidate('p2')];
     expect((await cache.facts([], [popular])).get('p2')).toEqual({ category: 'x', inStock: false });

@@ -37,7 +37,11 @@ export function createCatalogFactsCache({
   maxEntries?: number;
   now?: () => number;
 }): CatalogFactsCache {
-  const newGeneration = () => ({ facts: new Map<string, CatalogFacts>(), unknown: new Set<string>(), coveredLists: new WeakSet<readonly Candidate[]>() });
+  const newGeneration = () => ({
+    facts: new Map<string, CatalogFacts>(),
+    unknown: new Set<string>(),
+    coveredLists: new WeakSet<readonly Candidate[]>(),
+  });
   let generation = newGeneration();
   /** The local time the last successful look at the changes was sent. */
   let syncedAt = -Infinity;

@@ -4,11 +4,20 @@ import { LruMap } from './lru-map.js';
 
 export interface RepurchaseCache {
   /** What the run learned about re-buying each product (its own figures and its category's). */
-  evidence(runId: string, products: ReadonlyArray<{ productId: string; category: string | null }>): Promise<Map<string, RepurchaseEvidence>>;
+  evidence(
+    runId: string,
+    products: ReadonlyArray<{ productId: string; category: string | null }>,
+  ): Promise<Map<string, RepurchaseEvidence>>;
 }
 
 /** A run's re-buy figures never change: cache them per (run, product) and (run, category). */
-export function createRepurchaseCache({ batchView, maxEntries = 50_000 }: { batchView: BatchViewReader; maxEntries?: number }): RepurchaseCache {
+export function createRepurchaseCache({
+  batchView,
+  maxEntries = 50_000,
+}: {
+  batchView: BatchViewReader;
+  maxEntries?: number;
+}): RepurchaseCache {
   const cache = new LruMap<string, RepurchaseStats | null>(maxEntries);
   const keyOf = (runId: string, scope: string, key: string) => `${runId}\u0000${scope}\u0000${key}`;
   return {

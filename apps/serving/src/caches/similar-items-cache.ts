@@ -7,7 +7,13 @@ export interface SimilarItemsCache {
 }
 
 /** A run's similar-item lists never change, and many users share them: cache per (run, product). */
-export function createSimilarItemsCache({ batchView, maxEntries = 50_000 }: { batchView: BatchViewReader; maxEntries?: number }): SimilarItemsCache {
+export function createSimilarItemsCache({
+  batchView,
+  maxEntries = 50_000,
+}: {
+  batchView: BatchViewReader;
+  maxEntries?: number;
+}): SimilarItemsCache {
   const cache = new LruMap<string, Candidate[]>(maxEntries);
   return {
     async similarItems(runId, productIds) {

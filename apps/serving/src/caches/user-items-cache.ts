@@ -84,7 +84,13 @@ function expand({ strings, refs, scores }: CompactList): Candidate[] {
  * its run and only answers for that run: once a new run is published, lists of the old one are
  * never served; they are replaced as their users come back, or evicted.
  */
-export function createUserItemsCache({ batchView, maxEntries = 100_000 }: { batchView: BatchViewReader; maxEntries?: number }): UserItemsCache {
+export function createUserItemsCache({
+  batchView,
+  maxEntries = 100_000,
+}: {
+  batchView: BatchViewReader;
+  maxEntries?: number;
+}): UserItemsCache {
   const cache = new LruMap<string, CompactList>(maxEntries);
   let strings = new RunStrings('');
   return {

@@ -12,7 +12,7 @@ export async function recommendationsRoutes(app: HttpServer, { recommender }: { 
         description:
           "The published batch view (the user's re-buys and the neighbours of their history) merged with the live session: " +
           'items that go with the products viewed, carted or bought in the session join; a just-bought product stays when at least ' +
-          'REBUY_THRESHOLD of its buyers (else its category\'s) bought it again, and is hidden for PURCHASE_SUPPRESSION_HOURS when ' +
+          "REBUY_THRESHOLD of its buyers (else its category's) bought it again, and is hidden for PURCHASE_SUPPRESSION_HOURS when " +
           'customers rarely re-buy it or nothing is known; products in the cart are left out; recently viewed categories are boosted; ' +
           'unknown users get popular items. Every item says why in `reasons` (batch:bought-before, batch:similar-to:P, ' +
           'session:similar-to:P, session:bought-again-often:product|category, session:category-boost:C, popular). ' +

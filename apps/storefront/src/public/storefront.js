@@ -41,7 +41,13 @@ async function postEvent({ type, productId, category, price }) {
   for (let attempt = 1; ; attempt++) {
     let res;
     try {
-      res = await fetch(`${settings.ingestUrl}/events`, { method: 'POST', mode: 'cors', headers, body: JSON.stringify(event), signal: AbortSignal.timeout(5000) });
+      res = await fetch(`${settings.ingestUrl}/events`, {
+        method: 'POST',
+        mode: 'cors',
+        headers,
+        body: JSON.stringify(event),
+        signal: AbortSignal.timeout(5000),
+      });
     } catch (err) {
       if (attempt < 2) continue;
       throw err;

@@ -29,7 +29,10 @@ export async function pagesRoutes(app: HttpServer, { catalog, shop, ingestUrl, w
     shopperOf({ query: request.query.shopper, cookieHeader: request.headers.cookie, fallback: shoppers[0] });
 
   /** Everything around the main part; the recommendations leave out the product the page shows. */
-  async function page(shopper: string, frame: Pick<Frame, 'title' | 'main' | 'activeCategory'> & { product?: PageSettings['product'] }): Promise<string> {
+  async function page(
+    shopper: string,
+    frame: Pick<Frame, 'title' | 'main' | 'activeCategory'> & { product?: PageSettings['product'] },
+  ): Promise<string> {
     const [categories, recommended] = await Promise.all([
       catalog.categories(),
       shop.recommendedFor(shopper, frame.product === undefined ? {} : { exclude: [frame.product.productId] }),
@@ -39,7 +42,9 @@ export async function pagesRoutes(app: HttpServer, { catalog, shop, ingestUrl, w
 
   app.get('/', { schema: { querystring: shopperQuery } }, async (request, reply) => {
     const products = await catalog.products({ limit: gridSize });
-    return reply.type('text/html; charset=utf-8').send(await page(shopperFor(request), { title: 'All products', main: shopMain('All products', products) }));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(await page(shopperFor(request), { title: 'All products', main: shopMain('All products', products) }));
   });
 
   app.get('/categories/:category', { schema: { params: categoryParams, querystring: shopperQuery } }, async (request, reply) => {
@@ -56,7 +61,10 @@ export async function pagesRoutes(app: HttpServer, { catalog, shop, ingestUrl, w
     const shopper = shopperFor(request);
     const product = (await catalog.byIds([productId])).get(productId);
     if (product === undefined) {
-      return reply.status(404).type('text/html; charset=utf-8').send(await page(shopper, { title: 'Not found', main: notFoundMain(`Product ${productId}`) }));
+      return reply
+        .status(404)
+        .type('text/html; charset=utf-8')
+        .send(await page(shopper, { title: 'Not found', main: notFoundMain(`Product ${productId}`) }));
     }
     const similar = await shop.similarTo(productId);
     const html = await page(shopper, {
