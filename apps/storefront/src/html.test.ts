@@ -11,11 +11,7 @@ describe('html', () => {
 
   it('keeps markup made by html, and joins lists of it', () => {
     const items = ['a<b', 'c'].map((text) => html`<li>${text}</li>`);
-    expect(
-      html`<ul>
-        ${items}
-      </ul>`.markup,
-    ).toBe('<ul><li>a&lt;b</li><li>c</li></ul>');
+    expect(html`<ul>${items}</ul>`.markup).toBe('<ul><li>a&lt;b</li><li>c</li></ul>');
   });
 
   it('renders false, null and undefined as nothing, numbers as text', () => {
