@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { decodeEventRecord, type ConsumedEvent } from '@lambdarec/contracts';
+import { consumedEvent, decodeEventRecord, type ConsumedEvent } from '@lambdarec/contracts';
 import type { Logger, Redis } from '@lambdarec/clients';
 import type { SessionPolicy } from '@lambdarec/domain';
 import type { Kafka } from 'kafkajs';
@@ -85,14 +85,7 @@ export async function replaySessions({
               result.records++;
               const decoded = decodeEventRecord(message);
               // The live consumer dead-lettered what does not decode; the replay just skips it.
-              if (decoded.ok)
-                events.push({
-                  event: decoded.event,
-                  eventTime: decoded.eventTime,
-                  arrivedAt: decoded.arrivedAt,
-                  imported: decoded.imported,
-                  offset: message.offset,
-                });
+              if (decoded.ok) events.push(consumedEvent(decoded, message.offset));
             }
             result.applied += (await applier.apply(events)).applied;
             if (BigInt(batch.lastOffset()) + 1n >= end) pending.delete(batch.partition);

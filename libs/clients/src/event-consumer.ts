@@ -1,4 +1,4 @@
-import { decodeEventRecord, DLQ_HEADERS, dlqTopicFor, type ConsumedEvent, type PartitionBatch } from '@lambdarec/contracts';
+import { consumedEvent, decodeEventRecord, DLQ_HEADERS, dlqTopicFor, type ConsumedEvent, type PartitionBatch } from '@lambdarec/contracts';
 import { CompressionTypes, type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
 import type { ConsumerMetrics } from './consumer-metrics.js';
 import { createDlqProducer } from './dlq-producer.js';
@@ -161,14 +161,7 @@ export function createEventConsumer({
           for (const message of batch.messages) {
             messagesByOffset.set(message.offset, message);
             const decoded = decodeEventRecord(message, now);
-            if (decoded.ok)
-              events.push({
-                event: decoded.event,
-                eventTime: decoded.eventTime,
-                arrivedAt: decoded.arrivedAt,
-                imported: decoded.imported,
-                offset: message.offset,
-              });
+            if (decoded.ok) events.push(consumedEvent(decoded, message.offset));
             else poison.push({ reason: decoded.reason, message });
           }
           const deadLetter = async (entries: ReadonlyArray<{ reason: string; message: KafkaMessage }>) => {

@@ -1,5 +1,6 @@
 import { clickEventSchema, MAX_FUTURE_SKEW_MS, type ClickEvent } from './event.js';
 import { HISTORY_IMPORT_HEADER, UNDECODABLE_RECORD_HEADER } from './names.js';
+import type { ConsumedEvent } from './partition-batch.js';
 
 /** The parts of a Kafka record that carry an event (structural, so this stays free of kafkajs). */
 export interface EventRecord {
@@ -61,4 +62,12 @@ export function decodeEventRecord(message: EventRecord, now: number = Date.now()
   }
   const imported = String(message.headers?.[HISTORY_IMPORT_HEADER] ?? '') === '1';
   return { ok: true, event: parsed.data, eventTime, arrivedAt, imported };
+}
+
+/** A decoded record as every consumer hands it on: the event, its two times, and its offset. */
+export function consumedEvent(
+  { event, eventTime, arrivedAt, imported }: Extract<DecodedEvent, { ok: true }>,
+  offset: string,
+): ConsumedEvent {
+  return { event, eventTime, arrivedAt, imported, offset };
 }
