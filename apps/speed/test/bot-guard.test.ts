@@ -60,7 +60,9 @@ const send = (events: ReturnType<typeof buildClickEvent>[], headers?: Record<str
   });
 
 const store = () => createSessionStore({ redis, keyPrefix, policy });
-const flagOf = (userId: string) => waitFor(async () => (await store().inspect(userId)).botFlag, { what: `a bot flag on ${userId}` });
+// Generous: with the whole suite on two cores, a partition's batch can wait out a few Redis timeouts and retries.
+const flagOf = (userId: string) =>
+  waitFor(async () => (await store().inspect(userId)).botFlag, { what: `a bot flag on ${userId}`, timeoutMs: 60_000 });
 
 describe('the bot guard in the speed layer', () => {
   it('judges arrival: spaced timestamps alternating two products, and events dated 3 h ago, sent in a burst, are flagged; a checkout and a history import are not', async () => {
