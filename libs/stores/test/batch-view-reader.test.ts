@@ -1,26 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createPgPool, type PgPool } from '@lambdarec/clients';
 import { computeBatchModel, DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
-import { createTestDatabase, testLogger, type TestDatabase } from '@lambdarec/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBatchRunsRepository } from '../src/batch-runs-repository.js';
 import { createBatchViewReader } from '../src/batch-view-reader.js';
-import { runMigrations } from '../src/migrations.js';
 import { publishWholeModel } from '../src/whole-model.js';
+import { pool, useMigratedPostgres } from './migrated-postgres.js';
 
-const log = testLogger('test');
-let db: TestDatabase;
-let pool: PgPool;
-
-beforeAll(async () => {
-  db = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
-  pool = createPgPool({ url: db.url, log, applicationName: 'test' });
-});
-
-afterAll(async () => {
-  await pool.end();
-  await db.drop();
-});
+useMigratedPostgres();
 
 describe('batch view reader', () => {
   it("stores the run's re-buy figures per product and per category, read back by run", async () => {

@@ -1,28 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { createPgPool, type PgPool } from '@lambdarec/clients';
 import type { Interaction } from '@lambdarec/domain';
-import { buildClickEvent, createTestDatabase, testLogger, type TestDatabase } from '@lambdarec/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildClickEvent } from '@lambdarec/testing';
+import { describe, expect, it } from 'vitest';
 import { createArchiveReader } from '../src/archive-reader.js';
 import { createBatchRunsRepository } from '../src/batch-runs-repository.js';
 import { createBotFlagHistory } from '../src/bot-flag-history.js';
 import type { BotFlagInterval } from '../src/bot-flag-ledger.js';
 import { createEventArchive } from '../src/event-archive.js';
-import { runMigrations } from '../src/migrations.js';
+import { pool, useMigratedPostgres } from './migrated-postgres.js';
 
-const log = testLogger('bot-flag-history');
-let db: TestDatabase;
-let pool: PgPool;
-
-beforeAll(async () => {
-  db = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
-  pool = createPgPool({ url: db.url, log, applicationName: 'test' });
-});
-
-afterAll(async () => {
-  await pool?.end();
-  await db?.drop();
-});
+useMigratedPostgres();
 
 async function* pages(...flags: BotFlagInterval[][]) {
   yield* flags;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createPgPool, type PgPool } from '@lambdarec/clients';
+import { createPgPool } from '@lambdarec/clients';
 import { computeBatchModel, DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
-import { buildClickEvent, buildProduct, createTestDatabase, testLogger, type TestDatabase } from '@lambdarec/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildClickEvent, buildProduct, createTestDatabase } from '@lambdarec/testing';
+import { describe, expect, inject, it } from 'vitest';
 import { createArchiveReader } from '../src/archive-reader.js';
 import { createBatchRunsRepository } from '../src/batch-runs-repository.js';
 import { createBatchViewReader } from '../src/batch-view-reader.js';
@@ -11,20 +11,9 @@ import { createCatalogRepository, unseenByEither } from '../src/catalog-reposito
 import { createEventArchive } from '../src/event-archive.js';
 import { runMigrations } from '../src/migrations.js';
 import { publishWholeModel } from '../src/whole-model.js';
+import { log, pool, useMigratedPostgres } from './migrated-postgres.js';
 
-const log = testLogger('test');
-let db: TestDatabase;
-let pool: PgPool;
-
-beforeAll(async () => {
-  db = await createTestDatabase(inject('infra').databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
-  pool = createPgPool({ url: db.url, log, applicationName: 'test' });
-});
-
-afterAll(async () => {
-  await pool.end();
-  await db.drop();
-});
+useMigratedPostgres();
 
 const archived = (event = buildClickEvent(), offset = '0') => ({
   event,
