@@ -3,7 +3,6 @@ import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/c
 import type { ClickEvent } from '@lambdarec/contracts';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
 import { type HttpServer } from '@lambdarec/http';
-import { createMetricsRegistry } from '@lambdarec/metrics';
 import {
   createArchiveReader,
   createBatchRunsRepository,
@@ -17,24 +16,17 @@ import {
   createTestDatabase,
   retailHistory,
   testLogger,
-  uniqueName,
   waitFor,
   wideHistory,
   type TestDatabase,
 } from '@lambdarec/testing';
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildBatchApp } from '../src/app.js';
-import type { AnyBatchJobData } from '../src/jobs.js';
 import type { RunSettings } from '../src/run-coordinator.js';
-import { createRunWorker } from '../src/worker.js';
+import { auth, BASE, batchService as shardedBatchService, runUntilEnded } from './sharded-runs.js';
 
 // Sharded runs through real Postgres and BullMQ: cutting a run into many shards changes nothing in
 // the model; kept runs can be published again; a history past the old one-Map ceiling runs.
 const log = testLogger('batch-scale-test');
-const credentials = { user: 'ops', password: 'correct-horse' };
-const auth = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
-const BASE: RunSettings = { historyDays: 365, keepRuns: 2, maxPairsPerShard: 10_000_000, maxUsersPerShard: 100_000, minShards: 1 };
 let db: TestDatabase;
 let pool: PgPool;
 let redis: Redis;
@@ -59,33 +51,14 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A batch service app and worker on a queue of their own, with these shard settings. */
-async function batchService(settings: RunSettings, onPool: PgPool = pool): Promise<HttpServer> {
-  const queue = new Queue<AnyBatchJobData>(uniqueName('scale-queue'), { connection: redis });
-  const runs = createBatchRunsRepository({ pool: onPool });
-  const worker = createRunWorker({ pool: onPool, queue, connection: redis, runs, settings, concurrency: 2, log });
-  await worker.start();
-  const app = await buildBatchApp({ log, registry: createMetricsRegistry(uniqueName('scale')), checks: {}, runs, queue, credentials });
-  cleanups.push(
-    () => app.close(),
-    () => worker.close(),
-    () => queue.obliterate({ force: true }),
-    () => queue.close(),
-  );
-  return app;
-}
+/** A batch service on the shared history (or `onPool`), with these shard settings. */
+const batchService = (settings: RunSettings, onPool: PgPool = pool) =>
+  shardedBatchService(settings, { pool: onPool, redis, log, cleanups });
 
+/** Starts a run, waits until it reads as ended, and then until its job has dropped its work rows. */
 async function runToEnd(app: HttpServer) {
-  const res = await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
-  expect(res.statusCode, res.body).toBe(202);
-  const { runId } = res.json() as { runId: string };
-  const run = await waitFor(
-    async () => {
-      const answer = (await app.inject({ url: `/batch/runs/${runId}`, headers: { authorization: auth } })).json();
-      return answer.status === 'succeeded' || answer.status === 'failed' ? answer : undefined;
-    },
-    { what: `run ${runId}`, timeoutMs: 60_000 },
-  );
+  const run = await runUntilEnded(app);
+  const { runId } = run;
   // The job goes on after the run reads as ended: it prunes older runs and drops every ended run's
   // work rows, in one transaction. Its end shows as this run's work rows being gone.
   await waitFor(
