@@ -15,7 +15,7 @@ import {
 } from '@lambdarec/testing';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startService } from './harness.js';
+import { isolatedServicesEnv, startService } from './harness.js';
 
 // Kafka deletes a segment once its newest record time is older than the retention (7 days). A
 // history import dated 2011 must not be deleted before the archiver has read it, however far the
@@ -82,18 +82,12 @@ async function twoRetentionChecks(): Promise<void> {
 
 describe.runIf(available)('a history import dated 2011, while the archiver is stopped', () => {
   it('survives a retention check, and the archiver archives every event once it starts', async () => {
-    const env = {
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      REDIS_URL: inject('infra').redisUrl,
-      REDIS_KEY_PREFIX: `${uniqueName('retention')}:`,
-      DATABASE_URL: db.url,
-      EVENTS_TOPIC: topic,
-      CATALOG_API_KEY,
-      RATE_LIMIT_PER_MINUTE: '100000000',
-      BATCH_QUEUE: uniqueName('retention-batch'),
-      ARCHIVE_GROUP_ID: uniqueName('retention-archive'),
-      DASHBOARD_PASSWORD: 'retention-password',
-    };
+    const env = isolatedServicesEnv(
+      'retention',
+      { databaseUrl: db.url, redisUrl: inject('infra').redisUrl, kafkaBrokers: kafka.brokers, topic },
+      { dashboard: { user: 'admin', password: 'retention-password' }, catalogApiKey: CATALOG_API_KEY },
+      { RATE_LIMIT_PER_MINUTE: '100000000' },
+    );
     const ingest = await startService('ingest', env);
     const eventIds: string[] = [];
     try {
