@@ -1,6 +1,6 @@
 import { ERROR_CODES, HISTORY_IMPORT_HEADER, LrecError, type ClickEvent } from '@lambdarec/contracts';
-import type { Logger } from '@lambdarec/clients';
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { createRenewableProducer, type Logger } from '@lambdarec/clients';
+import type { Kafka, Message } from 'kafkajs';
 
 export interface EventPublisher {
   /** Resolves only after every event is acknowledged by all in-sync replicas. */
@@ -56,10 +56,7 @@ interface PendingSend {
  * load), and batching is what makes it fast.
  *
  * After a send that failed for good, the producer is replaced (a new producer id) before the next
- * send. kafkajs 2.2.4 rolls a partition's sequence number back when an attempt fails, even when the
- * broker appended the batch (a stalled broker that answers late): the next send would reuse the
- * number, and the broker would take it as a duplicate (acknowledged, never written) or refuse every
- * later send with OUT_OF_ORDER_SEQUENCE_NUMBER. A new producer id starts its sequences afresh.
+ * send: see createRenewableProducer.
  */
 export function createEventPublisher({
   kafka,
@@ -69,56 +66,14 @@ export function createEventPublisher({
   maxQueuedBytes = 64 * 1024 * 1024,
   disconnectTimeoutMs = 3_000,
 }: EventPublisherOptions): EventPublisher {
-  /** The producer sends go through: replaced after a send that failed for good. */
-  let producer = createProducer();
-  /** Whether `producer`, the current one, is connected (a retired one's events do not count). */
-  let connected = false;
-  /** A send failed for good: the producer's sequence numbers may be out of step with the broker's. */
-  let stale = false;
-  let replacing: Promise<void> | undefined;
-  /** Retired producers still disconnecting: close() waits for them within its bound. */
-  const retiring = new Set<Promise<void>>();
-  let closed = false;
+  // Replaced after a send that failed for good (see createRenewableProducer).
+  const producer = createRenewableProducer({
+    kafka,
+    log,
+    name: 'kafka producer',
+    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+  });
   const admin = kafka.admin();
-
-  function createProducer(): Producer {
-    const created = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // murmur2 on the key, as Java clients do: an outside producer puts a user on the same partition.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
-    });
-    created.on(created.events.CONNECT, () => void (created === producer && (connected = true)));
-    created.on(created.events.DISCONNECT, () => void (created === producer && (connected = false)));
-    return created;
-  }
-
-  /**
-   * A new producer (a new producer id) in place of a stale one. Runs between sends only: a send
-   * marks the producer stale once it has settled, and the drain replaces it before its next send
-   * (readiness may start it earlier: both wait for the same replacement). If the broker is still
-   * away, connecting fails, the producer stays stale, and the next send or probe tries again.
-   */
-  function replaceProducer(): Promise<void> {
-    replacing ??= (async () => {
-      if (closed) throw new Error('the event publisher is closed');
-      const retired = producer;
-      producer = createProducer();
-      connected = false;
-      // kafkajs lets the retired producer's requests in flight finish first: not waited for here.
-      const disconnected = retired
-        .disconnect()
-        .catch((err: unknown) => log.debug({ err }, 'the retired kafka producer did not disconnect cleanly'));
-      retiring.add(disconnected);
-      void disconnected.finally(() => retiring.delete(disconnected));
-      await producer.connect();
-      stale = false;
-      log.info('kafka producer replaced after a failed send (a new producer id)');
-    })().finally(() => (replacing = undefined));
-    return replacing;
-  }
 
   let queue: PendingSend[] = [];
   let queuedBytes = 0;
@@ -136,12 +91,9 @@ export function createEventPublisher({
       queue = queue.slice(take);
       queuedBytes -= bytes;
       try {
-        if (stale) await replaceProducer();
         await producer.send({ topic, acks: -1, timeout: sendTimeoutMs, messages: batch.flatMap((pending) => pending.messages) });
         for (const pending of batch) pending.resolve();
       } catch (err) {
-        // Whatever failed (the send, or connecting its replacement), the next send gets a fresh producer.
-        stale = true;
         log.warn({ err, requests: batch.length }, 'kafka did not acknowledge events');
         for (const pending of batch) pending.reject(err);
       }
@@ -217,8 +169,8 @@ export function createEventPublisher({
     },
     async ready() {
       // An idle instance replaces its stale producer here, so that it becomes ready again by itself.
-      if (stale) await replaceProducer();
-      if (!connected || stale) throw new Error('producer not connected');
+      await producer.renewIfStale();
+      if (!producer.isReady()) throw new Error('producer not connected');
       await admin.fetchTopicMetadata({ topics: [topic] });
     },
     async close() {
@@ -226,17 +178,11 @@ export function createEventPublisher({
       // producer disconnects. A send stuck on a stalled broker is not waited for beyond that:
       // every request it carries has been answered by then, and disconnecting abandons it.
       await Promise.allSettled([...unanswered]);
-      closed = true;
       // kafkajs waits for requests in flight before it closes a connection, up to its request
       // timeout (30 s): on a stalled broker that would outlast the shutdown's grace.
       let timer: NodeJS.Timeout | undefined;
       const results = await Promise.race([
-        Promise.allSettled([
-          // A replacement still connecting is let finish, so that its connections close too.
-          (replacing ?? Promise.resolve()).catch(() => undefined).then(() => producer.disconnect()),
-          admin.disconnect(),
-          ...retiring,
-        ]),
+        Promise.allSettled([producer.disconnect(), admin.disconnect()]),
         new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), disconnectTimeoutMs))),
       ]);
       clearTimeout(timer);

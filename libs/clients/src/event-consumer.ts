@@ -1,7 +1,7 @@
 import { consumedEvent, decodeEventRecord, DLQ_HEADERS, dlqTopicFor, type ConsumedEvent, type PartitionBatch } from '@lambdarec/contracts';
 import { CompressionTypes, type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
 import type { ConsumerMetrics } from './consumer-metrics.js';
-import { createDlqProducer } from './dlq-producer.js';
+import { createRenewableProducer } from './renewable-producer.js';
 import { planDlqSends, type DlqLimits } from './dlq-sends.js';
 import type { Logger } from './logger.js';
 import { isRecordRejection } from './record-errors.js';
@@ -100,8 +100,8 @@ export function createEventConsumer({
 }: EventConsumerOptions): EventConsumer {
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
   const consumerLog = log.child({ component: 'event-consumer', topic, groupId });
-  // One send at a time, and a new producer after a send that failed for good (see dlq-producer.ts).
-  const dlqProducer = createDlqProducer({ kafka, log: consumerLog });
+  // One send at a time, and a new producer after a send that failed for good (see renewable-producer.ts).
+  const dlqProducer = createRenewableProducer({ kafka, log: consumerLog, name: 'DLQ producer' });
   const dlqTopic = dlqTopicFor(topic);
   const dlqLimits: DlqLimits = { maxRecordBytes: dlqMaxRecordBytes, maxSendBytes: Math.floor(dlqMaxRecordBytes / 4) };
   // Lag, and the broker check of readiness, ask the broker directly: they must work while the

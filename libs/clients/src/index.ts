@@ -4,6 +4,7 @@ export * from './redis.js';
 export * from './postgres.js';
 export * from './close.js';
 export * from './event-consumer.js';
+export * from './renewable-producer.js';
 export * from './service-consumer.js';
 export * from './record-errors.js';
 export * from './compression.js';
