@@ -16,6 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import { createSessionStore, type SessionStore } from '@lambdarec/stores';
 import type { Kafka } from 'kafkajs';
 import { createSpeedBotFlagLedger } from './bot-flag-ledger.js';
+import { createAppliedOffsetLog, type AppliedOffsetLog } from './applied-offsets.js';
 import { createSpeedConsumer } from './consumer.js';
 
 export interface SpeedAppOptions {
@@ -107,6 +108,8 @@ export interface SpeedDependencies {
   sessions: SessionStore;
   /** Not started: the caller starts it, and closes it before Redis. */
   consumer: EventConsumer;
+  /** What the consumer applied when: replayed after a Redis failover (failover-replay.ts). */
+  appliedOffsets: AppliedOffsetLog;
 }
 
 /**
@@ -121,7 +124,9 @@ export function createSpeedDependencies(config: SpeedConfig, log: Logger): Speed
   const policy = sessionPolicyFrom(config);
   const botFlags = createSpeedBotFlagLedger({ redis, keyPrefix: config.REDIS_KEY_PREFIX, log, registry });
   const sessions = createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy, botFlags });
+  const appliedOffsets = createAppliedOffsetLog();
   const consumer = createSpeedConsumer({
+    appliedOffsets,
     kafka,
     topic: config.EVENTS_TOPIC,
     groupId: config.SPEED_GROUP_ID,
@@ -130,5 +135,5 @@ export function createSpeedDependencies(config: SpeedConfig, log: Logger): Speed
     log,
     registry,
   });
-  return { registry, redis, kafka, policy, sessions, consumer };
+  return { registry, redis, kafka, policy, sessions, consumer, appliedOffsets };
 }

@@ -2,6 +2,7 @@ import { createServiceConsumer, type EventConsumer, type ServiceConsumerOptions 
 import type { SessionPolicy } from '@lambdarec/domain';
 import { Counter } from '@lambdarec/metrics';
 import type { SessionStore } from '@lambdarec/stores';
+import type { AppliedOffsetLog } from './applied-offsets.js';
 import { createSessionApplier } from './session-applier.js';
 
 export interface SpeedConsumerOptions extends ServiceConsumerOptions {
@@ -25,6 +26,8 @@ export interface SpeedConsumerOptions extends ServiceConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** @defaultValue Date.now */
   now?: () => number;
+  /** Told of each batch once it is in Redis, so a failover can replay what it lost (failover-replay.ts). */
+  appliedOffsets?: AppliedOffsetLog;
 }
 
 /**
@@ -38,6 +41,7 @@ export function createSpeedConsumer({
   applyChunkEvents = 1000,
   partitionsConsumedConcurrently = 6,
   now = Date.now,
+  appliedOffsets,
   ...consumer
 }: SpeedConsumerOptions): EventConsumer {
   const { log, registry } = consumer;
@@ -78,6 +82,7 @@ export function createSpeedConsumer({
         for (let from = 0; from < events.length; from += applyChunkEvents) {
           applied += (await applier.apply(events.slice(from, from + applyChunkEvents))).applied;
         }
+        if (events.length > 0) appliedOffsets?.record(partition, events[0]!.offset);
         log.debug({ partition, applied, received: events.length }, 'session state updated');
       };
     },

@@ -1,9 +1,10 @@
-import { closeRedis } from '@lambdarec/clients';
+import { closeRedis, redisEpoch } from '@lambdarec/clients';
 import { speedConfigSchema } from '@lambdarec/config';
 import { createLoginThrottle } from '@lambdarec/http';
 import { runService } from '@lambdarec/lifecycle';
 import { createRedisLoginAttemptCounts } from '@lambdarec/stores';
 import { buildSpeedApp, createSpeedDependencies } from './app.js';
+import { createFailoverReplay } from './failover-replay.js';
 import { replaySessions, replayStartTime, sessionsAreEmpty } from './replay.js';
 import { createSessionApplier } from './session-applier.js';
 
@@ -12,7 +13,7 @@ await runService({
   schema: speedConfigSchema,
   env: process.env,
   async start(config, log, defer) {
-    const { registry, redis, kafka, policy, sessions, consumer } = createSpeedDependencies(config, log);
+    const { registry, redis, kafka, policy, sessions, consumer, appliedOffsets } = createSpeedDependencies(config, log);
     defer('redis', () => closeRedis(redis));
     const app = await buildSpeedApp({
       log,
@@ -40,12 +41,22 @@ await runService({
     const lostSessions = await sessionsAreEmpty(redis, config.REDIS_KEY_PREFIX).catch(() => false);
     await consumer.start();
     defer('kafka consumer', () => consumer.close());
+    const applier = createSessionApplier({ sessions, policy });
+    const failoverReplay = createFailoverReplay({
+      epoch: () => redisEpoch(redis),
+      appliedOffsets,
+      replay: (startOffsets) => replaySessions({ kafka, topic: config.EVENTS_TOPIC, applier, log, fromTime: Date.now(), startOffsets }),
+      log,
+      registry,
+    });
+    failoverReplay.start();
+    defer('failover replay', () => failoverReplay.close());
     if (lostSessions) {
       // In the background, beside the live consumer (applying is idempotent): the service is up meanwhile.
       void replaySessions({
         kafka,
         topic: config.EVENTS_TOPIC,
-        applier: createSessionApplier({ sessions, policy }),
+        applier,
         log,
         fromTime: replayStartTime(Date.now(), policy),
       }).catch((err: unknown) => log.error({ err }, 'session replay failed; run npm run replay-sessions'));

@@ -34,13 +34,20 @@ export async function replaySessions({
   applier,
   log,
   fromTime,
+  startOffsets,
   timeoutMs = 600_000,
 }: {
   kafka: Kafka;
   topic: string;
   applier: SessionApplier;
   log: Logger;
+  /** The first record at or after this arrival time, on every partition. */
   fromTime: number;
+  /**
+   * Instead of `fromTime`: these partitions only, each from its offset (what this instance applied
+   * since a moment, after a Redis failover that may have lost it).
+   */
+  startOffsets?: ReadonlyMap<number, bigint>;
   /** A replay that has not reached the end by then fails (it can be run again). @defaultValue 600000 */
   timeoutMs?: number;
 }): Promise<ReplayResult> {
@@ -48,9 +55,12 @@ export async function replaySessions({
   await admin.connect();
   const groupId = `lambdarec-speed-replay-${randomBytes(4).toString('hex')}`;
   try {
-    const [starts, ends] = await Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, fromTime), admin.fetchTopicOffsets(topic)]);
+    const [starts, ends] = await Promise.all([
+      startOffsets === undefined ? admin.fetchTopicOffsetsByTimestamp(topic, fromTime) : [],
+      admin.fetchTopicOffsets(topic),
+    ]);
     const endOf = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
-    const startOf = new Map(starts.map((s) => [s.partition, BigInt(s.offset)]));
+    const startOf = startOffsets === undefined ? new Map(starts.map((s) => [s.partition, BigInt(s.offset)])) : new Map(startOffsets);
     const pending = new Set(
       [...startOf].filter(([partition, start]) => start < (endOf.get(partition) ?? 0n)).map(([partition]) => partition),
     );

@@ -1,6 +1,7 @@
 export * from './logger.js';
 export * from './kafka.js';
 export * from './redis.js';
+export * from './redis-epoch.js';
 export * from './postgres.js';
 export * from './close.js';
 export * from './event-consumer.js';
@@ -9,3 +10,4 @@ export * from './service-consumer.js';
 export * from './record-errors.js';
 export * from './compression.js';
 export * from './consumer-metrics.js';
+export * from './fallback-queryable.js';
