@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { ServiceInstance } from './fleet.js';
 import { parseInfraEnv, WORKSPACE_ROOT } from './local-infrastructure.js';
 
 /** The script that runs the production-shaped infrastructure: three Kafka brokers, a Redis Cluster, a Postgres standby. */
@@ -53,4 +54,23 @@ export async function clusterCommand(layout: ClusterLayout, ...args: string[]): 
     timeout: 10 * 60_000,
   });
   return stdout;
+}
+
+/**
+ * Two instances of every app (DESIGN's ports: the first where `npm start` has it, the second 100
+ * above) and the storefront. A test gives a base of its own, so its fleet runs beside others.
+ */
+export function clusterInstances(base = 3000): ServiceInstance[] {
+  const at = (offset: number) => base + offset;
+  return [
+    { name: 'ingest-1', app: 'ingest', port: at(1) },
+    { name: 'ingest-2', app: 'ingest', port: at(101) },
+    { name: 'speed-1', app: 'speed', port: at(4) },
+    { name: 'speed-2', app: 'speed', port: at(104) },
+    { name: 'batch-1', app: 'batch', port: at(2) },
+    { name: 'batch-2', app: 'batch', port: at(102) },
+    { name: 'serving-1', app: 'serving', port: at(0) },
+    { name: 'serving-2', app: 'serving', port: at(100) },
+    { name: 'storefront', app: 'storefront', port: at(3) },
+  ];
 }
