@@ -1,5 +1,5 @@
 import type { Candidate, RepurchaseStats } from '@lambdarec/domain';
-import type { PgPool } from '@lambdarec/clients';
+import type { Queryable } from '@lambdarec/clients';
 import { decodeList, type StoredList } from './batch-view-lists.js';
 
 export interface PublishedRun {
@@ -24,7 +24,21 @@ export interface RepurchaseFacts {
   categories: Map<string, RepurchaseStats>;
 }
 
-export function createBatchViewReader({ pool }: { pool: PgPool }): BatchViewReader {
+export function createBatchViewReader({
+  pool,
+  requireRun = false,
+}: {
+  pool: Queryable;
+  /**
+   * Each read of a run's rows first makes sure the server has the run (migration 1765200000000):
+   * one that does not raises the SQLSTATE `REPLICA_BEHIND_SQLSTATE` instead of answering empty
+   * lists. For a read side that may ask a standby about a run it learned of on the primary.
+   * @defaultValue false: on one server, a published run's rows are all there
+   */
+  requireRun?: boolean;
+}): BatchViewReader {
+  // The guard names no column, so Postgres evaluates it once, before the scan, even when no row matches.
+  const runGuard = requireRun ? ' AND lrec_require_run($1)' : '';
   return {
     async publishedRun() {
       const { rows } = await pool.query<{ run_id: string; published_at: Date }>(
@@ -35,10 +49,10 @@ export function createBatchViewReader({ pool }: { pool: PgPool }): BatchViewRead
     },
 
     async userItems(runId, userId) {
-      const { rows } = await pool.query<{ items: StoredList }>('SELECT items FROM rec_user_items WHERE run_id = $1 AND user_id = $2', [
-        runId,
-        userId,
-      ]);
+      const { rows } = await pool.query<{ items: StoredList }>(
+        `SELECT items FROM rec_user_items WHERE run_id = $1 AND user_id = $2${runGuard}`,
+        [runId, userId],
+      );
       return rows[0] === undefined ? [] : decodeList(rows[0].items);
     },
 
@@ -46,7 +60,7 @@ export function createBatchViewReader({ pool }: { pool: PgPool }): BatchViewRead
       const similar = new Map<string, Candidate[]>();
       if (productIds.length === 0) return similar;
       const { rows } = await pool.query<{ product_id: string; items: StoredList }>(
-        'SELECT product_id, items FROM rec_similar_items WHERE run_id = $1 AND product_id = ANY($2::text[])',
+        `SELECT product_id, items FROM rec_similar_items WHERE run_id = $1 AND product_id = ANY($2::text[])${runGuard}`,
         [runId, productIds],
       );
       for (const row of rows) similar.set(row.product_id, decodeList(row.items));
@@ -54,13 +68,13 @@ export function createBatchViewReader({ pool }: { pool: PgPool }): BatchViewRead
     },
 
     async popularItems(runId) {
-      const { rows } = await pool.query<{ items: StoredList }>('SELECT items FROM rec_popular_items WHERE run_id = $1', [runId]);
+      const { rows } = await pool.query<{ items: StoredList }>(`SELECT items FROM rec_popular_items WHERE run_id = $1${runGuard}`, [runId]);
       return rows[0] === undefined ? [] : decodeList(rows[0].items);
     },
 
     async categoryPopular(runId) {
       const { rows } = await pool.query<{ category: string; items: StoredList }>(
-        'SELECT category, items FROM rec_category_popular WHERE run_id = $1',
+        `SELECT category, items FROM rec_category_popular WHERE run_id = $1${runGuard}`,
         [runId],
       );
       return new Map(rows.map((row) => [row.category, decodeList(row.items)]));
@@ -71,7 +85,7 @@ export function createBatchViewReader({ pool }: { pool: PgPool }): BatchViewRead
       if (productIds.length === 0 && categories.length === 0) return facts;
       const { rows } = await pool.query<{ scope: 'product' | 'category'; key: string; buyers: number; rebuyers: number }>(
         `SELECT scope, key, buyers, rebuyers FROM rec_repurchase
-         WHERE run_id = $1 AND ((scope = 'product' AND key = ANY($2::text[])) OR (scope = 'category' AND key = ANY($3::text[])))`,
+         WHERE run_id = $1 AND ((scope = 'product' AND key = ANY($2::text[])) OR (scope = 'category' AND key = ANY($3::text[])))${runGuard}`,
         [runId, productIds, categories],
       );
       for (const row of rows)

@@ -1,6 +1,6 @@
 import type { Product } from '@lambdarec/contracts';
 import type { CatalogFacts } from '@lambdarec/domain';
-import type { PgPool } from '@lambdarec/clients';
+import type { Queryable } from '@lambdarec/clients';
 
 /**
  * The catalog writes a read could not see: those of transactions at or after `xmax`, and of the
@@ -21,6 +21,17 @@ export function unseenByEither(a: CatalogSnapshot | undefined, b: CatalogSnapsho
   const inProgress = [...new Set([...a.inProgress, ...b.inProgress])].filter((xid) => xid < xmax);
   return { xmax, inProgress };
 }
+
+/**
+ * The statement's snapshot as `xmin:xmax:xip,xip,…`. On a hot standby pg_current_snapshot() lists
+ * no transaction in progress, even while the primary runs some: the standby keeps their ids as
+ * subtransactions, which the function leaves out (PostgreSQL 15, checked on a streaming standby).
+ * Its xmin is right there, so a standby's snapshot counts every transaction from xmin on as
+ * unseen: a look may read a change again, but never miss a long transaction's write.
+ */
+const SNAPSHOT_SQL = `CASE WHEN pg_is_in_recovery()
+    THEN pg_snapshot_xmin(pg_current_snapshot())::text || ':' || pg_snapshot_xmin(pg_current_snapshot())::text || ':'
+    ELSE pg_current_snapshot()::text END`;
 
 /** pg_snapshot's text form, `xmin:xmax:xip,xip,…`. */
 const parseSnapshot = (text: string): CatalogSnapshot => {
@@ -63,7 +74,7 @@ export interface CatalogRepository {
   changesSince(since: CatalogSnapshot | undefined): Promise<{ snapshot: CatalogSnapshot; changes: Map<string, CatalogFacts> }>;
 }
 
-export function createCatalogRepository({ pool }: { pool: PgPool }): CatalogRepository {
+export function createCatalogRepository({ pool }: { pool: Queryable }): CatalogRepository {
   return {
     async upsert(products) {
       if (products.length === 0) return 0;
@@ -120,8 +131,8 @@ export function createCatalogRepository({ pool }: { pool: PgPool }): CatalogRepo
     async factsWithSnapshot(productIds) {
       // One statement, so the snapshot is the one the rows were read in; one row even when none match.
       const { rows } = await pool.query<FactsInSnapshotRow>(
-        `SELECT s.snapshot::text AS snapshot, p.product_id, p.category, p.in_stock
-           FROM (SELECT pg_current_snapshot() AS snapshot) s
+        `SELECT s.snapshot, p.product_id, p.category, p.in_stock
+           FROM (SELECT ${SNAPSHOT_SQL} AS snapshot) s
            LEFT JOIN products p ON p.product_id = ANY($1::text[])`,
         [productIds],
       );
@@ -131,8 +142,8 @@ export function createCatalogRepository({ pool }: { pool: PgPool }): CatalogRepo
     async changesSince(since) {
       // Two index scans: transactions that began after `since` was taken, and the few it saw running.
       const { rows } = await pool.query<FactsInSnapshotRow>(
-        `SELECT s.snapshot::text AS snapshot, p.product_id, p.category, p.in_stock
-           FROM (SELECT pg_current_snapshot() AS snapshot) s
+        `SELECT s.snapshot, p.product_id, p.category, p.in_stock
+           FROM (SELECT ${SNAPSHOT_SQL} AS snapshot) s
            LEFT JOIN products p ON p.changed_xid >= $1::xid8 OR p.changed_xid = ANY($2::xid8[])`,
         [since === undefined ? null : String(since.xmax), (since?.inProgress ?? []).map(String)],
       );
