@@ -45,7 +45,9 @@ export function createBatchViewCache({
   async function refresh() {
     const run = await batchView.publishedRun();
     if (run === undefined) return;
-    if (cached !== undefined && cached.run.runId === run.runId) {
+    // Only a later publication replaces the run (a rollback publishes an older run anew, later):
+    // a standby behind the primary, asked after the primary answered, still shows the one before.
+    if (cached !== undefined && !(run.runId !== cached.run.runId && Date.parse(run.publishedAt) > Date.parse(cached.run.publishedAt))) {
       // Stock changes during the day: refresh the facts of the popular list too.
       cached = { ...cached, popularFacts: await catalog.facts(cached.popular.map((c) => c.productId)) };
       return;
