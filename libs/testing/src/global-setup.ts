@@ -8,7 +8,7 @@ export default async function setup(project: TestProject) {
   const { stop, ...endpoints } = infra;
   process.stdout.write(
     `[infra] ${endpoints.provider} in ${Date.now() - started} ms: postgres ${endpoints.databaseUrl.replace(/:[^:@/]*@/, ':***@')}, ` +
-      `redis ${endpoints.redisUrl}, kafka ${endpoints.kafkaBrokers.join(',')}\n[infra] ${endpoints.versions.split('\n').join('\n[infra] ')}\n`,
+      `redis ${endpoints.redisUrl}, redis cluster ${endpoints.redisClusterNodes.join(',')}, kafka ${endpoints.kafkaBrokers.join(',')}\n[infra] ${endpoints.versions.split('\n').join('\n[infra] ')}\n`,
   );
   project.provide('infra', endpoints);
   return stop;

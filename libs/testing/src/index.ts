@@ -8,3 +8,4 @@ export * from './session-state.js';
 export * from './retail-history.js';
 export * from './isolated-services.js';
 export * from './redis-keys.js';
+export * from './test-redis.js';

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
+import path from 'node:path';
 import { promisify } from 'node:util';
-import { LOCAL_SH, parseInfraEnv, WORKSPACE_ROOT } from '@lambdarec/local-stack';
+import { clusterCommand, LOCAL_SH, parseInfraEnv, WORKSPACE_ROOT } from '@lambdarec/local-stack';
 import type {} from 'vitest';
 
 declare module 'vitest' {
@@ -16,6 +17,8 @@ export interface InfraEndpoints {
   databaseUrl: string;
   redisUrl: string;
   kafkaBrokers: string[];
+  /** Seed nodes (`host:port`) of a Redis Cluster of three primaries with a replica each, for the tests that run on one. */
+  redisClusterNodes: string[];
   /** How they were provided: testcontainers, the project's local services, or given by the environment. */
   provider: 'testcontainers' | 'local' | 'environment';
   /** Versions as reported at start-up, for the log. */
@@ -42,7 +45,30 @@ export async function dockerLikelyAvailable(env: NodeJS.ProcessEnv = process.env
   }
 }
 
-async function startWithTestcontainers(): Promise<StartedInfra> {
+type StartedServices = Omit<StartedInfra, 'redisClusterNodes'>;
+
+/** The tests' Redis Cluster: beside the single-node services, and apart from the ports and state of `npm run start:cluster`. */
+export const TEST_REDIS_CLUSTER = {
+  dir: path.join(WORKSPACE_ROOT, '.local/test-cluster'),
+  redisPorts: [57001, 57002, 57003, 57004, 57005, 57006],
+} as const;
+
+/**
+ * The Redis Cluster's seed nodes: REDIS_CLUSTER_NODES when set, else the tests' own cluster,
+ * started by infra/cluster.sh when needed (idempotent, and serialised between concurrent runs).
+ * It outlives the run, as the local services do.
+ */
+async function startRedisCluster(env: NodeJS.ProcessEnv): Promise<string[]> {
+  let nodes = env['REDIS_CLUSTER_NODES'];
+  if (nodes === undefined || nodes === '') {
+    await clusterCommand(TEST_REDIS_CLUSTER, 'up', 'redis');
+    nodes = parseInfraEnv(await clusterCommand(TEST_REDIS_CLUSTER, 'env'))['REDIS_CLUSTER_NODES'];
+    if (nodes === undefined || nodes === '') throw new Error('infra/cluster.sh env did not name REDIS_CLUSTER_NODES');
+  }
+  return nodes.split(',').map((node) => node.trim());
+}
+
+async function startWithTestcontainers(): Promise<StartedServices> {
   const [{ PostgreSqlContainer }, { RedisContainer }, { KafkaContainer }] = await Promise.all([
     import('@testcontainers/postgresql'),
     import('@testcontainers/redis'),
@@ -65,7 +91,7 @@ async function startWithTestcontainers(): Promise<StartedInfra> {
   };
 }
 
-async function startLocal(): Promise<StartedInfra> {
+async function startLocal(): Promise<StartedServices> {
   const { stdout } = await run('bash', [LOCAL_SH, 'up'], { cwd: WORKSPACE_ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 });
   const vars = parseInfraEnv((await run('bash', [LOCAL_SH, 'env'], { cwd: WORKSPACE_ROOT })).stdout);
   return {
@@ -82,9 +108,15 @@ async function startLocal(): Promise<StartedInfra> {
 /**
  * Real Postgres, Redis and Kafka for tests: the services named by DATABASE_URL, REDIS_URL and
  * KAFKA_BROKERS when all three are set; else testcontainers when a Docker engine is reachable;
- * else the project's own local services (infra/local.sh), started when needed.
+ * else the project's own local services (infra/local.sh), started when needed. And a Redis
+ * Cluster beside them (startRedisCluster).
  */
 export async function startInfra(env: NodeJS.ProcessEnv = process.env): Promise<StartedInfra> {
+  const [services, redisClusterNodes] = await Promise.all([startServices(env), startRedisCluster(env)]);
+  return { ...services, redisClusterNodes };
+}
+
+async function startServices(env: NodeJS.ProcessEnv): Promise<StartedServices> {
   const { DATABASE_URL, REDIS_URL, KAFKA_BROKERS } = env;
   if (DATABASE_URL && REDIS_URL && KAFKA_BROKERS) {
     return {
