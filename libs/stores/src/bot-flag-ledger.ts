@@ -1,5 +1,5 @@
 import { botFlagDayDroppedKey, botFlagDayKey, ERROR_CODES, LrecError } from '@lambdarec/contracts';
-import type { Logger, Redis } from '@lambdarec/clients';
+import type { Logger, RedisClient } from '@lambdarec/clients';
 import type { BotReason } from '@lambdarec/domain';
 import { redisScript } from './redis-scripts.js';
 
@@ -24,7 +24,7 @@ export interface BotFlagLedger {
 }
 
 export interface BotFlagLedgerOptions {
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   /**
    * Flags kept per day (the day a burst began, UTC). A flood of fresh userIds raises thousands of

@@ -1,5 +1,5 @@
 import { loginAttemptsKey } from '@lambdarec/contracts';
-import type { Redis } from '@lambdarec/clients';
+import type { RedisClient } from '@lambdarec/clients';
 import { redisScript } from './redis-scripts.js';
 
 /**
@@ -7,7 +7,7 @@ import { redisScript } from './redis-scripts.js';
  * service spends one budget: a guesser gains nothing by spreading attempts over instances. The
  * shape of `LoginAttemptCounts` (@lambdarec/http), which its login throttle takes.
  */
-export function createRedisLoginAttemptCounts({ redis, keyPrefix }: { redis: Redis; keyPrefix: string }) {
+export function createRedisLoginAttemptCounts({ redis, keyPrefix }: { redis: RedisClient; keyPrefix: string }) {
   const count = redisScript('count-login-attempt');
   const giveBack = redisScript('give-back-login-attempt');
   return {

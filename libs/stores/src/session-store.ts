@@ -1,6 +1,7 @@
 import { sessionKey } from '@lambdarec/contracts';
 import { eventsThatCount, type BotFlag, type SessionPolicy, type SessionSignal } from '@lambdarec/domain';
-import type { Redis } from '@lambdarec/clients';
+import { createRequire } from 'node:module';
+import { isCluster, type RedisClient } from '@lambdarec/clients';
 import { createBotFlagLedger, type BotFlagLedger } from './bot-flag-ledger.js';
 import { redisScript } from './redis-scripts.js';
 import {
@@ -52,10 +53,17 @@ export interface SessionStore {
 
 type RecordSessionsCommand = (...numberOfKeysKeysAndArgs: Array<string | number>) => Promise<Array<number | string>>;
 
+/** The hash slot of a key, by the function ioredis routes with (cluster-key-slot, which ships no types). */
+const keySlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
+
+/** Consecutive runs of at most `size`. */
+const chunks = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
 /**
  * Session state in Redis: one compact string per user (the layout in session-format.ts, ADR 010). Writes
  * go through one Lua script call per `usersPerCall` users of a consumed batch, pipelined, so a
- * batch costs one round trip; reads are one GET. Redelivery is harmless because events are keyed by fingerprint, and
+ * batch costs one round trip (on a Redis Cluster, one call per slot's users, sent together); reads are one GET. Redelivery is harmless because events are keyed by fingerprint, and
  * memory is bounded by the windows, the counts and the key's expiry.
  */
 export function createSessionStore({
@@ -65,7 +73,7 @@ export function createSessionStore({
   usersPerCall = 50,
   botFlags = createBotFlagLedger({ redis, keyPrefix }),
 }: {
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   policy: SessionPolicy;
   /**
@@ -90,6 +98,46 @@ export function createSessionStore({
     policy.botRepeatWindowMs,
     policy.botFlagMs,
   ].map(String);
+  /**
+   * On a Cluster a script's keys must share a slot: a call takes users of one slot only. Users
+   * rarely share a slot, so a big batch makes about one call per user, each small.
+   */
+  const callsBySlot = (users: readonly string[]): string[][] => {
+    const bySlot = new Map<number, string[]>();
+    for (const userId of users) {
+      const slot = keySlot(sessionKey(keyPrefix, userId));
+      let slotUsers = bySlot.get(slot);
+      if (slotUsers === undefined) bySlot.set(slot, (slotUsers = []));
+      slotUsers.push(userId);
+    }
+    return [...bySlot.values()].flatMap((slotUsers) => chunks(slotUsers, usersPerCall));
+  };
+
+  /** One server: every call in one pipeline, one round trip for the batch. */
+  const sendPipelined = async (calls: Array<Array<string | number>>) => {
+    const pipeline = redis.pipeline();
+    const recordSessions = (pipeline as unknown as { lrecRecordSessions: RecordSessionsCommand }).lrecRecordSessions.bind(pipeline);
+    for (const args of calls) void recordSessions(...args);
+    const results = await pipeline.exec();
+    const failed = results?.find(([err]) => err !== null);
+    if (results === null || failed !== undefined) throw failed?.[0] ?? new Error('redis pipeline aborted');
+    return results.map(([, reply]) => reply as Array<number | string>);
+  };
+
+  /**
+   * A Cluster: each call on its own, to the node of its slot (a Cluster pipeline must stay on one
+   * node). They are all sent before any reply is awaited, so each node's calls still travel
+   * together. Every call is settled before a failure is thrown: the redelivery then never races
+   * a call of this attempt.
+   */
+  const sendEach = async (calls: Array<Array<string | number>>) => {
+    const recordSessions = (redis as unknown as { lrecRecordSessions: RecordSessionsCommand }).lrecRecordSessions.bind(redis);
+    const settled = await Promise.allSettled(calls.map((args) => recordSessions(...args)));
+    const failed = settled.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    return settled.map((outcome) => (outcome as PromiseFulfilledResult<Array<number | string>>).value);
+  };
+
   return {
     async record(signals) {
       if (signals.length === 0) return [];
@@ -107,28 +155,24 @@ export function createSessionStore({
         );
       }
       const users = [...byUser.keys()];
-      const pipeline = redis.pipeline();
-      const recordSessions = (pipeline as unknown as { lrecRecordSessions: RecordSessionsCommand }).lrecRecordSessions.bind(pipeline);
-      for (let from = 0; from < users.length; from += usersPerCall) {
-        const callUsers = users.slice(from, from + usersPerCall);
+      const argsOf = (callUsers: readonly string[]) => {
         const args: Array<string | number> = [callUsers.length, ...callUsers.map((userId) => sessionKey(keyPrefix, userId)), ...limits];
         for (const userId of callUsers) {
           const fields = byUser.get(userId)!;
           args.push(fields.length / FIELDS_PER_EVENT);
           for (const field of fields) args.push(field);
         }
-        void recordSessions(...args);
-      }
-      const results = await pipeline.exec();
-      const failed = results?.find(([err]) => err !== null);
-      if (results === null || failed !== undefined) throw failed?.[0] ?? new Error('redis pipeline aborted');
+        return args;
+      };
+      const calls = isCluster(redis) ? callsBySlot(users) : chunks(users, usersPerCall);
+      const replies = isCluster(redis) ? await sendEach(calls.map(argsOf)) : await sendPipelined(calls.map(argsOf));
       const flagged: BotFlagRaised[] = [];
-      results.forEach(([, reply], call) => {
-        const values = reply as Array<number | string>;
+      replies.forEach((values, call) => {
         for (let i = 0; i < values.length; i += 6) {
           const reason = BOT_REASONS_BY_CODE.get(String(values[i + 2]));
           if (reason === undefined) continue;
-          const userId = users[call * usersPerCall + Number(values[i]) - 1]!;
+          // The reply names a user by its place among the call's keys.
+          const userId = calls[call]![Number(values[i]) - 1]!;
           flagged.push({
             userId,
             reason,

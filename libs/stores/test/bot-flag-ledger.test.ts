@@ -1,25 +1,15 @@
 import { botFlagDayDroppedKey, botFlagDayKey } from '@lambdarec/contracts';
-import { createRedis, type Redis } from '@lambdarec/clients';
-import { removeKeys, testLogger, uniqueName } from '@lambdarec/testing';
+import { closeRedis, type RedisClient } from '@lambdarec/clients';
+import { connectTestRedis, REDIS_KINDS, removeKeys, testLogger, uniqueName } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBotFlagLedger, type BotFlagInterval, type BotFlagLedger } from '../src/bot-flag-ledger.js';
 
-let redis: Redis;
+let redis: RedisClient;
 let keyPrefix: string;
 const DAY_MS = 24 * 60 * 60 * 1000;
 // Days expire by the wall clock: the flags are dated around now.
 const now = Date.now();
 const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
-
-beforeAll(() => {
-  redis = createRedis({ url: inject('infra').redisUrl, log: testLogger('test'), purpose: 'requests' });
-  keyPrefix = `${uniqueName('ledger')}:`;
-});
-
-afterAll(async () => {
-  await removeKeys(redis, `${keyPrefix}*`);
-  await redis.quit();
-});
 
 const readAll = async (ledger: BotFlagLedger, since: number) => {
   const pages: BotFlagInterval[][] = [];
@@ -27,7 +17,18 @@ const readAll = async (ledger: BotFlagLedger, since: number) => {
   return pages;
 };
 
-describe('bot flag ledger', () => {
+// A day's two keys share a hash tag, so its script runs on a Redis Cluster too.
+describe.each(REDIS_KINDS)('bot flag ledger on %s', (kind) => {
+  beforeAll(async () => {
+    redis = await connectTestRedis(kind, inject('infra'));
+    keyPrefix = `${uniqueName('ledger')}:`;
+  });
+
+  afterAll(async () => {
+    await removeKeys(redis, `${keyPrefix}*`);
+    await closeRedis(redis);
+  });
+
   it('keeps each flagged burst once, extended in place, and reads those ending at or after a time, a page at a time', async () => {
     const prefix = `${keyPrefix}read:`;
     const ledger = createBotFlagLedger({ redis, keyPrefix: prefix, pageSize: 10, now: () => now });

@@ -1,23 +1,23 @@
 import { loginAttemptsKey } from '@lambdarec/contracts';
-import { createRedis, type Redis } from '@lambdarec/clients';
-import { removeKeys, testLogger, uniqueName } from '@lambdarec/testing';
+import { closeRedis, type RedisClient } from '@lambdarec/clients';
+import { connectTestRedis, REDIS_KINDS, removeKeys, uniqueName } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRedisLoginAttemptCounts } from '../src/login-attempts.js';
 
-let redis: Redis;
+let redis: RedisClient;
 let keyPrefix: string;
 
-beforeAll(() => {
-  redis = createRedis({ url: inject('infra').redisUrl, log: testLogger('test'), purpose: 'requests' });
-  keyPrefix = `${uniqueName('login')}:`;
-});
+describe.each(REDIS_KINDS)('login attempt counts on %s', (kind) => {
+  beforeAll(async () => {
+    redis = await connectTestRedis(kind, inject('infra'));
+    keyPrefix = `${uniqueName('login')}:`;
+  });
 
-afterAll(async () => {
-  await removeKeys(redis, `${keyPrefix}*`);
-  await redis.quit();
-});
+  afterAll(async () => {
+    await removeKeys(redis, `${keyPrefix}*`);
+    await closeRedis(redis);
+  });
 
-describe('login attempt counts in Redis', () => {
   it('counts per address and window, shared by every instance, with an expiry on the key', async () => {
     const [a, b] = [createRedisLoginAttemptCounts({ redis, keyPrefix }), createRedisLoginAttemptCounts({ redis, keyPrefix })];
     expect(await a.increment('203.0.113.7', 100, 61_000)).toBe(1);

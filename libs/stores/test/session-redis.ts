@@ -1,24 +1,23 @@
-import { createRedis, type Redis } from '@lambdarec/clients';
-import { testLogger, uniqueName } from '@lambdarec/testing';
+import { closeRedis, type RedisClient } from '@lambdarec/clients';
+import { connectTestRedis, removeKeys, uniqueName, type RedisKind } from '@lambdarec/testing';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { SessionWrite } from '../src/session-store.js';
 
-// Set by useSessionRedis() for the test file that calls it: each test file has its own instance of this module,
-// and so its own key prefix.
-export let redis: Redis;
+// Set by useSessionRedis() for the suite that calls it: each test file has its own instance of this module,
+// and so its own key prefix; suites of one file (one per kind of Redis) run one after the other.
+export let redis: RedisClient;
 export let keyPrefix: string;
 
-/** A Redis connection and a key prefix of the calling test file's own, whose keys go when the file is done. */
-export function useSessionRedis(): void {
-  beforeAll(() => {
-    redis = createRedis({ url: inject('infra').redisUrl, log: testLogger('test'), purpose: 'requests' });
+/** A Redis connection (one server unless told) and a key prefix of the calling suite's own, whose keys go when it is done. */
+export function useSessionRedis(kind: RedisKind = 'one Redis server'): void {
+  beforeAll(async () => {
+    redis = await connectTestRedis(kind, inject('infra'));
     keyPrefix = `${uniqueName('test')}:`;
   });
 
   afterAll(async () => {
-    const keys = await redis.keys(`${keyPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await removeKeys(redis, `${keyPrefix}*`);
+    await closeRedis(redis);
   });
 }
 

@@ -1,5 +1,6 @@
 import { sessionKey } from '@lambdarec/contracts';
 import { DEFAULT_SESSION_POLICY, seededRandom } from '@lambdarec/domain';
+import { REDIS_KINDS, valuesOf } from '@lambdarec/testing';
 import { describe, expect, it } from 'vitest';
 import { eventFingerprint } from '../src/session-format.js';
 import { createSessionStore, type SessionWrite } from '../src/session-store.js';
@@ -7,9 +8,10 @@ import { keyPrefix, redis, signal, useSessionRedis } from './session-redis.js';
 
 const policy = { ...DEFAULT_SESSION_POLICY, maxSignals: 5, maxPurchases: 3 };
 
-useSessionRedis();
+// Every behaviour twice: on one server and on a Redis Cluster, where each script call's keys must share a slot.
+describe.each(REDIS_KINDS)('session store on %s', (kind) => {
+  useSessionRedis(kind);
 
-describe('session store', () => {
   it('reads back the signals and purchases it recorded', async () => {
     const store = createSessionStore({ redis, keyPrefix, policy });
     const view = signal({ userId: 'read-back' });
@@ -98,7 +100,7 @@ describe('session store', () => {
       );
     await store.record(events('forward'));
     for (const one of events('backward').reverse()) await store.record([one]);
-    const [forward, backward] = await redis.mget(sessionKey(keyPrefix, 'forward'), sessionKey(keyPrefix, 'backward'));
+    const [forward, backward] = await valuesOf(redis, [sessionKey(keyPrefix, 'forward'), sessionKey(keyPrefix, 'backward')]);
     expect(forward).not.toBeNull();
     expect(backward).toBe(forward);
   });
@@ -150,7 +152,7 @@ describe('session store', () => {
           fast.map(({ userId: _u, ...f }) => f),
           `step ${step}`,
         ).toEqual(full.map(({ userId: _u, ...f }) => f));
-        const [a, b] = await redis.mget(sessionKey(keyPrefix, fastUser), sessionKey(keyPrefix, fullUser));
+        const [a, b] = await valuesOf(redis, [sessionKey(keyPrefix, fastUser), sessionKey(keyPrefix, fullUser)]);
         expect(a, `step ${step}`).toBe(b);
         // The same expiry too (both written within a few milliseconds): a purchase, a flag or neither.
         const [fastTtl, fullTtl] = await Promise.all([
@@ -203,10 +205,44 @@ describe('session store', () => {
         .sort((a, b) => a.userId.localeCompare(b.userId));
     expect(summary(flaggedTogether)).toEqual(summary(flaggedAlone));
     expect(new Set(flaggedTogether.map((f) => f.userId))).toEqual(bots);
-    const written = await redis.mget(...users.map((userId) => sessionKey(keyPrefix, userId)));
-    const reference = await redis.mget(...users.map((userId) => sessionKey(aloneKeyPrefix, userId)));
+    const written = await valuesOf(
+      redis,
+      users.map((userId) => sessionKey(keyPrefix, userId)),
+    );
+    const reference = await valuesOf(
+      redis,
+      users.map((userId) => sessionKey(aloneKeyPrefix, userId)),
+    );
     expect(written.every((value) => value !== null)).toBe(true);
     expect(written).toEqual(reference);
+  });
+
+  it('applies a batch of many users, across slots, as each user alone; and a redelivery changes nothing', async () => {
+    const together = createSessionStore({ redis, keyPrefix: `${keyPrefix}batch:`, policy: DEFAULT_SESSION_POLICY });
+    const alone = createSessionStore({ redis, keyPrefix: `${keyPrefix}batch-alone:`, policy: DEFAULT_SESSION_POLICY });
+    const start = Date.now() - 10 * 60_000;
+    // 240 users: five calls of 50 on one server; on a cluster, users in every primary's slots.
+    const users = Array.from({ length: 240 }, (_, i) => `batch-${i}`);
+    const events = users.flatMap((userId, i) =>
+      Array.from({ length: 1 + (i % 4) }, (_, k) =>
+        // Every seventh user repeats one product seconds apart: the guard flags them.
+        i % 7 === 0
+          ? signal({ userId, productId: 'same', at: start + k * 2000, arrivedAt: start + k * 2000 })
+          : signal({ userId, productId: `p${(i + k) % 5}`, at: start + k * 60_000, arrivedAt: start + k * 60_000 }),
+      ),
+    );
+    const flagged = await together.record(events);
+    const flaggedAlone = (await Promise.all(users.map((userId) => alone.record(events.filter((e) => e.userId === userId))))).flat();
+    const byUser = (flags: typeof flagged) => [...flags].sort((a, b) => a.userId.localeCompare(b.userId));
+    expect(byUser(flagged)).toEqual(byUser(flaggedAlone));
+    expect(flagged.map((f) => f.userId).sort()).toEqual(users.filter((_, i) => i % 7 === 0 && i % 4 >= 2).sort());
+    const sessions = () => Promise.all(users.map((userId) => together.inspect(userId)));
+    const once = await sessions();
+    expect(once).toEqual(await Promise.all(users.map((userId) => alone.inspect(userId))));
+    expect(once.every((session) => session.signals.length > 0)).toBe(true);
+    const again = await together.record(events);
+    expect(byUser(again).map(({ raised, ...flag }) => ({ ...flag, raised: !raised }))).toEqual(byUser(flagged));
+    expect(await sessions()).toEqual(once);
   });
 
   it('stores categories verbatim, whatever printable characters they hold', async () => {
