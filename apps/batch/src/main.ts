@@ -1,5 +1,5 @@
 import { closeRedis, createKafka, createPgPool, createRedis } from '@lambdarec/clients';
-import { batchConfigSchema } from '@lambdarec/config';
+import { batchConfigSchema, bullmqPrefixFrom, redisConnectionFrom } from '@lambdarec/config';
 import { createLoginThrottle } from '@lambdarec/http';
 import { runService } from '@lambdarec/lifecycle';
 import { createMetricsRegistry } from '@lambdarec/metrics';
@@ -27,15 +27,16 @@ await runService({
     await runMigrations({ databaseUrl: config.DATABASE_URL, log });
     const pool = createPgPool({ url: config.DATABASE_URL, log, applicationName: 'lambdarec-batch' });
     defer('postgres', () => pool.end());
-    const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'bullmq' });
+    const redis = createRedis({ ...redisConnectionFrom(config), log, purpose: 'bullmq' });
     defer('redis', () => closeRedis(redis));
     // The queue (adding jobs, the dashboard) fails fast in a Redis outage, so POST /batch/runs
     // answers 503 instead of hanging; only the worker's blocking calls wait for Redis to return.
-    const queueRedis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
+    const queueRedis = createRedis({ ...redisConnectionFrom(config), log, purpose: 'requests' });
     defer('queue redis', () => closeRedis(queueRedis));
 
     const runs = createBatchRunsRepository({ pool });
-    const queue = new Queue<AnyBatchJobData>(config.BATCH_QUEUE, { connection: queueRedis });
+    // The worker, the shards' flows and Bull Board take the prefix from this queue.
+    const queue = new Queue<AnyBatchJobData>(config.BATCH_QUEUE, { connection: queueRedis, prefix: bullmqPrefixFrom(config) });
     defer('queue', () => queue.close());
     const reconciler = createRunReconciler({ queue, runs, inputs: createArchiveReader({ pool }), log });
     await reconciler.once();

@@ -1,5 +1,5 @@
 import { BATCH_JOB_NAME } from '@lambdarec/contracts';
-import type { Logger, PgPool, Redis } from '@lambdarec/clients';
+import type { Logger, PgPool, RedisClient } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '@lambdarec/domain';
 import {
   createArchiveReader,
@@ -24,7 +24,9 @@ import { createShardProcessor } from './shards.js';
 
 export interface BatchWorkerOptions {
   queueName: string;
-  connection: Redis;
+  /** BullMQ's key prefix of the queue (on a Redis Cluster, hash-tagged). @defaultValue BullMQ's, bull */
+  prefix?: string;
+  connection: RedisClient;
   runs: Pick<BatchRunsRepository, 'markFailed'>;
   /** Where a failed run's frozen input is dropped. */
   inputs: Pick<ArchiveReader, 'dropInput'>;
@@ -43,6 +45,7 @@ export interface BatchWorkerOptions {
  */
 export function createBatchWorker({
   queueName,
+  prefix,
   connection,
   runs,
   inputs,
@@ -63,6 +66,7 @@ export function createBatchWorker({
     async start() {
       worker = new Worker<AnyBatchJobData>(queueName, process, {
         connection,
+        ...(prefix === undefined ? {} : { prefix }),
         concurrency,
         lockDuration: lockDurationMs,
         stalledInterval: Math.max(1000, Math.floor(lockDurationMs / 2)),
@@ -103,7 +107,7 @@ export interface RunWorkerOptions {
   /** The queue the coordinator adds shards to (the worker's queue). */
   queue: BatchQueue;
   /** The worker's own connection: its blocking calls wait for Redis to come back. */
-  connection: Redis;
+  connection: RedisClient;
   runs: BatchRunsRepository;
   settings: RunSettings;
   policy?: BatchPolicy;
@@ -131,6 +135,8 @@ export function createRunWorker({
   const writer = createBatchViewWriter({ pool });
   return createBatchWorker({
     queueName: queue.name,
+    // The queue's own prefix: a worker under another prefix would wait on keys no job reaches.
+    prefix: queue.opts.prefix,
     connection,
     runs,
     inputs: reader,

@@ -1,4 +1,4 @@
-import type { Logger, PgPool, Redis } from '@lambdarec/clients';
+import type { Logger, PgPool, RedisClient } from '@lambdarec/clients';
 import type { HttpServer } from '@lambdarec/http';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createBatchRunsRepository } from '@lambdarec/stores';
@@ -16,12 +16,21 @@ export const credentials = { user: 'ops', password: 'correct-horse' };
 export const auth = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
 export const BASE: RunSettings = { historyDays: 365, keepRuns: 2, maxPairsPerShard: 10_000_000, maxUsersPerShard: 100_000, minShards: 1 };
 
-/** A batch service app and worker on a queue of their own, with these shard settings; `cleanups` undoes them. */
+/**
+ * A batch service app and worker on a queue of their own, with these shard settings; `cleanups`
+ * undoes them. `prefix`: BullMQ's key prefix (hash-tagged on a Redis Cluster).
+ */
 export async function batchService(
   settings: RunSettings,
-  { pool, redis, log, cleanups }: { pool: PgPool; redis: Redis; log: Logger; cleanups: Array<() => Promise<unknown>> },
+  {
+    pool,
+    redis,
+    log,
+    cleanups,
+    prefix,
+  }: { pool: PgPool; redis: RedisClient; log: Logger; cleanups: Array<() => Promise<unknown>>; prefix?: string },
 ): Promise<HttpServer> {
-  const queue = new Queue<AnyBatchJobData>(uniqueName('shards-queue'), { connection: redis });
+  const queue = new Queue<AnyBatchJobData>(uniqueName('shards-queue'), { connection: redis, ...(prefix === undefined ? {} : { prefix }) });
   const runs = createBatchRunsRepository({ pool });
   const worker = createRunWorker({ pool, queue, connection: redis, runs, settings, concurrency: 2, log });
   await worker.start();

@@ -1,5 +1,5 @@
-import { createKafka, createPgPool, createRedis } from '@lambdarec/clients';
-import { ingestConfigSchema } from '@lambdarec/config';
+import { closeRedis, createKafka, createPgPool, createRedis } from '@lambdarec/clients';
+import { ingestConfigSchema, redisConnectionFrom } from '@lambdarec/config';
 import { runService } from '@lambdarec/lifecycle';
 import { Counter, createMetricsRegistry } from '@lambdarec/metrics';
 import { createCatalogRepository, runMigrations } from '@lambdarec/stores';
@@ -22,8 +22,8 @@ await runService({
     const publisher = createEventPublisher({ kafka, topic: config.EVENTS_TOPIC, log });
     await publisher.start();
     defer('kafka producer', () => publisher.close());
-    const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
-    defer('redis', () => redis.quit());
+    const redis = createRedis({ ...redisConnectionFrom(config), log, purpose: 'requests' });
+    defer('redis', () => closeRedis(redis));
     const registry = createMetricsRegistry('ingest');
     const limitUnavailable = new Counter({
       name: 'lrec_rate_limit_unavailable_total',

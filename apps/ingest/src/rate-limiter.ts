@@ -1,5 +1,5 @@
 import { ERROR_CODES, LrecError } from '@lambdarec/contracts';
-import type { Logger, Redis } from '@lambdarec/clients';
+import type { Logger, RedisClient } from '@lambdarec/clients';
 
 export interface RateLimiter {
   /**
@@ -58,7 +58,7 @@ export function createRedisRateLimiter({
   onUnavailable,
   now = Date.now,
 }: {
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   limitPerMinute: number;
   log: Logger;

@@ -1,9 +1,9 @@
-import { createRedis, type Redis } from '@lambdarec/clients';
+import { closeRedis, createRedis, type Redis } from '@lambdarec/clients';
 import { type HttpServer } from '@lambdarec/http';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createCatalogRepository } from '@lambdarec/stores';
-import { buildClickEvent, uniqueName } from '@lambdarec/testing';
-import { describe, expect, it } from 'vitest';
+import { buildClickEvent, connectTestRedis, uniqueName } from '@lambdarec/testing';
+import { describe, expect, inject, it } from 'vitest';
 import { buildIngestApp } from '../src/app.js';
 import { createRedisRateLimiter, type RateLimiter } from '../src/rate-limiter.js';
 import { CATALOG_KEY, log, pool, publisher, redis, useIngestApp } from './ingest-app.js';
@@ -88,6 +88,23 @@ describe('rate limiting', () => {
     } finally {
       await unlimited.close();
       dead.disconnect();
+    }
+  });
+
+  it('on a Redis Cluster, two ingest instances (clients) share one budget per client and minute', async () => {
+    const [a, b] = [await connectTestRedis('a Redis Cluster', inject('infra')), await connectTestRedis('a Redis Cluster', inject('infra'))];
+    const keyPrefix = `${uniqueName('rl-cluster')}:`;
+    const first = await appWith(createRedisRateLimiter({ redis: a, keyPrefix, limitPerMinute: 5, log }), 'ingest-test-rl-cluster-a');
+    const second = await appWith(createRedisRateLimiter({ redis: b, keyPrefix, limitPerMinute: 5, log }), 'ingest-test-rl-cluster-b');
+    try {
+      expect((await post(first, 3)).statusCode).toBe(202);
+      expect((await post(second, 3)).statusCode).toBe(429);
+      expect((await post(second, 2)).statusCode).toBe(202);
+      expect((await post(first, 1)).statusCode).toBe(429);
+    } finally {
+      await first.close();
+      await second.close();
+      await Promise.all([closeRedis(a), closeRedis(b)]);
     }
   });
 });

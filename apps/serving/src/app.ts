@@ -1,4 +1,4 @@
-import { createCloser, type Logger, type PgPool, type Redis } from '@lambdarec/clients';
+import { createCloser, createFallbackQueryable, type Logger, type PgPool, type Queryable, type RedisClient } from '@lambdarec/clients';
 import { sessionPolicyFrom, type ServingConfig } from '@lambdarec/config';
 import { createServiceApp, type HttpServer, type ReadinessCheck } from '@lambdarec/http';
 import { type Registry } from '@lambdarec/metrics';
@@ -43,13 +43,23 @@ export async function buildServingApp({
 }
 
 /** What serving reads from its configuration; the clients' URLs, host and port stay with main.ts. */
-export type ServingSettings = Omit<ServingConfig, 'DATABASE_URL' | 'REDIS_URL' | 'HOST' | 'PORT' | 'LOG_LEVEL'>;
+export type ServingSettings = Omit<
+  ServingConfig,
+  'DATABASE_URL' | 'DATABASE_READ_URL' | 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'HOST' | 'PORT' | 'LOG_LEVEL'
+>;
 
 export interface ServingOptions {
-  /** Borrowed: whoever created it closes it. */
+  /** The primary. Borrowed: whoever created it closes it. */
   pool: PgPool;
+  /**
+   * A hot standby to read the batch view and the catalog from; a read it fails goes to `pool`.
+   * Borrowed: whoever created it closes it. @defaultValue none: every read goes to `pool`
+   */
+  readPool?: PgPool;
+  /** After a read failed on `readPool`, how long reads skip it before it is checked again. @defaultValue 5000 */
+  standbyRetryMs?: number;
   /** Borrowed: whoever created it closes it. */
-  redis: Redis;
+  redis: RedisClient;
   config: ServingSettings;
   log: Logger;
   registry: Registry;
@@ -80,10 +90,26 @@ export async function createServing({
   log,
   registry,
   userItemsCacheEntries = config.USER_ITEMS_CACHE_ENTRIES,
+  readPool,
+  standbyRetryMs,
 }: ServingOptions): Promise<Serving> {
   const policy = sessionPolicyFrom(config);
-  const batchView = createBatchViewReader({ pool });
-  const catalog = createCatalogRepository({ pool });
+  // Every read below is a single statement that a standby can run. Nothing here LISTENs or needs a
+  // transaction id: new runs are polled (publishedRun), catalog changes are found by snapshot.
+  const standbyFirst =
+    readPool === undefined
+      ? undefined
+      : createFallbackQueryable({
+          preferred: readPool,
+          fallback: pool,
+          log: log.child({ component: 'read-side' }),
+          registry,
+          retryMs: standbyRetryMs,
+        });
+  const reads: Queryable = standbyFirst ?? pool;
+  // A run learned of on the primary may not have reached the standby yet: its reads must say so, not read empty.
+  const batchView = createBatchViewReader({ pool: reads, requireRun: standbyFirst !== undefined });
+  const catalog = createCatalogRepository({ pool: reads });
   const batchCache = createBatchViewCache({ batchView, catalog, refreshMs: config.BATCH_VIEW_REFRESH_MS, log });
   await batchCache.start();
   const recommender = createRecommender({
@@ -105,15 +131,22 @@ export async function createServing({
       recommender,
       // Serving answers without either, degraded (popular items from memory, or batch-only), so
       // neither makes it unready: a 503 would take every instance out of the load balancer at once.
-      optionalChecks: { postgres: () => pool.query('SELECT 1'), redis: () => redis.ping() },
+      // The standby least of all: the primary answers every read it would.
+      optionalChecks: {
+        postgres: () => pool.query('SELECT 1'),
+        redis: () => redis.ping(),
+        ...(readPool === undefined ? {} : { 'postgres-standby': () => readPool.query('SELECT 1') }),
+      },
     });
   } catch (err) {
     await batchCache.close();
+    standbyFirst?.close();
     throw err;
   }
   const close = createCloser(log, [
     ['http server', () => app.close()],
     ['batch view cache', () => batchCache.close()],
+    ['read side', () => standbyFirst?.close()],
   ]);
   return { app, batchCache, close };
 }

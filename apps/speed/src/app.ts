@@ -1,5 +1,5 @@
-import { createKafka, createRedis, type EventConsumer, type Logger, type Redis } from '@lambdarec/clients';
-import { sessionPolicyFrom, type SpeedConfig } from '@lambdarec/config';
+import { createKafka, createRedis, type EventConsumer, type Logger, type RedisClient } from '@lambdarec/clients';
+import { redisConnectionFrom, sessionPolicyFrom, type SpeedConfig } from '@lambdarec/config';
 import { sessionViewSchema, userIdParamsSchema } from '@lambdarec/contracts';
 import { isFlagged, type SessionPolicy } from '@lambdarec/domain';
 import {
@@ -102,7 +102,7 @@ export async function buildSpeedApp({
 export interface SpeedDependencies {
   registry: Registry;
   /** Created here: whoever calls createSpeedDependencies closes it (closeRedis), after the consumer. */
-  redis: Redis;
+  redis: RedisClient;
   kafka: Kafka;
   policy: SessionPolicy;
   sessions: SessionStore;
@@ -119,7 +119,7 @@ export interface SpeedDependencies {
  */
 export function createSpeedDependencies(config: SpeedConfig, log: Logger): SpeedDependencies {
   const registry = createMetricsRegistry('speed');
-  const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
+  const redis = createRedis({ ...redisConnectionFrom(config), log, purpose: 'requests' });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'lambdarec-speed', log });
   const policy = sessionPolicyFrom(config);
   const botFlags = createSpeedBotFlagLedger({ redis, keyPrefix: config.REDIS_KEY_PREFIX, log, registry });

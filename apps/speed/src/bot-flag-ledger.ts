@@ -1,4 +1,4 @@
-import type { Logger, Redis } from '@lambdarec/clients';
+import type { Logger, RedisClient } from '@lambdarec/clients';
 import { Counter, type Registry } from '@lambdarec/metrics';
 import { createBotFlagLedger, type BotFlagLedger } from '@lambdarec/stores';
 
@@ -12,7 +12,7 @@ export function createSpeedBotFlagLedger({
   log,
   registry,
 }: {
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   log: Logger;
   registry: Registry;

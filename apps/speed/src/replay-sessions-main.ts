@@ -4,7 +4,7 @@
  * replays once and exits (0 when the replay reached the end of every partition).
  */
 import { closeRedis, createKafka, createLogger, createPgPool, createRedis } from '@lambdarec/clients';
-import { ConfigError, loadConfig, replaySessionsConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
+import { ConfigError, loadConfig, redisConnectionFrom, replaySessionsConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
 import { createBatchRunsRepository, createBatchViewReader, createSessionStore } from '@lambdarec/stores';
 import { replaySessions, replayStartTime } from './replay.js';
 import { createSessionApplier } from './session-applier.js';
@@ -38,7 +38,7 @@ async function watermarkTime(url: string | undefined): Promise<number | undefine
   }
 }
 
-const redis = createRedis({ url: config.REDIS_URL, log, purpose: 'requests' });
+const redis = createRedis({ ...redisConnectionFrom(config), log, purpose: 'requests' });
 try {
   const fromTime = replayStartTime(Date.now(), policy, await watermarkTime(config.DATABASE_URL));
   const result = await replaySessions({

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { consumedEvent, decodeEventRecord, type ConsumedEvent } from '@lambdarec/contracts';
-import type { Logger, Redis } from '@lambdarec/clients';
+import { scanKeys, type Logger, type RedisClient } from '@lambdarec/clients';
 import type { SessionPolicy } from '@lambdarec/domain';
 import type { Kafka } from 'kafkajs';
 import type { SessionApplier } from './session-applier.js';
@@ -125,14 +125,12 @@ export async function replaySessions({
   }
 }
 
-/** Whether Redis holds no session at all under the prefix (a fresh install, or a Redis that lost its data). */
-export async function sessionsAreEmpty(redis: Redis, keyPrefix: string): Promise<boolean> {
-  // SCAN may return an empty page before the end: go on until a key or the end.
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${keyPrefix}session:*`, 'COUNT', '1000');
-    if (found.length > 0) return false;
-    cursor = next;
-  } while (cursor !== '0');
+/**
+ * Whether Redis holds no session at all under the prefix (a fresh install, or a Redis that lost its
+ * data). On a Redis Cluster every primary is scanned: any one of them may hold the only session.
+ */
+export async function sessionsAreEmpty(redis: RedisClient, keyPrefix: string): Promise<boolean> {
+  // scanKeys skips SCAN's empty pages before the end: the first page it yields is a session.
+  for await (const keys of scanKeys(redis, `${keyPrefix}session:*`)) if (keys.length > 0) return false;
   return true;
 }

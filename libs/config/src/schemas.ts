@@ -69,10 +69,104 @@ const kafka = {
   EVENTS_TOPIC: z.string().min(1).default(EVENTS_TOPIC).describe('topic of click events'),
 };
 
+const clusterNode = z.string().superRefine((node, ctx) => {
+  const port = /^[^:\s]+:(\d+)$/.exec(node)?.[1];
+  if (port === undefined) ctx.addIssue({ code: 'custom', message: 'each node must be host:port' });
+  else if (Number(port) > 65535) ctx.addIssue({ code: 'custom', message: 'each node needs a port number 0–65535' });
+});
+
+// Exactly one of REDIS_URL and REDIS_CLUSTER_NODES: see redisSelection below.
 const redis = {
-  REDIS_URL: url(['redis:', 'rediss:'], 'Redis').describe('Redis URL, e.g. redis://127.0.0.1:56379'),
-  REDIS_KEY_PREFIX: z.string().min(1).default(DEFAULT_REDIS_KEY_PREFIX).describe('prefix of every session key'),
+  REDIS_URL: url(['redis:', 'rediss:'], 'Redis')
+    .optional()
+    .describe('Redis URL, e.g. redis://127.0.0.1:56379; unset when REDIS_CLUSTER_NODES names a Redis Cluster'),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((node) => node.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(clusterNode).min(1, 'at least one node'))
+    .optional()
+    .describe('a Redis Cluster instead of REDIS_URL: some of its nodes, comma separated host:port (it finds the others)'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .min(1)
+    .default(DEFAULT_REDIS_KEY_PREFIX)
+    .describe(
+      'prefix of every key lambdarec keeps in Redis; on a Redis Cluster without a {hash tag}, which would put every key in one slot',
+    ),
 };
+
+/** What the apps' Redis selection reads: the raw input (a bad value is reported by its own field). */
+interface RedisSelectionInput {
+  REDIS_URL?: unknown;
+  REDIS_CLUSTER_NODES?: unknown;
+  BULLMQ_PREFIX?: unknown;
+}
+
+/**
+ * Exactly one Redis: REDIS_URL (one server) or REDIS_CLUSTER_NODES (a Redis Cluster). Both set is
+ * refused rather than one silently winning: a half-migrated environment should not start on the
+ * old server. Runs even when other variables are bad, so that every problem is listed at once.
+ */
+const redisSelection = [
+  (config: RedisSelectionInput, ctx: z.RefinementCtx) => {
+    const single = config.REDIS_URL !== undefined;
+    const cluster = config.REDIS_CLUSTER_NODES !== undefined;
+    if (!single && !cluster) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'required (or REDIS_CLUSTER_NODES for a Redis Cluster)' });
+    } else if (single && cluster) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_CLUSTER_NODES'],
+        message: 'set either REDIS_URL (one server) or REDIS_CLUSTER_NODES (a Redis Cluster), not both',
+      });
+    }
+    const prefix = config.BULLMQ_PREFIX;
+    if (cluster && typeof prefix === 'string' && !hasHashTag(prefix)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['BULLMQ_PREFIX'],
+        message: `must hold a hash tag on a Redis Cluster, e.g. {${prefix}}, so that each queue's keys share one slot`,
+      });
+    }
+  },
+  { when: () => true },
+] as const;
+
+/**
+ * Whether a key prefix holds a Redis Cluster hash tag: a `{` with a non-empty text before the next
+ * `}`. Then only that text places the key, so every key with the prefix lands in one slot.
+ */
+export function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{');
+  const close = open < 0 ? -1 : prefix.indexOf('}', open + 1);
+  return close > open + 1;
+}
+
+/** The Redis of an app's configuration, in the shape createRedis (@lambdarec/clients) takes. */
+export function redisConnectionFrom(config: {
+  REDIS_URL?: string | undefined;
+  REDIS_CLUSTER_NODES?: string[] | undefined;
+}): { url: string } | { clusterNodes: string[] } {
+  if (config.REDIS_CLUSTER_NODES !== undefined) return { clusterNodes: config.REDIS_CLUSTER_NODES };
+  if (config.REDIS_URL !== undefined) return { url: config.REDIS_URL };
+  throw new Error('REDIS_URL or REDIS_CLUSTER_NODES: required (the schema checks this; was the configuration loaded with it?)');
+}
+
+/**
+ * BullMQ's key prefix: BULLMQ_PREFIX, else `bull` on one server (the queues that exist keep
+ * working) and `{lrec-bull}` on a Redis Cluster, where BullMQ's scripts need each queue's keys in
+ * one slot. One tag puts every queue on one primary: lambdarec has one queue.
+ */
+export function bullmqPrefixFrom(config: { BULLMQ_PREFIX?: string | undefined; REDIS_CLUSTER_NODES?: string[] | undefined }): string {
+  return config.BULLMQ_PREFIX ?? (config.REDIS_CLUSTER_NODES === undefined ? 'bull' : DEFAULT_CLUSTER_BULLMQ_PREFIX);
+}
+
+export const DEFAULT_CLUSTER_BULLMQ_PREFIX = '{lrec-bull}';
 
 const database = {
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'PostgreSQL').describe('PostgreSQL URL'),
@@ -161,7 +255,7 @@ const session = {
     .describe("bot guard: how long a flag lasts; a flagged user's events move no boosts and stay out of the batch model"),
 };
 
-export const ingestConfigSchema = z.object({
+const ingestVariables = z.object({
   ...common,
   ...kafka,
   ...database,
@@ -216,9 +310,10 @@ export const ingestConfigSchema = z.object({
       'how far back POST /events may date an event, in hours; history imports (Authorization: Bearer <CATALOG_API_KEY>) may go back to 2000',
     ),
 });
+export const ingestConfigSchema = ingestVariables.superRefine(...redisSelection);
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
 
-export const speedConfigSchema = z.object({
+const speedVariables = z.object({
   ...common,
   ...kafka,
   ...redis,
@@ -231,6 +326,7 @@ export const speedConfigSchema = z.object({
     .optional()
     .describe('basic-auth password of GET /sessions/:userId; unset: that route is not served'),
 });
+export const speedConfigSchema = speedVariables.superRefine(...redisSelection);
 export type SpeedConfig = z.output<typeof speedConfigSchema>;
 
 /** `npm run replay-sessions`: the speed layer's settings, and Postgres to find the published run's watermark. */
@@ -240,7 +336,7 @@ export const replaySessionsConfigSchema = speedConfigSchema.extend({
   ),
 });
 
-export const batchConfigSchema = z.object({
+const batchVariables = z.object({
   ...common,
   ...kafka,
   ...redis,
@@ -248,6 +344,13 @@ export const batchConfigSchema = z.object({
   PORT: port(3002),
   ARCHIVE_GROUP_ID: z.string().min(1).default(ARCHIVE_CONSUMER_GROUP).describe('Kafka consumer group of the archiver'),
   BATCH_QUEUE: z.string().min(1).default(BATCH_QUEUE).describe('BullMQ queue of batch runs'),
+  BULLMQ_PREFIX: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      `prefix of BullMQ's keys; default bull, or ${DEFAULT_CLUSTER_BULLMQ_PREFIX} on a Redis Cluster, where it must hold a {hash tag}`,
+    ),
   BATCH_CRON: z
     .string()
     .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern of 5 or 6 fields, e.g. "0 2 * * *"')
@@ -307,14 +410,20 @@ export const batchConfigSchema = z.object({
     .default(60_000)
     .describe('lock of a batch job; a job whose process died is taken by another after this long'),
 });
+export const batchConfigSchema = batchVariables.superRefine(...redisSelection);
 export type BatchConfig = z.output<typeof batchConfigSchema>;
 
-export const servingConfigSchema = z.object({
+const servingVariables = z.object({
   ...common,
   ...redis,
   ...database,
   ...session,
   PORT: port(3000),
+  DATABASE_READ_URL: url(['postgres:', 'postgresql:'], 'PostgreSQL')
+    .optional()
+    .describe(
+      'PostgreSQL URL of a hot standby that serving reads the batch view and the catalog from; reads it cannot answer go to DATABASE_URL',
+    ),
   BATCH_VIEW_REFRESH_MS: z.coerce.number().int().min(100).default(2000).describe('how often serving checks for a newly published run'),
   CATALOG_CACHE_MS: z.coerce
     .number()
@@ -329,6 +438,7 @@ export const servingConfigSchema = z.object({
     .default(100_000)
     .describe('users whose batch lists serving keeps in memory (about 1.6 KB each), least recently used out; 0 turns the cache off'),
 });
+export const servingConfigSchema = servingVariables.superRefine(...redisSelection);
 export type ServingConfig = z.output<typeof servingConfigSchema>;
 
 /** Session tunables in the domain's units; what no variable sets keeps the domain's default. */
