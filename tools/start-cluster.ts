@@ -31,6 +31,8 @@ try {
 }
 
 const env = serviceEnvironment(infraEnv);
+// A REDIS_URL left in the caller's shell would select a single Redis beside the cluster (a config error).
+delete env['REDIS_URL'];
 env['SERVING_URL'] ??= url('serving-1');
 env['INGEST_URL'] ??= url('ingest-1');
 env['STOREFRONT_ORIGINS'] ??= 'http://localhost:3003,http://127.0.0.1:3003';

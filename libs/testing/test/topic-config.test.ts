@@ -35,8 +35,8 @@ describe('event topic settings', () => {
     }
   });
 
-  it('infra/local.sh and docker-compose.yml give the event topics the same settings', () => {
-    const localSh = readFileSync(path.join(WORKSPACE_ROOT, 'infra/local.sh'), 'utf8');
+  it('the infra scripts (infra/lib/common.sh, for local.sh and cluster.sh) and docker-compose.yml give the event topics the same settings', () => {
+    const localSh = readFileSync(path.join(WORKSPACE_ROOT, 'infra/lib/common.sh'), 'utf8');
     const compose = readFileSync(path.join(WORKSPACE_ROOT, 'docker-compose.yml'), 'utf8');
     const localConfig = /^readonly TOPIC_CONFIG=\(([^)]*)\)$/m
       .exec(localSh)?.[1]

@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 
 /** The services' environment for a fault run: the cluster's connection variables and credentials of the run's own. */
 export function fleetEnvironment(infraEnv: Record<string, string>, overrides: Record<string, string> = {}): Record<string, string> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  // A REDIS_URL from the caller's shell would select a single Redis beside the cluster (a config error).
+  delete inherited['REDIS_URL'];
   return {
-    ...(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<string, string>),
+    ...inherited,
     ...infraEnv,
     DASHBOARD_USER: 'chaos',
     DASHBOARD_PASSWORD: randomBytes(9).toString('base64url'),
