@@ -33,7 +33,7 @@ export interface LoadOptions {
   /** The run's own users and products, so its counts are its own. */
   runId: string;
   products: readonly { productId: string; category: string }[];
-  /** Users the load spreads its events over (few events each, well under the bot guard's limits). */
+  /** Users a phase spreads its events over (few events each, well under the bot guard's limits). */
   users: number;
   /** How long one request may take before it counts as failed. @defaultValue 5000 */
   requestTimeoutMs?: number;
@@ -72,6 +72,9 @@ const emptyPhase = (): PhaseTraffic => ({
 export function startSteadyLoad(options: LoadOptions): SteadyLoad {
   const { ingestUrls, servingUrls, eventsPerPost, runId, products, users, requestTimeoutMs = 5_000, retryForMs = 60_000 } = options;
   let phase = emptyPhase();
+  // Each phase has users of its own: once its requests are answered, their sessions stop
+  // changing, so they can be compared with the archive while the next phase's load goes on.
+  let phaseIndex = 0;
   let current503Run = 0;
   let stopped = false;
   const inFlight = new Set<Promise<void>>();
@@ -103,7 +106,7 @@ export function startSteadyLoad(options: LoadOptions): SteadyLoad {
     const events = Array.from({ length: eventsPerPost }, () => {
       const n = eventsSent++;
       // Users take turns, so each gets a few events a minute: far from the bot guard's limits.
-      const userId = `chaos-${runId}-u${n % users}`;
+      const userId = `chaos-${runId}-p${phaseIndex}-u${n % users}`;
       const product = products[(n * 7919) % products.length]!;
       const type = n % 11 === 0 ? 'add_to_cart' : 'view';
       return { eventId: randomUUID(), userId, type, productId: product.productId, category: product.category };
@@ -141,7 +144,7 @@ export function startSteadyLoad(options: LoadOptions): SteadyLoad {
 
   async function get() {
     const owner = phase;
-    const userId = `chaos-${runId}-u${Math.floor(Math.random() * users)}`;
+    const userId = `chaos-${runId}-p${phaseIndex}-u${Math.floor(Math.random() * users)}`;
     let turn = getTurn++;
     owner.gets++;
     const deadline = Date.now() + retryForMs;
@@ -177,6 +180,7 @@ export function startSteadyLoad(options: LoadOptions): SteadyLoad {
     nextPhase() {
       const done = phase;
       phase = emptyPhase();
+      phaseIndex++;
       return done;
     },
     async settled(done) {

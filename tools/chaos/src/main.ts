@@ -85,7 +85,7 @@ try {
     if (Number.isNaN(getsPerSecond)) getsPerSecond = Math.max(1, Math.round(maxGets / 2));
   }
   say(`▶ load: ${postsPerSecond} POST/s (5 events each) and ${getsPerSecond} GET/s; faults: ${faults.join(', ')}`);
-  const rows = await runChaos({
+  const result = await runChaos({
     ctx: {
       layout: {},
       fleet,
@@ -103,10 +103,18 @@ try {
     getsPerSecond,
     products,
   });
-  say(`\n${formatTable(rows)}\n`);
-  const failing = rows.filter((row) => !row.holds);
-  say(failing.length === 0 ? `every fault's row holds (${rows.length} faults)` : `${failing.length} of ${rows.length} rows do not hold`);
-  exitCode = failing.length === 0 ? 0 : 1;
+  say(`\n${formatTable(result.rows)}\n`);
+  const { final } = result;
+  say(
+    `after the last fault, with the load stopped: ${final.archive.missing} accepted events missing, ${final.archive.duplicated} archived twice, ${final.sessionsDiffering} of ${final.sessionsChecked} sessions differ from the archive's`,
+  );
+  const failing = result.rows.filter((row) => !row.holds);
+  say(
+    result.holds
+      ? `every fault's row holds (${result.rows.length} faults)`
+      : `${failing.length} of ${result.rows.length} rows do not hold, or the final check does not`,
+  );
+  exitCode = result.holds ? 0 : 1;
 } catch (err) {
   say(`✖ chaos run failed: ${(err as Error).stack ?? String(err)}`);
 } finally {

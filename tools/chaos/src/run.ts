@@ -24,6 +24,20 @@ export interface FaultRow {
   holds: boolean;
 }
 
+/** After the last fault, with the load stopped: the events of the tail, and every session of the run once more. */
+export interface FinalCheck {
+  archive: ArchiveCheck;
+  sessionsDiffering: number;
+  sessionsChecked: number;
+}
+
+export interface ChaosResult {
+  rows: FaultRow[];
+  final: FinalCheck;
+  /** Every row and the final check hold. */
+  holds: boolean;
+}
+
 export interface ChaosOptions {
   ctx: FaultContext;
   faults: readonly FaultName[];
@@ -49,7 +63,7 @@ export interface ChaosOptions {
  * the archive (each exactly once), and every session touched so far is compared with the one built
  * from the archive.
  */
-export async function runChaos(options: ChaosOptions): Promise<FaultRow[]> {
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const { ctx, pool, redis, ingestUrls, servingUrls, products, settleMs = 5_000, catchUpMs = 180_000 } = options;
   const runId = randomBytes(3).toString('hex');
   const load = startSteadyLoad({
@@ -64,6 +78,35 @@ export async function runChaos(options: ChaosOptions): Promise<FaultRow[]> {
   });
   const rows: FaultRow[] = [];
   const allUsers = new Set<string>();
+  // The stores are given `catchUpMs` to hold what they must; then what is still missing counts.
+  const archiveOnceCaughtUp = (accepted: readonly string[]) =>
+    until(
+      'the archive to hold every accepted event',
+      async () => {
+        const check = await archiveCheck(pool, accepted);
+        return check.missing === 0 ? check : undefined;
+      },
+      catchUpMs,
+    ).catch(() => archiveCheck(pool, accepted));
+  const differingSessions = (users: readonly string[], referencePrefix: string) =>
+    sessionsDifferingFromArchive({
+      pool,
+      redis,
+      keyPrefix: DEFAULT_REDIS_KEY_PREFIX,
+      referencePrefix,
+      policy: DEFAULT_SESSION_POLICY,
+      users,
+    });
+  const sessionsOnceCaughtUp = (users: readonly string[], referencePrefix: string) =>
+    until(
+      'every session to equal its reference',
+      async () => {
+        const found = await differingSessions(users, referencePrefix);
+        return found.length === 0 ? found : undefined;
+      },
+      catchUpMs,
+    ).catch(() => differingSessions(users, referencePrefix));
+  let stopped = false;
   try {
     // A phase runs from the end of the last check to the end of its fault's settling, so every
     // accepted event belongs to exactly one row.
@@ -91,16 +134,9 @@ export async function runChaos(options: ChaosOptions): Promise<FaultRow[]> {
       const traffic = load.nextPhase();
       await load.settled(traffic);
       for (const user of traffic.users) allUsers.add(user);
+      const users = [...traffic.users];
 
-      const archive = await until(
-        'the archive to hold every accepted event',
-        async () => {
-          const check = await archiveCheck(pool, traffic.accepted);
-          return check.missing === 0 ? check : undefined;
-        },
-        catchUpMs,
-      ).catch(() => archiveCheck(pool, traffic.accepted));
-      const users = [...allUsers];
+      const archive = await archiveOnceCaughtUp(traffic.accepted);
       const referencePrefix = `chaos-ref:${runId}:${name}:`;
       const differing = await until(
         'every session to equal its reference',
@@ -143,10 +179,21 @@ export async function runChaos(options: ChaosOptions): Promise<FaultRow[]> {
         `  ${name}: ${traffic.accepted.length} accepted, ${archive.missing} missing, ${archive.duplicated} duplicated, ${differing.length}/${users.length} sessions differ${published === undefined ? '' : `, published ${published}×`} → ${row.holds ? 'holds' : 'FAILS'}`,
       );
     }
+    stopped = true;
+    const tail = await load.stop();
+    for (const user of tail.users) allUsers.add(user);
+    ctx.say('▶ load stopped: the last events, and every session of the run once more');
+    const users = [...allUsers];
+    const final: FinalCheck = {
+      archive: await archiveOnceCaughtUp(tail.accepted),
+      sessionsDiffering: (await sessionsOnceCaughtUp(users, `chaos-ref:${runId}:final:`)).length,
+      sessionsChecked: users.length,
+    };
+    const finalHolds = final.archive.missing === 0 && final.archive.duplicated === 0 && final.sessionsDiffering === 0;
+    return { rows, final, holds: finalHolds && rows.every((row) => row.holds) };
   } finally {
-    await load.stop();
+    if (!stopped) await load.stop();
   }
-  return rows;
 }
 
 /** The summary table, one row per fault, in the order run. */

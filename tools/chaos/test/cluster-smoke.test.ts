@@ -10,7 +10,7 @@ import {
 } from '@lambdarec/local-stack';
 import { createTestDatabase, freePort, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chaosCatalog, fleetEnvironment, runChaos, type FaultRow } from '../src/index.js';
+import { chaosCatalog, fleetEnvironment, runChaos, type ChaosResult } from '../src/index.js';
 
 // A cluster of its own, beside the single-node services the other tests share: three brokers,
 // six Redis nodes, on ports no other test uses. The Postgres primary is the shared one, with a
@@ -66,10 +66,17 @@ describe('the cluster topology, under load, through faults', () => {
   }, 180_000);
 
   it('loses nothing and archives nothing twice through a broker kill, a Redis primary failover and a speed instance kill', async () => {
-    let rows: FaultRow[] = [];
+    let result: ChaosResult | undefined;
     try {
-      rows = await runChaos({
-        ctx: { layout, fleet, say: () => undefined, logLines: () => logLines, authorization: '', holdMs: 6_000 },
+      result = await runChaos({
+        ctx: {
+          layout,
+          fleet,
+          say: (line) => void process.stderr.write(`${line}\n`),
+          logLines: () => logLines,
+          authorization: '',
+          holdMs: 6_000,
+        },
         faults: ['kafka-leader', 'redis-primary', 'speed'],
         pool,
         redis,
@@ -83,8 +90,9 @@ describe('the cluster topology, under load, through faults', () => {
         products: chaosCatalog(),
       });
     } finally {
-      if (rows.some((row) => !row.holds)) process.stderr.write(`${logLines.slice(-200).join('\n')}\n`);
+      if (result?.holds !== true) process.stderr.write(`${logLines.slice(-200).join('\n')}\n`);
     }
+    const { rows, final } = result;
     expect(rows.map((row) => [row.fault, row.archive.missing, row.archive.duplicated, row.sessionsDiffering])).toEqual([
       ['kafka-leader', 0, 0, 0],
       ['redis-primary', 0, 0, 0],
@@ -96,5 +104,7 @@ describe('the cluster topology, under load, through faults', () => {
       expect(row.recoveryMs).toBeDefined();
       expect(row.sessionsChecked).toBeGreaterThan(50);
     }
+    expect(final).toMatchObject({ archive: { missing: 0, duplicated: 0 }, sessionsDiffering: 0 });
+    expect(final.sessionsChecked).toBeGreaterThan(3 * 50);
   }, 900_000);
 });
