@@ -156,4 +156,20 @@ describe('bot guard in the session store', () => {
       { userId: 'ledger-bot', reason: 'repeat', from: burst[0]!.arrivedAt, until: burst[2]!.arrivedAt! + policy.botFlagMs },
     ]);
   });
+
+  it('judges an event once however many records it has: a client that sends it again (a retry) makes a later record that neither counts nor changes the session', async () => {
+    const store = createSessionStore({ redis, keyPrefix, policy });
+    const userId = `retry-${crypto.randomUUID()}`;
+    const first = series(userId, 3, 1000);
+    await store.record(first);
+    const once = await redis.get(sessionKey(keyPrefix, userId));
+    // The retried copies arrive later than anything judged, one at a time and in one call.
+    await store.record([{ ...first[1]!, arrivedAt: now + 500 }]);
+    await store.record([first[0]!, first[2]!].map((event, i) => ({ ...event, arrivedAt: now + 1000 + i })));
+    expect(await redis.get(sessionKey(keyPrefix, userId))).toBe(once);
+    // Enough copies to trip the rate limit if each counted: none does.
+    const copies = Array.from({ length: limit + 1 }, (_, i) => ({ ...first[i % 3]!, arrivedAt: now + 2000 + i }));
+    expect(await store.record(copies)).toEqual([]);
+    expect(await redis.get(sessionKey(keyPrefix, userId))).toBe(once);
+  });
 });

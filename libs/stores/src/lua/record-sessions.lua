@@ -87,6 +87,22 @@ local function recordOne(key, from, to)
   else
     current = false
   end
+  -- An event is judged once, however many records it has. A client that sends it again (a retry
+  -- after a timeout, as DESIGN asks, with the same eventId) makes another record that arrives
+  -- later: the same event, already in the session or earlier in this call, so its arrival is
+  -- not judged. A redelivery of a judged record arrives no later than A and is still judged (so
+  -- that it reports the flag it fell inside again).
+  local inCall = {}
+  for i = from, to, FIELDS do
+    local fp, arrival = ARGV[i], ARGV[i + 5]
+    if arrival ~= '' then
+      local stored = current and A and tonumber(arrival) > A
+        and (string.sub(current, bodyAt + 1, bodyAt + FP) == fp or string.find(current, ';' .. fp, bodyAt, true))
+      if inCall[fp] or stored then ARGV[i + 5] = '' end
+      inCall[fp] = true
+    end
+  end
+
   local state, burst, retro, told, head, flagText
   state, burst, retro, told, head, flagText, G, A, flagReason, flagFrom, flagUntil =
     judgeArrivals(current, headEnd, runAt, runDot, entriesAt, tilde, storedAt, G, A, flagReason, flagFrom, flagUntil, from, to)
