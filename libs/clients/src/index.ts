@@ -2,6 +2,7 @@ export * from './logger.js';
 export * from './kafka.js';
 export * from './redis.js';
 export * from './redis-epoch.js';
+export * from './partition-of-key.js';
 export * from './postgres.js';
 export * from './close.js';
 export * from './event-consumer.js';

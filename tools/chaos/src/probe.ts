@@ -1,12 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { PgPool, RedisClient } from '@lambdarec/clients';
+import { partitionOfKey, type PgPool, type RedisClient } from '@lambdarec/clients';
 import { sessionKey } from '@lambdarec/contracts';
 
+/** One new user on each partition of the events topic, so that a probe passes through every consumer. */
+function usersOnEveryPartition(prefix: string, partitions: number): string[] {
+  const users = new Map<number, string>();
+  for (let i = 0; users.size < partitions; i++) {
+    const userId = `${prefix}-${i}`;
+    const partition = partitionOfKey(userId, partitions);
+    if (!users.has(partition)) users.set(partition, userId);
+  }
+  return [...users.values()];
+}
+
 /**
- * Time to recover, seen from outside: from the fault until one event, posted after it, has gone
- * the whole way (answered 202 by an ingest instance, archived by a batch instance, in its session
- * by a speed instance) and a serving instance answered a read. Each probe has a user of its own,
- * so probes never add up to a bot flag.
+ * Time to recover, seen from outside: from the fault until events posted after it have gone the
+ * whole way on every partition (answered 202 by an ingest instance, archived by a batch instance,
+ * in their sessions by the speed instances) and a serving instance answered a read. Each probe
+ * user is new, so probes never add up to a bot flag.
  */
 export async function timeToRecover({
   since,
@@ -17,6 +28,7 @@ export async function timeToRecover({
   keyPrefix,
   runId,
   product,
+  partitions = 6,
   timeoutMs = 5 * 60_000,
 }: {
   /** When the fault was injected (epoch ms). */
@@ -28,6 +40,8 @@ export async function timeToRecover({
   keyPrefix: string;
   runId: string;
   product: { productId: string; category: string };
+  /** Partitions of the events topic. @defaultValue 6 */
+  partitions?: number;
   timeoutMs?: number;
 }): Promise<number | undefined> {
   const deadline = since + timeoutMs;
@@ -42,29 +56,34 @@ export async function timeToRecover({
     }
   };
   while (Date.now() < deadline) {
-    const userId = `chaos-${runId}-probe-${randomUUID().slice(0, 8)}`;
-    const eventId = randomUUID();
-    const event = { eventId, userId, type: 'view', productId: product.productId, category: product.category };
+    const users = usersOnEveryPartition(`chaos-${runId}-probe-${randomUUID().slice(0, 8)}`, partitions);
+    const events = users.map((userId) => ({
+      eventId: randomUUID(),
+      userId,
+      type: 'view',
+      productId: product.productId,
+      category: product.category,
+    }));
     const accepted =
       (await answered(`${ingestUrls[turn++ % ingestUrls.length]}/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(event),
+        body: JSON.stringify({ events }),
       })) === 202;
     if (accepted) {
       // The event has 20 s to go the whole way; a pipeline still down gets a new probe after that.
       const through = Date.now() + 20_000;
       while (Date.now() < through) {
         const [archived, session, read] = await Promise.all([
-          pool.query('SELECT 1 FROM events WHERE event_id = $1', [eventId]).then(
-            (r) => r.rowCount === 1,
+          pool.query('SELECT 1 FROM events WHERE event_id = ANY($1::uuid[])', [events.map((e) => e.eventId)]).then(
+            (r) => r.rowCount === events.length,
             () => false,
           ),
-          redis.get(sessionKey(keyPrefix, userId)).then(
-            (v) => v !== null,
+          Promise.all(users.map((userId) => redis.get(sessionKey(keyPrefix, userId)))).then(
+            (sessions) => sessions.every((v) => v !== null),
             () => false,
           ),
-          answered(`${servingUrls[turn++ % servingUrls.length]}/recommendations/${userId}`).then((status) => status === 200),
+          answered(`${servingUrls[turn++ % servingUrls.length]}/recommendations/${users[0]}`).then((status) => status === 200),
         ]);
         if (archived && session && read) return Date.now() - since;
         await new Promise((resolve) => setTimeout(resolve, 250));
