@@ -39,6 +39,7 @@ const BENCHES: BenchPlan[] = [
   { name: 'speed', script: 'speed.bench.ts', args: [], quickArgs: ['--events', '30000', '--users', '3000', '--burst', '10000'] },
   { name: 'session-memory', script: 'session-memory.bench.ts', args: [], quickArgs: ['--sessions', '5000'] },
   { name: 'ingest', script: 'ingest.bench.ts', args: [], quickArgs: [], quickEnv: { BENCH_SECONDS: '3' } },
+  { name: 'archive', script: 'archive.bench.ts', args: [], quickArgs: ['--events', '20000', '--users', '2000', '--products', '500'] },
   {
     name: 'batch',
     script: 'batch.bench.ts',

@@ -23,11 +23,15 @@
  *   each event to Redis can cost Redis.
  * Each pass also reports CPU time per event by process (this Node process, redis-server, the
  * broker's JVM).
+ *
+ * `--cluster` adds a pass right after the speed consumer's: the same consumer, in a group of its
+ * own, with REDIS_CLUSTER_NODES set to the tests' Redis Cluster (infra/cluster.sh's, or
+ * REDIS_CLUSTER_NODES), with the CPU per event of its primaries and replicas (INFO of each node).
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import { closeRedis, createKafka, createLogger, createRedis, type Redis } from '@lambdarec/clients';
+import { closeRedis, createKafka, createLogger, createRedis, primariesOf, type Redis } from '@lambdarec/clients';
 import { loadConfig, speedConfigSchema } from '@lambdarec/config';
 import type { ClickEvent } from '@lambdarec/contracts';
 import { seededRandom, type SessionPolicy } from '@lambdarec/domain';
@@ -48,6 +52,8 @@ const { values: args } = parseArgs({
     burst: { type: 'string', default: '100000' },
     /** As events.v1 has by default. */
     partitions: { type: 'string', default: '6' },
+    /** Also apply the topic to the tests' Redis Cluster, next to the one Redis. */
+    cluster: { type: 'boolean', default: false },
   },
 });
 const EVENTS = Number(args.events);
@@ -356,6 +362,77 @@ async function redisWriteFloor(
   return { eventsPerSecond: writes / ((performance.now() - began) / 1000) };
 }
 
+/** CPU seconds so far of a set of Redis servers (INFO cpu of each), and the command time they report (INFO commandstats). */
+async function serversCpu(servers: readonly Redis[]): Promise<{ cpu: number; usec: number }> {
+  let cpu = 0;
+  let usec = 0;
+  for (const server of servers) {
+    const info = await server.info('cpu');
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+    cpu += field('used_cpu_user') + field('used_cpu_sys');
+    usec += (await redisCommandTime(server)).usec;
+  }
+  return { cpu, usec };
+}
+
+interface ClusterPass {
+  throughput: Throughput;
+  primaries: number;
+  replicas: number;
+  /** Microseconds per event: this Node process, all primaries together, all replicas together, the broker. */
+  nodeUs: number;
+  primariesUs: number;
+  replicasUs: number;
+  kafkaUs: number | undefined;
+  /** Command time on the primaries per event (INFO commandstats). */
+  commandUs: number;
+}
+
+/** The speed consumer as main.ts wires it with REDIS_CLUSTER_NODES, in a group of its own, over the same topic. */
+async function clusterPass(nodes: readonly string[], env: Record<string, string>, prefix: string, total: number): Promise<ClusterPass> {
+  const clusterConfig = loadConfig(speedConfigSchema, {
+    ...env,
+    REDIS_CLUSTER_NODES: nodes.join(','),
+    REDIS_KEY_PREFIX: prefix,
+    SPEED_GROUP_ID: uniqueName('bench-speed-cluster'),
+  });
+  const deps = createSpeedDependencies(clusterConfig, log);
+  const client = createRedis({ clusterNodes: nodes, log, purpose: 'requests', options: { commandTimeout: 30_000 } });
+  try {
+    const primaries = await primariesOf(client);
+    const replicas = client.nodes('slave');
+    const sample = async () => ({
+      node: ownCpuSeconds(),
+      kafka: cpuSecondsOf(brokerPids),
+      primaries: await serversCpu(primaries),
+      replicas: await serversCpu(replicas),
+    });
+    const before = await sample();
+    const throughput = await measure(
+      () => deps.consumer.start(),
+      () => handledBy(deps.registry),
+      total,
+    );
+    const after = await sample();
+    const us = (from: number, to: number) => ((to - from) * 1e6) / total;
+    return {
+      throughput,
+      primaries: primaries.length,
+      replicas: replicas.length,
+      nodeUs: us(before.node, after.node),
+      primariesUs: us(before.primaries.cpu, after.primaries.cpu),
+      replicasUs: us(before.replicas.cpu, after.replicas.cpu),
+      kafkaUs: before.kafka === undefined || after.kafka === undefined ? undefined : us(before.kafka, after.kafka),
+      commandUs: (after.primaries.usec - before.primaries.usec) / total,
+    };
+  } finally {
+    await deps.consumer.close().catch(() => undefined);
+    await closeRedis(deps.redis);
+    await removeKeys(client, `${prefix}*`);
+    await closeRedis(client);
+  }
+}
+
 const infra = await startInfra();
 const topic = await createTestTopic(infra.kafkaBrokers, { partitions: PARTITIONS });
 const keyPrefix = `${uniqueName('bench-speed')}:`;
@@ -421,6 +498,23 @@ try {
   say(
     `session state: ${fmt(memory.keys)} keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE of a sample), values of ${fmt(memory.valueBytes)} bytes`,
   );
+  say(`one Redis core at this CPU per event: ${fmt(1e6 / speedCpu.redis)} events/s`);
+
+  let cluster: ClusterPass | undefined;
+  if (args.cluster) {
+    cluster = await clusterPass(
+      infra.redisClusterNodes,
+      { KAFKA_BROKERS: infra.kafkaBrokers.join(','), EVENTS_TOPIC: topic.topic, LOG_LEVEL: 'error' },
+      `${uniqueName('bench-speed-cluster')}:`,
+      prefilled,
+    );
+    say(
+      `speed consumer → Redis Cluster ${fmt(cluster.throughput.eventsPerSecond).padStart(7)} events/s  (${cluster.throughput.wallSeconds.toFixed(1)} s with the group join)  ` +
+        `Node ${cluster.nodeUs.toFixed(1)}, ${cluster.primaries} primaries ${cluster.primariesUs.toFixed(1)} (commands ${cluster.commandUs.toFixed(1)}), ` +
+        `${cluster.replicas} replicas ${cluster.replicasUs.toFixed(1)}, Kafka broker ${cluster.kafkaUs?.toFixed(1) ?? 'n/a'} µs per event`,
+    );
+    say(`one primary core at the cluster's CPU per event: ${fmt(1e6 / cluster.primariesUs)} events/s`);
+  }
 
   const floorWrites = Math.min(FLOOR_WRITES, prefilled);
   cpu = await cpuSample(redis);
@@ -493,6 +587,24 @@ try {
       baseline: { label: 'raw kafkajs consumer, JSON.parse only', value: rawRate, unit: 'events/s' },
       ratio: bound.eventsPerSecond / rawRate,
     },
+    ...(cluster === undefined
+      ? []
+      : [
+          {
+            label: `speed consumer → Redis Cluster (${cluster.primaries} primaries, ${cluster.replicas} replicas, all on this host)`,
+            value: cluster.throughput.eventsPerSecond,
+            unit: 'events/s',
+            baseline: { label: 'raw kafkajs consumer, JSON.parse only', value: rawRate, unit: 'events/s' },
+            ratio: cluster.throughput.eventsPerSecond / rawRate,
+          },
+          {
+            label: 'Redis Cluster against one Redis, the same consumer and topic',
+            value: cluster.throughput.eventsPerSecond,
+            unit: 'events/s',
+            baseline: { label: 'speed consumer → one Redis', value: applied.eventsPerSecond, unit: 'events/s' },
+            ratio: cluster.throughput.eventsPerSecond / applied.eventsPerSecond,
+          },
+        ]),
     {
       label: 'speed consumer, absolute',
       value: applied.eventsPerSecond,
@@ -526,6 +638,13 @@ try {
       `Speed outcomes: ${Object.entries(outcomes)
         .map(([outcome, n]) => `${outcome} ${fmt(n)}`)
         .join(', ')}.`,
+      ...(cluster === undefined
+        ? []
+        : [
+            `Redis Cluster pass: CPU per event Node ${cluster.nodeUs.toFixed(1)} µs, ${cluster.primaries} primaries together ${cluster.primariesUs.toFixed(1)} µs ` +
+              `(commands ${cluster.commandUs.toFixed(1)} µs), ${cluster.replicas} replicas together ${cluster.replicasUs.toFixed(1)} µs, broker ${cluster.kafkaUs?.toFixed(1) ?? 'n/a'} µs; ` +
+              `one Redis (speed pass) ${speedCpu.redis.toFixed(1)} µs. INFO of each node: other clients of the shared cluster count too.`,
+          ]),
       `Session state afterwards: ${fmt(memory.keys)} Redis keys, ${fmt(memory.bytesPerKey)} bytes each (MEMORY USAGE over a sample of up to 1,000).`,
       drained === undefined
         ? `The burst's lag was still above 0 after ${DRAIN_TIMEOUT_MS / 1000} s (peak ${fmt(peakLag)}).`
