@@ -6,7 +6,7 @@
  * as `npm start` does. Ctrl-C stops it all: the services, then the cluster (its data is kept).
  */
 import { execFileSync } from 'node:child_process';
-import { CLUSTER_SH, clusterInfrastructure, clusterInstances, createFleet, LOCAL_SH } from '@lambdarec/local-stack';
+import { CLUSTER_SH, clusterInfrastructure, clusterInstances, createFleet, LOCAL_SH, localKafkaRunning } from '@lambdarec/local-stack';
 import { basicAuth, loadDemoShop, runFirstBatch, serviceEnvironment } from './demo-setup.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -16,7 +16,7 @@ const url = (name: string) => `http://127.0.0.1:${CLUSTER_INSTANCES.find((i) => 
 
 // The single-node broker holds 59092 and 59093, two of the cluster's broker ports; the cluster's
 // Postgres primary is the single node's, so stopping it loses nothing.
-if (execFileSync('bash', [LOCAL_SH, 'status'], { encoding: 'utf8' }).match(/^kafka\s+up/m)) {
+if (localKafkaRunning()) {
   say('▶ stopping the single-node infrastructure (npm run infra:down): the cluster uses its Kafka ports');
   execFileSync('bash', [LOCAL_SH, 'down'], { stdio: 'inherit' });
 }

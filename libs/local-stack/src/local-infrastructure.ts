@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,4 +25,13 @@ export function parseInfraEnv(text: string): Record<string, string> {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => [m[1]!, m[2]!]),
   );
+}
+
+/**
+ * Whether the single-node Kafka of infra/local.sh is running: it holds 59092 and 59093, two of the
+ * cluster's broker ports. (`status` exits 3 when anything is down, so its output is what counts.)
+ */
+export function localKafkaRunning(): boolean {
+  const { stdout } = spawnSync('bash', [LOCAL_SH, 'status'], { cwd: WORKSPACE_ROOT, encoding: 'utf8' });
+  return /^kafka\s+up/m.test(stdout ?? '');
 }

@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { createLogger, createPgPool, createRedis } from '@lambdarec/clients';
-import { clusterInfrastructure, clusterInstances, CLUSTER_SH, createFleet, LOCAL_SH } from '@lambdarec/local-stack';
+import { clusterInfrastructure, clusterInstances, CLUSTER_SH, createFleet, LOCAL_SH, localKafkaRunning } from '@lambdarec/local-stack';
 import { calibrationPost, measureMaximum } from './calibrate.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { formatTable, runChaos } from './run.js';
@@ -34,7 +34,7 @@ const faults = values.faults.split(',').map((name) => {
   return name as FaultName;
 });
 
-if (/^kafka\s+up/m.test(execFileSync('bash', [LOCAL_SH, 'status'], { encoding: 'utf8' }).toString())) {
+if (localKafkaRunning()) {
   say('▶ stopping the single-node infrastructure (npm run infra:down): the cluster uses its Kafka ports');
   execFileSync('bash', [LOCAL_SH, 'down'], { stdio: 'inherit' });
 }
