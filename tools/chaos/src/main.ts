@@ -11,9 +11,19 @@
  *   npm run chaos [-- --faults kafka-leader,redis-primary] [--hold 15] [--posts-per-second N] [--gets-per-second N]
  */
 import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger, createPgPool, createRedis } from '@lambdarec/clients';
-import { clusterInfrastructure, clusterInstances, CLUSTER_SH, createFleet, LOCAL_SH, localKafkaRunning } from '@lambdarec/local-stack';
+import { createLogger, createPgPool, createRedis, redisReady } from '@lambdarec/clients';
+import {
+  clusterInfrastructure,
+  clusterInstances,
+  CLUSTER_SH,
+  createFleet,
+  LOCAL_SH,
+  localKafkaRunning,
+  WORKSPACE_ROOT,
+} from '@lambdarec/local-stack';
 import { calibrationPost, measureMaximum } from './calibrate.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { formatTable, runChaos } from './run.js';
@@ -42,6 +52,9 @@ say('▶ cluster: Kafka 59092-59094, Redis Cluster 55001-55006, Postgres 55432 +
 const infraEnv = clusterInfrastructure();
 
 const logLines: string[] = [];
+// Every service line also goes to a file, for the post-mortem of a row that does not hold.
+mkdirSync(path.join(WORKSPACE_ROOT, 'reports'), { recursive: true });
+const serviceLog = createWriteStream(path.join(WORKSPACE_ROOT, 'reports/chaos-services.log'));
 const instances = clusterInstances().filter((i) => i.app !== 'storefront');
 const env = fleetEnvironment(infraEnv);
 const fleet = createFleet({
@@ -49,18 +62,32 @@ const fleet = createFleet({
   env,
   say(line) {
     logLines.push(line);
+    serviceLog.write(`${line}\n`);
     if (values['service-logs']) say(line);
   },
   onExit: (name, reason) => say(`  ${name} exited (${reason})`),
 });
 const log = createLogger({ name: 'chaos', level: 'warn' });
 const pool = createPgPool({ url: env['DATABASE_URL']!, log, applicationName: 'lambdarec-chaos', max: 4 });
-const redis = createRedis({ clusterNodes: env['REDIS_CLUSTER_NODES']!.split(','), log, purpose: 'requests' });
+const redis = createRedis({
+  clusterNodes: env['REDIS_CLUSTER_NODES']!.split(','),
+  log,
+  purpose: 'requests',
+  options: { commandTimeout: 10_000 },
+});
 let exitCode = 1;
+// Ctrl-C stops the services (each finishes its close), not only this process.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`\n▶ ${signal}: stopping the services`);
+    void fleet.stopAll().finally(() => process.exit(130));
+  });
+}
 try {
   say('▶ services, two of each');
   fleet.startAll();
   await fleet.ready();
+  await redisReady(redis);
   const urls = (app: string) => instances.filter((i) => i.app === app).map((i) => fleet.url(i.name));
   const products = chaosCatalog();
   const put = await fetch(`${urls('ingest')[0]}/products`, {
@@ -80,9 +107,13 @@ try {
       request: (url, n) => [`${url}/recommendations/chaos-calib-${n % 5_000}`, {}],
       ok: 200,
     });
-    say(`  maximum: ${maxPosts.toFixed(0)} POST/s, ${maxGets.toFixed(0)} GET/s; the run keeps half of each going`);
-    if (Number.isNaN(postsPerSecond)) postsPerSecond = Math.max(1, Math.round(maxPosts / 2));
-    if (Number.isNaN(getsPerSecond)) getsPerSecond = Math.max(1, Math.round(maxGets / 2));
+    // Reads and writes share the machine: each alone at half its maximum would add up to all of
+    // it. Half of the measured maximum of the mix is a quarter of each.
+    say(
+      `  maximum, each alone: ${maxPosts.toFixed(0)} POST/s, ${maxGets.toFixed(0)} GET/s; the run keeps a quarter of each going (half of the mix)`,
+    );
+    if (Number.isNaN(postsPerSecond)) postsPerSecond = Math.max(1, Math.round(maxPosts / 4));
+    if (Number.isNaN(getsPerSecond)) getsPerSecond = Math.max(1, Math.round(maxGets / 4));
   }
   say(`▶ load: ${postsPerSecond} POST/s (5 events each) and ${getsPerSecond} GET/s; faults: ${faults.join(', ')}`);
   const result = await runChaos({
@@ -121,6 +152,6 @@ try {
   await fleet.stopAll();
   await pool.end();
   redis.disconnect();
-  say(`▶ the cluster keeps running (bash ${CLUSTER_SH} down stops it)`);
+  say(`▶ the services' logs are in reports/chaos-services.log; the cluster keeps running (bash ${CLUSTER_SH} down stops it)`);
 }
 process.exit(exitCode);

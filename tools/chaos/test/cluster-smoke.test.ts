@@ -48,7 +48,12 @@ describe('the cluster topology, under load, through faults', () => {
     await fleet.ready(undefined, 180_000);
     const log = createLogger({ name: 'cluster-smoke', level: 'warn' });
     pool = createPgPool({ url: database.url, log, applicationName: 'lambdarec-cluster-smoke', max: 4 });
-    redis = createRedis({ clusterNodes: env['REDIS_CLUSTER_NODES']!.split(','), log, purpose: 'requests' });
+    redis = createRedis({
+      clusterNodes: env['REDIS_CLUSTER_NODES']!.split(','),
+      log,
+      purpose: 'requests',
+      options: { commandTimeout: 10_000 },
+    });
     const put = await fetch(`${fleet.url('ingest-1')}/products`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${env['CATALOG_API_KEY']}` },
