@@ -33,6 +33,9 @@ export function serviceEnvironment(infraEnv: Record<string, string>): Record<str
   return env;
 }
 
+const startPool = (databaseUrl: string, max: number) =>
+  createPgPool({ url: databaseUrl, log: createLogger({ name: 'start', level: 'warn' }), applicationName: 'lambdarec-start', max });
+
 export const basicAuth = (env: Record<string, string>) =>
   `Basic ${Buffer.from(`${env['DASHBOARD_USER']}:${env['DASHBOARD_PASSWORD']}`).toString('base64')}`;
 
@@ -48,12 +51,7 @@ export async function loadDemoShop({
   catalogApiKey: string;
   say: (line: string) => void;
 }): Promise<void> {
-  const pool = createPgPool({
-    url: databaseUrl,
-    log: createLogger({ name: 'start', level: 'warn' }),
-    applicationName: 'lambdarec-start',
-    max: 2,
-  });
+  const pool = startPool(databaseUrl, 2);
   try {
     const archive = createEventArchive({ pool });
     if ((await archive.count()) > 0 || (await createCatalogRepository({ pool }).count()) > 0) return;
@@ -97,12 +95,7 @@ export async function runFirstBatch({
   authorization: string;
   say: (line: string) => void;
 }): Promise<void> {
-  const pool = createPgPool({
-    url: databaseUrl,
-    log: createLogger({ name: 'start', level: 'warn' }),
-    applicationName: 'lambdarec-start',
-    max: 1,
-  });
+  const pool = startPool(databaseUrl, 1);
   const published = await createBatchViewReader({ pool })
     .publishedRun()
     .finally(() => pool.end());

@@ -36,6 +36,13 @@ export interface BatchWorkerOptions {
   concurrency?: number;
   /** How long a job's lock lasts without renewal: a killed worker's job is taken again after it. @defaultValue 60000 */
   lockDurationMs?: number;
+  /**
+   * Jobs waiting in the queue, for the watchdog: a worker that sits idle while jobs wait, at two
+   * looks `watchdogMs` apart, is replaced. Without it, no watchdog.
+   */
+  waitingJobs?: () => Promise<number>;
+  /** @defaultValue 10000 */
+  watchdogMs?: number;
   log: Logger;
 }
 
@@ -53,50 +60,94 @@ export function createBatchWorker({
   shard,
   concurrency = 1,
   lockDurationMs = 60_000,
+  waitingJobs,
+  watchdogMs = 10_000,
   log,
 }: BatchWorkerOptions) {
   let worker: Worker<AnyBatchJobData> | undefined;
+  let inProgress = 0;
   const process = async (job: Job<AnyBatchJobData>, token?: string) => {
-    if (job.name === SHARD_JOB_NAME) return shard(job as Job<ShardJobData, ShardJobResult>);
-    if (job.name === BATCH_JOB_NAME) return coordinator(job as Job<BatchJobData, BatchJobResult>, token);
-    throw new Error(`unknown batch job ${job.name}`);
+    inProgress++;
+    try {
+      if (job.name === SHARD_JOB_NAME) return await shard(job as Job<ShardJobData, ShardJobResult>);
+      if (job.name === BATCH_JOB_NAME) return await coordinator(job as Job<BatchJobData, BatchJobResult>, token);
+      throw new Error(`unknown batch job ${job.name}`);
+    } finally {
+      inProgress--;
+    }
   };
+
+  // A BullMQ worker can stop taking jobs after a Redis failover, with no error (its blocking
+  // call lost on a connection that went away: bullmq issues 648, 3088, 3185); BullMQ leaves
+  // recovery to the application. An idle worker takes a waiting job within milliseconds, so one
+  // that sat idle while jobs waited at two looks apart is replaced by a new worker.
+  let watchdog: NodeJS.Timeout | undefined;
+  let idleWithJobsWaiting = 0;
+  let closing = false;
+  const look = async () => {
+    if (waitingJobs === undefined || worker === undefined || closing) return;
+    const waiting = await waitingJobs().catch(() => 0);
+    idleWithJobsWaiting = inProgress === 0 && waiting > 0 ? idleWithJobsWaiting + 1 : 0;
+    if (idleWithJobsWaiting < 2) return;
+    idleWithJobsWaiting = 0;
+    log.warn({ waiting }, 'the batch worker sat idle while jobs waited; replacing it with a new worker');
+    const stuck = worker;
+    worker = undefined;
+    // Forced (it has no job to finish), and not waited on for long: its connections may be the stuck part.
+    await Promise.race([stuck.close(true), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]).catch((err: unknown) =>
+      log.warn({ err }, 'closing the stalled batch worker failed'),
+    );
+    if (!closing) await startWorker();
+  };
+
+  async function startWorker() {
+    worker = new Worker<AnyBatchJobData>(queueName, process, {
+      connection,
+      ...(prefix === undefined ? {} : { prefix }),
+      concurrency,
+      lockDuration: lockDurationMs,
+      stalledInterval: Math.max(1000, Math.floor(lockDurationMs / 2)),
+    });
+    worker.on('failed', (job, err) => {
+      log.error({ jobId: job?.id, job: job?.name, err }, 'batch job failed');
+      // A shard that failed for good (out of attempts, or unrecoverable) fails its run, as BullMQ
+      // fails the coordinator without running it again; say so on the run now rather than at the
+      // next reconciliation, and drop its frozen input, which only a later run's success would.
+      // A shard that will be retried is waiting or delayed, not failed: its run goes on.
+      if (job?.name !== SHARD_JOB_NAME) return;
+      const { runId, stage, shard } = job.data as ShardJobData;
+      void job
+        .getState()
+        .then(async (state) => {
+          if (state !== 'failed') return;
+          // Dropped before the run reads as failed, so whoever sees it failed finds it clean.
+          await inputs
+            .dropInput(runId)
+            .catch((dropErr: unknown) =>
+              log.error({ err: dropErr, runId }, "could not drop the failed run's input; the next run's success will"),
+            );
+          await runs.markFailed(runId, `${stage} shard ${shard} failed (${err.name}); see the batch service log`);
+        })
+        .catch((markErr: unknown) => log.error({ err: markErr, runId }, 'could not mark the run failed; the reconciler will'));
+    });
+    worker.on('error', (err) => log.error({ err }, 'batch worker error'));
+    await worker.waitUntilReady();
+  }
 
   return {
     async start() {
-      worker = new Worker<AnyBatchJobData>(queueName, process, {
-        connection,
-        ...(prefix === undefined ? {} : { prefix }),
-        concurrency,
-        lockDuration: lockDurationMs,
-        stalledInterval: Math.max(1000, Math.floor(lockDurationMs / 2)),
-      });
-      worker.on('failed', (job, err) => {
-        log.error({ jobId: job?.id, job: job?.name, err }, 'batch job failed');
-        // A shard that failed for good (out of attempts, or unrecoverable) fails its run, as BullMQ
-        // fails the coordinator without running it again; say so on the run now rather than at the
-        // next reconciliation, and drop its frozen input, which only a later run's success would.
-        // A shard that will be retried is waiting or delayed, not failed: its run goes on.
-        if (job?.name !== SHARD_JOB_NAME) return;
-        const { runId, stage, shard } = job.data as ShardJobData;
-        void job
-          .getState()
-          .then(async (state) => {
-            if (state !== 'failed') return;
-            // Dropped before the run reads as failed, so whoever sees it failed finds it clean.
-            await inputs
-              .dropInput(runId)
-              .catch((dropErr: unknown) =>
-                log.error({ err: dropErr, runId }, "could not drop the failed run's input; the next run's success will"),
-              );
-            await runs.markFailed(runId, `${stage} shard ${shard} failed (${err.name}); see the batch service log`);
-          })
-          .catch((markErr: unknown) => log.error({ err: markErr, runId }, 'could not mark the run failed; the reconciler will'));
-      });
-      worker.on('error', (err) => log.error({ err }, 'batch worker error'));
-      await worker.waitUntilReady();
+      await startWorker();
+      if (waitingJobs !== undefined) {
+        const schedule = () => {
+          watchdog = setTimeout(() => void look().finally(() => !closing && schedule()), watchdogMs);
+          watchdog.unref();
+        };
+        schedule();
+      }
     },
     async close() {
+      closing = true;
+      clearTimeout(watchdog);
       await worker?.close();
     },
   };
@@ -140,6 +191,7 @@ export function createRunWorker({
     connection,
     runs,
     inputs: reader,
+    waitingJobs: () => queue.getWaitingCount(),
     concurrency,
     lockDurationMs,
     coordinator: createRunCoordinator({

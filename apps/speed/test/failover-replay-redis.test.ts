@@ -1,9 +1,17 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createKafka, createRedis, redisEpoch, type EventConsumer, type Redis } from '@lambdarec/clients';
 import { DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createSessionStore } from '@lambdarec/stores';
-import { buildClickEvent, createTestTopic, restartablePort, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
+import {
+  buildClickEvent,
+  createPrivateRedis,
+  createTestTopic,
+  redisServerInstalled,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type TestTopic,
+} from '@lambdarec/testing';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAppliedOffsetLog } from '../src/applied-offsets.js';
@@ -14,12 +22,11 @@ import { createSessionApplier } from '../src/session-applier.js';
 
 // A Redis of this test's own, without persistence: killed and started again, it comes back empty
 // with a new run id, the worst a failover can do (a promoted replica that had received nothing).
-const redisServer = spawnSync('redis-server', ['--version']).status === 0;
+const redisServer = redisServerInstalled();
 const log = testLogger('failover-replay-test');
 const policy = DEFAULT_SESSION_POLICY;
 const keyPrefix = 'failover:';
-let port: number;
-let server: ChildProcess | undefined;
+const privateRedis = createPrivateRedis({ persistence: 'none' });
 let topic: TestTopic;
 let producer: Producer;
 let speed: EventConsumer;
@@ -27,35 +34,15 @@ let watcher: FailoverReplay;
 let redis: Redis;
 let registry: ReturnType<typeof createMetricsRegistry>;
 
-async function startRedis() {
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'no', '--save', ''], { stdio: 'ignore' });
-  const probe = createRedis({ url: `redis://127.0.0.1:${port}`, log, purpose: 'requests' });
-  try {
-    await waitFor(() => probe.ping().then((pong) => (pong === 'PONG' ? true : undefined)), {
-      what: 'the private redis',
-      timeoutMs: 10_000,
-    });
-  } finally {
-    probe.disconnect();
-  }
-}
-
-async function killRedis() {
-  const stopped = new Promise((resolve) => server?.once('exit', resolve));
-  server?.kill('SIGKILL');
-  await stopped;
-}
-
 beforeAll(async () => {
   if (!redisServer) return;
-  port = restartablePort();
-  await startRedis();
+  await privateRedis.start();
   const { kafkaBrokers } = inject('infra');
   topic = await createTestTopic(kafkaBrokers, { partitions: 2 });
   const kafka = createKafka({ brokers: kafkaBrokers, clientId: 'failover-replay-test', log });
   producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  redis = createRedis({ url: `redis://127.0.0.1:${port}`, log, purpose: 'requests' });
+  redis = createRedis({ url: privateRedis.url, log, purpose: 'requests' });
   const sessions = createSessionStore({ redis, keyPrefix, policy });
   registry = createMetricsRegistry('failover-replay-test');
   // The speed layer's own wiring (main.ts): the consumer tells the log what it applied, and the
@@ -89,7 +76,7 @@ afterAll(async () => {
   await speed?.close();
   await producer?.disconnect();
   redis?.disconnect();
-  if (server !== undefined) await killRedis();
+  await privateRedis.remove();
   await topic?.remove();
 });
 
@@ -111,8 +98,8 @@ describe.skipIf(!redisServer)('speed layer after Redis lost acknowledged writes'
     // Let the watcher confirm the epoch with every write in it.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
 
-    await killRedis();
-    await startRedis();
+    await privateRedis.kill();
+    await privateRedis.start();
 
     const after = await waitFor(
       async () => {

@@ -1,65 +1,41 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { createKafka, createRedis, type EventConsumer, type Redis } from '@lambdarec/clients';
 import { DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createSessionStore } from '@lambdarec/stores';
-import { buildClickEvent, createTestTopic, restartablePort, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
+import {
+  buildClickEvent,
+  createPrivateRedis,
+  createTestTopic,
+  redisServerInstalled,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type TestTopic,
+} from '@lambdarec/testing';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSpeedConsumer } from '../src/consumer.js';
 
 // Fault injection needs a Redis of this test's own to stop and start; the shared one serves every
-// other test. It is the Debian redis-server that infra/local.sh installs.
-const redisServer = spawnSync('redis-server', ['--version']).status === 0;
+// other test. It writes every command to its append-only file, so a restart loses nothing.
+const redisServer = redisServerInstalled();
 const log = testLogger('speed-outage-test');
 const policy = DEFAULT_SESSION_POLICY;
-let port: number;
-let dir: string;
-let server: ChildProcess | undefined;
+const privateRedis = createPrivateRedis({ persistence: 'aof' });
 let topic: TestTopic;
 let producer: Producer;
 let speed: EventConsumer;
 let redis: Redis;
 
-async function startRedis() {
-  server = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const probe = createRedis({ url: `redis://127.0.0.1:${port}`, log, purpose: 'requests' });
-  try {
-    await waitFor(() => probe.ping().then((pong) => (pong === 'PONG' ? true : undefined)), {
-      what: 'the private redis',
-      timeoutMs: 10_000,
-    });
-  } finally {
-    probe.disconnect();
-  }
-}
-
-async function stopRedis() {
-  const stopped = new Promise((resolve) => server?.once('exit', resolve));
-  server?.kill('SIGKILL');
-  await stopped;
-}
-
 beforeAll(async () => {
   if (!redisServer) return;
-  port = restartablePort();
-  dir = mkdtempSync(path.join(tmpdir(), 'lrec-redis-'));
-  await startRedis();
+  await privateRedis.start();
   const { kafkaBrokers } = inject('infra');
   topic = await createTestTopic(kafkaBrokers, { partitions: 2 });
   const kafka = createKafka({ brokers: kafkaBrokers, clientId: 'speed-outage-test', log });
   producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  redis = createRedis({ url: `redis://127.0.0.1:${port}`, log, purpose: 'requests' });
+  redis = createRedis({ url: privateRedis.url, log, purpose: 'requests' });
   speed = createSpeedConsumer({
     kafka,
     topic: topic.topic,
@@ -76,9 +52,8 @@ afterAll(async () => {
   await speed?.close();
   await producer?.disconnect();
   redis?.disconnect();
-  if (server !== undefined) await stopRedis();
+  await privateRedis.remove();
   await topic?.remove();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
 const sessionOf = (userId: string) => createSessionStore({ redis, keyPrefix: 'outage:', policy }).read(userId);
@@ -89,7 +64,7 @@ describe.skipIf(!redisServer)('speed layer during a Redis outage', () => {
     await producer.send({ topic: topic.topic, acks: -1, messages: [{ key: before.userId, value: JSON.stringify(before) }] });
     await waitFor(async () => ((await sessionOf('outage-1')).signals.length === 1 ? true : undefined), { what: 'the first event' });
 
-    await stopRedis();
+    await privateRedis.kill();
     const during = [
       buildClickEvent({ userId: 'outage-1', productId: 'during-1' }),
       buildClickEvent({ userId: 'outage-1', productId: 'during-2', type: 'purchase' }),
@@ -98,7 +73,7 @@ describe.skipIf(!redisServer)('speed layer during a Redis outage', () => {
     await producer.send({ topic: topic.topic, acks: -1, messages: during.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
     // Long enough for the consumer to fetch them and fail against the missing Redis.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    await startRedis();
+    await privateRedis.start();
 
     const first = await waitFor(
       async () => {

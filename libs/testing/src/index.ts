@@ -4,6 +4,7 @@ export * from './isolation.js';
 export { testLogger } from './test-logger.js';
 export * from './private-postgres.js';
 export * from './private-kafka.js';
+export * from './private-redis.js';
 export * from './session-state.js';
 export * from './retail-history.js';
 export * from './isolated-services.js';

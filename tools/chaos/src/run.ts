@@ -79,33 +79,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const rows: FaultRow[] = [];
   const allUsers = new Set<string>();
   // The stores are given `catchUpMs` to hold what they must; then what is still missing counts.
+  const onceCaughtUp = <T>(what: string, look: () => Promise<T>, holds: (found: T) => boolean) =>
+    until(
+      what,
+      async () => {
+        const found = await look();
+        return holds(found) ? found : undefined;
+      },
+      catchUpMs,
+    ).catch(look);
   const archiveOnceCaughtUp = (accepted: readonly string[]) =>
-    until(
+    onceCaughtUp(
       'the archive to hold every accepted event',
-      async () => {
-        const check = await archiveCheck(pool, accepted);
-        return check.missing === 0 ? check : undefined;
-      },
-      catchUpMs,
-    ).catch(() => archiveCheck(pool, accepted));
-  const differingSessions = (users: readonly string[], referencePrefix: string) =>
-    sessionsDifferingFromArchive({
-      pool,
-      redis,
-      keyPrefix: DEFAULT_REDIS_KEY_PREFIX,
-      referencePrefix,
-      policy: DEFAULT_SESSION_POLICY,
-      users,
-    });
+      () => archiveCheck(pool, accepted),
+      (check) => check.missing === 0,
+    );
   const sessionsOnceCaughtUp = (users: readonly string[], referencePrefix: string) =>
-    until(
+    onceCaughtUp(
       'every session to equal its reference',
-      async () => {
-        const found = await differingSessions(users, referencePrefix);
-        return found.length === 0 ? found : undefined;
-      },
-      catchUpMs,
-    ).catch(() => differingSessions(users, referencePrefix));
+      () =>
+        sessionsDifferingFromArchive({
+          pool,
+          redis,
+          keyPrefix: DEFAULT_REDIS_KEY_PREFIX,
+          referencePrefix,
+          policy: DEFAULT_SESSION_POLICY,
+          users,
+        }),
+      (differing) => differing.length === 0,
+    );
   let stopped = false;
   try {
     // A phase runs from the end of the last check to the end of its fault's settling, so every

@@ -4,6 +4,7 @@ import {
   clusterInfrastructure,
   clusterInstances,
   createFleet,
+  until,
   WORKSPACE_ROOT,
   type ClusterLayout,
   type Fleet,
@@ -110,6 +111,23 @@ describe('the cluster topology, under load, through faults', () => {
       expect(row.sessionsChecked).toBeGreaterThan(50);
     }
     expect(final).toMatchObject({ archive: { missing: 0, duplicated: 0 }, sessionsDiffering: 0 });
+
+    // The batch worker takes jobs after the Redis failover: BullMQ on the cluster runs a whole run.
+    const authorization = `Basic ${Buffer.from(`${env['DASHBOARD_USER']}:${env['DASHBOARD_PASSWORD']}`).toString('base64')}`;
+    const started = await fetch(`${fleet.url('batch-1')}/batch/runs`, { method: 'POST', headers: { authorization } });
+    expect(started.status).toBe(202);
+    const { runId } = (await started.json()) as { runId: string };
+    const run = await until(
+      'the batch run',
+      async () => {
+        const r = (await (await fetch(`${fleet.url('batch-1')}/batch/runs/${runId}`, { headers: { authorization } })).json()) as {
+          status: string;
+        };
+        return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
+      },
+      180_000,
+    );
+    expect(run.status).toBe('succeeded');
     expect(final.sessionsChecked).toBeGreaterThan(3 * 50);
   }, 900_000);
 });
