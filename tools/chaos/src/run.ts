@@ -140,30 +140,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
       const archive = await archiveOnceCaughtUp(traffic.accepted);
       const referencePrefix = `chaos-ref:${runId}:${name}:`;
-      const differing = await until(
-        'every session to equal its reference',
-        async () => {
-          const found = await sessionsDifferingFromArchive({
-            pool,
-            redis,
-            keyPrefix: DEFAULT_REDIS_KEY_PREFIX,
-            referencePrefix,
-            policy: DEFAULT_SESSION_POLICY,
-            users,
-          });
-          return found.length === 0 ? found : undefined;
-        },
-        catchUpMs,
-      ).catch(() =>
-        sessionsDifferingFromArchive({
-          pool,
-          redis,
-          keyPrefix: DEFAULT_REDIS_KEY_PREFIX,
-          referencePrefix,
-          policy: DEFAULT_SESSION_POLICY,
-          users,
-        }),
-      );
+      const differing = await sessionsOnceCaughtUp(users, referencePrefix);
       const published = fault.runId === undefined ? undefined : timesPublished(ctx.logLines(), fault.runId);
       const row: FaultRow = {
         fault: name,
