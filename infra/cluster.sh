@@ -46,7 +46,9 @@
 #   - `down postgres` stops the standby only. The primary belongs to the single-node stack as well
 #     (npm run infra:down stops it); `up postgres` starts it if it is not running.
 #   - The Redis cluster bus listens on port+10000, as Redis does by default, unless that is past
-#     65535 (test ports like 57001): then port-10000.
+#     65535: then port-10000. Tests use ports below 22768, so that port+10000 stays under the
+#     kernel's ephemeral range (32768 and up): an outgoing connection's local port once took a
+#     bus port at 47006 and the node could not start.
 #   - Brokers, Redis nodes and the standby are started detached (setsid / daemonize / pg_ctl) with
 #     the lock descriptors closed, like local.sh's, so they outlive the caller.
 #

@@ -50,7 +50,9 @@ type StartedServices = Omit<StartedInfra, 'redisClusterNodes'>;
 /** The tests' Redis Cluster: beside the single-node services, and apart from the ports and state of `npm run start:cluster`. */
 export const TEST_REDIS_CLUSTER = {
   dir: path.join(WORKSPACE_ROOT, '.local/test-cluster'),
-  redisPorts: [57001, 57002, 57003, 57004, 57005, 57006],
+  // Below the kernel's ephemeral range (32768 and up), with their cluster bus ports (+10000):
+  // an outgoing connection can never hold one of them when the cluster starts.
+  redisPorts: [21001, 21002, 21003, 21004, 21005, 21006],
 } as const;
 
 /**

@@ -112,7 +112,8 @@ export async function waitFor<T>(
  * A port for a server that a test stops and starts again on the same port. It is drawn below the
  * kernel's ephemeral range: a port from that range can be taken, between the stop and the start,
  * as the local port of some other process's outgoing connection (seen under load: "could not
- * start server").
+ * start server"). Ports 21000–22999 are left to the tests' fixed clusters (TEST_REDIS_CLUSTER,
+ * the cluster smoke test).
  */
 export function restartablePort(): number {
   let low = 32_768;
@@ -122,5 +123,5 @@ export function restartablePort(): number {
     // not Linux: keep the usual default
   }
   const top = Math.min(low, 32_768) - 2;
-  return 20_000 + Math.floor(Math.random() * (top - 20_000));
+  return 23_000 + Math.floor(Math.random() * (top - 23_000));
 }

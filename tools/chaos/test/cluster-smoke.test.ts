@@ -13,14 +13,16 @@ import { createTestDatabase, freePort, type TestDatabase } from '@lambdarec/test
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chaosCatalog, fleetEnvironment, runChaos, type ChaosResult } from '../src/index.js';
 
-// A cluster of its own, beside the single-node services the other tests share: three brokers,
-// six Redis nodes, on ports no other test uses. The Postgres primary is the shared one, with a
-// database of this test's own (the standby is left to `npm run chaos`).
+// A cluster of its own, beside the single-node services the other tests share: three brokers and
+// six Redis nodes, on ports no other test uses. They and the Redis bus ports (+10000) are below
+// the kernel's ephemeral range (32768 and up), so no outgoing connection holds one when they
+// start. The Postgres primary is the shared one, with a database of this test's own (the standby
+// is left to `npm run chaos`).
 const layout: ClusterLayout = {
   dir: `${WORKSPACE_ROOT}.local/smoke-cluster`,
-  kafkaPorts: [58092, 58093, 58094],
-  controllerPorts: [58192, 58193, 58194],
-  redisPorts: [57101, 57102, 57103, 57104, 57105, 57106],
+  kafkaPorts: [21092, 21093, 21094],
+  controllerPorts: [21192, 21193, 21194],
+  redisPorts: [21101, 21102, 21103, 21104, 21105, 21106],
 };
 
 // Two speed instances (one is killed); one of each other app keeps the machine's two cores for the faults.
