@@ -188,6 +188,7 @@ export function formatTable(rows: readonly FaultRow[]): string {
     'longest 503 run',
     'ingest retries',
     'serving non-200',
+    'given up',
     'recovery',
     'holds',
   ];
@@ -202,6 +203,7 @@ export function formatTable(rows: readonly FaultRow[]): string {
     String(r.traffic.longest503Run),
     String(r.traffic.postFailures),
     `${r.traffic.getNon200}/${r.traffic.gets}`,
+    `${r.traffic.postsGivenUp} POST, ${r.traffic.getsGivenUp} GET`,
     r.recoveryMs === undefined ? 'no' : `${(r.recoveryMs / 1000).toFixed(1)} s`,
     (r.holds ? 'yes' : 'NO') + (r.published === undefined ? '' : ` (published ${r.published}×)`),
   ]);
