@@ -100,4 +100,48 @@ describe('readiness', () => {
     expect(crashes()).toBeGreaterThanOrEqual(2);
     await expect(consumer.brokerReachable()).resolves.toBeUndefined();
   });
+
+  it('a consumer that crashed a few times (a coordinator still loading at start-up) and then stays in its group is ready again', async () => {
+    const brokers = inject('infra').kafkaBrokers;
+    const { metrics, crashes } = recordingMetrics();
+    let failures = 15;
+    const consumer = createEventConsumer({
+      kafka: createKafka({
+        brokers,
+        clientId: 'signals-recovered',
+        log,
+        config: { retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 } },
+      }),
+      topic: topic.topic,
+      groupId: uniqueName('recovered'),
+      log,
+      metrics,
+      crashLoopThreshold: 2,
+      crashWindowMs: 60_000,
+      crashLoopSettleMs: 2_000,
+      // The store refuses a few times (each refusal is retried, and crashes the consumer once its retries run out), then takes everything.
+      handle: async () => {
+        if (failures-- > 0) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+      },
+    });
+    consumers.push(consumer);
+    await consumer.start();
+    await waitFor(async () => (consumer.isRunning() ? true : undefined), { what: 'the consumer in its group' });
+    await publish(1);
+    await waitFor(async () => (crashes() >= 2 ? true : undefined), { what: 'two crashes', timeoutMs: 60_000 });
+    // Well inside the crash window, and past the settling time in its group.
+    await waitFor(
+      async () => {
+        try {
+          consumer.assertConsuming();
+          return true;
+        } catch {
+          return undefined;
+        }
+      },
+      { what: 'readiness back', timeoutMs: 45_000 },
+    );
+    expect(crashes()).toBeGreaterThanOrEqual(2);
+    expect(failures).toBeLessThan(0);
+  });
 });

@@ -33,6 +33,13 @@ export interface EventConsumerOptions {
   crashLoopThreshold?: number;
   /** @defaultValue 300000 (5 minutes) */
   crashWindowMs?: number;
+  /**
+   * A consumer back in its group this long after its last crash is not crash-looping, however
+   * many crashes the window holds: crashes at start-up (a group coordinator still loading after a
+   * broker restart) must not keep a consumer that recovered out of rotation for the whole window.
+   * @defaultValue 30000
+   */
+  crashLoopSettleMs?: number;
   /** @defaultValue false: a new group starts at the earliest offset, so nothing already on the topic is skipped. */
   fromLatest?: boolean;
   /**
@@ -95,6 +102,7 @@ export function createEventConsumer({
   lagIntervalMs = 15_000,
   crashLoopThreshold = 3,
   crashWindowMs = 300_000,
+  crashLoopSettleMs = 30_000,
   dlqMaxRecordBytes = 1_000_000,
   clock = Date.now,
 }: EventConsumerOptions): EventConsumer {
@@ -265,7 +273,8 @@ export function createEventConsumer({
     assertConsuming() {
       const since = Date.now() - crashWindowMs;
       while (crashes.length > 0 && crashes[0]! < since) crashes.shift();
-      if (crashes.length >= crashLoopThreshold) {
+      const settled = running && Date.now() - (crashes.at(-1) ?? 0) >= crashLoopSettleMs;
+      if (crashes.length >= crashLoopThreshold && !settled) {
         throw new Error(`consumer crash-looping: ${crashes.length} crashes in the last ${Math.round(crashWindowMs / 1000)} s`);
       }
       if (!running) throw new Error('consumer is not in its group');
