@@ -9,6 +9,7 @@ import { buildProduct, createTestDatabase, testLogger, uniqueName, waitFor, type
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServing, type Serving, type ServingSettings } from '../src/app.js';
 import { takeDatabaseDown } from './database-outage.js';
+import { viewed } from './interactions.js';
 
 // Serving with a read side (DATABASE_READ_URL). A second database of the same server stands in for
 // the standby: it holds other content, so every answer shows which server it came from.
@@ -23,20 +24,11 @@ let primaryRun: string;
 let standinRun: string;
 const opened: Array<{ serving: Serving; readPool: PgPool; primaryPool: PgPool }> = [];
 
-const view = (userId: string, productId: string, category: string): Interaction => ({
-  userId,
-  productId,
-  type: 'view',
-  count: 1,
-  lastAt: Date.now() - 3_600_000,
-  category,
-});
-
 /** The same shop on both, under other product ids: user c's top item is `<prefix>3`. */
 const shop = (prefix: string): Interaction[] => [
-  ...['a', 'b', 'c'].flatMap((u) => [view(u, `${prefix}1`, 'shoes'), view(u, `${prefix}2`, 'shoes')]),
-  ...['a', 'b'].map((u) => view(u, `${prefix}3`, 'shoes')),
-  ...['d', 'e'].map((u) => view(u, `${prefix}4`, 'shoes')),
+  ...['a', 'b', 'c'].flatMap((u) => [viewed(u, `${prefix}1`, 'shoes'), viewed(u, `${prefix}2`, 'shoes')]),
+  ...['a', 'b'].map((u) => viewed(u, `${prefix}3`, 'shoes')),
+  ...['d', 'e'].map((u) => viewed(u, `${prefix}4`, 'shoes')),
 ];
 
 async function publish(pool: PgPool, history: Interaction[]): Promise<string> {

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServing, type ServingSettings } from '../src/app.js';
 import { createUserItemsCache } from '../src/caches/user-items-cache.js';
 import { takeDatabaseDown } from './database-outage.js';
+import { viewed } from './interactions.js';
 
 const log = testLogger('user-items-cache');
 let db: TestDatabase;
@@ -23,20 +24,11 @@ let redis: Redis;
 let settings: ServingSettings;
 let firstRun: string;
 
-const view = (userId: string, productId: string, category = 'tea'): Interaction => ({
-  userId,
-  productId,
-  type: 'view',
-  count: 1,
-  lastAt: Date.now() - 3_600_000,
-  category,
-});
-
 /** Tea drinkers a–d with overlapping tastes, so that every one of them has a list. */
 const HISTORY: Interaction[] = [
-  ...['a', 'b', 'c', 'd'].flatMap((u) => [view(u, 'green'), view(u, 'black')]),
-  ...['a', 'b'].map((u) => view(u, 'mint')),
-  ...['c', 'd'].map((u) => view(u, 'oolong')),
+  ...['a', 'b', 'c', 'd'].flatMap((u) => [viewed(u, 'green'), viewed(u, 'black')]),
+  ...['a', 'b'].map((u) => viewed(u, 'mint')),
+  ...['c', 'd'].map((u) => viewed(u, 'oolong')),
 ];
 
 async function publish(history: Interaction[]): Promise<string> {
@@ -91,9 +83,9 @@ describe('per-user lists in memory', () => {
   it('never answers one run with a list of another, whichever run is asked for', async () => {
     const secondRun = await publish([
       ...HISTORY,
-      view('a', 'rooibos', 'herbal'),
-      view('b', 'rooibos', 'herbal'),
-      view('a', 'chamomile', 'herbal'),
+      viewed('a', 'rooibos', 'herbal'),
+      viewed('b', 'rooibos', 'herbal'),
+      viewed('a', 'chamomile', 'herbal'),
     ]);
     const stored = createBatchViewReader({ pool });
     const [before, after] = [await stored.userItems(firstRun, 'a'), await stored.userItems(secondRun, 'a')];
@@ -114,7 +106,7 @@ describe('per-user lists in memory', () => {
     let fresh: Awaited<ReturnType<typeof createServing>> | undefined;
     try {
       const before = (await serving.app.inject('/recommendations/c?limit=50')).json();
-      const next = await publish([...HISTORY, view('c', 'sencha'), view('d', 'sencha'), view('c', 'matcha')]);
+      const next = await publish([...HISTORY, viewed('c', 'sencha'), viewed('d', 'sencha'), viewed('c', 'matcha')]);
       await serving.batchCache.refresh();
       const after = (await serving.app.inject('/recommendations/c?limit=50')).json();
       expect(after.sources.batchRunId).toBe(next);
