@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { statusOf } from './status-of.js';
 
 /** What one phase of the run saw from the clients' side. */
 export interface PhaseTraffic {
@@ -92,15 +93,7 @@ export function startSteadyLoad(options: LoadOptions): SteadyLoad {
     inFlight.add(work);
   };
 
-  async function attempt(url: string, init: RequestInit): Promise<number> {
-    try {
-      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(requestTimeoutMs) });
-      await res.arrayBuffer();
-      return res.status;
-    } catch {
-      return 0;
-    }
-  }
+  const attempt = (url: string, init: RequestInit) => statusOf(url, init, requestTimeoutMs);
 
   async function post() {
     const events = Array.from({ length: eventsPerPost }, () => {

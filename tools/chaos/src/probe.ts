@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { partitionOfKey, type PgPool, type RedisClient } from '@lambdarec/clients';
+import { statusOf } from './status-of.js';
 import { sessionKey } from '@lambdarec/contracts';
 
 /** One new user on each partition of the events topic, so that a probe passes through every consumer. */
@@ -46,15 +47,7 @@ export async function timeToRecover({
 }): Promise<number | undefined> {
   const deadline = since + timeoutMs;
   let turn = 0;
-  const answered = async (url: string, init?: RequestInit) => {
-    try {
-      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer();
-      return res.status;
-    } catch {
-      return 0;
-    }
-  };
+  const answered = (url: string, init: RequestInit = {}) => statusOf(url, init, 2_000);
   while (Date.now() < deadline) {
     const users = usersOnEveryPartition(`chaos-${runId}-probe-${randomUUID().slice(0, 8)}`, partitions);
     const events = users.map((userId) => ({
