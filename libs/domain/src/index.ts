@@ -16,3 +16,4 @@ export * from './repurchase.js';
 export * from './seeded-random.js';
 export * from './order.js';
 export * from './bot-guard.js';
+export * from './experiment-statistics.js';
