@@ -17,3 +17,4 @@ export * from './seeded-random.js';
 export * from './order.js';
 export * from './bot-guard.js';
 export * from './experiment-statistics.js';
+export * from './simulated-shopper.js';
