@@ -1,0 +1,3 @@
+import { testConfig } from '@lambdarec/testing/vitest-config';
+
+export default testConfig({ project: 'client', integration: false });
