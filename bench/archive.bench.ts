@@ -21,7 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createLogger, createPgPool, withTransaction, type PgPool } from '@lambdarec/clients';
-import type { PartitionBatch } from '@lambdarec/contracts';
+import { productEventsOf, type ConsumedProductEvent, type PartitionBatch } from '@lambdarec/contracts';
 import { copyRows, createEventArchive, runMigrations } from '@lambdarec/stores';
 import { localInfrastructure } from '@lambdarec/local-stack';
 import { asPartitionBatches, createTestDatabase, retailHistory } from '@lambdarec/testing';
@@ -96,7 +96,7 @@ async function timed(pool: PgPool, rows: number, write: () => Promise<void>): Pr
   return { rowsPerSecond: rows / seconds, backendUs: ((cpuAfter - cpuBefore) * 1e6) / rows };
 }
 
-const row = (batch: PartitionBatch, e: PartitionBatch['events'][number]) => [
+const row = (batch: PartitionBatch, e: ConsumedProductEvent) => [
   e.event.eventId,
   e.event.userId,
   e.event.sessionId ?? null,
@@ -114,7 +114,7 @@ const row = (batch: PartitionBatch, e: PartitionBatch['events'][number]) => [
 /** The baseline: one multi-row INSERT per batch into a table shaped like `events`. */
 async function plainInsert(pool: PgPool, table: string, batches: readonly PartitionBatch[]): Promise<void> {
   for (const batch of batches) {
-    const columns = COLUMNS.map((_, i) => batch.events.map((e) => row(batch, e)[i]));
+    const columns = COLUMNS.map((_, i) => productEventsOf(batch.events).map((e) => row(batch, e)[i]));
     await withTransaction(pool, (client) =>
       client.query(
         `INSERT INTO ${table} (${COLUMNS.join(', ')})
@@ -134,7 +134,7 @@ async function plainCopy(pool: PgPool, table: string, batches: readonly Partitio
         client,
         table,
         COLUMNS,
-        batch.events.map((e) => row(batch, e) as Array<string | number | null>),
+        productEventsOf(batch.events).map((e) => row(batch, e) as Array<string | number | null>),
       ),
     );
   }

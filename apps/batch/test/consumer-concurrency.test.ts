@@ -1,5 +1,5 @@
 import { createEventConsumer, createKafka, type EventConsumer } from '@lambdarec/clients';
-import { DLQ_HEADERS } from '@lambdarec/contracts';
+import { DLQ_HEADERS, productEventsOf } from '@lambdarec/contracts';
 import { buildClickEvent, createTestTopic, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
 import { Partitioners, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -41,7 +41,7 @@ beforeAll(async () => {
       mostInFlight = Math.max(mostInFlight, inFlight);
       // Long enough for the other partitions' batches to arrive while this one is in hand.
       await new Promise((resolve) => setTimeout(resolve, 200));
-      applied.push(...events.map((e) => e.event.productId));
+      applied.push(...productEventsOf(events).map((e) => e.event.productId));
       inFlight--;
     },
   });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { createEventConsumer, createKafka, RecordRejectedError, registerCompressionCodecs, type EventConsumer } from '@lambdarec/clients';
-import { DLQ_HEADERS, dlqTopicFor } from '@lambdarec/contracts';
+import { DLQ_HEADERS, dlqTopicFor, productEventsOf } from '@lambdarec/contracts';
 import { buildClickEvent, createTestTopic, testLogger, uniqueName, waitFor, type TestTopic } from '@lambdarec/testing';
 import kafkajs, { type Kafka, type KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -145,7 +145,7 @@ describe('dead letters of one batch that together exceed what the broker takes i
 
     const applied = new Set<string>();
     const { groupId, fatal } = await startConsumer(topic.topic, async ({ events }) => {
-      if (events.some(({ event }) => event.productId === 'refused'))
+      if (productEventsOf(events).some(({ event }) => event.productId === 'refused'))
         throw new RecordRejectedError('the store takes no product named "refused"');
       for (const { event } of events) applied.add(event.eventId);
     });

@@ -1,4 +1,4 @@
-import { DLQ_HEADERS } from '@lambdarec/contracts';
+import { DLQ_HEADERS, productEventsOf } from '@lambdarec/contracts';
 import {
   buildClickEvent,
   createTestDatabase,
@@ -58,8 +58,8 @@ beforeAll(async () => {
     handle: async ({ events }) => {
       if (events.length === 0) return;
       await pool.query('INSERT INTO applied (event_id, product_id) SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING', [
-        events.map((e) => e.event.eventId),
-        events.map((e) => e.event.productId),
+        productEventsOf(events).map((e) => e.event.eventId),
+        productEventsOf(events).map((e) => e.event.productId),
       ]);
     },
   });

@@ -1,10 +1,10 @@
-import { ERROR_CODES, HISTORY_IMPORT_HEADER, LrecError, type ClickEvent } from '@lambdarec/contracts';
+import { ERROR_CODES, HISTORY_IMPORT_HEADER, LrecError, type TrackedEvent } from '@lambdarec/contracts';
 import { createRenewableProducer, type Logger } from '@lambdarec/clients';
 import type { Kafka, Message } from 'kafkajs';
 
 export interface EventPublisher {
   /** Resolves only after every event is acknowledged by all in-sync replicas. */
-  publish(events: readonly ClickEvent[], options?: PublishOptions): Promise<void>;
+  publish(events: readonly TrackedEvent[], options?: PublishOptions): Promise<void>;
   ready(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;

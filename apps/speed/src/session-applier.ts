@@ -1,4 +1,4 @@
-import type { ConsumedEvent } from '@lambdarec/contracts';
+import { productEventsOf, type ConsumedEvent } from '@lambdarec/contracts';
 import type { ConsumerMetrics } from '@lambdarec/clients';
 import { isPurchaseSuppressing, isWithinSessionWindow, type SessionPolicy } from '@lambdarec/domain';
 import type { BotFlagRaised, SessionStore, SessionWrite } from '@lambdarec/stores';
@@ -39,7 +39,9 @@ export function createSessionApplier({
       const at = now();
       const writes: SessionWrite[] = [];
       let late = 0;
-      for (const { event, eventTime, arrivedAt, imported } of events) {
+      // Impressions name lists shown, not products the shopper chose: they move no session.
+      const productEvents = productEventsOf(events);
+      for (const { event, eventTime, arrivedAt, imported } of productEvents) {
         const time = eventTime.getTime();
         const relevant = event.type === 'purchase' ? isPurchaseSuppressing(time, at, policy) : isWithinSessionWindow(time, at, policy);
         if (!relevant) late++;
@@ -58,7 +60,7 @@ export function createSessionApplier({
       }
       const flagged = await sessions.record(writes);
       if (flagged.length > 0) onBotFlags?.(flagged);
-      const applied = events.length - late;
+      const applied = productEvents.length - late;
       metrics?.count('applied', applied);
       if (late > 0) metrics?.count('late', late);
       return { applied, late };

@@ -1,4 +1,4 @@
-import { clickEventSchema, MAX_FUTURE_SKEW_MS, type ClickEvent } from './event.js';
+import { MAX_FUTURE_SKEW_MS, topicSchemaFor, type TrackedEvent } from './event.js';
 import { HISTORY_IMPORT_HEADER, UNDECODABLE_RECORD_HEADER } from './names.js';
 import type { ConsumedEvent } from './partition-batch.js';
 
@@ -17,7 +17,7 @@ export interface EventRecord {
 const MAX_CONSUMER_CLOCK_LAG_MS = 60 * 60 * 1000;
 
 export type DecodedEvent =
-  { ok: true; event: ClickEvent; eventTime: Date; arrivedAt: Date; imported: boolean } | { ok: false; reason: string };
+  { ok: true; event: TrackedEvent; eventTime: Date; arrivedAt: Date; imported: boolean } | { ok: false; reason: string };
 
 /**
  * A record on events.v1 → a validated event and its event time (the event's timestamp, else the
@@ -36,7 +36,7 @@ export function decodeEventRecord(message: EventRecord, now: number = Date.now()
   } catch (err) {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` };
   }
-  const parsed = clickEventSchema.safeParse(json);
+  const parsed = topicSchemaFor(json).safeParse(json);
   if (!parsed.success) {
     return {
       ok: false,

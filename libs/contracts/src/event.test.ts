@@ -3,7 +3,7 @@ import {
   clickEventSchema,
   MAX_EVENTS_PER_REQUEST,
   parseEventsBody,
-  type ClickEventInput,
+  type TrackedEventInput,
   type EventIssue,
   type ParsedEvents,
 } from './event.js';
@@ -20,7 +20,7 @@ const buildEvent = (overrides: Record<string, unknown> = {}): Record<string, unk
 
 const parse = (body: unknown) => parseEventsBody(body, NOW);
 
-const acceptedEvents = (result: ParsedEvents): ClickEventInput[] => {
+const acceptedEvents = (result: ParsedEvents): TrackedEventInput[] => {
   if (!result.ok) throw new Error(`expected the body to be accepted, got ${JSON.stringify(result.issues)}`);
   return result.events;
 };
@@ -41,7 +41,7 @@ describe('parseEventsBody', () => {
 
   it('accepts an array of events, keeping their order', () => {
     const events = acceptedEvents(parse([buildEvent({ productId: 'a' }), buildEvent({ productId: 'b' })]));
-    expect(events.map((event) => event.productId)).toEqual(['a', 'b']);
+    expect(events.map((event) => ('productId' in event ? event.productId : undefined))).toEqual(['a', 'b']);
   });
 
   it('accepts {events: [...]}', () => {
@@ -262,5 +262,59 @@ describe('clickEventSchema (an event as it travels on the topic)', () => {
   it('requires an eventId', () => {
     expect(clickEventSchema.safeParse(buildEvent()).success).toBe(false);
     expect(clickEventSchema.safeParse(buildEvent({ eventId: '7d9f3c2e-1b4a-4c8e-9f00-123456789abc' })).success).toBe(true);
+  });
+});
+
+describe('impressions and attribution fields', () => {
+  const RECOMMENDATION_ID = '8f0a2b1c-0000-8000-8000-000000000001';
+  const impression = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+    userId: 'u42',
+    type: 'impression',
+    recommendationId: RECOMMENDATION_ID,
+    productIds: ['p1', 'p2', 'p3'],
+    ...overrides,
+  });
+
+  it('accepts an impression with its list in the order shown', () => {
+    expect(acceptedEvents(parse(impression()))).toEqual([impression()]);
+  });
+
+  it('requires the recommendationId of an impression, naming it', () => {
+    expect(pathsOf(parse([impression({ recommendationId: undefined })]))).toEqual([[0, 'recommendationId']]);
+  });
+
+  it('names productIds when an impression lists none, too many, or a bad id', () => {
+    const tooMany = Array.from({ length: 101 }, (_, i) => `p${i}`);
+    expect(
+      pathsOf(parse([impression({ productIds: [] }), impression({ productIds: tooMany }), impression({ productIds: ['ok', 'bad id'] })])),
+    ).toEqual([
+      [0, 'productIds'],
+      [1, 'productIds'],
+      [2, 'productIds', 1],
+    ]);
+  });
+
+  it('refuses a productId on an impression: the list is in productIds', () => {
+    const issues = issuesOf(parse(impression({ productId: 'p1' })));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.message).toMatch(/productId/);
+  });
+
+  it('accepts a click with the recommendationId and position it came from', () => {
+    const click = buildEvent({ type: 'click', recommendationId: RECOMMENDATION_ID, position: 3 });
+    expect(acceptedEvents(parse(click))).toEqual([click]);
+  });
+
+  it('names a recommendationId that is not a UUID and a position that is negative or fractional', () => {
+    const result = parse([buildEvent({ recommendationId: 'r1' }), buildEvent({ position: -1 }), buildEvent({ position: 1.5 })]);
+    expect(issuesOf(result).map((issue) => [issue.path, issue.message])).toEqual([
+      [[0, 'recommendationId'], "recommendationId must be a UUID (the answer's recommendationId)"],
+      [[1, 'position'], 'position must be 0 or more'],
+      [[2, 'position'], 'position must be an integer'],
+    ]);
+  });
+
+  it('still requires a productId on the product event types', () => {
+    expect(pathsOf(parse([buildEvent({ type: 'click', productId: undefined, productIds: ['p1'] })]))).toEqual([[0, 'productId'], [0]]);
   });
 });

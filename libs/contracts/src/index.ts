@@ -8,3 +8,4 @@ export * from './decode-event.js';
 export * from './text.js';
 export * from './partition-batch.js';
 export * from './topic-config.js';
+export * from './experiment.js';

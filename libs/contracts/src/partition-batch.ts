@@ -1,8 +1,8 @@
-import type { ClickEvent } from './event.js';
+import type { ClickEvent, TrackedEvent } from './event.js';
 
 /** One valid event read from the topic, as every consumer of it sees it. */
-export interface ConsumedEvent {
-  event: ClickEvent;
+export interface ConsumedEvent<E extends TrackedEvent = TrackedEvent> {
+  event: E;
   /** Event time: the event's timestamp, else the Kafka record's. */
   eventTime: Date;
   /**
@@ -24,3 +24,10 @@ export interface PartitionBatch {
   /** The offset after the batch's last record (poison records included). */
   nextOffset: string;
 }
+
+/** A consumed product event: what moves sessions and what the model learns from. */
+export type ConsumedProductEvent = ConsumedEvent<ClickEvent>;
+
+/** The product events of a batch: impressions name lists, not products, and move no session. */
+export const productEventsOf = (events: readonly ConsumedEvent[]): ConsumedProductEvent[] =>
+  events.filter((consumed): consumed is ConsumedProductEvent => consumed.event.type !== 'impression');

@@ -36,14 +36,23 @@ export const recommendedItemSchema = z.object({
   score: z.number(),
   category: z.string().nullable(),
   reasons: z.array(z.string()),
+  /** In an interleaved experiment: the variant that contributed the item. */
+  team: z.string().optional(),
 });
 export type RecommendedItem = z.infer<typeof recommendedItemSchema>;
 
 export const DEGRADED_SOURCES = ['session', 'batch'] as const;
 export type DegradedSource = (typeof DEGRADED_SOURCES)[number];
 
+/** Which experiment and variant produced an answer (docs/design.md, "Closing the loop"). */
+export const servedExperimentSchema = z.object({ id: z.string(), variant: z.string() });
+export type ServedExperiment = z.infer<typeof servedExperimentSchema>;
+
 export const recommendationsAnswerSchema = z.object({
   userId: z.string(),
+  /** One per answer: impressions and clicks name it, and attribution credits its variant. */
+  recommendationId: z.uuid(),
+  experiment: servedExperimentSchema.nullable(),
   items: z.array(recommendedItemSchema),
   sources: z.object({
     batchRunId: z.string().nullable(),

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { clickEventInputSchema, ERROR_CODES, LrecError, parseEventsBody, type ClickEvent } from '@lambdarec/contracts';
+import {
+  clickEventInputSchema,
+  ERROR_CODES,
+  impressionEventInputSchema,
+  LrecError,
+  parseEventsBody,
+  type TrackedEvent,
+} from '@lambdarec/contracts';
 import { bearerToken, secretsEqual, type HttpServer } from '@lambdarec/http';
 import type { Counter } from '@lambdarec/metrics';
 import { z } from 'zod';
@@ -24,11 +31,9 @@ const historyImports = new WeakSet<object>();
 // Set by the handler for a body it refused: how many events reading it cost (a malformed body costs 1).
 const refusedEventCounts = new WeakMap<object, number>();
 
-const eventsRequestDoc = z.union([
-  clickEventInputSchema,
-  z.array(clickEventInputSchema),
-  z.object({ events: z.array(clickEventInputSchema) }),
-]);
+// For the OpenAPI document only: the handler validates with parseEventsBody, which names every bad field.
+const trackedEventDoc = z.union([clickEventInputSchema, impressionEventInputSchema]);
+const eventsRequestDoc = z.union([trackedEventDoc, z.array(trackedEventDoc), z.object({ events: z.array(trackedEventDoc) })]);
 
 export async function eventsRoutes(
   app: HttpServer,
@@ -101,7 +106,7 @@ export async function eventsRoutes(
       }
       await limit.consume(request.ip, parsed.events.length);
       const receivedAt = now.toISOString();
-      const events: ClickEvent[] = parsed.events.map((event) => ({
+      const events: TrackedEvent[] = parsed.events.map((event) => ({
         ...event,
         eventId: event.eventId ?? randomUUID(),
         timestamp: event.timestamp ?? receivedAt,
