@@ -18,3 +18,6 @@ export * from './order.js';
 export * from './bot-guard.js';
 export * from './experiment-statistics.js';
 export * from './simulated-shopper.js';
+export * from './recommendation-id.js';
+export * from './team-draft.js';
+export * from './experiment-assignment.js';
