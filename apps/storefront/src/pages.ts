@@ -77,9 +77,13 @@ const DEGRADED_NOTES: Record<string, string> = {
   batch: 'Showing popular products while the shop catches up.',
 };
 
+/** Which answer the list shows: the page script names it in the list's impression and in actions on its items. */
+const answerAttributes = ({ recommendationId, userId }: ShownList) =>
+  recommendationId === undefined ? '' : html` data-recommendation-id="${recommendationId}" data-user-id="${userId ?? ''}"`;
+
 const shownList = (list: ShownList, empty: string) =>
   html`${list.degraded.map((part) => html`<p class="note" data-degraded="${part}">${DEGRADED_NOTES[part] ?? ''}</p>`)}
-${list.items.length === 0 ? html`<p class="empty">${empty}</p>` : html`<ol class="items">${list.items.map((item: ShownItem) => productCard(item.product, item.reasons))}</ol>`}`;
+${list.items.length === 0 ? html`<p class="empty">${empty}</p>` : html`<ol class="items"${answerAttributes(list)}>${list.items.map((item: ShownItem) => productCard(item.product, item.reasons))}</ol>`}`;
 
 /** The inside of the "Recommended for you" panel: rendered with the page, and again after each action. */
 export const recommendedFragment = (list: ShownList) => shownList(list, 'Nothing to recommend yet: have a look around.');
@@ -96,7 +100,7 @@ export function renderPage({ title, settings, shoppers, categories, activeCatego
 <title>${title} · ${SHOP_NAME}</title>
 <link rel="stylesheet" href="/assets/storefront.css">
 <script id="storefront-settings" type="application/json">${jsonForScript(settings)}</script>
-<script src="/assets/storefront.js" defer></script>
+<script type="module" src="/assets/storefront.js"></script>
 </head>
 <body>
 <header class="top">

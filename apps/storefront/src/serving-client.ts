@@ -3,14 +3,21 @@ import {
   LrecError,
   recommendationsAnswerSchema,
   similarItemsAnswerSchema,
-  type RecommendationsAnswer,
   type SimilarItemsAnswer,
 } from '@lambdarec/contracts';
 import type { z } from 'zod';
 
+/**
+ * Serving's answer as the storefront takes it: a serving from before the experiments release
+ * sends no recommendationId and no experiment (during a rolling upgrade, or an older deployment);
+ * its lists are shown all the same, and the page then logs no impression of them.
+ */
+const servedRecommendationsSchema = recommendationsAnswerSchema.partial({ recommendationId: true, experiment: true });
+export type ServedRecommendations = z.output<typeof servedRecommendationsSchema>;
+
 /** Serving's two read routes, as the storefront server calls them. */
 export interface ServingClient {
-  recommendations(userId: string, options: { limit: number; exclude?: readonly string[] }): Promise<RecommendationsAnswer>;
+  recommendations(userId: string, options: { limit: number; exclude?: readonly string[] }): Promise<ServedRecommendations>;
   similar(productId: string, limit: number): Promise<SimilarItemsAnswer>;
 }
 
@@ -47,7 +54,7 @@ export function createServingClient({ baseUrl, timeoutMs, fetch = globalThis.fet
     recommendations(userId, { limit, exclude = [] }) {
       const query = new URLSearchParams({ limit: String(limit) });
       if (exclude.length > 0) query.set('exclude', exclude.join(','));
-      return get(`/recommendations/${encodeURIComponent(userId)}?${query}`, recommendationsAnswerSchema);
+      return get(`/recommendations/${encodeURIComponent(userId)}?${query}`, servedRecommendationsSchema);
     },
     similar(productId, limit) {
       return get(`/items/${encodeURIComponent(productId)}/similar?limit=${limit}`, similarItemsAnswerSchema);

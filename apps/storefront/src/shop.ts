@@ -15,6 +15,9 @@ export interface ShownList {
   items: ShownItem[];
   /** Parts of serving's answer that were missing (`session`, `batch`), or `serving` when it did not answer. */
   degraded: string[];
+  /** The answer's id and user, for the page's impression and clicks; absent for similar items and from an older serving. */
+  recommendationId?: string | undefined;
+  userId?: string | undefined;
 }
 
 export interface Shop {
@@ -30,6 +33,14 @@ export interface ShopOptions {
   recommendationsShown?: number;
   /** @defaultValue 6 */
   similarShown?: number;
+}
+
+/** What the shop takes from either of serving's answers. */
+interface ServedList {
+  items: RecommendedItem[];
+  degraded?: string[] | undefined;
+  recommendationId?: string | undefined;
+  userId?: string | undefined;
 }
 
 /** A product serving named that the catalog does not know (docs/design.md: it counts as in stock). */
@@ -54,18 +65,17 @@ export function createShop({ catalog, serving, log, recommendationsShown = 8, si
   }
 
   /** Serving down or slow is a page without that panel's items, logged, not a failed page. */
-  async function fromServing(
-    what: string,
-    ask: () => Promise<{ items: RecommendedItem[]; degraded?: string[] | undefined }>,
-  ): Promise<ShownList> {
-    let answer: { items: RecommendedItem[]; degraded?: string[] | undefined };
+  async function fromServing(what: string, ask: () => Promise<ServedList>): Promise<ShownList> {
+    let answer: ServedList;
     try {
       answer = await ask();
     } catch (err) {
       log.warn({ err, what }, 'serving did not answer; the page shows no recommendations');
       return { items: [], degraded: ['serving'] };
     }
-    return { items: await dress(answer.items), degraded: answer.degraded ?? [] };
+    const shown: ShownList = { items: await dress(answer.items), degraded: answer.degraded ?? [] };
+    if (answer.recommendationId !== undefined) Object.assign(shown, { recommendationId: answer.recommendationId, userId: answer.userId });
+    return shown;
   }
 
   return {

@@ -24,9 +24,14 @@ let app: HttpServer;
 /** What serving was asked, in order: the stand-in below records every request. */
 let servingRequests: string[] = [];
 let servingUp = true;
+/** Off: serving answers as before the experiments release, without recommendationId and experiment. */
+let servingNamesAnswers = true;
+const RECOMMENDATION_ID = '3f0c6a52-9d1e-4b7a-8c2f-5e4d3c2b1a09';
 
 const recommendations = (userId: string): RecommendationsAnswer => ({
   userId,
+  recommendationId: RECOMMENDATION_ID,
+  experiment: null,
   items: [
     { productId: 'biscuits', score: 0.9, category: HOSTILE_CATEGORY, reasons: ['batch:similar-to:tea', 'session:category-boost:snacks'] },
     { productId: 'ghost', score: 0.5, category: 'unknown', reasons: ['popular'] },
@@ -47,7 +52,10 @@ const servingStandIn: typeof fetch = async (input) => {
   if (!servingUp)
     throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
   const user = /^\/recommendations\/([^/]+)$/.exec(url.pathname);
-  if (user) return Response.json(recommendations(decodeURIComponent(user[1]!)));
+  if (user) {
+    const { recommendationId: _id, experiment: _experiment, ...older } = recommendations(decodeURIComponent(user[1]!));
+    return Response.json(servingNamesAnswers ? recommendations(decodeURIComponent(user[1]!)) : older);
+  }
   const item = /^\/items\/([^/]+)\/similar$/.exec(url.pathname);
   if (item) return Response.json(similar(decodeURIComponent(item[1]!)));
   if (url.pathname === '/readyz') return Response.json({ status: 'ready' });
@@ -69,6 +77,7 @@ beforeAll(async () => {
 afterEach(() => {
   servingRequests = [];
   servingUp = true;
+  servingNamesAnswers = true;
 });
 
 afterAll(async () => {
@@ -151,9 +160,24 @@ describe('the storefront pages', () => {
   it('serves the recommendations panel alone, never cached, for the page to refresh after each action', async () => {
     const res = await get('/fragments/recommended?shopper=bob&exclude=tea');
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.body).toContain('<ol class="items">');
+    expect(res.body).toContain('<ol class="items"');
     expect(res.body).not.toContain('<html');
     expect(servingRequests).toEqual(['/recommendations/bob?limit=8&exclude=tea']);
+  });
+
+  it('names the answer on the recommended list, for the page script’s impression and clicks', async () => {
+    const { body } = await get('/fragments/recommended?shopper=bob');
+    expect(body).toContain(`<ol class="items" data-recommendation-id="${RECOMMENDATION_ID}" data-user-id="bob">`);
+    // Similar items are not an answer of GET /recommendations: no impression is logged for them.
+    expect((await get('/products/tea')).body.match(/<section id="similar".*?<\/section>/s)![0]).toContain('<ol class="items">');
+  });
+
+  it('shows the list of a serving that does not name its answers yet, without an id (so no impression)', async () => {
+    servingNamesAnswers = false;
+    const { body } = await get('/fragments/recommended?shopper=bob');
+    expect(body).toContain('<ol class="items">');
+    expect(body).toContain('data-product-id="biscuits"');
+    expect(body).not.toContain('data-recommendation-id');
   });
 
   it('still shows the shop when serving is down, saying that recommendations are unavailable', async () => {
@@ -170,6 +194,11 @@ describe('the storefront pages', () => {
   it('serves its script and stylesheet, and health, readiness and metrics like every service', async () => {
     expect((await get('/assets/storefront.js')).headers['content-type']).toMatch(/^text\/javascript/);
     expect((await get('/assets/storefront.css')).headers['content-type']).toMatch(/^text\/css/);
+    // @lambdarec/client as one ES module, which storefront.js imports.
+    const client = await get('/assets/lambdarec-client.js');
+    expect(client.headers['content-type']).toMatch(/^text\/javascript/);
+    expect(client.body).toMatch(/export\s*\{[^}]*createLambdarecClient/);
+    expect((await get('/assets/storefront.js')).body).toContain("from './lambdarec-client.js'");
     expect((await get('/healthz')).statusCode).toBe(200);
     expect((await get('/readyz')).json()).toMatchObject({
       status: 'ready',

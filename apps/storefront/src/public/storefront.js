@@ -1,25 +1,57 @@
-/* global document, window, fetch, location, sessionStorage, crypto, setTimeout, URLSearchParams, AbortSignal */
-// The storefront page's behaviour, without a build step: what the shopper does goes to ingest
-// (POST /events, CORS), and "Recommended for you" is fetched again from the storefront server
-// until the speed layer's answer shows the change, without reloading the page.
-'use strict';
+/* global document, window, location, sessionStorage, crypto, fetch, setTimeout, URLSearchParams, IntersectionObserver */
+// The storefront page's behaviour, without a build step of its own: what the shopper does goes to
+// ingest through @lambdarec/client (batched, retried with the same eventIds, sent on the way out
+// of the page), and "Recommended for you" is fetched again from the storefront server until the
+// speed layer's answer shows the change, without reloading the page.
+import { createLambdarecClient } from './lambdarec-client.js';
 
 const settings = JSON.parse(document.getElementById('storefront-settings').textContent);
 const panel = document.querySelector('[data-panel="recommended"]');
 const toast = document.getElementById('toast');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Event ids make a retried post count once; randomUUID exists only in secure contexts (https,
-// localhost), and without one ingest assigns the id.
-const newId = () => (typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : undefined);
+/** Events the client gave up on (refused, or ingest out of reach after its retries), by eventId. */
+const undelivered = new Set();
+// A shopper waits on a button until its event is in: a few quick retries, not the default minutes.
+const lambdarec = createLambdarecClient({
+  ingestUrl: settings.ingestUrl,
+  writeKey: settings.writeKey,
+  requestTimeoutMs: 5000,
+  maxRetries: 2,
+  retryMaxDelayMs: 2000,
+  onError: (_error, events) => events.forEach((event) => undelivered.add(event.eventId)),
+});
 
 function sessionId() {
   let id = sessionStorage.getItem('lrec_session');
   if (id === null) {
-    id = `s-${newId() ?? Date.now().toString(36) + Math.random().toString(36).slice(2)}`;
+    // randomUUID exists only in secure contexts (https, localhost).
+    id = `s-${typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2)}`;
     sessionStorage.setItem('lrec_session', id);
   }
   return id;
+}
+
+/**
+ * The answer a list on the page shows, as the server rendered it (data-recommendation-id on the
+ * list): enough for the impression and for clicks on its items. Lists without an id (similar
+ * items, an older serving) answer undefined.
+ */
+function shownAnswer(list) {
+  if (list === null || list.dataset.recommendationId === undefined) return undefined;
+  const items = [...list.querySelectorAll(':scope > li.card')].map((card) => ({
+    productId: card.dataset.productId,
+    category: card.dataset.category || null,
+  }));
+  return { userId: list.dataset.userId || settings.shopper, recommendationId: list.dataset.recommendationId, items };
+}
+
+/** What links an action to the recommendation it was taken on, when it was taken on one. */
+function attributionOf(element) {
+  const answer = shownAnswer(element.closest('ol[data-recommendation-id]'));
+  if (answer === undefined) return {};
+  const position = answer.items.findIndex((item) => item.productId === element.closest('li.card')?.dataset.productId);
+  return position < 0 ? {} : { recommendationId: answer.recommendationId, position };
 }
 
 let toastTimer;
@@ -31,34 +63,36 @@ function say(message, kind = 'info') {
   toastTimer = window.setTimeout(() => toast.classList.remove('shown'), 2500);
 }
 
-/** Posts one event; a 503 or a network error is retried once with the same eventId. */
-async function postEvent({ type, productId, category, price }) {
-  const event = { eventId: newId(), userId: settings.shopper, sessionId: sessionId(), type, productId };
+/** Tracks one event and waits until ingest has it; throws when the client gave it up. */
+async function postEvent({ type, productId, category, price, attribution = {} }) {
+  const event = { userId: settings.shopper, sessionId: sessionId(), type, productId, ...attribution };
   if (category) event.category = category;
   if ((type === 'purchase' || type === 'add_to_cart') && price !== undefined && price !== '') event.value = Number(price);
-  const headers = { 'content-type': 'application/json' };
-  if (settings.writeKey) headers['x-write-key'] = settings.writeKey;
-  for (let attempt = 1; ; attempt++) {
-    let res;
-    try {
-      res = await fetch(`${settings.ingestUrl}/events`, {
-        method: 'POST',
-        mode: 'cors',
-        headers,
-        body: JSON.stringify(event),
-        signal: AbortSignal.timeout(5000),
-      });
-    } catch (err) {
-      if (attempt < 2) continue;
-      throw err;
+  const { eventId } = lambdarec.track(event);
+  await lambdarec.flush();
+  if (undelivered.has(eventId)) throw new Error('ingest did not take the event');
+}
+
+// Each list once, when its top item is at least half on screen: a list rendered below the fold
+// and never scrolled to was not seen. A refreshed panel is a new answer with a new id.
+const impressed = new Set();
+const listSeen = new IntersectionObserver(
+  (entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      listSeen.unobserve(entry.target);
+      const answer = shownAnswer(entry.target.closest('ol[data-recommendation-id]'));
+      if (answer === undefined || impressed.has(answer.recommendationId)) continue;
+      impressed.add(answer.recommendationId);
+      lambdarec.trackImpression(answer, { sessionId: sessionId() });
     }
-    if (res.status === 202) return;
-    if (res.status === 503 && attempt < 2) {
-      await sleep(500);
-      continue;
-    }
-    throw new Error(`ingest answered ${res.status}`);
-  }
+  },
+  { threshold: 0.5 },
+);
+
+function watchRecommendedList() {
+  const firstCard = panel.querySelector('ol[data-recommendation-id] > li.card');
+  if (firstCard !== null) listSeen.observe(firstCard);
 }
 
 let refreshes = 0;
@@ -86,6 +120,7 @@ async function refreshRecommendations({ untilChanged }) {
       next.innerHTML = markup;
       if (untilChanged && next.content.textContent === before) continue;
       panel.replaceChildren(next.content);
+      watchRecommendedList();
       break;
     }
   } finally {
@@ -103,7 +138,7 @@ async function act(button) {
   // Disabled only until ingest has the event: a double click must not buy twice.
   button.disabled = true;
   try {
-    await postEvent({ type: action, productId, category, price });
+    await postEvent({ type: action, productId, category, price, attribution: attributionOf(button) });
   } catch {
     say('The shop could not record that; please try again.', 'error');
     return;
@@ -124,8 +159,14 @@ document.addEventListener('click', (e) => {
   // Plain left clicks only: a new tab or window keeps the browser's own behaviour.
   if (link === null || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
   e.preventDefault();
-  const click = postEvent({ type: 'click', productId: link.dataset.productId, category: link.dataset.category }).catch(() => undefined);
-  // The click should reach ingest, but a slow ingest must not hold the shopper for long.
+  const click = postEvent({
+    type: 'click',
+    productId: link.dataset.productId,
+    category: link.dataset.category,
+    attribution: attributionOf(link),
+  }).catch(() => undefined);
+  // The click should reach ingest, but a slow ingest must not hold the shopper for long: what is
+  // still queued when the page goes leaves with the client's keepalive request.
   void Promise.race([click, sleep(800)]).then(() => location.assign(link.href));
 });
 
@@ -142,4 +183,5 @@ if (settings.product) {
     .then(() => refreshRecommendations({ untilChanged: true }))
     .catch(() => say('The shop could not record this visit.', 'error'));
 }
+watchRecommendedList();
 document.body.dataset.ready = 'true';
