@@ -6,7 +6,16 @@ import path from 'node:path';
 import { createPgPool, type PgPool } from '@lambdarec/clients';
 import { runMigrations } from '@lambdarec/stores';
 import { demoCatalog, demoEvents } from '@lambdarec/local-stack';
-import { createTestDatabase, createTestTopic, testLogger, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
+import {
+  createTestDatabase,
+  createTestTopic,
+  testLogger,
+  uniqueName,
+  waitFor,
+  type TestDatabase,
+  type TestTopic,
+} from '@lambdarec/testing';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, isolatedServicesEnv, startService, WORKSPACE_ROOT, type AppName, type RunningService } from './harness.js';
@@ -17,11 +26,15 @@ const CATALOG_API_KEY = 'e2e-catalog-api-key';
 const SHOPPER = 'demo-user-3';
 const ARTIFACTS = path.join(WORKSPACE_ROOT, 'reports/storefront');
 const PANEL = '[data-panel="recommended"]';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 let topic: TestTopic;
 let db: TestDatabase;
 let pool: PgPool;
 let browser: Browser | undefined;
+/** Reads the topic: the shopper's events ingest acknowledged, whatever the archive keeps of them. */
+let reader: Consumer | undefined;
+const published: Record<string, unknown>[] = [];
 const services: Partial<Record<AppName, RunningService>> = {};
 const url = (name: AppName) => services[name]!.url;
 
@@ -75,6 +88,15 @@ beforeAll(async () => {
     })(),
   ]);
   pool = createPgPool({ url: db.url, log, applicationName: 'e2e-storefront' });
+  reader = new Kafka({ brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).consumer({ groupId: uniqueName('e2e-shop-reader') });
+  await reader.connect();
+  await reader.subscribe({ topic: topic.topic, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ message }) => {
+      const event = JSON.parse(message.value!.toString()) as Record<string, unknown>;
+      if (event['userId'] === SHOPPER) published.push(event);
+    },
+  });
   // The storefront's address must be known before ingest starts: it is the origin ingest's CORS allows.
   const storefrontPort = await freePort();
   const env = isolatedServicesEnv(
@@ -148,6 +170,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await reader?.disconnect();
   const codes = await Promise.all(Object.values(services).map(async (s) => [s.name, await s.stop(), s.output] as const));
   await pool?.end();
   await db?.drop();
@@ -199,6 +222,31 @@ describe('the storefront in a browser, over the whole system', () => {
       { what: 'the purchase archived' },
     );
     expect(purchase).toBeDefined();
+  });
+
+  it("logs an impression of the list as shown, named by the answer's recommendationId, and a click on it with recommendationId and position", async () => {
+    // Serving names every answer (docs/design.md, "Closing the loop"); the page carries the id on the list.
+    const recommendationId = await page.locator(`${PANEL} ol.items`).getAttribute('data-recommendation-id');
+    expect(recommendationId).toMatch(UUID);
+    const shown = await recommended(page);
+    const impression = await waitFor(
+      () => published.find((event) => event['type'] === 'impression' && event['recommendationId'] === recommendationId),
+      { what: 'the impression of the list on the topic' },
+    );
+    expect(impression).toMatchObject({ userId: SHOPPER, productIds: shown });
+    expect(impression['eventId']).toMatch(UUID);
+
+    const position = Math.min(1, shown.length - 1);
+    await page.locator(`${PANEL} li.card`).nth(position).locator('a.product-link').click();
+    await page.waitForURL('**/products/**');
+    const click = await waitFor(
+      () => published.find((event) => event['type'] === 'click' && event['recommendationId'] === recommendationId),
+      { what: 'the click on the topic' },
+    );
+    expect(click).toMatchObject({ userId: SHOPPER, productId: shown[position], position });
+    // Back to the shop, as the next test expects.
+    await page.goto(url('storefront'));
+    await page.waitForSelector('body[data-ready="true"]');
   });
 
   it('browsing a category lifts its products into "Recommended for you"', async () => {

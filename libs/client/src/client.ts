@@ -164,8 +164,9 @@ export function createLambdarecClient(options: LambdarecClientOptions = {}): Lam
   });
 
   /** The event as it will be sent: checked, with its eventId. */
-  function checkedWithId(event: LambdarecEvent): SentEvent {
-    const issues = eventIssues(event);
+  function checkedWithId(event: LambdarecEvent, index?: number): SentEvent {
+    // In a list, each issue names the event's index, as ingest's own issues do.
+    const issues = eventIssues(event).map((issue) => (index === undefined ? issue : { ...issue, path: ['events', index, ...issue.path] }));
     if (issues.length > 0)
       throw new LambdarecError(
         CLIENT_ERROR_CODES.INVALID_EVENT,
@@ -276,7 +277,7 @@ export function createLambdarecClient(options: LambdarecClientOptions = {}): Lam
     },
 
     async sendEvents(events, sendOptions) {
-      const ready = events.map(checkedWithId);
+      const ready = events.map((event, index) => checkedWithId(event, index));
       const result: EventsAccepted = { accepted: 0, eventIds: [] };
       for (const batch of splitIntoBatches(ready, MAX_EVENTS_PER_REQUEST)) {
         const accepted = await sender.send(batch, sendOptions);

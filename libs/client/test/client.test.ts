@@ -109,8 +109,13 @@ describe('track: batches', () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it('refuses an event ingest would refuse before it joins a batch', () => {
+  it('refuses an event ingest would refuse before it joins a batch, naming its index in a list', async () => {
     const client = clientOf();
+    await expect(client.sendEvents([view('a'), view('bad id')])).rejects.toMatchObject({
+      code: 'LREC_INVALID_EVENT',
+      issues: [{ path: ['events', 1, 'productId'] }],
+    });
+    expect(server.requests).toHaveLength(0);
     expect(() => client.track(view('not a product id'))).toThrow(expect.objectContaining({ code: 'LREC_INVALID_EVENT' }));
     expect(() => client.track({ type: 'impression', userId: 'u1', recommendationId: RECOMMENDATION_ID, productIds: [] })).toThrow(
       /productIds/,
