@@ -2,9 +2,10 @@ import { createCloser, createFallbackQueryable, type Logger, type PgPool, type Q
 import { sessionPolicyFrom, type ServingConfig } from '@lambdarec/config';
 import { createServiceApp, type HttpServer, type ReadinessCheck } from '@lambdarec/http';
 import { type Registry } from '@lambdarec/metrics';
-import { createBatchViewReader, createCatalogRepository, createSessionStore } from '@lambdarec/stores';
+import { createBatchViewReader, createCatalogRepository, createExperimentRepository, createSessionStore } from '@lambdarec/stores';
 import { createBatchViewCache, type BatchViewCache } from './caches/batch-view-cache.js';
 import { createCatalogFactsCache } from './caches/catalog-facts-cache.js';
+import { createExperimentCache, type ExperimentCache, type ExperimentSource } from './caches/experiment-cache.js';
 import { createSimilarItemsCache } from './caches/similar-items-cache.js';
 import { createUserItemsCache } from './caches/user-items-cache.js';
 import { createRecommender, type Recommender } from './recommender.js';
@@ -68,12 +69,16 @@ export interface ServingOptions {
    * @defaultValue config.USER_ITEMS_CACHE_ENTRIES
    */
   userItemsCacheEntries?: number;
+  /** Where the running experiment is read. @defaultValue the experiments table on the primary */
+  experimentSource?: ExperimentSource;
 }
 
 export interface Serving {
   /** Built, not listening: main.ts listens, tests inject. */
   app: HttpServer;
   batchCache: BatchViewCache;
+  /** The running experiment as serving last read it; tests refresh it rather than wait. */
+  experiments: ExperimentCache;
   /** Closes the app, then stops watching for new runs; the pool and Redis stay open. Idempotent. */
   close(): Promise<void>;
 }
@@ -92,6 +97,7 @@ export async function createServing({
   userItemsCacheEntries = config.USER_ITEMS_CACHE_ENTRIES,
   readPool,
   standbyRetryMs,
+  experimentSource,
 }: ServingOptions): Promise<Serving> {
   const policy = sessionPolicyFrom(config);
   // Every read below is a single statement that a standby can run. Nothing here LISTENs or needs a
@@ -112,6 +118,14 @@ export async function createServing({
   const catalog = createCatalogRepository({ pool: reads });
   const batchCache = createBatchViewCache({ batchView, catalog, refreshMs: config.BATCH_VIEW_REFRESH_MS, log });
   await batchCache.start();
+  // Read from the primary: a standby that lags would keep serving a stopped experiment.
+  const experiments = createExperimentCache({
+    source: experimentSource ?? createExperimentRepository({ pool }),
+    policy,
+    refreshMs: config.BATCH_VIEW_REFRESH_MS,
+    log: log.child({ component: 'experiments' }),
+  });
+  await experiments.start();
   const recommender = createRecommender({
     sessions: createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy }),
     userItems: createUserItemsCache({ batchView, maxEntries: userItemsCacheEntries }),
@@ -120,6 +134,7 @@ export async function createServing({
     similarItems: createSimilarItemsCache({ batchView }),
     catalog: createCatalogFactsCache({ catalog, ttlMs: config.CATALOG_CACHE_MS }),
     policy,
+    experiments,
     log,
   });
   let app: HttpServer;
@@ -140,13 +155,15 @@ export async function createServing({
     });
   } catch (err) {
     await batchCache.close();
+    await experiments.close();
     standbyFirst?.close();
     throw err;
   }
   const close = createCloser(log, [
     ['http server', () => app.close()],
     ['batch view cache', () => batchCache.close()],
+    ['experiment cache', () => experiments.close()],
     ['read side', () => standbyFirst?.close()],
   ]);
-  return { app, batchCache, close };
+  return { app, batchCache, experiments, close };
 }

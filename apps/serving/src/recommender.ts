@@ -1,12 +1,23 @@
-import type { DegradedSource, RecommendationsAnswer, RecommendationsQuery, SimilarItemsAnswer } from '@lambdarec/contracts';
+import { randomFillSync } from 'node:crypto';
+import type {
+  DegradedSource,
+  RecommendationsAnswer,
+  RecommendationsQuery,
+  RecommendedItem,
+  SimilarItemsAnswer,
+} from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import {
+  assignVariant,
   buildSessionProfile,
+  coinsOf,
+  encodeRecommendationId,
   decideRepurchase,
   EMPTY_SESSION_PROFILE,
   isPurchaseSuppressing,
   mergeRecommendations,
   SESSION_SEED_PRODUCTS,
+  teamDraftInterleave,
   type Candidate,
   type CatalogFacts,
   type SessionPolicy,
@@ -16,14 +27,29 @@ import {
 import type { BatchViewReader, SessionSnapshot, SessionStore } from '@lambdarec/stores';
 import type { BatchViewCache, CachedBatchView } from './caches/batch-view-cache.js';
 import type { CatalogFactsCache } from './caches/catalog-facts-cache.js';
+import type { ExperimentCache } from './caches/experiment-cache.js';
 import { createRepurchaseCache, type RepurchaseCache } from './caches/repurchase-cache.js';
 import type { SimilarItemsCache } from './caches/similar-items-cache.js';
 import { createUserItemsCache, type UserItemsCache } from './caches/user-items-cache.js';
+import { tuneVariant, type TunedVariant } from './variant-tuning.js';
 
 // Shared empties: most requests have no session, so these are what they merge with.
 const NO_LISTS: ReadonlyMap<string, readonly Candidate[]> = new Map();
 const NO_EVIDENCE: ReadonlyMap<string, RepurchaseEvidence> = new Map();
 const NO_FACTS: ReadonlyMap<string, CatalogFacts> = new Map();
+
+/** The `experiment.variant` of an interleaved answer: both variants built it, and each item names its team. */
+export const INTERLEAVED = 'interleaved';
+
+/** What a request reads once, whichever variants then rank from it. */
+interface Reads {
+  view: CachedBatchView | undefined;
+  snapshot: SessionSnapshot | undefined;
+  personal: PromiseSettledResult<readonly Candidate[]>;
+}
+
+/** 16 bytes from the operating system's generator: the recommendationId's randomness and the interleaving's coins. */
+const systemRandomBytes = (size: number): Uint8Array => randomFillSync(new Uint8Array(size));
 
 /** What the merge takes besides the run's popular list and the session profile. */
 interface Candidates {
@@ -126,8 +152,12 @@ export interface RecommenderOptions {
   /** Re-buy figures of the published run. @defaultValue a cache over batchView */
   repurchase?: RepurchaseCache;
   policy: SessionPolicy;
+  /** The running experiment, if any. @defaultValue none: every answer is the configured merge */
+  experiments?: Pick<ExperimentCache, 'current'>;
   log: Logger;
   now?: () => number;
+  /** @defaultValue the system's secure generator */
+  randomBytes?: (size: number) => Uint8Array;
 }
 
 export interface Recommender {
@@ -149,9 +179,14 @@ export function createRecommender({
   catalog,
   repurchase = createRepurchaseCache({ batchView }),
   policy,
+  experiments,
   log,
   now = Date.now,
+  randomBytes = systemRandomBytes,
 }: RecommenderOptions): Recommender {
+  /** The answer outside any experiment: the merge with the configured tuning. */
+  const configured = tuneVariant({ name: 'configured', strategy: 'lambda', params: {} }, policy);
+
   /** The run's re-buy figures for the purchases that would suppress, each product with its category. */
   async function rebuyEvidence(
     runId: string,
@@ -179,6 +214,7 @@ export function createRecommender({
     snapshot: SessionSnapshot | undefined,
     query: RecommendationsQuery,
     at: number,
+    policy: SessionPolicy,
   ): Promise<Candidates> {
     const runId = view.run.runId;
     const purchased = suppressingPurchases(snapshot, at, policy);
@@ -195,13 +231,59 @@ export function createRecommender({
     return { personal, similarToRecent, popularByCategory, facts, evidence };
   }
 
+  /** One list by one variant's strategy, from the reads the request shares with any other variant. */
+  async function rank(
+    variant: TunedVariant,
+    reads: Reads,
+    query: RecommendationsQuery,
+    at: number,
+  ): Promise<{ items: RecommendedItem[]; batchError: unknown; usedSession: boolean }> {
+    const { view, snapshot, personal } = reads;
+    // batch-only leaves the session out; popular also the user's batch list: the same merge, fewer inputs.
+    const session = variant.strategy === 'lambda' ? snapshot : undefined;
+    let batchError: unknown = personal.status === 'rejected' ? personal.reason : undefined;
+    let candidates = fromMemory(view);
+    if (view !== undefined && personal.status === 'fulfilled') {
+      try {
+        const own = variant.strategy === 'popular' ? [] : personal.value;
+        candidates = await gatherCandidates(view, own, session, query, at, variant.policy);
+      } catch (err) {
+        batchError = err;
+      }
+    }
+    // Again with the catalog's categories for the boosts (seeds and suppressions do not depend on them).
+    const profile = sessionProfile(session, at, variant.policy, candidates.facts, candidates.evidence);
+    const items = mergeRecommendations({
+      personal: candidates.personal,
+      similarToRecent: candidates.similarToRecent,
+      popular: view?.popular ?? [],
+      popularByCategory: candidates.popularByCategory,
+      session: profile,
+      catalog: candidates.facts,
+      limit: query.limit,
+      category: query.category,
+      exclude: query.exclude,
+      policy: variant.policy,
+      weights: variant.weights,
+    });
+    return { items, batchError, usedSession: hasSessionState(session) };
+  }
+
   return {
     async recommend(userId, query) {
       const degraded: DegradedSource[] = [];
+      const experiment = experiments?.current();
+      const random = randomBytes(16);
+      // Who answers: the configured merge, the user's variant (A/B), or both teams (interleaving).
+      const variantIndex = experiment?.mode === 'ab' ? assignVariant(experiment.id, userId, experiment.weights) : 0;
+      const variants: readonly TunedVariant[] =
+        experiment === undefined ? [configured] : experiment.mode === 'ab' ? [experiment.variants[variantIndex]!] : experiment.variants;
       const view = batchCache.current();
-      const [sessionRead, personalRead] = await Promise.allSettled([
-        sessions.read(userId),
-        view === undefined ? Promise.resolve([] as Candidate[]) : userItems.userItems(view.run.runId, userId),
+      const readsSession = variants.some((variant) => variant.strategy === 'lambda');
+      const readsPersonal = view !== undefined && variants.some((variant) => variant.strategy !== 'popular');
+      const [sessionRead, personal] = await Promise.allSettled([
+        readsSession ? sessions.read(userId) : Promise.resolve(undefined),
+        readsPersonal ? userItems.userItems(view.run.runId, userId) : Promise.resolve([] as Candidate[]),
       ]);
       const snapshot = sessionRead.status === 'fulfilled' ? sessionRead.value : undefined;
       if (sessionRead.status === 'rejected') {
@@ -210,15 +292,9 @@ export function createRecommender({
       }
 
       const at = now();
-      let batchError: unknown = personalRead.status === 'rejected' ? personalRead.reason : undefined;
-      let candidates = fromMemory(view);
-      if (view !== undefined && personalRead.status === 'fulfilled') {
-        try {
-          candidates = await gatherCandidates(view, personalRead.value, snapshot, query, at);
-        } catch (err) {
-          batchError = err;
-        }
-      }
+      const reads: Reads = { view, snapshot, personal };
+      const lists = await Promise.all(variants.map((variant) => rank(variant, reads, query, at)));
+      let batchError = lists.find((list) => list.batchError !== undefined)?.batchError;
       // Answered from memory while Postgres cannot be read: a newer run may have been published
       // meanwhile, and never having read a run is not "no run published yet" either.
       if (!batchCache.reachable()) batchError ??= new Error('the published run cannot be checked: Postgres is unreachable');
@@ -227,27 +303,25 @@ export function createRecommender({
         log.warn({ err: batchError, userId }, 'batch view unavailable; answering from what is in memory');
       }
 
-      // Again with the catalog's categories for the boosts (seeds and suppressions do not depend on them).
-      const profile = sessionProfile(snapshot, at, policy, candidates.facts, candidates.evidence);
-      const items = mergeRecommendations({
-        personal: candidates.personal,
-        similarToRecent: candidates.similarToRecent,
-        popular: view?.popular ?? [],
-        popularByCategory: candidates.popularByCategory,
-        session: profile,
-        catalog: candidates.facts,
-        limit: query.limit,
-        category: query.category,
-        exclude: query.exclude,
-        policy,
-      });
+      let items = lists[0]!.items;
+      let recommendationId: string;
+      if (experiment?.mode === 'interleave') {
+        const drafted = teamDraftInterleave(lists[0]!.items, lists[1]!.items, query.limit, coinsOf(random), (item) => item.productId);
+        items = drafted.items.map(({ item, team }) => ({ ...item, team: variants[team]!.name }));
+        recommendationId = encodeRecommendationId(random, { tag: experiment.tag, variantIndex: 0, ...drafted.layout });
+      } else {
+        recommendationId = encodeRecommendationId(random, { tag: experiment?.tag ?? 0, variantIndex });
+      }
       return {
         userId,
+        recommendationId,
+        experiment:
+          experiment === undefined ? null : { id: experiment.id, variant: experiment.mode === 'ab' ? variants[0]!.name : INTERLEAVED },
         items,
         sources: {
           batchRunId: view?.run.runId ?? null,
           batchPublishedAt: view?.run.publishedAt ?? null,
-          session: hasSessionState(snapshot),
+          session: lists.some((list) => list.usedSession),
         },
         degraded: degraded.sort(),
       };
