@@ -6,8 +6,9 @@
  * /batch/runs`) whose stats it prints.
  *
  * Safe to run again or after an interruption: each eventId is derived from its invoice line, so
- * ingest's consumers keep every event once. 429 waits for Retry-After, 503 and lost answers are
- * retried with backoff (same body, same ids); a 400 is printed and stops the load.
+ * ingest's consumers keep every event once. The events go through @lambdarec/client, as a shop's
+ * server would send them: 429 waits for Retry-After, 503 and lost answers are retried with backoff
+ * (same body, same ids); a 400 is printed and stops the load.
  *
  * The events go in as a history import, with the operator's key (CATALOG_API_KEY) as bearer
  * token: a live request may date events at most EVENT_MAX_AGE_HOURS back, and the bot guard does
@@ -23,11 +24,12 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { MAX_EVENTS_PER_REQUEST, MAX_PRODUCTS_PER_REQUEST } from '@lambdarec/contracts';
+import { CLIENT_ERROR_CODES, createLambdarecClient, LambdarecError, MAX_EVENTS_PER_REQUEST } from '@lambdarec/client';
+import { MAX_PRODUCTS_PER_REQUEST } from '@lambdarec/contracts';
 import { createProgress, loadOnlineRetail } from '@lambdarec/eval';
 import { sumMetric } from '@lambdarec/simulate';
 import { Interrupted, LoadRequestError, RateLimitedAgain, sendUntilAccepted, type Waiting } from './api-client.js';
-import { catalogOf, chunks, donePrefix, purchaseEventOf } from './retail-to-api.js';
+import { catalogOf, chunks, donePrefix, MAX_ATTEMPTS, purchaseEventOf, type PurchaseEvent } from './retail-to-api.js';
 
 const ARCHIVER_EVENTS = 'lrec_archive_events_total';
 const DEFAULT_DATASET = '/work/shared/datasets/online-retail/online_retail.csv.gz';
@@ -108,7 +110,7 @@ process.on('SIGINT', () => {
   if (interrupted) process.exit(130);
   interrupted = true;
   stop.abort();
-  say('\nstopping after the requests in flight (Ctrl-C again to quit now)');
+  say('\nstopping: nothing more is sent (Ctrl-C again to quit now)');
 });
 
 // Ingest explains a 429 (its limit, or a request over it) and a 503; say it once per reason, not on every retry.
@@ -125,6 +127,34 @@ function onWait({ status, delayMs, rateLimited, reason }: Waiting): void {
   }
   const hint = rateLimited ? ' (ingest counts events per client a minute; a higher RATE_LIMIT_PER_MINUTE on ingest loads faster)' : '';
   process.stdout.write(`\n${status ?? 'no answer'}: ${why} → sending again in ${Math.ceil(delayMs / 1000)} s${hint}\n`);
+}
+
+// The events' way in: a history import with the operator's key, retried as decideRetry does for the
+// other requests (about two minutes of backoff for 5xx and lost answers, rate limits waited out).
+const ingest = createLambdarecClient({
+  ingestUrl,
+  operatorKey: catalogKey,
+  page: null,
+  requestTimeoutMs: 60_000,
+  maxRetries: MAX_ATTEMPTS - 1,
+  maxRateLimitRetries: Infinity,
+  onRetry: ({ error, delayMs }) => onWait({ status: error.status, delayMs, rateLimited: error.status === 429, reason: error.message }),
+});
+
+/**
+ * Sends events as one request, or in halves (recursively) when the rate limit refuses it again
+ * after a new minute began, like sendInParts. Ctrl-C stops the request and its waits.
+ */
+async function sendEventsInParts(events: readonly PurchaseEvent[]): Promise<void> {
+  try {
+    await ingest.sendEvents(events, { signal: stop.signal, maxRateLimitRetries: events.length > 1 ? 1 : Infinity });
+  } catch (err) {
+    if (err instanceof LambdarecError && err.code === CLIENT_ERROR_CODES.ABORTED) throw new Interrupted();
+    if (!(err instanceof LambdarecError && err.status === 429)) throw err;
+    const half = Math.ceil(events.length / 2);
+    await sendEventsInParts(events.slice(0, half));
+    await sendEventsInParts(events.slice(half));
+  }
 }
 
 /**
@@ -209,7 +239,7 @@ try {
   let sent = 0;
   const eventsDone = await inParallel(eventChunks.length, async (i) => {
     const body = eventChunks[i]!;
-    await sendInParts(`${ingestUrl}/events`, 'POST', operatorHeaders, body, (part) => JSON.stringify({ events: part }));
+    await sendEventsInParts(body);
     sent += body.length;
     sending.update(sent / Math.max(1, events.length));
   });
@@ -233,6 +263,7 @@ try {
     say(`\n${err.message}`);
     process.exitCode = 130;
   } else if (err instanceof LoadRequestError) reportRefusal(err);
+  else if (err instanceof LambdarecError) reportEventsRefusal(err);
   else throw err;
 }
 
@@ -246,6 +277,20 @@ function reportRefusal(err: LoadRequestError): void {
   } catch {
     process.stderr.write(`  ${err.body.slice(0, 500)}\n`);
   }
+  process.exitCode = 1;
+}
+
+/** What ingest said about events it refused (the client's error carries its code, message and issues). */
+function reportEventsRefusal(err: LambdarecError): void {
+  const outcome =
+    err.status !== undefined
+      ? `answered ${err.status}`
+      : err.code === CLIENT_ERROR_CODES.INVALID_EVENT
+        ? 'was not sent: events ingest would refuse'
+        : `answered nothing (${err.message})`;
+  process.stderr.write(`\nload: POST ${ingestUrl}/events ${outcome}\n`);
+  for (const issue of err.issues) process.stderr.write(`  ${issue.path.join('.')}: ${issue.message}\n`);
+  if (err.issues.length === 0 && err.status !== undefined) process.stderr.write(`  ${err.message}\n`);
   process.exitCode = 1;
 }
 
