@@ -39,6 +39,7 @@ COPY apps/speed/package.json     apps/speed/
 COPY apps/batch/package.json     apps/batch/
 COPY apps/serving/package.json   apps/serving/
 COPY apps/storefront/package.json apps/storefront/
+COPY libs/client/package.json    libs/client/
 COPY libs/clients/package.json   libs/clients/
 COPY libs/config/package.json    libs/config/
 COPY libs/contracts/package.json libs/contracts/
