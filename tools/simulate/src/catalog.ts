@@ -13,7 +13,9 @@ export async function readCatalog(databaseUrl: string): Promise<SimulatedProduct
   });
   try {
     const products = await createCatalogListing({ pool }).products({ limit: 1_000_000, inStockOnly: true });
-    return products.map((p) => ({ productId: p.productId, price: p.price ?? undefined })).sort((a, b) => byName(a.productId, b.productId));
+    return products
+      .map((p) => ({ productId: p.productId, price: p.price ?? undefined, category: p.category ?? undefined }))
+      .sort((a, b) => byName(a.productId, b.productId));
   } finally {
     await pool.end();
   }

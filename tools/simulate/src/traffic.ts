@@ -14,6 +14,8 @@ export interface SimulatedProduct {
   productId: string;
   /** The catalog's price; a purchase carries it as its value when known. */
   price?: number | undefined;
+  /** The catalog's category: the experiment mode's shoppers like some categories more than others. */
+  category?: string | undefined;
 }
 
 /**
