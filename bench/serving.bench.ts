@@ -32,6 +32,7 @@ import { createServing } from '@lambdarec/serving';
 import {
   createBatchRunsRepository,
   createCatalogRepository,
+  createExperimentRepository,
   createSessionStore,
   publishWholeModel,
   runMigrations,
@@ -54,7 +55,10 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
+    /** Also measure serving with a running A/B and an interleaved experiment against none (--no-experiments skips it). */
+    experiments: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
 const USERS = Number(args.users);
 const PRODUCTS = Number(args.products);
@@ -329,6 +333,36 @@ try {
   const bareAtHalf = await measure(`bare Fastify route at ${halfRate} req/s`, barePort, halfRate);
   const heapAfter = process.memoryUsage().heapUsed;
 
+  // With an experiment: the same serving, the same traffic, alternating no experiment, an A/B test
+  // and an interleaved one, so that each ratio is against "none" measured beside it.
+  const experimentRates = { none: [] as number[], ab: [] as number[], interleave: [] as number[] };
+  if (args.experiments) {
+    const experiments = createExperimentRepository({ pool });
+    const variants = [
+      { name: 'lambda', weight: 1, strategy: 'lambda' as const, params: {} },
+      { name: 'stronger-boost', weight: 1, strategy: 'lambda' as const, params: { CATEGORY_BOOST: 0.6 } },
+    ];
+    const abId = uniqueName('bench-ab');
+    const interleaveId = uniqueName('bench-interleave');
+    const switchTo = async (mode: 'none' | 'ab' | 'interleave') => {
+      await experiments.put(abId, { mode: 'ab', status: 'stopped', variants });
+      await experiments.put(interleaveId, { mode: 'interleave', status: 'stopped', variants });
+      if (mode !== 'none') await experiments.put(mode === 'ab' ? abId : interleaveId, { mode, status: 'running', variants });
+      await serving.experiments.refresh();
+    };
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const mode of ['none', 'ab', 'interleave'] as const) {
+        await switchTo(mode);
+        const result = await measure(`GET /recommendations, ${mode === 'none' ? 'no experiment' : mode}, round ${round}`, servingPort);
+        experimentRates[mode].push(result.requests.average);
+      }
+    }
+    await switchTo('none');
+  }
+  const perRound = (mode: 'ab' | 'interleave') => experimentRates[mode].map((rate, i) => rate / experimentRates.none[i]!);
+  const abRatio = median(perRound('ab'));
+  const interleaveRatio = median(perRound('interleave'));
+
   // Requests for a user asked for before since start-up: the most the per-user cache can answer.
   const seen = new Set(servingPaths.slice(0, warmedUpTo));
   let returning = 0;
@@ -339,6 +373,18 @@ try {
   const returningShare = returning / Math.max(1, servingPaths.length - warmedUpTo);
 
   say(`ratio serving / bare (median of ${ROUNDS} rounds): ${ratio.toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+  if (args.experiments) {
+    say(
+      `ratio A/B experiment / none (median of ${ROUNDS} rounds): ${abRatio.toFixed(2)} (${perRound('ab')
+        .map((r) => r.toFixed(2))
+        .join(', ')})`,
+    );
+    say(
+      `ratio interleaved / none (median of ${ROUNDS} rounds): ${interleaveRatio.toFixed(2)} (${perRound('interleave')
+        .map((r) => r.toFixed(2))
+        .join(', ')})`,
+    );
+  }
   say(`p99 at half the maximum rate: ${atHalf.latency.p99} ms (bare route at that rate: ${bareAtHalf.latency.p99} ms)`);
   say(`returning users among serving's requests: ${(returningShare * 100).toFixed(0)}%`);
   if (profile !== undefined) {
@@ -366,6 +412,28 @@ try {
       goal: '≤ 10 ms',
       met: atHalf.latency.p99 <= 10,
     },
+    ...(args.experiments
+      ? [
+          {
+            label: 'GET /recommendations with a running A/B experiment (lambda against a stronger category boost)',
+            value: median(experimentRates.ab),
+            unit: 'req/s',
+            baseline: { label: 'no experiment, rounds alternating with it', value: median(experimentRates.none), unit: 'req/s' },
+            ratio: abRatio,
+            goal: '≥ 0.9× without an experiment',
+            met: abRatio >= 0.9,
+          },
+          {
+            label: 'GET /recommendations with a running interleaved experiment (both variants ranked per request)',
+            value: median(experimentRates.interleave),
+            unit: 'req/s',
+            baseline: { label: 'no experiment, rounds alternating with it', value: median(experimentRates.none), unit: 'req/s' },
+            ratio: interleaveRatio,
+            goal: '≥ 0.8× without an experiment',
+            met: interleaveRatio >= 0.8,
+          },
+        ]
+      : []),
   ];
   const markdown = writeBenchReport({
     name: 'serving',

@@ -46,7 +46,16 @@ interface Reads {
   view: CachedBatchView | undefined;
   snapshot: SessionSnapshot | undefined;
   personal: PromiseSettledResult<readonly Candidate[]>;
+  /** The candidates gathered for this request, by what they depend on (gatherKey). */
+  gathered: Map<string, Promise<Candidates>>;
 }
+
+/**
+ * What a variant's candidates depend on: its strategy's inputs and the tuning that decides
+ * suppressions, re-buys and session seeds. The category boost and the merge weights only weigh.
+ */
+const gatherKey = ({ strategy, policy }: TunedVariant): string =>
+  `${strategy}|${policy.sessionWindowMs}|${policy.boostHalfLifeMs}|${policy.purchaseSuppressionMs}|${policy.rebuyThreshold}|${policy.rebuyMinBuyers}`;
 
 /** 16 bytes from the operating system's generator: the recommendationId's randomness and the interleaving's coins. */
 const systemRandomBytes = (size: number): Uint8Array => randomFillSync(new Uint8Array(size));
@@ -246,7 +255,14 @@ export function createRecommender({
     if (view !== undefined && personal.status === 'fulfilled') {
       try {
         const own = variant.strategy === 'popular' ? [] : personal.value;
-        candidates = await gatherCandidates(view, own, session, query, at, variant.policy);
+        // Two variants that differ only in how the merge weighs (an interleaved boost test) gather once.
+        const key = gatherKey(variant);
+        let gathering = reads.gathered.get(key);
+        if (gathering === undefined) {
+          gathering = gatherCandidates(view, own, session, query, at, variant.policy);
+          reads.gathered.set(key, gathering);
+        }
+        candidates = await gathering;
       } catch (err) {
         batchError = err;
       }
@@ -292,7 +308,7 @@ export function createRecommender({
       }
 
       const at = now();
-      const reads: Reads = { view, snapshot, personal };
+      const reads: Reads = { view, snapshot, personal, gathered: new Map() };
       const lists = await Promise.all(variants.map((variant) => rank(variant, reads, query, at)));
       let batchError = lists.find((list) => list.batchError !== undefined)?.batchError;
       // Answered from memory while Postgres cannot be read: a newer run may have been published
