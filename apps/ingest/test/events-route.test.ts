@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createKafka } from '@lambdarec/clients';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createCatalogRepository } from '@lambdarec/stores';
@@ -79,6 +80,39 @@ describe('POST /events', () => {
     const marker = await app.inject({ method: 'POST', url: '/events', payload: buildClickEvent({ userId: 'u-4' }) });
     await onTopic(marker.json().eventIds[0]);
     expect(received.some((m) => JSON.parse(m.value!.toString()).eventId === good.eventId)).toBe(false);
+  });
+
+  it('takes an impression and a click with the recommendationId and position they came from, as sent', async () => {
+    const recommendationId = randomUUID();
+    const impression = { userId: 'u-imp', type: 'impression', recommendationId, productIds: ['p-1', 'p-2', 'p-3'] };
+    const click = { userId: 'u-imp', type: 'click', productId: 'p-2', recommendationId, position: 1 };
+    const res = await app.inject({ method: 'POST', url: '/events', payload: [impression, click] });
+    expect(res.statusCode).toBe(202);
+    const [impressionId, clickId] = res.json().eventIds as string[];
+    expect(JSON.parse((await onTopic(impressionId!)).value!.toString())).toMatchObject(impression);
+    expect(JSON.parse((await onTopic(clickId!)).value!.toString())).toMatchObject(click);
+  });
+
+  it('names what is wrong with an impression or an attribution field, and takes none of the batch', async () => {
+    const recommendationId = randomUUID();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/events',
+      payload: [
+        { userId: 'u-imp', type: 'impression', productIds: ['p-1'] },
+        { userId: 'u-imp', type: 'impression', recommendationId, productIds: [] },
+        { userId: 'u-imp', type: 'impression', recommendationId, productIds: ['p-1'], productId: 'p-1' },
+        { userId: 'u-imp', type: 'click', productId: 'p-1', recommendationId: 'r-1', position: -2 },
+      ],
+    });
+    expect(res.statusCode).toBe(400);
+    expect((res.json().issues as { path: unknown[] }[]).map((issue) => issue.path)).toEqual([
+      [0, 'recommendationId'],
+      [1, 'productIds'],
+      [2],
+      [3, 'recommendationId'],
+      [3, 'position'],
+    ]);
   });
 
   it('rejects malformed JSON with 400, more than 500 events with 413, a body over 1 MiB with 413', async () => {
