@@ -409,6 +409,14 @@ const batchVariables = z.object({
     .min(2000)
     .default(60_000)
     .describe('lock of a batch job; a job whose process died is taken by another after this long'),
+  ATTRIBUTION_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(24)
+    .describe(
+      'experiment reports: a purchase without a recommendationId counts for the list the user clicked that product on within this many hours before',
+    ),
 });
 export const batchConfigSchema = batchVariables.superRefine(...redisSelection);
 export type BatchConfig = z.output<typeof batchConfigSchema>;

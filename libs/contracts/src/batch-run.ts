@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { experimentSummarySchema } from './experiment.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -46,6 +47,8 @@ export const runStatsSchema = z.object({
   eventsByType: countsByTypeSchema.optional(),
   /** The report of the day of the newest event; absent when the archive is empty. */
   report: dailyReportSchema.optional(),
+  /** The experiment running when the run published: per-variant counts and the comparison; absent without one. */
+  experiment: experimentSummarySchema.optional(),
   error: z.string().optional(),
 });
 export type RunStats = z.infer<typeof runStatsSchema>;

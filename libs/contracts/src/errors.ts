@@ -13,6 +13,10 @@ export const ERROR_CODES = {
   UNAUTHORIZED: 'LREC_UNAUTHORIZED',
   FORBIDDEN: 'LREC_FORBIDDEN',
   INVALID_CONFIG: 'LREC_INVALID_CONFIG',
+  /** Another experiment is running: stop it before starting this one. */
+  EXPERIMENT_ALREADY_RUNNING: 'LREC_EXPERIMENT_ALREADY_RUNNING',
+  /** A started experiment's mode or variants cannot change: its figures would mix two designs. */
+  EXPERIMENT_FROZEN: 'LREC_EXPERIMENT_FROZEN',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -107,6 +107,16 @@ export const variantReportSchema = z.object({
 });
 export type VariantReport = z.infer<typeof variantReportSchema>;
 
+/** A variant's CTR over the lists shown in one time bucket (an hour or a day), for the operator's chart. */
+export const seriesPointSchema = z.object({
+  /** The bucket's start (ISO-8601, UTC). */
+  at: z.string(),
+  variants: z.array(
+    z.object({ name: z.string(), itemsShown: z.number().int(), clicks: z.number().int(), ctr: z.number(), ctrInterval: intervalSchema }),
+  ),
+});
+export type SeriesPoint = z.infer<typeof seriesPointSchema>;
+
 /** GET /experiments/:experimentId/report. */
 export const experimentReportSchema = z.object({
   experimentId: z.string(),
@@ -132,5 +142,20 @@ export const experimentReportSchema = z.object({
       verdict: z.enum(VERDICTS),
     })
     .optional(),
+  /** CTR per variant per hour (experiments up to three days long) or per day, by when the lists were shown. */
+  series: z.object({ bucket: z.enum(['hour', 'day']), points: z.array(seriesPointSchema) }).optional(),
 });
 export type ExperimentReport = z.infer<typeof experimentReportSchema>;
+
+/** What a batch run's stats carry of the experiment running when it published: its counts and comparison. */
+export const experimentSummarySchema = experimentReportSchema
+  .pick({
+    experimentId: true,
+    mode: true,
+    since: true,
+    until: true,
+    comparison: true,
+    interleaving: true,
+  })
+  .extend({ variants: z.array(variantReportSchema.omit({ ctrInterval: true })) });
+export type ExperimentSummary = z.infer<typeof experimentSummarySchema>;

@@ -14,3 +14,5 @@ export * from './whole-model.js';
 export * from './catalog-listing.js';
 export * from './bot-flag-history.js';
 export * from './login-attempts.js';
+export * from './experiment-repository.js';
+export * from './experiment-report-reader.js';
