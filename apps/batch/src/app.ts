@@ -1,11 +1,13 @@
 import type { Logger } from '@lambdarec/clients';
 import { createLoginThrottle, createServiceApp, type HttpServer, type LoginThrottle, type ReadinessCheck } from '@lambdarec/http';
 import { type Registry } from '@lambdarec/metrics';
-import type { BatchRunsRepository } from '@lambdarec/stores';
+import type { BatchRunsRepository, ExperimentRepository } from '@lambdarec/stores';
 import type { Queue } from 'bullmq';
 import type { Credentials } from '@lambdarec/http';
 import { dashboardPlugin } from './plugins/dashboard.js';
+import { experimentsRoutes } from './routes/experiments.js';
 import { runsRoutes } from './routes/runs.js';
+import type { ExperimentReports } from './experiment-report.js';
 import type { BatchQueue } from './jobs.js';
 
 export interface BatchAppOptions {
@@ -14,19 +16,23 @@ export interface BatchAppOptions {
   checks: Record<string, ReadinessCheck>;
   runs: BatchRunsRepository;
   queue: BatchQueue;
+  experiments: ExperimentRepository;
+  experimentReports: ExperimentReports;
   credentials: Credentials;
   /** Failed logins per client address, shared by the dashboard and the runs API. @defaultValue 10 a minute, in this process's memory */
   loginThrottle?: LoginThrottle;
   trustProxy?: boolean | number | string[];
 }
 
-/** The batch service's HTTP app: runs API, Bull Board, health and metrics; built, not listening. */
+/** The batch service's HTTP app: runs API, experiments, Bull Board, health and metrics; built, not listening. */
 export async function buildBatchApp({
   log,
   registry,
   checks,
   runs,
   queue,
+  experiments,
+  experimentReports,
   credentials,
   loginThrottle = createLoginThrottle(),
   trustProxy = false,
@@ -38,11 +44,13 @@ export async function buildBatchApp({
     trustProxy,
     openApi: {
       title: 'lambdarec batch',
-      description: 'Batch runs of the recommendation model; the Bull Board dashboard is at /admin/queues.',
+      description:
+        'Batch runs of the recommendation model and online experiments; the Bull Board dashboard is at /admin/queues, experiments at /admin/experiments.',
       basicAuth: true,
     },
   });
   await app.register(runsRoutes, { runs, queue, credentials, loginThrottle });
+  await app.register(experimentsRoutes, { experiments, reports: experimentReports, credentials, loginThrottle });
   await app.register(dashboardPlugin, { queues: [queue as Queue], credentials, loginThrottle });
   return app;
 }

@@ -14,6 +14,7 @@ import {
 import { Queue } from 'bullmq';
 import { buildBatchApp } from './app.js';
 import { createArchiver } from './archiver.js';
+import { createExperimentDependencies } from './experiment-report.js';
 import type { AnyBatchJobData } from './jobs.js';
 import { createRunReconciler, upsertNightlySchedule } from './scheduler.js';
 import { createRunWorker } from './worker.js';
@@ -35,6 +36,13 @@ await runService({
     defer('queue redis', () => closeRedis(queueRedis));
 
     const runs = createBatchRunsRepository({ pool });
+    const botFlagLedger = createBotFlagLedger({ redis, keyPrefix: config.REDIS_KEY_PREFIX });
+    const { experiments, experimentReports } = createExperimentDependencies({
+      pool,
+      botFlagLedger,
+      attributionHours: config.ATTRIBUTION_HOURS,
+      log,
+    });
     // The worker, the shards' flows and Bull Board take the prefix from this queue.
     const queue = new Queue<AnyBatchJobData>(config.BATCH_QUEUE, { connection: queueRedis, prefix: bullmqPrefixFrom(config) });
     defer('queue', () => queue.close());
@@ -51,7 +59,8 @@ await runService({
       queue,
       connection: redis,
       runs,
-      botFlags: createBotFlagLedger({ redis, keyPrefix: config.REDIS_KEY_PREFIX }),
+      botFlags: botFlagLedger,
+      experimentSummary: () => experimentReports.runningSummary(),
       concurrency: config.BATCH_WORKER_CONCURRENCY,
       lockDurationMs: config.BATCH_JOB_LOCK_MS,
       settings: {
@@ -77,6 +86,8 @@ await runService({
       registry,
       runs,
       queue,
+      experiments,
+      experimentReports,
       credentials: { user: config.DASHBOARD_USER, password: config.DASHBOARD_PASSWORD },
       // Counted in Redis, so that a guesser gets one budget across every batch instance.
       loginThrottle: createLoginThrottle({

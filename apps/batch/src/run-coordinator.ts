@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RunPhase, RunStats, Watermark } from '@lambdarec/contracts';
+import type { ExperimentSummary, RunPhase, RunStats, Watermark } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import { repurchaseTable, topPopular, topPopularByCategory, type BatchPolicy } from '@lambdarec/domain';
 import type {
@@ -44,6 +44,11 @@ export interface RunCoordinatorOptions {
    * model. @defaultValue none
    */
   botFlags?: { ledger: Pick<BotFlagLedger, 'flagsSince'>; history: BotFlagHistory };
+  /**
+   * The running experiment's summary, which a succeeded run's stats carry beside the daily report.
+   * @defaultValue none: runs carry no experiment
+   */
+  experimentSummary?: () => Promise<ExperimentSummary | undefined>;
   log: Logger;
   now?: () => number;
 }
@@ -90,6 +95,7 @@ export function createRunCoordinator({
   policy,
   settings,
   botFlags,
+  experimentSummary,
   log,
   now = Date.now,
 }: RunCoordinatorOptions) {
@@ -223,6 +229,11 @@ export function createRunCoordinator({
       throw new UnrecoverableError(`run ${runId} is missing shards; not publishing it`);
     // The shards that wrote the run: more similar-items shards than planned when some were split.
     const shards = { similarItems: done['similar-items'].shards, userItems: done['user-items'].shards };
+    // Part of the report, not of the model: a run whose experiment figures cannot be read still publishes.
+    const experiment = await experimentSummary?.().catch((err: unknown) => {
+      runLog.warn({ err }, "could not read the running experiment's report; the run's stats go without it");
+      return undefined;
+    });
     const finished = now();
     const stats: RunStats = {
       eventsRead: plan.input.eventsRead,
@@ -239,6 +250,7 @@ export function createRunCoordinator({
       botEventsExcluded: plan.input.botEventsExcluded,
       botUserDaysExcluded: plan.input.botUserDaysExcluded,
       report: plan.input.report,
+      ...(experiment === undefined ? {} : { experiment }),
     };
     await runs.publish(runId, {
       stats,

@@ -1,4 +1,5 @@
 import { BATCH_JOB_NAME } from '@lambdarec/contracts';
+import type { ExperimentSummary } from '@lambdarec/contracts';
 import type { Logger, PgPool, RedisClient } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '@lambdarec/domain';
 import {
@@ -164,6 +165,8 @@ export interface RunWorkerOptions {
   policy?: BatchPolicy;
   /** The bot guard's flag ledger (Redis): the flagged bursts' events stay out of runs. */
   botFlags?: Pick<BotFlagLedger, 'flagsSince'>;
+  /** The running experiment's summary, for a succeeded run's stats. @defaultValue none */
+  experimentSummary?: () => Promise<ExperimentSummary | undefined>;
   concurrency?: number;
   lockDurationMs?: number;
   log: Logger;
@@ -178,6 +181,7 @@ export function createRunWorker({
   settings,
   policy = DEFAULT_BATCH_POLICY,
   botFlags,
+  experimentSummary,
   concurrency,
   lockDurationMs,
   log,
@@ -202,6 +206,7 @@ export function createRunWorker({
       policy,
       settings,
       botFlags: botFlags === undefined ? undefined : { ledger: botFlags, history: createBotFlagHistory({ pool }) },
+      experimentSummary,
       log,
     }),
     shard: createShardProcessor({ queue, runs, reader, writer, policy, maxPairsPerShard: settings.maxPairsPerShard, log }),

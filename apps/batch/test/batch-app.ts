@@ -8,6 +8,7 @@ import {
   runMigrations,
   type BotFlagInterval,
   type BotFlagLedger,
+  type ExperimentRepository,
 } from '@lambdarec/stores';
 import {
   createTestDatabase,
@@ -24,6 +25,7 @@ import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { buildBatchApp } from '../src/app.js';
 import { createArchiver } from '../src/archiver.js';
+import { createExperimentDependencies, type ExperimentReports } from '../src/experiment-report.js';
 import type { AnyBatchJobData } from '../src/jobs.js';
 import type { RunSettings } from '../src/run-coordinator.js';
 import { createRunWorker } from '../src/worker.js';
@@ -42,6 +44,8 @@ export let queue: Queue<AnyBatchJobData>;
 export let botFlags: BotFlagLedger;
 export let producer: Producer;
 export let app: HttpServer;
+export let experiments: ExperimentRepository;
+export let experimentReports: ExperimentReports;
 
 /** The batch app, its run worker and the archiver, on a topic, a database, a queue and bot-flag keys of the calling test file's own. */
 export function useBatchApp(): void {
@@ -61,7 +65,18 @@ export function useBatchApp(): void {
     queue = new Queue<AnyBatchJobData>(queueName, { connection: redis });
     const runs = createBatchRunsRepository({ pool });
     botFlags = createBotFlagLedger({ redis, keyPrefix: botFlagPrefix });
-    worker = createRunWorker({ pool, queue, connection: redis, runs, settings, botFlags, concurrency: 2, log });
+    ({ experiments, experimentReports } = createExperimentDependencies({ pool, botFlagLedger: botFlags, attributionHours: 24, log }));
+    worker = createRunWorker({
+      pool,
+      queue,
+      connection: redis,
+      runs,
+      settings,
+      botFlags,
+      experimentSummary: () => experimentReports.runningSummary(),
+      concurrency: 2,
+      log,
+    });
     await worker.start();
     const kafka = createKafka({ brokers: kafkaBrokers, clientId: 'batch-test', log });
     archiver = createArchiver({
@@ -75,7 +90,16 @@ export function useBatchApp(): void {
     await archiver.start();
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    app = await buildBatchApp({ log, registry, checks: { postgres: () => pool.query('SELECT 1') }, runs, queue, credentials });
+    app = await buildBatchApp({
+      log,
+      registry,
+      checks: { postgres: () => pool.query('SELECT 1') },
+      runs,
+      queue,
+      experiments,
+      experimentReports,
+      credentials,
+    });
   });
 
   afterAll(async () => {

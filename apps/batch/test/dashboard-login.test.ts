@@ -6,6 +6,7 @@ import { removeKeys, testLogger, uniqueName } from '@lambdarec/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildBatchApp } from '../src/app.js';
+import { createExperimentDependencies } from '../src/experiment-report.js';
 import type { AnyBatchJobData } from '../src/jobs.js';
 
 const log = testLogger('batch-login-test');
@@ -45,6 +46,7 @@ async function batchInstance(name: string) {
     checks: {},
     runs: createBatchRunsRepository({ pool }),
     queue,
+    ...createExperimentDependencies({ pool, attributionHours: 24, log }),
     credentials,
     loginThrottle: createLoginThrottle({ counts: createRedisLoginAttemptCounts({ redis, keyPrefix }), now: () => testMinute }),
   });

@@ -4,6 +4,7 @@ import { uniqueName, waitFor } from '@lambdarec/testing';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { buildBatchApp } from '../src/app.js';
+import { createExperimentDependencies } from '../src/experiment-report.js';
 import type { AnyBatchJobData } from '../src/jobs.js';
 import { createRunReconciler, upsertNightlySchedule } from '../src/scheduler.js';
 import { app, auth, credentials, log, pool, queue, redis, useBatchApp } from './batch-app.js';
@@ -21,6 +22,7 @@ describe('batch runs', () => {
       checks: {},
       runs,
       queue: idleQueue,
+      ...createExperimentDependencies({ pool, attributionHours: 24, log }),
       credentials,
     });
     const reconciler = createRunReconciler({ queue: idleQueue, runs, log, intervalMs: 100, graceMs: 0 });

@@ -6,6 +6,7 @@ import { uniqueName, waitFor } from '@lambdarec/testing';
 import { Queue } from 'bullmq';
 import { expect } from 'vitest';
 import { buildBatchApp } from '../src/app.js';
+import { createExperimentDependencies } from '../src/experiment-report.js';
 import type { AnyBatchJobData } from '../src/jobs.js';
 import type { RunSettings } from '../src/run-coordinator.js';
 import { createRunWorker } from '../src/worker.js';
@@ -34,7 +35,15 @@ export async function batchService(
   const runs = createBatchRunsRepository({ pool });
   const worker = createRunWorker({ pool, queue, connection: redis, runs, settings, concurrency: 2, log });
   await worker.start();
-  const app = await buildBatchApp({ log, registry: createMetricsRegistry(uniqueName('shards')), checks: {}, runs, queue, credentials });
+  const app = await buildBatchApp({
+    log,
+    registry: createMetricsRegistry(uniqueName('shards')),
+    checks: {},
+    runs,
+    queue,
+    ...createExperimentDependencies({ pool, attributionHours: 24, log }),
+    credentials,
+  });
   cleanups.push(
     () => app.close(),
     () => worker.close(),
