@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DLQ_HEADERS, sessionKey } from '@lambdarec/contracts';
 import { createKafka, createRedis, type Redis } from '@lambdarec/clients';
 import { DEFAULT_SESSION_POLICY } from '@lambdarec/domain';
@@ -84,6 +85,20 @@ describe('speed layer consumer', () => {
     expect(session.purchases.get('p-2')).toBe(Date.parse(purchase.timestamp!));
     const ttl = await redis.pttl(sessionKey(keyPrefix, 'sp-1'));
     expect(ttl).toBeGreaterThan(policy.purchaseSuppressionMs - 60_000);
+  });
+
+  it('lets impressions move nothing: a list shown is not a product chosen', async () => {
+    const recommendationId = '0001a000-0000-8000-8000-000000000000';
+    const impression = { eventId: randomUUID(), userId: 'sp-imp', type: 'impression', recommendationId, productIds: ['p-1', 'p-2'] };
+    const click = buildClickEvent({ userId: 'sp-imp', type: 'click', productId: 'p-2', category: 'hats', recommendationId, position: 1 });
+    await publish(impression, click);
+    const session = await waitFor(async () => {
+      const s = await sessionOf('sp-imp');
+      return s.signals.length > 0 ? s : undefined;
+    });
+    // The click, published after the impression on the same key, is applied: the impression was seen first.
+    expect(session.signals.map((s) => [s.type, s.productId])).toEqual([['click', 'p-2']]);
+    expect(deadLetters.some((m) => m.key?.toString() === 'sp-imp')).toBe(false);
   });
 
   it('uses the record timestamp when an outside event has none', async () => {
