@@ -122,14 +122,14 @@ const figures: BenchFigure[] = [
     label: `A/A (A/B): false positives at the horizon`,
     value: (100 * abFalsePositives) / results.length,
     unit: '%',
-    goal: `${100 * alpha} % expected; ≤ ${falsePositiveLimit} of ${results.length} runs`,
+    goal: `${Math.round(1000 * alpha) / 10} % expected; ≤ ${falsePositiveLimit} of ${results.length} runs`,
     met: abFalsePositives <= falsePositiveLimit,
   },
   {
     label: `A/A (interleaving): false positives at the horizon`,
     value: (100 * interleavingFalsePositives) / results.length,
     unit: '%',
-    goal: `${100 * alpha} % expected; ≤ ${falsePositiveLimit} of ${results.length} runs`,
+    goal: `${Math.round(1000 * alpha) / 10} % expected; ≤ ${falsePositiveLimit} of ${results.length} runs`,
     met: interleavingFalsePositives <= falsePositiveLimit,
   },
 ];
