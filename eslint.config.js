@@ -39,8 +39,9 @@ const TYPE_RULES = [
   // The system on this machine (infra/local.sh, the demo shop): for npm start, operator tools, benches and tests.
   ['type:local-stack', ['type:domain', 'type:contracts'], IO_PACKAGES],
   ['type:testing', ['type:contracts', 'type:domain', 'type:clients', 'type:local-stack']],
-  // End-to-end tests drive the apps as processes over HTTP and Kafka; they import no app.
-  ['type:e2e', ['type:contracts', 'type:clients', 'type:data-access', 'type:testing', 'type:local-stack']],
+  // End-to-end tests drive the apps as processes over HTTP and Kafka; they import no app. They may
+  // compute what a client computes with the pure domain (a recommendationId, a user's variant).
+  ['type:e2e', ['type:contracts', 'type:domain', 'type:clients', 'type:data-access', 'type:testing', 'type:local-stack']],
   // Offline tools (the quality eval) run the pure domain code on files, with no service around it.
   ['type:tool', ['type:contracts', 'type:domain'], IO_PACKAGES],
   // Operator tools (npm run load, npm run simulate) drive a running system over its public APIs and
