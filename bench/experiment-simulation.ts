@@ -12,17 +12,18 @@
  * imperfect model. Lists have 10 items.
  */
 import {
+  assignVariant,
   compareVariants,
   createShopperPopulation,
   interleavingPreference,
   seededRandom,
+  teamDraftInterleave,
   type ExperimentVerdict,
   type InterleavingTally,
   type Shopper,
   type ShopperCatalogProduct,
   type UserTally,
 } from '@lambdarec/domain';
-import { teamDraft } from './team-draft-interleave.js';
 
 export interface ExperimentSimulationOptions {
   /** One run per seed: its catalog, shoppers, model noise and traffic. */
@@ -87,15 +88,8 @@ interface ListItem {
   category: string;
 }
 
-/** A 32-bit FNV-1a hash: the deterministic split of users between the A/B variants. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
-}
-
-/** The same user always in the same variant of the same experiment, half of the users in each. */
-export const abVariantOf = (experimentId: string, userId: string): 0 | 1 => (fnv1a(`${experimentId}\u0000${userId}`) % 2 === 0 ? 0 : 1);
+/** The A/B split serving makes: assignVariant over two equal weights. */
+export const abVariantOf = (experimentId: string, userId: string): 0 | 1 => (assignVariant(experimentId, userId, [1, 1]) === 0 ? 0 : 1);
 
 function syntheticCatalog(categories: number, productsPerCategory: number): ShopperCatalogProduct[] {
   return Array.from({ length: categories }, (_, c) =>
@@ -181,14 +175,21 @@ function runInterleaving(
   for (let impression = 1; impression <= options.maxImpressions; impression++) {
     const index = Math.floor(random() * shoppers.length);
     const shopper = shoppers[index]!;
-    const drafted = teamDraft(rankers[0](shopper, index), rankers[1](shopper, index), options.listLength, random, (item) => item.productId);
+    const coins = Array.from({ length: Math.ceil(options.listLength / 2) }, () => (random() < 0.5 ? 1 : 0) as 0 | 1);
+    const { items: drafted } = teamDraftInterleave(
+      rankers[0](shopper, index),
+      rankers[1](shopper, index),
+      options.listLength,
+      coins,
+      byProduct,
+    );
     const { clicks } = shopper.react(
       drafted.map((d) => d.item),
       random,
     );
     if (clicks.length > 0) {
       let challengerClicks = 0;
-      for (const position of clicks) if (drafted[position]!.team === 'challenger') challengerClicks++;
+      for (const position of clicks) if (drafted[position]!.team === 1) challengerClicks++;
       const baselineClicks = clicks.length - challengerClicks;
       const tally = users.of(index);
       if (challengerClicks > baselineClicks) tally.wins++;
@@ -201,29 +202,18 @@ function runInterleaving(
 }
 
 /**
- * Every list team draft can make of two rankings, with its probability: the draft tree, each coin
- * taken both ways (a draft that ends before using a coin leaves it out of its probability).
+ * Every list team draft can make of two rankings, with its probability: each round's coin taken
+ * both ways (a coin a draft never reads doubles a list, with half the probability each time).
  */
 function everyDraft(baseline: readonly ListItem[], challenger: readonly ListItem[], length: number) {
-  const drafts: { drafted: ReturnType<typeof teamDraft<ListItem>>; probability: number }[] = [];
-  const visit = (coins: number[]) => {
-    let used = 0;
-    let needsAnother = false;
-    const coin = () => {
-      if (used < coins.length) return coins[used++]!;
-      needsAnother = true;
-      return 0;
-    };
-    const drafted = teamDraft(baseline, challenger, length, coin, (item) => item.productId);
-    if (!needsAnother) drafts.push({ drafted, probability: 0.5 ** coins.length });
-    else {
-      visit([...coins, 0.25]);
-      visit([...coins, 0.75]);
-    }
-  };
-  visit([]);
-  return drafts;
+  const rounds = Math.ceil(length / 2);
+  return Array.from({ length: 2 ** rounds }, (_, pattern) => {
+    const coins = Array.from({ length: rounds }, (_, round) => ((pattern >> round) & 1) as 0 | 1);
+    return { drafted: teamDraftInterleave(baseline, challenger, length, coins, byProduct).items, probability: 0.5 ** rounds };
+  });
 }
+
+const byProduct = (item: ListItem) => item.productId;
 
 /**
  * The true preference of an interleaved experiment between two rankers, from the click model:
@@ -242,7 +232,7 @@ function truePreference(shoppers: readonly Shopper[], rankers: readonly [Ranker,
       drafted.forEach(({ item, team }, position) => {
         const p = shopper.clickProbability(item, position);
         noClick *= 1 - p;
-        const step = team === 'challenger' ? 1 : -1;
+        const step = team === 1 ? 1 : -1;
         const next = new Float64Array(lead.length);
         lead.forEach((chance, d) => {
           if (chance === 0) return;

@@ -2,12 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { seededRandom } from '@lambdarec/domain';
 import { WORKSPACE_ROOT } from '@lambdarec/local-stack';
 import { afterAll, describe, expect, it } from 'vitest';
 import { abVariantOf, DEFAULT_SIMULATION, medianImpressions, simulateExperiments } from '../experiment-simulation.js';
 import type { BenchReport } from '../report.js';
-import { teamDraft } from '../team-draft-interleave.js';
 
 /**
  * npm run bench:experiments on a small slice, so that it cannot rot: its simulation in process on
@@ -54,34 +52,6 @@ describe('the experiments bench', () => {
     expect(interleaving.baseline?.label).toBe('A/B');
     expect(interleaving.ratio).toBeCloseTo(interleaving.value / interleaving.baseline!.value, 10);
   }, 60_000);
-});
-
-describe('team-draft interleaving', () => {
-  const key = (item: string) => item;
-  it('takes each team’s best item not yet shown, in rounds whose first pick a coin decides', () => {
-    const drafted = teamDraft(['a', 'b', 'c', 'd'], ['b', 'e', 'a', 'f'], 4, () => 0.25, key);
-    // Coin < 0.5: the baseline picks first in every round.
-    expect(drafted).toEqual([
-      { item: 'a', team: 'baseline' },
-      { item: 'b', team: 'challenger' },
-      { item: 'c', team: 'baseline' },
-      { item: 'e', team: 'challenger' },
-    ]);
-  });
-
-  it('never shows an item twice, and lets the other team go on when one has nothing left', () => {
-    const drafted = teamDraft(['a'], ['a', 'b', 'c'], 3, seededRandom(1), key);
-    expect(drafted.map((d) => d.item).sort()).toEqual(['a', 'b', 'c']);
-    expect(teamDraft(['a'], ['a'], 5, seededRandom(2), key)).toHaveLength(1);
-  });
-
-  it('gives each team the top item half of the time', () => {
-    const random = seededRandom(3);
-    const firsts = Array.from({ length: 2000 }, () => teamDraft(['a', 'b'], ['c', 'd'], 2, random, key)[0]!.team);
-    const share = firsts.filter((t) => t === 'challenger').length / firsts.length;
-    expect(share).toBeGreaterThan(0.45);
-    expect(share).toBeLessThan(0.55);
-  });
 });
 
 describe('the bench’s helpers', () => {

@@ -17,6 +17,7 @@
  * draws from the generator it is given. The catalog comes in, so that the same model drives the
  * in-process bench and `npm run simulate` against the running services.
  */
+import { unitHash } from './experiment-assignment.js';
 import { seededRandom } from './seeded-random.js';
 
 /** A product as the model needs it. */
@@ -102,16 +103,6 @@ export const attractiveness = (relevance: number) => 0.01 + 0.35 * relevance * r
 export const cartProbability = (relevance: number) => 0.05 + 0.35 * relevance;
 export const purchaseProbability = (relevance: number) => 0.2 + 0.5 * relevance;
 
-/** A uniform in [0, 1) from a string: the shopper's individual taste for a product, the same on every call. */
-function hashToUnit(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  // FNV-1a spreads short strings poorly in the high bits: finish with murmur3's mix.
-  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
-  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
-  return ((hash ^ (hash >>> 16)) >>> 0) / 4294967296;
-}
-
 function drawCompanions(catalog: readonly ShopperCatalogProduct[], random: () => number): [string, string][] {
   const pairs: [string, string][] = [];
   for (const product of catalog) {
@@ -194,7 +185,8 @@ export function createShopperPopulation({
             ? CATEGORY_FIT.second
             : CATEGORY_FIT.other;
       // Individual taste: within a category, two fans of it still like different products.
-      const taste = 0.5 + hashToUnit(hidden.tasteKey + item.productId);
+      // The shopper's individual taste for a product: the same on every call.
+      const taste = 0.5 + unitHash(hidden.tasteKey + item.productId);
       const own = Math.min(1, fit * (appeal.get(item.productId) ?? UNKNOWN_APPEAL) * taste);
       const value = hidden.drawnTo.has(item.productId) ? 1 - (1 - own) * (1 - COMPANION_PULL) : own;
       known.set(item.productId, value);
