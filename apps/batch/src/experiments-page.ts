@@ -103,7 +103,7 @@ ${rows}
     comparison.baseline,
   )}</b> (baseline): ${escapeHtml(signedPercent(comparison.difference))} ${escapeHtml(
     interval(comparison.interval, signedPercent),
-  )}, p = ${escapeHtml(comparison.pValue.toFixed(3))}: <b>${escapeHtml(comparison.verdict)}</b>.</p>
+  )}, p ${escapeHtml(comparison.pValue < 0.001 ? '< 0.001' : `= ${comparison.pValue.toFixed(3)}`)}: <b>${escapeHtml(comparison.verdict)}</b>.</p>
 ${
   interleaving === undefined
     ? ''
@@ -198,6 +198,7 @@ export function renderExperimentsPage({ experiments, shown, report }: Experiment
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
 th, td { border-bottom: 1px solid #d0d7de; padding: 0.3rem 0.6rem; text-align: left; }
+table.variants th, table.variants td { white-space: nowrap; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .swatch { display: inline-block; width: 0.8em; height: 0.8em; margin-right: 0.4em; }
 #problem { color: #d1242f; }
