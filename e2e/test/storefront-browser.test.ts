@@ -1,7 +1,6 @@
 /// <reference lib="dom" />
 // The page functions below run in the browser.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createPgPool, type PgPool } from '@lambdarec/clients';
 import { runMigrations } from '@lambdarec/stores';
@@ -18,6 +17,7 @@ import {
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { chromiumExecutable } from './chromium.js';
 import { freePort, isolatedServicesEnv, startService, WORKSPACE_ROOT, type AppName, type RunningService } from './harness.js';
 
 const log = testLogger('e2e-storefront');
@@ -37,29 +37,6 @@ let reader: Consumer | undefined;
 const published: Record<string, unknown>[] = [];
 const services: Partial<Record<AppName, RunningService>> = {};
 const url = (name: AppName) => services[name]!.url;
-
-/**
- * Debian's chromium, installed when missing the way infra/local.sh installs its packages (apt-get
- * as root); CHROMIUM_PATH points at another build. Playwright never downloads a browser here.
- */
-function chromiumExecutable(): string {
-  const given = process.env['CHROMIUM_PATH'];
-  if (given !== undefined && given !== '') return given;
-  const debian = '/usr/bin/chromium';
-  if (existsSync(debian)) return debian;
-  if (process.getuid?.() !== 0)
-    throw new Error('the storefront browser test needs Chromium: sudo apt-get install -y chromium (or set CHROMIUM_PATH)');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env, stdio: 'inherit' });
-  try {
-    install();
-  } catch {
-    // A fresh machine's package lists may be missing or stale.
-    execFileSync('apt-get', ['update'], { env, stdio: 'inherit' });
-    install();
-  }
-  return debian;
-}
 
 /** The product ids in "Recommended for you", top first. */
 const recommended = (page: Page) =>
