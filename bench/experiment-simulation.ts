@@ -15,6 +15,7 @@ import {
   assignVariant,
   compareVariants,
   createShopperPopulation,
+  DEFAULT_KEENNESS_SPREAD,
   interleavingPreference,
   seededRandom,
   teamDraftInterleave,
@@ -35,6 +36,8 @@ export interface ExperimentSimulationOptions {
   listLength: number;
   /** σ of the Gaussian noise on relevance in the challenger's ranking: 0 is a perfect model. */
   challengerNoise: number;
+  /** σ of the logarithm of shoppers' keenness to click: how unequal their appetites are. */
+  keennessSpread: number;
   /** Impressions each experiment gets: its horizon. */
   maxImpressions: number;
   /** The verdict is read every this many impressions, as a dashboard refreshing would. */
@@ -53,6 +56,7 @@ export const DEFAULT_SIMULATION: ExperimentSimulationOptions = {
   // that A/B needs thousands of impressions, so that the two experiments are compared away from the
   // verdict's minimum of users.
   challengerNoise: 0.65,
+  keennessSpread: DEFAULT_KEENNESS_SPREAD,
   maxImpressions: 40_000,
   checkEvery: 200,
   confidence: 0.95,
@@ -260,7 +264,7 @@ const verdictOfTruth = (effect: number): ExperimentVerdict =>
 /** One seed: its catalog, population and rankers, the truth, and the four experiments on their own traffic. */
 export function simulateSeed(seed: number, options: ExperimentSimulationOptions): SeedRun {
   const catalog = syntheticCatalog(options.categories, options.productsPerCategory);
-  const { shoppers } = createShopperPopulation({ catalog, seed, size: options.shoppers });
+  const { shoppers } = createShopperPopulation({ catalog, seed, size: options.shoppers, keennessSpread: options.keennessSpread });
 
   const meanRelevance = new Map(catalog.map((p) => [p.productId, shoppers.reduce((sum, s) => sum + s.relevance(p), 0) / shoppers.length]));
   const popularList = [...catalog]

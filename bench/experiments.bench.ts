@@ -25,6 +25,7 @@ const { values } = parseArgs({
     'first-seed': { type: 'string', default: '1' },
     shoppers: { type: 'string' },
     noise: { type: 'string' },
+    'keenness-spread': { type: 'string' },
     'max-impressions': { type: 'string' },
     'check-every': { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -39,6 +40,7 @@ const options = {
   seeds: Array.from({ length: runs }, (_, i) => firstSeed + i),
   shoppers: numberOption(values.shoppers, quick ? 500 : DEFAULT_SIMULATION.shoppers),
   challengerNoise: numberOption(values.noise, DEFAULT_SIMULATION.challengerNoise),
+  keennessSpread: numberOption(values['keenness-spread'], DEFAULT_SIMULATION.keennessSpread),
   maxImpressions: numberOption(values['max-impressions'], quick ? 6000 : DEFAULT_SIMULATION.maxImpressions),
   checkEvery: numberOption(values['check-every'], DEFAULT_SIMULATION.checkEvery),
 };

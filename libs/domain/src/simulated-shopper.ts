@@ -82,6 +82,8 @@ export interface ShopperPopulationOptions {
   positionBias?: number;
   /** Shopper ids are the prefix and a number from 1. @defaultValue 'shopper-' */
   idPrefix?: string;
+  /** σ of the logarithm of shoppers' keenness to click (mean 1). @defaultValue DEFAULT_KEENNESS_SPREAD */
+  keennessSpread?: number;
 }
 
 /** Relevance weight of a product by where its category stands with the shopper. */
@@ -91,7 +93,7 @@ const COMPANION_PULL = 0.5;
 /** The appeal given to a product the catalog does not know. */
 const UNKNOWN_APPEAL = 0.5;
 /** Spread of keenness between shoppers (σ of its logarithm): some click five times as readily as others. */
-const KEENNESS_SPREAD = 0.6;
+export const DEFAULT_KEENNESS_SPREAD = 0.6;
 
 /** P(examine position k), k 0-based. */
 export const examineProbability = (position: number, positionBias = 1) => 1 / (position + 1) ** positionBias;
@@ -121,6 +123,7 @@ export function createShopperPopulation({
   goTogether,
   positionBias = 1,
   idPrefix = 'shopper-',
+  keennessSpread = DEFAULT_KEENNESS_SPREAD,
 }: ShopperPopulationOptions): ShopperPopulation {
   if (catalog.length === 0) throw new RangeError('a shopper population needs a catalog with at least one product');
   const random = seededRandom(seed);
@@ -158,7 +161,7 @@ export function createShopperPopulation({
     });
     // Log-normal with mean 1: exp(σZ − σ²/2), Z standard normal by Box–Muller.
     const normal = Math.sqrt(-2 * Math.log(Math.max(random(), Number.MIN_VALUE))) * Math.cos(2 * Math.PI * random());
-    const keenness = Math.exp(KEENNESS_SPREAD * normal - KEENNESS_SPREAD ** 2 / 2);
+    const keenness = Math.exp(keennessSpread * normal - keennessSpread ** 2 / 2);
     const drawnTo = new Set(ownedProducts.flatMap((owned) => companionsOf.get(owned) ?? []));
     shoppers.push(
       createShopper({ id: `${idPrefix}${index}`, favouriteCategories, ownedProducts, keenness, drawnTo, tasteKey: `${seed}:${index}:` }),
