@@ -46,6 +46,8 @@ const BENCHES: BenchPlan[] = [
     args: ['--sizes', '1m,2m', '--workers', '1,2'],
     quickArgs: ['--sizes', '20k', '--workers', '1'],
   },
+  // Statistics, not the machine: in process and seeded, so it may run last on a busy machine.
+  { name: 'experiments', script: 'experiments.bench.ts', args: [], quickArgs: ['--quick'] },
 ];
 
 const { values: options } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false } } });

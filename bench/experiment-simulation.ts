@@ -58,7 +58,7 @@ export const DEFAULT_SIMULATION: ExperimentSimulationOptions = {
   challengerNoise: 0.65,
   keennessSpread: DEFAULT_KEENNESS_SPREAD,
   maxImpressions: 40_000,
-  checkEvery: 200,
+  checkEvery: 50,
   confidence: 0.95,
 };
 

@@ -165,7 +165,7 @@ say(
     name: 'experiments',
     setup:
       `${results.length} seeded runs, each: ${options.shoppers} simulated shoppers (@lambdarec/domain's shopper model), ${options.categories} categories × ${options.productsPerCategory} products, ` +
-      `lists of ${options.listLength}; popular (best-sellers) against a personalised ranker (true relevance + noise σ ${options.challengerNoise}); ` +
+      `lists of ${options.listLength}, shoppers' appetite to click log-normal with σ ${options.keennessSpread}; popular (best-sellers) against a personalised ranker (true relevance + noise σ ${options.challengerNoise}); ` +
       `A/B (users split by hash), team-draft interleaving and A/A of each, ${horizon} impressions apiece, verdicts at ${100 * options.confidence} %.`,
     figures,
     notes,
