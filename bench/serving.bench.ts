@@ -350,8 +350,10 @@ try {
       if (mode !== 'none') await experiments.put(mode === 'ab' ? abId : interleaveId, { mode, status: 'running', variants });
       await serving.experiments.refresh();
     };
+    const modes = ['none', 'ab', 'interleave'] as const;
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const mode of ['none', 'ab', 'interleave'] as const) {
+      // Each round starts with another mode, so that none of them always runs on the warmest caches or the fullest heap.
+      for (const mode of modes.map((_, i) => modes[(i + round - 1) % modes.length]!)) {
         await switchTo(mode);
         const result = await measure(`GET /recommendations, ${mode === 'none' ? 'no experiment' : mode}, round ${round}`, servingPort);
         experimentRates[mode].push(result.requests.average);

@@ -1,3 +1,4 @@
+import { createPoller } from './poller.js';
 import type { Logger } from '@lambdarec/clients';
 import type { Candidate, CatalogFacts } from '@lambdarec/domain';
 import type { BatchViewReader, CatalogRepository, PublishedRun } from '@lambdarec/stores';
@@ -39,8 +40,6 @@ export function createBatchViewCache({
   log: Logger;
 }): BatchViewCache {
   let cached: CachedBatchView | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let failing = false;
 
   async function refresh() {
     const run = await batchView.publishedRun();
@@ -58,35 +57,20 @@ export function createBatchViewCache({
     log.info({ runId: run.runId, publishedAt: run.publishedAt }, 'serving batch run');
   }
 
-  const tick = () => {
-    refresh()
-      .then(() => {
-        if (failing) log.info('batch view refresh recovered');
-        failing = false;
-      })
-      .catch((err: unknown) => {
-        if (!failing) log.warn({ err }, 'batch view refresh failed; serving the cached view');
-        failing = true;
-      })
-      .finally(() => {
-        if (timer !== undefined) timer = setTimeout(tick, refreshMs).unref();
-      });
-  };
+  const poller = createPoller(refresh, {
+    refreshMs,
+    log,
+    failed: 'batch view refresh failed; serving the cached view',
+    recovered: 'batch view refresh recovered',
+  });
 
   return {
     current: () => cached,
-    reachable: () => !failing,
+    reachable: () => !poller.failing,
     refresh,
-    async start() {
-      await refresh().catch((err: unknown) => {
-        failing = true;
-        log.warn({ err }, 'no batch view yet: Postgres cannot be read');
-      });
-      timer = setTimeout(tick, refreshMs).unref();
-    },
+    start: () => poller.start('no batch view yet: Postgres cannot be read'),
     async close() {
-      clearTimeout(timer);
-      timer = undefined;
+      poller.stop();
     },
   };
 }

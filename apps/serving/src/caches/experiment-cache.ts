@@ -2,6 +2,7 @@ import type { Experiment, ExperimentMode } from '@lambdarec/contracts';
 import type { Logger } from '@lambdarec/clients';
 import type { SessionPolicy } from '@lambdarec/domain';
 import { tuneVariant, type TunedVariant } from '../variant-tuning.js';
+import { createPoller } from './poller.js';
 
 /** The running experiment, prepared once per definition so that a request only hashes and looks up. */
 export interface ActiveExperiment {
@@ -45,8 +46,6 @@ export function createExperimentCache({
 }): ExperimentCache {
   let active: ActiveExperiment | undefined;
   let definition = '';
-  let timer: NodeJS.Timeout | undefined;
-  let failing = false;
 
   async function refresh() {
     const experiment = await source.running();
@@ -70,34 +69,19 @@ export function createExperimentCache({
     );
   }
 
-  const tick = () => {
-    refresh()
-      .then(() => {
-        if (failing) log.info('experiment refresh recovered');
-        failing = false;
-      })
-      .catch((err: unknown) => {
-        if (!failing) log.warn({ err }, 'experiment refresh failed; keeping the last definition');
-        failing = true;
-      })
-      .finally(() => {
-        if (timer !== undefined) timer = setTimeout(tick, refreshMs).unref();
-      });
-  };
+  const poller = createPoller(refresh, {
+    refreshMs,
+    log,
+    failed: 'experiment refresh failed; keeping the last definition',
+    recovered: 'experiment refresh recovered',
+  });
 
   return {
     current: () => active,
     refresh,
-    async start() {
-      await refresh().catch((err: unknown) => {
-        failing = true;
-        log.warn({ err }, 'experiments cannot be read yet: answering without one');
-      });
-      timer = setTimeout(tick, refreshMs).unref();
-    },
+    start: () => poller.start('experiments cannot be read yet: answering without one'),
     async close() {
-      clearTimeout(timer);
-      timer = undefined;
+      poller.stop();
     },
   };
 }
