@@ -3,7 +3,6 @@
  * over the public APIs) against the four services on a database, topic and key prefix of their
  * own. Their pure parts are tested beside them, in tools/load and tools/simulate.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +10,7 @@ import { createPgPool, type PgPool } from '@lambdarec/clients';
 import { runMigrations } from '@lambdarec/stores';
 import { createTestDatabase, createTestTopic, testLogger, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { isolatedServicesEnv, startService, WORKSPACE_ROOT, type AppName, type RunningService } from './harness.js';
+import { isolatedServicesEnv, runTool, startService, type AppName, type RunningService } from './harness.js';
 
 // A few invoices in the UCI layout: two customers in the UK, one in France, a quoted description
 // with a comma, a lower-case stock code, and rows cleaning drops (postage, a cancellation, no customer).
@@ -42,22 +41,6 @@ let workDir: string;
 let csvFile: string;
 const services: Partial<Record<AppName, RunningService>> = {};
 const url = (name: AppName) => services[name]!.url;
-
-/** Runs a tool the way `npm run <tool>` does, with only the given environment. */
-function runTool(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      cwd: WORKSPACE_ROOT,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, output }));
-  });
-}
 
 const LOAD = 'tools/load/src/main.ts';
 const SIMULATE = 'tools/simulate/src/main.ts';

@@ -5,13 +5,12 @@
  * reach the archive, and the report counts both variants. The mode's pure parts (planning, the
  * truth, the table) are tested in tools/simulate.
  */
-import { spawn } from 'node:child_process';
 import { createPgPool, type PgPool } from '@lambdarec/clients';
 import { demoCatalog, demoEvents } from '@lambdarec/local-stack';
 import { runMigrations } from '@lambdarec/stores';
 import { createTestDatabase, createTestTopic, testLogger, waitFor, type TestDatabase, type TestTopic } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { isolatedServicesEnv, startService, WORKSPACE_ROOT, type RunningService } from './harness.js';
+import { isolatedServicesEnv, runTool, startService, type RunningService } from './harness.js';
 
 const log = testLogger('simulate-experiment');
 const DASHBOARD = { user: 'ops', password: 'simulate-experiment-password' };
@@ -22,21 +21,6 @@ let db: TestDatabase;
 let pool: PgPool;
 const services: Partial<Record<'ingest' | 'speed' | 'batch' | 'serving', RunningService>> = {};
 const url = (name: keyof typeof services) => services[name]!.url;
-
-function runSimulate(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/simulate/src/main.ts', ...args], {
-      cwd: WORKSPACE_ROOT,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, output }));
-  });
-}
 
 beforeAll(async () => {
   const { kafkaBrokers, databaseUrl, redisUrl } = inject('infra');
@@ -85,7 +69,8 @@ afterAll(async () => {
 describe('npm run simulate -- --experiment against running services', () => {
   it('creates an A/B experiment, sends shoppers through both variants, prints the report beside the truth, and stops it', async () => {
     const experimentId = 'sim-e2e-ab';
-    const { code, output } = await runSimulate(
+    const { code, output } = await runTool(
+      'tools/simulate/src/main.ts',
       [
         '--experiment',
         experimentId,
