@@ -57,7 +57,7 @@ function definitionOfMerge(input: MergeInput): ReturnType<typeof mergeRecommenda
     .filter(({ category }) => input.category === undefined || category === input.category)
     .map(({ c, category }) => {
       const boost = category === null ? undefined : input.session.categoryBoosts.get(category);
-      const boosted = boost !== undefined && boost > 0;
+      const boosted = boost !== undefined && boost > 0 && input.policy.categoryBoost > 0;
       return {
         productId: c.productId,
         score: round(boosted ? c.score * (1 + input.policy.categoryBoost * boost) : c.score),

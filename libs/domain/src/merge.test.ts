@@ -143,6 +143,15 @@ describe('mergeRecommendations', () => {
     expect(itemOf(input, 'p1')?.reasons).toEqual(['batch:similar-to:seed-of-p1']);
   });
 
+  it('a category boost weighed at 0 (a variant that turns the boost off) adds no reason either', () => {
+    const input = buildInput({
+      personal: [buildCandidate('p1', 1, { category: 'shoes' })],
+      session: buildSession({ categoryBoosts: new Map([['shoes', 1]]) }),
+      policy: { categoryBoost: 0 },
+    });
+    expect(itemOf(input, 'p1')).toMatchObject({ score: 1, reasons: ['batch:similar-to:seed-of-p1'] });
+  });
+
   it('a product in the cart is not recommended, whichever source brings it', () => {
     const input = buildInput({
       personal: [buildCandidate('carted', 5), buildCandidate('p2', 1)],

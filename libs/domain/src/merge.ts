@@ -188,7 +188,8 @@ export function mergeRecommendations(input: MergeInput): RecommendedItem[] {
     const category = facts?.category ?? candidate.category;
     if (input.category !== undefined && category !== input.category) return;
     const boost = category === null ? undefined : categoryBoosts.get(category);
-    const boosted = boost !== undefined && boost > 0;
+    // A boost weighed at 0 (a variant that turns it off) changes nothing, so it gives no reason either.
+    const boosted = boost !== undefined && boost > 0 && input.policy.categoryBoost > 0;
     const score = round(boosted ? candidate.score * (1 + input.policy.categoryBoost * boost) : candidate.score);
     if (limit <= 0 || (ranked.length >= limit && !ranksBefore(score, productId, ranked[ranked.length - 1]!))) return;
     let at = ranked.length;
