@@ -15,6 +15,7 @@ import { PROTOCOLS } from './protocols.js';
 import { renderHitCurveSvg, renderMarkdown } from './report.js';
 import { LAMBDAREC_BATCH, LAMBDAREC_SESSION, runEval } from './run-eval.js';
 
+const started = performance.now();
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -87,6 +88,7 @@ try {
     },
     log: say,
   });
+  report.wallSeconds = (performance.now() - started) / 1000;
   await mkdir(values.out!, { recursive: true });
   const markdown = renderMarkdown(report, PROTOCOLS, LAMBDAREC_SESSION, LAMBDAREC_BATCH);
   await writeFile(path.join(values.out!, 'report.md'), markdown);
@@ -95,6 +97,10 @@ try {
   say('');
   say(markdown.split('## Validation window')[0]!.trim());
   say('');
+  const intervals = markdown.indexOf('## Paired intervals');
+  if (intervals >= 0) say(markdown.slice(intervals, markdown.indexOf('\n## ', intervals + 1)).trim());
+  say('');
+  say(`eval: wall time ${report.wallSeconds.toFixed(0)} s`);
   say(`eval: wrote ${path.relative(process.cwd(), path.join(values.out!, 'report.md'))}, hit-at-k.svg and results.json`);
 } finally {
   await peers?.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatProgress } from './progress.js';
-import { renderHitCurveSvg, renderMarkdown, uplift, type EvalReport, type VariantResult } from './report.js';
+import { formatInterval, renderHitCurveSvg, renderMarkdown, uplift, type EvalReport, type VariantResult } from './report.js';
 
 const result = (variant: string, protocol: VariantResult['protocol'], hit: number, ndcg: number): VariantResult => ({
   variant,
@@ -21,8 +21,22 @@ const report: EvalReport = {
     result('session', 'rest-of-basket', 0.6, 0.25),
   ],
   validation: [],
+  baselines: { 'TIFU-KNN': 'k 300' },
+  comparisons: [
+    {
+      protocol: 'rest-of-basket',
+      kind: 'session uplift',
+      a: 'session',
+      b: 'batch',
+      cases: 10,
+      hit: { mean: 0.1, low: 0.02, high: 0.18 },
+      ndcg: { mean: 0.05, low: -0.01, high: 0.11 },
+    },
+  ],
+  bootstrap: { resamples: 1000, seed: 42, confidence: 0.95 },
   notes: ['a note'],
 };
+report.test[0]!.beyond = { coverage: 0.1234, popularShare: 0.5, diversity: 0.75, novelty: 6.789 };
 
 describe('uplift', () => {
   it('is the session variant minus the batch-only one on the same protocol', () => {
@@ -36,10 +50,25 @@ describe('uplift', () => {
 describe('renderMarkdown', () => {
   it('has a table per protocol with HR@10, recall@10 and NDCG@10, the uplift, the notes and the attribution', () => {
     const md = renderMarkdown(report, ['next-basket', 'rest-of-basket'], 'session', 'batch');
-    expect(md).toContain('| popularity | 10 | 0.400 | 0.200 | 0.100 |');
+    expect(md).toContain('| popularity | 10 | 0.400 | 0.200 | 0.100 | 0.123 | 0.500 | 0.750 | 6.79 |');
+    expect(md).toContain('| batch | 10 | 0.500 | 0.250 | 0.200 | – | – | – | – |');
     expect(md).toContain('Session uplift over batch-only: HR@10 +0.100, recall@10 +0.050, NDCG@10 +0.050.');
     expect(md).toContain('- a note');
     expect(md).toContain('https://doi.org/10.24432/C5BW33');
+  });
+});
+
+describe('paired intervals in the report', () => {
+  it('lists each comparison with its interval, starred when it leaves 0 out, and the chosen settings', () => {
+    const md = renderMarkdown(report, ['next-basket', 'rest-of-basket'], 'session', 'batch');
+    expect(md).toContain('### Session uplifts, rest-of-basket');
+    expect(md).toContain('| session − batch | 10 | +0.100 [+0.020, +0.180] * | +0.050 [-0.010, +0.110] |');
+    expect(md).toContain('1000 resamples of the customers, seed 42');
+    expect(md).toContain('- TIFU-KNN: k 300');
+  });
+
+  it('formats an interval that straddles 0 without a star', () => {
+    expect(formatInterval({ mean: -0.001, low: -0.02, high: 0.015 })).toBe('-0.001 [-0.020, +0.015]');
   });
 });
 

@@ -1,4 +1,6 @@
 /** The eval's outputs: a markdown report and an SVG plot of HR@k, both plain text, both pure. */
+import type { BeyondAccuracy } from './beyond-accuracy.js';
+import type { Interval } from './bootstrap.js';
 import type { Scores } from './metrics.js';
 import type { ProtocolName } from './protocols.js';
 
@@ -9,6 +11,19 @@ export interface VariantResult {
   scores: Scores;
   /** HR@1 … HR@20. */
   hitCurve: number[];
+  /** Coverage, popularity, diversity and novelty of the top-10 lists. */
+  beyond?: BeyondAccuracy;
+}
+
+/** A paired difference `a − b` over the same customers, with its bootstrap interval. */
+export interface PairedComparison {
+  protocol: ProtocolName;
+  kind: 'difference' | 'session uplift';
+  a: string;
+  b: string;
+  cases: number;
+  hit: Interval;
+  ndcg: Interval;
 }
 
 export interface EvalReport {
@@ -23,6 +38,14 @@ export interface EvalReport {
   tuning?: { settings: string; scores: string } | undefined;
   /** Peer library parameters chosen on the validation window. */
   peers?: Record<string, string> | undefined;
+  /** The paper baselines' settings chosen on the validation window. */
+  baselines?: Record<string, string>;
+  baselineTuningSeconds?: number;
+  /** Paired intervals on the test window. */
+  comparisons?: PairedComparison[];
+  bootstrap?: { resamples: number; seed: number; confidence: number };
+  /** Wall time of the whole `npm run eval`, reading included (set by main). */
+  wallSeconds?: number;
   notes: string[];
 }
 
@@ -32,9 +55,42 @@ const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 function table(results: readonly VariantResult[], protocol: ProtocolName): string[] {
   const rows = results.filter((r) => r.protocol === protocol);
   if (rows.length === 0) return [];
-  const out = ['| variant | cases | HR@10 | recall@10 | NDCG@10 |', '|---|---:|---:|---:|---:|'];
-  for (const r of rows) out.push(`| ${r.variant} | ${r.cases} | ${f3(r.scores.hit)} | ${f3(r.scores.recall)} | ${f3(r.scores.ndcg)} |`);
+  const out = [
+    '| variant | cases | HR@10 | recall@10 | NDCG@10 | coverage | popular share | diversity | novelty |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const b = r.beyond;
+    const beyond =
+      b === undefined ? '– | – | – | –' : `${f3(b.coverage)} | ${f3(b.popularShare)} | ${f3(b.diversity)} | ${b.novelty.toFixed(2)}`;
+    out.push(`| ${r.variant} | ${r.cases} | ${f3(r.scores.hit)} | ${f3(r.scores.recall)} | ${f3(r.scores.ndcg)} | ${beyond} |`);
+  }
   return out;
+}
+
+/** `+0.012 [−0.004, +0.029]`, starred when the interval leaves 0 out. */
+export function formatInterval(interval: Interval): string {
+  const excludesZero = interval.low > 0 || interval.high < 0;
+  return `${signed(interval.mean)} [${signed(interval.low)}, ${signed(interval.high)}]${excludesZero ? ' *' : ''}`;
+}
+
+function comparisonTables(comparisons: readonly PairedComparison[], protocols: readonly ProtocolName[]): string[] {
+  const lines: string[] = [];
+  for (const kind of ['difference', 'session uplift'] as const) {
+    for (const protocol of protocols) {
+      const rows = comparisons.filter((c) => c.kind === kind && c.protocol === protocol);
+      if (rows.length === 0) continue;
+      lines.push(
+        `### ${kind === 'difference' ? 'Differences' : 'Session uplifts'}, ${protocol}`,
+        '',
+        '| a − b | cases | ΔHR@10 [95 % CI] | ΔNDCG@10 [95 % CI] |',
+        '|---|---:|---|---|',
+      );
+      for (const c of rows) lines.push(`| ${c.a} − ${c.b} | ${c.cases} | ${formatInterval(c.hit)} | ${formatInterval(c.ndcg)} |`);
+      lines.push('');
+    }
+  }
+  return lines;
 }
 
 /** The uplift of a session-aware variant over the same system without the session. */
@@ -86,6 +142,24 @@ export function renderMarkdown(
         );
     }
   }
+  if (report.comparisons !== undefined && report.comparisons.length > 0) {
+    const b = report.bootstrap;
+    lines.push(
+      '## Paired intervals (test window)',
+      '',
+      `Mean difference a − b over the same customers, with a ${b === undefined ? '' : `${Math.round(b.confidence * 100)} % `}bootstrap interval` +
+        `${b === undefined ? '' : ` (${b.resamples} resamples of the customers, seed ${b.seed})`}; * marks an interval that leaves 0 out.`,
+      '',
+      ...comparisonTables(report.comparisons, protocols),
+    );
+  }
+  if (report.baselines !== undefined) {
+    lines.push('## Paper baselines (settings chosen on validation)', '');
+    for (const [baseline, settings] of Object.entries(report.baselines)) lines.push(`- ${baseline}: ${settings}`);
+    if (report.baselineTuningSeconds !== undefined) lines.push(`- Grid search: ${report.baselineTuningSeconds.toFixed(1)} s.`);
+    lines.push('');
+  }
+  if (report.wallSeconds !== undefined) lines.push(`Wall time of the run: ${report.wallSeconds.toFixed(0)} s.`, '');
   if (report.tuning !== undefined)
     lines.push('## Tuning', '', `Best on validation: ${report.tuning.settings} (${report.tuning.scores}).`, '');
   if (report.peers !== undefined) {

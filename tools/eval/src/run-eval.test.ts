@@ -6,8 +6,33 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadOnlineRetail } from './dataset.js';
-import { LAMBDAREC_BATCH, LAMBDAREC_SESSION, runEval } from './run-eval.js';
+import type { NextBasketRecommender } from './basket-history.js';
+import type { EvalCase } from './protocols.js';
+import {
+  askWithSession,
+  LAMBDAREC_BATCH,
+  LAMBDAREC_SESSION,
+  P_POP,
+  runEval,
+  TIFU_KNN,
+  UP_CF,
+  WITH_SESSION,
+  type EvalOptions,
+} from './run-eval.js';
 import { seededRandom } from './split.js';
+
+/** One point of each paper baseline's grid: the grid search itself is not what these tests time. */
+const SMALL_GRIDS: EvalOptions['grids'] = {
+  tifu: {
+    groupSize: [3],
+    withinGroupDecay: [0.9],
+    acrossGroupDecay: [0.7],
+    neighbours: [20],
+    ownWeight: [0.5, 0.9],
+    distance: ['euclidean'],
+  },
+  upcf: { recency: [1, Infinity], asymmetry: [0.5], locality: [5] },
+};
 
 const DAY = 24 * 60 * 60 * 1000;
 const START = Date.parse('2011-01-03T09:00:00Z');
@@ -49,7 +74,7 @@ describe('runEval on a small re-buying shop', () => {
   it('scores every variant on all three protocols, and the re-buy-aware model beats popularity', async () => {
     const file = await writeSynthetic();
     const { lines, stats } = await loadOnlineRetail(file);
-    const report = await runEval(lines, stats, file, { seed: 1, testDays: 60, validationDays: 60 });
+    const report = await runEval(lines, stats, file, { seed: 1, testDays: 60, validationDays: 60, grids: SMALL_GRIDS });
     const find = (variant: string, protocol: string) => report.test.find((r) => r.variant === variant && r.protocol === protocol);
     for (const protocol of ['next-basket', 'after-purchase-session', 'rest-of-basket']) {
       expect(find('popularity', protocol)?.cases).toBeGreaterThan(10);
@@ -57,6 +82,19 @@ describe('runEval on a small re-buying shop', () => {
     }
     expect(find(LAMBDAREC_SESSION, 'next-basket')).toBeUndefined();
     expect(find(LAMBDAREC_SESSION, 'rest-of-basket')).toBeDefined();
+    for (const baseline of [P_POP, TIFU_KNN, UP_CF]) {
+      expect(find(baseline, 'next-basket')?.beyond?.coverage).toBeGreaterThan(0);
+      expect(find(`${baseline}${WITH_SESSION}`, 'next-basket')).toBeUndefined();
+      expect(find(`${baseline}${WITH_SESSION}`, 'after-purchase-session')).toBeDefined();
+    }
+    // Paired intervals: the batch view against each history-only baseline, and each session uplift.
+    const interval = report.comparisons!.find((c) => c.protocol === 'next-basket' && c.b === TIFU_KNN)!;
+    expect(interval.a).toBe(LAMBDAREC_BATCH);
+    expect(interval.ndcg.low).toBeLessThanOrEqual(interval.ndcg.mean);
+    expect(interval.ndcg.high).toBeGreaterThanOrEqual(interval.ndcg.mean);
+    const uplift = report.comparisons!.find((c) => c.kind === 'session uplift' && c.a === `${P_POP}${WITH_SESSION}`);
+    expect(uplift?.b).toBe(P_POP);
+    expect(Object.keys(report.baselines!)).toEqual([TIFU_KNN, UP_CF]);
     for (const r of report.test) {
       for (const v of [r.scores.hit, r.scores.recall, r.scores.ndcg, ...r.hitCurve]) expect(v).toBeGreaterThanOrEqual(0);
       expect(r.hitCurve).toHaveLength(20);
@@ -70,10 +108,44 @@ describe('runEval on a small re-buying shop', () => {
   it('gives the same figures for the same seed (deterministic)', async () => {
     const file = await writeSynthetic();
     const { lines, stats } = await loadOnlineRetail(file);
-    const options = { seed: 3, sampleUsers: 40, testDays: 60, validationDays: 60 };
+    const options = { seed: 3, sampleUsers: 40, testDays: 60, validationDays: 60, grids: SMALL_GRIDS };
     const [a, b] = [await runEval(lines, stats, file, options), await runEval(lines, stats, file, options)];
     expect(a.test).toEqual(b.test);
+    expect(a.comparisons).toEqual(b.comparisons);
   }, 30_000);
+});
+
+describe('askWithSession', () => {
+  const seen: Array<readonly string[] | undefined> = [];
+  const recorder: NextBasketRecommender = {
+    recommend(_customerId, k, latestBasket) {
+      seen.push(latestBasket);
+      return ['A', 'B', 'C', 'D'].slice(0, k);
+    },
+  };
+  const at = Date.parse('2011-06-01T10:00:00Z');
+  const ask = (type: 'purchase' | 'add_to_cart') => {
+    const c: EvalCase = {
+      customerId: 'u',
+      session: [
+        { type, productId: 'B', at },
+        { type, productId: 'B', at: at + 1 },
+        { type, productId: 'C', at: at + 2 },
+      ],
+      at: at + 60_000,
+      target: new Set(['D']),
+    };
+    return askWithSession(recorder, c, 2);
+  };
+
+  it('passes the session as the latest basket and keeps bought products (customers re-buy)', () => {
+    expect(ask('purchase')).toEqual(['A', 'B']);
+    expect(seen.at(-1)).toEqual(['B', 'C']);
+  });
+
+  it('leaves carted products out of the answer, asking for more to fill the list', () => {
+    expect(ask('add_to_cart')).toEqual(['A', 'D']);
+  });
 });
 
 describe('npm run eval', () => {

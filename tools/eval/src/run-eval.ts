@@ -11,18 +11,31 @@ import {
   type MergeWeights,
   type SessionPolicy,
 } from '@lambdarec/domain';
+import type { NextBasketRecommender } from './basket-history.js';
 import { itemKnnBaseline, popularityBaseline, purchaseHistories, repeatThenKnnBaseline, type Recommender } from './baselines.js';
+import { createBeyondAccuracy, type BeyondAccuracyAccumulator } from './beyond-accuracy.js';
+import { pairedBootstrap } from './bootstrap.js';
 import { categoryFromDescription, type CleaningStats, type PurchaseLine } from './dataset.js';
 import { trainLambdarec, type LambdarecModel } from './lambdarec.js';
-import { MetricAccumulator } from './metrics.js';
+import { MetricAccumulator, scoreList } from './metrics.js';
+import { personalPopularityBaseline } from './p-pop.js';
 import type { PeerRunner } from './peers.js';
 import { buildCases, PROTOCOLS, type EvalCase, type ProtocolName } from './protocols.js';
-import type { EvalReport, VariantResult } from './report.js';
+import type { EvalReport, PairedComparison, VariantResult } from './report.js';
+import { buildTifuVectors, tifuKnnRecommender, type TifuKnnSettings, type TifuVectors } from './tifu-knn.js';
+import { buildUpcfIndex, upcfRecommender, type UpcfSettings } from './up-cf.js';
 import { defaultSplits, sample, seededRandom, splitByTime, toBaskets, type SplitData } from './split.js';
 
 export const LAMBDAREC_BATCH = 'lambdarec batch view';
 export const LAMBDAREC_SESSION = 'lambdarec batch + session';
+export const P_POP = 'P-Pop';
+export const TIFU_KNN = 'TIFU-KNN';
+export const UP_CF = 'UP-CF@r';
+/** The suffix of a baseline's variant with the session folded in as the latest basket. */
+export const WITH_SESSION = ' + session';
 const TOP = 20;
+const SESSION_PROTOCOLS = ['after-purchase-session', 'rest-of-basket'] as const;
+const BOOTSTRAP_RESAMPLES = 1000;
 
 export interface LambdarecSettings {
   batch: BatchPolicy;
@@ -36,7 +49,12 @@ export const DEFAULT_SETTINGS: LambdarecSettings = {
   weights: DEFAULT_MERGE_WEIGHTS,
 };
 
+export type TifuGrid = { [K in keyof TifuKnnSettings]: ReadonlyArray<TifuKnnSettings[K]> };
+export type UpcfGrid = { [K in keyof UpcfSettings]: readonly number[] };
+
 export interface EvalOptions {
+  /** The paper baselines' grids, searched on validation. @defaultValue DEFAULT_TIFU_GRID and DEFAULT_UPCF_GRID */
+  grids?: { tifu: TifuGrid; upcf: UpcfGrid };
   seed: number;
   /** At most this many customers per split (seeded sample); undefined: all. */
   sampleUsers?: number | undefined;
@@ -55,6 +73,22 @@ interface SplitRun {
   cases: Map<ProtocolName, EvalCase[]>;
 }
 
+interface Variant {
+  name: string;
+  recommend: (c: EvalCase) => string[];
+  protocols?: readonly ProtocolName[];
+}
+
+/** Each variant's HR@10 and NDCG@10 per case, in the protocol's case order (one case per customer). */
+type CaseScores = Map<string, { hit: Float64Array; ndcg: Float64Array }>;
+const caseKey = (protocol: ProtocolName, variant: string) => `${protocol}\u0000${variant}`;
+
+/** What `score` measures besides the means: per-case scores and the lists' beyond-accuracy figures. */
+interface ScoreDetail {
+  categoryOf: (productId: string) => string | null;
+  perCase: CaseScores;
+}
+
 function prepare(data: SplitData, seed: number, sampleUsers: number | undefined): SplitRun {
   let future = data.future;
   if (sampleUsers !== undefined) {
@@ -65,31 +99,189 @@ function prepare(data: SplitData, seed: number, sampleUsers: number | undefined)
   return { data: sampled, cases: new Map(PROTOCOLS.map((p) => [p, buildCases(sampled, p)])) };
 }
 
-function score(
-  run: SplitRun,
-  variants: ReadonlyArray<{ name: string; recommend: (c: EvalCase) => string[]; protocols?: readonly ProtocolName[] }>,
-  label: string,
-  options: EvalOptions,
-): VariantResult[] {
+function score(run: SplitRun, variants: readonly Variant[], label: string, options: EvalOptions, detail?: ScoreDetail): VariantResult[] {
   const results: VariantResult[] = [];
   const total = PROTOCOLS.reduce((sum, p) => sum + run.cases.get(p)!.length, 0);
   let done = 0;
+  const basketsHolding = new Map<string, number>();
+  if (detail !== undefined)
+    for (const basket of run.data.train)
+      for (const item of new Set(basket.items)) basketsHolding.set(item, (basketsHolding.get(item) ?? 0) + 1);
   for (const protocol of PROTOCOLS) {
     const cases = run.cases.get(protocol)!;
+    const runs = variants.map((variant) => variant.protocols === undefined || variant.protocols.includes(protocol));
     const accumulators = variants.map(() => new MetricAccumulator(10, TOP));
-    for (const c of cases) {
+    const beyond: Array<BeyondAccuracyAccumulator | undefined> = variants.map((_, i) =>
+      detail !== undefined && runs[i]
+        ? createBeyondAccuracy({ basketsHolding, trainBaskets: run.data.train.length, categoryOf: detail.categoryOf })
+        : undefined,
+    );
+    const perCase = variants.map(() => ({ hit: new Float64Array(cases.length), ndcg: new Float64Array(cases.length) }));
+    cases.forEach((c, caseIndex) => {
       variants.forEach((variant, i) => {
-        if (variant.protocols === undefined || variant.protocols.includes(protocol)) accumulators[i]!.add(variant.recommend(c), c.target);
+        if (!runs[i]) return;
+        const ranked = variant.recommend(c);
+        accumulators[i]!.add(ranked, c.target);
+        if (detail !== undefined) {
+          beyond[i]!.add(ranked);
+          const scores = scoreList(ranked, c.target, 10);
+          perCase[i]!.hit[caseIndex] = scores.hit;
+          perCase[i]!.ndcg[caseIndex] = scores.ndcg;
+        }
       });
       if (++done % 50 === 0) options.onProgress?.(label, done / total);
-    }
+    });
     variants.forEach((variant, i) => {
       const acc = accumulators[i]!;
-      if (acc.n > 0) results.push({ variant: variant.name, protocol, cases: acc.n, scores: acc.means(), hitCurve: acc.hitCurve() });
+      if (acc.n === 0) return;
+      results.push({
+        variant: variant.name,
+        protocol,
+        cases: acc.n,
+        scores: acc.means(),
+        hitCurve: acc.hitCurve(),
+        ...(beyond[i] === undefined ? {} : { beyond: beyond[i].result() }),
+      });
+      detail?.perCase.set(caseKey(protocol, variant.name), perCase[i]!);
     });
   }
   options.onStepDone?.(label);
   return results;
+}
+
+/**
+ * A next-basket baseline asked with the session folded in: the session's products (in the order
+ * they came) as the customer's latest basket. Carted products are left out of the answer, as
+ * serving leaves them out: they are in the cart already; bought ones stay (customers re-buy).
+ */
+export function askWithSession(recommender: NextBasketRecommender, c: EvalCase, k: number): string[] {
+  const latest = [...new Set(c.session.map((e) => e.productId))];
+  const carted = new Set(c.session.filter((e) => e.type === 'add_to_cart').map((e) => e.productId));
+  return recommender
+    .recommend(c.customerId, k + carted.size, latest)
+    .filter((item) => !carted.has(item))
+    .slice(0, k);
+}
+
+/** The paper baselines as variants: history only on every protocol, and with the session folded in. */
+function nextBasketVariants(recommenders: ReadonlyArray<readonly [string, NextBasketRecommender]>): Variant[] {
+  return [
+    ...recommenders.map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) })),
+    ...recommenders.map(([name, r]) => ({
+      name: `${name}${WITH_SESSION}`,
+      protocols: SESSION_PROTOCOLS,
+      recommend: (c: EvalCase) => askWithSession(r, c, TOP),
+    })),
+  ];
+}
+
+/**
+ * TIFU-KNN's grid, small enough for two cores: the paper's values for its datasets sit inside
+ * it (k 300–900, m 3–7, r_b 0.9, r_g 0.6–0.7, α 0.2–0.9).
+ */
+export const DEFAULT_TIFU_GRID: TifuGrid = {
+  groupSize: [3, 7],
+  withinGroupDecay: [0.9, 1],
+  acrossGroupDecay: [0.6, 0.8],
+  neighbours: [100, 300, 900],
+  ownWeight: [0.5, 0.7, 0.9],
+  distance: ['euclidean', 'cosine'],
+};
+
+/** UP-CF@r's grid (the paper explores r, α and q on each dataset). */
+export const DEFAULT_UPCF_GRID: UpcfGrid = {
+  recency: [1, 5, Infinity],
+  asymmetry: [0.25, 0.5, 0.75],
+  locality: [1, 5, 10],
+};
+
+export const describeTifu = (s: TifuKnnSettings) =>
+  `k ${s.neighbours}, m ${s.groupSize}, r_b ${s.withinGroupDecay}, r_g ${s.acrossGroupDecay}, α ${s.ownWeight}, ${s.distance}`;
+export const describeUpcf = (s: UpcfSettings) => `r ${Number.isFinite(s.recency) ? s.recency : '∞'}, α ${s.asymmetry}, q ${s.locality}`;
+
+/** NDCG@10 of a recommender on the validation window's next baskets, from the history alone. */
+function validationNdcg(validation: SplitRun, recommender: NextBasketRecommender): number {
+  const acc = new MetricAccumulator(10, TOP);
+  for (const c of validation.cases.get('next-basket')!) acc.add(recommender.recommend(c.customerId, TOP), c.target);
+  return acc.means().ndcg;
+}
+
+/** Grid search of TIFU-KNN and UP-CF@r on the validation window only (NDCG@10, next basket). */
+function tuneNextBasketBaselines(validation: SplitRun, options: EvalOptions): { tifu: TifuKnnSettings; upcf: UpcfSettings } {
+  const tifuGrid = options.grids?.tifu ?? DEFAULT_TIFU_GRID;
+  const upcfGrid = options.grids?.upcf ?? DEFAULT_UPCF_GRID;
+  let tifu: { settings: TifuKnnSettings; ndcg: number } | undefined;
+  const vectorSettings = tifuGrid.groupSize.flatMap((groupSize) =>
+    tifuGrid.withinGroupDecay.flatMap((withinGroupDecay) =>
+      tifuGrid.acrossGroupDecay.map((acrossGroupDecay) => ({ groupSize, withinGroupDecay, acrossGroupDecay })),
+    ),
+  );
+  const tifuTotal = vectorSettings.length * tifuGrid.neighbours.length * tifuGrid.ownWeight.length * tifuGrid.distance.length;
+  let tried = 0;
+  for (const vector of vectorSettings) {
+    const vectors: TifuVectors = buildTifuVectors(validation.data.train, vector);
+    for (const distance of tifuGrid.distance)
+      for (const neighbours of tifuGrid.neighbours)
+        for (const ownWeight of tifuGrid.ownWeight) {
+          const settings = { ...vector, neighbours, ownWeight, distance };
+          const ndcg = validationNdcg(validation, tifuKnnRecommender(vectors, settings));
+          options.log?.(`tune ${TIFU_KNN} ${describeTifu(settings)}: validation NDCG@10 ${ndcg.toFixed(4)}`);
+          if (tifu === undefined || ndcg > tifu.ndcg) tifu = { settings, ndcg };
+          options.onProgress?.('tuning TIFU-KNN (validation)', ++tried / tifuTotal);
+        }
+  }
+  options.onStepDone?.('tuning TIFU-KNN (validation)');
+
+  let upcf: { settings: UpcfSettings; ndcg: number } | undefined;
+  const index = buildUpcfIndex(validation.data.train);
+  const upcfTotal = upcfGrid.recency.length * upcfGrid.asymmetry.length * upcfGrid.locality.length;
+  tried = 0;
+  for (const recency of upcfGrid.recency)
+    for (const asymmetry of upcfGrid.asymmetry)
+      for (const locality of upcfGrid.locality) {
+        const settings = { recency, asymmetry, locality };
+        const ndcg = validationNdcg(validation, upcfRecommender(index, settings));
+        options.log?.(`tune ${UP_CF} ${describeUpcf(settings)}: validation NDCG@10 ${ndcg.toFixed(4)}`);
+        if (upcf === undefined || ndcg > upcf.ndcg) upcf = { settings, ndcg };
+        options.onProgress?.('tuning UP-CF@r (validation)', ++tried / upcfTotal);
+      }
+  options.onStepDone?.('tuning UP-CF@r (validation)');
+  return { tifu: tifu!.settings, upcf: upcf!.settings };
+}
+
+/**
+ * Paired 95 % intervals (bootstrap over customers) on the test window: lambdarec's batch view
+ * against every history-only baseline on each protocol, lambdarec with its session against every
+ * baseline with the session folded in, and each method's session uplift.
+ */
+function pairedComparisons(results: readonly VariantResult[], perCase: CaseScores, seed: number): PairedComparison[] {
+  const comparisons: PairedComparison[] = [];
+  const compare = (protocol: ProtocolName, a: string, b: string, kind: PairedComparison['kind']) => {
+    const x = perCase.get(caseKey(protocol, a));
+    const y = perCase.get(caseKey(protocol, b));
+    if (x === undefined || y === undefined) return;
+    const options = { seed, resamples: BOOTSTRAP_RESAMPLES };
+    comparisons.push({
+      protocol,
+      kind,
+      a,
+      b,
+      cases: x.hit.length,
+      hit: pairedBootstrap(x.hit, y.hit, options),
+      ndcg: pairedBootstrap(x.ndcg, y.ndcg, options),
+    });
+  };
+  const variants = [...new Set(results.map((r) => r.variant))];
+  const lambdarec = new Set([LAMBDAREC_BATCH, LAMBDAREC_SESSION]);
+  const historyOnly = variants.filter((v) => !lambdarec.has(v) && !v.endsWith(WITH_SESSION));
+  const folded = variants.filter((v) => v.endsWith(WITH_SESSION));
+  for (const protocol of PROTOCOLS) for (const baseline of historyOnly) compare(protocol, LAMBDAREC_BATCH, baseline, 'difference');
+  for (const protocol of SESSION_PROTOCOLS) {
+    for (const baseline of folded) compare(protocol, LAMBDAREC_SESSION, baseline, 'difference');
+    compare(protocol, LAMBDAREC_SESSION, LAMBDAREC_BATCH, 'session uplift');
+    for (const baseline of folded) compare(protocol, baseline, baseline.slice(0, -WITH_SESSION.length), 'session uplift');
+  }
+  return comparisons;
 }
 
 function lambdarecVariants(model: LambdarecModel) {
@@ -186,7 +378,14 @@ export async function runEval(
   const validation = prepare(splitByTime(baskets, splits.validation), options.seed, options.sampleUsers);
   const test = prepare(splitByTime(baskets, splits.test), options.seed, options.sampleUsers);
 
-  const baselineVariants = (run: SplitRun): Array<{ name: string; recommend: (c: EvalCase) => string[] }> => {
+  const tuningStarted = performance.now();
+  const chosen = tuneNextBasketBaselines(validation, options);
+  const baselineTuningSeconds = (performance.now() - tuningStarted) / 1000;
+  options.log?.(
+    `baselines chosen on validation in ${baselineTuningSeconds.toFixed(1)} s: ${TIFU_KNN} ${describeTifu(chosen.tifu)}; ${UP_CF} ${describeUpcf(chosen.upcf)}`,
+  );
+
+  const baselineVariants = (run: SplitRun): Variant[] => {
     const popularity: Recommender = popularityBaseline(run.data.train);
     const knn = itemKnnBaseline(run.data.train);
     const repeat = repeatThenKnnBaseline(run.data.train, knn);
@@ -194,6 +393,11 @@ export async function runEval(
       { name: 'popularity', recommend: (c) => popularity.recommend(c.customerId, TOP) },
       { name: 'item-kNN (cosine)', recommend: (c) => knn.recommend(c.customerId, TOP) },
       { name: 'repeat + kNN', recommend: (c) => repeat.recommend(c.customerId, TOP) },
+      ...nextBasketVariants([
+        [P_POP, personalPopularityBaseline(run.data.train)],
+        [TIFU_KNN, tifuKnnRecommender(buildTifuVectors(run.data.train, chosen.tifu), chosen.tifu)],
+        [UP_CF, upcfRecommender(buildUpcfIndex(run.data.train), chosen.upcf)],
+      ]),
     ];
   };
 
@@ -220,19 +424,21 @@ export async function runEval(
     tuning = { settings: describeSettings(settings), scores: `mean NDCG@10 over the protocols ${best!.value.toFixed(4)}` };
   }
 
-  const runSplit = async (run: SplitRun, label: string, peers: Array<{ name: string; recommend: (c: EvalCase) => string[] }>) => {
+  const runSplit = async (run: SplitRun, label: string, peers: Variant[], perCase: CaseScores) => {
     const model = trainLambdarec(run.data.train, categoryOf, settings.batch, settings.session, settings.weights);
     options.onStepDone?.(
       `trained lambdarec (${label}): ${model.model.stats.items} items, ${model.model.stats.similarityPairs} similar pairs`,
     );
-    return score(run, [...baselineVariants(run), ...peers, ...lambdarecVariants(model)], label, options);
+    return score(run, [...baselineVariants(run), ...peers, ...lambdarecVariants(model)], label, options, { categoryOf, perCase });
   };
 
   let peers: Awaited<ReturnType<typeof peerRecommenders>> | undefined;
   if (options.peers !== undefined) peers = await peerRecommenders(options.peers, validation, test, options);
 
-  const validationResults = await runSplit(validation, 'validation', []);
-  const testResults = await runSplit(test, 'test', peers?.variants ?? []);
+  const validationResults = await runSplit(validation, 'validation', [], new Map());
+  const testCases: CaseScores = new Map();
+  const testResults = await runSplit(test, 'test', peers?.variants ?? [], testCases);
+  const comparisons = pairedComparisons(testResults, testCases, options.seed);
   const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   return {
     dataset: { file, ...stats },
@@ -249,11 +455,18 @@ export async function runEval(
     validation: validationResults,
     tuning,
     peers: peers?.described,
+    baselines: { [TIFU_KNN]: describeTifu(chosen.tifu), [UP_CF]: describeUpcf(chosen.upcf) },
+    baselineTuningSeconds,
+    comparisons,
+    bootstrap: { resamples: BOOTSTRAP_RESAMPLES, seed: options.seed, confidence: 0.95 },
     notes: [
       'next-basket: the first invoice after the cutoff, from the history alone. after-purchase-session: that invoice streamed as purchases, the target is the one after it. rest-of-basket: the first half of that invoice streamed as add_to_cart, the target is the rest.',
       'Baselines and peers see the history only; "lambdarec batch + session" is what serving answers with the speed layer\'s session, through the same domain functions.',
       `lambdarec settings: ${describeSettings(settings)}${options.tune === true ? ' (tuned on validation)' : ' (the defaults the services run)'}.`,
       'Categories come from the last word of each product description (the dataset has none).',
+      `${P_POP}, ${TIFU_KNN} and ${UP_CF} are written from their papers (tools/eval/src/p-pop.ts, tifu-knn.ts, up-cf.ts); TIFU-KNN's and UP-CF@r's settings are grid-searched on the validation window's next baskets (NDCG@10). "+ session" folds the session's products in as the customer's latest basket (whole after a purchase session, partial for the rest of a basket) and leaves carted products out of the answer.`,
+      "Beyond accuracy, over the top 10 of every case: coverage = distinct products recommended / products in the training window; popular share = share of recommended products among the 5 % held by most training baskets; diversity = mean share of pairs in a list with different categories; novelty = mean −log2 of a product's share of training baskets.",
+      `Intervals: paired 95 % percentile intervals of the mean difference, ${BOOTSTRAP_RESAMPLES} bootstrap resamples of the customers (seed ${options.seed}), the same resamples for every comparison on a protocol.`,
     ],
   };
 }
