@@ -125,7 +125,13 @@ describe('speed layer consumer', () => {
       return s.signals.length > 0 ? s : undefined;
     });
     expect(session.signals.map((s) => s.productId)).toEqual(['new']);
-    expect(await registry.getSingleMetricAsString('lrec_speed_events_total')).toMatch(/outcome="late"[^\n]* 1$/m);
+    // Counted once the store's answer reaches the consumer, which may be a moment after this test reads the session.
+    await waitFor(
+      async () => (/outcome="late"[^\n]* 1$/m.test(await registry.getSingleMetricAsString('lrec_speed_events_total')) ? true : undefined),
+      {
+        what: 'the late event counted',
+      },
+    );
   });
 
   it('keeps a purchase older than the session window but inside its suppression window', async () => {
