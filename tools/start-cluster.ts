@@ -92,6 +92,7 @@ ${services}
   recommendations  ${url('serving-1')}/recommendations/demo-user-1  and  ${url('serving-2')}/recommendations/demo-user-1
   demo shop        http://localhost:3003
   dashboard        ${url('batch-1')}/admin/queues   user: ${env['DASHBOARD_USER']}  password: ${env['DASHBOARD_PASSWORD']}
+  experiments      ${url('batch-1')}/admin/experiments   (same credentials; npm run simulate -- --experiment <id> --create ab:popular,lambda)
   catalog API key  ${env['CATALOG_API_KEY']}
 
 Faults on purpose: bash infra/cluster.sh kill kafka-2 | redis-55001 | postgres-standby (start <piece> brings it back);

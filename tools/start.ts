@@ -90,6 +90,7 @@ lambdarec is running.
   catalog API key  ${env['CATALOG_API_KEY']}   (PUT /products and history imports on POST /events: Authorization: Bearer <key>)
   batch runs       ${base('batch')}/batch/runs     (dashboard credentials; docs: ${base('batch')}/docs)
   dashboard        ${base('batch')}/admin/queues   user: ${env['DASHBOARD_USER']}  password: ${env['DASHBOARD_PASSWORD']}
+  experiments      ${base('batch')}/admin/experiments   (same credentials; npm run simulate -- --experiment <id> --create ab:popular,lambda)
   speed layer      ${base('speed')}/metrics
   health           /healthz, /readyz and /metrics on every service
 
