@@ -23,6 +23,36 @@ export interface SparseVector {
   norm2: number;
 }
 
+/**
+ * Many sparse vectors in three flat arrays (compressed rows): the neighbour sums walk one typed
+ * array instead of thousands of small objects, several times faster on the full dataset.
+ */
+export interface PackedRows {
+  /** Row r holds entries rowStart[r] .. rowStart[r + 1] − 1. */
+  rowStart: Int32Array;
+  indices: Int32Array;
+  values: Float64Array;
+}
+
+export function packRows(rows: readonly SparseVector[]): PackedRows {
+  const rowStart = new Int32Array(rows.length + 1);
+  rows.forEach((row, r) => (rowStart[r + 1] = rowStart[r]! + row.indices.length));
+  const indices = new Int32Array(rowStart[rows.length]!);
+  const values = new Float64Array(rowStart[rows.length]!);
+  rows.forEach((row, r) => {
+    indices.set(row.indices, rowStart[r]!);
+    values.set(row.values, rowStart[r]!);
+  });
+  return { rowStart, indices, values };
+}
+
+/** scores += weight · row r. */
+export function addRow(scores: Float64Array, packed: PackedRows, row: number, weight: number): void {
+  const { rowStart, indices, values } = packed;
+  const end = rowStart[row + 1]!;
+  for (let j = rowStart[row]!; j < end; j++) scores[indices[j]!]! += weight * values[j]!;
+}
+
 /** Each customer's baskets, oldest first, as lists of distinct products. */
 export function basketSequences(train: readonly Basket[]): Map<string, string[][]> {
   const sequences = new Map<string, string[][]>();

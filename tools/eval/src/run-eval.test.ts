@@ -21,17 +21,13 @@ import {
 } from './run-eval.js';
 import { seededRandom } from './split.js';
 
-/** One point of each paper baseline's grid: the grid search itself is not what these tests time. */
-const SMALL_GRIDS: EvalOptions['grids'] = {
+/** Small searches: the search itself is not what these tests time. */
+const SMALL_SEARCHES: EvalOptions['searches'] = {
   tifu: {
-    groupSize: [3],
-    withinGroupDecay: [0.9],
-    acrossGroupDecay: [0.7],
-    neighbours: [20],
-    ownWeight: [0.5, 0.9],
-    distance: ['euclidean'],
+    start: { groupSize: 3, withinGroupDecay: 0.9, acrossGroupDecay: 0.7, neighbours: 20, ownWeight: 0.5, distance: 'euclidean' },
+    stages: [{ ownWeight: [0.5, 0.9] }],
   },
-  upcf: { recency: [1, Infinity], asymmetry: [0.5], locality: [5] },
+  upcf: { start: { recency: 5, asymmetry: 0.5, locality: 5 }, stages: [{ recency: [1, Infinity] }] },
 };
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -74,7 +70,7 @@ describe('runEval on a small re-buying shop', () => {
   it('scores every variant on all three protocols, and the re-buy-aware model beats popularity', async () => {
     const file = await writeSynthetic();
     const { lines, stats } = await loadOnlineRetail(file);
-    const report = await runEval(lines, stats, file, { seed: 1, testDays: 60, validationDays: 60, grids: SMALL_GRIDS });
+    const report = await runEval(lines, stats, file, { seed: 1, testDays: 60, validationDays: 60, searches: SMALL_SEARCHES });
     const find = (variant: string, protocol: string) => report.test.find((r) => r.variant === variant && r.protocol === protocol);
     for (const protocol of ['next-basket', 'after-purchase-session', 'rest-of-basket']) {
       expect(find('popularity', protocol)?.cases).toBeGreaterThan(10);
@@ -108,7 +104,7 @@ describe('runEval on a small re-buying shop', () => {
   it('gives the same figures for the same seed (deterministic)', async () => {
     const file = await writeSynthetic();
     const { lines, stats } = await loadOnlineRetail(file);
-    const options = { seed: 3, sampleUsers: 40, testDays: 60, validationDays: 60, grids: SMALL_GRIDS };
+    const options = { seed: 3, sampleUsers: 40, testDays: 60, validationDays: 60, searches: SMALL_SEARCHES };
     const [a, b] = [await runEval(lines, stats, file, options), await runEval(lines, stats, file, options)];
     expect(a.test).toEqual(b.test);
     expect(a.comparisons).toEqual(b.comparisons);

@@ -18,12 +18,15 @@
  *   p_u = α · v_u + (1 − α) · (1/k) · Σ_{w ∈ N_k(u)} v_w
  */
 import {
+  addRow,
   basketSequences,
+  packRows,
   itemCatalogue,
   toIndices,
   topByScore,
   type ItemCatalogue,
   type NextBasketRecommender,
+  type PackedRows,
   type SparseVector,
 } from './basket-history.js';
 import type { Basket } from './split.js';
@@ -78,6 +81,8 @@ export interface TifuVectors {
   catalogue: ItemCatalogue;
   customers: readonly string[];
   vectors: readonly SparseVector[];
+  /** The same vectors packed, for the neighbour sums. */
+  packed: PackedRows;
   sequences: ReadonlyMap<string, number[][]>;
   /**
    * The `count` customers nearest to `query` (indices, nearest first; ties by index), leaving out
@@ -88,11 +93,21 @@ export interface TifuVectors {
   nearestOf(customer: number, count: number, distance: TifuDistance): Int32Array;
 }
 
-export function buildTifuVectors(train: readonly Basket[], settings: TifuVectorSettings): TifuVectors {
+/** The training window's catalogue and each customer's baskets as product indices: shared by every setting. */
+export interface TifuHistories {
+  catalogue: ItemCatalogue;
+  sequences: ReadonlyMap<string, number[][]>;
+}
+
+export function tifuHistories(train: readonly Basket[]): TifuHistories {
   const catalogue = itemCatalogue(train);
-  const sequences = new Map(
-    [...basketSequences(train)].map(([customer, baskets]) => [customer, baskets.map((b) => toIndices(b, catalogue))]),
-  );
+  return {
+    catalogue,
+    sequences: new Map([...basketSequences(train)].map(([customer, baskets]) => [customer, baskets.map((b) => toIndices(b, catalogue))])),
+  };
+}
+
+export function buildTifuVectors({ catalogue, sequences }: TifuHistories, settings: TifuVectorSettings): TifuVectors {
   const customers = [...sequences.keys()].sort();
   const vectors = customers.map((customer) => tifuUserVector(sequences.get(customer)!, settings));
 
@@ -133,7 +148,7 @@ export function buildTifuVectors(train: readonly Basket[], settings: TifuVectorS
     const wanted = Math.min(count, customers.length - (self >= 0 ? 1 : 0));
     if (wanted <= 0) return new Int32Array(0);
     // The k-th smallest key from a native sort, then the customers up to it in index order.
-    const threshold = Float64Array.from(keys).sort()[wanted - 1]!;
+    const threshold = keys.slice().sort()[wanted - 1]!;
     const picked: number[] = [];
     for (let u = 0; u < customers.length; u++) if (keys[u]! < threshold) picked.push(u);
     for (let u = 0; u < customers.length && picked.length < wanted; u++) if (keys[u] === threshold) picked.push(u);
@@ -147,6 +162,7 @@ export function buildTifuVectors(train: readonly Basket[], settings: TifuVectorS
     catalogue,
     customers,
     vectors,
+    packed: packRows(vectors),
     sequences,
     nearest,
     nearestOf(customer, count, distance) {
@@ -186,10 +202,7 @@ export function tifuKnnRecommender(
       own.indices.forEach((item, j) => (scores[item]! += settings.ownWeight * own.values[j]!));
       if (neighbours.length > 0) {
         const share = (1 - settings.ownWeight) / neighbours.length;
-        for (const neighbour of neighbours) {
-          const v = vectors.vectors[neighbour]!;
-          for (let j = 0; j < v.indices.length; j++) scores[v.indices[j]!]! += share * v.values[j]!;
-        }
+        for (const neighbour of neighbours) addRow(scores, vectors.packed, neighbour, share);
       }
       return topByScore(scores, vectors.catalogue, k);
     },
@@ -197,5 +210,5 @@ export function tifuKnnRecommender(
 }
 
 export function tifuKnnBaseline(train: readonly Basket[], settings: TifuKnnSettings): NextBasketRecommender {
-  return tifuKnnRecommender(buildTifuVectors(train, settings), settings);
+  return tifuKnnRecommender(buildTifuVectors(tifuHistories(train), settings), settings);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Basket } from './split.js';
-import { asymmetricCosine, recencyPopularity, upcfBaseline } from './up-cf.js';
+import { recencyPopularity, upcfBaseline } from './up-cf.js';
 
 const T0 = Date.parse('2011-01-01T00:00:00Z');
 let n = 0;
@@ -20,15 +20,6 @@ describe('recencyPopularity', () => {
   it('with r beyond the history (or ∞) is the share of all baskets', () => {
     expect(asObject(recencyPopularity(baskets, Infinity))).toEqual({ 0: 2 / 3, 1: 1 / 3, 2: 1 / 3 });
     expect(asObject(recencyPopularity(baskets, 10))).toEqual(asObject(recencyPopularity(baskets, Infinity)));
-  });
-});
-
-describe('asymmetricCosine', () => {
-  it('is |I_u ∩ I_v| / (|I_u|^α |I_v|^(1−α)): the cosine at α = 0.5, asymmetric elsewhere', () => {
-    expect(asymmetricCosine(2, 4, 1, 0.5)).toBe(1);
-    expect(asymmetricCosine(2, 4, 1, 1)).toBe(0.5);
-    expect(asymmetricCosine(2, 4, 1, 0)).toBe(2);
-    expect(asymmetricCosine(0, 4, 1, 0.5)).toBe(0);
   });
 });
 

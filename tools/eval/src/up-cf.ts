@@ -17,12 +17,15 @@
  * closest neighbours' say.
  */
 import {
+  addRow,
   basketSequences,
+  packRows,
   itemCatalogue,
   toIndices,
   topByScore,
   type ItemCatalogue,
   type NextBasketRecommender,
+  type PackedRows,
   type SparseVector,
 } from './basket-history.js';
 import type { Basket } from './split.js';
@@ -47,19 +50,13 @@ export function recencyPopularity(baskets: ReadonlyArray<readonly number[]>, rec
   return { indices: Int32Array.from(entries, ([item]) => item), values, norm2: values.reduce((sum, v) => sum + v * v, 0) };
 }
 
-/** Aiolli's asymmetric cosine from the overlap and the two set sizes. */
-export function asymmetricCosine(shared: number, sizeU: number, sizeV: number, asymmetry: number): number {
-  if (shared === 0) return 0;
-  return shared / (sizeU ** asymmetry * sizeV ** (1 - asymmetry));
-}
-
 /** What every UP-CF@r setting shares: the baskets, the bought sets and who bought what. */
 export interface UpcfIndex {
   catalogue: ItemCatalogue;
   customers: readonly string[];
   sequences: ReadonlyMap<string, number[][]>;
-  /** π_v^r of every customer, for one r (built once per r). */
-  popularities(recency: number): readonly SparseVector[];
+  /** π_v^r of every customer (row = customer), for one r (built once per r). */
+  popularities(recency: number): PackedRows;
   /** |I_u ∩ I_v| for every v that shares a product with the bought set, leaving out `self`. */
   overlaps(bought: ReadonlySet<number>, self: number): { users: Int32Array; shared: Int32Array };
   /** `overlaps` of a customer's training set, remembered for tuning. */
@@ -95,7 +92,7 @@ export function buildUpcfIndex(train: readonly Basket[]): UpcfIndex {
     return result;
   };
 
-  const byRecency = new Map<number, SparseVector[]>();
+  const byRecency = new Map<number, PackedRows>();
   const remembered = new Map<number, { users: Int32Array; shared: Int32Array }>();
   return {
     catalogue,
@@ -103,10 +100,12 @@ export function buildUpcfIndex(train: readonly Basket[]): UpcfIndex {
     sequences,
     boughtSizes,
     popularities(recency) {
-      let list = byRecency.get(recency);
-      if (list === undefined)
-        byRecency.set(recency, (list = customers.map((customer) => recencyPopularity(sequences.get(customer)!, recency))));
-      return list;
+      let packed = byRecency.get(recency);
+      if (packed === undefined) {
+        packed = packRows(customers.map((customer) => recencyPopularity(sequences.get(customer)!, recency)));
+        byRecency.set(recency, packed);
+      }
+      return packed;
     },
     overlaps,
     overlapsOf(customer) {
@@ -121,23 +120,26 @@ export function upcfRecommender(index: UpcfIndex, settings: UpcfSettings): NextB
   const indexOf = new Map(index.customers.map((customer, i) => [customer, i]));
   const popularities = index.popularities(settings.recency);
   const scores = new Float64Array(index.catalogue.names.length);
+  const neighbourNorms = Float64Array.from(index.boughtSizes, (size) => size ** (1 - settings.asymmetry));
   return {
     recommend(customerId, k, latestBasket) {
       const self = indexOf.get(customerId) ?? -1;
       const folded = latestBasket !== undefined && latestBasket.length > 0;
       const baskets = [...(index.sequences.get(customerId) ?? [])];
       if (folded) baskets.push(toIndices(latestBasket, index.catalogue));
-      const own = folded || self < 0 ? recencyPopularity(baskets, settings.recency) : popularities[self]!;
       const boughtSet = new Set(baskets.flat());
       const { users, shared } = folded || self < 0 ? index.overlaps(boughtSet, self) : index.overlapsOf(self);
       scores.fill(0);
       // S(u, u)^q = 1: the customer's own popularity at full weight.
-      own.indices.forEach((item, j) => (scores[item]! += own.values[j]!));
+      if (folded || self < 0) {
+        const own = recencyPopularity(baskets, settings.recency);
+        own.indices.forEach((item, j) => (scores[item]! += own.values[j]!));
+      } else addRow(scores, popularities, self, 1);
+      // S(u, v)^q with |I_v|^(1−α) computed once per setting and |I_u|^α once per ask.
+      const askerNorm = boughtSet.size ** settings.asymmetry;
       for (let n = 0; n < users.length; n++) {
         const v = users[n]!;
-        const weight = asymmetricCosine(shared[n]!, boughtSet.size, index.boughtSizes[v]!, settings.asymmetry) ** settings.locality;
-        const pi = popularities[v]!;
-        for (let j = 0; j < pi.indices.length; j++) scores[pi.indices[j]!]! += weight * pi.values[j]!;
+        addRow(scores, popularities, v, (shared[n]! / (askerNorm * neighbourNorms[v]!)) ** settings.locality);
       }
       return topByScore(scores, index.catalogue, k);
     },
