@@ -46,6 +46,12 @@ const BENCHES: BenchPlan[] = [
     args: ['--sizes', '1m,2m', '--workers', '1,2'],
     quickArgs: ['--sizes', '20k', '--workers', '1'],
   },
+  {
+    name: 'experiment-report',
+    script: 'experiment-report.bench.ts',
+    args: [],
+    quickArgs: ['--lists', '3000', '--users', '500', '--rounds', '1'],
+  },
   // Statistics, not the machine: in process and seeded, so it may run last on a busy machine.
   { name: 'experiments', script: 'experiments.bench.ts', args: [], quickArgs: ['--quick'] },
 ];

@@ -29,7 +29,7 @@ function runQuick(name: string): Promise<{ code: number | null; output: string }
 }
 
 describe('npm run bench --quick', () => {
-  it.each(['session-memory', 'ingest', 'speed', 'serving', 'freshness', 'archive', 'batch'])(
+  it.each(['session-memory', 'ingest', 'speed', 'serving', 'freshness', 'archive', 'batch', 'experiment-report'])(
     '%s runs on a small slice and reports figures against a same-run baseline',
     async (name) => {
       const { code, output } = await runQuick(name);
