@@ -156,7 +156,7 @@ export function renderMarkdown(
   if (report.baselines !== undefined) {
     lines.push('## Paper baselines (settings chosen on validation)', '');
     for (const [baseline, settings] of Object.entries(report.baselines)) lines.push(`- ${baseline}: ${settings}`);
-    if (report.baselineTuningSeconds !== undefined) lines.push(`- Grid search: ${report.baselineTuningSeconds.toFixed(1)} s.`);
+    if (report.baselineTuningSeconds !== undefined) lines.push(`- Search on validation: ${report.baselineTuningSeconds.toFixed(1)} s.`);
     lines.push('');
   }
   if (report.wallSeconds !== undefined) lines.push(`Wall time of the run: ${report.wallSeconds.toFixed(0)} s.`, '');
