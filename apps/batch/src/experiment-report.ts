@@ -1,12 +1,14 @@
 import type { Experiment, ExperimentReport, ExperimentSummary, SeriesPoint } from '@lambdarec/contracts';
 import type { Logger, PgPool } from '@lambdarec/clients';
 import {
+  compareTeams,
   compareVariants,
   ctrWithInterval,
   decodeRecommendationId,
   interleavingPreference,
   teamAt,
   type InterleavingTally,
+  type PairedUserTally,
   type RecommendationIdParts,
   type UserTally,
 } from '@lambdarec/domain';
@@ -66,12 +68,9 @@ export function createExperimentTally(experiment: Pick<Experiment, 'mode' | 'var
   const buckets = new Map<number, Map<string, UserTally>[]>();
   /** Interleaved lists with a click: their user and each team's clicks. */
   const clickedLists = new Map<string, { userId: string; clicks: [number, number] }>();
-  const decoded = new Map<string, RecommendationIdParts | undefined>();
-
-  const partsOf = (recommendationId: string) => {
-    if (!decoded.has(recommendationId)) decoded.set(recommendationId, decodeRecommendationId(recommendationId));
-    return decoded.get(recommendationId);
-  };
+  // Decoded anew for each row rather than kept: a list's parts take most of a kilobyte, and an
+  // experiment serves millions of lists; decoding is a few microseconds.
+  const partsOf = (recommendationId: string) => decodeRecommendationId(recommendationId);
 
   const bucketTally = (shownAt: Date, variant: number, userId: string) => {
     const start = Math.floor(shownAt.getTime() / bucketMs) * bucketMs;
@@ -159,7 +158,10 @@ export function createExperimentTally(experiment: Pick<Experiment, 'mode' | 'var
         };
       });
       const [baseline, challenger] = [0, 1].map((index) => [...totals[index]!.users.values()]) as [UserTally[], UserTally[]];
-      const comparison = compareVariants(baseline, challenger);
+      // Interleaved, every user saw both teams: their two CTRs are paired, not independent samples.
+      const comparison = interleaved
+        ? compareTeams(pairedTallies(totals[0]!.users, totals[1]!.users))
+        : compareVariants(baseline, challenger);
       const points: SeriesPoint[] = [...buckets.entries()]
         .sort(([a], [b]) => a - b)
         .map(([start, perVariant]) => ({
@@ -331,4 +333,11 @@ export function createExperimentDependencies({
     log: log.child({ component: 'experiment-reports' }),
   });
   return { experiments, experimentReports };
+}
+
+/** Each user's tallies of both teams (a user who saw no item of a team has zeros for it). */
+function pairedTallies(baseline: ReadonlyMap<string, UserTally>, challenger: ReadonlyMap<string, UserTally>): PairedUserTally[] {
+  const none: UserTally = { itemsShown: 0, clicks: 0 };
+  const users = new Set([...baseline.keys(), ...challenger.keys()]);
+  return [...users].map((userId) => ({ baseline: baseline.get(userId) ?? none, challenger: challenger.get(userId) ?? none }));
 }

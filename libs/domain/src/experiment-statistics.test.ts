@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { drawBeta, drawBinomial, drawGeometric, type Uniform } from '../test/random-draws.js';
 import {
+  compareTeams,
   compareVariants,
   ctrWithInterval,
   EXPERIMENT_VERDICT_MINIMUMS,
   interleavingPreference,
   type InterleavingTally,
+  type PairedUserTally,
   type UserTally,
 } from './experiment-statistics.js';
 import { seededRandom } from './seeded-random.js';
@@ -305,5 +307,48 @@ describe('calibration over seeded simulations', () => {
     });
     expect(covered).toBeGreaterThanOrEqual(0.925);
     expect(covered).toBeLessThanOrEqual(0.975);
+  });
+
+  /**
+   * Interleaved lists as a shop produces them: each user has one appetite (Beta-distributed), and
+   * each list shows five items of each team; a team's items are clicked at the user's appetite
+   * times the team's lift. Both teams' CTRs move with the user: the pairing is what compareTeams uses.
+   */
+  const simulateTeams = (users: number, challengerLift: number, uniform: Uniform): PairedUserTally[] =>
+    repeat(users, () => {
+      const appetite = drawBeta(BASELINE.a, BASELINE.b, uniform);
+      const itemsShown = 5 * (1 + drawGeometric(0.3, uniform));
+      return {
+        baseline: { itemsShown, clicks: drawBinomial(itemsShown, appetite, uniform) },
+        challenger: { itemsShown, clicks: drawBinomial(itemsShown, Math.min(1, appetite * challengerLift), uniform) },
+      };
+    });
+
+  it('calls 5 % ± 2.5 % of interleaved team comparisons without a difference significant, pairing each user’s two teams', () => {
+    const uniform = seededRandom(77_077);
+    const paired = shareOf(RUNS, () => compareTeams(simulateTeams(300, 1, uniform)).verdict !== 'no-difference-yet');
+    expect(paired).toBeGreaterThanOrEqual(0.025);
+    expect(paired).toBeLessThanOrEqual(0.075);
+  });
+
+  it('covers the true team difference 95 % ± 2.5 % of the time, with a narrower interval than treating the teams as independent', () => {
+    const uniform = seededRandom(88_088);
+    // Mean appetite 5 %, the challenger's items 1.2 times as attractive: 6 % − 5 % = 0.01.
+    const truth = 0.01;
+    let covered = 0;
+    let narrower = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const users = simulateTeams(300, 1.2, uniform);
+      const { interval } = compareTeams(users);
+      if (interval[0] <= truth && truth <= interval[1]) covered++;
+      const independent = compareVariants(
+        users.map((u) => u.baseline),
+        users.map((u) => u.challenger),
+      ).interval;
+      if (interval[1] - interval[0] < independent[1] - independent[0]) narrower++;
+    }
+    expect(covered / RUNS).toBeGreaterThanOrEqual(0.925);
+    expect(covered / RUNS).toBeLessThanOrEqual(0.975);
+    expect(narrower / RUNS).toBeGreaterThan(0.95);
   });
 });

@@ -196,7 +196,18 @@ export function compareVariants(baseline: readonly UserTally[], challenger: read
     // A side with fewer than two users, or none: nothing is known of the difference but its range.
     return { difference, interval: [Math.min(-1, difference), Math.max(1, difference)], pValue: 1, verdict: 'no-difference-yet' };
   }
-  const variance = base.variance + chal.variance;
+  return comparisonOf(base, chal, base.variance + chal.variance, confidence, enoughData);
+}
+
+/** The difference of two ratio estimates given the variance of that difference: interval, p-value, verdict. */
+function comparisonOf(
+  base: RatioEstimate,
+  chal: RatioEstimate,
+  variance: number,
+  confidence: number,
+  enoughData: boolean,
+): VariantComparison {
+  const difference = chal.ratio - base.ratio;
   let interval: [number, number];
   let pValue: number;
   if (variance > 0) {
@@ -213,6 +224,40 @@ export function compareVariants(baseline: readonly UserTally[], challenger: read
     pValue = difference === 0 ? 1 : 0;
   }
   return { difference, interval, pValue, verdict: verdictOf(difference, interval, pValue, confidence, enoughData) };
+}
+
+/** One user's tallies of both teams of an interleaved experiment: the same user saw both. */
+export interface PairedUserTally {
+  baseline: UserTally;
+  challenger: UserTally;
+}
+
+/**
+ * compareVariants for an interleaved experiment, where every user saw items of both teams: the
+ * two CTRs are not independent samples, so the variance of their difference is that of each user's
+ * linearised difference (the delta method on the paired residuals), not the sum of two variances.
+ * Each user's own tendency to click cancels out, which is what makes interleaving sensitive.
+ * @param confidence - of the two-sided interval. @defaultValue 0.95
+ */
+export function compareTeams(users: readonly PairedUserTally[], confidence = 0.95): VariantComparison {
+  assertConfidence(confidence);
+  const base = estimateTallies(users.map((user) => user.baseline));
+  const chal = estimateTallies(users.map((user) => user.challenger));
+  const enoughData =
+    users.length >= EXPERIMENT_VERDICT_MINIMUMS.usersPerVariant &&
+    base.clickingUsers + chal.clickingUsers >= EXPERIMENT_VERDICT_MINIMUMS.clickingUsers;
+  if (base.variance === undefined || chal.variance === undefined) {
+    const difference = chal.ratio - base.ratio;
+    return { difference, interval: [Math.min(-1, difference), Math.max(1, difference)], pValue: 1, verdict: 'no-difference-yet' };
+  }
+  let squared = 0;
+  for (const { baseline, challenger } of users) {
+    const residual =
+      (challenger.clicks - chal.ratio * challenger.itemsShown) / chal.denominatorSum -
+      (baseline.clicks - base.ratio * baseline.itemsShown) / base.denominatorSum;
+    squared += residual * residual;
+  }
+  return comparisonOf(base, chal, (users.length / (users.length - 1)) * squared, confidence, enoughData);
 }
 
 /**

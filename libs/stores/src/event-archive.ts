@@ -99,7 +99,7 @@ async function appendImpressions(
        INSERT INTO impressions (event_id, user_id, session_id, recommendation_id, product_ids, event_time, arrived_at,
                                 kafka_topic, kafka_partition, kafka_offset)
        SELECT u.event_id, u.user_id, u.session_id, u.recommendation_id,
-              ARRAY(SELECT jsonb_array_elements_text(u.product_ids)), u.event_time, u.arrived_at, $8::text, $9::int, u.kafka_offset
+              ARRAY(SELECT p.id FROM jsonb_array_elements_text(u.product_ids) WITH ORDINALITY AS p(id, n) ORDER BY p.n), u.event_time, u.arrived_at, $8::text, $9::int, u.kafka_offset
        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[], $6::timestamptz[], $7::timestamptz[], $10::bigint[])
             AS u(event_id, user_id, session_id, recommendation_id, product_ids, event_time, arrived_at, kafka_offset)
        ON CONFLICT (event_id) DO NOTHING

@@ -127,7 +127,9 @@ const ACTIONS = `
          COALESCE(l.event_time, a.event_time) AS shown_at, a.through_click
   FROM actions a
   LEFT JOIN LATERAL (
-    SELECT i.product_ids, i.event_time FROM impressions i WHERE i.recommendation_id = a.recommendation_id ORDER BY i.event_time LIMIT 1
+    SELECT i.product_ids, i.event_time FROM impressions i
+    -- The same user's: ids are distinct per user only, and another user's impression must not move this one's positions.
+    WHERE i.recommendation_id = a.recommendation_id AND i.user_id = a.user_id ORDER BY i.event_time LIMIT 1
   ) l ON true
   WHERE NOT EXISTS (SELECT 1 FROM flagged f WHERE f.user_id = a.user_id)`;
 
