@@ -18,9 +18,10 @@ import { randomUuid, type UuidSource } from './uuid.js';
 
 /**
  * Browsers let a page that is going away send at most 64 KiB in beacons and keepalive requests
- * together; requests on the way out stay below that.
+ * together; requests on the way out stay below that, with room for the one batch that may still be
+ * in flight as a keepalive request (KEEPALIVE_BODY_BYTES).
  */
-const EXIT_REQUEST_BYTES = 60 * 1024;
+const EXIT_REQUEST_BYTES = 52 * 1024;
 
 export interface LambdarecClientOptions {
   /** Serving's base URL, for `recommend` (`https://recs.example.com`). */

@@ -57,6 +57,9 @@ function deadline(ms: number, caller: AbortSignal | undefined): { signal: AbortS
 
 const aborted = (cause: unknown) => new LambdarecError(CLIENT_ERROR_CODES.ABORTED, 'the request was aborted', { cause });
 
+/** The largest batch sent as a keepalive request (characters of JSON: bytes for the ASCII that events mostly are). */
+export const KEEPALIVE_BODY_BYTES = 8 * 1024;
+
 /**
  * Posts events to ingest until they are acknowledged: network errors, timeouts, 429 and 5xx are
  * retried with backoff (Retry-After honoured) and the same body, so the same eventIds, which
@@ -79,7 +82,11 @@ export function createEventSender({
   ): Promise<{ accepted?: EventsAccepted; error?: LambdarecError; serverDelayMs?: number | undefined }> {
     const limit = deadline(requestTimeoutMs, signal);
     try {
-      const response = await fetch(url, { method: 'POST', headers, body, signal: limit.signal });
+      // A small batch (a click, a cart) goes as a keepalive request: a click that opens another page
+      // is sent as the page goes, and would be cancelled with it otherwise. Larger ones (imports,
+      // Node) do not count against the browser's keepalive budget.
+      const keepalive = body.length <= KEEPALIVE_BODY_BYTES;
+      const response = await fetch(url, { method: 'POST', headers, body, signal: limit.signal, ...(keepalive ? { keepalive } : {}) });
       if (response.ok) return { accepted: (await response.json()) as EventsAccepted };
       return { error: await errorFromResponse(response, 'POST /events'), serverDelayMs: retryAfterMs(response.headers.get('retry-after')) };
     } catch (err) {

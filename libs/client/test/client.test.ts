@@ -139,6 +139,17 @@ describe('track: batches', () => {
   });
 });
 
+describe('track: requests that outlive the page', () => {
+  it('sends a small batch as a keepalive request, so that a click that opens another page still arrives, and a large one without', async () => {
+    const keepalive: boolean[] = [];
+    const client = clientOf({ fetch: (input, init) => (keepalive.push(init?.keepalive === true), fetch(input, init)) });
+    client.track({ type: 'click', userId: 'u1', productId: 'p1', recommendationId: RECOMMENDATION_ID, position: 0 });
+    await client.flush();
+    await client.sendEvents(Array.from({ length: 200 }, (_, i) => view(`product-with-a-long-name-${i}`)));
+    expect(keepalive).toEqual([true, false]);
+  });
+});
+
 describe('track: retries', () => {
   it('retries 503 and a dropped connection with the same eventIds', async () => {
     server.script.push({ status: 503, headers: { 'retry-after': '0' }, body: { code: 'LREC_STORE_UNAVAILABLE', message: 'later' } });
