@@ -49,6 +49,14 @@ export async function buildBatchApp({
       basicAuth: true,
     },
   });
+  // The operator's pages have buttons that run batches and start or stop experiments, answered
+  // with the browser's cached credentials: no other site may frame them (clickjacking).
+  app.addHook('onSend', async (request, reply) => {
+    if (request.url.startsWith('/admin/')) {
+      reply.header('x-frame-options', 'DENY');
+      reply.header('content-security-policy', "frame-ancestors 'none'");
+    }
+  });
   await app.register(runsRoutes, { runs, queue, credentials, loginThrottle });
   await app.register(experimentsRoutes, { experiments, reports: experimentReports, credentials, loginThrottle });
   await app.register(dashboardPlugin, { queues: [queue as Queue], credentials, loginThrottle });

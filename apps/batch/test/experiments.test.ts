@@ -161,6 +161,11 @@ describe('the experiment report', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<svg class="ctr-chart"');
     expect(page.body).toContain('data-variant="popular"');
+    // Its buttons start and stop experiments: no other site may frame it under the operator's cursor.
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    expect(page.headers['content-security-policy']).toBe("frame-ancestors 'none'");
+    const board = await app.inject({ url: '/admin/queues', headers: { authorization: auth } });
+    expect(board.headers['x-frame-options']).toBe('DENY');
 
     // A run while the experiment runs carries its summary.
     const started = await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } });
