@@ -60,8 +60,12 @@ describe('experiments API', () => {
     expect(second.statusCode).toBe(409);
     expect(second.json()).toMatchObject({ code: 'LREC_EXPERIMENT_ALREADY_RUNNING' });
     expect(second.json().message).toContain('first');
+    // Refused creations draw no tag: a script retrying one cannot use up the 65,535 tags.
+    for (const id of ['refused-1', 'refused-2']) expect((await put(id, AB)).statusCode).toBe(409);
     // Created stopped, it may wait its turn.
-    expect((await put('second', { ...AB, status: 'stopped' })).statusCode).toBe(200);
+    const waiting = await put('second', { ...AB, status: 'stopped' });
+    expect(waiting.statusCode).toBe(200);
+    expect(waiting.json().tag).toBe(first.tag + 1);
 
     const redesigned = await put('first', { ...AB, variants: [AB.variants[0], { ...AB.variants[1], weight: 3 }] });
     expect(redesigned.statusCode).toBe(409);

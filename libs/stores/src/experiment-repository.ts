@@ -66,6 +66,12 @@ export function createExperimentRepository({ pool }: { pool: PgPool }): Experime
             );
           let { rows } = await lock();
           if (rows.length === 0) {
+            // A new experiment that could not run is refused before it draws a tag: a script retrying
+            // the refused creation would otherwise use the tags up. The index still settles races.
+            if (status === 'running') {
+              const other = await client.query<{ experiment_id: string }>(`SELECT experiment_id FROM experiments WHERE status = 'running'`);
+              if (other.rows[0] !== undefined) throw alreadyRunning(other.rows[0].experiment_id, experimentId);
+            }
             await client.query(
               `INSERT INTO experiments (experiment_id, mode, status, variants) VALUES ($1, $2, 'stopped', $3::jsonb)
                ON CONFLICT (experiment_id) DO NOTHING`,
@@ -99,11 +105,7 @@ export function createExperimentRepository({ pool }: { pool: PgPool }): Experime
       } catch (err) {
         if ((err as DatabaseError).code === UNIQUE_VIOLATION && (err as DatabaseError).constraint === ONE_RUNNING_INDEX) {
           const other = await running().catch(() => undefined);
-          throw new LrecError(
-            ERROR_CODES.EXPERIMENT_ALREADY_RUNNING,
-            `experiment ${other?.experimentId ?? 'another'} is running; stop it before starting ${experimentId}`,
-            { statusCode: 409, cause: err },
-          );
+          throw alreadyRunning(other?.experimentId ?? 'another', experimentId, err);
         }
         throw err;
       }
@@ -122,3 +124,9 @@ export function createExperimentRepository({ pool }: { pool: PgPool }): Experime
     running,
   };
 }
+
+const alreadyRunning = (running: string, starting: string, cause?: unknown) =>
+  new LrecError(ERROR_CODES.EXPERIMENT_ALREADY_RUNNING, `experiment ${running} is running; stop it before starting ${starting}`, {
+    statusCode: 409,
+    ...(cause === undefined ? {} : { cause }),
+  });
