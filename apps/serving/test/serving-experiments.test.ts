@@ -56,11 +56,13 @@ const recommend = async (userId: string, query = ''): Promise<RecommendationsAns
 };
 
 /** Runs `definition` as the only running experiment, as serving will see it on its next refresh. */
-async function runExperiment(definition: Omit<ExperimentDefinition, 'status'>): Promise<{ id: string; tag: number }> {
+async function runExperiment(
+  definition: Omit<ExperimentDefinition, 'status'>,
+  id = uniqueName('exp'),
+): Promise<{ id: string; tag: number }> {
   for (const running of await experiments.list()) {
     if (running.status === 'running') await experiments.put(running.experimentId, { ...running, status: 'stopped' });
   }
-  const id = uniqueName('exp');
   const stored = await experiments.put(id, { ...definition, status: 'running' });
   await serving.experiments.refresh();
   return { id, tag: stored.tag };
@@ -150,14 +152,23 @@ describe('an A/B experiment', () => {
   });
 
   it('runs each strategy on the same merge: popular ignores the session and the history, batch-only the session', async () => {
-    const { id } = await runExperiment({
-      mode: 'ab',
-      variants: [
-        { name: 'lambda', weight: 1, strategy: 'lambda', params: {} },
-        { name: 'batch-only', weight: 1, strategy: 'batch-only', params: {} },
-        { name: 'popular', weight: 1, strategy: 'popular', params: {} },
-      ],
-    });
+    // An id that puts the known customers h0 in batch-only and h1 in popular (assignment is by hash).
+    let experimentId = '';
+    for (let n = 0; experimentId === ''; n++) {
+      const candidate = `${uniqueName('strategies')}-${n}`;
+      if (assignVariant(candidate, 'h0', [1, 1, 1]) === 1 && assignVariant(candidate, 'h1', [1, 1, 1]) === 2) experimentId = candidate;
+    }
+    const { id } = await runExperiment(
+      {
+        mode: 'ab',
+        variants: [
+          { name: 'lambda', weight: 1, strategy: 'lambda', params: {} },
+          { name: 'batch-only', weight: 1, strategy: 'batch-only', params: {} },
+          { name: 'popular', weight: 1, strategy: 'popular', params: {} },
+        ],
+      },
+      experimentId,
+    );
     const byVariant = new Map<string, RecommendationsAnswer>();
     while (byVariant.size < 3) {
       const userId = await hatBrowser();
@@ -179,16 +190,13 @@ describe('an A/B experiment', () => {
       expect(answer.items[0]!.productId).toMatch(/^shoe-/);
       expect(answer.items.flatMap((item) => item.reasons).every((r) => !r.startsWith('session:'))).toBe(true);
     }
-    // A known customer: batch-only keeps their history's picks, popular shows best-sellers only.
-    let known: RecommendationsAnswer | undefined;
-    let popular: RecommendationsAnswer | undefined;
-    for (let i = 0; (known === undefined || popular === undefined) && i < 3; i++) {
-      const answer = await recommend(`h${i}`);
-      if (answer.experiment!.variant === 'batch-only') known = answer;
-      if (answer.experiment!.variant === 'popular') popular = answer;
-    }
-    if (known !== undefined) expect(known.items.flatMap((item) => item.reasons).some((r) => r.startsWith('batch:'))).toBe(true);
-    if (popular !== undefined) expect(popular.items.every((item) => item.reasons.every((r) => r === 'popular'))).toBe(true);
+    // Known customers: batch-only keeps their history's picks, popular shows best-sellers only.
+    const known = await recommend('h0');
+    expect(known.experiment).toEqual({ id, variant: 'batch-only' });
+    expect(known.items.flatMap((item) => item.reasons).some((r) => r.startsWith('batch:'))).toBe(true);
+    const popular = await recommend('h1');
+    expect(popular.experiment).toEqual({ id, variant: 'popular' });
+    expect(popular.items.every((item) => item.reasons.every((r) => r === 'popular'))).toBe(true);
   });
 
   it("applies a variant's params: the category boost is the variant's own", async () => {
