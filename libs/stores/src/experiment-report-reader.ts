@@ -19,8 +19,9 @@ export interface AttributedAction {
   /** The list credited: the event's own, or (a purchase without one) that of the click it followed. */
   recommendationId: string;
   /**
-   * The item's place in that list: the event's (or the click's) own, else where the product stands
-   * in the list shown; null when neither says (the product is not in the list, or no list was archived).
+   * The item's place in that list: the event's (or the click's) own when the list shown has the
+   * product there (or no list was archived), else where the list shown has it; null when neither
+   * says (the product is not in the list shown).
    */
   position: number | null;
   /** The purchase's `value`; 0 for other types or when absent. */
@@ -122,7 +123,11 @@ const ACTIONS = `
   ),
   actions AS (SELECT * FROM own UNION ALL SELECT * FROM through_click)
   SELECT a.user_id, a.type, a.recommendation_id::text,
-         COALESCE(a.position, array_position(l.product_ids, a.product_id) - 1) AS position,
+         -- The event's position when the list shown has its product there; else where the list has it
+         -- (a client that counted positions on another list); with no list archived, the event's word.
+         CASE WHEN l.product_ids IS NULL THEN a.position
+              WHEN a.position IS NOT NULL AND l.product_ids[a.position + 1] = a.product_id THEN a.position
+              ELSE array_position(l.product_ids, a.product_id) - 1 END AS position,
          CASE WHEN a.type = 'purchase' THEN a.value END AS value,
          COALESCE(l.event_time, a.event_time) AS shown_at, a.through_click
   FROM actions a
