@@ -87,7 +87,8 @@ export interface LambdarecClient {
   /**
    * Queues an `impression` of the list as shown: the answer's products in order, or the given ones
    * (at most 100). Nothing is queued, and undefined answered, when the answer has no
-   * recommendationId (an older serving) or no products.
+   * recommendationId (an older serving) or no products. In an interleaved experiment (items with a
+   * `team`) show the answer's items in their order, cutting only the end: teams are known by position.
    */
   trackImpression(
     answer: ShownRecommendations,
