@@ -122,6 +122,26 @@ describe('track: batches', () => {
     );
   });
 
+  it('refuses what ingest’s strict schema would: a field it does not know, a position past its bound, a long sessionId, a timestamp that is no date', () => {
+    const client = clientOf();
+    const issuesOf = (event: unknown) => {
+      try {
+        client.track(event as Parameters<LambdarecClient['track']>[0]);
+        return [];
+      } catch (err) {
+        return (err as { issues: { path: unknown[] }[] }).issues.map((issue) => issue.path.join('.'));
+      }
+    };
+    expect(issuesOf({ ...view('p1'), price: 3 })).toEqual(['price']);
+    expect(issuesOf({ ...view('p1'), position: 10_001 })).toEqual(['position']);
+    expect(issuesOf({ ...view('p1'), sessionId: 's'.repeat(129) })).toEqual(['sessionId']);
+    expect(issuesOf({ ...view('p1'), timestamp: 'yesterday' })).toEqual(['timestamp']);
+    expect(
+      issuesOf({ type: 'impression', userId: 'u1', recommendationId: RECOMMENDATION_ID, productIds: ['p1'], productId: 'p1' }),
+    ).toEqual(['productId']);
+    expect(issuesOf({ ...view('p1'), position: 3, sessionId: 's1', timestamp: new Date().toISOString() })).toEqual([]);
+  });
+
   it('sends X-Write-Key with a write key, and Authorization: Bearer with the operator key', async () => {
     await clientOf({ writeKey: 'shop-key' }).sendEvents([view('a')]);
     await clientOf({ operatorKey: 'operator-key' }).sendEvents([view('b')]);
