@@ -98,11 +98,18 @@ const experiments = async (): Promise<Experiment[]> =>
 const statusOf = async (experimentId: string) => (await experiments()).find((e) => e.experimentId === experimentId)?.status;
 
 /** Clicks the row's Start/Stop button and waits for the page to load again. */
+/**
+ * Clicks an experiment's Start/Stop button and waits for its PUT to be answered and the page to load
+ * again. Waiting for the URL alone is not enough: the page may already be at that URL, and then the
+ * wait ends before the PUT does.
+ */
 const toggle = async (page: Page, experimentId: string) => {
+  const reloaded = page.waitForEvent('load');
   await Promise.all([
-    page.waitForURL(`**/admin/experiments?experimentId=${experimentId}`),
+    page.waitForResponse((response) => response.request().method() === 'PUT' && response.url().endsWith(`/experiments/${experimentId}`)),
     page.locator(`table.experiments tr[data-experiment-id="${experimentId}"] button.set-status`).click(),
   ]);
+  await reloaded;
 };
 
 describe('the experiments page in Chromium', () => {
