@@ -13,7 +13,7 @@
  * Figures go to reports/bench/batch.md and batch.json (the summary's shape), with phases, shards
  * and memory in batch-detail.md and batch-detail.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -22,16 +22,9 @@ import { createLogger, createPgPool, type PgPool } from '@lambdarec/clients';
 import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import { createArchiveReader, createBatchRunsRepository, createEventArchive, runMigrations } from '@lambdarec/stores';
 import type { ClickEvent } from '@lambdarec/contracts';
-import { localInfrastructure, WORKSPACE_ROOT } from '@lambdarec/local-stack';
-import {
-  asPartitionBatches,
-  createTestDatabase,
-  createTestTopic,
-  freePort,
-  retailHistory,
-  wideHistory,
-  type TestTopic,
-} from '@lambdarec/testing';
+import { localInfrastructure } from '@lambdarec/local-stack';
+import { asPartitionBatches, createTestDatabase, createTestTopic, retailHistory, wideHistory, type TestTopic } from '@lambdarec/testing';
+import { startBatchProcess } from './batch-process.js';
 import { REPORT_DIR, writeBenchReport, type BenchFigure } from './report.js';
 
 const { values: args } = parseArgs({
@@ -137,40 +130,19 @@ async function baseline(pool: PgPool): Promise<number> {
 }
 
 async function startBatch(databaseUrl: string, queue: string, topic: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/batch/src/main.ts'], {
-    cwd: WORKSPACE_ROOT,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '',
-      LOG_LEVEL: 'warn',
-      PORT: String(port),
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: infra['REDIS_URL']!,
-      KAFKA_BROKERS: infra['KAFKA_BROKERS']!,
-      EVENTS_TOPIC: topic,
-      ARCHIVE_GROUP_ID: `${queue}-archive`,
-      BATCH_QUEUE: queue,
-      BATCH_CRON: '0 0 1 1 *',
-      DASHBOARD_USER: 'bench',
-      DASHBOARD_PASSWORD: password,
-      // Shard settings to compare (BATCH_MIN_SHARDS=4 npm run bench:batch …) reach the workers.
-      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => /^BATCH_(SHARD|MIN|WORKER|HISTORY)/.test(name))),
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  return startBatchProcess({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: infra['REDIS_URL']!,
+    KAFKA_BROKERS: infra['KAFKA_BROKERS']!,
+    EVENTS_TOPIC: topic,
+    ARCHIVE_GROUP_ID: `${queue}-archive`,
+    BATCH_QUEUE: queue,
+    BATCH_CRON: '0 0 1 1 *',
+    DASHBOARD_USER: 'bench',
+    DASHBOARD_PASSWORD: password,
+    // Shard settings to compare (BATCH_MIN_SHARDS=4 npm run bench:batch …) reach the workers.
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => /^BATCH_(SHARD|MIN|WORKER|HISTORY)/.test(name))),
   });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (
-    !(await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  ) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('the batch service did not start');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return { url, child };
 }
 
 async function runOnce(

@@ -9,15 +9,15 @@
  * the report, not the pipeline); the batch service runs as a process, as in production.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { createLogger, createPgPool, type PgPool } from '@lambdarec/clients';
 import type { ExperimentReport } from '@lambdarec/contracts';
 import { assignVariant, encodeRecommendationId, recommendationIdRange, seededRandom } from '@lambdarec/domain';
-import { localInfrastructure, WORKSPACE_ROOT } from '@lambdarec/local-stack';
+import { localInfrastructure } from '@lambdarec/local-stack';
 import { createExperimentRepository, runMigrations } from '@lambdarec/stores';
 import { createTestDatabase, createTestTopic } from '@lambdarec/testing';
+import { startBatchProcess } from './batch-process.js';
 import { writeBenchReport } from './report.js';
 
 const { values: args } = parseArgs({
@@ -119,17 +119,6 @@ async function plainRead(pool: PgPool, tag: number): Promise<number> {
   return performance.now() - started;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const infra = localInfrastructure();
@@ -137,7 +126,7 @@ const db = await createTestDatabase(infra['DATABASE_URL']!, (url) => runMigratio
 const pool = createPgPool({ url: db.url, log, applicationName: 'bench-experiment-report' });
 const topic = await createTestTopic(infra['KAFKA_BROKERS']!.split(','));
 const password = randomBytes(12).toString('base64url');
-let batch: ReturnType<typeof spawn> | undefined;
+let batch: ChildProcess | undefined;
 try {
   const variants = [
     { name: 'popular', weight: 1, strategy: 'popular' as const, params: {} },
@@ -150,37 +139,19 @@ try {
     `archive: ${fmt(written.lists)} lists, ${fmt(written.clicks)} clicks, ${fmt(written.carts)} carts, ${fmt(written.purchases)} purchases (${((performance.now() - started) / 1000).toFixed(1)} s)`,
   );
 
-  const port = await freePort();
-  batch = spawn(process.execPath, ['--import', 'tsx', 'apps/batch/src/main.ts'], {
-    cwd: WORKSPACE_ROOT,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '',
-      LOG_LEVEL: 'warn',
-      PORT: String(port),
-      DATABASE_URL: db.url,
-      REDIS_URL: infra['REDIS_URL']!,
-      KAFKA_BROKERS: infra['KAFKA_BROKERS']!,
-      EVENTS_TOPIC: topic.topic,
-      ARCHIVE_GROUP_ID: `${topic.topic}-archive`,
-      BATCH_QUEUE: `${topic.topic}-queue`,
-      BATCH_CRON: '0 0 1 1 *',
-      DASHBOARD_USER: 'bench',
-      DASHBOARD_PASSWORD: password,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  const service = await startBatchProcess({
+    DATABASE_URL: db.url,
+    REDIS_URL: infra['REDIS_URL']!,
+    KAFKA_BROKERS: infra['KAFKA_BROKERS']!,
+    EVENTS_TOPIC: topic.topic,
+    ARCHIVE_GROUP_ID: `${topic.topic}-archive`,
+    BATCH_QUEUE: `${topic.topic}-queue`,
+    BATCH_CRON: '0 0 1 1 *',
+    DASHBOARD_USER: 'bench',
+    DASHBOARD_PASSWORD: password,
   });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (
-    !(await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  ) {
-    if (batch.exitCode !== null || Date.now() > deadline) throw new Error('the batch service did not start');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  batch = service.child;
+  const url = service.url;
 
   const authorization = `Basic ${Buffer.from(`bench:${password}`).toString('base64')}`;
   const reportMs: number[] = [];
