@@ -18,6 +18,7 @@ import {
   type SessionPolicy,
   type SessionSignal,
 } from '@lambdarec/domain';
+import type { RecommendedItem } from '@lambdarec/contracts';
 import type { SessionEvent } from './protocols.js';
 import type { Basket } from './split.js';
 
@@ -55,6 +56,8 @@ export interface LambdarecModel {
   withPolicy(sessionPolicy: SessionPolicy, weights?: MergeWeights): LambdarecModel;
   /** Recommendations as serving answers them, for a customer with this session at time `at`. */
   recommend(customerId: string, session: readonly SessionEvent[], at: number, k: number): string[];
+  /** The same answer with each item's score and category (what a re-rank after the merge works on). */
+  recommendItems(customerId: string, session: readonly SessionEvent[], at: number, k: number): RecommendedItem[];
 }
 
 export function trainLambdarec(
@@ -76,10 +79,11 @@ function answering(
   sessionPolicy: SessionPolicy,
   weights: MergeWeights | undefined,
 ): LambdarecModel {
-  return {
+  const answer: LambdarecModel = {
     model,
     withPolicy: (otherPolicy, otherWeights) => answering(model, categoryOf, otherPolicy, otherWeights),
-    recommend(customerId, session, at, k) {
+    recommend: (customerId, session, at, k) => answer.recommendItems(customerId, session, at, k).map((item) => item.productId),
+    recommendItems(customerId, session, at, k) {
       const signals: SessionSignal[] = session.map((e) => ({
         eventId: randomUUID(),
         userId: customerId,
@@ -107,7 +111,7 @@ function answering(
         const similar = model.similar.get(seed);
         if (similar !== undefined) similarToRecent.set(seed, similar);
       }
-      const items = mergeRecommendations({
+      return mergeRecommendations({
         personal: model.perUser.get(customerId) ?? [],
         similarToRecent,
         popular: model.popular,
@@ -117,7 +121,7 @@ function answering(
         policy: sessionPolicy,
         weights,
       });
-      return items.map((item) => item.productId);
     },
   };
+  return answer;
 }
