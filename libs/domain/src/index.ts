@@ -21,3 +21,4 @@ export * from './simulated-shopper.js';
 export * from './recommendation-id.js';
 export * from './team-draft.js';
 export * from './experiment-assignment.js';
+export * from './diversity.js';
