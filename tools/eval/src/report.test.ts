@@ -72,6 +72,37 @@ describe('paired intervals in the report', () => {
   });
 });
 
+describe('accuracy against diversity in the report', () => {
+  const withCurve: EvalReport = {
+    ...report,
+    diversityCurve: {
+      variant: 'batch',
+      protocol: 'next-basket',
+      cases: 10,
+      candidates: 20,
+      points: [
+        { lambda: 0, hit: 0.4, ndcg: 0.2, diversity: 0.5 },
+        { lambda: 0.5, hit: 0.35, ndcg: 0.15, diversity: 0.8 },
+      ],
+    },
+  };
+
+  it('renders one row per λ and the command that measures it again', () => {
+    const md = renderMarkdown(withCurve, ['next-basket'], 'session', 'batch');
+    expect(md).toContain('## Accuracy against diversity (MMR by category)');
+    expect(md).toContain('| 0 | 0.400 | 0.200 | 0.500 |');
+    expect(md).toContain('| 0.5 | 0.350 | 0.150 | 0.800 |');
+    expect(md).toContain('Reproduce: `npm run eval -- retail.csv.gz --seed 42`.');
+    expect(renderMarkdown({ ...withCurve, sampleUsers: 30 }, ['next-basket'], 'session', 'batch')).toContain(
+      '`npm run eval -- retail.csv.gz --seed 42 --users 30`',
+    );
+  });
+
+  it('leaves the section out when no curve was measured', () => {
+    expect(renderMarkdown(report, ['next-basket'], 'session', 'batch')).not.toContain('Accuracy against diversity');
+  });
+});
+
 describe('renderHitCurveSvg', () => {
   it('draws one panel per protocol and one line per variant with 20 points, escaping names', () => {
     const svg = renderHitCurveSvg([...report.test, result('a <b> & "c"', 'next-basket', 0.3, 0.1)], ['next-basket', 'rest-of-basket']);

@@ -26,6 +26,25 @@ export interface PairedComparison {
   ndcg: Interval;
 }
 
+/** The batch view re-ranked at one diversity λ: its accuracy and its lists' diversity. */
+export interface DiversityPoint {
+  lambda: number;
+  hit: number;
+  ndcg: number;
+  /** Mean over lists of the share of pairs in a top 10 whose categories differ (as in the tables). */
+  diversity: number;
+}
+
+/** Accuracy against diversity: one variant on one protocol, its answer re-ranked by MMR by category. */
+export interface DiversityCurve {
+  variant: string;
+  protocol: ProtocolName;
+  cases: number;
+  /** How many of the answer's items the re-rank chooses from. */
+  candidates: number;
+  points: DiversityPoint[];
+}
+
 export interface EvalReport {
   dataset: { file: string; rows: number; kept: number; customers: number; products: number; invoices: number };
   seed: number;
@@ -44,6 +63,8 @@ export interface EvalReport {
   /** Paired intervals on the test window. */
   comparisons?: PairedComparison[];
   bootstrap?: { resamples: number; seed: number; confidence: number };
+  /** Accuracy against diversity on the test window. */
+  diversityCurve?: DiversityCurve;
   /** Wall time of the whole `npm run eval`, reading included (set by main). */
   wallSeconds?: number;
   notes: string[];
@@ -91,6 +112,30 @@ function comparisonTables(comparisons: readonly PairedComparison[], protocols: r
     }
   }
   return lines;
+}
+
+/** The command that measures the curve again: the same file, seed, sample and tuning. */
+function reproduceCommand(report: EvalReport): string {
+  const users = report.sampleUsers === null ? '' : ` --users ${report.sampleUsers}`;
+  const tune = report.tuning === undefined ? '' : ' --tune';
+  return `npm run eval -- ${report.dataset.file} --seed ${report.seed}${users}${tune}`;
+}
+
+function diversityCurveSection(report: EvalReport, curve: DiversityCurve): string[] {
+  return [
+    '## Accuracy against diversity (MMR by category)',
+    '',
+    `${curve.variant} on the test window's ${curve.protocol} (${curve.cases} cases): its top ${curve.candidates} re-ranked by ` +
+      'maximal marginal relevance by category at diversity λ (`diversify`, libs/domain/src/diversity.ts), the top 10 scored; ' +
+      'diversity is the mean share of pairs in a list whose categories differ. λ 0 is the answer as served.',
+    '',
+    '| λ | HR@10 | NDCG@10 | diversity |',
+    '|---:|---:|---:|---:|',
+    ...curve.points.map((p) => `| ${p.lambda} | ${f3(p.hit)} | ${f3(p.ndcg)} | ${f3(p.diversity)} |`),
+    '',
+    `Reproduce: \`${reproduceCommand(report)}\`.`,
+    '',
+  ];
 }
 
 /** The uplift of a session-aware variant over the same system without the session. */
@@ -153,6 +198,7 @@ export function renderMarkdown(
       ...comparisonTables(report.comparisons, protocols),
     );
   }
+  if (report.diversityCurve !== undefined) lines.push(...diversityCurveSection(report, report.diversityCurve));
   if (report.baselines !== undefined) {
     lines.push('## Paper baselines (settings chosen on validation)', '');
     for (const [baseline, settings] of Object.entries(report.baselines)) lines.push(`- ${baseline}: ${settings}`);
