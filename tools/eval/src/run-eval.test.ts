@@ -10,6 +10,7 @@ import type { NextBasketRecommender } from './basket-history.js';
 import type { EvalCase } from './protocols.js';
 import {
   askWithSession,
+  DIVERSITY_CURVE_LAMBDAS,
   LAMBDAREC_BATCH,
   LAMBDAREC_SESSION,
   P_POP,
@@ -36,9 +37,9 @@ const START = Date.parse('2011-01-03T09:00:00Z');
 /**
  * A small shop in the UCI layout where customers re-buy: each has a few staple products they
  * reorder most visits, plus products bought together in pairs (2k, 2k+1). Seeded, so every run
- * writes the same file.
+ * writes the same file. Product p's category (the description's last word) is categories[p mod their count].
  */
-function syntheticRetailCsv(customers = 120, products = 60, days = 300): string {
+function syntheticRetailCsv(customers = 120, products = 60, days = 300, categories: readonly string[] = ['BOXED']): string {
   const random = seededRandom(7);
   const rows = ['InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country'];
   let invoice = 540000;
@@ -53,16 +54,17 @@ function syntheticRetailCsv(customers = 120, products = 60, days = 300): string 
       if (random() < 0.8) items.add(pair + 1);
       const at = new Date(START + day * DAY).toISOString().replace('T', ' ').slice(0, 19);
       invoice++;
-      for (const p of items) rows.push(`${invoice},${code(p)},"THING ${p}, BOXED",2,${at},1.25,${13000 + c}.0,United Kingdom`);
+      for (const p of items)
+        rows.push(`${invoice},${code(p)},"THING ${p}, ${categories[p % categories.length]}",2,${at},1.25,${13000 + c}.0,United Kingdom`);
     }
   }
   return `${rows.join('\n')}\n`;
 }
 
-async function writeSynthetic(): Promise<string> {
+async function writeSynthetic(categories?: readonly string[]): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'lambdarec-eval-'));
   const file = path.join(dir, 'synthetic.csv');
-  await writeFile(file, syntheticRetailCsv());
+  await writeFile(file, syntheticRetailCsv(undefined, undefined, undefined, categories));
   return file;
 }
 
@@ -99,6 +101,32 @@ describe('runEval on a small re-buying shop', () => {
     expect(find(LAMBDAREC_BATCH, 'next-basket')!.scores.ndcg).toBeGreaterThan(find('popularity', 'next-basket')!.scores.ndcg);
     // The cart's pair partner is the best guess for the rest of the basket: the session must help.
     expect(find(LAMBDAREC_SESSION, 'rest-of-basket')!.scores.hit).toBeGreaterThan(find(LAMBDAREC_BATCH, 'rest-of-basket')!.scores.hit);
+    // The accuracy/diversity curve starts from the batch view as served (one category here: nothing to spread).
+    const curve = report.diversityCurve!;
+    const batch = find(LAMBDAREC_BATCH, 'next-basket')!;
+    expect(curve.points.map((p) => p.lambda)).toEqual(DIVERSITY_CURVE_LAMBDAS);
+    expect(curve.cases).toBe(batch.cases);
+    expect(curve.points[0]!.hit).toBeCloseTo(batch.scores.hit, 12);
+    expect(curve.points[0]!.ndcg).toBeCloseTo(batch.scores.ndcg, 12);
+    expect(curve.points[0]!.diversity).toBeCloseTo(batch.beyond!.diversity, 12);
+    expect(curve.points.at(-1)!.diversity).toBeGreaterThanOrEqual(curve.points[0]!.diversity);
+  }, 30_000);
+
+  it('measures accuracy against diversity: re-ranking by category makes the lists more diverse', async () => {
+    const file = await writeSynthetic(['MUG', 'BAG', 'CARD']);
+    const { lines, stats } = await loadOnlineRetail(file);
+    const report = await runEval(lines, stats, file, { seed: 1, testDays: 60, validationDays: 60, searches: SMALL_SEARCHES });
+    const batch = report.test.find((r) => r.variant === LAMBDAREC_BATCH && r.protocol === 'next-basket')!;
+    const [undiversified, ...diversified] = report.diversityCurve!.points;
+    expect(undiversified!.lambda).toBe(0);
+    expect(undiversified!.hit).toBeCloseTo(batch.scores.hit, 12);
+    expect(undiversified!.ndcg).toBeCloseTo(batch.scores.ndcg, 12);
+    expect(undiversified!.diversity).toBeCloseTo(batch.beyond!.diversity, 12);
+    expect(diversified.at(-1)!.diversity).toBeGreaterThan(undiversified!.diversity);
+    for (const point of diversified) {
+      for (const v of [point.hit, point.ndcg, point.diversity]) expect(v).toBeGreaterThanOrEqual(0);
+      expect(point.diversity).toBeLessThanOrEqual(1);
+    }
   }, 30_000);
 
   it('gives the same figures for the same seed (deterministic)', async () => {
@@ -108,6 +136,7 @@ describe('runEval on a small re-buying shop', () => {
     const [a, b] = [await runEval(lines, stats, file, options), await runEval(lines, stats, file, options)];
     expect(a.test).toEqual(b.test);
     expect(a.comparisons).toEqual(b.comparisons);
+    expect(a.diversityCurve).toEqual(b.diversityCurve);
   }, 30_000);
 });
 

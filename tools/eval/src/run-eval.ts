@@ -7,13 +7,14 @@ import {
   DEFAULT_BATCH_POLICY,
   DEFAULT_MERGE_WEIGHTS,
   DEFAULT_SESSION_POLICY,
+  diversify,
   type BatchPolicy,
   type MergeWeights,
   type SessionPolicy,
 } from '@lambdarec/domain';
 import type { NextBasketRecommender } from './basket-history.js';
 import { itemKnnBaseline, popularityBaseline, purchaseHistories, repeatThenKnnBaseline, type Recommender } from './baselines.js';
-import { createBeyondAccuracy, type BeyondAccuracyAccumulator } from './beyond-accuracy.js';
+import { createBeyondAccuracy, intraListDiversity, type BeyondAccuracyAccumulator } from './beyond-accuracy.js';
 import { pairedBootstrap } from './bootstrap.js';
 import { categoryFromDescription, type CleaningStats, type PurchaseLine } from './dataset.js';
 import { trainLambdarec, type LambdarecModel } from './lambdarec.js';
@@ -21,7 +22,7 @@ import { MetricAccumulator, scoreList } from './metrics.js';
 import { personalPopularityBaseline } from './p-pop.js';
 import type { PeerRunner } from './peers.js';
 import { buildCases, PROTOCOLS, type EvalCase, type ProtocolName } from './protocols.js';
-import type { EvalReport, PairedComparison, VariantResult } from './report.js';
+import type { DiversityCurve, EvalReport, PairedComparison, VariantResult } from './report.js';
 import { coordinateSearch, type SearchResult, type SearchStage } from './coordinate-search.js';
 import { buildTifuVectors, tifuHistories, tifuKnnRecommender, type TifuKnnSettings, type TifuVectors } from './tifu-knn.js';
 import { buildUpcfIndex, upcfRecommender, type UpcfSettings } from './up-cf.js';
@@ -37,6 +38,8 @@ export const WITH_SESSION = ' + session';
 const TOP = 20;
 const SESSION_PROTOCOLS = ['after-purchase-session', 'rest-of-basket'] as const;
 const BOOTSTRAP_RESAMPLES = 1000;
+/** The diversity λ at which the batch view's answer is re-ranked for the accuracy/diversity curve. */
+export const DIVERSITY_CURVE_LAMBDAS: readonly number[] = [0, 0.1, 0.2, 0.3, 0.5, 0.7];
 
 export interface LambdarecSettings {
   batch: BatchPolicy;
@@ -295,6 +298,41 @@ function lambdarecVariants(model: LambdarecModel) {
   ];
 }
 
+/**
+ * Accuracy against diversity: the batch view's top 20 for each next basket of the run, re-ranked
+ * by MMR by category at each λ and its top 10 scored. The merge runs once per case and the
+ * re-ranks reuse its answer, so the curve costs one more pass of the batch view.
+ */
+function diversityCurve(run: SplitRun, model: LambdarecModel, categoryOf: (productId: string) => string | null): DiversityCurve {
+  const cases = run.cases.get('next-basket')!;
+  const accuracy = DIVERSITY_CURVE_LAMBDAS.map(() => new MetricAccumulator(10, TOP));
+  const diversity = DIVERSITY_CURVE_LAMBDAS.map(() => ({ sum: 0, lists: 0 }));
+  for (const c of cases) {
+    const answer = model.recommendItems(c.customerId, [], c.at, TOP);
+    DIVERSITY_CURVE_LAMBDAS.forEach((lambda, i) => {
+      const ranked = diversify(answer, lambda, TOP).map((item) => item.productId);
+      accuracy[i]!.add(ranked, c.target);
+      // As the tables measure it: lists whose products have no category to compare are left out.
+      const ild = intraListDiversity(ranked.slice(0, 10), categoryOf);
+      if (ild !== undefined) {
+        diversity[i]!.sum += ild;
+        diversity[i]!.lists++;
+      }
+    });
+  }
+  return {
+    variant: LAMBDAREC_BATCH,
+    protocol: 'next-basket',
+    cases: cases.length,
+    candidates: TOP,
+    points: DIVERSITY_CURVE_LAMBDAS.map((lambda, i) => {
+      const { hit, ndcg } = accuracy[i]!.means();
+      const { sum, lists } = diversity[i]!;
+      return { lambda, hit, ndcg, diversity: lists === 0 ? 0 : sum / lists };
+    }),
+  };
+}
+
 /** Peers (optional): each model's parameters picked by NDCG@10 on next-basket in the validation window. */
 const PEER_GRID: ReadonlyArray<{ name: string; model: 'bm25' | 'als'; params: Record<string, number> }> = [
   ...[20, 100, 1000].map((k) => ({ name: 'implicit BM25 item-item', model: 'bm25' as const, params: { k } })),
@@ -430,16 +468,22 @@ export async function runEval(
     options.onStepDone?.(
       `trained lambdarec (${label}): ${model.model.stats.items} items, ${model.model.stats.similarityPairs} similar pairs`,
     );
-    return score(run, [...baselineVariants(run), ...peers, ...lambdarecVariants(model)], label, options, { categoryOf, perCase });
+    const results = score(run, [...baselineVariants(run), ...peers, ...lambdarecVariants(model)], label, options, { categoryOf, perCase });
+    return { results, model };
   };
 
   let peers: Awaited<ReturnType<typeof peerRecommenders>> | undefined;
   if (options.peers !== undefined) peers = await peerRecommenders(options.peers, validation, test, options);
 
-  const validationResults = await runSplit(validation, 'validation', [], new Map());
+  const { results: validationResults } = await runSplit(validation, 'validation', [], new Map());
   const testCases: CaseScores = new Map();
-  const testResults = await runSplit(test, 'test', peers?.variants ?? [], testCases);
+  const { results: testResults, model: testModel } = await runSplit(test, 'test', peers?.variants ?? [], testCases);
   const comparisons = pairedComparisons(testResults, testCases, options.seed);
+  const curveStarted = performance.now();
+  const curve = diversityCurve(test, testModel, categoryOf);
+  options.onStepDone?.(
+    `diversity curve (test, next-basket): ${curve.cases} cases at λ ${DIVERSITY_CURVE_LAMBDAS.join(', ')} in ${((performance.now() - curveStarted) / 1000).toFixed(1)} s`,
+  );
   const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   return {
     dataset: { file, ...stats },
@@ -463,6 +507,7 @@ export async function runEval(
     baselineTuningSeconds,
     comparisons,
     bootstrap: { resamples: BOOTSTRAP_RESAMPLES, seed: options.seed, confidence: 0.95 },
+    diversityCurve: curve,
     notes: [
       'next-basket: the first invoice after the cutoff, from the history alone. after-purchase-session: that invoice streamed as purchases, the target is the one after it. rest-of-basket: the first half of that invoice streamed as add_to_cart, the target is the rest.',
       'Baselines and peers see the history only; "lambdarec batch + session" is what serving answers with the speed layer\'s session, through the same domain functions.',
