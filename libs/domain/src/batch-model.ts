@@ -1,5 +1,6 @@
 import type { BatchPolicy } from './batch-policy.js';
 import { CooccurrenceShard } from './co-occurrence.js';
+import { CustomerNeighbourIndex, CustomerVectorsBuilder } from './customer-neighbours.js';
 import { topPopular, topPopularByCategory } from './popularity.js';
 import { ProductFactsAccumulator } from './product-facts.js';
 import { repurchaseTable, type RepurchaseTable } from './repurchase-table.js';
@@ -59,8 +60,9 @@ export function computeBatchModel(
 
   const perUser = new Map<string, ScoredItem[]>();
   const index = new SimilarityIndex(similarInOrder);
+  const customers = customerIndex(histories, products, asOf, policy);
   for (const { userId, rows } of histories) {
-    const list = userRecommendations(userSignals(rows, asOf, policy), index, categoryOf, policy);
+    const list = userRecommendations(userSignals(rows, asOf, policy), index, categoryOf, policy, { userId, customers });
     if (list.length > 0) perUser.set(userId, list);
   }
   const all = facts.facts();
@@ -72,4 +74,26 @@ export function computeBatchModel(
     repurchase: repurchaseTable(all),
     stats: { users: histories.length, items: products.length, similarityPairs: orderedPairs / 2 },
   };
+}
+
+/** Every user's re-buy vector over the run's product numbers, as the user-lists stage writes them. */
+export function customerIndex(
+  histories: ReadonlyArray<{ userId: string; rows: readonly Interaction[] }>,
+  products: readonly string[],
+  asOf: number,
+  policy: BatchPolicy,
+): CustomerNeighbourIndex {
+  const numberOf = new Map(products.map((id, number) => [id, number]));
+  const vectors = new CustomerVectorsBuilder();
+  for (const { userId, rows } of histories) {
+    const { numbers, values } = numberedRebuyVector(userSignals(rows, asOf, policy).rebuy, numberOf);
+    if (numbers.length > 0) vectors.add(userId, numbers, values);
+  }
+  return new CustomerNeighbourIndex(products, vectors.build(), policy);
+}
+
+/** A re-buy vector as product numbers (ascending) and weights: the form the batch stores between stages. */
+export function numberedRebuyVector(rebuy: ReadonlyMap<string, number>, numberOf: ReadonlyMap<string, number>) {
+  const entries = [...rebuy].map(([id, value]) => [numberOf.get(id)!, value] as const).sort((a, b) => a[0] - b[0]);
+  return { numbers: entries.map(([number]) => number), values: entries.map(([, value]) => value) };
 }

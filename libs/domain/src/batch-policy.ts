@@ -1,4 +1,7 @@
-export interface BatchPolicy {
+import type { CustomerNeighbourPolicy } from './customer-neighbours.js';
+import type { RebuyVectorPolicy } from './rebuy-vector.js';
+
+export interface BatchPolicy extends RebuyVectorPolicy, CustomerNeighbourPolicy {
   /** Similar items kept per product. @defaultValue 50 */
   similarPerItem: number;
   /** Recommendations kept per user. @defaultValue 50 */
@@ -19,8 +22,10 @@ export interface BatchPolicy {
    */
   profileHalfLifeMs: number;
   /**
-   * Weight of similar items against the user's own re-buys, each side normalised to its best.
-   * Tuned on the eval's validation window (`npm run eval -- --tune`). @defaultValue 0.3
+   * Weight of similar items against the user's personal scores (re-buys blended with their
+   * nearest customers'), each side normalised to its best. Small since the customers' blend came
+   * in: on the eval's validation window 0 to 0.1 tie, and similar items still rank the users
+   * without purchases. @defaultValue 0.05
    */
   neighbourWeight: number;
 }
@@ -33,5 +38,12 @@ export const DEFAULT_BATCH_POLICY: Readonly<BatchPolicy> = {
   maxItemsPerUser: 100,
   interestHalfLifeMs: 14 * 24 * 60 * 60 * 1000,
   profileHalfLifeMs: 365 * 24 * 60 * 60 * 1000,
-  neighbourWeight: 0.3,
+  neighbourWeight: 0.05,
+  rebuyGroupSize: 3,
+  rebuyWithinGroupDecay: 1,
+  rebuyAcrossGroupDecay: 0.4,
+  customerNeighbours: 50,
+  ownRebuyWeight: 0.1,
+  neighbourQueryProducts: 100,
+  neighbourPostings: 1000,
 };

@@ -12,6 +12,8 @@ export * from './user-ranking.js';
 export * from './popularity.js';
 export * from './repurchase-table.js';
 export * from './batch-model.js';
+export * from './rebuy-vector.js';
+export * from './customer-neighbours.js';
 export * from './repurchase.js';
 export * from './seeded-random.js';
 export * from './order.js';

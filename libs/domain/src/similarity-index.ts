@@ -65,7 +65,8 @@ export class SimilarityIndex {
   }
 
   /**
-   * One user's best `n` candidates: their purchases (`purchased`: product → re-buy score) plus
+   * One user's best `n` candidates: their personal scores (`personal`: product → score; bought
+   * before unless `bought` says otherwise, and then explained by `because`) plus
    * `neighbourWeight` × the summed neighbours of `seeds` (each seed weighted by its interest
    * relative to the strongest, neighbour sums normalised to the strongest), ranked by score, ties
    * by name. All arithmetic happens in the order of the definition, so the scores are exactly
@@ -73,24 +74,26 @@ export class SimilarityIndex {
    */
   topCandidates(
     seeds: ReadonlyArray<readonly [productId: string, interest: number]>,
-    purchased: ReadonlyMap<string, number>,
+    personal: ReadonlyMap<string, number>,
     neighbourWeight: number,
     n: number,
+    { bought, because }: { bought?: ReadonlySet<string>; because?: string | undefined } = {},
   ): RankedCandidate[] {
+    const isBought = (productId: string) => bought === undefined || bought.has(productId);
     const touched = this.#accumulate(seeds);
     let top = 0;
     for (let k = 0; k < touched; k++) top = Math.max(top, this.#sum[this.#touched[k]!]!);
-    const BOUGHT = 2;
-    // Purchases that are also neighbours get their neighbour value added; the others stand alone.
+    const PERSONAL = 2;
+    // Personal candidates that are also neighbours get their neighbour value added; the others stand alone.
     const aloneIds = this.#aloneIds;
     aloneIds.length = 0;
     let aloneScores = this.#aloneScores;
-    if (aloneScores.length < purchased.size)
-      aloneScores = this.#aloneScores = new Float64Array(Math.max(purchased.size, aloneScores.length * 2));
-    for (const [productId, score] of purchased) {
+    if (aloneScores.length < personal.size)
+      aloneScores = this.#aloneScores = new Float64Array(Math.max(personal.size, aloneScores.length * 2));
+    for (const [productId, score] of personal) {
       const index = this.#indexOf.get(productId);
       if (top > 0 && index !== undefined && this.#seen[index] === 1) {
-        this.#seen[index] = BOUGHT;
+        this.#seen[index] = PERSONAL;
         this.#final[index] = score;
       } else {
         aloneScores[aloneIds.length] = score;
@@ -103,7 +106,7 @@ export class SimilarityIndex {
       for (let k = 0; k < touched; k++) {
         const to = this.#touched[k]!;
         const value = (neighbourWeight * this.#sum[to]!) / top;
-        this.#final[to] = this.#seen[to] === BOUGHT ? this.#final[to]! + value : value;
+        this.#final[to] = this.#seen[to] === PERSONAL ? this.#final[to]! + value : value;
         if (this.#final[to]! > 0) scores[count++] = this.#final[to]!;
       }
     }
@@ -120,7 +123,7 @@ export class SimilarityIndex {
         ranked.push({
           productId: this.#products[to]!,
           score,
-          bought: this.#seen[to] === BOUGHT,
+          bought: this.#seen[to] === PERSONAL && isBought(this.#products[to]!),
           because: this.#products[this.#because[to]!]!,
         });
       }
@@ -128,7 +131,11 @@ export class SimilarityIndex {
     }
     for (let k = 0; k < aloneIds.length; k++) {
       const score = aloneScores[k]!;
-      if (score > 0 && score >= cutoff) ranked.push({ productId: aloneIds[k]!, score, bought: true, because: undefined });
+      if (score > 0 && score >= cutoff) {
+        const productId = aloneIds[k]!;
+        const wasBought = isBought(productId);
+        ranked.push({ productId, score, bought: wasBought, because: wasBought ? undefined : because });
+      }
     }
     ranked.sort((x, y) => y.score - x.score || byName(x.productId, y.productId));
     if (ranked.length > n) ranked.length = n;
@@ -222,6 +229,9 @@ export interface RankedCandidate {
   score: number;
   /** The user bought it before (a re-buy candidate). */
   bought: boolean;
-  /** The seed that contributed most, when it is also a neighbour. */
+  /**
+   * The seed that contributed most, when it is also a neighbour; for a product only customers
+   * like the user bought, the user's product those customers weigh most.
+   */
   because: string | undefined;
 }

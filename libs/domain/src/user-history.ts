@@ -9,6 +9,12 @@ export interface Interaction {
   /** Latest event time of this (user, product, type) in epoch ms. */
   lastAt: number;
   category: string | null;
+  /**
+   * Purchases only: the UTC days (days since 1970-01-01, ascending, distinct) on which the user
+   * bought the product. A day's purchases are one basket for the re-buy vector; without them (an
+   * older caller) the product counts as bought once, on the day of `lastAt`.
+   */
+  purchaseDays?: readonly number[] | undefined;
 }
 
 /** One user's interactions, every type and product: the unit a batch shard streams. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES } from '@lambdarec/contracts';
-import { computeBatchModel } from './batch-model.js';
+import { computeBatchModel, customerIndex } from './batch-model.js';
+import { utcDay } from './rebuy-vector.js';
 import { BOUGHT_BEFORE_REASON } from './scored-item.js';
 import { seededRandom } from './seeded-random.js';
 import { SimilarityIndex } from './similarity-index.js';
@@ -71,38 +72,61 @@ describe('computeBatchModel per-user lists', () => {
     expect(full!.every((item, i) => i === 0 || full![i - 1]!.score >= item.score)).toBe(true);
   });
 
-  it("a customer's own re-bought products are in their list as 'batch:bought-before', ranked by how often they bought them", () => {
+  it("a customer's own re-bought products are in their list as 'batch:bought-before', ranked by how many baskets held them", () => {
+    const day = utcDay(AS_OF);
     const rows = [
-      buildInteraction({ userId: 'me', productId: 'once', type: 'purchase', count: 1 }),
-      buildInteraction({ userId: 'me', productId: 'thrice', type: 'purchase', count: 3 }),
-      buildInteraction({ userId: 'me', productId: 'twice', type: 'purchase', count: 2 }),
+      buildInteraction({ userId: 'me', productId: 'once', type: 'purchase', count: 5, purchaseDays: [day] }),
+      buildInteraction({ userId: 'me', productId: 'thrice', type: 'purchase', count: 3, purchaseDays: [day - 2, day - 1, day] }),
+      buildInteraction({ userId: 'me', productId: 'twice', type: 'purchase', count: 2, purchaseDays: [day - 1, day] }),
     ];
     const list = computeBatchModel(rows, AS_OF, policy).perUser.get('me');
     expect(list?.map((item) => item.productId)).toEqual(['thrice', 'twice', 'once']);
     for (const item of list!) expect(item.reasons[0]).toBe(BOUGHT_BEFORE_REASON);
   });
 
-  it("a re-buy candidate scores the customer's purchases of it against their most bought product", () => {
+  it("a re-buy candidate scores the customer's re-buy vector against their strongest product", () => {
+    const day = utcDay(AS_OF);
+    // Four baskets in groups of 3: the oldest alone weighs r_g / 2 = 0.2, the newer three 1/6 each.
     const rows = [
-      buildInteraction({ userId: 'me', productId: 'staple', type: 'purchase', count: 4 }),
-      buildInteraction({ userId: 'me', productId: 'treat', type: 'purchase', count: 1 }),
+      buildInteraction({ userId: 'me', productId: 'staple', type: 'purchase', count: 4, purchaseDays: [day - 3, day - 2, day - 1, day] }),
+      buildInteraction({ userId: 'me', productId: 'treat', type: 'purchase', count: 1, purchaseDays: [day - 3] }),
     ];
-    // Without the neighbour side, only the re-buys count.
-    const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0 }).perUser.get('me');
-    expect(list?.map((item) => [item.productId, item.score])).toEqual([
-      ['staple', 1],
-      ['treat', 0.25],
-    ]);
+    // Without similar items and other customers, only the user's own vector counts.
+    const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0, customerNeighbours: 0 }).perUser.get('me');
+    expect(list?.map((item) => item.productId)).toEqual(['staple', 'treat']);
+    expect(list?.[0]?.score).toBe(1);
+    expect(list?.[1]?.score).toBeCloseTo(0.2 / 0.7, 12);
   });
 
-  it('a purchase one profile half-life old counts half as much as a fresh one', () => {
+  it('a product of the newest group of baskets outweighs one bought as often in the group before by r_g', () => {
+    const day = utcDay(AS_OF);
     const rows = [
-      buildInteraction({ userId: 'me', productId: 'fresh', type: 'purchase', lastAt: AS_OF }),
-      buildInteraction({ userId: 'me', productId: 'last-year', type: 'purchase', lastAt: AS_OF - policy.profileHalfLifeMs }),
+      buildInteraction({ userId: 'me', productId: 'old', type: 'purchase', purchaseDays: [day - 5] }),
+      buildInteraction({ userId: 'me', productId: 'x', type: 'purchase', purchaseDays: [day - 4, day - 3, day - 2, day - 1] }),
+      buildInteraction({ userId: 'me', productId: 'new', type: 'purchase', purchaseDays: [day] }),
+    ];
+    const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0, customerNeighbours: 0 }).perUser.get('me')!;
+    const scoreOf = (productId: string) => list.find((item) => item.productId === productId)!.score;
+    expect(scoreOf('old') / scoreOf('new')).toBeCloseTo(policy.rebuyAcrossGroupDecay, 12);
+  });
+
+  it('a product only the customers most like the user bought joins their list, explained by the product they share', () => {
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'P', type: 'purchase' }),
+      buildInteraction({ userId: 'o1', productId: 'P', type: 'purchase' }),
+      buildInteraction({ userId: 'o1', productId: 'N', type: 'purchase', lastAt: AS_OF - 400 * DAY }),
+      // A customer sharing nothing with me is no neighbour of mine, however close their vector.
+      buildInteraction({ userId: 'stranger', productId: 'S', type: 'purchase' }),
     ];
     const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0 }).perUser.get('me');
-    expect(list?.map((item) => item.productId)).toEqual(['fresh', 'last-year']);
-    expect(list?.[1]?.score).toBeCloseTo(0.5, 10);
+    // o1's two baskets form one group (m 3, r_b 1): N and P weigh 1/2 each. Mine: P weighs 1.
+    // P: α · 1 + (1 − α) · 1/2; N: (1 − α) · 1/2; scores are normalised to the strongest.
+    expect(list?.map((item) => [item.productId, item.reasons])).toEqual([
+      ['P', [BOUGHT_BEFORE_REASON]],
+      ['N', ['batch:similar-to:P']],
+    ]);
+    const alpha = policy.ownRebuyWeight;
+    expect(list?.[1]?.score).toBeCloseTo(((1 - alpha) * 0.5) / (alpha + (1 - alpha) * 0.5), 12);
   });
 
   it('a customer whose purchases have no neighbours still gets them back as re-buy candidates', () => {
@@ -149,8 +173,9 @@ describe('computeBatchModel per-user lists', () => {
       buildInteraction({ userId: 'o1', productId: 'P', type: 'purchase' }),
       buildInteraction({ userId: 'o1', productId: 'N', type: 'purchase' }),
     ];
+    // Without other customers' vectors: N comes only as a similar item.
     const scored = (neighbourWeight: number) =>
-      computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight })
+      computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight, customerNeighbours: 0 })
         .perUser.get('me')
         ?.map((item) => [item.productId, item.score, item.reasons]);
     expect(scored(0.3)).toEqual([
@@ -210,9 +235,17 @@ describe('rankUser', () => {
     const model = computeBatchModel(rows, AS_OF, { ...policy, topNPerUser: 10 });
     const index = new SimilarityIndex(model.similar);
     const categoryOf = new Map<string, string | null>();
-    for (const { userId, rows: history } of groupByUser(rows)) {
-      const ranked = rankUser(userProfile(history, AS_OF, policy), index, { ...policy, topNPerUser: 10 });
-      const items = userRecommendations(userSignals(history, AS_OF, policy), index, categoryOf, { ...policy, topNPerUser: 10 });
+    const histories = groupByUser(rows);
+    const customers = customerIndex(histories, [...new Set(rows.map((row) => row.productId))].sort(), AS_OF, policy);
+    for (const { userId, rows: history } of histories) {
+      const ranked = rankUser(userProfile(history, AS_OF, policy), index, { ...policy, topNPerUser: 10 }, { userId, customers });
+      const items = userRecommendations(
+        userSignals(history, AS_OF, policy),
+        index,
+        categoryOf,
+        { ...policy, topNPerUser: 10 },
+        { userId, customers },
+      );
       expect(
         ranked.map((candidate) => ({
           productId: candidate.productId,

@@ -1,22 +1,30 @@
 import type { BatchPolicy } from './batch-policy.js';
+import type { CustomerNeighbourIndex } from './customer-neighbours.js';
 import { BOUGHT_BEFORE_REASON, SIMILAR_TO_REASON, type ScoredItem } from './scored-item.js';
 import type { RankedCandidate, SimilarityIndex } from './similarity-index.js';
 import { strongestFirst } from './strongest-first.js';
 import type { UserProfile } from './user-signals.js';
 
+/** Who the user is among the run's customers: their id and the index of everyone's re-buy vectors. */
+export interface CustomerContext {
+  userId: string;
+  customers: CustomerNeighbourIndex;
+}
+
 /**
- * One user's recommendations: re-buy candidates (their decayed purchases, normalised to the
- * strongest) plus `neighbourWeight` × neighbour candidates (similarities weighted by the profile,
- * normalised to the strongest), best first, `topNPerUser` of them. A product can be both; its
- * reasons then say both (`reasonsOf`).
+ * One user's recommendations: personal candidates (their re-buy vector blended with their
+ * nearest customers', normalised to the strongest) plus `neighbourWeight` × similar items
+ * (similarities weighted by the profile, normalised to the strongest), best first, `topNPerUser`
+ * of them. A product can be both; its reasons then say both (`reasonsOf`).
  */
 export function userRecommendations(
   profile: UserProfile,
   similar: SimilarityIndex,
   categoryOf: ReadonlyMap<string, string | null>,
   policy: BatchPolicy,
+  customer?: CustomerContext,
 ): ScoredItem[] {
-  return rankUser(profile, similar, policy).map((candidate) => ({
+  return rankUser(profile, similar, policy, customer).map((candidate) => ({
     productId: candidate.productId,
     score: candidate.score,
     category: categoryOf.get(candidate.productId) ?? null,
@@ -29,15 +37,25 @@ export function userRecommendations(
  * and order. The batch service writes these as they are, since making the reason strings only for
  * the writer to abbreviate them again was a third of its time per user.
  */
-export function rankUser({ profile, purchases }: UserProfile, similar: SimilarityIndex, policy: BatchPolicy): RankedCandidate[] {
-  const purchased = new Map<string, number>();
-  let topPurchase = 0;
-  // Math.max, not a comparison: a NaN amount makes the top NaN, and then nothing is a re-buy.
-  for (const amount of purchases.values()) topPurchase = Math.max(topPurchase, amount);
-  if (topPurchase > 0) for (const [productId, amount] of purchases) purchased.set(productId, amount / topPurchase);
+export function rankUser(
+  { profile, purchases, rebuy }: UserProfile,
+  similar: SimilarityIndex,
+  policy: BatchPolicy,
+  customer?: CustomerContext,
+): RankedCandidate[] {
+  // Without the other customers (a caller ranking one user alone), the user's own vector is all.
+  const blend = customer === undefined ? { scores: rebuy, sharedMost: undefined } : customer.customers.blend(customer.userId, rebuy);
+  const personal = new Map<string, number>();
+  let top = 0;
+  // Math.max, not a comparison: a NaN score makes the top NaN, and then nothing is personal.
+  for (const score of blend.scores.values()) top = Math.max(top, score);
+  if (top > 0) for (const [productId, score] of blend.scores) personal.set(productId, score / top);
   const seeds = strongestFirst(profile);
   if (seeds.length > policy.maxItemsPerUser) seeds.length = policy.maxItemsPerUser;
-  return similar.topCandidates(seeds, purchased, policy.neighbourWeight, policy.topNPerUser);
+  return similar.topCandidates(seeds, personal, policy.neighbourWeight, policy.topNPerUser, {
+    bought: new Set(purchases.keys()),
+    because: blend.sharedMost,
+  });
 }
 
 /** Why a ranked candidate is in a user's list: bought before, similar to its strongest seed, or both. */

@@ -1,5 +1,6 @@
 import type { BatchPolicy } from './batch-policy.js';
 import { strongestFirst } from './strongest-first.js';
+import { rebuyVector } from './rebuy-vector.js';
 import type { Interaction } from './user-history.js';
 import { decayFactor, eventWeight } from './weights.js';
 
@@ -9,21 +10,23 @@ export interface UserSignals {
   cooccurrence: Array<readonly [productId: string, weight: number]>;
   /** Interest decayed by the profile half-life: the seeds of the user's neighbours. */
   profile: Map<string, number>;
-  /** Purchases decayed by the profile half-life: the re-buy candidates. */
+  /** Purchases decayed by the profile half-life: what the user bought. */
   purchases: Map<string, number>;
+  /** Time-decayed basket frequencies of what the user bought (`rebuyVector`): the re-buy scores. */
+  rebuy: Map<string, number>;
 }
 
 export function userSignals(rows: Iterable<Interaction>, asOf: number, policy: BatchPolicy): UserSignals {
   const interest = new Map<string, number>();
-  const { profile, purchases } = addUpHistory(rows, asOf, policy, interest);
+  const { profile, purchases, rebuy } = addUpHistory(rows, asOf, policy, interest);
   const cooccurrence = strongestFirst(interest)
     .slice(0, policy.maxItemsPerUser)
     .map(([productId, weight]) => [productId, Math.log1p(weight)] as const);
-  return { cooccurrence, profile, purchases };
+  return { cooccurrence, profile, purchases, rebuy };
 }
 
 /** What ranking a user's list takes from their history. */
-export type UserProfile = Pick<UserSignals, 'profile' | 'purchases'>;
+export type UserProfile = Pick<UserSignals, 'profile' | 'purchases' | 'rebuy'>;
 
 /**
  * `userSignals` without the co-occurrence list: the per-user stage ranks a user from their profile
@@ -34,14 +37,15 @@ export function userProfile(rows: Iterable<Interaction>, asOf: number, policy: B
 }
 
 function addUpHistory(rows: Iterable<Interaction>, asOf: number, policy: BatchPolicy, interest?: Map<string, number>): UserProfile {
+  const list = Array.isArray(rows) ? (rows as readonly Interaction[]) : [...rows];
   const profile = new Map<string, number>();
   const purchases = new Map<string, number>();
-  for (const row of rows) {
+  for (const row of list) {
     const weight = eventWeight(row.type) * row.count;
     const decay = decayFactor(asOf - row.lastAt, policy.profileHalfLifeMs);
     interest?.set(row.productId, (interest.get(row.productId) ?? 0) + weight);
     profile.set(row.productId, (profile.get(row.productId) ?? 0) + weight * decay);
     if (row.type === 'purchase') purchases.set(row.productId, (purchases.get(row.productId) ?? 0) + row.count * decay);
   }
-  return { profile, purchases };
+  return { profile, purchases, rebuy: rebuyVector(list, policy) };
 }

@@ -7,6 +7,7 @@ import {
   buildSessionProfile,
   computeBatchModel,
   decideRepurchase,
+  utcDay,
   EMPTY_SESSION_PROFILE,
   mergeRecommendations,
   SESSION_SEED_PRODUCTS,
@@ -24,7 +25,8 @@ import type { Basket } from './split.js';
 
 /**
  * The archive as the batch layer reads it: one purchase event per product line of an invoice,
- * aggregated per (customer, product, type) with its count and latest time, as the run's SQL does.
+ * aggregated per (customer, product, type) with its count, latest time and the days it was bought
+ * on, as the run's SQL does.
  */
 export function toInteractions(train: readonly Basket[], categoryOf: (productId: string) => string | null): Interaction[] {
   const byPair = new Map<string, Interaction>();
@@ -40,13 +42,17 @@ export function toInteractions(train: readonly Basket[], categoryOf: (productId:
           count: 1,
           lastAt: basket.at,
           category: categoryOf(productId),
+          purchaseDays: [utcDay(basket.at)],
         });
       } else {
         found.count++;
         found.lastAt = Math.max(found.lastAt, basket.at);
+        const days = found.purchaseDays as number[];
+        if (!days.includes(utcDay(basket.at))) days.push(utcDay(basket.at));
       }
     }
   }
+  for (const row of byPair.values()) (row.purchaseDays as number[]).sort((a, b) => a - b);
   return [...byPair.values()];
 }
 
