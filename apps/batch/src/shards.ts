@@ -1,6 +1,9 @@
 import type { Logger } from '@lambdarec/clients';
 import {
   CooccurrenceShard,
+  CustomerNeighbourIndex,
+  CustomerVectorsBuilder,
+  numberedRebuyVector,
   PairLimitError,
   ProductFactsAccumulator,
   rankUser,
@@ -52,11 +55,15 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
       for await (const user of reader.users(runId)) {
         for (const row of user.rows) facts.add(row);
         rowsRead += user.rows.length;
-        const list = userSignals(user.rows, asOf, policy).cooccurrence;
+        const signals = userSignals(user.rows, asOf, policy);
+        const list = signals.cooccurrence;
+        const rebuy = numberedRebuyVector(signals.rebuy, numberOf);
         yield [
           user.userId,
           list.map(([productId]) => numberOf.get(productId)!).join(','),
           list.map(([, weight]) => weight).join(','),
+          rebuy.numbers.join(','),
+          rebuy.values.join(','),
         ] as const;
       }
     }
@@ -115,11 +122,12 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     assertInputIntact(await reader.inputRows(runId), data);
     const [index, facts] = await Promise.all([similarityIndexOf(runId), writer.productFactsOf(runId)]);
     const categoryOf = new Map(facts.map((fact) => [fact.productId, fact.category]));
+    const customers = await customerIndexOf(runId, facts.map((fact) => fact.productId).sort());
     let rowsRead = 0;
     async function* lists() {
       for await (const user of reader.users(runId, { shard, shards })) {
         rowsRead += user.rows.length;
-        yield [user.userId, rankUser(userProfile(user.rows, asOf, policy), index, policy)] as const;
+        yield [user.userId, rankUser(userProfile(user.rows, asOf, policy), index, policy, { userId: user.userId, customers })] as const;
       }
     }
     const rowsWritten = await writer.writeUserShard(runId, { stage: 'user-items', shard, shards }, lists(), {
@@ -136,6 +144,17 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
    */
   async function similarityIndexOf(runId: string): Promise<SimilarityIndex> {
     return new SimilarityIndex(await writer.similarItemsOf(runId));
+  }
+
+  /**
+   * Every user's re-buy vector, as the user-lists step wrote them, numbered in the run's product
+   * order (the order it numbered them in): each shard finds its users' nearest customers among
+   * all of them. Typed arrays, about 12 bytes per (user, product bought).
+   */
+  async function customerIndexOf(runId: string, products: readonly string[]): Promise<CustomerNeighbourIndex> {
+    const vectors = new CustomerVectorsBuilder();
+    for await (const { userId, products: numbers, weights } of reader.rebuyVectors(runId)) vectors.add(userId, numbers, weights);
+    return new CustomerNeighbourIndex(products, vectors.build(), policy);
   }
 
   return async (job: Pick<Job<ShardJobData, ShardJobResult>, 'id' | 'data' | 'parent'>): Promise<ShardJobResult> => {

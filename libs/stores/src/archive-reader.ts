@@ -111,6 +111,8 @@ export interface ArchiveReader {
    * order, as product numbers and weights.
    */
   userLists(runId: string): AsyncGenerator<{ products: number[]; weights: number[] }>;
+  /** Streams every user's re-buy vector (written by its user-lists step) as product numbers and weights. */
+  rebuyVectors(runId: string): AsyncGenerator<{ userId: string; products: number[]; weights: number[] }>;
   /** How many user lists a run holds now (fewer than written: Postgres lost them in a crash). */
   userListCount(runId: string): Promise<number>;
   /** How many rows a run's frozen input holds now (fewer than frozen: Postgres lost it in a crash). */
@@ -158,7 +160,7 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
             [horizon],
           );
           await client.query('ANALYZE bot_events');
-          const dailyRows = 'SELECT user_id, product_id, type, n, last_at, category FROM event_daily d WHERE day >= $2::date';
+          const dailyRows = 'SELECT day, user_id, product_id, type, n, last_at, category FROM event_daily d WHERE day >= $2::date';
           // Without bursts, the aggregate as it is: an anti-join against an empty table is planned
           // as a nested loop, a probe for every daily row.
           // With them, the (day, user, product, type) rows a burst touched are summed again from
@@ -172,17 +174,19 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
                    AND NOT EXISTS (SELECT 1 FROM bot_events b
                                    WHERE b.day = d.day AND b.user_id = d.user_id AND b.product_id = d.product_id AND b.type = d.type)
                  UNION ALL
-                 SELECT t.user_id, t.product_id, t.type, count(*), max(e.event_time),
+                 SELECT t.day, t.user_id, t.product_id, t.type, count(*), max(e.event_time),
                         (array_agg(e.category ORDER BY e.event_time DESC) FILTER (WHERE e.category IS NOT NULL))[1]
                  FROM (SELECT DISTINCT day, user_id, product_id, type FROM bot_events) AS t
                  JOIN events e ON e.user_id = t.user_id COLLATE "default" AND e.product_id = t.product_id COLLATE "default" AND e.type = t.type
                    AND e.event_time >= t.day::timestamp AT TIME ZONE 'UTC' AND e.event_time < (t.day + 1)::timestamp AT TIME ZONE 'UTC'
                  WHERE NOT EXISTS (SELECT 1 FROM bot_events b WHERE b.event_id = e.event_id)
                  GROUP BY t.day, t.user_id, t.product_id, t.type`;
+          // A purchase row keeps its days (the re-buy vector's baskets); the other types need none.
           await client.query(
-            `INSERT INTO batch_input (run_id, user_id, product_id, type, n, last_at, category, bucket)
+            `INSERT INTO batch_input (run_id, user_id, product_id, type, n, last_at, category, bucket, purchase_days)
              SELECT $1, user_id, product_id, type, sum(n), max(last_at),
-                    mode() WITHIN GROUP (ORDER BY category), hashtext(user_id) & ${USER_BUCKETS - 1}
+                    mode() WITHIN GROUP (ORDER BY category), hashtext(user_id) & ${USER_BUCKETS - 1},
+                    array_agg(DISTINCT day - DATE '1970-01-01' ORDER BY day - DATE '1970-01-01') FILTER (WHERE type = 'purchase')
              FROM (${kept}) AS kept
              GROUP BY user_id, product_id, type
              ORDER BY user_id, product_id, type`,
@@ -227,9 +231,9 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
     async *users(runId, shard) {
       const only = shard === undefined ? '' : ` AND bucket % ${Math.trunc(shard.shards)} = ${Math.trunc(shard.shard)}`;
       let current: UserHistory | undefined;
-      for await (const [userId, productId, type, n, lastAt, category] of copyOut(
+      for await (const [userId, productId, type, n, lastAt, category, purchaseDays] of copyOut(
         pool,
-        `SELECT user_id, product_id, type, n, (extract(epoch FROM last_at) * 1000)::bigint, category
+        `SELECT user_id, product_id, type, n, (extract(epoch FROM last_at) * 1000)::bigint, category, purchase_days
          FROM batch_input WHERE run_id = ${uuidLiteral(runId)}${only}
          ORDER BY user_id, product_id, type`,
       )) {
@@ -240,6 +244,8 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
           count: Number(n),
           lastAt: Number(lastAt),
           category: category ?? null,
+          // An integer array in COPY's text format: {19000,19007}.
+          purchaseDays: purchaseDays === null || purchaseDays === undefined ? undefined : purchaseDays.slice(1, -1).split(',').map(Number),
         };
         if (current?.userId !== row.userId) {
           if (current !== undefined) yield current;
@@ -250,8 +256,18 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
       if (current !== undefined) yield current;
     },
 
+    async *rebuyVectors(runId) {
+      for await (const [userId, products, weights] of copyOut(
+        pool,
+        `SELECT user_id, rebuy_products, rebuy_weights FROM batch_user_lists
+         WHERE run_id = ${uuidLiteral(runId)} AND rebuy_products <> '' ORDER BY user_id`,
+      )) {
+        yield { userId: userId!, products: numberList(products!), weights: numberList(weights!) };
+      }
+    },
+
     async *userLists(runId) {
-      const split = (text: string) => (text === '' ? [] : text.split(',').map(Number));
+      const split = numberList;
       for await (const [products, weights] of copyOut(
         pool,
         `SELECT products, weights FROM batch_user_lists WHERE run_id = ${uuidLiteral(runId)} ORDER BY user_id`,
@@ -276,3 +292,6 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
     },
   };
 }
+
+/** A comma list of numbers as the user-lists stage writes them; '' is none. */
+const numberList = (text: string): number[] => (text === '' ? [] : text.split(',').map(Number));

@@ -40,7 +40,7 @@ export interface BatchViewWriter {
   writeUserLists(
     runId: string,
     record: Omit<ShardRecord, 'rowsRead'>,
-    lists: AsyncIterable<readonly [userId: string, products: string, weights: string]>,
+    lists: AsyncIterable<readonly [userId: string, products: string, weights: string, rebuyProducts?: string, rebuyWeights?: string]>,
     after: () => { facts: readonly ProductFacts[]; rowsRead: number },
   ): Promise<number>;
   /** A similar-items shard: its products' neighbours. */
@@ -85,9 +85,16 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
     async writeUserLists(runId, record, lists, after) {
       return withTransaction(pool, async (client) => {
         async function* rows() {
-          for await (const [userId, products, weights] of lists) yield [runId, userId, products, weights] as const;
+          for await (const [userId, products, weights, rebuyProducts, rebuyWeights] of lists) {
+            yield [runId, userId, products, weights, rebuyProducts ?? '', rebuyWeights ?? ''] as const;
+          }
         }
-        const written = await copyRows(client, 'batch_user_lists', ['run_id', 'user_id', 'products', 'weights'], rows());
+        const written = await copyRows(
+          client,
+          'batch_user_lists',
+          ['run_id', 'user_id', 'products', 'weights', 'rebuy_products', 'rebuy_weights'],
+          rows(),
+        );
         const { facts, rowsRead } = after();
         await copyRows(
           client,

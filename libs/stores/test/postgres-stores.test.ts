@@ -243,6 +243,43 @@ describe('batch runs', () => {
     expect((await view.categoryPopular(secondRun)).get('shoes')?.map((c) => c.productId)).toEqual(expect.arrayContaining(['x', 'y']));
   });
 
+  it("freezes each purchased product's days (the re-buy vector's baskets), once a day however often it was bought", async () => {
+    const runs = createBatchRunsRepository({ pool });
+    const archive = createEventArchive({ pool });
+    const reader = createArchiveReader({ pool });
+    const user = `days-${randomUUID()}`;
+    const DAY = 24 * 60 * 60 * 1000;
+    const today = Math.floor(Date.now() / DAY);
+    const at = (day: number, ms = 0) => new Date(day * DAY + ms).toISOString();
+    const event = (productId: string, type: 'purchase' | 'view', timestamp: string, offset: string) =>
+      archived(buildClickEvent({ userId: user, productId, type, timestamp }), offset);
+    await archive.append({
+      topic: `t-days-${user}`,
+      partition: 0,
+      nextOffset: '5',
+      events: [
+        event('tea', 'purchase', at(today - 9), '0'),
+        event('tea', 'purchase', at(today - 2), '1'),
+        event('tea', 'purchase', at(today - 2, 1000), '2'),
+        event('mug', 'purchase', at(today - 2), '3'),
+        event('tea', 'view', at(today - 30), '4'),
+      ],
+    });
+    const runId = randomUUID();
+    await runs.create({ runId, trigger: 'test' });
+    await runs.markRunning(runId);
+    await reader.freezeInput(runId, { historyDays: 365, maxItemsPerUser: 100, now: Date.now() });
+    const rows = [];
+    for await (const history of reader.users(runId)) if (history.userId === user) rows.push(...history.rows);
+    expect(rows.map((row) => [row.productId, row.type, row.count, row.purchaseDays])).toEqual([
+      ['mug', 'purchase', 1, [today - 2]],
+      ['tea', 'purchase', 3, [today - 9, today - 2]],
+      ['tea', 'view', 1, undefined],
+    ]);
+    await reader.dropInput(runId);
+    await runs.markFailed(runId, 'test over');
+  });
+
   it('a run that fails while publishing changes nothing that is served', async () => {
     const runs = createBatchRunsRepository({ pool });
     const view = createBatchViewReader({ pool });
