@@ -7,6 +7,7 @@ import {
   PairLimitError,
   ProductFactsAccumulator,
   rankUser,
+  rebuyRates,
   SimilarityIndex,
   userProfile,
   userSignals,
@@ -123,11 +124,15 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     const [index, facts] = await Promise.all([similarityIndexOf(runId), writer.productFactsOf(runId)]);
     const categoryOf = new Map(facts.map((fact) => [fact.productId, fact.category]));
     const customers = await customerIndexOf(runId, facts.map((fact) => fact.productId).sort());
+    const rates = rebuyRates(facts, policy.rebuyRatePrior);
     let rowsRead = 0;
     async function* lists() {
       for await (const user of reader.users(runId, { shard, shards })) {
         rowsRead += user.rows.length;
-        yield [user.userId, rankUser(userProfile(user.rows, asOf, policy), index, policy, { userId: user.userId, customers })] as const;
+        yield [
+          user.userId,
+          rankUser(userProfile(user.rows, asOf, policy), index, policy, { userId: user.userId, customers, rebuyRates: rates }),
+        ] as const;
       }
     }
     const rowsWritten = await writer.writeUserShard(runId, { stage: 'user-items', shard, shards }, lists(), {

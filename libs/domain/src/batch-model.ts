@@ -7,7 +7,7 @@ import { repurchaseTable, type RepurchaseTable } from './repurchase-table.js';
 import type { ScoredItem } from './scored-item.js';
 import { SimilarityIndex } from './similarity-index.js';
 import { groupByUser, type Interaction } from './user-history.js';
-import { userRecommendations } from './user-ranking.js';
+import { rebuyRates, userRecommendations } from './user-ranking.js';
 import { userSignals } from './user-signals.js';
 
 export interface BatchModel {
@@ -61,8 +61,9 @@ export function computeBatchModel(
   const perUser = new Map<string, ScoredItem[]>();
   const index = new SimilarityIndex(similarInOrder);
   const customers = customerIndex(histories, products, asOf, policy);
+  const rates = rebuyRates(facts.facts(), policy.rebuyRatePrior);
   for (const { userId, rows } of histories) {
-    const list = userRecommendations(userSignals(rows, asOf, policy), index, categoryOf, policy, { userId, customers });
+    const list = userRecommendations(userSignals(rows, asOf, policy), index, categoryOf, policy, { userId, customers, rebuyRates: rates });
     if (list.length > 0) perUser.set(userId, list);
   }
   const all = facts.facts();

@@ -28,6 +28,13 @@ export interface BatchPolicy extends RebuyVectorPolicy, CustomerNeighbourPolicy 
    * without purchases. @defaultValue 0.05
    */
   neighbourWeight: number;
+  /**
+   * Added to a product the user bought, times its re-buy share (`rebuyRates`), on the personal
+   * side's scale (its best is 1). Chosen on the eval's validation window. @defaultValue 1
+   */
+  rebuyRateWeight: number;
+  /** Buyers who did not come back, added to every product's count before its re-buy share is taken. @defaultValue 5 */
+  rebuyRatePrior: number;
 }
 
 export const DEFAULT_BATCH_POLICY: Readonly<BatchPolicy> = {
@@ -38,7 +45,9 @@ export const DEFAULT_BATCH_POLICY: Readonly<BatchPolicy> = {
   maxItemsPerUser: 100,
   interestHalfLifeMs: 14 * 24 * 60 * 60 * 1000,
   profileHalfLifeMs: 365 * 24 * 60 * 60 * 1000,
-  neighbourWeight: 0.05,
+  neighbourWeight: 0.1,
+  rebuyRateWeight: 1,
+  rebuyRatePrior: 5,
   rebuyGroupSize: 3,
   rebuyWithinGroupDecay: 1,
   rebuyAcrossGroupDecay: 0.4,

@@ -92,7 +92,9 @@ describe('computeBatchModel per-user lists', () => {
       buildInteraction({ userId: 'me', productId: 'treat', type: 'purchase', count: 1, purchaseDays: [day - 3] }),
     ];
     // Without similar items and other customers, only the user's own vector counts.
-    const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0, customerNeighbours: 0 }).perUser.get('me');
+    const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0, customerNeighbours: 0, rebuyRateWeight: 0 }).perUser.get(
+      'me',
+    );
     expect(list?.map((item) => item.productId)).toEqual(['staple', 'treat']);
     expect(list?.[0]?.score).toBe(1);
     expect(list?.[1]?.score).toBeCloseTo(0.2 / 0.7, 12);
@@ -131,7 +133,32 @@ describe('computeBatchModel per-user lists', () => {
 
   it('a customer whose purchases have no neighbours still gets them back as re-buy candidates', () => {
     const model = computeBatchModel([buildInteraction({ userId: 'loner', productId: 'X', type: 'purchase', count: 2 })], AS_OF, policy);
-    expect(model.perUser.get('loner')).toEqual([{ productId: 'X', score: 1, category: null, reasons: [BOUGHT_BEFORE_REASON] }]);
+    // X's one buyer bought it again: it gains its re-buy share, 1 / (1 + prior).
+    const score = 1 + policy.rebuyRateWeight / (1 + policy.rebuyRatePrior);
+    expect(model.perUser.get('loner')).toEqual([{ productId: 'X', score, category: null, reasons: [BOUGHT_BEFORE_REASON] }]);
+  });
+
+  it("a product the user bought gains its buyers' re-buy share: a staple rises above a one-off bought as often by the user", () => {
+    const day = utcDay(AS_OF);
+    const rows = [
+      buildInteraction({ userId: 'me', productId: 'staple', type: 'purchase', purchaseDays: [day] }),
+      buildInteraction({ userId: 'me', productId: 'one-off', type: 'purchase', purchaseDays: [day] }),
+      // Three others bought the staple twice, three others the one-off once.
+      ...['a', 'b', 'c'].map((u) =>
+        buildInteraction({ userId: u, productId: 'staple', type: 'purchase', count: 2, purchaseDays: [day - 9, day] }),
+      ),
+      ...['d', 'e', 'f'].map((u) => buildInteraction({ userId: u, productId: 'one-off', type: 'purchase', purchaseDays: [day] })),
+    ];
+    const flat = { ...policy, neighbourWeight: 0, customerNeighbours: 0 };
+    const scoreOf = (list: Array<{ productId: string; score: number }> | undefined, id: string) =>
+      list?.find((i) => i.productId === id)?.score;
+    const without = computeBatchModel(rows, AS_OF, { ...flat, rebuyRateWeight: 0 }).perUser.get('me');
+    expect(scoreOf(without, 'staple')).toBe(scoreOf(without, 'one-off'));
+    const list = computeBatchModel(rows, AS_OF, flat).perUser.get('me');
+    expect(list?.map((item) => item.productId)).toEqual(['staple', 'one-off']);
+    // 3 of the staple's 4 buyers came back: 3 / (4 + 5); nobody came back for the one-off.
+    expect(scoreOf(list, 'staple')).toBeCloseTo(1 + 3 / 9, 12);
+    expect(scoreOf(list, 'one-off')).toBe(1);
   });
 
   it('a viewed, clicked or carted product is not a re-buy candidate', () => {

@@ -5,10 +5,22 @@ import type { RankedCandidate, SimilarityIndex } from './similarity-index.js';
 import { strongestFirst } from './strongest-first.js';
 import type { UserProfile } from './user-signals.js';
 
-/** Who the user is among the run's customers: their id and the index of everyone's re-buy vectors. */
+/** Who the user is among the run's customers: their id, the index of everyone's re-buy vectors, and what customers re-buy. */
 export interface CustomerContext {
   userId: string;
   customers: CustomerNeighbourIndex;
+  /** product → smoothed share of its buyers who bought it again (`rebuyRates`). */
+  rebuyRates?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Each product's share of buyers who bought it again, shrunk towards 0 by `prior` buyers who did
+ * not: a product with two buyers who both came back is no staple yet.
+ */
+export function rebuyRates(facts: Iterable<{ productId: string; buyers: number; rebuyers: number }>, prior: number): Map<string, number> {
+  const rates = new Map<string, number>();
+  for (const { productId, buyers, rebuyers } of facts) if (rebuyers > 0) rates.set(productId, rebuyers / (buyers + prior));
+  return rates;
 }
 
 /**
@@ -49,7 +61,15 @@ export function rankUser(
   let top = 0;
   // Math.max, not a comparison: a NaN score makes the top NaN, and then nothing is personal.
   for (const score of blend.scores.values()) top = Math.max(top, score);
-  if (top > 0) for (const [productId, score] of blend.scores) personal.set(productId, score / top);
+  // What the user bought gains its product's re-buy share: the eval's validation window weighed
+  // a staple the user bought above the blend's order alone.
+  const rates = customer?.rebuyRates;
+  if (top > 0) {
+    for (const [productId, score] of blend.scores) {
+      const staple = rates !== undefined && purchases.has(productId) ? policy.rebuyRateWeight * (rates.get(productId) ?? 0) : 0;
+      personal.set(productId, score / top + staple);
+    }
+  }
   const seeds = strongestFirst(profile);
   if (seeds.length > policy.maxItemsPerUser) seeds.length = policy.maxItemsPerUser;
   return similar.topCandidates(seeds, personal, policy.neighbourWeight, policy.topNPerUser, {

@@ -100,7 +100,12 @@ describe('runEval on a small re-buying shop', () => {
     }
     expect(find(LAMBDAREC_BATCH, 'next-basket')!.scores.ndcg).toBeGreaterThan(find('popularity', 'next-basket')!.scores.ndcg);
     // The cart's pair partner is the best guess for the rest of the basket: the session must help.
-    expect(find(LAMBDAREC_SESSION, 'rest-of-basket')!.scores.hit).toBeGreaterThan(find(LAMBDAREC_BATCH, 'rest-of-basket')!.scores.hit);
+    // Here the batch view's staples alone already hit 95 % of the rests; what the session adds
+    // shows in how much of the rest it finds (the pair partners) and how high.
+    const withSession = find(LAMBDAREC_SESSION, 'rest-of-basket')!.scores;
+    const batchOnly = find(LAMBDAREC_BATCH, 'rest-of-basket')!.scores;
+    expect(withSession.recall).toBeGreaterThan(batchOnly.recall);
+    expect(withSession.ndcg).toBeGreaterThan(batchOnly.ndcg);
     // The accuracy/diversity curve starts from the batch view as served (one category here: nothing to spread).
     const curve = report.diversityCurve!;
     const batch = find(LAMBDAREC_BATCH, 'next-basket')!;
