@@ -25,9 +25,10 @@ export interface BatchModel {
 
 /**
  * The batch model over an in-memory history. Similar items: cosine between products over users'
- * log-damped interest, not decayed. Per user: their own purchases as re-buy candidates (decayed by
- * the long profile half-life) plus the neighbours of everything they interacted with, each side
- * normalised to its best and blended by `neighbourWeight`. Popularity: decayed weighted interest.
+ * log-damped interest, not decayed. Per user: their re-buy vector blended with their nearest
+ * customers' (`CustomerNeighbourIndex`), plus what they bought's re-buy share, then the similar
+ * items of everything they interacted with, each side normalised to its best and blended by
+ * `neighbourWeight` (ADR 016). Popularity: decayed weighted interest.
  * Re-buying: per product and category, the share of buyers who bought again. `asOf` (the run's
  * watermark) anchors decay, so a re-run over the same events gives the same model.
  *
