@@ -7,6 +7,7 @@ import {
   PairLimitError,
   ProductFactsAccumulator,
   rankUser,
+  rebuyIntervals,
   rebuyRates,
   SimilarityIndex,
   userProfile,
@@ -125,13 +126,19 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     const categoryOf = new Map(facts.map((fact) => [fact.productId, fact.category]));
     const customers = await customerIndexOf(runId, facts.map((fact) => fact.productId).sort());
     const rates = rebuyRates(facts, policy.rebuyRatePrior);
+    const intervals = rebuyIntervals(facts);
     let rowsRead = 0;
     async function* lists() {
       for await (const user of reader.users(runId, { shard, shards })) {
         rowsRead += user.rows.length;
         yield [
           user.userId,
-          rankUser(userProfile(user.rows, asOf, policy), index, policy, { userId: user.userId, customers, rebuyRates: rates }),
+          rankUser(userProfile(user.rows, asOf, policy), index, policy, {
+            userId: user.userId,
+            customers,
+            rebuyRates: rates,
+            rebuyIntervals: intervals,
+          }),
         ] as const;
       }
     }

@@ -7,7 +7,7 @@ import { repurchaseTable, type RepurchaseTable } from './repurchase-table.js';
 import type { ScoredItem } from './scored-item.js';
 import { SimilarityIndex } from './similarity-index.js';
 import { groupByUser, type Interaction } from './user-history.js';
-import { rebuyRates, userRecommendations } from './user-ranking.js';
+import { rebuyIntervals, rebuyRates, userRecommendations } from './user-ranking.js';
 import { userSignals } from './user-signals.js';
 
 export interface BatchModel {
@@ -62,12 +62,19 @@ export function computeBatchModel(
   const perUser = new Map<string, ScoredItem[]>();
   const index = new SimilarityIndex(similarInOrder);
   const customers = customerIndex(histories, products, asOf, policy);
-  const rates = rebuyRates(facts.facts(), policy.rebuyRatePrior);
+  const allFacts = facts.facts();
+  const rates = rebuyRates(allFacts, policy.rebuyRatePrior);
+  const intervals = rebuyIntervals(allFacts);
   for (const { userId, rows } of histories) {
-    const list = userRecommendations(userSignals(rows, asOf, policy), index, categoryOf, policy, { userId, customers, rebuyRates: rates });
+    const list = userRecommendations(userSignals(rows, asOf, policy), index, categoryOf, policy, {
+      userId,
+      customers,
+      rebuyRates: rates,
+      rebuyIntervals: intervals,
+    });
     if (list.length > 0) perUser.set(userId, list);
   }
-  const all = facts.facts();
+  const all = allFacts;
   return {
     similar: similarInOrder,
     perUser,

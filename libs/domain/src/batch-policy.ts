@@ -1,7 +1,8 @@
 import type { CustomerNeighbourPolicy } from './customer-neighbours.js';
+import type { DueAgainPolicy } from './due-again.js';
 import type { RebuyVectorPolicy } from './rebuy-vector.js';
 
-export interface BatchPolicy extends RebuyVectorPolicy, CustomerNeighbourPolicy {
+export interface BatchPolicy extends RebuyVectorPolicy, CustomerNeighbourPolicy, DueAgainPolicy {
   /** Similar items kept per product. @defaultValue 50 */
   similarPerItem: number;
   /** Recommendations kept per user. @defaultValue 50 */
@@ -48,6 +49,8 @@ export const DEFAULT_BATCH_POLICY: Readonly<BatchPolicy> = {
   neighbourWeight: 0.1,
   rebuyRateWeight: 1,
   rebuyRatePrior: 5,
+  dueMinRepeats: 5,
+  notDueWeight: 1,
   rebuyGroupSize: 3,
   rebuyWithinGroupDecay: 1,
   rebuyAcrossGroupDecay: 0.4,

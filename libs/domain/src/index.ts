@@ -14,6 +14,7 @@ export * from './repurchase-table.js';
 export * from './batch-model.js';
 export * from './rebuy-vector.js';
 export * from './customer-neighbours.js';
+export * from './due-again.js';
 export * from './repurchase.js';
 export * from './seeded-random.js';
 export * from './order.js';

@@ -234,4 +234,6 @@ export interface RankedCandidate {
    * like the user bought, the user's product those customers weigh most.
    */
   because: string | undefined;
+  /** Bought before, and its usual wait before a re-buy has passed (set by `rankUser`). */
+  due?: true;
 }

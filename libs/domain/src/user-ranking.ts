@@ -1,6 +1,7 @@
 import type { BatchPolicy } from './batch-policy.js';
 import type { CustomerNeighbourIndex } from './customer-neighbours.js';
-import { BOUGHT_BEFORE_REASON, SIMILAR_TO_REASON, type ScoredItem } from './scored-item.js';
+import { BOUGHT_BEFORE_REASON, DUE_AGAIN_REASON, SIMILAR_TO_REASON, type ScoredItem } from './scored-item.js';
+import { isDue } from './due-again.js';
 import type { RankedCandidate, SimilarityIndex } from './similarity-index.js';
 import { strongestFirst } from './strongest-first.js';
 import type { UserProfile } from './user-signals.js';
@@ -11,6 +12,15 @@ export interface CustomerContext {
   customers: CustomerNeighbourIndex;
   /** product → smoothed share of its buyers who bought it again (`rebuyRates`). */
   rebuyRates?: ReadonlyMap<string, number>;
+  /** product → the usual wait in days before customers buy it again (`ProductFacts.rebuyIntervalDays`). */
+  rebuyIntervals?: ReadonlyMap<string, number>;
+}
+
+/** The products whose usual wait before a re-buy was learned, with it. */
+export function rebuyIntervals(facts: Iterable<{ productId: string; rebuyIntervalDays: number | null }>): Map<string, number> {
+  const intervals = new Map<string, number>();
+  for (const { productId, rebuyIntervalDays } of facts) if (rebuyIntervalDays !== null) intervals.set(productId, rebuyIntervalDays);
+  return intervals;
 }
 
 /**
@@ -50,7 +60,7 @@ export function userRecommendations(
  * the writer to abbreviate them again was a third of its time per user.
  */
 export function rankUser(
-  { profile, purchases, rebuy }: UserProfile,
+  { profile, purchases, rebuy, daysSinceBought }: UserProfile,
   similar: SimilarityIndex,
   policy: BatchPolicy,
   customer?: CustomerContext,
@@ -64,23 +74,33 @@ export function rankUser(
   // What the user bought gains its product's re-buy share: the eval's validation window weighed
   // a staple the user bought above the blend's order alone.
   const rates = customer?.rebuyRates;
+  // A product bought before is due again once its usual wait has passed, and not yet before that.
+  const due = new Set<string>();
+  const notDue = new Set<string>();
+  for (const [productId, days] of daysSinceBought) {
+    const verdict = isDue(days, customer?.rebuyIntervals?.get(productId));
+    if (verdict === true) due.add(productId);
+    else if (verdict === false) notDue.add(productId);
+  }
   if (top > 0) {
     for (const [productId, score] of blend.scores) {
       const staple = rates !== undefined && purchases.has(productId) ? policy.rebuyRateWeight * (rates.get(productId) ?? 0) : 0;
-      personal.set(productId, score / top + staple);
+      personal.set(productId, (score / top + staple) * (notDue.has(productId) ? policy.notDueWeight : 1));
     }
   }
   const seeds = strongestFirst(profile);
   if (seeds.length > policy.maxItemsPerUser) seeds.length = policy.maxItemsPerUser;
-  return similar.topCandidates(seeds, personal, policy.neighbourWeight, policy.topNPerUser, {
+  const ranked = similar.topCandidates(seeds, personal, policy.neighbourWeight, policy.topNPerUser, {
     bought: new Set(purchases.keys()),
     because: blend.sharedMost,
   });
+  for (const candidate of ranked) if (candidate.bought && due.has(candidate.productId)) candidate.due = true;
+  return ranked;
 }
 
-/** Why a ranked candidate is in a user's list: bought before, similar to its strongest seed, or both. */
-export function reasonsOf({ bought, because }: Pick<RankedCandidate, 'bought' | 'because'>): string[] {
-  const reasons = bought ? [BOUGHT_BEFORE_REASON] : [];
+/** Why a ranked candidate is in a user's list: bought before (and due again), similar to its strongest seed, or both. */
+export function reasonsOf({ bought, because, due }: Pick<RankedCandidate, 'bought' | 'because' | 'due'>): string[] {
+  const reasons = bought ? [due === true ? DUE_AGAIN_REASON : BOUGHT_BEFORE_REASON] : [];
   if (because !== undefined) reasons.push(`${SIMILAR_TO_REASON}${because}`);
   return reasons;
 }

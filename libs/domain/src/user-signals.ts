@@ -1,6 +1,6 @@
 import type { BatchPolicy } from './batch-policy.js';
 import { strongestFirst } from './strongest-first.js';
-import { rebuyVector } from './rebuy-vector.js';
+import { rebuyVector, utcDay } from './rebuy-vector.js';
 import type { Interaction } from './user-history.js';
 import { decayFactor, eventWeight } from './weights.js';
 
@@ -14,19 +14,21 @@ export interface UserSignals {
   purchases: Map<string, number>;
   /** Time-decayed basket frequencies of what the user bought (`rebuyVector`): the re-buy scores. */
   rebuy: Map<string, number>;
+  /** Days from the user's latest purchase of each product they bought to the run's `asOf`. */
+  daysSinceBought: Map<string, number>;
 }
 
 export function userSignals(rows: Iterable<Interaction>, asOf: number, policy: BatchPolicy): UserSignals {
   const interest = new Map<string, number>();
-  const { profile, purchases, rebuy } = addUpHistory(rows, asOf, policy, interest);
+  const { profile, purchases, rebuy, daysSinceBought } = addUpHistory(rows, asOf, policy, interest);
   const cooccurrence = strongestFirst(interest)
     .slice(0, policy.maxItemsPerUser)
     .map(([productId, weight]) => [productId, Math.log1p(weight)] as const);
-  return { cooccurrence, profile, purchases, rebuy };
+  return { cooccurrence, profile, purchases, rebuy, daysSinceBought };
 }
 
 /** What ranking a user's list takes from their history. */
-export type UserProfile = Pick<UserSignals, 'profile' | 'purchases' | 'rebuy'>;
+export type UserProfile = Pick<UserSignals, 'profile' | 'purchases' | 'rebuy' | 'daysSinceBought'>;
 
 /**
  * `userSignals` without the co-occurrence list: the per-user stage ranks a user from their profile
@@ -40,12 +42,17 @@ function addUpHistory(rows: Iterable<Interaction>, asOf: number, policy: BatchPo
   const list = Array.isArray(rows) ? (rows as readonly Interaction[]) : [...rows];
   const profile = new Map<string, number>();
   const purchases = new Map<string, number>();
+  const daysSinceBought = new Map<string, number>();
+  const today = utcDay(asOf);
   for (const row of list) {
     const weight = eventWeight(row.type) * row.count;
     const decay = decayFactor(asOf - row.lastAt, policy.profileHalfLifeMs);
     interest?.set(row.productId, (interest.get(row.productId) ?? 0) + weight);
     profile.set(row.productId, (profile.get(row.productId) ?? 0) + weight * decay);
-    if (row.type === 'purchase') purchases.set(row.productId, (purchases.get(row.productId) ?? 0) + row.count * decay);
+    if (row.type === 'purchase') {
+      purchases.set(row.productId, (purchases.get(row.productId) ?? 0) + row.count * decay);
+      daysSinceBought.set(row.productId, today - (row.purchaseDays?.at(-1) ?? utcDay(row.lastAt)));
+    }
   }
-  return { profile, purchases, rebuy: rebuyVector(list, policy) };
+  return { profile, purchases, rebuy: rebuyVector(list, policy), daysSinceBought };
 }

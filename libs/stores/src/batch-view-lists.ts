@@ -1,4 +1,11 @@
-import { BOUGHT_BEFORE_REASON, SIMILAR_TO_REASON, type Candidate, type RankedCandidate, type ScoredItem } from '@lambdarec/domain';
+import {
+  BOUGHT_BEFORE_REASON,
+  DUE_AGAIN_REASON,
+  SIMILAR_TO_REASON,
+  type Candidate,
+  type RankedCandidate,
+  type ScoredItem,
+} from '@lambdarec/domain';
 
 /**
  * How the per-user and per-product lists are stored: each item as `[productId, score, category,
@@ -23,20 +30,23 @@ export const listJson = (items: readonly ScoredItem[]): string =>
  * `userRecommendations` items they stand for, without making those items: a user-items shard
  * writes 50 items for each of its users, and building objects and reason strings only to
  * abbreviate them again was a third of its time per user. The stored reasons of an item depend
- * only on its seed and whether it was bought, so each such array is made once per shard.
+ * only on its seed and whether it was bought (and is due again), so each such array is made once per shard.
  */
 export function createRankedListEncoder(categoryOf: ReadonlyMap<string, string | null>): (items: readonly RankedCandidate[]) => string {
   const none: string[] = [];
   const bought = [encodeReason(BOUGHT_BEFORE_REASON)];
+  const due = [DUE_AGAIN_REASON];
   const similarTo = new Map<string, string[]>();
   const boughtAndSimilarTo = new Map<string, string[]>();
-  const reasons = ({ bought: wasBought, because }: RankedCandidate): string[] => {
-    if (because === undefined) return wasBought ? bought : none;
-    const cache = wasBought ? boughtAndSimilarTo : similarTo;
+  const dueAndSimilarTo = new Map<string, string[]>();
+  const reasons = ({ bought: wasBought, because, due: isDue }: RankedCandidate): string[] => {
+    const own = !wasBought ? undefined : isDue === true ? due : bought;
+    if (because === undefined) return own ?? none;
+    const cache = own === undefined ? similarTo : own === due ? dueAndSimilarTo : boughtAndSimilarTo;
     let found = cache.get(because);
     if (found === undefined) {
       const similar = encodeReason(`${SIMILAR_TO_REASON}${because}`);
-      cache.set(because, (found = wasBought ? [...bought, similar] : [similar]));
+      cache.set(because, (found = own === undefined ? [similar] : [...own, similar]));
     }
     return found;
   };

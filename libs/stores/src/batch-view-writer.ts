@@ -99,8 +99,8 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
         await copyRows(
           client,
           'batch_product_facts',
-          ['run_id', 'product_id', 'category', 'popularity', 'buyers', 'rebuyers'],
-          facts.map((f) => [runId, f.productId, f.category, f.popularity, f.buyers, f.rebuyers]),
+          ['run_id', 'product_id', 'category', 'popularity', 'buyers', 'rebuyers', 'rebuy_interval_days'],
+          facts.map((f) => [runId, f.productId, f.category, f.popularity, f.buyers, f.rebuyers, f.rebuyIntervalDays]),
         );
         await recordShard(client, runId, { ...record, rowsRead }, written);
         return written;
@@ -146,15 +146,19 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
         popularity: number;
         buyers: number;
         rebuyers: number;
-      }>('SELECT product_id, category, popularity, buyers, rebuyers FROM batch_product_facts WHERE run_id = $1 ORDER BY product_id', [
-        runId,
-      ]);
+        rebuy_interval_days: number | null;
+      }>(
+        `SELECT product_id, category, popularity, buyers, rebuyers, rebuy_interval_days
+         FROM batch_product_facts WHERE run_id = $1 ORDER BY product_id`,
+        [runId],
+      );
       return rows.map((row) => ({
         productId: row.product_id,
         category: row.category,
         popularity: row.popularity,
         buyers: row.buyers,
         rebuyers: row.rebuyers,
+        rebuyIntervalDays: row.rebuy_interval_days,
       }));
     },
 
