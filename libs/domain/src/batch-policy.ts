@@ -54,8 +54,8 @@ export const DEFAULT_BATCH_POLICY: Readonly<BatchPolicy> = {
   rebuyGroupSize: 3,
   rebuyWithinGroupDecay: 1,
   rebuyAcrossGroupDecay: 0.4,
-  customerNeighbours: 50,
-  ownRebuyWeight: 0.1,
+  customerNeighbours: 20,
+  ownRebuyWeight: 0.2,
   neighbourQueryProducts: 100,
   neighbourPostings: 1000,
 };

@@ -1,10 +1,14 @@
 /** How a user's re-buy vector meets the vectors of the customers most like them (TIFU-KNN's k and α). */
 export interface CustomerNeighbourPolicy {
-  /** Customers whose vectors are averaged (k). @defaultValue 50 */
+  /**
+   * Customers whose vectors are averaged (k). Chosen with α on the eval's validation window for
+   * the blend as served (with the re-buy share and item-kNN), not for TIFU-KNN alone (k 50, α 0.1).
+   * @defaultValue 20
+   */
   customerNeighbours: number;
   /**
    * α: the user's own vector against the neighbours' mean. Small: on the eval's validation window
-   * the neighbours carry most of the weight, since they also re-buy what the user buys. @defaultValue 0.1
+   * the neighbours carry most of the weight, since they also re-buy what the user buys. @defaultValue 0.2
    */
   ownRebuyWeight: number;
   /**

@@ -80,7 +80,8 @@ describe('mergeRecommendations sources', () => {
 
   it('popular only fills: a popular personal pick keeps its personal score, a weak one is lifted to its popular score', () => {
     const input = buildInput({
-      personal: [buildCandidate('strong', 1), buildCandidate('weak', 0.2)],
+      // weak: below the popular weight, so its popular score lifts it.
+      personal: [buildCandidate('strong', 1), buildCandidate('weak', DEFAULT_MERGE_WEIGHTS.popular / 4)],
       popular: [buildCandidate('strong', 10), buildCandidate('weak', 10)],
     });
     expect(mergeRecommendations(input)).toEqual([

@@ -51,13 +51,15 @@ export interface MergeWeights {
   rebought: number;
   /**
    * Popular items only fill the list: under the user's own candidates and under what the session
-   * brings (a new shopper's cart shows what goes with it before the best-sellers). @defaultValue 0.3
+   * brings (a new shopper's cart shows what goes with it before the best-sellers). 0.1 since the
+   * batch view blends the nearest customers' re-buys (ADR 016): chosen on the validation window.
+   * @defaultValue 0.1
    */
   popular: number;
 }
 
 /** Tuned on the eval's validation window (`npm run eval -- --tune`); see docs/decisions/006. */
-export const DEFAULT_MERGE_WEIGHTS: Readonly<MergeWeights> = { sessionSimilar: 0.4, rebought: 0.5, popular: 0.3 };
+export const DEFAULT_MERGE_WEIGHTS: Readonly<MergeWeights> = { sessionSimilar: 0.4, rebought: 0.5, popular: 0.1 };
 
 const round = (value: number): number => Math.round(value * 1e4) / 1e4;
 
