@@ -47,7 +47,11 @@ export interface MergeWeights {
    * of three mugs brings what is bought with all three above what goes with one. @defaultValue 0.4
    */
   sessionSimilar: number;
-  /** A just-bought product customers often buy again gains this × its re-buy share. @defaultValue 0.5 */
+  /**
+   * A just-bought product customers often buy again gains this × its re-buy share. 1 since the
+   * batch view blends the nearest customers' re-buys (ADR 016): chosen on the validation window's
+   * purchase sessions. @defaultValue 1
+   */
   rebought: number;
   /**
    * Popular items only fill the list: under the user's own candidates and under what the session
@@ -59,7 +63,7 @@ export interface MergeWeights {
 }
 
 /** Tuned on the eval's validation window (`npm run eval -- --tune`); see docs/decisions/006. */
-export const DEFAULT_MERGE_WEIGHTS: Readonly<MergeWeights> = { sessionSimilar: 0.4, rebought: 0.5, popular: 0.1 };
+export const DEFAULT_MERGE_WEIGHTS: Readonly<MergeWeights> = { sessionSimilar: 0.4, rebought: 1, popular: 0.1 };
 
 const round = (value: number): number => Math.round(value * 1e4) / 1e4;
 
