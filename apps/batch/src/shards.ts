@@ -1,5 +1,6 @@
 import type { Logger } from '@lambdarec/clients';
 import {
+  BlendTrainer,
   CooccurrenceShard,
   CustomerNeighbourIndex,
   CustomerVectorsBuilder,
@@ -20,7 +21,7 @@ import { addShardHalves, type BatchQueue, type ShardJobData, type ShardJobResult
 
 export interface ShardProcessorOptions {
   queue: BatchQueue;
-  runs: Pick<BatchRunsRepository, 'status'>;
+  runs: Pick<BatchRunsRepository, 'status' | 'get'>;
   reader: ArchiveReader;
   writer: BatchViewWriter;
   policy: BatchPolicy;
@@ -52,10 +53,12 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     const { runId, asOf } = data;
     const numberOf = new Map((await reader.products(runId)).map((productId, index) => [productId, index]));
     const facts = new ProductFactsAccumulator(asOf, policy);
+    const trainer = new BlendTrainer([...numberOf.keys()], asOf, policy);
     let rowsRead = 0;
     async function* lists() {
       for await (const user of reader.users(runId)) {
         for (const row of user.rows) facts.add(row);
+        trainer.addUser(user.userId, user.rows);
         rowsRead += user.rows.length;
         const signals = userSignals(user.rows, asOf, policy);
         const list = signals.cooccurrence;
@@ -72,7 +75,8 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     const rowsWritten = await writer.writeUserLists(runId, { stage: 'user-lists', shard: 0, shards: 1 }, lists(), () => {
       // Checked before the transaction commits: a lost input must not leave a record of success.
       assertInputIntact(rowsRead, data);
-      return { facts: facts.facts(), rowsRead };
+      const all = facts.facts();
+      return { facts: all, rowsRead, blend: trainer.train(rebuyRates(all, policy.rebuyRatePrior)) };
     });
     return { rowsRead, rowsWritten };
   }
@@ -127,6 +131,8 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     const customers = await customerIndexOf(runId, facts.map((fact) => fact.productId).sort());
     const rates = rebuyRates(facts, policy.rebuyRatePrior);
     const intervals = rebuyIntervals(facts);
+    // The weights the user-lists step trained on the run's last weeks (absent: the policy's).
+    const blendWeights = (await runs.get(runId))?.stats.blend;
     let rowsRead = 0;
     async function* lists() {
       for await (const user of reader.users(runId, { shard, shards })) {
@@ -138,6 +144,7 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
             customers,
             rebuyRates: rates,
             rebuyIntervals: intervals,
+            blendWeights,
           }),
         ] as const;
       }

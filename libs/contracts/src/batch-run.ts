@@ -49,6 +49,12 @@ export const runStatsSchema = z.object({
   report: dailyReportSchema.optional(),
   /** The experiment running when the run published: per-variant counts and the comparison; absent without one. */
   experiment: experimentSummarySchema.optional(),
+  /**
+   * The personal side's weights the run trained on its last weeks (ADR 016): α (own re-buys
+   * against the nearest customers'), the re-buy share's weight, the users trained on and their
+   * mean NDCG@10. Absent when no user had a basket in those weeks (the policy's weights serve).
+   */
+  blend: z.object({ ownRebuyWeight: z.number(), rebuyRateWeight: z.number(), samples: z.number().int(), ndcg: z.number() }).optional(),
   error: z.string().optional(),
 });
 export type RunStats = z.infer<typeof runStatsSchema>;

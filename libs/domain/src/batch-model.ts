@@ -1,4 +1,5 @@
 import type { BatchPolicy } from './batch-policy.js';
+import { BlendTrainer, type BlendWeights } from './blend-training.js';
 import { CooccurrenceShard } from './co-occurrence.js';
 import { CustomerNeighbourIndex, CustomerVectorsBuilder } from './customer-neighbours.js';
 import { topPopular, topPopularByCategory } from './popularity.js';
@@ -21,6 +22,8 @@ export interface BatchModel {
   /** Re-buying per product and per category, for serving's purchase suppression. */
   repurchase: RepurchaseTable;
   stats: { users: number; items: number; similarityPairs: number };
+  /** The personal side's weights the run trained on its held-out weeks; undefined: the policy's. */
+  blend: BlendWeights | undefined;
 }
 
 /**
@@ -65,12 +68,16 @@ export function computeBatchModel(
   const allFacts = facts.facts();
   const rates = rebuyRates(allFacts, policy.rebuyRatePrior);
   const intervals = rebuyIntervals(allFacts);
+  const trainer = new BlendTrainer(products, asOf, policy);
+  for (const { userId, rows } of histories) trainer.addUser(userId, rows);
+  const blend = trainer.train(rates);
   for (const { userId, rows } of histories) {
     const list = userRecommendations(userSignals(rows, asOf, policy), index, categoryOf, policy, {
       userId,
       customers,
       rebuyRates: rates,
       rebuyIntervals: intervals,
+      blendWeights: blend,
     });
     if (list.length > 0) perUser.set(userId, list);
   }
@@ -82,6 +89,7 @@ export function computeBatchModel(
     popularByCategory: topPopularByCategory(all, policy),
     repurchase: repurchaseTable(all),
     stats: { users: histories.length, items: products.length, similarityPairs: orderedPairs / 2 },
+    blend,
   };
 }
 

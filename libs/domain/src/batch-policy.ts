@@ -1,8 +1,9 @@
 import type { CustomerNeighbourPolicy } from './customer-neighbours.js';
+import type { BlendTrainingPolicy } from './blend-training.js';
 import type { DueAgainPolicy } from './due-again.js';
 import type { RebuyVectorPolicy } from './rebuy-vector.js';
 
-export interface BatchPolicy extends RebuyVectorPolicy, CustomerNeighbourPolicy, DueAgainPolicy {
+export interface BatchPolicy extends RebuyVectorPolicy, CustomerNeighbourPolicy, DueAgainPolicy, BlendTrainingPolicy {
   /** Similar items kept per product. @defaultValue 50 */
   similarPerItem: number;
   /** Recommendations kept per user. @defaultValue 50 */
@@ -51,6 +52,8 @@ export const DEFAULT_BATCH_POLICY: Readonly<BatchPolicy> = {
   rebuyRatePrior: 5,
   dueMinRepeats: 5,
   notDueWeight: 1,
+  blendHoldoutDays: 28,
+  blendSamples: 2000,
   rebuyGroupSize: 3,
   rebuyWithinGroupDecay: 1,
   rebuyAcrossGroupDecay: 0.4,

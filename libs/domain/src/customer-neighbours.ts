@@ -118,10 +118,11 @@ export class CustomerNeighbourIndex {
 
   /**
    * The user's personal scores: α × their own vector plus (1 − α) × the mean vector of their k
-   * nearest customers (the user themself left out by id).
+   * nearest customers (the user themself left out by id). α is the policy's unless the run
+   * trained its own (`trainBlend`).
    */
-  blend(userId: string, own: ReadonlyMap<string, number>): NeighbourBlend {
-    const { customerNeighbours, ownRebuyWeight, neighbourQueryProducts } = this.#policy;
+  blend(userId: string, own: ReadonlyMap<string, number>, ownRebuyWeight = this.#policy.ownRebuyWeight): NeighbourBlend {
+    const { customerNeighbours, neighbourQueryProducts } = this.#policy;
     const self = this.#customerIndex.get(userId) ?? -1;
     const query: Array<readonly [number, number]> = [];
     let queryNorm2 = 0;

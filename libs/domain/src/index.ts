@@ -15,6 +15,7 @@ export * from './batch-model.js';
 export * from './rebuy-vector.js';
 export * from './customer-neighbours.js';
 export * from './due-again.js';
+export * from './blend-training.js';
 export * from './repurchase.js';
 export * from './seeded-random.js';
 export * from './order.js';

@@ -120,7 +120,8 @@ describe('computeBatchModel per-user lists', () => {
       // A customer sharing nothing with me is no neighbour of mine, however close their vector.
       buildInteraction({ userId: 'stranger', productId: 'S', type: 'purchase' }),
     ];
-    const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0 }).perUser.get('me');
+    // Weights as the policy sets them (no run-trained blend): the arithmetic below is the policy's α.
+    const list = computeBatchModel(rows, AS_OF, { ...policy, neighbourWeight: 0, blendHoldoutDays: 0 }).perUser.get('me');
     // o1's two baskets form one group (m 3, r_b 1): N and P weigh 1/2 each. Mine: P weighs 1.
     // P: α · 1 + (1 − α) · 1/2; N: (1 − α) · 1/2; scores are normalised to the strongest.
     expect(list?.map((item) => [item.productId, item.reasons])).toEqual([
@@ -265,14 +266,9 @@ describe('rankUser', () => {
     const histories = groupByUser(rows);
     const customers = customerIndex(histories, [...new Set(rows.map((row) => row.productId))].sort(), AS_OF, policy);
     for (const { userId, rows: history } of histories) {
-      const ranked = rankUser(userProfile(history, AS_OF, policy), index, { ...policy, topNPerUser: 10 }, { userId, customers });
-      const items = userRecommendations(
-        userSignals(history, AS_OF, policy),
-        index,
-        categoryOf,
-        { ...policy, topNPerUser: 10 },
-        { userId, customers },
-      );
+      const context = { userId, customers, blendWeights: model.blend };
+      const ranked = rankUser(userProfile(history, AS_OF, policy), index, { ...policy, topNPerUser: 10 }, context);
+      const items = userRecommendations(userSignals(history, AS_OF, policy), index, categoryOf, { ...policy, topNPerUser: 10 }, context);
       expect(
         ranked.map((candidate) => ({
           productId: candidate.productId,

@@ -1,4 +1,5 @@
 import type { BatchPolicy } from './batch-policy.js';
+import type { BlendWeights } from './blend-training.js';
 import type { CustomerNeighbourIndex } from './customer-neighbours.js';
 import { BOUGHT_BEFORE_REASON, DUE_AGAIN_REASON, SIMILAR_TO_REASON, type ScoredItem } from './scored-item.js';
 import { isDue } from './due-again.js';
@@ -14,6 +15,8 @@ export interface CustomerContext {
   rebuyRates?: ReadonlyMap<string, number>;
   /** product → the usual wait in days before customers buy it again (`ProductFacts.rebuyIntervalDays`). */
   rebuyIntervals?: ReadonlyMap<string, number>;
+  /** The weights the run trained on its own held-out weeks (`BlendTrainer`), over the policy's. */
+  blendWeights?: Pick<BlendWeights, 'ownRebuyWeight' | 'rebuyRateWeight'> | undefined;
 }
 
 /** The products whose usual wait before a re-buy was learned, with it. */
@@ -55,6 +58,29 @@ export function userRecommendations(
 }
 
 /**
+ * The personal side's scores: the blend normalised to its best, plus `rateWeight` × the re-buy
+ * share of what the user bought (the eval's validation window weighed a staple the user bought
+ * above the blend's order alone). Shared by ranking and by the run's training of its weights.
+ */
+export function personalScores(
+  blend: ReadonlyMap<string, number>,
+  bought: ReadonlyMap<string, unknown>,
+  rates: ReadonlyMap<string, number> | undefined,
+  rateWeight: number,
+): Map<string, number> {
+  const personal = new Map<string, number>();
+  let top = 0;
+  // Math.max, not a comparison: a NaN score makes the top NaN, and then nothing is personal.
+  for (const score of blend.values()) top = Math.max(top, score);
+  if (!(top > 0)) return personal;
+  for (const [productId, score] of blend) {
+    const staple = rates !== undefined && bought.has(productId) ? rateWeight * (rates.get(productId) ?? 0) : 0;
+    personal.set(productId, score / top + staple);
+  }
+  return personal;
+}
+
+/**
  * `userRecommendations` before categories and reasons are spelled out: the same products, scores
  * and order. The batch service writes these as they are, since making the reason strings only for
  * the writer to abbreviate them again was a third of its time per user.
@@ -66,14 +92,11 @@ export function rankUser(
   customer?: CustomerContext,
 ): RankedCandidate[] {
   // Without the other customers (a caller ranking one user alone), the user's own vector is all.
-  const blend = customer === undefined ? { scores: rebuy, sharedMost: undefined } : customer.customers.blend(customer.userId, rebuy);
-  const personal = new Map<string, number>();
-  let top = 0;
-  // Math.max, not a comparison: a NaN score makes the top NaN, and then nothing is personal.
-  for (const score of blend.scores.values()) top = Math.max(top, score);
-  // What the user bought gains its product's re-buy share: the eval's validation window weighed
-  // a staple the user bought above the blend's order alone.
-  const rates = customer?.rebuyRates;
+  const trained = customer?.blendWeights;
+  const blend =
+    customer === undefined
+      ? { scores: rebuy, sharedMost: undefined }
+      : customer.customers.blend(customer.userId, rebuy, trained?.ownRebuyWeight ?? policy.ownRebuyWeight);
   // A product bought before is due again once its usual wait has passed, and not yet before that.
   const due = new Set<string>();
   const notDue = new Set<string>();
@@ -82,12 +105,9 @@ export function rankUser(
     if (verdict === true) due.add(productId);
     else if (verdict === false) notDue.add(productId);
   }
-  if (top > 0) {
-    for (const [productId, score] of blend.scores) {
-      const staple = rates !== undefined && purchases.has(productId) ? policy.rebuyRateWeight * (rates.get(productId) ?? 0) : 0;
-      personal.set(productId, (score / top + staple) * (notDue.has(productId) ? policy.notDueWeight : 1));
-    }
-  }
+  const personal = personalScores(blend.scores, purchases, customer?.rebuyRates, trained?.rebuyRateWeight ?? policy.rebuyRateWeight);
+  if (policy.notDueWeight !== 1)
+    for (const productId of notDue) if (personal.has(productId)) personal.set(productId, personal.get(productId)! * policy.notDueWeight);
   const seeds = strongestFirst(profile);
   if (seeds.length > policy.maxItemsPerUser) seeds.length = policy.maxItemsPerUser;
   const ranked = similar.topCandidates(seeds, personal, policy.neighbourWeight, policy.topNPerUser, {

@@ -1,4 +1,4 @@
-import type { BatchModel, ProductFacts, RankedCandidate, RepurchaseTable, ScoredItem } from '@lambdarec/domain';
+import type { BatchModel, BlendWeights, ProductFacts, RankedCandidate, RepurchaseTable, ScoredItem } from '@lambdarec/domain';
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyRows } from './copy.js';
 import { createRankedListEncoder, decodeList, listJson, type StoredList } from './batch-view-lists.js';
@@ -41,7 +41,7 @@ export interface BatchViewWriter {
     runId: string,
     record: Omit<ShardRecord, 'rowsRead'>,
     lists: AsyncIterable<readonly [userId: string, products: string, weights: string, rebuyProducts?: string, rebuyWeights?: string]>,
-    after: () => { facts: readonly ProductFacts[]; rowsRead: number },
+    after: () => { facts: readonly ProductFacts[]; rowsRead: number; blend?: BlendWeights | undefined },
   ): Promise<number>;
   /** A similar-items shard: its products' neighbours. */
   writeSimilarShard(runId: string, record: ShardRecord, similar: ReadonlyMap<string, readonly ScoredItem[]>): Promise<void>;
@@ -95,7 +95,14 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
           ['run_id', 'user_id', 'products', 'weights', 'rebuy_products', 'rebuy_weights'],
           rows(),
         );
-        const { facts, rowsRead } = after();
+        const { facts, rowsRead, blend } = after();
+        // The weights the run trained go with it, in the transaction that records the stage done.
+        if (blend !== undefined) {
+          await client.query(`UPDATE batch_runs SET stats = stats || jsonb_build_object('blend', $2::jsonb) WHERE run_id = $1`, [
+            runId,
+            JSON.stringify(blend),
+          ]);
+        }
         await copyRows(
           client,
           'batch_product_facts',

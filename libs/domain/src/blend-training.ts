@@ -1,0 +1,164 @@
+import { CustomerNeighbourIndex, CustomerVectorsBuilder } from './customer-neighbours.js';
+import { unitHash } from './experiment-assignment.js';
+import { byName } from './order.js';
+import { personalScores } from './user-ranking.js';
+import { rebuyVector, utcDay, type RebuyVectorPolicy } from './rebuy-vector.js';
+import type { CustomerNeighbourPolicy } from './customer-neighbours.js';
+import type { Interaction } from './user-history.js';
+
+/** How a run trains its own blend on the last weeks of its history. */
+export interface BlendTrainingPolicy {
+  /**
+   * Days at the end of the history held out: each user's first basket in them is what the blend,
+   * computed from what came before, should rank high. 0 turns training off. @defaultValue 28
+   */
+  blendHoldoutDays: number;
+  /** Users the blend is trained on at most (a seeded sample of those with a held-out basket). @defaultValue 2000 */
+  blendSamples: number;
+}
+
+/** The weights a run trained, stored with it (`batch_runs.stats.blend`). */
+export interface BlendWeights {
+  /** α: own vector against the nearest customers' mean. */
+  ownRebuyWeight: number;
+  /** Weight of a bought product's re-buy share. */
+  rebuyRateWeight: number;
+  /** Users it was trained on, and their mean NDCG@10 with the weights chosen. */
+  samples: number;
+  ndcg: number;
+}
+
+/** The grid a run searches: around the values the eval chose on its own validation window. */
+export const BLEND_GRID = {
+  ownRebuyWeight: [0.1, 0.2, 0.3, 0.5],
+  rebuyRateWeight: [0, 0.5, 1, 2],
+} as const;
+
+interface Sample {
+  userId: string;
+  own: Map<string, number>;
+  target: ReadonlySet<string>;
+}
+
+const K = 10;
+
+/**
+ * Trains the personal side's two weights on the run's own history: for the users with a basket
+ * in the held-out last weeks, their re-buy vectors and their nearest customers' are recomputed
+ * from what came before the cut, and the weights that rank their first held-out basket best
+ * (mean NDCG@10) win. It sees users one at a time, in any order, and keeps at most
+ * `blendSamples` of them (a seeded reservoir), plus every user's vector before the cut.
+ */
+export class BlendTrainer {
+  readonly #cutDay: number;
+  readonly #numberOf: Map<string, number>;
+  readonly #vectors = new CustomerVectorsBuilder();
+  readonly #samples: Sample[] = [];
+  #eligible = 0;
+
+  constructor(
+    private readonly products: readonly string[],
+    asOf: number,
+    private readonly policy: BlendTrainingPolicy & RebuyVectorPolicy & CustomerNeighbourPolicy,
+  ) {
+    this.#cutDay = utcDay(asOf) - policy.blendHoldoutDays;
+    this.#numberOf = new Map(products.map((id, number) => [id, number]));
+  }
+
+  addUser(userId: string, rows: readonly Interaction[]): void {
+    if (this.policy.blendHoldoutDays <= 0) return;
+    const before: Interaction[] = [];
+    let firstAfter = Infinity;
+    for (const row of rows) {
+      if (row.type !== 'purchase') continue;
+      const days = row.purchaseDays ?? [utcDay(row.lastAt)];
+      const earlier = days.filter((day) => day < this.#cutDay);
+      if (earlier.length > 0) before.push({ ...row, purchaseDays: earlier });
+      for (const day of days) if (day >= this.#cutDay) firstAfter = Math.min(firstAfter, day);
+    }
+    if (before.length === 0) return;
+    const own = rebuyVector(before, this.policy);
+    const entries = [...own].map(([id, value]) => [this.#numberOf.get(id)!, value] as const).sort((a, b) => a[0] - b[0]);
+    this.#vectors.add(
+      userId,
+      entries.map(([number]) => number),
+      entries.map(([, value]) => value),
+    );
+    if (firstAfter === Infinity) return;
+    const target = new Set(
+      rows
+        .filter((row) => row.type === 'purchase' && (row.purchaseDays ?? [utcDay(row.lastAt)]).includes(firstAfter))
+        .map((row) => row.productId),
+    );
+    // Reservoir sampling with a hash of the user as its coin: the same history keeps the same sample.
+    const sample = { userId, own, target };
+    this.#eligible++;
+    if (this.#samples.length < this.policy.blendSamples) this.#samples.push(sample);
+    else {
+      const slot = Math.floor(unitHash(`blend\u0000${userId}`) * this.#eligible);
+      if (slot < this.policy.blendSamples) this.#samples[slot] = sample;
+    }
+  }
+
+  /** The weights that rank the sampled users' held-out baskets best; undefined without samples. */
+  train(rebuyRates: ReadonlyMap<string, number>): BlendWeights | undefined {
+    if (this.#samples.length === 0) return undefined;
+    const index = new CustomerNeighbourIndex(this.products, this.#vectors.build(), this.policy);
+    const cases = [...this.#samples]
+      .sort((a, b) => byName(a.userId, b.userId))
+      .map(({ userId, own, target }) => ({ own, mean: rankable(own, index.blend(userId, own, 0).scores), target }));
+    let best: BlendWeights | undefined;
+    for (const ownRebuyWeight of BLEND_GRID.ownRebuyWeight) {
+      for (const rebuyRateWeight of BLEND_GRID.rebuyRateWeight) {
+        let total = 0;
+        for (const { own, mean, target } of cases)
+          total += ndcgAt(personalRanking(own, mean, ownRebuyWeight, rebuyRateWeight, rebuyRates), target);
+        const ndcg = total / cases.length;
+        if (best === undefined || ndcg > best.ndcg) best = { ownRebuyWeight, rebuyRateWeight, samples: cases.length, ndcg };
+      }
+    }
+    return best;
+  }
+}
+
+/**
+ * The personal side as `rankUser` scores it, best first (ties by name), at most K. A product the
+ * user did not buy scores (1 − α) × its neighbours' mean over the same top for every weight, so
+ * only the K strongest of those can make the top K: the rest are left out before the grid.
+ */
+function personalRanking(
+  own: ReadonlyMap<string, number>,
+  mean: ReadonlyMap<string, number>,
+  alpha: number,
+  rateWeight: number,
+  rates: ReadonlyMap<string, number>,
+): string[] {
+  const blended = new Map<string, number>();
+  for (const [id, value] of own) if (value > 0) blended.set(id, alpha * value);
+  for (const [id, value] of mean) blended.set(id, (blended.get(id) ?? 0) + (1 - alpha) * value);
+  const scored = [...personalScores(blended, own, rates, rateWeight)];
+  scored.sort((a, b) => b[1] - a[1] || byName(a[0], b[0]));
+  return scored.slice(0, K).map(([id]) => id);
+}
+
+/** The neighbours' mean cut to what can rank: the user's own products and the K strongest others. */
+function rankable(own: ReadonlyMap<string, number>, mean: ReadonlyMap<string, number>): Map<string, number> {
+  const others = [...mean].filter(([id]) => !own.has(id));
+  others.sort((a, b) => b[1] - a[1] || byName(a[0], b[0]));
+  const kept = new Map(others.slice(0, K));
+  for (const id of own.keys()) {
+    const value = mean.get(id);
+    if (value !== undefined) kept.set(id, value);
+  }
+  return kept;
+}
+
+function ndcgAt(ranked: readonly string[], target: ReadonlySet<string>): number {
+  let dcg = 0;
+  ranked.forEach((id, i) => {
+    if (target.has(id)) dcg += 1 / Math.log2(i + 2);
+  });
+  let ideal = 0;
+  for (let i = 0; i < Math.min(K, target.size); i++) ideal += 1 / Math.log2(i + 2);
+  return ideal > 0 ? dcg / ideal : 0;
+}
