@@ -389,6 +389,12 @@ function tuningGrid(): LambdarecSettings[] {
   return grid;
 }
 
+/** The weights the batch run trained on the last weeks of its own training window (ADR 016). */
+const describeBlend = (blend: LambdarecModel['model']['blend']) =>
+  blend === undefined
+    ? "lambdarec's run trained no blend (no customer bought in its held-out weeks): the policy's weights served."
+    : `lambdarec's run trained its blend on the last weeks of the test split's training window: α ${blend.ownRebuyWeight}, re-buy share weight ${blend.rebuyRateWeight} (NDCG@10 ${blend.ndcg.toFixed(3)} on ${blend.samples} customers' held-out baskets).`;
+
 const describeSettings = (s: LambdarecSettings) =>
   `neighbourWeight ${s.batch.neighbourWeight}, sessionSimilar ${s.weights.sessionSimilar}, rebought ${s.weights.rebought}, popular ${s.weights.popular}, rebuyThreshold ${s.session.rebuyThreshold}`;
 
@@ -512,6 +518,7 @@ export async function runEval(
       'next-basket: the first invoice after the cutoff, from the history alone. after-purchase-session: that invoice streamed as purchases, the target is the one after it. rest-of-basket: the first half of that invoice streamed as add_to_cart, the target is the rest.',
       'Baselines and peers see the history only; "lambdarec batch + session" is what serving answers with the speed layer\'s session, through the same domain functions.',
       `lambdarec settings: ${describeSettings(settings)}${options.tune === true ? ' (tuned on validation)' : ' (the defaults the services run)'}.`,
+      describeBlend(testModel.model.blend),
       'Categories come from the last word of each product description (the dataset has none).',
       `${P_POP}, ${TIFU_KNN} and ${UP_CF} are written from their papers (tools/eval/src/p-pop.ts, tifu-knn.ts, up-cf.ts); TIFU-KNN's and UP-CF@r's settings are chosen by a coordinate search on the validation window's next baskets (NDCG@10). "+ session" folds the session's products in as the customer's latest basket (whole after a purchase session, partial for the rest of a basket) and leaves carted products out of the answer.`,
       "Beyond accuracy, over the top 10 of every case: coverage = distinct products recommended / products in the training window; popular share = share of recommended products among the 5 % held by most training baskets; diversity = mean share of pairs in a list with different categories; novelty = mean −log2 of a product's share of training baskets.",
