@@ -76,7 +76,7 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
       // Checked before the transaction commits: a lost input must not leave a record of success.
       assertInputIntact(rowsRead, data);
       const all = facts.facts();
-      return { facts: all, rowsRead, blend: trainer.train(rebuyRates(all, policy.rebuyRatePrior)) };
+      return { facts: all, rowsRead, blend: trainer.train() };
     });
     return { rowsRead, rowsWritten };
   }

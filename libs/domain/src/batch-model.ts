@@ -70,7 +70,7 @@ export function computeBatchModel(
   const intervals = rebuyIntervals(allFacts);
   const trainer = new BlendTrainer(products, asOf, policy);
   for (const { userId, rows } of histories) trainer.addUser(userId, rows);
-  const blend = trainer.train(rates);
+  const blend = trainer.train();
   for (const { userId, rows } of histories) {
     const list = userRecommendations(userSignals(rows, asOf, policy), index, categoryOf, policy, {
       userId,

@@ -27,7 +27,7 @@ export interface BatchPolicy extends RebuyVectorPolicy, CustomerNeighbourPolicy,
    * Weight of similar items against the user's personal scores (re-buys blended with their
    * nearest customers'), each side normalised to its best. Small since the customers' blend came
    * in: on the eval's validation window 0 to 0.1 tie, and similar items still rank the users
-   * without purchases. @defaultValue 0.05
+   * without purchases. @defaultValue 0.1
    */
   neighbourWeight: number;
   /**
@@ -54,6 +54,7 @@ export const DEFAULT_BATCH_POLICY: Readonly<BatchPolicy> = {
   notDueWeight: 1,
   blendHoldoutDays: 28,
   blendSamples: 2000,
+  blendMinSamples: 50,
   rebuyGroupSize: 3,
   rebuyWithinGroupDecay: 1,
   rebuyAcrossGroupDecay: 0.4,

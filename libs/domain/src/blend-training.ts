@@ -1,7 +1,8 @@
 import { CustomerNeighbourIndex, CustomerVectorsBuilder } from './customer-neighbours.js';
 import { unitHash } from './experiment-assignment.js';
 import { byName } from './order.js';
-import { personalScores } from './user-ranking.js';
+import { personalScores, rebuyRates } from './user-ranking.js';
+import type { BatchPolicy } from './batch-policy.js';
 import { rebuyVector, utcDay, type RebuyVectorPolicy } from './rebuy-vector.js';
 import type { CustomerNeighbourPolicy } from './customer-neighbours.js';
 import type { Interaction } from './user-history.js';
@@ -15,6 +16,8 @@ export interface BlendTrainingPolicy {
   blendHoldoutDays: number;
   /** Users the blend is trained on at most (a seeded sample of those with a held-out basket). @defaultValue 2000 */
   blendSamples: number;
+  /** Users with a held-out basket a run needs before it trusts its own weights over the policy's. @defaultValue 50 */
+  blendMinSamples: number;
 }
 
 /** The weights a run trained, stored with it (`batch_runs.stats.blend`). */
@@ -46,22 +49,29 @@ const K = 10;
  * Trains the personal side's two weights on the run's own history: for the users with a basket
  * in the held-out last weeks, their re-buy vectors and their nearest customers' are recomputed
  * from what came before the cut, and the weights that rank their first held-out basket best
- * (mean NDCG@10) win. It sees users one at a time, in any order, and keeps at most
- * `blendSamples` of them (a seeded reservoir), plus every user's vector before the cut.
+ * (mean NDCG@10) win. It sees users one at a time (in name order, as both the batch service and
+ * `computeBatchModel` stream them: the reservoir depends on the order) and keeps at most
+ * `blendSamples` of them, plus every user's vector before the cut. Re-buy shares come from the
+ * purchases before the cut too, so the held-out baskets do not vote for their own predictor.
  */
 export class BlendTrainer {
   readonly #cutDay: number;
   readonly #numberOf: Map<string, number>;
   readonly #vectors = new CustomerVectorsBuilder();
   readonly #samples: Sample[] = [];
+  readonly #buyers = new Map<string, { buyers: number; rebuyers: number }>();
   #eligible = 0;
 
   constructor(
     private readonly products: readonly string[],
     asOf: number,
-    private readonly policy: BlendTrainingPolicy & RebuyVectorPolicy & CustomerNeighbourPolicy,
+    private readonly policy: BlendTrainingPolicy &
+      RebuyVectorPolicy &
+      CustomerNeighbourPolicy &
+      Pick<BatchPolicy, 'rebuyRateWeight' | 'rebuyRatePrior'>,
   ) {
-    this.#cutDay = utcDay(asOf) - policy.blendHoldoutDays;
+    // The held-out days are the last `blendHoldoutDays`, the day of `asOf` included.
+    this.#cutDay = utcDay(asOf) - policy.blendHoldoutDays + 1;
     this.#numberOf = new Map(products.map((id, number) => [id, number]));
   }
 
@@ -73,7 +83,13 @@ export class BlendTrainer {
       if (row.type !== 'purchase') continue;
       const days = row.purchaseDays ?? [utcDay(row.lastAt)];
       const earlier = days.filter((day) => day < this.#cutDay);
-      if (earlier.length > 0) before.push({ ...row, purchaseDays: earlier });
+      if (earlier.length > 0) {
+        before.push({ ...row, purchaseDays: earlier });
+        const stats = this.#buyers.get(row.productId) ?? { buyers: 0, rebuyers: 0 };
+        stats.buyers++;
+        if (earlier.length >= 2) stats.rebuyers++;
+        this.#buyers.set(row.productId, stats);
+      }
       for (const day of days) if (day >= this.#cutDay) firstAfter = Math.min(firstAfter, day);
     }
     if (before.length === 0) return;
@@ -100,24 +116,36 @@ export class BlendTrainer {
     }
   }
 
-  /** The weights that rank the sampled users' held-out baskets best; undefined without samples. */
-  train(rebuyRates: ReadonlyMap<string, number>): BlendWeights | undefined {
-    if (this.#samples.length === 0) return undefined;
+  /**
+   * The weights that rank the sampled users' held-out baskets best. Undefined (the policy's serve)
+   * with fewer than `blendMinSamples` users or when no weights place any held-out product in a
+   * top 10; the policy's own pair is tried first and wins ties.
+   */
+  train(): BlendWeights | undefined {
+    if (this.#samples.length === 0 || this.#samples.length < this.policy.blendMinSamples) return undefined;
+    const rates = rebuyRates(
+      [...this.#buyers].map(([productId, stats]) => ({ productId, ...stats })),
+      this.policy.rebuyRatePrior,
+    );
     const index = new CustomerNeighbourIndex(this.products, this.#vectors.build(), this.policy);
     const cases = [...this.#samples]
       .sort((a, b) => byName(a.userId, b.userId))
       .map(({ userId, own, target }) => ({ own, mean: rankable(own, index.blend(userId, own, 0).scores), target }));
+    const pairs = [
+      [this.policy.ownRebuyWeight, this.policy.rebuyRateWeight],
+      ...BLEND_GRID.ownRebuyWeight.flatMap((alpha) => BLEND_GRID.rebuyRateWeight.map((rate) => [alpha, rate])),
+    ] as const;
     let best: BlendWeights | undefined;
-    for (const ownRebuyWeight of BLEND_GRID.ownRebuyWeight) {
-      for (const rebuyRateWeight of BLEND_GRID.rebuyRateWeight) {
+    for (const [ownRebuyWeight, rebuyRateWeight] of pairs) {
+      {
         let total = 0;
         for (const { own, mean, target } of cases)
-          total += ndcgAt(personalRanking(own, mean, ownRebuyWeight, rebuyRateWeight, rebuyRates), target);
+          total += ndcgAt(personalRanking(own, mean, ownRebuyWeight, rebuyRateWeight, rates), target);
         const ndcg = total / cases.length;
         if (best === undefined || ndcg > best.ndcg) best = { ownRebuyWeight, rebuyRateWeight, samples: cases.length, ndcg };
       }
     }
-    return best;
+    return best !== undefined && best.ndcg > 0 ? best : undefined;
   }
 }
 

@@ -62,6 +62,16 @@ describe('CustomerNeighbourIndex', () => {
     expect(Object.keys(scores(indexOf(customers), 'me', { a: 1 })).sort()).toEqual(['a', 'b', 'c']);
   });
 
+  it('leaves out zero weights, which would otherwise count a customer twice and misjudge its distance', () => {
+    const index = indexOf({ me: { a: 1, b: 1 }, near: { a: 1, b: 1, d: 0.1 }, zeroed: { a: 0, b: 0, c: 5 } }, { customerNeighbours: 1 });
+    expect(Object.keys(scores(index, 'me', { a: 1, b: 1 })).sort()).toEqual(['a', 'b', 'd']);
+  });
+
+  it("with α 1 gives the user's own vector alone", () => {
+    const index = indexOf({ me: { a: 1 }, other: { a: 1, b: 1 } }, { ownRebuyWeight: 1 });
+    expect(scores(index, 'me', { a: 1 })).toEqual({ a: 1 });
+  });
+
   it('gives the same blend however often it is asked (its scratch space is cleared)', () => {
     const index = indexOf({ me: { a: 1, c: 0.3 }, x: { a: 0.4, b: 1 }, y: { c: 1, d: 1 } });
     const first = scores(index, 'me', { a: 1, c: 0.3 });

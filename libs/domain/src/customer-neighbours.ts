@@ -81,31 +81,39 @@ export class CustomerNeighbourIndex {
       }
       this.#norm2[c] = norm2;
     }
-    // Postings: per product, its holders by weight (strongest first, ties by customer), cut at the cap.
-    const byProduct: Array<Array<readonly [number, number]>> = Array.from({ length: products.length }, () => []);
+    // Postings: per product, its holders (compressed rows filled from the counts, no object per
+    // entry); a product held by more than the cap keeps its strongest (ties: the customer first).
+    const cap = policy.neighbourPostings;
+    const allStart = new Int32Array(products.length + 1);
+    for (let p = 0; p < products.length; p++) allStart[p + 1] = allStart[p]! + holders[p]!;
+    const allCustomers = new Int32Array(allStart[products.length]!);
+    const allValues = new Float64Array(allStart[products.length]!);
+    const filled = allStart.slice(0, products.length);
     for (let c = 0; c < count; c++) {
-      for (let at = this.#rowStart[c]!; at < this.#rowStart[c + 1]!; at++)
-        byProduct[this.#rowProducts[at]!]!.push([c, this.#rowValues[at]!]);
+      for (let at = this.#rowStart[c]!; at < this.#rowStart[c + 1]!; at++) {
+        const p = this.#rowProducts[at]!;
+        allCustomers[filled[p]!] = c;
+        allValues[filled[p]!++] = this.#rowValues[at]!;
+      }
     }
     this.#postingStart = new Int32Array(products.length + 1);
-    let total = 0;
+    for (let p = 0; p < products.length; p++) this.#postingStart[p + 1] = this.#postingStart[p]! + Math.min(holders[p]!, cap);
+    this.#postingCustomers = new Int32Array(this.#postingStart[products.length]!);
+    this.#postingValues = new Float64Array(this.#postingStart[products.length]!);
     for (let p = 0; p < products.length; p++) {
-      const list = byProduct[p]!;
-      if (list.length > policy.neighbourPostings) {
-        list.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
-        list.length = policy.neighbourPostings;
-      }
-      this.#postingStart[p] = total;
-      total += list.length;
-    }
-    this.#postingStart[products.length] = total;
-    this.#postingCustomers = new Int32Array(total);
-    this.#postingValues = new Float64Array(total);
-    for (let p = 0; p < products.length; p++) {
+      const from = allStart[p]!;
+      const to = allStart[p + 1]!;
       let at = this.#postingStart[p]!;
-      for (const [c, value] of byProduct[p]!) {
-        this.#postingCustomers[at] = c;
-        this.#postingValues[at++] = value;
+      if (to - from <= cap) {
+        this.#postingCustomers.set(allCustomers.subarray(from, to), at);
+        this.#postingValues.set(allValues.subarray(from, to), at);
+        continue;
+      }
+      const order = Array.from({ length: to - from }, (_, k) => from + k);
+      order.sort((x, y) => allValues[y]! - allValues[x]! || allCustomers[x]! - allCustomers[y]!);
+      for (let k = 0; k < cap; k++) {
+        this.#postingCustomers[at] = allCustomers[order[k]!]!;
+        this.#postingValues[at++] = allValues[order[k]!]!;
       }
     }
     this.#dots = new Float64Array(count);
@@ -178,7 +186,9 @@ export class CustomerNeighbourIndex {
     const scores = this.#scores;
     const reached = this.#reached;
     let reachedCount = 0;
+    // A zero is "not reached yet", so only positive amounts are added (α 1 adds none at all).
     const add = (product: number, value: number) => {
+      if (!(value > 0)) return;
       if (scores[product] === 0) reached[reachedCount++] = product;
       scores[product]! += value;
     };
@@ -233,7 +243,9 @@ export class CustomerVectorsBuilder {
       this.#products = grow(this.#products, this.#entries + products.length);
       this.#values = grow(this.#values, this.#entries + products.length);
     }
+    // Only positive weights: the search marks a customer found by a dot product above 0.
     for (let k = 0; k < products.length; k++) {
+      if (!(values[k]! > 0)) continue;
       this.#products[this.#entries] = products[k]!;
       this.#values[this.#entries++] = values[k]!;
     }
