@@ -126,6 +126,9 @@ describe('a sharded run', () => {
     expect(viewOne.similar).toEqual([...model.similar].map(([product_id, items]) => ({ product_id, items: strip(items) })));
     expect(viewOne.users).toEqual([...model.perUser].map(([user_id, items]) => ({ user_id, items: strip(items) })));
     expect(viewOne.popular).toEqual([{ items: strip(model.popular) }]);
+    // The weights a run trains on its last weeks (none when too few users bought in them) are the model's.
+    expect(one.stats.blend).toEqual(model.blend);
+    expect(many.stats.blend).toEqual(model.blend);
   });
 
   it('reports its phases and shard progress, and counts archived events once however often they were delivered', async () => {

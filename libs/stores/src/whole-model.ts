@@ -18,7 +18,8 @@ export async function publishWholeModel(
 ): Promise<void> {
   await writeWholeModel(pool, runId, model);
   await runs.publish(runId, {
-    stats,
+    // The weights the model trained go with it, as the batch service's user-lists step stores them.
+    stats: model.blend === undefined ? stats : { ...stats, blend: model.blend },
     watermark,
     popular: model.popular,
     popularByCategory: model.popularByCategory,
