@@ -31,4 +31,21 @@ describe('ranked lists as a user-items shard writes them', () => {
       ['batch:bought-before'],
     ]);
   });
+
+  it('writes the same text as JSON for ids and categories that need escaping, tiny and huge scores, and an empty list', () => {
+    const categoryOf = new Map<string, string | null>([['q"uote\\', 'tée ☕']]);
+    const ranked: RankedCandidate[] = [
+      { productId: 'q"uote\\', score: 1e-7, bought: false, because: 'x/y' },
+      { productId: 'plain', score: 1e21, bought: true, because: 'q"uote\\', due: true },
+    ];
+    const encode = createRankedListEncoder(categoryOf);
+    const items = ranked.map((candidate) => ({
+      productId: candidate.productId,
+      score: candidate.score,
+      category: categoryOf.get(candidate.productId) ?? null,
+      reasons: reasonsOf(candidate),
+    }));
+    expect(encode(ranked)).toBe(listJson(items));
+    expect(encode([])).toBe(listJson([]));
+  });
 });
