@@ -8,7 +8,8 @@ import { repurchaseTable, type RepurchaseTable } from './repurchase-table.js';
 import type { ScoredItem } from './scored-item.js';
 import { SimilarityIndex } from './similarity-index.js';
 import { groupByUser, type Interaction } from './user-history.js';
-import { rebuyIntervals, rebuyRates, userRecommendations } from './user-ranking.js';
+import { rebuyRates } from './personal-scores.js';
+import { rebuyIntervals, userRecommendations } from './user-ranking.js';
 import { userSignals } from './user-signals.js';
 
 export interface BatchModel {

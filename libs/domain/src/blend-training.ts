@@ -1,8 +1,7 @@
 import { CustomerNeighbourIndex, CustomerVectorsBuilder } from './customer-neighbours.js';
 import { unitHash } from './experiment-assignment.js';
 import { byName } from './order.js';
-import { personalScores, rebuyRates } from './user-ranking.js';
-import type { BatchPolicy } from './batch-policy.js';
+import { personalScores, rebuyRates } from './personal-scores.js';
 import { rebuyVector, utcDay, type RebuyVectorPolicy } from './rebuy-vector.js';
 import type { CustomerNeighbourPolicy } from './customer-neighbours.js';
 import type { Interaction } from './user-history.js';
@@ -67,8 +66,7 @@ export class BlendTrainer {
     asOf: number,
     private readonly policy: BlendTrainingPolicy &
       RebuyVectorPolicy &
-      CustomerNeighbourPolicy &
-      Pick<BatchPolicy, 'rebuyRateWeight' | 'rebuyRatePrior'>,
+      CustomerNeighbourPolicy & { rebuyRateWeight: number; rebuyRatePrior: number },
   ) {
     // The held-out days are the last `blendHoldoutDays`, the day of `asOf` included.
     this.#cutDay = utcDay(asOf) - policy.blendHoldoutDays + 1;

@@ -16,6 +16,7 @@ export * from './rebuy-vector.js';
 export * from './customer-neighbours.js';
 export * from './due-again.js';
 export * from './blend-training.js';
+export * from './personal-scores.js';
 export * from './repurchase.js';
 export * from './seeded-random.js';
 export * from './order.js';
