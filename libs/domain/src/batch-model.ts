@@ -1,7 +1,7 @@
 import type { BatchPolicy } from './batch-policy.js';
 import { BlendTrainer, type BlendWeights } from './blend-training.js';
 import { CooccurrenceShard } from './co-occurrence.js';
-import { CustomerNeighbourIndex, CustomerVectorsBuilder } from './customer-neighbours.js';
+import { CustomerNeighbourIndex, CustomerVectorsBuilder, numberedRebuyVector } from './customer-neighbours.js';
 import { topPopular, topPopularByCategory } from './popularity.js';
 import { ProductFactsAccumulator } from './product-facts.js';
 import { repurchaseTable, type RepurchaseTable } from './repurchase-table.js';
@@ -108,10 +108,4 @@ export function customerIndex(
     if (numbers.length > 0) vectors.add(userId, numbers, values);
   }
   return new CustomerNeighbourIndex(products, vectors.build(), policy);
-}
-
-/** A re-buy vector as product numbers (ascending) and weights: the form the batch stores between stages. */
-export function numberedRebuyVector(rebuy: ReadonlyMap<string, number>, numberOf: ReadonlyMap<string, number>) {
-  const entries = [...rebuy].map(([id, value]) => [numberOf.get(id)!, value] as const).sort((a, b) => a[0] - b[0]);
-  return { numbers: entries.map(([number]) => number), values: entries.map(([, value]) => value) };
 }

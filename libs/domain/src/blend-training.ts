@@ -1,4 +1,4 @@
-import { CustomerNeighbourIndex, CustomerVectorsBuilder } from './customer-neighbours.js';
+import { CustomerNeighbourIndex, CustomerVectorsBuilder, numberedRebuyVector } from './customer-neighbours.js';
 import { unitHash } from './experiment-assignment.js';
 import { byName } from './order.js';
 import { personalScores, rebuyRates } from './personal-scores.js';
@@ -92,12 +92,8 @@ export class BlendTrainer {
     }
     if (before.length === 0) return;
     const own = rebuyVector(before, this.policy);
-    const entries = [...own].map(([id, value]) => [this.#numberOf.get(id)!, value] as const).sort((a, b) => a[0] - b[0]);
-    this.#vectors.add(
-      userId,
-      entries.map(([number]) => number),
-      entries.map(([, value]) => value),
-    );
+    const { numbers, values } = numberedRebuyVector(own, this.#numberOf);
+    this.#vectors.add(userId, numbers, values);
     if (firstAfter === Infinity) return;
     const target = new Set(
       rows

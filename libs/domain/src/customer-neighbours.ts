@@ -124,10 +124,6 @@ export class CustomerNeighbourIndex {
     this.#nearestDistances = new Float64Array(Math.max(0, policy.customerNeighbours));
   }
 
-  get customers(): number {
-    return this.#customerIndex.size;
-  }
-
   /**
    * The user's personal scores: α × their own vector plus (1 − α) × the mean vector of their k
    * nearest customers (the user themself left out by id). α is the policy's unless the run
@@ -215,6 +211,12 @@ export class CustomerNeighbourIndex {
     }
     return { scores: blended, sharedMost };
   }
+}
+
+/** A vector as product numbers (ascending) and weights: the form the batch stores between stages and the index takes. */
+export function numberedRebuyVector(rebuy: ReadonlyMap<string, number>, numberOf: ReadonlyMap<string, number>) {
+  const entries = [...rebuy].map(([id, value]) => [numberOf.get(id)!, value] as const).sort((a, b) => a[0] - b[0]);
+  return { numbers: entries.map(([number]) => number), values: entries.map(([, value]) => value) };
 }
 
 /** Customers' vectors in compressed rows: customer c's entries are rowStart[c] .. rowStart[c + 1] − 1. */

@@ -77,7 +77,7 @@ export class SimilarityIndex {
     personal: ReadonlyMap<string, number>,
     neighbourWeight: number,
     n: number,
-    { bought, because }: { bought?: ReadonlySet<string>; because?: string | undefined } = {},
+    { bought, because }: { bought?: Pick<ReadonlySet<string>, 'has'>; because?: string | undefined } = {},
   ): RankedCandidate[] {
     const isBought = (productId: string) => bought === undefined || bought.has(productId);
     const touched = this.#accumulate(seeds);

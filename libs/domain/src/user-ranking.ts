@@ -79,7 +79,7 @@ export function rankUser(
   const seeds = strongestFirst(profile);
   if (seeds.length > policy.maxItemsPerUser) seeds.length = policy.maxItemsPerUser;
   const ranked = similar.topCandidates(seeds, personal, policy.neighbourWeight, policy.topNPerUser, {
-    bought: new Set(purchases.keys()),
+    bought: purchases,
     because: blend.sharedMost,
   });
   for (const candidate of ranked) if (candidate.bought && due.has(candidate.productId)) candidate.due = true;
