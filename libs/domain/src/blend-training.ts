@@ -1,7 +1,7 @@
 import { CustomerNeighbourIndex, CustomerVectorsBuilder, numberedRebuyVector } from './customer-neighbours.js';
 import { unitHash } from './experiment-assignment.js';
 import { byName } from './order.js';
-import { personalScores, rebuyRates } from './personal-scores.js';
+import { rebuyRates } from './personal-scores.js';
 import { rebuyVector, utcDay, type RebuyVectorPolicy } from './rebuy-vector.js';
 import type { CustomerNeighbourPolicy } from './customer-neighbours.js';
 import type { Interaction } from './user-history.js';
@@ -124,43 +124,108 @@ export class BlendTrainer {
     const index = new CustomerNeighbourIndex(this.products, this.#vectors.build(), this.policy);
     const cases = [...this.#samples]
       .sort((a, b) => byName(a.userId, b.userId))
-      .map(({ userId, own, target }) => ({ own, mean: rankable(own, index.blend(userId, own, 0).scores), target }));
+      .map(({ userId, own, target }) => ({
+        candidates: trainingCandidates(own, rankable(own, index.blend(userId, own, 0).scores), rates),
+        target,
+      }));
     const pairs = [
       [this.policy.ownRebuyWeight, this.policy.rebuyRateWeight],
       ...BLEND_GRID.ownRebuyWeight.flatMap((alpha) => BLEND_GRID.rebuyRateWeight.map((rate) => [alpha, rate])),
     ] as const;
     let best: BlendWeights | undefined;
     for (const [ownRebuyWeight, rebuyRateWeight] of pairs) {
-      {
-        let total = 0;
-        for (const { own, mean, target } of cases)
-          total += ndcgAt(personalRanking(own, mean, ownRebuyWeight, rebuyRateWeight, rates), target);
-        const ndcg = total / cases.length;
-        if (best === undefined || ndcg > best.ndcg) best = { ownRebuyWeight, rebuyRateWeight, samples: cases.length, ndcg };
-      }
+      let total = 0;
+      for (const { candidates, target } of cases) total += ndcgAt(personalRanking(candidates, ownRebuyWeight, rebuyRateWeight), target);
+      const ndcg = total / cases.length;
+      if (best === undefined || ndcg > best.ndcg) best = { ownRebuyWeight, rebuyRateWeight, samples: cases.length, ndcg };
     }
     return best !== undefined && best.ndcg > 0 ? best : undefined;
   }
 }
 
 /**
- * The personal side as `rankUser` scores it, best first (ties by name), at most K. A product the
- * user did not buy scores (1 − α) × its neighbours' mean over the same top for every weight, so
- * only the K strongest of those can make the top K: the rest are left out before the grid.
+ * One sampled user's candidates for every weight of the grid, made once: the blend's products in
+ * its order (own products above 0, then the neighbours' others), each with its own value, its
+ * neighbours' mean and its re-buy share if the user bought it. Building the blend and its scores
+ * as Maps for each of the grid's 17 pairs was most of the training's time.
  */
-function personalRanking(
+interface TrainingCandidates {
+  ids: string[];
+  own: Float64Array;
+  hasOwn: Uint8Array;
+  mean: Float64Array;
+  hasMean: Uint8Array;
+  /** The re-buy share of a product the user bought; 0 for the others. */
+  rate: Float64Array;
+  bought: Uint8Array;
+}
+
+function trainingCandidates(
   own: ReadonlyMap<string, number>,
   mean: ReadonlyMap<string, number>,
-  alpha: number,
-  rateWeight: number,
   rates: ReadonlyMap<string, number>,
-): string[] {
-  const blended = new Map<string, number>();
-  for (const [id, value] of own) if (value > 0) blended.set(id, alpha * value);
-  for (const [id, value] of mean) blended.set(id, (blended.get(id) ?? 0) + (1 - alpha) * value);
-  const scored = [...personalScores(blended, own, rates, rateWeight)];
-  scored.sort((a, b) => b[1] - a[1] || byName(a[0], b[0]));
-  return scored.slice(0, K).map(([id]) => id);
+): TrainingCandidates {
+  const ids = [...own].filter(([, value]) => value > 0).map(([id]) => id);
+  const listed = new Set(ids);
+  for (const id of mean.keys()) if (!listed.has(id)) ids.push(id);
+  const n = ids.length;
+  const candidates: TrainingCandidates = {
+    ids,
+    own: new Float64Array(n),
+    hasOwn: new Uint8Array(n),
+    mean: new Float64Array(n),
+    hasMean: new Uint8Array(n),
+    rate: new Float64Array(n),
+    bought: new Uint8Array(n),
+  };
+  ids.forEach((id, i) => {
+    const value = own.get(id);
+    if (value !== undefined && value > 0) {
+      candidates.own[i] = value;
+      candidates.hasOwn[i] = 1;
+    }
+    const m = mean.get(id);
+    if (m !== undefined) {
+      candidates.mean[i] = m;
+      candidates.hasMean[i] = 1;
+    }
+    if (own.has(id)) {
+      candidates.bought[i] = 1;
+      candidates.rate[i] = rates.get(id) ?? 0;
+    }
+  });
+  return candidates;
+}
+
+let rankingScores = new Float64Array(256);
+
+/**
+ * The personal side as `rankUser` scores it (`toPersonalScores` of α × own + (1 − α) × mean, the
+ * same sums), best first (ties by name), at most K. A product the user did not buy scores
+ * (1 − α) × its neighbours' mean over the same top for every weight, so only the K strongest of
+ * those can make the top K: `rankable` left the rest out before the grid.
+ */
+function personalRanking(candidates: TrainingCandidates, alpha: number, rateWeight: number): string[] {
+  const { ids, own, hasOwn, mean, hasMean, rate, bought } = candidates;
+  const n = ids.length;
+  if (rankingScores.length < n) rankingScores = new Float64Array(Math.max(n, rankingScores.length * 2));
+  const scores = rankingScores;
+  let top = 0;
+  for (let i = 0; i < n; i++) {
+    let score = hasOwn[i] === 1 ? alpha * own[i]! : 0;
+    if (hasMean[i] === 1) score += (1 - alpha) * mean[i]!;
+    scores[i] = score;
+    // Math.max, as toPersonalScores: a NaN makes the top NaN, and then nothing is personal.
+    top = Math.max(top, score);
+  }
+  if (!(top > 0)) return [];
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) {
+    scores[i] = scores[i]! / top + (bought[i] === 1 ? rateWeight * rate[i]! : 0);
+    order.push(i);
+  }
+  order.sort((a, b) => scores[b]! - scores[a]! || byName(ids[a]!, ids[b]!));
+  return order.slice(0, K).map((i) => ids[i]!);
 }
 
 /** The neighbours' mean cut to what can rank: the user's own products and the K strongest others. */

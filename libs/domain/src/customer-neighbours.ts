@@ -1,3 +1,5 @@
+import { PersonalScores } from './personal-scores.js';
+
 /** How a user's re-buy vector meets the vectors of the customers most like them (TIFU-KNN's k and α). */
 export interface CustomerNeighbourPolicy {
   /**
@@ -57,6 +59,8 @@ export class CustomerNeighbourIndex {
   readonly #reached: Int32Array;
   readonly #nearestIds: Int32Array;
   readonly #nearestDistances: Float64Array;
+  readonly #slot: Int32Array;
+  readonly #blended = new PersonalScores();
 
   /**
    * `products`: the run's products in number order; `customers`: each customer's id and vector as
@@ -122,14 +126,25 @@ export class CustomerNeighbourIndex {
     this.#reached = new Int32Array(products.length);
     this.#nearestIds = new Int32Array(Math.max(0, policy.customerNeighbours));
     this.#nearestDistances = new Float64Array(Math.max(0, policy.customerNeighbours));
+    this.#slot = new Int32Array(products.length);
   }
 
   /**
    * The user's personal scores: α × their own vector plus (1 − α) × the mean vector of their k
    * nearest customers (the user themself left out by id). α is the policy's unless the run
-   * trained its own (`trainBlend`).
+   * trained its own (`BlendTrainer`).
    */
   blend(userId: string, own: ReadonlyMap<string, number>, ownRebuyWeight = this.#policy.ownRebuyWeight): NeighbourBlend {
+    const sharedMost = this.blendInto(userId, own, ownRebuyWeight, this.#blended);
+    return { scores: this.#blended.toMap(), sharedMost };
+  }
+
+  /**
+   * `blend` into `out` (cleared first), without a Map: the user's own products first (those above
+   * 0, in `own`'s order), then the products only the neighbours bring, in the order they were
+   * reached; the same sums in the same order. Returns the user's product the neighbours weigh most.
+   */
+  blendInto(userId: string, own: ReadonlyMap<string, number>, ownRebuyWeight: number, out: PersonalScores): string | undefined {
     const { customerNeighbours, neighbourQueryProducts } = this.#policy;
     const self = this.#customerIndex.get(userId) ?? -1;
     const query: Array<readonly [number, number]> = [];
@@ -201,15 +216,29 @@ export class CustomerNeighbourIndex {
         sharedMostValue = scores[number]!;
       }
     }
-    const blended = new Map<string, number>();
-    for (const [productId, value] of own) if (value > 0) blended.set(productId, ownRebuyWeight * value);
+    // Where each own product sits in `out` (+1; 0: not there), to add the neighbours' part to it.
+    const slot = this.#slot;
+    out.count = 0;
+    for (const [productId, value] of own) {
+      if (!(value > 0)) continue;
+      const number = this.#numberOf.get(productId);
+      if (number !== undefined) slot[number] = out.count + 1;
+      out.push(productId, ownRebuyWeight * value);
+    }
     for (let k = 0; k < reachedCount; k++) {
       const number = reached[k]!;
-      const id = this.#products[number]!;
-      if (scores[number]! > 0) blended.set(id, (blended.get(id) ?? 0) + scores[number]!);
+      const value = scores[number]!;
       scores[number] = 0;
+      if (!(value > 0)) continue;
+      const at = slot[number]!;
+      if (at > 0) out.scores[at - 1] = out.scores[at - 1]! + value;
+      else out.push(this.#products[number]!, value);
     }
-    return { scores: blended, sharedMost };
+    for (const productId of own.keys()) {
+      const number = this.#numberOf.get(productId);
+      if (number !== undefined) slot[number] = 0;
+    }
+    return sharedMost;
   }
 }
 

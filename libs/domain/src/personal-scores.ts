@@ -9,24 +9,62 @@ export function rebuyRates(facts: Iterable<{ productId: string; buyers: number; 
 }
 
 /**
- * The personal side's scores: the blend normalised to its best, plus `rateWeight` × the re-buy
- * share of what the user bought (the eval's validation window weighed a staple the user bought
- * above the blend's order alone). Shared by ranking and by the run's training of its weights.
+ * A user's personal scores as parallel arrays, reused from one user to the next: a run ranks every
+ * user, and a wholesaler's nearest customers bring a thousand products. Building a Map of them
+ * twice per user (blend, then scores) and reading it back was a third of ranking a real shop's
+ * history (`npm run bench:batch-model`). Entries `0 .. count − 1` are the user's; ids are unique.
  */
-export function personalScores(
-  blend: ReadonlyMap<string, number>,
+export class PersonalScores {
+  ids: string[] = [];
+  scores = new Float64Array(64);
+  count = 0;
+
+  /** The entries of a map, in its order (callers that have a Map: tests, a user ranked alone). */
+  static of(entries: Iterable<readonly [string, number]>): PersonalScores {
+    const personal = new PersonalScores();
+    for (const [id, score] of entries) personal.push(id, score);
+    return personal;
+  }
+
+  push(id: string, score: number): void {
+    if (this.count === this.scores.length) {
+      const grown = new Float64Array(this.scores.length * 2);
+      grown.set(this.scores);
+      this.scores = grown;
+    }
+    this.ids[this.count] = id;
+    this.scores[this.count++] = score;
+  }
+
+  toMap(): Map<string, number> {
+    const map = new Map<string, number>();
+    for (let i = 0; i < this.count; i++) map.set(this.ids[i]!, this.scores[i]!);
+    return map;
+  }
+}
+
+/**
+ * The personal side's scores, in place: the blend normalised to its best, plus `rateWeight` × the
+ * re-buy share of what the user bought (the eval's validation window weighed a staple the user
+ * bought above the blend's order alone). A blend with no positive best leaves nothing personal.
+ */
+export function toPersonalScores(
+  personal: PersonalScores,
   bought: ReadonlyMap<string, unknown>,
   rates: ReadonlyMap<string, number> | undefined,
   rateWeight: number,
-): Map<string, number> {
-  const personal = new Map<string, number>();
+): void {
+  const { ids, scores, count } = personal;
   let top = 0;
   // Math.max, not a comparison: a NaN score makes the top NaN, and then nothing is personal.
-  for (const score of blend.values()) top = Math.max(top, score);
-  if (!(top > 0)) return personal;
-  for (const [productId, score] of blend) {
-    const staple = rates !== undefined && bought.has(productId) ? rateWeight * (rates.get(productId) ?? 0) : 0;
-    personal.set(productId, score / top + staple);
+  for (let i = 0; i < count; i++) top = Math.max(top, scores[i]!);
+  if (!(top > 0)) {
+    personal.count = 0;
+    return;
   }
-  return personal;
+  for (let i = 0; i < count; i++) {
+    const id = ids[i]!;
+    const staple = rates !== undefined && bought.has(id) ? rateWeight * (rates.get(id) ?? 0) : 0;
+    scores[i] = scores[i]! / top + staple;
+  }
 }

@@ -1,4 +1,5 @@
 import { byName } from './order.js';
+import { PersonalScores } from './personal-scores.js';
 import type { ScoredItem } from './scored-item.js';
 
 /**
@@ -65,8 +66,9 @@ export class SimilarityIndex {
   }
 
   /**
-   * One user's best `n` candidates: their personal scores (`personal`: product → score; bought
-   * before unless `bought` says otherwise, and then explained by `because`) plus
+   * One user's best `n` candidates: their personal scores (`personal`: product → score, as a Map
+   * or as `rankUser`'s reused arrays; bought before unless `bought` says otherwise, and then
+   * explained by `because`) plus
    * `neighbourWeight` × the summed neighbours of `seeds` (each seed weighted by its interest
    * relative to the strongest, neighbour sums normalised to the strongest), ranked by score, ties
    * by name. All arithmetic happens in the order of the definition, so the scores are exactly
@@ -74,7 +76,7 @@ export class SimilarityIndex {
    */
   topCandidates(
     seeds: ReadonlyArray<readonly [productId: string, interest: number]>,
-    personal: ReadonlyMap<string, number>,
+    personal: ReadonlyMap<string, number> | PersonalScores,
     neighbourWeight: number,
     n: number,
     { bought, because }: { bought?: Pick<ReadonlySet<string>, 'has'>; because?: string | undefined } = {},
@@ -87,10 +89,17 @@ export class SimilarityIndex {
     // Personal candidates that are also neighbours get their neighbour value added; the others stand alone.
     const aloneIds = this.#aloneIds;
     aloneIds.length = 0;
+    const {
+      ids: personalIds,
+      scores: personalScores,
+      count: personalCount,
+    } = personal instanceof PersonalScores ? personal : PersonalScores.of(personal);
     let aloneScores = this.#aloneScores;
-    if (aloneScores.length < personal.size)
-      aloneScores = this.#aloneScores = new Float64Array(Math.max(personal.size, aloneScores.length * 2));
-    for (const [productId, score] of personal) {
+    if (aloneScores.length < personalCount)
+      aloneScores = this.#aloneScores = new Float64Array(Math.max(personalCount, aloneScores.length * 2));
+    for (let p = 0; p < personalCount; p++) {
+      const productId = personalIds[p]!;
+      const score = personalScores[p]!;
       const index = this.#indexOf.get(productId);
       if (top > 0 && index !== undefined && this.#seen[index] === 1) {
         this.#seen[index] = PERSONAL;

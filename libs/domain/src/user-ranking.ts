@@ -3,10 +3,13 @@ import type { BlendWeights } from './blend-training.js';
 import type { CustomerNeighbourIndex } from './customer-neighbours.js';
 import { BOUGHT_BEFORE_REASON, DUE_AGAIN_REASON, SIMILAR_TO_REASON, type ScoredItem } from './scored-item.js';
 import { isDue } from './due-again.js';
-import { personalScores } from './personal-scores.js';
+import { PersonalScores, toPersonalScores } from './personal-scores.js';
 import type { RankedCandidate, SimilarityIndex } from './similarity-index.js';
 import { strongestFirst } from './strongest-first.js';
 import type { UserProfile } from './user-signals.js';
+
+/** The personal scores of the user being ranked: filled, read and done with inside one `rankUser` call. */
+const RANKING_SCRATCH = new PersonalScores();
 
 /** Who the user is among the run's customers: their id, the index of everyone's re-buy vectors, and what customers re-buy. */
 export interface CustomerContext {
@@ -61,10 +64,13 @@ export function rankUser(
 ): RankedCandidate[] {
   // Without the other customers (a caller ranking one user alone), the user's own vector is all.
   const trained = customer?.blendWeights;
-  const blend =
-    customer === undefined
-      ? { scores: rebuy, sharedMost: undefined }
-      : customer.customers.blend(customer.userId, rebuy, trained?.ownRebuyWeight ?? policy.ownRebuyWeight);
+  let personal: PersonalScores;
+  let sharedMost: string | undefined;
+  if (customer === undefined) personal = PersonalScores.of(rebuy);
+  else {
+    personal = RANKING_SCRATCH;
+    sharedMost = customer.customers.blendInto(customer.userId, rebuy, trained?.ownRebuyWeight ?? policy.ownRebuyWeight, personal);
+  }
   // A product bought before is due again once its usual wait has passed, and not yet before that.
   const due = new Set<string>();
   const notDue = new Set<string>();
@@ -73,14 +79,15 @@ export function rankUser(
     if (verdict === true) due.add(productId);
     else if (verdict === false) notDue.add(productId);
   }
-  const personal = personalScores(blend.scores, purchases, customer?.rebuyRates, trained?.rebuyRateWeight ?? policy.rebuyRateWeight);
+  toPersonalScores(personal, purchases, customer?.rebuyRates, trained?.rebuyRateWeight ?? policy.rebuyRateWeight);
   if (policy.notDueWeight !== 1)
-    for (const productId of notDue) if (personal.has(productId)) personal.set(productId, personal.get(productId)! * policy.notDueWeight);
+    for (let i = 0; i < personal.count; i++)
+      if (notDue.has(personal.ids[i]!)) personal.scores[i] = personal.scores[i]! * policy.notDueWeight;
   const seeds = strongestFirst(profile);
   if (seeds.length > policy.maxItemsPerUser) seeds.length = policy.maxItemsPerUser;
   const ranked = similar.topCandidates(seeds, personal, policy.neighbourWeight, policy.topNPerUser, {
     bought: purchases,
-    because: blend.sharedMost,
+    because: sharedMost,
   });
   for (const candidate of ranked) if (candidate.bought && due.has(candidate.productId)) candidate.due = true;
   return ranked;
