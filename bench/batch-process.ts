@@ -8,7 +8,11 @@ import { freePort } from '@lambdarec/testing';
  */
 export async function startBatchProcess(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/batch/src/main.ts'], {
+  // BENCH_CPU_PROF=<dir>: each batch process writes a V8 CPU profile there when it exits (node
+  // refuses --cpu-prof in NODE_OPTIONS, and the bench gives its children only the env above).
+  const profileDir = process.env['BENCH_CPU_PROF'];
+  const profile = profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'apps/batch/src/main.ts'], {
     cwd: WORKSPACE_ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
