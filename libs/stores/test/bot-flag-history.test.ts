@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Interaction } from '@lambdarec/domain';
+import { utcDay, type Interaction } from '@lambdarec/domain';
 import { buildClickEvent } from '@lambdarec/testing';
 import { describe, expect, it } from 'vitest';
 import { createArchiveReader } from '../src/archive-reader.js';
@@ -34,6 +34,8 @@ describe('bot flags in a run', () => {
       // which must not make the victim's own view look recent either.
       ...Array.from({ length: 5 }, (_, i) => live('victim', 'page', 'view', day + 5 * 60 * minute + i, burstFrom + i * 1000)),
       live('victim', 'spam', 'view', day + 5 * 60 * minute, burstUntil),
+      // A purchase in the flood, dated two days on: it must not become a basket of the victim's.
+      live('victim', 'tea', 'purchase', day + 48 * 60 * minute, burstFrom + 1500),
       // An import with the operator's key that arrived during the flood: the guard never judged it.
       live('victim', 'page', 'view', day - 2 * minute, burstFrom + 500, true),
       // After the flag, and on another day: the victim's again.
@@ -65,16 +67,19 @@ describe('bot flags in a run', () => {
     const rows: Interaction[] = [];
     for await (const user of reader.users(runId)) rows.push(...user.rows);
     const of = (userId: string) =>
-      rows.filter((r) => r.userId === userId).map(({ productId, type, count, lastAt }) => ({ productId, type, count, lastAt }));
+      rows
+        .filter((r) => r.userId === userId)
+        .map(({ productId, type, count, lastAt, purchaseDays }) => ({ productId, type, count, lastAt, purchaseDays }));
 
-    expect(input.botEventsExcluded).toBe(6);
+    expect(input.botEventsExcluded).toBe(7);
     expect(of('victim')).toEqual([
-      { productId: 'cake', type: 'purchase', count: 1, lastAt: day + 20 * minute },
+      { productId: 'cake', type: 'purchase', count: 1, lastAt: day + 20 * minute, purchaseDays: [utcDay(day)] },
       // Their own two views (that day's and the next's) and the import: not the flood's five.
-      { productId: 'page', type: 'view', count: 3, lastAt: day + 26 * 60 * minute },
-      { productId: 'tea', type: 'purchase', count: 1, lastAt: day + minute },
+      { productId: 'page', type: 'view', count: 3, lastAt: day + 26 * 60 * minute, purchaseDays: undefined },
+      // One basket, their own: the flood's purchase two days on is neither counted nor a day.
+      { productId: 'tea', type: 'purchase', count: 1, lastAt: day + minute, purchaseDays: [utcDay(day)] },
     ]);
-    expect(of('bystander')).toEqual([{ productId: 'page', type: 'view', count: 1, lastAt: burstFrom + 1 }]);
+    expect(of('bystander')).toEqual([{ productId: 'page', type: 'view', count: 1, lastAt: burstFrom + 1, purchaseDays: undefined }]);
     await reader.dropInput(runId);
     await runs.markFailed(runId, 'test over');
 
