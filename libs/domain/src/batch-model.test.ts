@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES } from '@lambdarec/contracts';
-import { computeBatchModel } from './batch-model.js';
+import { computeBatchModel, computeBatchRun } from './batch-model.js';
+import { withPurchases } from './purchase-fold.js';
+import { groupByUser } from './user-history.js';
 import { seededRandom } from './seeded-random.js';
 import type { Interaction } from './user-history.js';
 import { AS_OF, buildInteraction, CO_OCCURRENCE, DAY, policy, similarity } from '../test/batch-history.js';
@@ -63,6 +65,44 @@ describe('computeBatchModel', () => {
     expect(scores.every((score) => Number.isFinite(score))).toBe(true);
     expect(model.stats.similarityPairs).toBe(1);
     expect(similarity(model, 'ancient', 'fresh')).toBeGreaterThan(0);
+  });
+});
+
+describe('computeBatchRun: ranking one more history against the run', () => {
+  const bought = (userId: string, productId: string, daysAgo: number) =>
+    buildInteraction({
+      userId,
+      productId,
+      type: 'purchase',
+      lastAt: AS_OF - daysAgo * DAY,
+      purchaseDays: [Math.floor((AS_OF - daysAgo * DAY) / DAY)],
+    });
+  // Tea buyers also buy biscuits; coffee buyers also buy filters. u9 has only bought coffee.
+  const rows = [
+    ...['t1', 't2', 't3', 't4'].flatMap((u) => [bought(u, 'tea', 10), bought(u, 'biscuits', 10)]),
+    ...['c1', 'c2', 'c3'].flatMap((u) => [bought(u, 'coffee', 12), bought(u, 'filters', 12)]),
+    bought('u9', 'coffee', 30),
+  ];
+  const run = computeBatchRun(rows, AS_OF, policy);
+
+  it("ranks a user's own history at the run's watermark as the run did, in any order (it keeps no state between users)", () => {
+    for (const { userId, rows: history } of groupByUser(rows).reverse()) {
+      expect(run.rankHistory(userId, history, AS_OF)).toEqual(run.model.perUser.get(userId) ?? []);
+    }
+  });
+
+  it('after a checkout, finds the customers who buy what was just bought, and what they buy with it', () => {
+    const before = run.model.perUser.get('u9')!.map((item) => item.productId);
+    expect(before).not.toContain('biscuits');
+    const history = groupByUser(rows).find((h) => h.userId === 'u9')!.rows;
+    const at = AS_OF + DAY;
+    const after = run.rankHistory('u9', withPurchases('u9', history, [{ productId: 'tea', at, category: null }]), at);
+    const ids = after.map((item) => item.productId);
+    expect(ids).toContain('biscuits');
+    expect(ids.indexOf('biscuits')).toBeLessThan(ids.indexOf('filters'));
+    expect(after.find((item) => item.productId === 'tea')!.reasons).toContain('batch:bought-before');
+    // The run itself is unchanged: the re-ranked list is the caller's.
+    expect(run.model.perUser.get('u9')!.map((item) => item.productId)).toEqual(before);
   });
 });
 

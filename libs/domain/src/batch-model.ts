@@ -10,7 +10,7 @@ import { SimilarityIndex } from './similarity-index.js';
 import { groupByUser, type Interaction } from './user-history.js';
 import { rebuyRates } from './personal-scores.js';
 import { rebuyIntervals, userRecommendations } from './user-ranking.js';
-import { userSignals } from './user-signals.js';
+import { userProfile, userSignals } from './user-signals.js';
 
 export interface BatchModel {
   /** productId → similar products, best first. */
@@ -25,6 +25,17 @@ export interface BatchModel {
   stats: { users: number; items: number; similarityPairs: number };
   /** The personal side's weights the run trained on its held-out weeks; undefined: the policy's. */
   blend: BlendWeights | undefined;
+}
+
+/** A model with what it was ranked with, to rank one more history the same way. */
+export interface BatchRun {
+  model: BatchModel;
+  /**
+   * One user's list from the history given, ranked against this run (its similar items, its
+   * customers' re-buy vectors, its re-buy shares and trained weights) at `asOf`, as the run ranked
+   * everyone: what re-ranking a user after a checkout gives (`withPurchases`, ADR 017).
+   */
+  rankHistory(userId: string, rows: readonly Interaction[], asOf: number): ScoredItem[];
 }
 
 /**
@@ -44,8 +55,18 @@ export function computeBatchModel(
   interactions: Iterable<Interaction>,
   asOf: number,
   policy: BatchPolicy,
-  { shards = 1 }: { shards?: number } = {},
+  options: { shards?: number } = {},
 ): BatchModel {
+  return computeBatchRun(interactions, asOf, policy, options).model;
+}
+
+/** `computeBatchModel`, keeping what ranks one more user's history against the run. */
+export function computeBatchRun(
+  interactions: Iterable<Interaction>,
+  asOf: number,
+  policy: BatchPolicy,
+  { shards = 1 }: { shards?: number } = {},
+): BatchRun {
   const histories = groupByUser(interactions);
   const facts = new ProductFactsAccumulator(asOf, policy);
   for (const { rows } of histories) for (const row of rows) facts.add(row);
@@ -72,26 +93,29 @@ export function computeBatchModel(
   const trainer = new BlendTrainer(products, asOf, policy);
   for (const { userId, rows } of histories) trainer.addUser(userId, rows);
   const blend = trainer.train();
-  for (const { userId, rows } of histories) {
-    const list = userRecommendations(userSignals(rows, asOf, policy), index, categoryOf, policy, {
+  // The profile alone, as the sharded service ranks: the co-occurrence list is the run's business.
+  const rankHistory = (userId: string, rows: readonly Interaction[], at: number) =>
+    userRecommendations(userProfile(rows, at, policy), index, categoryOf, policy, {
       userId,
       customers,
       rebuyRates: rates,
       rebuyIntervals: intervals,
       blendWeights: blend,
     });
+  for (const { userId, rows } of histories) {
+    const list = rankHistory(userId, rows, asOf);
     if (list.length > 0) perUser.set(userId, list);
   }
-  const all = allFacts;
-  return {
+  const model: BatchModel = {
     similar: similarInOrder,
     perUser,
-    popular: topPopular(all, policy),
-    popularByCategory: topPopularByCategory(all, policy),
-    repurchase: repurchaseTable(all),
+    popular: topPopular(allFacts, policy),
+    popularByCategory: topPopularByCategory(allFacts, policy),
+    repurchase: repurchaseTable(allFacts),
     stats: { users: histories.length, items: products.length, similarityPairs: orderedPairs / 2 },
     blend,
   };
+  return { model, rankHistory };
 }
 
 /** Every user's re-buy vector over the run's product numbers, as the user-lists stage writes them. */

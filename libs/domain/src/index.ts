@@ -17,6 +17,7 @@ export * from './customer-neighbours.js';
 export * from './due-again.js';
 export * from './blend-training.js';
 export * from './personal-scores.js';
+export * from './purchase-fold.js';
 export * from './repurchase.js';
 export * from './seeded-random.js';
 export * from './order.js';

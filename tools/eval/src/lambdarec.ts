@@ -5,14 +5,18 @@
 import { randomUUID } from 'node:crypto';
 import {
   buildSessionProfile,
-  computeBatchModel,
+  computeBatchRun,
+  groupByUser,
+  withPurchases,
   decideRepurchase,
   utcDay,
+  DEFAULT_MERGE_WEIGHTS,
   EMPTY_SESSION_PROFILE,
   mergeRecommendations,
   SESSION_SEED_PRODUCTS,
   type BatchModel,
   type BatchPolicy,
+  type BatchRun,
   type Candidate,
   type Interaction,
   type MergeWeights,
@@ -64,6 +68,14 @@ export interface LambdarecModel {
   recommend(customerId: string, session: readonly SessionEvent[], at: number, k: number): string[];
   /** The same answer with each item's score and category (what a re-rank after the merge works on). */
   recommendItems(customerId: string, session: readonly SessionEvent[], at: number, k: number): RecommendedItem[];
+  /**
+   * What ADR 017 proposes (not served yet): the session's purchases folded into the customer's
+   * history and their list ranked again against the run (their re-buy vector gains the basket, and
+   * their nearest customers are searched again with it). The purchases then only suppress, as
+   * DESIGN says for products rarely re-bought (a kept staple still says why it stays); views and
+   * carts boost as before.
+   */
+  recommendReranked(customerId: string, session: readonly SessionEvent[], at: number, k: number): RecommendedItem[];
 }
 
 export function trainLambdarec(
@@ -76,58 +88,88 @@ export function trainLambdarec(
   const interactions = toInteractions(train, categoryOf);
   // The run anchors decay at the newest event it read.
   const asOf = train.reduce((max, b) => Math.max(max, b.at), 0);
-  return answering(computeBatchModel(interactions, asOf, batchPolicy), categoryOf, sessionPolicy, weights);
+  // Grouped again only when a re-rank asks (the run grouped them for itself and let them go).
+  let histories: Map<string, readonly Interaction[]> | undefined;
+  const historyOf = (customerId: string) =>
+    (histories ??= new Map(groupByUser(interactions).map(({ userId, rows }) => [userId, rows]))).get(customerId) ?? [];
+  return answering(computeBatchRun(interactions, asOf, batchPolicy), historyOf, categoryOf, sessionPolicy, weights);
 }
 
 function answering(
-  model: BatchModel,
+  run: BatchRun,
+  historyOf: (customerId: string) => readonly Interaction[],
   categoryOf: (productId: string) => string | null,
   sessionPolicy: SessionPolicy,
   weights: MergeWeights | undefined,
 ): LambdarecModel {
+  const { model } = run;
   const answer: LambdarecModel = {
     model,
-    withPolicy: (otherPolicy, otherWeights) => answering(model, categoryOf, otherPolicy, otherWeights),
+    withPolicy: (otherPolicy, otherWeights) => answering(run, historyOf, categoryOf, otherPolicy, otherWeights),
     recommend: (customerId, session, at, k) => answer.recommendItems(customerId, session, at, k).map((item) => item.productId),
-    recommendItems(customerId, session, at, k) {
-      const signals: SessionSignal[] = session.map((e) => ({
-        eventId: randomUUID(),
-        userId: customerId,
-        type: e.type,
-        productId: e.productId,
-        category: categoryOf(e.productId),
-        at: e.at,
-      }));
-      const purchases = new Map<string, number>();
-      for (const e of session) if (e.type === 'purchase') purchases.set(e.productId, Math.max(purchases.get(e.productId) ?? 0, e.at));
-      const repurchase = (productId: string) => {
-        const category = categoryOf(productId);
-        return decideRepurchase(
-          {
-            product: model.repurchase.products.get(productId),
-            category: category === null ? undefined : model.repurchase.categories.get(category),
-          },
-          sessionPolicy,
-        );
-      };
-      const profile =
-        session.length === 0 ? EMPTY_SESSION_PROFILE : buildSessionProfile(signals, purchases, at, sessionPolicy, categoryOf, repurchase);
-      const similarToRecent = new Map<string, Candidate[]>();
-      for (const seed of profile.recentProducts.slice(0, SESSION_SEED_PRODUCTS)) {
-        const similar = model.similar.get(seed);
-        if (similar !== undefined) similarToRecent.set(seed, similar);
-      }
-      return mergeRecommendations({
-        personal: model.perUser.get(customerId) ?? [],
-        similarToRecent,
-        popular: model.popular,
-        session: profile,
-        catalog: new Map(),
-        limit: k,
-        policy: sessionPolicy,
-        weights,
-      });
+    recommendReranked(customerId, session, at, k) {
+      const purchases = session.filter((e) => e.type === 'purchase');
+      if (purchases.length === 0) return answer.recommendItems(customerId, session, at, k);
+      const history = withPurchases(
+        customerId,
+        historyOf(customerId),
+        purchases.map((e) => ({ productId: e.productId, at: e.at, category: categoryOf(e.productId) })),
+      );
+      // Ranked at the request's time, as serving would: the wait since each purchase is what "due" reads.
+      return answerWith(run.rankHistory(customerId, history, at), customerId, session, at, k, { purchasesOnlySuppress: true });
     },
+    recommendItems: (customerId, session, at, k) => answerWith(model.perUser.get(customerId) ?? [], customerId, session, at, k),
   };
+  /** Serving's merge of a personal list with the session; `purchasesOnlySuppress`: the list was ranked after them. */
+  function answerWith(
+    personal: readonly Candidate[],
+    customerId: string,
+    session: readonly SessionEvent[],
+    at: number,
+    k: number,
+    { purchasesOnlySuppress = false } = {},
+  ): RecommendedItem[] {
+    // A re-ranked list already holds what the purchases say; their events then move no boosts.
+    const boosting = purchasesOnlySuppress ? session.filter((e) => e.type !== 'purchase') : session;
+    const signals: SessionSignal[] = boosting.map((e) => ({
+      eventId: randomUUID(),
+      userId: customerId,
+      type: e.type,
+      productId: e.productId,
+      category: categoryOf(e.productId),
+      at: e.at,
+    }));
+    const purchases = new Map<string, number>();
+    for (const e of session) if (e.type === 'purchase') purchases.set(e.productId, Math.max(purchases.get(e.productId) ?? 0, e.at));
+    const repurchase = (productId: string) => {
+      const category = categoryOf(productId);
+      return decideRepurchase(
+        {
+          product: model.repurchase.products.get(productId),
+          category: category === null ? undefined : model.repurchase.categories.get(category),
+        },
+        sessionPolicy,
+      );
+    };
+    const profile =
+      session.length === 0 ? EMPTY_SESSION_PROFILE : buildSessionProfile(signals, purchases, at, sessionPolicy, categoryOf, repurchase);
+    const similarToRecent = new Map<string, Candidate[]>();
+    for (const seed of profile.recentProducts.slice(0, SESSION_SEED_PRODUCTS)) {
+      const similar = model.similar.get(seed);
+      if (similar !== undefined) similarToRecent.set(seed, similar);
+    }
+    return mergeRecommendations({
+      personal,
+      similarToRecent,
+      popular: model.popular,
+      session: profile,
+      catalog: new Map(),
+      limit: k,
+      policy: sessionPolicy,
+      // Nor does a kept staple's re-buy share count twice (the re-ranked list weighed it): it
+      // keeps its reason, at no weight.
+      weights: purchasesOnlySuppress ? { ...(weights ?? DEFAULT_MERGE_WEIGHTS), rebought: 0 } : weights,
+    });
+  }
   return answer;
 }
