@@ -13,11 +13,14 @@ import {
   DIVERSITY_CURVE_LAMBDAS,
   LAMBDAREC_BATCH,
   LAMBDAREC_SESSION,
+  LAMBDAREC_RERANKED,
   P_POP,
   runEval,
   TIFU_KNN,
   UP_CF,
   WITH_SESSION,
+  tuningGrid,
+  DEFAULT_SETTINGS,
   type EvalOptions,
 } from './run-eval.js';
 import { seededRandom } from './split.js';
@@ -68,6 +71,13 @@ async function writeSynthetic(categories?: readonly string[]): Promise<string> {
   return file;
 }
 
+describe('tuningGrid', () => {
+  it("holds the services' defaults, so that tuning can keep them", () => {
+    const describe = (s: typeof DEFAULT_SETTINGS) => JSON.stringify(s);
+    expect(tuningGrid().map(describe)).toContain(describe(DEFAULT_SETTINGS));
+  });
+});
+
 describe('runEval on a small re-buying shop', () => {
   it('scores every variant on all three protocols, and the re-buy-aware model beats popularity', async () => {
     const file = await writeSynthetic();
@@ -80,6 +90,15 @@ describe('runEval on a small re-buying shop', () => {
     }
     expect(find(LAMBDAREC_SESSION, 'next-basket')).toBeUndefined();
     expect(find(LAMBDAREC_SESSION, 'rest-of-basket')).toBeDefined();
+    // ADR 017's proposal is measured where there are purchases to re-rank with, against the batch
+    // view and against each baseline with the session folded in.
+    expect(find(LAMBDAREC_RERANKED, 'after-purchase-session')).toBeDefined();
+    expect(find(LAMBDAREC_RERANKED, 'rest-of-basket')).toBeUndefined();
+    const reranked = report.comparisons!.filter((c) => c.a === LAMBDAREC_RERANKED).map((c) => `${c.kind}: ${c.b}`);
+    expect(reranked).toEqual([
+      ...[P_POP, TIFU_KNN, UP_CF].map((b) => `difference: ${b}${WITH_SESSION}`),
+      `session uplift: ${LAMBDAREC_BATCH}`,
+    ]);
     for (const baseline of [P_POP, TIFU_KNN, UP_CF]) {
       expect(find(baseline, 'next-basket')?.beyond?.coverage).toBeGreaterThan(0);
       expect(find(`${baseline}${WITH_SESSION}`, 'next-basket')).toBeUndefined();

@@ -30,6 +30,8 @@ import { defaultSplits, sample, seededRandom, splitByTime, toBaskets, type Split
 
 export const LAMBDAREC_BATCH = 'lambdarec batch view';
 export const LAMBDAREC_SESSION = 'lambdarec batch + session';
+/** ADR 017's proposal, measured before it is served: the list ranked again after the session's purchases. */
+export const LAMBDAREC_RERANKED = 'lambdarec re-ranked after purchases (proposed)';
 export const P_POP = 'P-Pop';
 export const TIFU_KNN = 'TIFU-KNN';
 export const UP_CF = 'UP-CF@r';
@@ -275,19 +277,22 @@ function pairedComparisons(results: readonly VariantResult[], perCase: CaseScore
     });
   };
   const variants = [...new Set(results.map((r) => r.variant))];
-  const lambdarec = new Set([LAMBDAREC_BATCH, LAMBDAREC_SESSION]);
+  const lambdarec = new Set([LAMBDAREC_BATCH, LAMBDAREC_SESSION, LAMBDAREC_RERANKED]);
   const historyOnly = variants.filter((v) => !lambdarec.has(v) && !v.endsWith(WITH_SESSION));
   const folded = variants.filter((v) => !lambdarec.has(v) && v.endsWith(WITH_SESSION));
   for (const protocol of PROTOCOLS) for (const baseline of historyOnly) compare(protocol, LAMBDAREC_BATCH, baseline, 'difference');
   for (const protocol of SESSION_PROTOCOLS) {
-    for (const baseline of folded) compare(protocol, LAMBDAREC_SESSION, baseline, 'difference');
-    compare(protocol, LAMBDAREC_SESSION, LAMBDAREC_BATCH, 'session uplift');
+    for (const withSession of [LAMBDAREC_SESSION, LAMBDAREC_RERANKED]) {
+      for (const baseline of folded) compare(protocol, withSession, baseline, 'difference');
+      compare(protocol, withSession, LAMBDAREC_BATCH, 'session uplift');
+    }
     for (const baseline of folded) compare(protocol, baseline, baseline.slice(0, -WITH_SESSION.length), 'session uplift');
   }
   return comparisons;
 }
 
-function lambdarecVariants(model: LambdarecModel) {
+/** lambdarec as served, and (unless tuning, whose objective leaves it out) ADR 017's proposal. */
+function lambdarecVariants(model: LambdarecModel, { proposed = true } = {}) {
   return [
     { name: LAMBDAREC_BATCH, recommend: (c: EvalCase) => model.recommend(c.customerId, [], c.at, TOP) },
     {
@@ -295,6 +300,15 @@ function lambdarecVariants(model: LambdarecModel) {
       protocols: ['after-purchase-session', 'rest-of-basket'] as const,
       recommend: (c: EvalCase) => model.recommend(c.customerId, c.session, c.at, TOP),
     },
+    ...(proposed
+      ? [
+          {
+            name: LAMBDAREC_RERANKED,
+            protocols: ['after-purchase-session'] as const,
+            recommend: (c: EvalCase) => model.recommendReranked(c.customerId, c.session, c.at, TOP).map((item) => item.productId),
+          },
+        ]
+      : []),
   ];
 }
 
@@ -374,12 +388,16 @@ async function peerRecommenders(runner: PeerRunner, validation: SplitRun, test: 
   return { variants, described };
 }
 
-/** The settings tried by `--tune`: the batch blend and the session weights, on validation only. */
-function tuningGrid(): LambdarecSettings[] {
+/**
+ * The settings tried by `--tune`, on validation only: item-kNN's weight beside the customers'
+ * blend, and the session's weights, each around the services' defaults (which the grid holds, so
+ * that tuning can keep them; the blend's α and re-buy share weight each run trains itself).
+ */
+export function tuningGrid(): LambdarecSettings[] {
   const grid: LambdarecSettings[] = [];
-  for (const neighbourWeight of [0.1, 0.3, 0.6])
+  for (const neighbourWeight of [0, 0.1, 0.3])
     for (const sessionSimilar of [0.2, 0.4, 0.6])
-      for (const popular of [0.3, 0.5])
+      for (const popular of [0.1, 0.3])
         for (const rebuyThreshold of [0.05, 0.1, 0.2])
           grid.push({
             batch: { ...DEFAULT_BATCH_POLICY, neighbourWeight },
@@ -458,9 +476,14 @@ export async function runEval(
         models.set(candidate.batch.neighbourWeight, model);
       }
       const value = objective(
-        score(validation, lambdarecVariants(model.withPolicy(candidate.session, candidate.weights)), 'tuning (validation)', {
-          seed: options.seed,
-        }),
+        score(
+          validation,
+          lambdarecVariants(model.withPolicy(candidate.session, candidate.weights), { proposed: false }),
+          'tuning (validation)',
+          {
+            seed: options.seed,
+          },
+        ),
       );
       options.log?.(`tune ${describeSettings(candidate)}: mean NDCG@10 ${value.toFixed(4)}`);
       if (best === undefined || value > best.value) best = { settings: candidate, value };
