@@ -14,7 +14,14 @@ export async function startBatchProcess(env: Record<string, string>): Promise<{ 
   const profile = profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'apps/batch/src/main.ts'], {
     cwd: WORKSPACE_ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    // BENCH_LOG_LEVEL=info shows each shard's log line (its time and the process's peak RSS so far).
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

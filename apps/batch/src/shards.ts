@@ -18,6 +18,7 @@ import {
 import type { ArchiveReader, BatchRunsRepository, BatchViewWriter } from '@lambdarec/stores';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { addShardHalves, type BatchQueue, type ShardJobData, type ShardJobResult } from './jobs.js';
+import { createRunScopedCache } from './run-scoped-cache.js';
 
 export interface ShardProcessorOptions {
   queue: BatchQueue;
@@ -122,16 +123,27 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     return { rowsRead: usersRead, rowsWritten: similar.size };
   }
 
+  /** What every user-items shard of a run ranks with: read once per process per run (`createRunScopedCache`). */
+  const userItemsInputs = createRunScopedCache(
+    async (runId: string) => {
+      const [index, facts] = await Promise.all([similarityIndexOf(runId), writer.productFactsOf(runId)]);
+      return {
+        index,
+        categoryOf: new Map(facts.map((fact) => [fact.productId, fact.category])),
+        customers: await customerIndexOf(runId, facts.map((fact) => fact.productId).sort()),
+        rates: rebuyRates(facts, policy.rebuyRatePrior),
+        intervals: rebuyIntervals(facts),
+        // The weights the user-lists step trained on the run's last weeks (absent: the policy's).
+        blendWeights: (await runs.get(runId))?.stats.blend,
+      };
+    },
+    { idleMs: USER_ITEMS_INPUTS_IDLE_MS },
+  );
+
   async function userItems(data: ShardJobData): Promise<ShardJobResult> {
     const { runId, shard, shards, asOf } = data;
     assertInputIntact(await reader.inputRows(runId), data);
-    const [index, facts] = await Promise.all([similarityIndexOf(runId), writer.productFactsOf(runId)]);
-    const categoryOf = new Map(facts.map((fact) => [fact.productId, fact.category]));
-    const customers = await customerIndexOf(runId, facts.map((fact) => fact.productId).sort());
-    const rates = rebuyRates(facts, policy.rebuyRatePrior);
-    const intervals = rebuyIntervals(facts);
-    // The weights the user-lists step trained on the run's last weeks (absent: the policy's).
-    const blendWeights = (await runs.get(runId))?.stats.blend;
+    const { index, categoryOf, customers, rates, intervals, blendWeights } = await userItemsInputs.get(runId);
     let rowsRead = 0;
     async function* lists() {
       for await (const user of reader.users(runId, { shard, shards })) {
@@ -194,7 +206,9 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
       if (now !== 'running') return { rowsRead: 0, rowsWritten: 0, skipped: `its run ended (${now ?? 'gone'}) while it worked` };
       throw err;
     }
-    shardLog.info({ ...result, ms: Math.round(performance.now() - started) }, 'batch shard done');
+    // The process's peak so far (maxRSS is in KiB): the stage whose shard first shows the peak made it.
+    const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+    shardLog.info({ ...result, ms: Math.round(performance.now() - started), peakRssMiB }, 'batch shard done');
     await reportProgress(job, shardsOf(stage, await writer.shardsDone(runId)), shards).catch((err: unknown) =>
       shardLog.warn({ err }, 'could not report progress to the run job'),
     );
@@ -209,5 +223,12 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     await parent?.updateProgress({ phase: job.data.stage, shardsDone: done, shardsTotal: total });
   }
 }
+
+/**
+ * How long a process keeps a run's user-items inputs after its last shard of that run: a worker
+ * takes the run's next shard as soon as it finishes one, so a minute only lets go of a run that is
+ * over (or whose other shards went to other workers).
+ */
+const USER_ITEMS_INPUTS_IDLE_MS = 60_000;
 
 const shardsOf = (stage: ShardJobData['stage'], done: Awaited<ReturnType<BatchViewWriter['shardsDone']>>) => done[stage].shards;
