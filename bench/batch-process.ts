@@ -18,7 +18,7 @@ export async function startBatchProcess(env: Record<string, string>): Promise<{ 
     env: {
       PATH: process.env['PATH'] ?? '',
       HOME: process.env['HOME'] ?? '',
-      LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
+      LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] || 'warn',
       ...env,
       PORT: String(port),
     },

@@ -14,6 +14,7 @@ import {
   userProfile,
   userSignals,
   type BatchPolicy,
+  type BlendWeights,
 } from '@lambdarec/domain';
 import type { ArchiveReader, BatchRunsRepository, BatchViewWriter } from '@lambdarec/stores';
 import { UnrecoverableError, type Job } from 'bullmq';
@@ -125,7 +126,7 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
 
   /** What every user-items shard of a run ranks with: read once per process per run (`createRunScopedCache`). */
   const userItemsInputs = createRunScopedCache(
-    async (runId: string) => {
+    async (runId: string): Promise<UserItemsInputs> => {
       const [index, facts] = await Promise.all([similarityIndexOf(runId), writer.productFactsOf(runId)]);
       return {
         index,
@@ -141,9 +142,14 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
   );
 
   async function userItems(data: ShardJobData): Promise<ShardJobResult> {
-    const { runId, shard, shards, asOf } = data;
-    assertInputIntact(await reader.inputRows(runId), data);
-    const { index, categoryOf, customers, rates, intervals, blendWeights } = await userItemsInputs.get(runId);
+    assertInputIntact(await reader.inputRows(data.runId), data);
+    return userItemsInputs.use(data.runId, (inputs) => rankShard(data, inputs));
+  }
+
+  async function rankShard(
+    { runId, shard, shards, asOf }: ShardJobData,
+    { index, categoryOf, customers, rates, intervals, blendWeights }: UserItemsInputs,
+  ): Promise<ShardJobResult> {
     let rowsRead = 0;
     async function* lists() {
       for await (const user of reader.users(runId, { shard, shards })) {
@@ -225,10 +231,20 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
 }
 
 /**
- * How long a process keeps a run's user-items inputs after its last shard of that run: a worker
- * takes the run's next shard as soon as it finishes one, so a minute only lets go of a run that is
- * over (or whose other shards went to other workers).
+ * How long a process keeps a run's user-items inputs once none of its shards uses them: a worker
+ * asks for the run's next shard as soon as it finishes one, so this only has to bridge that; a
+ * run that is over (or whose other shards went to other workers) is let go soon after.
  */
-const USER_ITEMS_INPUTS_IDLE_MS = 60_000;
+const USER_ITEMS_INPUTS_IDLE_MS = 10_000;
+
+/** What every user-items shard of a run ranks with. */
+interface UserItemsInputs {
+  index: SimilarityIndex;
+  categoryOf: Map<string, string | null>;
+  customers: CustomerNeighbourIndex;
+  rates: Map<string, number>;
+  intervals: ReturnType<typeof rebuyIntervals>;
+  blendWeights: BlendWeights | undefined;
+}
 
 const shardsOf = (stage: ShardJobData['stage'], done: Awaited<ReturnType<BatchViewWriter['shardsDone']>>) => done[stage].shards;

@@ -89,11 +89,12 @@ export class SimilarityIndex {
     // Personal candidates that are also neighbours get their neighbour value added; the others stand alone.
     const aloneIds = this.#aloneIds;
     aloneIds.length = 0;
+    // Map is global; a class check on PersonalScores would fail for one made by a second copy of this module.
     const {
       ids: personalIds,
       scores: personalScores,
       count: personalCount,
-    } = personal instanceof PersonalScores ? personal : PersonalScores.of(personal);
+    } = personal instanceof Map ? PersonalScores.of(personal) : (personal as PersonalScores);
     let aloneScores = this.#aloneScores;
     if (aloneScores.length < personalCount)
       aloneScores = this.#aloneScores = new Float64Array(Math.max(personalCount, aloneScores.length * 2));
