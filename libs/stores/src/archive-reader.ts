@@ -2,6 +2,7 @@ import type { DailyReport, EventType, Watermark } from '@lambdarec/contracts';
 import type { Interaction, UserHistory } from '@lambdarec/domain';
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyOut, uuidLiteral } from './copy.js';
+import { parsePurchaseDays } from './purchase-days.js';
 
 /** What a run's frozen input holds, and how far it goes. */
 export interface RunInputSummary {
@@ -182,11 +183,13 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
                  WHERE NOT EXISTS (SELECT 1 FROM bot_events b WHERE b.event_id = e.event_id)
                  GROUP BY t.day, t.user_id, t.product_id, t.type`;
           // A purchase row keeps its days (the re-buy vector's baskets); the other types need none.
+          // `kept` has one row per (day, user, product, type), so the days are distinct already, and
+          // `users` sorts them (`parsePurchaseDays`).
           await client.query(
             `INSERT INTO batch_input (run_id, user_id, product_id, type, n, last_at, category, bucket, purchase_days)
              SELECT $1, user_id, product_id, type, sum(n), max(last_at),
                     mode() WITHIN GROUP (ORDER BY category), hashtext(user_id) & ${USER_BUCKETS - 1},
-                    array_agg(DISTINCT day - DATE '1970-01-01' ORDER BY day - DATE '1970-01-01') FILTER (WHERE type = 'purchase')
+                    array_agg(day - DATE '1970-01-01') FILTER (WHERE type = 'purchase')
              FROM (${kept}) AS kept
              GROUP BY user_id, product_id, type
              ORDER BY user_id, product_id, type`,
@@ -244,8 +247,7 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
           count: Number(n),
           lastAt: Number(lastAt),
           category: category ?? null,
-          // An integer array in COPY's text format: {19000,19007}.
-          purchaseDays: purchaseDays === null || purchaseDays === undefined ? undefined : purchaseDays.slice(1, -1).split(',').map(Number),
+          purchaseDays: parsePurchaseDays(purchaseDays),
         };
         if (current?.userId !== row.userId) {
           if (current !== undefined) yield current;

@@ -256,13 +256,15 @@ describe('batch runs', () => {
     await archive.append({
       topic: `t-days-${user}`,
       partition: 0,
-      nextOffset: '5',
+      nextOffset: '6',
+      // Archived latest first, and a third day: three baskets of tea, ascending.
       events: [
-        event('tea', 'purchase', at(today - 9), '0'),
-        event('tea', 'purchase', at(today - 2), '1'),
+        event('tea', 'purchase', at(today - 2), '0'),
+        event('tea', 'purchase', at(today - 9), '1'),
         event('tea', 'purchase', at(today - 2, 1000), '2'),
         event('mug', 'purchase', at(today - 2), '3'),
         event('tea', 'view', at(today - 30), '4'),
+        event('tea', 'purchase', at(today - 5), '5'),
       ],
     });
     const runId = randomUUID();
@@ -273,7 +275,7 @@ describe('batch runs', () => {
     for await (const history of reader.users(runId)) if (history.userId === user) rows.push(...history.rows);
     expect(rows.map((row) => [row.productId, row.type, row.count, row.purchaseDays])).toEqual([
       ['mug', 'purchase', 1, [today - 2]],
-      ['tea', 'purchase', 3, [today - 9, today - 2]],
+      ['tea', 'purchase', 4, [today - 9, today - 5, today - 2]],
       ['tea', 'view', 1, undefined],
     ]);
     await reader.dropInput(runId);
