@@ -14,6 +14,9 @@ export interface BeyondAccuracy {
   novelty: number;
 }
 
+/** The share of the catalogue (by training baskets) that the tables count as popular. */
+export const POPULAR_FRACTION = 0.05;
+
 export interface BeyondAccuracyContext {
   /** Training baskets holding each product: the catalogue is its keys. */
   basketsHolding: ReadonlyMap<string, number>;
@@ -70,7 +73,7 @@ export interface BeyondAccuracyAccumulator {
 
 export function createBeyondAccuracy(context: BeyondAccuracyContext): BeyondAccuracyAccumulator {
   const k = context.k ?? 10;
-  const popular = mostPopular(context.basketsHolding, context.popularFraction ?? 0.05);
+  const popular = mostPopular(context.basketsHolding, context.popularFraction ?? POPULAR_FRACTION);
   const recommended = new Set<string>();
   let items = 0;
   let popularItems = 0;

@@ -76,13 +76,14 @@ describe('accuracy against diversity in the report', () => {
   const withCurve: EvalReport = {
     ...report,
     diversityCurve: {
+      by: 'category',
       variant: 'batch',
       protocol: 'next-basket',
       cases: 10,
       candidates: 20,
       points: [
-        { lambda: 0, hit: 0.4, ndcg: 0.2, diversity: 0.5 },
-        { lambda: 0.5, hit: 0.35, ndcg: 0.15, diversity: 0.8 },
+        { lambda: 0, hit: 0.4, ndcg: 0.2, diversity: 0.5, popularShare: 0.6 },
+        { lambda: 0.5, hit: 0.35, ndcg: 0.15, diversity: 0.8, popularShare: 0.55 },
       ],
     },
   };
@@ -90,12 +91,23 @@ describe('accuracy against diversity in the report', () => {
   it('renders one row per λ and the command that measures it again', () => {
     const md = renderMarkdown(withCurve, ['next-basket'], 'session', 'batch');
     expect(md).toContain('## Accuracy against diversity (MMR by category)');
-    expect(md).toContain('| 0 | 0.400 | 0.200 | 0.500 |');
-    expect(md).toContain('| 0.5 | 0.350 | 0.150 | 0.800 |');
+    expect(md).toContain('| 0 | 0.400 | 0.200 | 0.500 | 0.600 |');
+    expect(md).toContain('| 0.5 | 0.350 | 0.150 | 0.800 | 0.550 |');
+    expect(md).not.toContain('MMR by popularity');
     expect(md).toContain('Reproduce: `npm run eval -- retail.csv.gz --seed 42`.');
     expect(renderMarkdown({ ...withCurve, sampleUsers: 30 }, ['next-basket'], 'session', 'batch')).toContain(
       '`npm run eval -- retail.csv.gz --seed 42 --users 30`',
     );
+  });
+
+  it('renders the popularity curve in its own section after the diversity curve', () => {
+    const popularity = { ...withCurve.diversityCurve!, by: 'popularity' as const };
+    const md = renderMarkdown({ ...withCurve, popularityCurve: popularity }, ['next-basket'], 'session', 'batch');
+    const diversityAt = md.indexOf('## Accuracy against diversity (MMR by category)');
+    const popularityAt = md.indexOf('## Accuracy against popularity (MMR by popularity)');
+    expect(diversityAt).toBeGreaterThan(-1);
+    expect(popularityAt).toBeGreaterThan(diversityAt);
+    expect(md.slice(popularityAt)).toContain('| 0.5 | 0.350 | 0.150 | 0.800 | 0.550 |');
   });
 
   it('leaves the section out when no curve was measured', () => {

@@ -33,10 +33,14 @@ export interface DiversityPoint {
   ndcg: number;
   /** Mean over lists of the share of pairs in a top 10 whose categories differ (as in the tables). */
   diversity: number;
+  /** Share of the top 10s' products among the training window's most popular 5 % (as in the tables). */
+  popularShare: number;
 }
 
 /** Accuracy against diversity: one variant on one protocol, its answer re-ranked by MMR by category. */
 export interface DiversityCurve {
+  /** What the re-rank spreads: the products' categories, or popular products against the rest. */
+  by: 'category' | 'popularity';
   variant: string;
   protocol: ProtocolName;
   cases: number;
@@ -65,6 +69,8 @@ export interface EvalReport {
   bootstrap?: { resamples: number; seed: number; confidence: number };
   /** Accuracy against diversity on the test window. */
   diversityCurve?: DiversityCurve;
+  /** The same re-rank with "popular" as the only category: what a lower popularity share costs. */
+  popularityCurve?: DiversityCurve;
   /** Wall time of the whole `npm run eval`, reading included (set by main). */
   wallSeconds?: number;
   notes: string[];
@@ -122,16 +128,23 @@ function reproduceCommand(report: EvalReport): string {
 }
 
 function diversityCurveSection(report: EvalReport, curve: DiversityCurve): string[] {
+  const what =
+    curve.by === 'category'
+      ? ['## Accuracy against diversity (MMR by category)', 'maximal marginal relevance by category']
+      : [
+          '## Accuracy against popularity (MMR by popularity)',
+          "maximal marginal relevance with one category, the training window's most popular 5 % of products (the rest have none)",
+        ];
   return [
-    '## Accuracy against diversity (MMR by category)',
+    what[0]!,
     '',
     `${curve.variant} on the test window's ${curve.protocol} (${curve.cases} cases): its top ${curve.candidates} re-ranked by ` +
-      'maximal marginal relevance by category at diversity λ (`diversify`, libs/domain/src/diversity.ts), the top 10 scored; ' +
-      'diversity is the mean share of pairs in a list whose categories differ. λ 0 is the answer as served.',
+      `${what[1]} at λ (\`diversify\`, libs/domain/src/diversity.ts), the top 10 scored; ` +
+      'diversity is the mean share of pairs in a list whose categories differ, popular share as in the tables. λ 0 is the answer as served.',
     '',
-    '| λ | HR@10 | NDCG@10 | diversity |',
-    '|---:|---:|---:|---:|',
-    ...curve.points.map((p) => `| ${p.lambda} | ${f3(p.hit)} | ${f3(p.ndcg)} | ${f3(p.diversity)} |`),
+    '| λ | HR@10 | NDCG@10 | diversity | popular share |',
+    '|---:|---:|---:|---:|---:|',
+    ...curve.points.map((p) => `| ${p.lambda} | ${f3(p.hit)} | ${f3(p.ndcg)} | ${f3(p.diversity)} | ${f3(p.popularShare)} |`),
     '',
     `Reproduce: \`${reproduceCommand(report)}\`.`,
     '',
@@ -198,7 +211,8 @@ export function renderMarkdown(
       ...comparisonTables(report.comparisons, protocols),
     );
   }
-  if (report.diversityCurve !== undefined) lines.push(...diversityCurveSection(report, report.diversityCurve));
+  for (const curve of [report.diversityCurve, report.popularityCurve])
+    if (curve !== undefined) lines.push(...diversityCurveSection(report, curve));
   if (report.baselines !== undefined) {
     lines.push('## Paper baselines (settings chosen on validation)', '');
     for (const [baseline, settings] of Object.entries(report.baselines)) lines.push(`- ${baseline}: ${settings}`);

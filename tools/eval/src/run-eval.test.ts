@@ -11,6 +11,7 @@ import type { EvalCase } from './protocols.js';
 import {
   askWithSession,
   DIVERSITY_CURVE_LAMBDAS,
+  POPULARITY_CURVE_LAMBDAS,
   LAMBDAREC_BATCH,
   LAMBDAREC_SESSION,
   LAMBDAREC_RERANKED,
@@ -133,7 +134,14 @@ describe('runEval on a small re-buying shop', () => {
     expect(curve.points[0]!.hit).toBeCloseTo(batch.scores.hit, 12);
     expect(curve.points[0]!.ndcg).toBeCloseTo(batch.scores.ndcg, 12);
     expect(curve.points[0]!.diversity).toBeCloseTo(batch.beyond!.diversity, 12);
+    expect(curve.points[0]!.popularShare).toBeCloseTo(batch.beyond!.popularShare, 12);
     expect(curve.points.at(-1)!.diversity).toBeGreaterThanOrEqual(curve.points[0]!.diversity);
+    // The popularity curve starts from the same answer, and holding popular products back shows fewer.
+    const popularity = report.popularityCurve!;
+    expect(popularity.by).toBe('popularity');
+    expect(popularity.points.map((p) => p.lambda)).toEqual(POPULARITY_CURVE_LAMBDAS);
+    expect(popularity.points[0]).toEqual(curve.points[0]);
+    expect(popularity.points.at(-1)!.popularShare).toBeLessThan(popularity.points[0]!.popularShare);
   }, 30_000);
 
   it('measures accuracy against diversity: re-ranking by category makes the lists more diverse', async () => {
@@ -161,6 +169,7 @@ describe('runEval on a small re-buying shop', () => {
     expect(a.test).toEqual(b.test);
     expect(a.comparisons).toEqual(b.comparisons);
     expect(a.diversityCurve).toEqual(b.diversityCurve);
+    expect(a.popularityCurve).toEqual(b.popularityCurve);
   }, 30_000);
 });
 

@@ -14,7 +14,13 @@ import {
 } from '@lambdarec/domain';
 import type { NextBasketRecommender } from './basket-history.js';
 import { itemKnnBaseline, popularityBaseline, purchaseHistories, repeatThenKnnBaseline, type Recommender } from './baselines.js';
-import { createBeyondAccuracy, intraListDiversity, type BeyondAccuracyAccumulator } from './beyond-accuracy.js';
+import {
+  createBeyondAccuracy,
+  intraListDiversity,
+  mostPopular,
+  POPULAR_FRACTION,
+  type BeyondAccuracyAccumulator,
+} from './beyond-accuracy.js';
 import { pairedBootstrap } from './bootstrap.js';
 import { categoryFromDescription, type CleaningStats, type PurchaseLine } from './dataset.js';
 import { trainLambdarec, type LambdarecModel } from './lambdarec.js';
@@ -42,6 +48,7 @@ const SESSION_PROTOCOLS = ['after-purchase-session', 'rest-of-basket'] as const;
 const BOOTSTRAP_RESAMPLES = 1000;
 /** The diversity λ at which the batch view's answer is re-ranked for the accuracy/diversity curve. */
 export const DIVERSITY_CURVE_LAMBDAS: readonly number[] = [0, 0.1, 0.2, 0.3, 0.5, 0.7];
+export const POPULARITY_CURVE_LAMBDAS: readonly number[] = [0, 0.1, 0.2, 0.3, 0.4, 0.5];
 
 export interface LambdarecSettings {
   batch: BatchPolicy;
@@ -108,14 +115,18 @@ function prepare(data: SplitData, seed: number, sampleUsers: number | undefined)
   return { data: sampled, cases: new Map(PROTOCOLS.map((p) => [p, buildCases(sampled, p)])) };
 }
 
+/** Training baskets holding each product (what popularity and novelty are measured by). */
+function basketsHoldingOf(train: SplitRun['data']['train']): Map<string, number> {
+  const holding = new Map<string, number>();
+  for (const basket of train) for (const item of new Set(basket.items)) holding.set(item, (holding.get(item) ?? 0) + 1);
+  return holding;
+}
+
 function score(run: SplitRun, variants: readonly Variant[], label: string, options: EvalOptions, detail?: ScoreDetail): VariantResult[] {
   const results: VariantResult[] = [];
   const total = PROTOCOLS.reduce((sum, p) => sum + run.cases.get(p)!.length, 0);
   let done = 0;
-  const basketsHolding = new Map<string, number>();
-  if (detail !== undefined)
-    for (const basket of run.data.train)
-      for (const item of new Set(basket.items)) basketsHolding.set(item, (basketsHolding.get(item) ?? 0) + 1);
+  const basketsHolding = detail === undefined ? new Map<string, number>() : basketsHoldingOf(run.data.train);
   for (const protocol of PROTOCOLS) {
     const cases = run.cases.get(protocol)!;
     const runs = variants.map((variant) => variant.protocols === undefined || variant.protocols.includes(protocol));
@@ -314,18 +325,34 @@ function lambdarecVariants(model: LambdarecModel, { proposed = true } = {}) {
 
 /**
  * Accuracy against diversity: the batch view's top 20 for each next basket of the run, re-ranked
- * by MMR by category at each λ and its top 10 scored. The merge runs once per case and the
- * re-ranks reuse its answer, so the curve costs one more pass of the batch view.
+ * by MMR at each λ and its top 10 scored. `by` category spreads the lists over categories; `by`
+ * popularity gives the training window's most popular 5 % one category and the rest none, so
+ * that MMR holds back popular products alone (what the popular share costs in accuracy). The
+ * merge runs once per case and the re-ranks reuse its answer: one more pass of the batch view.
  */
-function diversityCurve(run: SplitRun, model: LambdarecModel, categoryOf: (productId: string) => string | null): DiversityCurve {
+function diversityCurve(
+  run: SplitRun,
+  model: LambdarecModel,
+  categoryOf: (productId: string) => string | null,
+  by: DiversityCurve['by'],
+): DiversityCurve {
   const cases = run.cases.get('next-basket')!;
-  const accuracy = DIVERSITY_CURVE_LAMBDAS.map(() => new MetricAccumulator(10, TOP));
-  const diversity = DIVERSITY_CURVE_LAMBDAS.map(() => ({ sum: 0, lists: 0 }));
+  const lambdas = by === 'category' ? DIVERSITY_CURVE_LAMBDAS : POPULARITY_CURVE_LAMBDAS;
+  const popular = mostPopular(basketsHoldingOf(run.data.train), POPULAR_FRACTION);
+  const accuracy = lambdas.map(() => new MetricAccumulator(10, TOP));
+  const diversity = lambdas.map(() => ({ sum: 0, lists: 0 }));
+  const popularity = lambdas.map(() => ({ popular: 0, items: 0 }));
   for (const c of cases) {
-    const answer = model.recommendItems(c.customerId, [], c.at, TOP);
-    DIVERSITY_CURVE_LAMBDAS.forEach((lambda, i) => {
+    const served = model.recommendItems(c.customerId, [], c.at, TOP);
+    const answer =
+      by === 'category' ? served : served.map((item) => ({ ...item, category: popular.has(item.productId) ? 'popular' : null }));
+    lambdas.forEach((lambda, i) => {
       const ranked = diversify(answer, lambda, TOP).map((item) => item.productId);
       accuracy[i]!.add(ranked, c.target);
+      for (const productId of ranked.slice(0, 10)) {
+        popularity[i]!.items++;
+        if (popular.has(productId)) popularity[i]!.popular++;
+      }
       // As the tables measure it: lists whose products have no category to compare are left out.
       const ild = intraListDiversity(ranked.slice(0, 10), categoryOf);
       if (ild !== undefined) {
@@ -335,14 +362,16 @@ function diversityCurve(run: SplitRun, model: LambdarecModel, categoryOf: (produ
     });
   }
   return {
+    by,
     variant: LAMBDAREC_BATCH,
     protocol: 'next-basket',
     cases: cases.length,
     candidates: TOP,
-    points: DIVERSITY_CURVE_LAMBDAS.map((lambda, i) => {
+    points: lambdas.map((lambda, i) => {
       const { hit, ndcg } = accuracy[i]!.means();
       const { sum, lists } = diversity[i]!;
-      return { lambda, hit, ndcg, diversity: lists === 0 ? 0 : sum / lists };
+      const { popular: shown, items } = popularity[i]!;
+      return { lambda, hit, ndcg, diversity: lists === 0 ? 0 : sum / lists, popularShare: items === 0 ? 0 : shown / items };
     }),
   };
 }
@@ -509,9 +538,10 @@ export async function runEval(
   const { results: testResults, model: testModel } = await runSplit(test, 'test', peers?.variants ?? [], testCases);
   const comparisons = pairedComparisons(testResults, testCases, options.seed);
   const curveStarted = performance.now();
-  const curve = diversityCurve(test, testModel, categoryOf);
+  const curve = diversityCurve(test, testModel, categoryOf, 'category');
+  const popularityCurve = diversityCurve(test, testModel, categoryOf, 'popularity');
   options.onStepDone?.(
-    `diversity curve (test, next-basket): ${curve.cases} cases at λ ${DIVERSITY_CURVE_LAMBDAS.join(', ')} in ${((performance.now() - curveStarted) / 1000).toFixed(1)} s`,
+    `diversity and popularity curves (test, next-basket): ${curve.cases} cases at λ ${DIVERSITY_CURVE_LAMBDAS.join(', ')} and ${POPULARITY_CURVE_LAMBDAS.join(', ')} in ${((performance.now() - curveStarted) / 1000).toFixed(1)} s`,
   );
   const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   return {
@@ -537,6 +567,7 @@ export async function runEval(
     comparisons,
     bootstrap: { resamples: BOOTSTRAP_RESAMPLES, seed: options.seed, confidence: 0.95 },
     diversityCurve: curve,
+    popularityCurve,
     notes: [
       'next-basket: the first invoice after the cutoff, from the history alone. after-purchase-session: that invoice streamed as purchases, the target is the one after it. rest-of-basket: the first half of that invoice streamed as add_to_cart, the target is the rest.',
       'Baselines and peers see the history only; "lambdarec batch + session" is what serving answers with the speed layer\'s session, through the same domain functions.',
