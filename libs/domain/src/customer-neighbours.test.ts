@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CustomerNeighbourIndex, CustomerVectorsBuilder, type CustomerNeighbourPolicy } from './customer-neighbours.js';
+import { PersonalScores } from './personal-scores.js';
+import { seededRandom } from './seeded-random.js';
 
 const products = ['a', 'b', 'c', 'd', 'e'];
 const numberOf = new Map(products.map((id, n) => [id, n]));
@@ -77,5 +79,69 @@ describe('CustomerNeighbourIndex', () => {
     const first = scores(index, 'me', { a: 1, c: 0.3 });
     scores(index, 'x', { a: 0.4, b: 1 });
     expect(scores(index, 'me', { a: 1, c: 0.3 })).toEqual(first);
+  });
+});
+
+describe('CustomerNeighbourIndex against its definition', () => {
+  /**
+   * The blend written out as its comment defines it, by brute force: every other customer who
+   * shares a product with the user, by Euclidean distance (ties: the customer listed first), the
+   * k nearest averaged, α × own added. Integer weights keep the distances exact, so the order of
+   * the neighbours cannot depend on how the sums were arranged.
+   */
+  function definition(vectors: ReadonlyArray<Map<string, number>>, user: number, alpha: number, k: number): Map<string, number> {
+    const own = vectors[user]!;
+    const candidates = vectors
+      .map((vector, index) => ({ vector, index }))
+      .filter(({ vector, index }) => index !== user && [...own.keys()].some((p) => vector.has(p)))
+      .map(({ vector, index }) => {
+        let distance = 0;
+        for (const p of new Set([...own.keys(), ...vector.keys()])) distance += ((own.get(p) ?? 0) - (vector.get(p) ?? 0)) ** 2;
+        return { vector, index, distance };
+      })
+      .sort((x, y) => x.distance - y.distance || x.index - y.index)
+      .slice(0, k);
+    const blended = new Map<string, number>();
+    for (const [p, value] of own) blended.set(p, alpha * value);
+    for (const { vector } of candidates)
+      for (const [p, value] of vector) blended.set(p, (blended.get(p) ?? 0) + ((1 - alpha) / candidates.length) * value);
+    return blended;
+  }
+
+  it('gives every user of a random shop the blend its definition gives, user after user through one reused output', () => {
+    const random = seededRandom(19);
+    const catalogue = Array.from({ length: 12 }, (_, n) => `p${n}`);
+    const vectors = Array.from({ length: 80 }, () => {
+      const vector = new Map<string, number>();
+      const size = 1 + Math.floor(random() * 5);
+      while (vector.size < size) vector.set(catalogue[Math.floor(random() * catalogue.length)]!, 1 + Math.floor(random() * 4));
+      return vector;
+    });
+    const builder = new CustomerVectorsBuilder();
+    vectors.forEach((vector, index) =>
+      builder.add(
+        `u${index}`,
+        [...vector.keys()].map((p) => catalogue.indexOf(p)),
+        [...vector.values()],
+      ),
+    );
+    const k = 5;
+    const alpha = 0.3;
+    const index = new CustomerNeighbourIndex(catalogue, builder.build(), {
+      customerNeighbours: k,
+      ownRebuyWeight: alpha,
+      neighbourQueryProducts: 100,
+      neighbourPostings: 1000,
+    });
+    const out = new PersonalScores();
+    for (let user = 0; user < vectors.length; user++) {
+      index.blendInto(`u${user}`, vectors[user]!, alpha, out);
+      const expected = definition(vectors, user, alpha, k);
+      const got = out.toMap();
+      // The user's own products first, in their order; then what only the neighbours bring.
+      expect([...got.keys()].slice(0, vectors[user]!.size)).toEqual([...vectors[user]!.keys()]);
+      expect(new Set(got.keys())).toEqual(new Set(expected.keys()));
+      for (const [p, value] of expected) expect(got.get(p)).toBeCloseTo(value, 12);
+    }
   });
 });
