@@ -11,7 +11,18 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
-import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
+import {
+  computeBatchRun,
+  customerIndex,
+  DEFAULT_BATCH_POLICY,
+  DEFAULT_SESSION_POLICY,
+  EMPTY_SESSION_PROFILE,
+  groupByUser,
+  mergeRecommendations,
+  withPurchases,
+  type Candidate,
+  type Interaction,
+} from '@lambdarec/domain';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const dataset =
@@ -58,7 +69,9 @@ let asOf = 0;
 for (const interaction of interactions) asOf = Math.max(asOf, interaction.lastAt);
 
 const modelStart = performance.now();
-const model = computeBatchModel(interactions, asOf, DEFAULT_BATCH_POLICY);
+// computeBatchModel is this run's model; the run also keeps what ranks one more history (ADR 017).
+const run = computeBatchRun(interactions, asOf, DEFAULT_BATCH_POLICY);
+const { model } = run;
 const modelMs = performance.now() - modelStart;
 
 say(`batch benchmark on UCI Online Retail: ${rows} purchase lines, ${interactions.length} (customer, product) interactions`);
@@ -68,3 +81,63 @@ say(
     `${model.stats.similarityPairs} similar pairs, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`,
 );
 say(`ratio model / read: ${(modelMs / readMs).toFixed(1)}`);
+
+/**
+ * ADR 017 (proposed, not served): what re-ranking a customer after a purchase would cost serving.
+ * Per request, in process, on every customer with a list: today's merge of their published list
+ * (the baseline) against folding one purchase into their history, ranking it again against the
+ * run, and the same merge. The purchase is the product at the top of their list, a day after the
+ * run. Serving would also build the run's customer index once per run: timed alone here. Neither
+ * figure includes Postgres (one more query per such request) or HTTP.
+ */
+const DAY = 24 * 60 * 60 * 1000;
+const histories = groupByUser(interactions);
+const products = [...new Set(interactions.map((row) => row.productId))].sort();
+/** The index's typed arrays live outside the JS heap: both are counted, right after it is built. */
+const heldBytes = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+function timeIndexBuild(): { ms: number; mb: number } {
+  const before = heldBytes();
+  const started = performance.now();
+  const index = customerIndex(histories, products, asOf, DEFAULT_BATCH_POLICY);
+  const ms = performance.now() - started;
+  const mb = (heldBytes() - before) / 1e6;
+  // Asked once, so that the index is whole and alive when it is measured.
+  index.blend(histories[0]!.userId, new Map());
+  return { ms, mb };
+}
+const indexBuild = timeIndexBuild();
+const merge = (personal: readonly Candidate[]) =>
+  mergeRecommendations({
+    personal,
+    similarToRecent: new Map(),
+    popular: model.popular,
+    session: EMPTY_SESSION_PROFILE,
+    catalog: new Map(),
+    limit: 10,
+    policy: DEFAULT_SESSION_POLICY,
+  });
+const customers = histories.filter(({ userId }) => (model.perUser.get(userId)?.length ?? 0) > 0);
+const at = asOf + DAY;
+const rounds: Array<{ mergeUs: number; rerankUs: number }> = [];
+let answered = 0;
+for (let round = 0; round < 3; round++) {
+  const mergeStart = performance.now();
+  for (const { userId } of customers) answered += merge(model.perUser.get(userId)!).length;
+  const mergeUs = ((performance.now() - mergeStart) * 1000) / customers.length;
+  const rerankStart = performance.now();
+  for (const { userId, rows } of customers) {
+    const bought = model.perUser.get(userId)![0]!.productId;
+    const folded = withPurchases(userId, rows, [{ productId: bought, at, category: null }]);
+    answered += merge(run.rankHistory(userId, folded, at)).length;
+  }
+  rounds.push({ mergeUs, rerankUs: ((performance.now() - rerankStart) * 1000) / customers.length });
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const mergeUs = median(rounds.map((r) => r.mergeUs));
+const rerankUs = median(rounds.map((r) => r.rerankUs));
+say(
+  `ADR 017 (proposed): the run's customer index over ${histories.length} customers built alone in ${indexBuild.ms.toFixed(0)} ms ` +
+    `(heap and typed arrays grew by ${indexBuild.mb.toFixed(0)} MB, the vectors' garbage included); per request, median of 3 rounds over the ${customers.length} with a list ` +
+    `(${answered} items answered): today's merge ${mergeUs.toFixed(1)} µs, re-rank after a purchase + merge ` +
+    `${rerankUs.toFixed(1)} µs, ratio ${(rerankUs / mergeUs).toFixed(1)}`,
+);
