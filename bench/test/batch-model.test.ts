@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { WORKSPACE_ROOT } from '@lambdarec/local-stack';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runBenchScript } from './run-bench-script.js';
 
 /**
  * `npm run bench:batch-model` reads the shared UCI file, which a clone elsewhere does not find:
@@ -36,24 +35,10 @@ function writeHistory(): { file: string; customers: number } {
   return { file, customers: customers.size };
 }
 
-function run(csv: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'bench/batch-model.bench.ts')], {
-      cwd: WORKSPACE_ROOT,
-      env: { ...process.env, ONLINE_RETAIL_CSV: csv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, output }));
-  });
-}
-
 describe('npm run bench:batch-model on a small history', () => {
   it("reports the model against reading the file, and ADR 017's re-rank against today's merge", async () => {
     const history = writeHistory();
-    const { code, output } = await run(history.file);
+    const { code, output } = await runBenchScript('bench/batch-model.bench.ts', [], { ONLINE_RETAIL_CSV: history.file });
     expect(code, output).toBe(0);
     expect(output).toMatch(/2400 purchase lines/);
     const modelRatio = Number(/ratio model \/ read: ([\d.]+)/.exec(output)?.[1]);

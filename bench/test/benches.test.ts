@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WORKSPACE_ROOT } from '@lambdarec/local-stack';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../report.js';
+import { runBenchScript } from './run-bench-script.js';
 
 /**
  * Every benchmark, run by `npm run bench` on a small slice (--quick), so none of them rots between
@@ -15,17 +14,7 @@ const reportDir = mkdtempSync(path.join(tmpdir(), 'lrec-bench-test-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
 function runQuick(name: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'bench/all.ts'), '--quick', '--only', name], {
-      cwd: WORKSPACE_ROOT,
-      env: { ...process.env, BENCH_REPORT_DIR: reportDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, output }));
-  });
+  return runBenchScript('bench/all.ts', ['--quick', '--only', name], { BENCH_REPORT_DIR: reportDir });
 }
 
 describe('npm run bench --quick', () => {

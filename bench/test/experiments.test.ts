@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WORKSPACE_ROOT } from '@lambdarec/local-stack';
 import { afterAll, describe, expect, it } from 'vitest';
 import { abVariantOf, DEFAULT_SIMULATION, medianImpressions, simulateExperiments } from '../experiment-simulation.js';
 import type { BenchReport } from '../report.js';
+import { runBenchScript } from './run-bench-script.js';
 
 /**
  * npm run bench:experiments on a small slice, so that it cannot rot: its simulation in process on
@@ -70,15 +69,5 @@ describe('the bench’s helpers', () => {
 });
 
 function runScript(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'bench/experiments.bench.ts'), ...args], {
-      cwd: WORKSPACE_ROOT,
-      env: { ...process.env, BENCH_REPORT_DIR: reportDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, output }));
-  });
+  return runBenchScript('bench/experiments.bench.ts', args, { BENCH_REPORT_DIR: reportDir });
 }
