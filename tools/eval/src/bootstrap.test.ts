@@ -1,6 +1,6 @@
 import { seededRandom } from '@lambdarec/domain';
 import { describe, expect, it } from 'vitest';
-import { pairedBootstrap, quantile } from './bootstrap.js';
+import { clusteredPairedBootstrap, pairedBootstrap, quantile } from './bootstrap.js';
 
 describe('quantile', () => {
   it('interpolates between order statistics', () => {
@@ -41,5 +41,44 @@ describe('pairedBootstrap', () => {
 
   it('refuses samples of different sizes', () => {
     expect(() => pairedBootstrap([1, 0], [1], { seed: 1 })).toThrow(RangeError);
+  });
+});
+
+describe('clusteredPairedBootstrap', () => {
+  const random = seededRandom(5);
+
+  it('resamples customers, not cases: ten identical cases per customer widen the interval by about √10', () => {
+    // 300 customers, each with one difference repeated on ten cases (the same customer at ten origins).
+    const perCustomer = Float64Array.from({ length: 300 }, () => (random() < 0.5 ? 1 : 0) - (random() < 0.5 ? 1 : 0));
+    const a = Float64Array.from({ length: 3000 }, (_, i) => perCustomer[Math.floor(i / 10)]!);
+    const b = new Float64Array(3000);
+    const customers = Int32Array.from({ length: 3000 }, (_, i) => Math.floor(i / 10));
+    const asCases = pairedBootstrap(a, b, { seed: 4 });
+    const asCustomers = clusteredPairedBootstrap(a, b, customers, { seed: 4 });
+    expect(asCustomers.mean).toBeCloseTo(asCases.mean, 12);
+    const ratio = (asCustomers.high - asCustomers.low) / (asCases.high - asCases.low);
+    expect(ratio).toBeGreaterThan(2.5);
+    expect(ratio).toBeLessThan(4);
+  });
+
+  it('weighs customers by their cases: the mean is over cases, as the tables average', () => {
+    // Customer 0 has three cases with difference 1, customer 1 one case with difference 0.
+    const interval = clusteredPairedBootstrap([1, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1], { seed: 1, resamples: 500 });
+    expect(interval.mean).toBe(0.75);
+    expect(interval.low).toBe(0);
+    expect(interval.high).toBe(1);
+  });
+
+  it('has no spread for a constant difference, and refuses mismatched inputs', () => {
+    const noisy = Float64Array.from({ length: 40 }, () => random());
+    const interval = clusteredPairedBootstrap(
+      noisy.map((x) => x + 0.02),
+      noisy,
+      noisy.map((_, i) => i % 7),
+      { seed: 2, resamples: 100 },
+    );
+    expect(interval.low).toBeCloseTo(0.02, 12);
+    expect(interval.high).toBeCloseTo(0.02, 12);
+    expect(() => clusteredPairedBootstrap([1, 0], [1, 0], [0], { seed: 1 })).toThrow(RangeError);
   });
 });

@@ -1,6 +1,8 @@
 /**
- * Paired bootstrap over customers: each case is one customer, so resampling cases with
+ * Paired bootstrap over customers: where each case is one customer, resampling cases with
  * replacement resamples customers, and both methods keep the same customers in every resample.
+ * Where a customer has several cases (asked at several origins), their cases are resampled
+ * together (`clusteredPairedBootstrap`): they are not independent draws.
  */
 import { seededRandom } from '@lambdarec/domain';
 
@@ -51,4 +53,54 @@ export function pairedBootstrap(a: ArrayLike<number>, b: ArrayLike<number>, opti
   means.sort();
   const tail = (1 - confidence) / 2;
   return { mean: total / n, low: quantile(means, tail), high: quantile(means, 1 - tail) };
+}
+
+/**
+ * Percentile interval of the mean of `a[i] − b[i]` over cases, resampling whole customers
+ * (`customers[i]` numbers case i's customer): a customer drawn twice brings all their cases twice.
+ * The mean stays one over cases, so a customer with more cases weighs more, as in the tables.
+ */
+export function clusteredPairedBootstrap(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  customers: ArrayLike<number>,
+  options: BootstrapOptions,
+): Interval {
+  if (a.length !== b.length || a.length !== customers.length)
+    throw new RangeError(`paired samples and their customers differ in size: ${a.length}, ${b.length} and ${customers.length}`);
+  if (a.length === 0) throw new RangeError('no cases to resample');
+  const index = new Map<number, number>();
+  const sums: number[] = [];
+  const counts: number[] = [];
+  let total = 0;
+  for (let i = 0; i < a.length; i++) {
+    let c = index.get(customers[i]!);
+    if (c === undefined) {
+      index.set(customers[i]!, (c = sums.length));
+      sums.push(0);
+      counts.push(0);
+    }
+    const difference = a[i]! - b[i]!;
+    sums[c]! += difference;
+    counts[c]!++;
+    total += difference;
+  }
+  const n = sums.length;
+  const resamples = options.resamples ?? 1000;
+  const confidence = options.confidence ?? 0.95;
+  const random = seededRandom(options.seed);
+  const means = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let sum = 0;
+    let cases = 0;
+    for (let i = 0; i < n; i++) {
+      const c = Math.floor(random() * n);
+      sum += sums[c]!;
+      cases += counts[c]!;
+    }
+    means[r] = sum / cases;
+  }
+  means.sort();
+  const tail = (1 - confidence) / 2;
+  return { mean: total / a.length, low: quantile(means, tail), high: quantile(means, 1 - tail) };
 }

@@ -115,6 +115,53 @@ describe('accuracy against diversity in the report', () => {
   });
 });
 
+describe('the later origins section', () => {
+  const interval = (mean: number, low: number, high: number) => ({ mean, low, high });
+  const at = (cutoff: string, cases: number, ndcg: number) => ({
+    cutoff,
+    cases,
+    means: [
+      { variant: 'lambdarec', hit: 0.7, ndcg },
+      { variant: 'TIFU-KNN', hit: 0.71, ndcg: 0.3 },
+    ],
+    comparisons: [
+      { a: 'lambdarec', b: 'TIFU-KNN', hit: interval(-0.01, -0.02, 0.005), ndcg: interval(ndcg - 0.3, ndcg - 0.31, ndcg - 0.29) },
+    ],
+  });
+  const laterOrigins = {
+    stepDays: 30,
+    origins: [at('2011-09-11', 100, 0.302), at('2011-10-11', 80, 0.28)],
+    pooled: {
+      cases: 180,
+      customers: 120,
+      comparisons: [{ a: 'lambdarec', b: 'TIFU-KNN', hit: interval(0, -0.01, 0.01), ndcg: interval(-0.01, -0.02, 0) }],
+    },
+  };
+
+  it('has a row of means per origin and each difference per origin and over all of them', () => {
+    const md = renderMarkdown({ ...report, laterOrigins }, ['next-basket'], 'session', 'batch');
+    expect(md).toContain('## Later origins (test window, next-basket)');
+    expect(md).toContain('cutoffs 30 days apart');
+    expect(md).toContain('| origin | cases | lambdarec HR@10 / NDCG@10 | TIFU-KNN HR@10 / NDCG@10 |');
+    expect(md).toContain('| 2011-10-11 | 80 | 0.700 / 0.280 | 0.710 / 0.300 |');
+    expect(md).toContain('| 2011-09-11 | 100 | lambdarec − TIFU-KNN | -0.010 [-0.020, +0.005] | +0.002 [-0.008, +0.012] |');
+    expect(md).toContain('| 2011-10-11 | 80 | lambdarec − TIFU-KNN | -0.010 [-0.020, +0.005] | -0.020 [-0.030, -0.010] * |');
+    expect(md).toContain(
+      '| all origins | 180 (120 customers) | lambdarec − TIFU-KNN | +0.000 [-0.010, +0.010] | -0.010 [-0.020, +0.000] |',
+    );
+  });
+
+  it('is left out when there was no later origin to ask from', () => {
+    const md = renderMarkdown(
+      { ...report, laterOrigins: { ...laterOrigins, origins: laterOrigins.origins.slice(0, 1) } },
+      ['next-basket'],
+      'session',
+      'batch',
+    );
+    expect(md).not.toContain('Later origins');
+  });
+});
+
 describe('renderHitCurveSvg', () => {
   it('draws one panel per protocol and one line per variant with 20 points, escaping names', () => {
     const svg = renderHitCurveSvg([...report.test, result('a <b> & "c"', 'next-basket', 0.3, 0.1)], ['next-basket', 'rest-of-basket']);

@@ -1,6 +1,7 @@
 /** The eval's outputs: a markdown report and an SVG plot of HR@k, both plain text, both pure. */
 import type { BeyondAccuracy } from './beyond-accuracy.js';
 import type { Interval } from './bootstrap.js';
+import type { LaterOrigins } from './later-origins.js';
 import type { Scores } from './metrics.js';
 import type { ProtocolName } from './protocols.js';
 
@@ -71,6 +72,8 @@ export interface EvalReport {
   diversityCurve?: DiversityCurve;
   /** The same re-rank with "popular" as the only category: what a lower popularity share costs. */
   popularityCurve?: DiversityCurve;
+  /** The test window's next basket asked again from later cutoffs. */
+  laterOrigins?: LaterOrigins;
   /** Wall time of the whole `npm run eval`, reading included (set by main). */
   wallSeconds?: number;
   notes: string[];
@@ -151,6 +154,34 @@ function diversityCurveSection(report: EvalReport, curve: DiversityCurve): strin
   ];
 }
 
+function laterOriginsSection({ stepDays, origins, pooled }: LaterOrigins): string[] {
+  const variants = origins[0]!.means.map((m) => m.variant);
+  const lines = [
+    '## Later origins (test window, next-basket)',
+    '',
+    `The test window's first basket asked again from cutoffs ${stepDays} days apart, every method trained afresh on all ` +
+      'that came before each (settings chosen on validation, as above). Differences between close methods at one origin ' +
+      'can be its season: this is whether they hold as the shop moves on. "all origins" pools every origin\'s cases; ' +
+      'a customer asked at several origins is resampled with all their cases.',
+    '',
+    `| origin | cases | ${variants.map((v) => `${v} HR@10 / NDCG@10`).join(' | ')} |`,
+    `|---|---:|${variants.map(() => '---:').join('|')}|`,
+    ...origins.map((o) => `| ${o.cutoff} | ${o.cases} | ${o.means.map((m) => `${f3(m.hit)} / ${f3(m.ndcg)}`).join(' | ')} |`),
+    '',
+    '| origin | cases | a − b | ΔHR@10 [95 % CI] | ΔNDCG@10 [95 % CI] |',
+    '|---|---:|---|---|---|',
+  ];
+  for (const o of origins)
+    for (const c of o.comparisons)
+      lines.push(`| ${o.cutoff} | ${o.cases} | ${c.a} − ${c.b} | ${formatInterval(c.hit)} | ${formatInterval(c.ndcg)} |`);
+  for (const c of pooled.comparisons)
+    lines.push(
+      `| all origins | ${pooled.cases} (${pooled.customers} customers) | ${c.a} − ${c.b} | ${formatInterval(c.hit)} | ${formatInterval(c.ndcg)} |`,
+    );
+  lines.push('');
+  return lines;
+}
+
 /** The uplift of a session-aware variant over the same system without the session. */
 export function uplift(
   results: readonly VariantResult[],
@@ -211,6 +242,7 @@ export function renderMarkdown(
       ...comparisonTables(report.comparisons, protocols),
     );
   }
+  if (report.laterOrigins !== undefined && report.laterOrigins.origins.length > 1) lines.push(...laterOriginsSection(report.laterOrigins));
   for (const curve of [report.diversityCurve, report.popularityCurve])
     if (curve !== undefined) lines.push(...diversityCurveSection(report, curve));
   if (report.baselines !== undefined) {

@@ -37,6 +37,7 @@ const SMALL_SEARCHES: EvalOptions['searches'] = {
 
 const DAY = 24 * 60 * 60 * 1000;
 const START = Date.parse('2011-01-03T09:00:00Z');
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
  * A small shop in the UCI layout where customers re-buy: each has a few staple products they
@@ -142,6 +143,18 @@ describe('runEval on a small re-buying shop', () => {
     expect(popularity.points.map((p) => p.lambda)).toEqual(POPULARITY_CURVE_LAMBDAS);
     expect(popularity.points[0]).toEqual(curve.points[0]);
     expect(popularity.points.at(-1)!.popularShare).toBeLessThan(popularity.points[0]!.popularShare);
+    // The next basket asked again a month on: the first origin holds the test cutoff's own cases.
+    const { origins, pooled } = report.laterOrigins!;
+    expect(origins.map((o) => o.cutoff)).toEqual([report.splits[1]!.cutoff, isoDay(Date.parse(report.splits[1]!.cutoff) + 30 * DAY)]);
+    expect(origins[0]!.cases).toBe(batch.cases);
+    expect(origins[0]!.means[0]!.variant).toBe(LAMBDAREC_BATCH);
+    expect(origins[0]!.means[0]!.ndcg).toBeCloseTo(batch.scores.ndcg, 12);
+    const atTest = report.comparisons!.find((c) => c.protocol === 'next-basket' && c.b === TIFU_KNN)!;
+    expect(origins[0]!.comparisons.find((c) => c.b === TIFU_KNN)!.ndcg).toEqual(atTest.ndcg);
+    expect(origins[1]!.cases).toBeGreaterThan(10);
+    expect(origins[1]!.comparisons.map((c) => c.b)).toEqual([P_POP, TIFU_KNN, UP_CF]);
+    expect(pooled.cases).toBe(origins[0]!.cases + origins[1]!.cases);
+    expect(pooled.customers).toBeLessThan(pooled.cases);
   }, 30_000);
 
   it('measures accuracy against diversity: re-ranking by category makes the lists more diverse', async () => {
@@ -170,6 +183,7 @@ describe('runEval on a small re-buying shop', () => {
     expect(a.comparisons).toEqual(b.comparisons);
     expect(a.diversityCurve).toEqual(b.diversityCurve);
     expect(a.popularityCurve).toEqual(b.popularityCurve);
+    expect(a.laterOrigins).toEqual(b.laterOrigins);
   }, 30_000);
 });
 

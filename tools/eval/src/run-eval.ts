@@ -27,12 +27,13 @@ import { trainLambdarec, type LambdarecModel } from './lambdarec.js';
 import { MetricAccumulator, scoreList } from './metrics.js';
 import { personalPopularityBaseline } from './p-pop.js';
 import type { PeerRunner } from './peers.js';
+import { compareOrigins, scoreOrigin, type OriginScores } from './later-origins.js';
 import { buildCases, PROTOCOLS, type EvalCase, type ProtocolName } from './protocols.js';
 import type { DiversityCurve, EvalReport, PairedComparison, VariantResult } from './report.js';
 import { coordinateSearch, type SearchResult, type SearchStage } from './coordinate-search.js';
 import { buildTifuVectors, tifuHistories, tifuKnnRecommender, type TifuKnnSettings, type TifuVectors } from './tifu-knn.js';
 import { buildUpcfIndex, upcfRecommender, type UpcfSettings } from './up-cf.js';
-import { defaultSplits, sample, seededRandom, splitByTime, toBaskets, type SplitData } from './split.js';
+import { defaultSplits, sample, seededRandom, splitByTime, toBaskets, type SplitData, type TimeSplit } from './split.js';
 
 export const LAMBDAREC_BATCH = 'lambdarec batch view';
 export const LAMBDAREC_SESSION = 'lambdarec batch + session';
@@ -46,6 +47,9 @@ export const WITH_SESSION = ' + session';
 const TOP = 20;
 const SESSION_PROTOCOLS = ['after-purchase-session', 'rest-of-basket'] as const;
 const BOOTSTRAP_RESAMPLES = 1000;
+/** How far apart the later origins of the test window are (a month: each has one to come). */
+export const ORIGIN_STEP_DAYS = 30;
+const DAY = 24 * 60 * 60 * 1000;
 /** The diversity λ at which the batch view's answer is re-ranked for the accuracy/diversity curve. */
 export const DIVERSITY_CURVE_LAMBDAS: readonly number[] = [0, 0.1, 0.2, 0.3, 0.5, 0.7];
 export const POPULARITY_CURVE_LAMBDAS: readonly number[] = [0, 0.1, 0.2, 0.3, 0.4, 0.5];
@@ -376,6 +380,13 @@ function diversityCurve(
   };
 }
 
+/** Cutoffs after the test window's own, `stepDays` apart, each with at least `stepDays` still to come. */
+export function laterCutoffs(test: TimeSplit, stepDays: number): number[] {
+  const cutoffs: number[] = [];
+  for (let cutoff = test.cutoff + stepDays * DAY; cutoff + stepDays * DAY <= test.end; cutoff += stepDays * DAY) cutoffs.push(cutoff);
+  return cutoffs;
+}
+
 /** Peers (optional): each model's parameters picked by NDCG@10 on next-basket in the validation window. */
 const PEER_GRID: ReadonlyArray<{ name: string; model: 'bm25' | 'als'; params: Record<string, number> }> = [
   ...[20, 100, 1000].map((k) => ({ name: 'implicit BM25 item-item', model: 'bm25' as const, params: { k } })),
@@ -466,6 +477,7 @@ export async function runEval(
 
   const baskets = toBaskets(lines);
   const splits = defaultSplits(baskets, options.testDays, options.validationDays);
+  const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   const validation = prepare(splitByTime(baskets, splits.validation), options.seed, options.sampleUsers);
   const test = prepare(splitByTime(baskets, splits.test), options.seed, options.sampleUsers);
 
@@ -485,13 +497,14 @@ export async function runEval(
       { name: 'popularity', recommend: (c) => popularity.recommend(c.customerId, TOP) },
       { name: 'item-kNN (cosine)', recommend: (c) => knn.recommend(c.customerId, TOP) },
       { name: 'repeat + kNN', recommend: (c) => repeat.recommend(c.customerId, TOP) },
-      ...nextBasketVariants([
-        [P_POP, personalPopularityBaseline(run.data.train)],
-        [TIFU_KNN, tifuKnnRecommender(buildTifuVectors(tifuHistories(run.data.train), chosen.tifu), chosen.tifu)],
-        [UP_CF, upcfRecommender(buildUpcfIndex(run.data.train), chosen.upcf)],
-      ]),
+      ...nextBasketVariants(paperBaselines(run.data.train)),
     ];
   };
+  const paperBaselines = (train: SplitData['train']): Array<readonly [string, NextBasketRecommender]> => [
+    [P_POP, personalPopularityBaseline(train)],
+    [TIFU_KNN, tifuKnnRecommender(buildTifuVectors(tifuHistories(train), chosen.tifu), chosen.tifu)],
+    [UP_CF, upcfRecommender(buildUpcfIndex(train), chosen.upcf)],
+  ];
 
   let settings = DEFAULT_SETTINGS;
   let tuning: EvalReport['tuning'];
@@ -521,6 +534,46 @@ export async function runEval(
     tuning = { settings: describeSettings(settings), scores: `mean NDCG@10 over the protocols ${best!.value.toFixed(4)}` };
   }
 
+  /**
+   * The test window's next basket asked again from each later origin (lambdarec's batch view and
+   * the paper baselines, trained afresh with the settings chosen on validation), compared there
+   * and over all origins with the test cutoff's own cases.
+   */
+  const askLaterOrigins = (testCases: CaseScores) => {
+    const started = performance.now();
+    const variants = [LAMBDAREC_BATCH, P_POP, TIFU_KNN, UP_CF];
+    const origins: OriginScores[] = [
+      {
+        cutoff: iso(splits.test.cutoff),
+        customers: test.cases.get('next-basket')!.map((c) => c.customerId),
+        scores: new Map(variants.map((variant) => [variant, testCases.get(caseKey('next-basket', variant))!])),
+      },
+    ];
+    for (const cutoff of laterCutoffs(splits.test, ORIGIN_STEP_DAYS)) {
+      const run = prepare(
+        splitByTime(baskets, { name: `origin ${iso(cutoff)}`, cutoff, end: splits.test.end }),
+        options.seed,
+        options.sampleUsers,
+      );
+      const model = trainLambdarec(run.data.train, categoryOf, settings.batch, settings.session, settings.weights);
+      origins.push(
+        scoreOrigin(iso(cutoff), run.cases.get('next-basket')!, [
+          { name: LAMBDAREC_BATCH, recommend: (c) => model.recommend(c.customerId, [], c.at, TOP) },
+          ...paperBaselines(run.data.train).map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) })),
+        ]),
+      );
+    }
+    const compared = compareOrigins(origins, LAMBDAREC_BATCH, variants.slice(1), {
+      seed: options.seed,
+      resamples: BOOTSTRAP_RESAMPLES,
+      stepDays: ORIGIN_STEP_DAYS,
+    });
+    options.onStepDone?.(
+      `later origins (test window, next-basket): ${origins.map((o) => o.cutoff).join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    return compared;
+  };
+
   const runSplit = async (run: SplitRun, label: string, peers: Variant[], perCase: CaseScores) => {
     const model = trainLambdarec(run.data.train, categoryOf, settings.batch, settings.session, settings.weights);
     options.onStepDone?.(
@@ -543,7 +596,7 @@ export async function runEval(
   options.onStepDone?.(
     `diversity and popularity curves (test, next-basket): ${curve.cases} cases at λ ${DIVERSITY_CURVE_LAMBDAS.join(', ')} and ${POPULARITY_CURVE_LAMBDAS.join(', ')} in ${((performance.now() - curveStarted) / 1000).toFixed(1)} s`,
   );
-  const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const laterOrigins = askLaterOrigins(testCases);
   return {
     dataset: { file, ...stats },
     seed: options.seed,
@@ -568,6 +621,7 @@ export async function runEval(
     bootstrap: { resamples: BOOTSTRAP_RESAMPLES, seed: options.seed, confidence: 0.95 },
     diversityCurve: curve,
     popularityCurve,
+    laterOrigins,
     notes: [
       'next-basket: the first invoice after the cutoff, from the history alone. after-purchase-session: that invoice streamed as purchases, the target is the one after it. rest-of-basket: the first half of that invoice streamed as add_to_cart, the target is the rest.',
       'Baselines and peers see the history only; "lambdarec batch + session" is what serving answers with the speed layer\'s session, through the same domain functions.',
