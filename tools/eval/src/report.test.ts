@@ -138,9 +138,12 @@ describe('the later origins section', () => {
     },
   };
 
+  const single = { ...laterOrigins, origins: laterOrigins.origins.slice(0, 1) };
+
   it('has a row of means per origin and each difference per origin and over all of them', () => {
-    const md = renderMarkdown({ ...report, laterOrigins }, ['next-basket'], 'session', 'batch');
+    const md = renderMarkdown({ ...report, laterOrigins: { test: laterOrigins, validation: single } }, ['next-basket'], 'session', 'batch');
     expect(md).toContain('## Later origins (test window, next-basket)');
+    expect(md).not.toContain('validation window, next-basket');
     expect(md).toContain('cutoffs 30 days apart');
     expect(md).toContain('| origin | cases | lambdarec HR@10 / NDCG@10 | TIFU-KNN HR@10 / NDCG@10 |');
     expect(md).toContain('| 2011-10-11 | 80 | 0.700 / 0.280 | 0.710 / 0.300 |');
@@ -151,13 +154,20 @@ describe('the later origins section', () => {
     );
   });
 
-  it('is left out when there was no later origin to ask from', () => {
+  it("says of the validation window's section that tuning looked at its first origin", () => {
     const md = renderMarkdown(
-      { ...report, laterOrigins: { ...laterOrigins, origins: laterOrigins.origins.slice(0, 1) } },
+      { ...report, laterOrigins: { test: laterOrigins, validation: laterOrigins } },
       ['next-basket'],
       'session',
       'batch',
     );
+    const validationAt = md.indexOf('## Later origins (validation window, next-basket)');
+    expect(validationAt).toBeGreaterThan(md.indexOf('## Later origins (test window, next-basket)'));
+    expect(md.slice(validationAt)).toContain('Tuning looked at the first origin of this window');
+  });
+
+  it('is left out when there was no later origin to ask from', () => {
+    const md = renderMarkdown({ ...report, laterOrigins: { test: single, validation: single } }, ['next-basket'], 'session', 'batch');
     expect(md).not.toContain('Later origins');
   });
 });

@@ -72,8 +72,8 @@ export interface EvalReport {
   diversityCurve?: DiversityCurve;
   /** The same re-rank with "popular" as the only category: what a lower popularity share costs. */
   popularityCurve?: DiversityCurve;
-  /** The test window's next basket asked again from later cutoffs. */
-  laterOrigins?: LaterOrigins;
+  /** Each window's next basket asked again from later cutoffs in it. */
+  laterOrigins?: { test: LaterOrigins; validation: LaterOrigins };
   /** Wall time of the whole `npm run eval`, reading included (set by main). */
   wallSeconds?: number;
   notes: string[];
@@ -154,15 +154,16 @@ function diversityCurveSection(report: EvalReport, curve: DiversityCurve): strin
   ];
 }
 
-function laterOriginsSection({ stepDays, origins, pooled }: LaterOrigins): string[] {
+function laterOriginsSection({ stepDays, origins, pooled }: LaterOrigins, window: 'test' | 'validation'): string[] {
   const variants = origins[0]!.means.map((m) => m.variant);
   const lines = [
-    '## Later origins (test window, next-basket)',
+    `## Later origins (${window} window, next-basket)`,
     '',
-    `The test window's first basket asked again from cutoffs ${stepDays} days apart, every method trained afresh on all ` +
+    `The ${window} window's first basket asked again from cutoffs ${stepDays} days apart, every method trained afresh on all ` +
       'that came before each (settings chosen on validation, as above). Differences between close methods at one origin ' +
       'can be its season: this is whether they hold as the shop moves on. "all origins" pools every origin\'s cases; ' +
-      'a customer asked at several origins is resampled with all their cases.',
+      'a customer asked at several origins is resampled with all their cases.' +
+      (window === 'validation' ? ' Tuning looked at the first origin of this window: its figures flatter the tuned methods.' : ''),
     '',
     `| origin | cases | ${variants.map((v) => `${v} HR@10 / NDCG@10`).join(' | ')} |`,
     `|---|---:|${variants.map(() => '---:').join('|')}|`,
@@ -242,7 +243,9 @@ export function renderMarkdown(
       ...comparisonTables(report.comparisons, protocols),
     );
   }
-  if (report.laterOrigins !== undefined && report.laterOrigins.origins.length > 1) lines.push(...laterOriginsSection(report.laterOrigins));
+  if (report.laterOrigins !== undefined)
+    for (const window of ['test', 'validation'] as const)
+      if (report.laterOrigins[window].origins.length > 1) lines.push(...laterOriginsSection(report.laterOrigins[window], window));
   for (const curve of [report.diversityCurve, report.popularityCurve])
     if (curve !== undefined) lines.push(...diversityCurveSection(report, curve));
   if (report.baselines !== undefined) {

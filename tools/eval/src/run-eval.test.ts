@@ -144,7 +144,7 @@ describe('runEval on a small re-buying shop', () => {
     expect(popularity.points[0]).toEqual(curve.points[0]);
     expect(popularity.points.at(-1)!.popularShare).toBeLessThan(popularity.points[0]!.popularShare);
     // The next basket asked again a month on: the first origin holds the test cutoff's own cases.
-    const { origins, pooled } = report.laterOrigins!;
+    const { origins, pooled } = report.laterOrigins!.test;
     expect(origins.map((o) => o.cutoff)).toEqual([report.splits[1]!.cutoff, isoDay(Date.parse(report.splits[1]!.cutoff) + 30 * DAY)]);
     expect(origins[0]!.cases).toBe(batch.cases);
     expect(origins[0]!.means[0]!.variant).toBe(LAMBDAREC_BATCH);
@@ -155,6 +155,11 @@ describe('runEval on a small re-buying shop', () => {
     expect(origins[1]!.comparisons.map((c) => c.b)).toEqual([P_POP, TIFU_KNN, UP_CF]);
     expect(pooled.cases).toBe(origins[0]!.cases + origins[1]!.cases);
     expect(pooled.customers).toBeLessThan(pooled.cases);
+    // The validation window (60 days) has one later origin too, after its own cutoff.
+    expect(report.laterOrigins!.validation.origins.map((o) => o.cutoff)).toEqual([
+      report.splits[0]!.cutoff,
+      isoDay(Date.parse(report.splits[0]!.cutoff) + 30 * DAY),
+    ]);
   }, 30_000);
 
   it('measures accuracy against diversity: re-ranking by category makes the lists more diverse', async () => {

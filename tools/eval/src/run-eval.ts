@@ -535,31 +535,32 @@ export async function runEval(
   }
 
   /**
-   * The test window's next basket asked again from each later origin (lambdarec's batch view and
+   * A window's next basket asked again from each later origin in it (lambdarec's batch view and
    * the paper baselines, trained afresh with the settings chosen on validation), compared there
-   * and over all origins with the test cutoff's own cases.
+   * and over all origins with the window's own cases (`perCase`, from its cutoff).
    */
-  const askLaterOrigins = (testCases: CaseScores) => {
+  const askLaterOrigins = (run: SplitRun, perCase: CaseScores) => {
     const started = performance.now();
+    const { split } = run.data;
     const variants = [LAMBDAREC_BATCH, P_POP, TIFU_KNN, UP_CF];
     const origins: OriginScores[] = [
       {
-        cutoff: iso(splits.test.cutoff),
-        customers: test.cases.get('next-basket')!.map((c) => c.customerId),
-        scores: new Map(variants.map((variant) => [variant, testCases.get(caseKey('next-basket', variant))!])),
+        cutoff: iso(split.cutoff),
+        customers: run.cases.get('next-basket')!.map((c) => c.customerId),
+        scores: new Map(variants.map((variant) => [variant, perCase.get(caseKey('next-basket', variant))!])),
       },
     ];
-    for (const cutoff of laterCutoffs(splits.test, ORIGIN_STEP_DAYS)) {
-      const run = prepare(
-        splitByTime(baskets, { name: `origin ${iso(cutoff)}`, cutoff, end: splits.test.end }),
+    for (const cutoff of laterCutoffs(split, ORIGIN_STEP_DAYS)) {
+      const later = prepare(
+        splitByTime(baskets, { name: `origin ${iso(cutoff)}`, cutoff, end: split.end }),
         options.seed,
         options.sampleUsers,
       );
-      const model = trainLambdarec(run.data.train, categoryOf, settings.batch, settings.session, settings.weights);
+      const model = trainLambdarec(later.data.train, categoryOf, settings.batch, settings.session, settings.weights);
       origins.push(
-        scoreOrigin(iso(cutoff), run.cases.get('next-basket')!, [
+        scoreOrigin(iso(cutoff), later.cases.get('next-basket')!, [
           { name: LAMBDAREC_BATCH, recommend: (c) => model.recommend(c.customerId, [], c.at, TOP) },
-          ...paperBaselines(run.data.train).map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) })),
+          ...paperBaselines(later.data.train).map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) })),
         ]),
       );
     }
@@ -569,7 +570,7 @@ export async function runEval(
       stepDays: ORIGIN_STEP_DAYS,
     });
     options.onStepDone?.(
-      `later origins (test window, next-basket): ${origins.map((o) => o.cutoff).join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `later origins (${split.name} window, next-basket): ${origins.map((o) => o.cutoff).join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
     return compared;
   };
@@ -586,7 +587,8 @@ export async function runEval(
   let peers: Awaited<ReturnType<typeof peerRecommenders>> | undefined;
   if (options.peers !== undefined) peers = await peerRecommenders(options.peers, validation, test, options);
 
-  const { results: validationResults } = await runSplit(validation, 'validation', [], new Map());
+  const validationCases: CaseScores = new Map();
+  const { results: validationResults } = await runSplit(validation, 'validation', [], validationCases);
   const testCases: CaseScores = new Map();
   const { results: testResults, model: testModel } = await runSplit(test, 'test', peers?.variants ?? [], testCases);
   const comparisons = pairedComparisons(testResults, testCases, options.seed);
@@ -596,7 +598,7 @@ export async function runEval(
   options.onStepDone?.(
     `diversity and popularity curves (test, next-basket): ${curve.cases} cases at λ ${DIVERSITY_CURVE_LAMBDAS.join(', ')} and ${POPULARITY_CURVE_LAMBDAS.join(', ')} in ${((performance.now() - curveStarted) / 1000).toFixed(1)} s`,
   );
-  const laterOrigins = askLaterOrigins(testCases);
+  const laterOrigins = { test: askLaterOrigins(test, testCases), validation: askLaterOrigins(validation, validationCases) };
   return {
     dataset: { file, ...stats },
     seed: options.seed,
