@@ -115,7 +115,7 @@ describe('accuracy against diversity in the report', () => {
   });
 });
 
-describe('the later origins section', () => {
+describe('the other origins section', () => {
   const interval = (mean: number, low: number, high: number) => ({ mean, low, high });
   const at = (cutoff: string, cases: number, ndcg: number) => ({
     cutoff,
@@ -128,7 +128,7 @@ describe('the later origins section', () => {
       { a: 'lambdarec', b: 'TIFU-KNN', hit: interval(-0.01, -0.02, 0.005), ndcg: interval(ndcg - 0.3, ndcg - 0.31, ndcg - 0.29) },
     ],
   });
-  const laterOrigins = {
+  const comparison = {
     stepDays: 30,
     origins: [at('2011-09-11', 100, 0.302), at('2011-10-11', 80, 0.28)],
     pooled: {
@@ -137,38 +137,53 @@ describe('the later origins section', () => {
       comparisons: [{ a: 'lambdarec', b: 'TIFU-KNN', hit: interval(0, -0.01, 0.01), ndcg: interval(-0.01, -0.02, 0) }],
     },
   };
+  const window = (c: typeof comparison) => ({ nextBasket: c, afterPurchase: { served: c, reranked: c } });
+  const single = { ...comparison, origins: comparison.origins.slice(0, 1) };
 
-  const single = { ...laterOrigins, origins: laterOrigins.origins.slice(0, 1) };
-
-  it('has a row of means per origin and each difference per origin and over all of them', () => {
-    const md = renderMarkdown({ ...report, laterOrigins: { test: laterOrigins, validation: single } }, ['next-basket'], 'session', 'batch');
-    expect(md).toContain('## Later origins (test window, next-basket)');
-    expect(md).not.toContain('validation window, next-basket');
-    expect(md).toContain('cutoffs 30 days apart');
-    expect(md).toContain('| origin | cases | lambdarec HR@10 / NDCG@10 | TIFU-KNN HR@10 / NDCG@10 |');
-    expect(md).toContain('| 2011-10-11 | 80 | 0.700 / 0.280 | 0.710 / 0.300 |');
-    expect(md).toContain('| 2011-09-11 | 100 | lambdarec − TIFU-KNN | -0.010 [-0.020, +0.005] | +0.002 [-0.008, +0.012] |');
-    expect(md).toContain('| 2011-10-11 | 80 | lambdarec − TIFU-KNN | -0.010 [-0.020, +0.005] | -0.020 [-0.030, -0.010] * |');
-    expect(md).toContain(
-      '| all origins | 180 (120 customers) | lambdarec − TIFU-KNN | +0.000 [-0.010, +0.010] | -0.010 [-0.020, +0.000] |',
-    );
-  });
-
-  it("says of the validation window's section that tuning looked at its first origin", () => {
+  it('has a row of means per origin and each difference per origin and over all of them, per protocol', () => {
     const md = renderMarkdown(
-      { ...report, laterOrigins: { test: laterOrigins, validation: laterOrigins } },
+      { ...report, origins: { test: window(comparison), validation: window(single) } },
       ['next-basket'],
       'session',
       'batch',
     );
-    const validationAt = md.indexOf('## Later origins (validation window, next-basket)');
-    expect(validationAt).toBeGreaterThan(md.indexOf('## Later origins (test window, next-basket)'));
-    expect(md.slice(validationAt)).toContain('Tuning looked at the first origin of this window');
+    expect(md).toContain('## Other origins (test window)');
+    expect(md).not.toContain('## Other origins (validation window)');
+    expect(md).toContain('cutoffs 30 days after its own');
+    const next = md.slice(md.indexOf('### next-basket', md.indexOf('## Other origins')));
+    expect(next).toContain('| origin | cases | lambdarec HR@10 / NDCG@10 | TIFU-KNN HR@10 / NDCG@10 |');
+    expect(next).toContain('| 2011-10-11 | 80 | 0.700 / 0.280 | 0.710 / 0.300 |');
+    expect(next).toContain('| 2011-09-11 | 100 | lambdarec − TIFU-KNN | -0.010 [-0.020, +0.005] | +0.002 [-0.008, +0.012] |');
+    expect(next).toContain('| 2011-10-11 | 80 | lambdarec − TIFU-KNN | -0.010 [-0.020, +0.005] | -0.020 [-0.030, -0.010] * |');
+    expect(next).toContain(
+      '| all origins | 180 (120 customers) | lambdarec − TIFU-KNN | +0.000 [-0.010, +0.010] | -0.010 [-0.020, +0.000] |',
+    );
+    // After a purchase session: the re-rank's comparisons and then the served merge's, under one table of means.
+    const after = md.slice(md.indexOf('### after-purchase-session', md.indexOf('## Other origins')));
+    expect(after.match(/\| all origins \|/g)).toHaveLength(2);
+    expect(after.match(/\| origin \| cases \| lambdarec HR@10/g)).toHaveLength(1);
   });
 
-  it('is left out when there was no later origin to ask from', () => {
-    const md = renderMarkdown({ ...report, laterOrigins: { test: single, validation: single } }, ['next-basket'], 'session', 'batch');
-    expect(md).not.toContain('Later origins');
+  it("says of the validation window's section that tuning looked at its own cutoff", () => {
+    const md = renderMarkdown(
+      { ...report, origins: { test: window(comparison), validation: window(comparison) } },
+      ['next-basket'],
+      'session',
+      'batch',
+    );
+    const validationAt = md.indexOf('## Other origins (validation window)');
+    expect(validationAt).toBeGreaterThan(md.indexOf('## Other origins (test window)'));
+    expect(md.slice(validationAt)).toContain('Tuning looked at the validation cutoff alone');
+  });
+
+  it('is left out when there was no other origin to ask from', () => {
+    const md = renderMarkdown(
+      { ...report, origins: { test: window(single), validation: window(single) } },
+      ['next-basket'],
+      'session',
+      'batch',
+    );
+    expect(md).not.toContain('Other origins');
   });
 });
 

@@ -1,7 +1,7 @@
 /** The eval's outputs: a markdown report and an SVG plot of HR@k, both plain text, both pure. */
 import type { BeyondAccuracy } from './beyond-accuracy.js';
 import type { Interval } from './bootstrap.js';
-import type { LaterOrigins } from './later-origins.js';
+import type { OriginsComparison, WindowOrigins } from './origins.js';
 import type { Scores } from './metrics.js';
 import type { ProtocolName } from './protocols.js';
 
@@ -72,8 +72,8 @@ export interface EvalReport {
   diversityCurve?: DiversityCurve;
   /** The same re-rank with "popular" as the only category: what a lower popularity share costs. */
   popularityCurve?: DiversityCurve;
-  /** Each window's next basket asked again from later cutoffs in it. */
-  laterOrigins?: { test: LaterOrigins; validation: LaterOrigins };
+  /** Each window's cases asked again from other cutoffs (on into the test window, back from the validation one). */
+  origins?: { test: WindowOrigins; validation: WindowOrigins };
   /** Wall time of the whole `npm run eval`, reading included (set by main). */
   wallSeconds?: number;
   notes: string[];
@@ -154,17 +154,11 @@ function diversityCurveSection(report: EvalReport, curve: DiversityCurve): strin
   ];
 }
 
-function laterOriginsSection({ stepDays, origins, pooled }: LaterOrigins, window: 'test' | 'validation'): string[] {
+/** Each origin's means, then `a − b` at each origin and over all of them, for every comparison given. */
+function originTables(comparisons: readonly OriginsComparison[]): string[] {
+  const { origins } = comparisons[0]!;
   const variants = origins[0]!.means.map((m) => m.variant);
   const lines = [
-    `## Later origins (${window} window, next-basket)`,
-    '',
-    `The ${window} window's first basket asked again from cutoffs ${stepDays} days apart, every method trained afresh on all ` +
-      'that came before each (settings chosen on validation, as above). Differences between close methods at one origin ' +
-      'can be its season: this is whether they hold as the shop moves on. "all origins" pools every origin\'s cases; ' +
-      'a customer asked at several origins is resampled with all their cases.' +
-      (window === 'validation' ? ' Tuning looked at the first origin of this window: its figures flatter the tuned methods.' : ''),
-    '',
     `| origin | cases | ${variants.map((v) => `${v} HR@10 / NDCG@10`).join(' | ')} |`,
     `|---|---:|${variants.map(() => '---:').join('|')}|`,
     ...origins.map((o) => `| ${o.cutoff} | ${o.cases} | ${o.means.map((m) => `${f3(m.hit)} / ${f3(m.ndcg)}`).join(' | ')} |`),
@@ -172,15 +166,40 @@ function laterOriginsSection({ stepDays, origins, pooled }: LaterOrigins, window
     '| origin | cases | a − b | ΔHR@10 [95 % CI] | ΔNDCG@10 [95 % CI] |',
     '|---|---:|---|---|---|',
   ];
-  for (const o of origins)
-    for (const c of o.comparisons)
-      lines.push(`| ${o.cutoff} | ${o.cases} | ${c.a} − ${c.b} | ${formatInterval(c.hit)} | ${formatInterval(c.ndcg)} |`);
-  for (const c of pooled.comparisons)
-    lines.push(
-      `| all origins | ${pooled.cases} (${pooled.customers} customers) | ${c.a} − ${c.b} | ${formatInterval(c.hit)} | ${formatInterval(c.ndcg)} |`,
-    );
+  for (const { origins: each, pooled } of comparisons) {
+    for (const o of each)
+      for (const c of o.comparisons)
+        lines.push(`| ${o.cutoff} | ${o.cases} | ${c.a} − ${c.b} | ${formatInterval(c.hit)} | ${formatInterval(c.ndcg)} |`);
+    for (const c of pooled.comparisons)
+      lines.push(
+        `| all origins | ${pooled.cases} (${pooled.customers} customers) | ${c.a} − ${c.b} | ${formatInterval(c.hit)} | ${formatInterval(c.ndcg)} |`,
+      );
+  }
   lines.push('');
   return lines;
+}
+
+function originsSection(origins: WindowOrigins, window: 'test' | 'validation'): string[] {
+  const { stepDays } = origins.nextBasket;
+  const where =
+    window === 'test'
+      ? `The test window asked again from cutoffs ${stepDays} days after its own, up to its end.`
+      : `The validation window asked again from cutoffs ${stepDays} days apart before its own, each up to the validation ` +
+        "window's end (none sees the test window). Tuning looked at the validation cutoff alone: its figures flatter the tuned methods.";
+  return [
+    `## Other origins (${window} window)`,
+    '',
+    `${where} Every method is trained afresh on all that came before each cutoff, with the settings chosen on validation. ` +
+      "Differences between close methods at one origin can be its season: this is whether they hold. 'all origins' pools " +
+      "every origin's cases; a customer asked at several origins is resampled with all their cases.",
+    '',
+    '### next-basket',
+    '',
+    ...originTables([origins.nextBasket]),
+    '### after-purchase-session',
+    '',
+    ...originTables([origins.afterPurchase.reranked, origins.afterPurchase.served]),
+  ];
 }
 
 /** The uplift of a session-aware variant over the same system without the session. */
@@ -243,9 +262,9 @@ export function renderMarkdown(
       ...comparisonTables(report.comparisons, protocols),
     );
   }
-  if (report.laterOrigins !== undefined)
+  if (report.origins !== undefined)
     for (const window of ['test', 'validation'] as const)
-      if (report.laterOrigins[window].origins.length > 1) lines.push(...laterOriginsSection(report.laterOrigins[window], window));
+      if (report.origins[window].nextBasket.origins.length > 1) lines.push(...originsSection(report.origins[window], window));
   for (const curve of [report.diversityCurve, report.popularityCurve])
     if (curve !== undefined) lines.push(...diversityCurveSection(report, curve));
   if (report.baselines !== undefined) {

@@ -144,7 +144,7 @@ describe('runEval on a small re-buying shop', () => {
     expect(popularity.points[0]).toEqual(curve.points[0]);
     expect(popularity.points.at(-1)!.popularShare).toBeLessThan(popularity.points[0]!.popularShare);
     // The next basket asked again a month on: the first origin holds the test cutoff's own cases.
-    const { origins, pooled } = report.laterOrigins!.test;
+    const { origins, pooled } = report.origins!.test.nextBasket;
     expect(origins.map((o) => o.cutoff)).toEqual([report.splits[1]!.cutoff, isoDay(Date.parse(report.splits[1]!.cutoff) + 30 * DAY)]);
     expect(origins[0]!.cases).toBe(batch.cases);
     expect(origins[0]!.means[0]!.variant).toBe(LAMBDAREC_BATCH);
@@ -155,11 +155,24 @@ describe('runEval on a small re-buying shop', () => {
     expect(origins[1]!.comparisons.map((c) => c.b)).toEqual([P_POP, TIFU_KNN, UP_CF]);
     expect(pooled.cases).toBe(origins[0]!.cases + origins[1]!.cases);
     expect(pooled.customers).toBeLessThan(pooled.cases);
-    // The validation window (60 days) has one later origin too, after its own cutoff.
-    expect(report.laterOrigins!.validation.origins.map((o) => o.cutoff)).toEqual([
-      report.splits[0]!.cutoff,
-      isoDay(Date.parse(report.splits[0]!.cutoff) + 30 * DAY),
-    ]);
+    // After a purchase session: the re-rank against the served merge and each baseline with the
+    // session, at the test cutoff the same figures as the main tables.
+    const afterPurchase = report.origins!.test.afterPurchase;
+    const baselinesWithSession = [P_POP, TIFU_KNN, UP_CF].map((b) => `${b}${WITH_SESSION}`);
+    expect(afterPurchase.reranked.origins[0]!.comparisons.map((c) => c.b)).toEqual([LAMBDAREC_SESSION, ...baselinesWithSession]);
+    expect(afterPurchase.served.origins[0]!.comparisons.map((c) => `${c.a} − ${c.b}`)).toEqual(
+      baselinesWithSession.map((b) => `${LAMBDAREC_SESSION} − ${b}`),
+    );
+    expect(afterPurchase.reranked.origins[0]!.means[0]!.ndcg).toBeCloseTo(
+      find(LAMBDAREC_RERANKED, 'after-purchase-session')!.scores.ndcg,
+      12,
+    );
+    expect(afterPurchase.reranked.origins).toHaveLength(2);
+    // The validation window is asked from three cutoffs a month apart before its own, oldest first.
+    const validationCutoff = Date.parse(report.splits[0]!.cutoff);
+    expect(report.origins!.validation.nextBasket.origins.map((o) => o.cutoff)).toEqual(
+      [90, 60, 30, 0].map((days) => isoDay(validationCutoff - days * DAY)),
+    );
   }, 30_000);
 
   it('measures accuracy against diversity: re-ranking by category makes the lists more diverse', async () => {
@@ -188,7 +201,7 @@ describe('runEval on a small re-buying shop', () => {
     expect(a.comparisons).toEqual(b.comparisons);
     expect(a.diversityCurve).toEqual(b.diversityCurve);
     expect(a.popularityCurve).toEqual(b.popularityCurve);
-    expect(a.laterOrigins).toEqual(b.laterOrigins);
+    expect(a.origins).toEqual(b.origins);
   }, 30_000);
 });
 

@@ -27,13 +27,13 @@ import { trainLambdarec, type LambdarecModel } from './lambdarec.js';
 import { MetricAccumulator, scoreList } from './metrics.js';
 import { personalPopularityBaseline } from './p-pop.js';
 import type { PeerRunner } from './peers.js';
-import { compareOrigins, scoreOrigin, type OriginScores } from './later-origins.js';
+import { compareOrigins, earlierCutoffs, laterCutoffs, scoreOrigin, type OriginScores, type WindowOrigins } from './origins.js';
 import { buildCases, PROTOCOLS, type EvalCase, type ProtocolName } from './protocols.js';
 import type { DiversityCurve, EvalReport, PairedComparison, VariantResult } from './report.js';
 import { coordinateSearch, type SearchResult, type SearchStage } from './coordinate-search.js';
 import { buildTifuVectors, tifuHistories, tifuKnnRecommender, type TifuKnnSettings, type TifuVectors } from './tifu-knn.js';
 import { buildUpcfIndex, upcfRecommender, type UpcfSettings } from './up-cf.js';
-import { defaultSplits, sample, seededRandom, splitByTime, toBaskets, type SplitData, type TimeSplit } from './split.js';
+import { defaultSplits, sample, seededRandom, splitByTime, toBaskets, type SplitData } from './split.js';
 
 export const LAMBDAREC_BATCH = 'lambdarec batch view';
 export const LAMBDAREC_SESSION = 'lambdarec batch + session';
@@ -47,9 +47,10 @@ export const WITH_SESSION = ' + session';
 const TOP = 20;
 const SESSION_PROTOCOLS = ['after-purchase-session', 'rest-of-basket'] as const;
 const BOOTSTRAP_RESAMPLES = 1000;
-/** How far apart the later origins of the test window are (a month: each has one to come). */
+/** How far apart the other origins of a window are (a month: each has one to come). */
 export const ORIGIN_STEP_DAYS = 30;
-const DAY = 24 * 60 * 60 * 1000;
+/** How many origins before the validation cutoff are asked (up to the validation window's end). */
+export const EARLIER_VALIDATION_ORIGINS = 3;
 /** The diversity λ at which the batch view's answer is re-ranked for the accuracy/diversity curve. */
 export const DIVERSITY_CURVE_LAMBDAS: readonly number[] = [0, 0.1, 0.2, 0.3, 0.5, 0.7];
 export const POPULARITY_CURVE_LAMBDAS: readonly number[] = [0, 0.1, 0.2, 0.3, 0.4, 0.5];
@@ -380,13 +381,6 @@ function diversityCurve(
   };
 }
 
-/** Cutoffs after the test window's own, `stepDays` apart, each with at least `stepDays` still to come. */
-export function laterCutoffs(test: TimeSplit, stepDays: number): number[] {
-  const cutoffs: number[] = [];
-  for (let cutoff = test.cutoff + stepDays * DAY; cutoff + stepDays * DAY <= test.end; cutoff += stepDays * DAY) cutoffs.push(cutoff);
-  return cutoffs;
-}
-
 /** Peers (optional): each model's parameters picked by NDCG@10 on next-basket in the validation window. */
 const PEER_GRID: ReadonlyArray<{ name: string; model: 'bm25' | 'als'; params: Record<string, number> }> = [
   ...[20, 100, 1000].map((k) => ({ name: 'implicit BM25 item-item', model: 'bm25' as const, params: { k } })),
@@ -535,44 +529,63 @@ export async function runEval(
   }
 
   /**
-   * A window's next basket asked again from each later origin in it (lambdarec's batch view and
-   * the paper baselines, trained afresh with the settings chosen on validation), compared there
-   * and over all origins with the window's own cases (`perCase`, from its cutoff).
+   * A window's cases asked again from other origins (`cutoffs`, each up to the window's end):
+   * lambdarec and the paper baselines trained afresh with the settings chosen on validation, on
+   * the next basket and after a purchase session, compared at each origin and over all of them
+   * with the window's own cases (`perCase`, from its cutoff).
    */
-  const askLaterOrigins = (run: SplitRun, perCase: CaseScores) => {
+  const askOrigins = (run: SplitRun, perCase: CaseScores, cutoffs: readonly number[]): WindowOrigins => {
     const started = performance.now();
     const { split } = run.data;
-    const variants = [LAMBDAREC_BATCH, P_POP, TIFU_KNN, UP_CF];
-    const origins: OriginScores[] = [
-      {
-        cutoff: iso(split.cutoff),
-        customers: run.cases.get('next-basket')!.map((c) => c.customerId),
-        scores: new Map(variants.map((variant) => [variant, perCase.get(caseKey('next-basket', variant))!])),
-      },
-    ];
-    for (const cutoff of laterCutoffs(split, ORIGIN_STEP_DAYS)) {
-      const later = prepare(
+    const baselines = [P_POP, TIFU_KNN, UP_CF];
+    const withSession = baselines.map((name) => `${name}${WITH_SESSION}`);
+    const asked = {
+      'next-basket': [LAMBDAREC_BATCH, ...baselines],
+      'after-purchase-session': [LAMBDAREC_RERANKED, LAMBDAREC_SESSION, ...withSession],
+    } as const;
+    const own = (protocol: keyof typeof asked): OriginScores => ({
+      cutoff: iso(split.cutoff),
+      customers: run.cases.get(protocol)!.map((c) => c.customerId),
+      scores: new Map(asked[protocol].map((variant) => [variant, perCase.get(caseKey(protocol, variant))!])),
+    });
+    const next = [own('next-basket')];
+    const after = [own('after-purchase-session')];
+    for (const cutoff of cutoffs) {
+      const other = prepare(
         splitByTime(baskets, { name: `origin ${iso(cutoff)}`, cutoff, end: split.end }),
         options.seed,
         options.sampleUsers,
       );
-      const model = trainLambdarec(later.data.train, categoryOf, settings.batch, settings.session, settings.weights);
-      origins.push(
-        scoreOrigin(iso(cutoff), later.cases.get('next-basket')!, [
-          { name: LAMBDAREC_BATCH, recommend: (c) => model.recommend(c.customerId, [], c.at, TOP) },
-          ...paperBaselines(later.data.train).map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) })),
+      const model = trainLambdarec(other.data.train, categoryOf, settings.batch, settings.session, settings.weights);
+      const recommenders = paperBaselines(other.data.train);
+      next.push(
+        scoreOrigin(iso(cutoff), other.cases.get('next-basket')!, [
+          lambdarecVariants(model)[0]!,
+          ...recommenders.map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) })),
+        ]),
+      );
+      after.push(
+        scoreOrigin(iso(cutoff), other.cases.get('after-purchase-session')!, [
+          ...lambdarecVariants(model).filter((v) => v.name !== LAMBDAREC_BATCH),
+          ...recommenders.map(([name, r]) => ({ name: `${name}${WITH_SESSION}`, recommend: (c: EvalCase) => askWithSession(r, c, TOP) })),
         ]),
       );
     }
-    const compared = compareOrigins(origins, LAMBDAREC_BATCH, variants.slice(1), {
-      seed: options.seed,
-      resamples: BOOTSTRAP_RESAMPLES,
-      stepDays: ORIGIN_STEP_DAYS,
-    });
+    const byCutoff = (a: OriginScores, b: OriginScores) => a.cutoff.localeCompare(b.cutoff);
+    next.sort(byCutoff);
+    after.sort(byCutoff);
+    const compare = { seed: options.seed, resamples: BOOTSTRAP_RESAMPLES, stepDays: ORIGIN_STEP_DAYS };
+    const origins: WindowOrigins = {
+      nextBasket: compareOrigins(next, LAMBDAREC_BATCH, baselines, compare),
+      afterPurchase: {
+        served: compareOrigins(after, LAMBDAREC_SESSION, withSession, compare),
+        reranked: compareOrigins(after, LAMBDAREC_RERANKED, [LAMBDAREC_SESSION, ...withSession], compare),
+      },
+    };
     options.onStepDone?.(
-      `later origins (${split.name} window, next-basket): ${origins.map((o) => o.cutoff).join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `other origins (${split.name} window): ${next.map((o) => o.cutoff).join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
-    return compared;
+    return origins;
   };
 
   const runSplit = async (run: SplitRun, label: string, peers: Variant[], perCase: CaseScores) => {
@@ -598,7 +611,14 @@ export async function runEval(
   options.onStepDone?.(
     `diversity and popularity curves (test, next-basket): ${curve.cases} cases at λ ${DIVERSITY_CURVE_LAMBDAS.join(', ')} and ${POPULARITY_CURVE_LAMBDAS.join(', ')} in ${((performance.now() - curveStarted) / 1000).toFixed(1)} s`,
   );
-  const laterOrigins = { test: askLaterOrigins(test, testCases), validation: askLaterOrigins(validation, validationCases) };
+  const origins = {
+    test: askOrigins(test, testCases, laterCutoffs(splits.test, ORIGIN_STEP_DAYS)),
+    validation: askOrigins(
+      validation,
+      validationCases,
+      earlierCutoffs(splits.validation, ORIGIN_STEP_DAYS, EARLIER_VALIDATION_ORIGINS, baskets[0]!.at),
+    ),
+  };
   return {
     dataset: { file, ...stats },
     seed: options.seed,
@@ -623,7 +643,7 @@ export async function runEval(
     bootstrap: { resamples: BOOTSTRAP_RESAMPLES, seed: options.seed, confidence: 0.95 },
     diversityCurve: curve,
     popularityCurve,
-    laterOrigins,
+    origins,
     notes: [
       'next-basket: the first invoice after the cutoff, from the history alone. after-purchase-session: that invoice streamed as purchases, the target is the one after it. rest-of-basket: the first half of that invoice streamed as add_to_cart, the target is the rest.',
       'Baselines and peers see the history only; "lambdarec batch + session" is what serving answers with the speed layer\'s session, through the same domain functions.',

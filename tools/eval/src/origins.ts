@@ -1,9 +1,11 @@
 /**
- * The next basket asked again from later origins: the test window's cutoff moved on by a month at
- * a time, every method trained afresh on all that came before it, with the settings chosen on
- * validation. One origin's difference between two close methods can be the season's (the test
- * window runs into Christmas); whether it holds as the shop moves on is what a claim needs.
+ * A window's cases asked again from other origins: its cutoff moved by a month at a time (on into
+ * the test window, back from the validation cutoff), every method trained afresh on all that came
+ * before each, with the settings chosen on validation. One origin's difference between two close
+ * methods can be the season's (the test window runs into Christmas); whether it holds across
+ * origins is what a claim needs.
  */
+import type { TimeSplit } from './split.js';
 import { clusteredPairedBootstrap, pairedBootstrap, type Interval } from './bootstrap.js';
 import { scoreList } from './metrics.js';
 import type { EvalCase } from './protocols.js';
@@ -36,7 +38,7 @@ export interface OriginResult {
   comparisons: OriginComparison[];
 }
 
-export interface LaterOrigins {
+export interface OriginsComparison {
   stepDays: number;
   origins: OriginResult[];
   /** Every origin's cases together; a customer's cases at several origins are resampled together. */
@@ -70,7 +72,7 @@ export function compareOrigins(
   a: string,
   baselines: readonly string[],
   { seed, resamples, stepDays }: { seed: number; resamples: number; stepDays: number },
-): LaterOrigins {
+): OriginsComparison {
   const asked = origins.filter((origin) => origin.customers.length > 0);
   const options = { seed, resamples };
   const of = (origin: OriginScores, variant: string) => {
@@ -120,4 +122,34 @@ export function compareOrigins(
             })),
     },
   };
+}
+
+/** The protocols asked at every origin: the next basket, and the one after a purchase session. */
+export interface WindowOrigins {
+  nextBasket: OriginsComparison;
+  /** lambdarec as served against the baselines with the session, and ADR 017's re-rank against all of them. */
+  afterPurchase: { served: OriginsComparison; reranked: OriginsComparison };
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** Cutoffs after the test window's own, `stepDays` apart, each with at least `stepDays` still to come. */
+export function laterCutoffs(test: TimeSplit, stepDays: number): number[] {
+  const cutoffs: number[] = [];
+  for (let cutoff = test.cutoff + stepDays * DAY; cutoff + stepDays * DAY <= test.end; cutoff += stepDays * DAY) cutoffs.push(cutoff);
+  return cutoffs;
+}
+
+/**
+ * `count` cutoffs before the validation window's own, `stepDays` apart, oldest first: each is
+ * asked up to the validation window's end, so none sees the test window; none after the first
+ * basket of the history.
+ */
+export function earlierCutoffs(validation: TimeSplit, stepDays: number, count: number, firstBasketAt: number): number[] {
+  const cutoffs: number[] = [];
+  for (let k = count; k >= 1; k--) {
+    const cutoff = validation.cutoff - k * stepDays * DAY;
+    if (cutoff > firstBasketAt) cutoffs.push(cutoff);
+  }
+  return cutoffs;
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareOrigins, scoreOrigin, type OriginScores } from './later-origins.js';
-import { laterCutoffs } from './run-eval.js';
+import { compareOrigins, earlierCutoffs, laterCutoffs, scoreOrigin, type OriginScores } from './origins.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -81,5 +80,14 @@ describe('laterCutoffs', () => {
     const cutoff = Date.parse('2011-09-11T00:00:00Z');
     expect(laterCutoffs({ name: 'test', cutoff, end: cutoff + 90 * DAY }, 30)).toEqual([cutoff + 30 * DAY, cutoff + 60 * DAY]);
     expect(laterCutoffs({ name: 'test', cutoff, end: cutoff + 59 * DAY }, 30)).toEqual([]);
+  });
+});
+
+describe('earlierCutoffs', () => {
+  it('steps back from the validation cutoff, oldest first, never before the first basket', () => {
+    const cutoff = Date.parse('2011-07-13T00:00:00Z');
+    const validation = { name: 'validation', cutoff, end: cutoff + 60 * DAY };
+    expect(earlierCutoffs(validation, 30, 3, 0)).toEqual([cutoff - 90 * DAY, cutoff - 60 * DAY, cutoff - 30 * DAY]);
+    expect(earlierCutoffs(validation, 30, 3, cutoff - 70 * DAY)).toEqual([cutoff - 60 * DAY, cutoff - 30 * DAY]);
   });
 });
