@@ -41,18 +41,32 @@ export function pairedBootstrap(a: ArrayLike<number>, b: ArrayLike<number>, opti
   const differences = new Float64Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) total += differences[i] = a[i]! - b[i]!;
+  return resampledInterval(differences, undefined, total / n, options);
+}
+
+/**
+ * The percentile interval of the mean over resamples of the units (customers) with replacement:
+ * `sums[u]` is unit u's summed difference over its `counts[u]` cases (1 each when undefined).
+ */
+function resampledInterval(sums: Float64Array, counts: Float64Array | undefined, mean: number, options: BootstrapOptions): Interval {
+  const n = sums.length;
   const resamples = options.resamples ?? 1000;
   const confidence = options.confidence ?? 0.95;
   const random = seededRandom(options.seed);
   const means = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += differences[Math.floor(random() * n)]!;
-    means[r] = sum / n;
+    let cases = 0;
+    for (let i = 0; i < n; i++) {
+      const unit = Math.floor(random() * n);
+      sum += sums[unit]!;
+      cases += counts === undefined ? 1 : counts[unit]!;
+    }
+    means[r] = sum / cases;
   }
   means.sort();
   const tail = (1 - confidence) / 2;
-  return { mean: total / n, low: quantile(means, tail), high: quantile(means, 1 - tail) };
+  return { mean, low: quantile(means, tail), high: quantile(means, 1 - tail) };
 }
 
 /**
@@ -85,22 +99,5 @@ export function clusteredPairedBootstrap(
     counts[c]!++;
     total += difference;
   }
-  const n = sums.length;
-  const resamples = options.resamples ?? 1000;
-  const confidence = options.confidence ?? 0.95;
-  const random = seededRandom(options.seed);
-  const means = new Float64Array(resamples);
-  for (let r = 0; r < resamples; r++) {
-    let sum = 0;
-    let cases = 0;
-    for (let i = 0; i < n; i++) {
-      const c = Math.floor(random() * n);
-      sum += sums[c]!;
-      cases += counts[c]!;
-    }
-    means[r] = sum / cases;
-  }
-  means.sort();
-  const tail = (1 - confidence) / 2;
-  return { mean: total / a.length, low: quantile(means, tail), high: quantile(means, 1 - tail) };
+  return resampledInterval(Float64Array.from(sums), Float64Array.from(counts), total / a.length, options);
 }

@@ -139,14 +139,11 @@ describe('the other origins section', () => {
   };
   const window = (c: typeof comparison) => ({ nextBasket: c, afterPurchase: { served: c, reranked: c } });
   const single = { ...comparison, origins: comparison.origins.slice(0, 1) };
+  const render = (test: typeof comparison, validation: typeof comparison) =>
+    renderMarkdown({ ...report, origins: { test: window(test), validation: window(validation) } }, ['next-basket'], 'session', 'batch');
 
   it('has a row of means per origin and each difference per origin and over all of them, per protocol', () => {
-    const md = renderMarkdown(
-      { ...report, origins: { test: window(comparison), validation: window(single) } },
-      ['next-basket'],
-      'session',
-      'batch',
-    );
+    const md = render(comparison, single);
     expect(md).toContain('## Other origins (test window)');
     expect(md).not.toContain('## Other origins (validation window)');
     expect(md).toContain('cutoffs 30 days after its own');
@@ -165,24 +162,14 @@ describe('the other origins section', () => {
   });
 
   it("says of the validation window's section that tuning looked at its own cutoff", () => {
-    const md = renderMarkdown(
-      { ...report, origins: { test: window(comparison), validation: window(comparison) } },
-      ['next-basket'],
-      'session',
-      'batch',
-    );
+    const md = render(comparison, comparison);
     const validationAt = md.indexOf('## Other origins (validation window)');
     expect(validationAt).toBeGreaterThan(md.indexOf('## Other origins (test window)'));
     expect(md.slice(validationAt)).toContain('Tuning looked at the validation cutoff alone');
   });
 
   it('is left out when there was no other origin to ask from', () => {
-    const md = renderMarkdown(
-      { ...report, origins: { test: window(single), validation: window(single) } },
-      ['next-basket'],
-      'session',
-      'batch',
-    );
+    const md = render(single, single);
     expect(md).not.toContain('Other origins');
   });
 });
