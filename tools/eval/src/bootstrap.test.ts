@@ -39,6 +39,12 @@ describe('pairedBootstrap', () => {
     expect(interval.high).toBeCloseTo(0.05, 12);
   });
 
+  it('gives the figures it gave before it shared its resampling with the clustered bootstrap', () => {
+    const a = [1, 0, 1, 1, 0, 0.5, 0.25, 1, 0, 0.75];
+    const b = [0, 0, 1, 0, 1, 0.5, 0, 0.5, 0, 0.25];
+    expect(pairedBootstrap(a, b, { seed: 7, resamples: 200 })).toEqual({ mean: 0.225, low: -0.07562499999999989, high: 0.525 });
+  });
+
   it('refuses samples of different sizes', () => {
     expect(() => pairedBootstrap([1, 0], [1], { seed: 1 })).toThrow(RangeError);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareOrigins, earlierCutoffs, laterCutoffs, scoreOrigin, type OriginScores } from './origins.js';
+import { clusteredPairedBootstrap } from './bootstrap.js';
+import { compareOrigins, scoreOrigin, testWindowOrigins, validationWindowOrigins, type OriginScores } from './origins.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -30,7 +31,7 @@ describe('compareOrigins', () => {
     ['c1', 0, 1],
     ['c5', 1, 1],
   ]);
-  const result = compareOrigins([first, origin('2011-11-10', []), second], 'a', ['b'], { seed: 1, resamples: 200, stepDays: 30 });
+  const result = compareOrigins([first, origin('2011-11-10', []), second], 'a', ['b'], { seed: 1, resamples: 200, horizonDays: 30 });
 
   it('gives each origin its means and paired difference, leaving out an origin without cases', () => {
     expect(result.origins.map((o) => [o.cutoff, o.cases])).toEqual([
@@ -52,12 +53,14 @@ describe('compareOrigins', () => {
     // (1 + 0 + 0 + 1 − 1 + 0) / 6
     expect(pooled!.hit.mean).toBeCloseTo(1 / 6, 12);
     expect(pooled!.ndcg.mean).toBeCloseTo(1 / 12, 12);
-    expect(pooled!.hit.low).toBeLessThanOrEqual(pooled!.hit.mean);
-    expect(pooled!.hit.high).toBeGreaterThanOrEqual(pooled!.hit.mean);
+    // The origins' cases in order, customer c1 the same customer at both origins.
+    expect(pooled!.hit).toEqual(
+      clusteredPairedBootstrap([1, 1, 0, 1, 0, 1], [0, 1, 0, 0, 1, 1], [0, 1, 2, 3, 0, 4], { seed: 1, resamples: 200 }),
+    );
   });
 
   it('refuses a variant an origin has no scores for', () => {
-    expect(() => compareOrigins([first], 'a', ['c'], { seed: 1, resamples: 10, stepDays: 30 })).toThrow(/no scores for c/);
+    expect(() => compareOrigins([first], 'a', ['c'], { seed: 1, resamples: 10, horizonDays: 30 })).toThrow(/no scores for c/);
   });
 });
 
@@ -75,19 +78,32 @@ describe('scoreOrigin', () => {
   });
 });
 
-describe('laterCutoffs', () => {
-  it('steps on from the test cutoff while a whole step is still to come', () => {
+describe('testWindowOrigins', () => {
+  it('steps on from the test cutoff a month at a time, each origin with its own month inside the window', () => {
     const cutoff = Date.parse('2011-09-11T00:00:00Z');
-    expect(laterCutoffs({ name: 'test', cutoff, end: cutoff + 90 * DAY }, 30)).toEqual([cutoff + 30 * DAY, cutoff + 60 * DAY]);
-    expect(laterCutoffs({ name: 'test', cutoff, end: cutoff + 59 * DAY }, 30)).toEqual([]);
+    const origins = testWindowOrigins({ name: 'test', cutoff, end: cutoff + 90 * DAY }, 30);
+    expect(origins.map((o) => [o.cutoff, o.end])).toEqual([
+      [cutoff, cutoff + 30 * DAY],
+      [cutoff + 30 * DAY, cutoff + 60 * DAY],
+      [cutoff + 60 * DAY, cutoff + 90 * DAY],
+    ]);
+    expect(testWindowOrigins({ name: 'test', cutoff, end: cutoff + 59 * DAY }, 30)).toHaveLength(1);
   });
 });
 
-describe('earlierCutoffs', () => {
-  it('steps back from the validation cutoff, oldest first, never before the first basket', () => {
-    const cutoff = Date.parse('2011-07-13T00:00:00Z');
-    const validation = { name: 'validation', cutoff, end: cutoff + 60 * DAY };
-    expect(earlierCutoffs(validation, 30, 3, 0)).toEqual([cutoff - 90 * DAY, cutoff - 60 * DAY, cutoff - 30 * DAY]);
-    expect(earlierCutoffs(validation, 30, 3, cutoff - 70 * DAY)).toEqual([cutoff - 60 * DAY, cutoff - 30 * DAY]);
+describe('validationWindowOrigins', () => {
+  const cutoff = Date.parse('2011-07-13T00:00:00Z');
+  const validation = { name: 'validation', cutoff, end: cutoff + 60 * DAY };
+
+  it('steps back from the validation cutoff, oldest first, and no month reaches past the cutoff but its own', () => {
+    const origins = validationWindowOrigins(validation, 30, 3, 0);
+    expect(origins.map((o) => o.cutoff)).toEqual([cutoff - 90 * DAY, cutoff - 60 * DAY, cutoff - 30 * DAY, cutoff]);
+    for (const origin of origins.slice(0, -1)) expect(origin.end).toBeLessThanOrEqual(cutoff);
+    // The validation cutoff's month ends before the test window starts.
+    expect(origins.at(-1)!.end).toBeLessThanOrEqual(validation.end);
+  });
+
+  it('starts none at or before the first basket of the history', () => {
+    expect(validationWindowOrigins(validation, 30, 3, cutoff - 60 * DAY).map((o) => o.cutoff)).toEqual([cutoff - 30 * DAY, cutoff]);
   });
 });

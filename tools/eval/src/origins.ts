@@ -1,9 +1,10 @@
 /**
- * A window's cases asked again from other origins: its cutoff moved by a month at a time (on into
- * the test window, back from the validation cutoff), every method trained afresh on all that came
- * before each, with the settings chosen on validation. One origin's difference between two close
- * methods can be the season's (the test window runs into Christmas); whether it holds across
- * origins is what a claim needs.
+ * The next basket asked month by month: origins a month apart, each with the month after it as
+ * its window (a customer's first basket in those days is their case), every method trained
+ * afresh on all that came before, with the settings chosen on validation. One origin's difference
+ * between two close methods can be the season's (the test window runs into Christmas); whether it
+ * holds across origins is what a claim needs. Every origin looks the same distance ahead, so the
+ * customers asked are alike from one origin to the next, and the months do not overlap.
  */
 import type { TimeSplit } from './split.js';
 import { clusteredPairedBootstrap, pairedBootstrap, type Interval } from './bootstrap.js';
@@ -38,8 +39,9 @@ export interface OriginResult {
   comparisons: OriginComparison[];
 }
 
-export interface OriginsComparison {
-  stepDays: number;
+export interface AcrossOrigins {
+  /** How far ahead each origin looks for a customer's next basket. */
+  horizonDays: number;
   origins: OriginResult[];
   /** Every origin's cases together; a customer's cases at several origins are resampled together. */
   pooled: { cases: number; customers: number; comparisons: OriginComparison[] };
@@ -71,8 +73,8 @@ export function compareOrigins(
   origins: readonly OriginScores[],
   a: string,
   baselines: readonly string[],
-  { seed, resamples, stepDays }: { seed: number; resamples: number; stepDays: number },
-): OriginsComparison {
+  { seed, resamples, horizonDays }: { seed: number; resamples: number; horizonDays: number },
+): AcrossOrigins {
   const asked = origins.filter((origin) => origin.customers.length > 0);
   const options = { seed, resamples };
   const of = (origin: OriginScores, variant: string) => {
@@ -106,7 +108,7 @@ export function compareOrigins(
     return values;
   };
   return {
-    stepDays,
+    horizonDays,
     origins: results,
     pooled: {
       cases: customers.length,
@@ -126,30 +128,34 @@ export function compareOrigins(
 
 /** The protocols asked at every origin: the next basket, and the one after a purchase session. */
 export interface WindowOrigins {
-  nextBasket: OriginsComparison;
+  nextBasket: AcrossOrigins;
   /** lambdarec as served against the baselines with the session, and ADR 017's re-rank against all of them. */
-  afterPurchase: { served: OriginsComparison; reranked: OriginsComparison };
+  afterPurchase: { served: AcrossOrigins; reranked: AcrossOrigins };
 }
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/** Cutoffs after the test window's own, `stepDays` apart, each with at least `stepDays` still to come. */
-export function laterCutoffs(test: TimeSplit, stepDays: number): number[] {
-  const cutoffs: number[] = [];
-  for (let cutoff = test.cutoff + stepDays * DAY; cutoff + stepDays * DAY <= test.end; cutoff += stepDays * DAY) cutoffs.push(cutoff);
-  return cutoffs;
+/**
+ * The monthly origins of the test window: from its cutoff on, `days` apart, each with its month
+ * (`days`) inside the window.
+ */
+export function testWindowOrigins(test: TimeSplit, days: number): TimeSplit[] {
+  const origins: TimeSplit[] = [];
+  for (let cutoff = test.cutoff; cutoff + days * DAY <= test.end; cutoff += days * DAY)
+    origins.push({ name: `test origin ${cutoff}`, cutoff, end: cutoff + days * DAY });
+  return origins;
 }
 
 /**
- * `count` cutoffs before the validation window's own, `stepDays` apart, oldest first: each is
- * asked up to the validation window's end, so none sees the test window; none after the first
- * basket of the history.
+ * The monthly origins before the test window: the validation cutoff (what tuning looked at) and
+ * `earlier` months before it, oldest first, each with its month; none looks past the validation
+ * cutoff but the validation cutoff's own month, and none starts at or before the first basket.
  */
-export function earlierCutoffs(validation: TimeSplit, stepDays: number, count: number, firstBasketAt: number): number[] {
-  const cutoffs: number[] = [];
-  for (let k = count; k >= 1; k--) {
-    const cutoff = validation.cutoff - k * stepDays * DAY;
-    if (cutoff > firstBasketAt) cutoffs.push(cutoff);
+export function validationWindowOrigins(validation: TimeSplit, days: number, earlier: number, firstBasketAt: number): TimeSplit[] {
+  const origins: TimeSplit[] = [];
+  for (let k = earlier; k >= 0; k--) {
+    const cutoff = validation.cutoff - k * days * DAY;
+    if (cutoff > firstBasketAt) origins.push({ name: `validation origin ${cutoff}`, cutoff, end: cutoff + days * DAY });
   }
-  return cutoffs;
+  return origins;
 }

@@ -129,7 +129,7 @@ describe('the other origins section', () => {
     ],
   });
   const comparison = {
-    stepDays: 30,
+    horizonDays: 30,
     origins: [at('2011-09-11', 100, 0.302), at('2011-10-11', 80, 0.28)],
     pooled: {
       cases: 180,
@@ -144,10 +144,10 @@ describe('the other origins section', () => {
 
   it('has a row of means per origin and each difference per origin and over all of them, per protocol', () => {
     const md = render(comparison, single);
-    expect(md).toContain('## Other origins (test window)');
-    expect(md).not.toContain('## Other origins (validation window)');
-    expect(md).toContain('cutoffs 30 days after its own');
-    const next = md.slice(md.indexOf('### next-basket', md.indexOf('## Other origins')));
+    expect(md).toContain('## Month by month (test window)');
+    expect(md).not.toContain('## Month by month (before the test window)');
+    expect(md).toContain('Origins 30 days apart from the test cutoff on.');
+    const next = md.slice(md.indexOf('### next-basket', md.indexOf('## Month by month')));
     expect(next).toContain('| origin | cases | lambdarec HR@10 / NDCG@10 | TIFU-KNN HR@10 / NDCG@10 |');
     expect(next).toContain('| 2011-10-11 | 80 | 0.700 / 0.280 | 0.710 / 0.300 |');
     expect(next).toContain('| 2011-09-11 | 100 | lambdarec − TIFU-KNN | -0.010 [-0.020, +0.005] | +0.002 [-0.008, +0.012] |');
@@ -156,21 +156,38 @@ describe('the other origins section', () => {
       '| all origins | 180 (120 customers) | lambdarec − TIFU-KNN | +0.000 [-0.010, +0.010] | -0.010 [-0.020, +0.000] |',
     );
     // After a purchase session: the re-rank's comparisons and then the served merge's, under one table of means.
-    const after = md.slice(md.indexOf('### after-purchase-session', md.indexOf('## Other origins')));
+    const after = md.slice(md.indexOf('### after-purchase-session', md.indexOf('## Month by month')));
     expect(after.match(/\| all origins \|/g)).toHaveLength(2);
     expect(after.match(/\| origin \| cases \| lambdarec HR@10/g)).toHaveLength(1);
   });
 
-  it("says of the validation window's section that tuning looked at its own cutoff", () => {
+  it('says of the origins before the test window that tuning looked at the last one', () => {
     const md = render(comparison, comparison);
-    const validationAt = md.indexOf('## Other origins (validation window)');
-    expect(validationAt).toBeGreaterThan(md.indexOf('## Other origins (test window)'));
-    expect(md.slice(validationAt)).toContain('Tuning looked at the validation cutoff alone');
+    const validationAt = md.indexOf('## Month by month (before the test window)');
+    expect(validationAt).toBeGreaterThan(md.indexOf('## Month by month (test window)'));
+    expect(md.slice(validationAt)).toContain('whose month tuning looked at');
+  });
+
+  it('says so when a protocol had no case at any origin, instead of failing', () => {
+    const none = { ...comparison, origins: [], pooled: { cases: 0, customers: 0, comparisons: [] } };
+    const md = renderMarkdown(
+      {
+        ...report,
+        origins: {
+          test: { nextBasket: comparison, afterPurchase: { served: none, reranked: none } },
+          validation: window(single),
+        },
+      },
+      ['next-basket'],
+      'session',
+      'batch',
+    );
+    expect(md.slice(md.indexOf('### after-purchase-session', md.indexOf('## Month by month')))).toContain('No cases at any origin.');
   });
 
   it('is left out when there was no other origin to ask from', () => {
     const md = render(single, single);
-    expect(md).not.toContain('Other origins');
+    expect(md).not.toContain('Month by month');
   });
 });
 

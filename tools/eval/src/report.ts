@@ -1,7 +1,7 @@
 /** The eval's outputs: a markdown report and an SVG plot of HR@k, both plain text, both pure. */
 import type { BeyondAccuracy } from './beyond-accuracy.js';
 import type { Interval } from './bootstrap.js';
-import type { OriginsComparison, WindowOrigins } from './origins.js';
+import type { AcrossOrigins, WindowOrigins } from './origins.js';
 import type { Scores } from './metrics.js';
 import type { ProtocolName } from './protocols.js';
 
@@ -72,7 +72,7 @@ export interface EvalReport {
   diversityCurve?: DiversityCurve;
   /** The same re-rank with "popular" as the only category: what a lower popularity share costs. */
   popularityCurve?: DiversityCurve;
-  /** Each window's cases asked again from other cutoffs (on into the test window, back from the validation one). */
+  /** The next basket asked month by month: over the test window, and before it up to the validation cutoff's month. */
   origins?: { test: WindowOrigins; validation: WindowOrigins };
   /** Wall time of the whole `npm run eval`, reading included (set by main). */
   wallSeconds?: number;
@@ -155,8 +155,9 @@ function diversityCurveSection(report: EvalReport, curve: DiversityCurve): strin
 }
 
 /** Each origin's means, then `a − b` at each origin and over all of them, for every comparison given. */
-function originTables(comparisons: readonly OriginsComparison[]): string[] {
+function originTables(comparisons: readonly AcrossOrigins[]): string[] {
   const { origins } = comparisons[0]!;
+  if (origins.length === 0) return ['No cases at any origin.', ''];
   const variants = origins[0]!.means.map((m) => m.variant);
   const lines = [
     `| origin | cases | ${variants.map((v) => `${v} HR@10 / NDCG@10`).join(' | ')} |`,
@@ -180,18 +181,20 @@ function originTables(comparisons: readonly OriginsComparison[]): string[] {
 }
 
 function originsSection(origins: WindowOrigins, window: 'test' | 'validation'): string[] {
-  const { stepDays } = origins.nextBasket;
+  const days = origins.nextBasket.horizonDays;
   const where =
     window === 'test'
-      ? `The test window asked again from cutoffs ${stepDays} days after its own, up to its end.`
-      : `The validation window asked again from cutoffs ${stepDays} days apart before its own, each up to the validation ` +
-        "window's end (none sees the test window). Tuning looked at the validation cutoff alone: its figures flatter the tuned methods.";
+      ? `Origins ${days} days apart from the test cutoff on.`
+      : `Origins ${days} days apart before the test window, up to the validation cutoff, whose month tuning looked at ` +
+        '(its figures flatter the tuned methods); the earlier ones end before it.';
   return [
-    `## Other origins (${window} window)`,
+    `## Month by month (${window === 'test' ? 'test window' : 'before the test window'})`,
     '',
-    `${where} Every method is trained afresh on all that came before each cutoff, with the settings chosen on validation. ` +
-      "Differences between close methods at one origin can be its season: this is whether they hold. 'all origins' pools " +
-      "every origin's cases; a customer asked at several origins is resampled with all their cases.",
+    `${where} Each origin asks for each customer's first basket in the ${days} days after it (after a purchase ` +
+      'session: the basket after that one, both in those days), so every origin looks as far ahead and the months do ' +
+      'not overlap; every method is trained afresh on all before it, with the settings chosen on validation. ' +
+      "Differences between close methods at one origin can be its season: this is whether they hold. 'all origins' " +
+      "pools every origin's cases; a customer asked at several origins is resampled with all their cases.",
     '',
     '### next-basket',
     '',

@@ -143,32 +143,25 @@ describe('runEval on a small re-buying shop', () => {
     expect(popularity.points.map((p) => p.lambda)).toEqual(POPULARITY_CURVE_LAMBDAS);
     expect(popularity.points[0]).toEqual(curve.points[0]);
     expect(popularity.points.at(-1)!.popularShare).toBeLessThan(popularity.points[0]!.popularShare);
-    // The next basket asked again a month on: the first origin holds the test cutoff's own cases.
+    // Month by month: the test window from its cutoff, each origin asking for the month after it.
     const { origins, pooled } = report.origins!.test.nextBasket;
-    expect(origins.map((o) => o.cutoff)).toEqual([report.splits[1]!.cutoff, isoDay(Date.parse(report.splits[1]!.cutoff) + 30 * DAY)]);
-    expect(origins[0]!.cases).toBe(batch.cases);
-    expect(origins[0]!.means[0]!.variant).toBe(LAMBDAREC_BATCH);
-    expect(origins[0]!.means[0]!.ndcg).toBeCloseTo(batch.scores.ndcg, 12);
-    const atTest = report.comparisons!.find((c) => c.protocol === 'next-basket' && c.b === TIFU_KNN)!;
-    expect(origins[0]!.comparisons.find((c) => c.b === TIFU_KNN)!.ndcg).toEqual(atTest.ndcg);
-    expect(origins[1]!.cases).toBeGreaterThan(10);
+    const testCutoff = Date.parse(report.splits[1]!.cutoff);
+    expect(origins.map((o) => o.cutoff)).toEqual([isoDay(testCutoff), isoDay(testCutoff + 30 * DAY)]);
+    expect(origins[0]!.cases).toBeGreaterThan(10);
+    // Fewer customers buy within a month than within the whole window.
+    expect(origins[0]!.cases).toBeLessThan(batch.cases);
+    expect(origins[0]!.means.map((m) => m.variant)).toEqual([LAMBDAREC_BATCH, P_POP, TIFU_KNN, UP_CF]);
     expect(origins[1]!.comparisons.map((c) => c.b)).toEqual([P_POP, TIFU_KNN, UP_CF]);
     expect(pooled.cases).toBe(origins[0]!.cases + origins[1]!.cases);
     expect(pooled.customers).toBeLessThan(pooled.cases);
-    // After a purchase session: the re-rank against the served merge and each baseline with the
-    // session, at the test cutoff the same figures as the main tables.
+    // After a purchase session: the re-rank against the served merge and each baseline with the session.
     const afterPurchase = report.origins!.test.afterPurchase;
     const baselinesWithSession = [P_POP, TIFU_KNN, UP_CF].map((b) => `${b}${WITH_SESSION}`);
     expect(afterPurchase.reranked.origins[0]!.comparisons.map((c) => c.b)).toEqual([LAMBDAREC_SESSION, ...baselinesWithSession]);
     expect(afterPurchase.served.origins[0]!.comparisons.map((c) => `${c.a} − ${c.b}`)).toEqual(
       baselinesWithSession.map((b) => `${LAMBDAREC_SESSION} − ${b}`),
     );
-    expect(afterPurchase.reranked.origins[0]!.means[0]!.ndcg).toBeCloseTo(
-      find(LAMBDAREC_RERANKED, 'after-purchase-session')!.scores.ndcg,
-      12,
-    );
-    expect(afterPurchase.reranked.origins).toHaveLength(2);
-    // The validation window is asked from three cutoffs a month apart before its own, oldest first.
+    // Before the test window: three months before the validation cutoff and the cutoff itself.
     const validationCutoff = Date.parse(report.splits[0]!.cutoff);
     expect(report.origins!.validation.nextBasket.origins.map((o) => o.cutoff)).toEqual(
       [90, 60, 30, 0].map((days) => isoDay(validationCutoff - days * DAY)),

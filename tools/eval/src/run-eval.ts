@@ -27,13 +27,13 @@ import { trainLambdarec, type LambdarecModel } from './lambdarec.js';
 import { MetricAccumulator, scoreList } from './metrics.js';
 import { personalPopularityBaseline } from './p-pop.js';
 import type { PeerRunner } from './peers.js';
-import { compareOrigins, earlierCutoffs, laterCutoffs, scoreOrigin, type OriginScores, type WindowOrigins } from './origins.js';
+import { compareOrigins, scoreOrigin, testWindowOrigins, validationWindowOrigins, type WindowOrigins } from './origins.js';
 import { buildCases, PROTOCOLS, type EvalCase, type ProtocolName } from './protocols.js';
 import type { DiversityCurve, EvalReport, PairedComparison, VariantResult } from './report.js';
 import { coordinateSearch, type SearchResult, type SearchStage } from './coordinate-search.js';
 import { buildTifuVectors, tifuHistories, tifuKnnRecommender, type TifuKnnSettings, type TifuVectors } from './tifu-knn.js';
 import { buildUpcfIndex, upcfRecommender, type UpcfSettings } from './up-cf.js';
-import { defaultSplits, sample, seededRandom, splitByTime, toBaskets, type SplitData } from './split.js';
+import { defaultSplits, sample, seededRandom, splitByTime, toBaskets, type SplitData, type TimeSplit } from './split.js';
 
 export const LAMBDAREC_BATCH = 'lambdarec batch view';
 export const LAMBDAREC_SESSION = 'lambdarec batch + session';
@@ -47,9 +47,9 @@ export const WITH_SESSION = ' + session';
 const TOP = 20;
 const SESSION_PROTOCOLS = ['after-purchase-session', 'rest-of-basket'] as const;
 const BOOTSTRAP_RESAMPLES = 1000;
-/** How far apart the other origins of a window are (a month: each has one to come). */
-export const ORIGIN_STEP_DAYS = 30;
-/** How many origins before the validation cutoff are asked (up to the validation window's end). */
+/** How far apart the monthly origins are, and how far ahead each looks for the next basket. */
+export const ORIGIN_DAYS = 30;
+/** How many monthly origins before the validation cutoff are asked, besides the cutoff itself. */
 export const EARLIER_VALIDATION_ORIGINS = 3;
 /** The diversity λ at which the batch view's answer is re-ranked for the accuracy/diversity curve. */
 export const DIVERSITY_CURVE_LAMBDAS: readonly number[] = [0, 0.1, 0.2, 0.3, 0.5, 0.7];
@@ -529,53 +529,36 @@ export async function runEval(
   }
 
   /**
-   * A window's cases asked again from other origins (`cutoffs`, each up to the window's end):
-   * lambdarec and the paper baselines trained afresh with the settings chosen on validation, on
-   * the next basket and after a purchase session, compared at each origin and over all of them
-   * with the window's own cases (`perCase`, from its cutoff).
+   * The next basket and the one after a purchase session, asked month by month from `origins`:
+   * lambdarec and the paper baselines trained afresh on all before each origin (settings as
+   * chosen on validation), compared at each and over all of them.
    */
-  const askOrigins = (run: SplitRun, perCase: CaseScores, cutoffs: readonly number[]): WindowOrigins => {
+  const askOrigins = (window: string, origins: readonly TimeSplit[]): WindowOrigins => {
     const started = performance.now();
-    const { split } = run.data;
     const baselines = [P_POP, TIFU_KNN, UP_CF];
     const withSession = baselines.map((name) => `${name}${WITH_SESSION}`);
-    const asked = {
-      'next-basket': [LAMBDAREC_BATCH, ...baselines],
-      'after-purchase-session': [LAMBDAREC_RERANKED, LAMBDAREC_SESSION, ...withSession],
-    } as const;
-    const own = (protocol: keyof typeof asked): OriginScores => ({
-      cutoff: iso(split.cutoff),
-      customers: run.cases.get(protocol)!.map((c) => c.customerId),
-      scores: new Map(asked[protocol].map((variant) => [variant, perCase.get(caseKey(protocol, variant))!])),
-    });
-    const next = [own('next-basket')];
-    const after = [own('after-purchase-session')];
-    for (const cutoff of cutoffs) {
-      const other = prepare(
-        splitByTime(baskets, { name: `origin ${iso(cutoff)}`, cutoff, end: split.end }),
-        options.seed,
-        options.sampleUsers,
-      );
-      const model = trainLambdarec(other.data.train, categoryOf, settings.batch, settings.session, settings.weights);
-      const recommenders = paperBaselines(other.data.train);
+    const next = [];
+    const after = [];
+    for (const origin of origins) {
+      const run = prepare(splitByTime(baskets, origin), options.seed, options.sampleUsers);
+      const model = trainLambdarec(run.data.train, categoryOf, settings.batch, settings.session, settings.weights);
+      const recommenders = paperBaselines(run.data.train);
+      const lambdarec = lambdarecVariants(model);
       next.push(
-        scoreOrigin(iso(cutoff), other.cases.get('next-basket')!, [
-          lambdarecVariants(model)[0]!,
+        scoreOrigin(iso(origin.cutoff), run.cases.get('next-basket')!, [
+          lambdarec.find((v) => v.name === LAMBDAREC_BATCH)!,
           ...recommenders.map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) })),
         ]),
       );
       after.push(
-        scoreOrigin(iso(cutoff), other.cases.get('after-purchase-session')!, [
-          ...lambdarecVariants(model).filter((v) => v.name !== LAMBDAREC_BATCH),
+        scoreOrigin(iso(origin.cutoff), run.cases.get('after-purchase-session')!, [
+          ...lambdarec.filter((v) => v.name !== LAMBDAREC_BATCH),
           ...recommenders.map(([name, r]) => ({ name: `${name}${WITH_SESSION}`, recommend: (c: EvalCase) => askWithSession(r, c, TOP) })),
         ]),
       );
     }
-    const byCutoff = (a: OriginScores, b: OriginScores) => a.cutoff.localeCompare(b.cutoff);
-    next.sort(byCutoff);
-    after.sort(byCutoff);
-    const compare = { seed: options.seed, resamples: BOOTSTRAP_RESAMPLES, stepDays: ORIGIN_STEP_DAYS };
-    const origins: WindowOrigins = {
+    const compare = { seed: options.seed, resamples: BOOTSTRAP_RESAMPLES, horizonDays: ORIGIN_DAYS };
+    const compared: WindowOrigins = {
       nextBasket: compareOrigins(next, LAMBDAREC_BATCH, baselines, compare),
       afterPurchase: {
         served: compareOrigins(after, LAMBDAREC_SESSION, withSession, compare),
@@ -583,9 +566,9 @@ export async function runEval(
       },
     };
     options.onStepDone?.(
-      `other origins (${split.name} window): ${next.map((o) => o.cutoff).join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `monthly origins (${window}): ${next.map((o) => o.cutoff).join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
-    return origins;
+    return compared;
   };
 
   const runSplit = async (run: SplitRun, label: string, peers: Variant[], perCase: CaseScores) => {
@@ -600,8 +583,7 @@ export async function runEval(
   let peers: Awaited<ReturnType<typeof peerRecommenders>> | undefined;
   if (options.peers !== undefined) peers = await peerRecommenders(options.peers, validation, test, options);
 
-  const validationCases: CaseScores = new Map();
-  const { results: validationResults } = await runSplit(validation, 'validation', [], validationCases);
+  const { results: validationResults } = await runSplit(validation, 'validation', [], new Map());
   const testCases: CaseScores = new Map();
   const { results: testResults, model: testModel } = await runSplit(test, 'test', peers?.variants ?? [], testCases);
   const comparisons = pairedComparisons(testResults, testCases, options.seed);
@@ -612,11 +594,10 @@ export async function runEval(
     `diversity and popularity curves (test, next-basket): ${curve.cases} cases at λ ${DIVERSITY_CURVE_LAMBDAS.join(', ')} and ${POPULARITY_CURVE_LAMBDAS.join(', ')} in ${((performance.now() - curveStarted) / 1000).toFixed(1)} s`,
   );
   const origins = {
-    test: askOrigins(test, testCases, laterCutoffs(splits.test, ORIGIN_STEP_DAYS)),
+    test: askOrigins('test window', testWindowOrigins(splits.test, ORIGIN_DAYS)),
     validation: askOrigins(
-      validation,
-      validationCases,
-      earlierCutoffs(splits.validation, ORIGIN_STEP_DAYS, EARLIER_VALIDATION_ORIGINS, baskets[0]!.at),
+      'before the test window',
+      validationWindowOrigins(splits.validation, ORIGIN_DAYS, EARLIER_VALIDATION_ORIGINS, baskets[0]!.at),
     ),
   };
   return {
