@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clusteredPairedBootstrap } from './bootstrap.js';
-import { compareOrigins, scoreOrigin, testWindowOrigins, validationWindowOrigins, type OriginScores } from './origins.js';
+import { compareOrigins, scoreOrigin, sessionUplifts, testWindowOrigins, validationWindowOrigins, type OriginScores } from './origins.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -105,5 +105,25 @@ describe('validationWindowOrigins', () => {
 
   it('starts none at or before the first basket of the history', () => {
     expect(validationWindowOrigins(validation, 30, 3, cutoff - 60 * DAY).map((o) => o.cutoff)).toEqual([cutoff - 30 * DAY, cutoff]);
+  });
+});
+
+describe('sessionUplifts', () => {
+  it("is each case's figure with the session minus the same method's without it, named after the one with it", () => {
+    const scores = (hit: number[]) => ({ hit: Float64Array.from(hit), ndcg: Float64Array.from(hit, (x) => x / 4) });
+    const origin: OriginScores = {
+      cutoff: '2011-09-11',
+      customers: ['c1', 'c2', 'c3'],
+      scores: new Map([
+        ['a + session', scores([1, 1, 0])],
+        ['a', scores([0, 1, 1])],
+      ]),
+    };
+    const uplift = sessionUplifts(origin, [['a + session', 'a']]);
+    expect(uplift.customers).toEqual(['c1', 'c2', 'c3']);
+    expect([...uplift.scores.get('a + session')!.hit]).toEqual([1, 0, -1]);
+    expect([...uplift.scores.get('a + session')!.ndcg]).toEqual([0.25, 0, -0.25]);
+    expect(uplift.scores.has('a')).toBe(false);
+    expect(() => sessionUplifts(origin, [['b + session', 'b']])).toThrow(/no scores for b \+ session/);
   });
 });

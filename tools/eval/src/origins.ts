@@ -126,11 +126,29 @@ export function compareOrigins(
   };
 }
 
+/**
+ * What the session adds, case by case: for each pair, the variant with the session minus the same
+ * method without it (named after the one with it). Issue 19 compares these uplifts, not levels.
+ */
+export function sessionUplifts(origin: OriginScores, pairs: ReadonlyArray<readonly [withSession: string, without: string]>): OriginScores {
+  const minus = (a: Float64Array, b: Float64Array) => a.map((x, i) => x - b[i]!);
+  const scores = new Map<string, { hit: Float64Array; ndcg: Float64Array }>();
+  for (const [withSession, without] of pairs) {
+    const a = origin.scores.get(withSession);
+    const b = origin.scores.get(without);
+    if (a === undefined || b === undefined) throw new Error(`no scores for ${a === undefined ? withSession : without} at ${origin.cutoff}`);
+    scores.set(withSession, { hit: minus(a.hit, b.hit), ndcg: minus(a.ndcg, b.ndcg) });
+  }
+  return { cutoff: origin.cutoff, customers: origin.customers, scores };
+}
+
 /** The protocols asked at every origin: the next basket, and the one after a purchase session. */
 export interface WindowOrigins {
   nextBasket: AcrossOrigins;
   /** lambdarec as served against the baselines with the session, and ADR 017's re-rank against all of them. */
   afterPurchase: { served: AcrossOrigins; reranked: AcrossOrigins };
+  /** What the session adds to each (with it minus without it): served and re-ranked against each baseline's. */
+  afterPurchaseUplift: { served: AcrossOrigins; reranked: AcrossOrigins };
 }
 
 const DAY = 24 * 60 * 60 * 1000;

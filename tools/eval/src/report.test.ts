@@ -137,7 +137,11 @@ describe('the other origins section', () => {
       comparisons: [{ a: 'lambdarec', b: 'TIFU-KNN', hit: interval(0, -0.01, 0.01), ndcg: interval(-0.01, -0.02, 0) }],
     },
   };
-  const window = (c: typeof comparison) => ({ nextBasket: c, afterPurchase: { served: c, reranked: c } });
+  const window = (c: typeof comparison) => ({
+    nextBasket: c,
+    afterPurchase: { served: c, reranked: c },
+    afterPurchaseUplift: { served: c, reranked: c },
+  });
   const single = { ...comparison, origins: comparison.origins.slice(0, 1) };
   const render = (test: typeof comparison, validation: typeof comparison) =>
     renderMarkdown({ ...report, origins: { test: window(test), validation: window(validation) } }, ['next-basket'], 'session', 'batch');
@@ -157,8 +161,12 @@ describe('the other origins section', () => {
     );
     // After a purchase session: the re-rank's comparisons and then the served merge's, under one table of means.
     const after = md.slice(md.indexOf('### after-purchase-session', md.indexOf('## Month by month')));
-    expect(after.match(/\| all origins \|/g)).toHaveLength(2);
-    expect(after.match(/\| origin \| cases \| lambdarec HR@10/g)).toHaveLength(1);
+    const uplift = after.indexOf('### after-purchase-session: what the session adds');
+    expect(uplift).toBeGreaterThan(0);
+    expect(after.slice(0, uplift).match(/\| all origins \|/g)).toHaveLength(2);
+    expect(after.slice(0, uplift).match(/\| origin \| cases \| lambdarec HR@10/g)).toHaveLength(1);
+    expect(after.slice(uplift)).toContain('minus its own without it');
+    expect(after.slice(uplift).match(/\| all origins \|/g)).toHaveLength(2);
   });
 
   it('says of the origins before the test window that tuning looked at the last one', () => {
@@ -174,7 +182,11 @@ describe('the other origins section', () => {
       {
         ...report,
         origins: {
-          test: { nextBasket: comparison, afterPurchase: { served: none, reranked: none } },
+          test: {
+            nextBasket: comparison,
+            afterPurchase: { served: none, reranked: none },
+            afterPurchaseUplift: { served: none, reranked: none },
+          },
           validation: window(single),
         },
       },

@@ -161,6 +161,20 @@ describe('runEval on a small re-buying shop', () => {
     expect(afterPurchase.served.origins[0]!.comparisons.map((c) => `${c.a} − ${c.b}`)).toEqual(
       baselinesWithSession.map((b) => `${LAMBDAREC_SESSION} − ${b}`),
     );
+    // What the session adds: lambdarec's uplift against each baseline's, the means being uplifts.
+    const uplifts = report.origins!.test.afterPurchaseUplift;
+    expect(uplifts.served.origins[0]!.comparisons.map((c) => c.b)).toEqual(baselinesWithSession);
+    const served = afterPurchase.served.origins[0]!.means.find((m) => m.variant === LAMBDAREC_SESSION)!;
+    const servedUplift = uplifts.served.origins[0]!.means.find((m) => m.variant === LAMBDAREC_SESSION)!;
+    expect(servedUplift.ndcg).not.toBeCloseTo(served.ndcg, 6);
+    // Both of lambdarec's uplifts subtract the same batch view: their difference is the levels'.
+    const versusServed = (c: { b: string }) => c.b === LAMBDAREC_SESSION;
+    expect(uplifts.reranked.origins[0]!.comparisons.find(versusServed)!.ndcg.mean).toBeCloseTo(
+      afterPurchase.reranked.origins[0]!.comparisons.find(versusServed)!.ndcg.mean,
+      12,
+    );
+    expect(servedUplift.ndcg).toBeGreaterThanOrEqual(-1);
+    expect(servedUplift.ndcg).toBeLessThanOrEqual(1);
     // Before the test window: three months before the validation cutoff and the cutoff itself.
     const validationCutoff = Date.parse(report.splits[0]!.cutoff);
     expect(report.origins!.validation.nextBasket.origins.map((o) => o.cutoff)).toEqual(

@@ -27,7 +27,7 @@ import { trainLambdarec, type LambdarecModel } from './lambdarec.js';
 import { MetricAccumulator, scoreList } from './metrics.js';
 import { personalPopularityBaseline } from './p-pop.js';
 import type { PeerRunner } from './peers.js';
-import { compareOrigins, scoreOrigin, testWindowOrigins, validationWindowOrigins, type WindowOrigins } from './origins.js';
+import { compareOrigins, scoreOrigin, sessionUplifts, testWindowOrigins, validationWindowOrigins, type WindowOrigins } from './origins.js';
 import { buildCases, PROTOCOLS, type EvalCase, type ProtocolName } from './protocols.js';
 import type { DiversityCurve, EvalReport, PairedComparison, VariantResult } from './report.js';
 import { coordinateSearch, type SearchResult, type SearchStage } from './coordinate-search.js';
@@ -550,19 +550,32 @@ export async function runEval(
           ...recommenders.map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) })),
         ]),
       );
+      // Every method with the session and without it: the uplifts are what issue 19's goal compares.
       after.push(
         scoreOrigin(iso(origin.cutoff), run.cases.get('after-purchase-session')!, [
-          ...lambdarec.filter((v) => v.name !== LAMBDAREC_BATCH),
+          ...lambdarec,
+          ...recommenders.map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) })),
           ...recommenders.map(([name, r]) => ({ name: `${name}${WITH_SESSION}`, recommend: (c: EvalCase) => askWithSession(r, c, TOP) })),
         ]),
       );
     }
+    const uplifts = after.map((origin) =>
+      sessionUplifts(origin, [
+        [LAMBDAREC_SESSION, LAMBDAREC_BATCH],
+        [LAMBDAREC_RERANKED, LAMBDAREC_BATCH],
+        ...baselines.map((name) => [`${name}${WITH_SESSION}`, name] as const),
+      ]),
+    );
     const compare = { seed: options.seed, resamples: BOOTSTRAP_RESAMPLES, horizonDays: ORIGIN_DAYS };
     const compared: WindowOrigins = {
       nextBasket: compareOrigins(next, LAMBDAREC_BATCH, baselines, compare),
       afterPurchase: {
         served: compareOrigins(after, LAMBDAREC_SESSION, withSession, compare),
         reranked: compareOrigins(after, LAMBDAREC_RERANKED, [LAMBDAREC_SESSION, ...withSession], compare),
+      },
+      afterPurchaseUplift: {
+        served: compareOrigins(uplifts, LAMBDAREC_SESSION, withSession, compare),
+        reranked: compareOrigins(uplifts, LAMBDAREC_RERANKED, [LAMBDAREC_SESSION, ...withSession], compare),
       },
     };
     options.onStepDone?.(
