@@ -109,7 +109,7 @@ describe('validationWindowOrigins', () => {
 });
 
 describe('sessionUplifts', () => {
-  it("is each case's figure with the session minus the same method's without it, named after the one with it", () => {
+  it("is each case's figure with the session minus the same method's without it, named as the uplift of the one with it", () => {
     const scores = (hit: number[]) => ({ hit: Float64Array.from(hit), ndcg: Float64Array.from(hit, (x) => x / 4) });
     const origin: OriginScores = {
       cutoff: '2011-09-11',
@@ -121,9 +121,9 @@ describe('sessionUplifts', () => {
     };
     const uplift = sessionUplifts(origin, [['a + session', 'a']]);
     expect(uplift.customers).toEqual(['c1', 'c2', 'c3']);
-    expect([...uplift.scores.get('a + session')!.hit]).toEqual([1, 0, -1]);
-    expect([...uplift.scores.get('a + session')!.ndcg]).toEqual([0.25, 0, -0.25]);
-    expect(uplift.scores.has('a')).toBe(false);
+    expect([...uplift.scores.get('uplift of a + session')!.hit]).toEqual([1, 0, -1]);
+    expect([...uplift.scores.get('uplift of a + session')!.ndcg]).toEqual([0.25, 0, -0.25]);
+    expect([...uplift.scores.keys()]).toEqual(['uplift of a + session']);
     expect(() => sessionUplifts(origin, [['b + session', 'b']])).toThrow(/no scores for b \+ session/);
   });
 });

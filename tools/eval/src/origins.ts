@@ -126,9 +126,12 @@ export function compareOrigins(
   };
 }
 
+/** The name of a session variant's uplift over the same method without the session. */
+export const upliftOf = (withSession: string): string => `uplift of ${withSession}`;
+
 /**
  * What the session adds, case by case: for each pair, the variant with the session minus the same
- * method without it (named after the one with it). Issue 19 compares these uplifts, not levels.
+ * method without it (named `upliftOf` the one with it). Issue 19 compares these uplifts, not levels.
  */
 export function sessionUplifts(origin: OriginScores, pairs: ReadonlyArray<readonly [withSession: string, without: string]>): OriginScores {
   const minus = (a: Float64Array, b: Float64Array) => a.map((x, i) => x - b[i]!);
@@ -137,7 +140,7 @@ export function sessionUplifts(origin: OriginScores, pairs: ReadonlyArray<readon
     const a = origin.scores.get(withSession);
     const b = origin.scores.get(without);
     if (a === undefined || b === undefined) throw new Error(`no scores for ${a === undefined ? withSession : without} at ${origin.cutoff}`);
-    scores.set(withSession, { hit: minus(a.hit, b.hit), ndcg: minus(a.ndcg, b.ndcg) });
+    scores.set(upliftOf(withSession), { hit: minus(a.hit, b.hit), ndcg: minus(a.ndcg, b.ndcg) });
   }
   return { cutoff: origin.cutoff, customers: origin.customers, scores };
 }

@@ -163,14 +163,13 @@ describe('runEval on a small re-buying shop', () => {
     );
     // What the session adds: lambdarec's uplift against each baseline's, the means being uplifts.
     const uplifts = report.origins!.test.afterPurchaseUplift;
-    expect(uplifts.served.origins[0]!.comparisons.map((c) => c.b)).toEqual(baselinesWithSession);
+    expect(uplifts.served.origins[0]!.comparisons.map((c) => c.b)).toEqual(baselinesWithSession.map((b) => `uplift of ${b}`));
     const served = afterPurchase.served.origins[0]!.means.find((m) => m.variant === LAMBDAREC_SESSION)!;
-    const servedUplift = uplifts.served.origins[0]!.means.find((m) => m.variant === LAMBDAREC_SESSION)!;
+    const servedUplift = uplifts.served.origins[0]!.means.find((m) => m.variant === `uplift of ${LAMBDAREC_SESSION}`)!;
     expect(servedUplift.ndcg).not.toBeCloseTo(served.ndcg, 6);
     // Both of lambdarec's uplifts subtract the same batch view: their difference is the levels'.
-    const versusServed = (c: { b: string }) => c.b === LAMBDAREC_SESSION;
-    expect(uplifts.reranked.origins[0]!.comparisons.find(versusServed)!.ndcg.mean).toBeCloseTo(
-      afterPurchase.reranked.origins[0]!.comparisons.find(versusServed)!.ndcg.mean,
+    expect(uplifts.reranked.origins[0]!.comparisons.find((c) => c.b === `uplift of ${LAMBDAREC_SESSION}`)!.ndcg.mean).toBeCloseTo(
+      afterPurchase.reranked.origins[0]!.comparisons.find((c) => c.b === LAMBDAREC_SESSION)!.ndcg.mean,
       12,
     );
     expect(servedUplift.ndcg).toBeGreaterThanOrEqual(-1);

@@ -27,7 +27,15 @@ import { trainLambdarec, type LambdarecModel } from './lambdarec.js';
 import { MetricAccumulator, scoreList } from './metrics.js';
 import { personalPopularityBaseline } from './p-pop.js';
 import type { PeerRunner } from './peers.js';
-import { compareOrigins, scoreOrigin, sessionUplifts, testWindowOrigins, validationWindowOrigins, type WindowOrigins } from './origins.js';
+import {
+  compareOrigins,
+  scoreOrigin,
+  sessionUplifts,
+  testWindowOrigins,
+  upliftOf,
+  validationWindowOrigins,
+  type WindowOrigins,
+} from './origins.js';
 import { buildCases, PROTOCOLS, type EvalCase, type ProtocolName } from './protocols.js';
 import type { DiversityCurve, EvalReport, PairedComparison, VariantResult } from './report.js';
 import { coordinateSearch, type SearchResult, type SearchStage } from './coordinate-search.js';
@@ -574,8 +582,8 @@ export async function runEval(
         reranked: compareOrigins(after, LAMBDAREC_RERANKED, [LAMBDAREC_SESSION, ...withSession], compare),
       },
       afterPurchaseUplift: {
-        served: compareOrigins(uplifts, LAMBDAREC_SESSION, withSession, compare),
-        reranked: compareOrigins(uplifts, LAMBDAREC_RERANKED, [LAMBDAREC_SESSION, ...withSession], compare),
+        served: compareOrigins(uplifts, upliftOf(LAMBDAREC_SESSION), withSession.map(upliftOf), compare),
+        reranked: compareOrigins(uplifts, upliftOf(LAMBDAREC_RERANKED), [LAMBDAREC_SESSION, ...withSession].map(upliftOf), compare),
       },
     };
     options.onStepDone?.(
