@@ -47,7 +47,7 @@ export interface AcrossOrigins {
   pooled: { cases: number; customers: number; comparisons: OriginComparison[] };
 }
 
-/** Scores each variant's top 10 on the origin's next-basket cases. */
+/** Scores each variant's top 10 on the origin's cases of one protocol. */
 export function scoreOrigin(cutoff: string, cases: readonly EvalCase[], variants: readonly OriginVariant[]): OriginScores {
   const scores = new Map<string, { hit: Float64Array; ndcg: Float64Array }>();
   for (const variant of variants) {

@@ -491,7 +491,7 @@ export async function runEval(
     `baselines chosen on validation in ${baselineTuningSeconds.toFixed(1)} s: ${TIFU_KNN} ${describeTifu(chosen.tifu)}; ${UP_CF} ${describeUpcf(chosen.upcf)}`,
   );
 
-  const baselineVariants = (run: SplitRun): Variant[] => {
+  const baselineVariants = (run: SplitRun, paper: ReturnType<typeof paperBaselines>): Variant[] => {
     const popularity: Recommender = popularityBaseline(run.data.train);
     const knn = itemKnnBaseline(run.data.train);
     const repeat = repeatThenKnnBaseline(run.data.train, knn);
@@ -499,7 +499,7 @@ export async function runEval(
       { name: 'popularity', recommend: (c) => popularity.recommend(c.customerId, TOP) },
       { name: 'item-kNN (cosine)', recommend: (c) => knn.recommend(c.customerId, TOP) },
       { name: 'repeat + kNN', recommend: (c) => repeat.recommend(c.customerId, TOP) },
-      ...nextBasketVariants(paperBaselines(run.data.train)),
+      ...nextBasketVariants(paper),
     ];
   };
   const paperBaselines = (train: SplitData['train']): Array<readonly [string, NextBasketRecommender]> => [
@@ -537,6 +537,24 @@ export async function runEval(
   }
 
   /**
+   * lambdarec and the paper baselines trained on all before `run`'s cutoff, with the settings
+   * chosen. The splits' own are kept (`keep`): the month-by-month origins of each window start or
+   * end at its split's cutoff, whose training is the same, and the models are not trained twice.
+   */
+  const trainedAtCutoff = new Map<number, { model: LambdarecModel; paper: ReturnType<typeof paperBaselines> }>();
+  const trained = (run: SplitRun, { keep = false } = {}) => {
+    const { cutoff } = run.data.split;
+    const found = trainedAtCutoff.get(cutoff);
+    if (found !== undefined) return found;
+    const made = {
+      model: trainLambdarec(run.data.train, categoryOf, settings.batch, settings.session, settings.weights),
+      paper: paperBaselines(run.data.train),
+    };
+    if (keep) trainedAtCutoff.set(cutoff, made);
+    return made;
+  };
+
+  /**
    * The next basket and the one after a purchase session, asked month by month from `origins`:
    * lambdarec and the paper baselines trained afresh on all before each origin (settings as
    * chosen on validation), compared at each and over all of them.
@@ -549,21 +567,21 @@ export async function runEval(
     const after = [];
     for (const origin of origins) {
       const run = prepare(splitByTime(baskets, origin), options.seed, options.sampleUsers);
-      const model = trainLambdarec(run.data.train, categoryOf, settings.batch, settings.session, settings.weights);
-      const recommenders = paperBaselines(run.data.train);
+      const { model, paper } = trained(run);
       const lambdarec = lambdarecVariants(model);
+      const historyOnly = paper.map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) }));
       next.push(
         scoreOrigin(iso(origin.cutoff), run.cases.get('next-basket')!, [
           lambdarec.find((v) => v.name === LAMBDAREC_BATCH)!,
-          ...recommenders.map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) })),
+          ...historyOnly,
         ]),
       );
       // Every method with the session and without it: the uplifts are what issue 19's goal compares.
       after.push(
         scoreOrigin(iso(origin.cutoff), run.cases.get('after-purchase-session')!, [
           ...lambdarec,
-          ...recommenders.map(([name, r]) => ({ name, recommend: (c: EvalCase) => r.recommend(c.customerId, TOP) })),
-          ...recommenders.map(([name, r]) => ({ name: `${name}${WITH_SESSION}`, recommend: (c: EvalCase) => askWithSession(r, c, TOP) })),
+          ...historyOnly,
+          ...paper.map(([name, r]) => ({ name: `${name}${WITH_SESSION}`, recommend: (c: EvalCase) => askWithSession(r, c, TOP) })),
         ]),
       );
     }
@@ -593,11 +611,14 @@ export async function runEval(
   };
 
   const runSplit = async (run: SplitRun, label: string, peers: Variant[], perCase: CaseScores) => {
-    const model = trainLambdarec(run.data.train, categoryOf, settings.batch, settings.session, settings.weights);
+    const { model, paper } = trained(run, { keep: true });
     options.onStepDone?.(
       `trained lambdarec (${label}): ${model.model.stats.items} items, ${model.model.stats.similarityPairs} similar pairs`,
     );
-    const results = score(run, [...baselineVariants(run), ...peers, ...lambdarecVariants(model)], label, options, { categoryOf, perCase });
+    const results = score(run, [...baselineVariants(run, paper), ...peers, ...lambdarecVariants(model)], label, options, {
+      categoryOf,
+      perCase,
+    });
     return { results, model };
   };
 
