@@ -77,7 +77,7 @@ export function createShardProcessor({ queue, runs, reader, writer, policy, maxP
     const rowsWritten = await writer.writeUserLists(runId, { stage: 'user-lists', shard: 0, shards: 1 }, lists(), () => {
       // Checked before the transaction commits: a lost input must not leave a record of success.
       assertInputIntact(rowsRead, data);
-      return { facts: facts.facts(), rowsRead, blend: trainer.train() };
+      return { facts: facts.facts(), rowsRead, blend: trainer.train(), asOf };
     });
     return { rowsRead, rowsWritten };
   }

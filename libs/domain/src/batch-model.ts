@@ -1,16 +1,15 @@
 import type { BatchPolicy } from './batch-policy.js';
 import { BlendTrainer, type BlendWeights } from './blend-training.js';
 import { CooccurrenceShard } from './co-occurrence.js';
-import { CustomerNeighbourIndex, CustomerVectorsBuilder, numberedRebuyVector } from './customer-neighbours.js';
+import type { CustomerNeighbourIndex } from './customer-neighbours.js';
+import { CustomerIndexBuilder, historyRanker, type HistoryRanker } from './history-ranker.js';
 import { topPopular, topPopularByCategory } from './popularity.js';
-import { ProductFactsAccumulator } from './product-facts.js';
+import { ProductFactsAccumulator, type ProductFacts } from './product-facts.js';
 import { repurchaseTable, type RepurchaseTable } from './repurchase-table.js';
 import type { ScoredItem } from './scored-item.js';
 import { SimilarityIndex } from './similarity-index.js';
 import { groupByUser, type Interaction } from './user-history.js';
-import { rebuyRates } from './personal-scores.js';
-import { rebuyIntervals, userRecommendations } from './user-ranking.js';
-import { userProfile, userSignals } from './user-signals.js';
+import { userSignals } from './user-signals.js';
 
 export interface BatchModel {
   /** productId → similar products, best first. */
@@ -25,6 +24,10 @@ export interface BatchModel {
   stats: { users: number; items: number; similarityPairs: number };
   /** The personal side's weights the run trained on its held-out weeks; undefined: the policy's. */
   blend: BlendWeights | undefined;
+  /** Where decay is anchored (the run's watermark). */
+  asOf: number;
+  /** What the run learned per product, products in name order. */
+  facts: ProductFacts[];
 }
 
 /** A model with what it was ranked with, to rank one more history the same way. */
@@ -35,7 +38,7 @@ export interface BatchRun {
    * customers' re-buy vectors, its re-buy shares and trained weights) at `asOf`, as the run ranked
    * everyone: what re-ranking a user after a checkout gives (`withPurchases`, ADR 017).
    */
-  rankHistory(userId: string, rows: readonly Interaction[], asOf: number): ScoredItem[];
+  rankHistory: HistoryRanker;
 }
 
 /**
@@ -88,20 +91,11 @@ export function computeBatchRun(
   const index = new SimilarityIndex(similarInOrder);
   const customers = customerIndex(histories, products, asOf, policy);
   const allFacts = facts.facts();
-  const rates = rebuyRates(allFacts, policy.rebuyRatePrior);
-  const intervals = rebuyIntervals(allFacts);
   const trainer = new BlendTrainer(products, asOf, policy);
   for (const { userId, rows } of histories) trainer.addUser(userId, rows);
   const blend = trainer.train();
   // The profile alone, as the sharded service ranks: the co-occurrence list is the run's business.
-  const rankHistory = (userId: string, rows: readonly Interaction[], at: number) =>
-    userRecommendations(userProfile(rows, at, policy), index, categoryOf, policy, {
-      userId,
-      customers,
-      rebuyRates: rates,
-      rebuyIntervals: intervals,
-      blendWeights: blend,
-    });
+  const rankHistory = historyRanker({ facts: allFacts, similar: index, customers, blend }, policy);
   for (const { userId, rows } of histories) {
     const list = rankHistory(userId, rows, asOf);
     if (list.length > 0) perUser.set(userId, list);
@@ -114,6 +108,8 @@ export function computeBatchRun(
     repurchase: repurchaseTable(allFacts),
     stats: { users: histories.length, items: products.length, similarityPairs: orderedPairs / 2 },
     blend,
+    asOf,
+    facts: allFacts,
   };
   return { model, rankHistory };
 }
@@ -125,11 +121,7 @@ export function customerIndex(
   asOf: number,
   policy: BatchPolicy,
 ): CustomerNeighbourIndex {
-  const numberOf = new Map(products.map((id, number) => [id, number]));
-  const vectors = new CustomerVectorsBuilder();
-  for (const { userId, rows } of histories) {
-    const { numbers, values } = numberedRebuyVector(userSignals(rows, asOf, policy).rebuy, numberOf);
-    if (numbers.length > 0) vectors.add(userId, numbers, values);
-  }
-  return new CustomerNeighbourIndex(products, vectors.build(), policy);
+  const builder = new CustomerIndexBuilder(products, asOf, policy);
+  for (const { userId, rows } of histories) builder.addUser(userId, rows);
+  return builder.build();
 }

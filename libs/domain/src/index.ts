@@ -18,6 +18,7 @@ export * from './due-again.js';
 export * from './blend-training.js';
 export * from './personal-scores.js';
 export * from './purchase-fold.js';
+export * from './history-ranker.js';
 export * from './repurchase.js';
 export * from './seeded-random.js';
 export * from './order.js';

@@ -232,16 +232,22 @@ export function createBatchRunsRepository({ pool }: { pool: PgPool }): BatchRuns
           'rec_popular_items',
           'rec_category_popular',
           'rec_repurchase',
+          'rec_user_history',
+          'batch_product_facts',
           'batch_run_shards',
         ]) {
           if (doomed.length > 0) await client.query(`DELETE FROM ${table} WHERE run_id = ANY($1::uuid[])`, [doomed]);
         }
         await client.query('UPDATE batch_runs SET pruned_at = now() WHERE run_id = ANY($1::uuid[])', [doomed]);
-        // Work rows are only needed while a run is running.
-        for (const table of ['batch_input', 'batch_user_lists', 'batch_product_facts']) {
+        // Work rows are only needed while a run is running. A succeeded run keeps its product
+        // facts until it is pruned: serving re-ranks with them (ADR 017); a failed run is never served.
+        for (const table of ['batch_input', 'batch_user_lists']) {
           await client.query(
             `DELETE FROM ${table} WHERE run_id IN (SELECT run_id FROM batch_runs WHERE status IN ('succeeded', 'failed'))`,
           );
+        }
+        for (const table of ['batch_product_facts', 'rec_user_history']) {
+          await client.query(`DELETE FROM ${table} WHERE run_id IN (SELECT run_id FROM batch_runs WHERE status = 'failed')`);
         }
         return doomed.length;
       });

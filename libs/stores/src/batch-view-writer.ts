@@ -1,7 +1,8 @@
-import type { BatchModel, BlendWeights, ProductFacts, RankedCandidate, RepurchaseTable, ScoredItem } from '@lambdarec/domain';
+import type { BatchModel, BlendWeights, ProductFacts, RankedCandidate, RepurchaseTable, ScoredItem, UserHistory } from '@lambdarec/domain';
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyRows } from './copy.js';
 import { createRankedListEncoder, decodeList, listJson, type StoredList } from './batch-view-lists.js';
+import { historyJson, keepUserHistories } from './run-history.js';
 
 export interface ShardTotals {
   shards: number;
@@ -35,13 +36,15 @@ export interface BatchViewWriter {
   shardDone(runId: string, stage: ShardRecord['stage'], shard: number): Promise<boolean>;
   /**
    * The user-lists step, streamed: each user's co-occurrence list (product numbers and weights,
-   * comma-separated), then every product's facts once the stream has ended.
+   * comma-separated), then every product's facts once the stream has ended. The run keeps its
+   * users' histories and `asOf` (what serving re-ranks a customer with, ADR 017) in the same
+   * transaction.
    */
   writeUserLists(
     runId: string,
     record: Omit<ShardRecord, 'rowsRead'>,
     lists: AsyncIterable<readonly [userId: string, products: string, weights: string, rebuyProducts?: string, rebuyWeights?: string]>,
-    after: () => { facts: readonly ProductFacts[]; rowsRead: number; blend?: BlendWeights | undefined },
+    after: () => { facts: readonly ProductFacts[]; rowsRead: number; blend?: BlendWeights | undefined; asOf: number },
   ): Promise<number>;
   /** A similar-items shard: its products' neighbours. */
   writeSimilarShard(runId: string, record: ShardRecord, similar: ReadonlyMap<string, readonly ScoredItem[]>): Promise<void>;
@@ -95,7 +98,7 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
           ['run_id', 'user_id', 'products', 'weights', 'rebuy_products', 'rebuy_weights'],
           rows(),
         );
-        const { facts, rowsRead, blend } = after();
+        const { facts, rowsRead, blend, asOf } = after();
         // The weights the run trained go with it, in the transaction that records the stage done.
         if (blend !== undefined) {
           await client.query(`UPDATE batch_runs SET stats = stats || jsonb_build_object('blend', $2::jsonb) WHERE run_id = $1`, [
@@ -103,12 +106,8 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
             JSON.stringify(blend),
           ]);
         }
-        await copyRows(
-          client,
-          'batch_product_facts',
-          ['run_id', 'product_id', 'category', 'popularity', 'buyers', 'rebuyers', 'rebuy_interval_days'],
-          facts.map((f) => [runId, f.productId, f.category, f.popularity, f.buyers, f.rebuyers, f.rebuyIntervalDays]),
-        );
+        await writeRankingInputs(client, runId, facts, asOf);
+        await keepUserHistories(client, runId);
         await recordShard(client, runId, { ...record, rowsRead }, written);
         return written;
       });
@@ -187,6 +186,17 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
   };
 }
 
+/** The product facts and `asOf` a run ranks with, kept with it (ADR 017). */
+async function writeRankingInputs(client: PgClient, runId: string, facts: readonly ProductFacts[], asOf: number): Promise<void> {
+  await client.query('UPDATE batch_runs SET ranked_as_of = $2 WHERE run_id = $1', [runId, new Date(asOf)]);
+  await copyRows(
+    client,
+    'batch_product_facts',
+    ['run_id', 'product_id', 'category', 'popularity', 'buyers', 'rebuyers', 'rebuy_interval_days'],
+    facts.map((f) => [runId, f.productId, f.category, f.popularity, f.buyers, f.rebuyers, f.rebuyIntervalDays]),
+  );
+}
+
 /** Writes the run-wide rows of the view (popular items overall and per category, re-buying) inside the publishing transaction. */
 export async function writeRunWideRows(
   client: PgClient,
@@ -211,10 +221,28 @@ export async function writeRunWideRows(
 
 /**
  * Writes a whole in-memory model as one shard of each stage (tests, benches and small tools that
- * compute a model with `computeBatchModel`); publish it with `BatchRunsRepository.publish`.
+ * compute a model with `computeBatchModel`); publish it with `BatchRunsRepository.publish`. With
+ * the `histories` it was computed from, the run also keeps what re-ranks a customer (ADR 017), as
+ * the batch service's user-lists stage does.
  */
-export async function writeWholeModel(pool: PgPool, runId: string, model: BatchModel): Promise<void> {
+export async function writeWholeModel(
+  pool: PgPool,
+  runId: string,
+  model: BatchModel,
+  histories?: Iterable<UserHistory>,
+): Promise<void> {
   await withTransaction(pool, async (client) => {
+    if (histories !== undefined) {
+      await writeRankingInputs(client, runId, model.facts, model.asOf);
+      await copyRows(
+        client,
+        'rec_user_history',
+        ['run_id', 'user_id', 'history'],
+        (function* () {
+          for (const { userId, rows } of histories) yield [runId, userId, historyJson(rows)];
+        })(),
+      );
+    }
     const similar = await copyRows(
       client,
       'rec_similar_items',

@@ -11,6 +11,7 @@ export { createRankedListEncoder, decodeList, listJson } from './batch-view-list
 export * from './archive-reader.js';
 export * from './copy.js';
 export * from './whole-model.js';
+export * from './run-history.js';
 export * from './catalog-listing.js';
 export * from './bot-flag-history.js';
 export * from './login-attempts.js';

@@ -1,5 +1,5 @@
 import type { RunStats, Watermark } from '@lambdarec/contracts';
-import type { BatchModel } from '@lambdarec/domain';
+import type { BatchModel, UserHistory } from '@lambdarec/domain';
 import type { PgPool } from '@lambdarec/clients';
 import type { BatchRunsRepository } from './batch-runs-repository.js';
 import { writeWholeModel } from './batch-view-writer.js';
@@ -15,8 +15,10 @@ export async function publishWholeModel(
   model: BatchModel,
   stats: RunStats = {},
   watermark: Watermark = { maxEventTime: null, offsets: {} },
+  /** What the model was computed from: given, the run keeps it to re-rank customers after a purchase (ADR 017). */
+  histories?: Iterable<UserHistory>,
 ): Promise<void> {
-  await writeWholeModel(pool, runId, model);
+  await writeWholeModel(pool, runId, model, histories);
   await runs.publish(runId, {
     // The weights the model trained go with it, as the batch service's user-lists step stores them.
     stats: model.blend === undefined ? stats : { ...stats, blend: model.blend },

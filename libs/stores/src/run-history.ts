@@ -1,0 +1,151 @@
+import type { EventType } from '@lambdarec/contracts';
+import type { BlendWeights, Interaction, ProductFacts, ScoredItem, UserHistory } from '@lambdarec/domain';
+import type { PgClient, Queryable } from '@lambdarec/clients';
+import { decodeList, type StoredList } from './batch-view-lists.js';
+
+/**
+ * What a published run ranked its users with, kept until the run is pruned (ADR 017): each
+ * user's frozen history, the run's product facts, similar items, trained weights and the time its
+ * decay was anchored at. Serving ranks a customer again with them after a purchase.
+ */
+
+/** One stored row: [product, type, count, latest time in epoch ms, category, purchase days or null]. */
+type StoredRow = [string, string, number, number, string | null, number[] | null];
+
+/**
+ * Copies every user's rows of a run's frozen input into `rec_user_history`, on the client of the
+ * user-lists stage's transaction: one statement, the rows never leave Postgres.
+ */
+export async function keepUserHistories(client: PgClient, runId: string): Promise<number> {
+  const { rowCount } = await client.query(
+    `INSERT INTO rec_user_history (run_id, user_id, history)
+     SELECT run_id, user_id,
+            json_agg(json_build_array(product_id, type, n, (extract(epoch FROM last_at) * 1000)::bigint, category, purchase_days)
+                     ORDER BY product_id, type)
+     FROM batch_input WHERE run_id = $1
+     GROUP BY run_id, user_id`,
+    [runId],
+  );
+  return rowCount ?? 0;
+}
+
+/** A user's rows as `rec_user_history` stores them (what `keepUserHistories` writes, from memory). */
+export function historyJson(rows: readonly Interaction[]): string {
+  return JSON.stringify(
+    rows.map((row): StoredRow => [
+      row.productId,
+      row.type,
+      row.count,
+      row.lastAt,
+      row.category,
+      row.purchaseDays === undefined ? null : [...row.purchaseDays],
+    ]),
+  );
+}
+
+/** A stored history back as rows, purchase days ascending as the re-buy vector reads them (the freeze aggregates them unordered). */
+export function decodeHistory(userId: string, stored: unknown): Interaction[] {
+  return (stored as StoredRow[]).map(([productId, type, count, lastAt, category, days]) => ({
+    userId,
+    productId,
+    type: type as EventType,
+    count: Number(count),
+    lastAt: Number(lastAt),
+    category,
+    purchaseDays: days === null ? undefined : [...days].sort((a, b) => a - b),
+  }));
+}
+
+/** The run-wide part of what a run ranked with; the histories are read apart (`RunHistoryReader.histories`). */
+export interface RunRankingSnapshot {
+  /** When the run anchored decay (its `asOf`). */
+  asOf: number;
+  /** Every product of the run's input, in name order. */
+  facts: ProductFacts[];
+  similar: Map<string, ScoredItem[]>;
+  blend: BlendWeights | undefined;
+}
+
+export interface RunHistoryReader {
+  /** What the run ranked with, but the histories; undefined for a run that kept none (published before ADR 017). */
+  rankingSnapshot(runId: string): Promise<RunRankingSnapshot | undefined>;
+  /** Every user's history, users in name order, `pageSize` users per query. */
+  histories(runId: string, pageSize?: number): AsyncGenerator<UserHistory>;
+  /** One user's history in the run (empty for a user the run did not read). */
+  userHistory(runId: string, userId: string): Promise<Interaction[]>;
+}
+
+export function createRunHistoryReader({
+  pool,
+  requireRun = false,
+}: {
+  pool: Queryable;
+  /** As `createBatchViewReader`'s: a standby that has not replayed the run yet says so instead of answering empty. */
+  requireRun?: boolean;
+}): RunHistoryReader {
+  const runGuard = requireRun ? ' AND lrec_require_run($1)' : '';
+  return {
+    async rankingSnapshot(runId) {
+      const run = await pool.query<{ as_of: Date | null; blend: BlendWeights | null }>(
+        `SELECT ranked_as_of AS as_of, stats -> 'blend' AS blend FROM batch_runs WHERE run_id = $1${runGuard}`,
+        [runId],
+      );
+      const asOf = run.rows[0]?.as_of;
+      if (asOf === null || asOf === undefined) return undefined;
+      const [facts, similar] = await Promise.all([
+        pool.query<{
+          product_id: string;
+          category: string | null;
+          popularity: number;
+          buyers: number;
+          rebuyers: number;
+          rebuy_interval_days: number | null;
+        }>(
+          `SELECT product_id, category, popularity, buyers, rebuyers, rebuy_interval_days
+           FROM batch_product_facts WHERE run_id = $1${runGuard} ORDER BY product_id`,
+          [runId],
+        ),
+        pool.query<{ product_id: string; items: StoredList }>(
+          `SELECT product_id, items FROM rec_similar_items WHERE run_id = $1${runGuard} ORDER BY product_id COLLATE "C"`,
+          [runId],
+        ),
+      ]);
+      return {
+        asOf: asOf.getTime(),
+        facts: facts.rows.map((row) => ({
+          productId: row.product_id,
+          category: row.category,
+          popularity: row.popularity,
+          buyers: row.buyers,
+          rebuyers: row.rebuyers,
+          rebuyIntervalDays: row.rebuy_interval_days,
+        })),
+        similar: new Map(similar.rows.map((row) => [row.product_id, decodeList(row.items) as ScoredItem[]])),
+        blend: run.rows[0]!.blend ?? undefined,
+      };
+    },
+
+    async *histories(runId, pageSize = 2_000) {
+      // Pages by key, not one query: a process holds a page of users at a time, whatever the shop's size.
+      let after = '';
+      for (;;) {
+        const { rows } = await pool.query<{ user_id: string; history: unknown }>(
+          `SELECT user_id, history FROM rec_user_history
+           WHERE run_id = $1 AND user_id > $2${runGuard} ORDER BY user_id LIMIT ${Math.trunc(pageSize)}`,
+          [runId, after],
+        );
+        for (const row of rows) yield { userId: row.user_id, rows: decodeHistory(row.user_id, row.history) };
+        if (rows.length < pageSize) return;
+        after = rows.at(-1)!.user_id;
+      }
+    },
+
+    async userHistory(runId, userId) {
+      const { rows } = await pool.query<{ history: unknown }>(
+        `SELECT history FROM rec_user_history WHERE run_id = $1 AND user_id = $2${runGuard}`,
+        [runId, userId],
+      );
+      return rows[0] === undefined ? [] : decodeHistory(userId, rows[0].history);
+    },
+  };
+}
