@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
 import type { ClickEvent } from '@lambdarec/contracts';
-import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
+import { computeBatchModel, DEFAULT_BATCH_POLICY, groupByUser, type Interaction, type UserHistory } from '@lambdarec/domain';
 import { type HttpServer } from '@lambdarec/http';
 import {
   createArchiveReader,
   createBatchRunsRepository,
   createBatchViewReader,
   createEventArchive,
+  createRunHistoryReader,
   decodeList,
+  loadRunRanker,
   runMigrations,
 } from '@lambdarec/stores';
 import {
@@ -129,6 +131,19 @@ describe('a sharded run', () => {
     // The weights a run trains on its last weeks (none when too few users bought in them) are the model's.
     expect(one.stats.blend).toEqual(model.blend);
     expect(many.stats.blend).toEqual(model.blend);
+
+    // What the run keeps to re-rank a customer after a purchase (ADR 017): every user's frozen
+    // history, and from it and the run's other rows, serving's ranker gives each user the run's list.
+    const histories = createRunHistoryReader({ pool });
+    const kept: UserHistory[] = [];
+    for await (const user of histories.histories(many.runId, 64)) kept.push(user);
+    expect(kept).toEqual(groupByUser(rows));
+    const ranker = (await loadRunRanker(histories, many.runId, DEFAULT_BATCH_POLICY))!;
+    expect(ranker).toMatchObject({ asOf: model.asOf, customers: 500 });
+    for (const { userId, rows: history } of kept)
+      expect(ranker.rank(userId, history, ranker.asOf)).toEqual(model.perUser.get(userId) ?? []);
+    expect(await histories.userHistory(many.runId, kept[7]!.userId)).toEqual(kept[7]!.rows);
+    expect(await histories.userHistory(many.runId, 'nobody')).toEqual([]);
   });
 
   it('reports its phases and shard progress, and counts archived events once however often they were delivered', async () => {
@@ -140,11 +155,10 @@ describe('a sharded run', () => {
     expect(run.stats.eventsRead).toBe(6000);
     const { rows } = await pool.query<{ n: string }>('SELECT sum(n) AS n FROM event_daily');
     expect(Number(rows[0]!.n)).toBe(6000);
-    // Work rows are dropped once the run has ended (runToEnd waits for that, or fails), and the
-    // other work tables hold nothing of it either.
-    for (const table of ['batch_user_lists', 'batch_product_facts']) {
-      expect((await pool.query(`SELECT 1 FROM ${table} WHERE run_id = $1`, [run.runId])).rowCount, table).toBe(0);
-    }
+    // Work rows are dropped once the run has ended (runToEnd waits for that, or fails); its product
+    // facts stay with it until it is pruned, for serving to re-rank with (ADR 017).
+    expect((await pool.query('SELECT 1 FROM batch_user_lists WHERE run_id = $1', [run.runId])).rowCount).toBe(0);
+    expect((await pool.query('SELECT 1 FROM batch_product_facts WHERE run_id = $1', [run.runId])).rowCount).toBe(150);
   });
 });
 
@@ -170,7 +184,11 @@ describe('kept runs and rollback', () => {
     const refusedPruned = await app.inject({ method: 'POST', url: `/batch/runs/${pruned}/publish`, headers: { authorization: auth } });
     expect(refusedPruned.statusCode).toBe(409);
     expect(refusedPruned.json()).toMatchObject({ code: 'LREC_RUN_NOT_PUBLISHABLE', message: expect.stringMatching(/pruned/) });
-    expect((await pool.query('SELECT 1 FROM rec_user_items WHERE run_id = $1', [pruned])).rowCount).toBe(0);
+    // A pruned run's kept histories and facts go with it; a kept run's stay, for serving to re-rank with.
+    for (const table of ['rec_user_items', 'rec_user_history', 'batch_product_facts']) {
+      expect((await pool.query(`SELECT 1 FROM ${table} WHERE run_id = $1`, [pruned])).rowCount, table).toBe(0);
+      expect((await pool.query(`SELECT 1 FROM ${table} WHERE run_id = $1`, [kept])).rowCount, table).toBeGreaterThan(0);
+    }
 
     const failed = randomUUID();
     const runs = createBatchRunsRepository({ pool });

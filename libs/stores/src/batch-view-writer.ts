@@ -225,12 +225,7 @@ export async function writeRunWideRows(
  * the `histories` it was computed from, the run also keeps what re-ranks a customer (ADR 017), as
  * the batch service's user-lists stage does.
  */
-export async function writeWholeModel(
-  pool: PgPool,
-  runId: string,
-  model: BatchModel,
-  histories?: Iterable<UserHistory>,
-): Promise<void> {
+export async function writeWholeModel(pool: PgPool, runId: string, model: BatchModel, histories?: Iterable<UserHistory>): Promise<void> {
   await withTransaction(pool, async (client) => {
     if (histories !== undefined) {
       await writeRankingInputs(client, runId, model.facts, model.asOf);

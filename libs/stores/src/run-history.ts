@@ -1,5 +1,16 @@
 import type { EventType } from '@lambdarec/contracts';
-import type { BlendWeights, Interaction, ProductFacts, ScoredItem, UserHistory } from '@lambdarec/domain';
+import {
+  CustomerIndexBuilder,
+  historyRanker,
+  SimilarityIndex,
+  type BatchPolicy,
+  type BlendWeights,
+  type HistoryRanker,
+  type Interaction,
+  type ProductFacts,
+  type ScoredItem,
+  type UserHistory,
+} from '@lambdarec/domain';
 import type { PgClient, Queryable } from '@lambdarec/clients';
 import { decodeList, type StoredList } from './batch-view-lists.js';
 
@@ -148,4 +159,40 @@ export function createRunHistoryReader({
       return rows[0] === undefined ? [] : decodeHistory(userId, rows[0].history);
     },
   };
+}
+
+/** A run's ranker, ready to rank one more history, and how long reading and building it took. */
+export interface LoadedRunRanker {
+  rank: HistoryRanker;
+  /** When the run anchored decay: purchases after it are the ones the run has not read. */
+  asOf: number;
+  customers: number;
+  ms: number;
+}
+
+/**
+ * Rebuilds what a run ranked with from what it kept: its facts, similar items and trained weights,
+ * and every customer's re-buy vector from their history (streamed, one page of users at a time),
+ * so that ranking a user's own history at the run's `asOf` gives the run's list (ADR 017).
+ * Undefined for a run that kept none.
+ */
+export async function loadRunRanker(reader: RunHistoryReader, runId: string, policy: BatchPolicy): Promise<LoadedRunRanker | undefined> {
+  const started = performance.now();
+  const snapshot = await reader.rankingSnapshot(runId);
+  if (snapshot === undefined) return undefined;
+  const builder = new CustomerIndexBuilder(
+    snapshot.facts.map((fact) => fact.productId),
+    snapshot.asOf,
+    policy,
+  );
+  let customers = 0;
+  for await (const { userId, rows } of reader.histories(runId)) {
+    builder.addUser(userId, rows);
+    customers++;
+  }
+  const rank = historyRanker(
+    { facts: snapshot.facts, similar: new SimilarityIndex(snapshot.similar), customers: builder.build(), blend: snapshot.blend },
+    policy,
+  );
+  return { rank, asOf: snapshot.asOf, customers, ms: Math.round(performance.now() - started) };
 }
