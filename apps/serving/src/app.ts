@@ -2,10 +2,18 @@ import { createCloser, createFallbackQueryable, type Logger, type PgPool, type Q
 import { sessionPolicyFrom, type ServingConfig } from '@lambdarec/config';
 import { createServiceApp, type HttpServer, type ReadinessCheck } from '@lambdarec/http';
 import { type Registry } from '@lambdarec/metrics';
-import { createBatchViewReader, createCatalogRepository, createExperimentRepository, createSessionStore } from '@lambdarec/stores';
+import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
+import {
+  createBatchViewReader,
+  createCatalogRepository,
+  createExperimentRepository,
+  createRunHistoryReader,
+  createSessionStore,
+} from '@lambdarec/stores';
 import { createBatchViewCache, type BatchViewCache } from './caches/batch-view-cache.js';
 import { createCatalogFactsCache } from './caches/catalog-facts-cache.js';
 import { createExperimentCache, type ExperimentCache, type ExperimentSource } from './caches/experiment-cache.js';
+import { createRunRankerCache, type RunRankerCache } from './caches/run-ranker-cache.js';
 import { createSimilarItemsCache } from './caches/similar-items-cache.js';
 import { createUserItemsCache } from './caches/user-items-cache.js';
 import { createRecommender, type Recommender } from './recommender.js';
@@ -79,6 +87,8 @@ export interface Serving {
   batchCache: BatchViewCache;
   /** The running experiment as serving last read it; tests refresh it rather than wait. */
   experiments: ExperimentCache;
+  /** The published run's ranker for re-ranking after a purchase; undefined when RERANK_AFTER_PURCHASE is off. */
+  rankers: RunRankerCache | undefined;
   /** Closes the app, then stops watching for new runs; the pool and Redis stay open. Idempotent. */
   close(): Promise<void>;
 }
@@ -126,6 +136,14 @@ export async function createServing({
     log: log.child({ component: 'experiments' }),
   });
   await experiments.start();
+  // The batch service ranks with the domain's policy; ranking a customer again must use the same.
+  const runHistories = createRunHistoryReader({ pool: reads, requireRun: standbyFirst !== undefined });
+  const rankers = config.RERANK_AFTER_PURCHASE
+    ? createRunRankerCache({ reader: runHistories, policy: DEFAULT_BATCH_POLICY, log: log.child({ component: 'run-ranker' }) })
+    : undefined;
+  // Built in the background from the start: the first purchase after it need not wait for it.
+  const published = batchCache.current();
+  if (rankers !== undefined && published !== undefined) void rankers.ready(published.run.runId);
   const recommender = createRecommender({
     sessions: createSessionStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, policy }),
     userItems: createUserItemsCache({ batchView, maxEntries: userItemsCacheEntries }),
@@ -136,6 +154,7 @@ export async function createServing({
     policy,
     experiments,
     log,
+    rerank: rankers === undefined ? undefined : { rankers, histories: runHistories },
   });
   let app: HttpServer;
   try {
@@ -165,5 +184,5 @@ export async function createServing({
     ['experiment cache', () => experiments.close()],
     ['read side', () => standbyFirst?.close()],
   ]);
-  return { app, batchCache, experiments, close };
+  return { app, batchCache, experiments, rankers, close };
 }

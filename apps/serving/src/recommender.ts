@@ -18,17 +18,21 @@ import {
   mergeRecommendations,
   SESSION_SEED_PRODUCTS,
   teamDraftInterleave,
+  withPurchases,
   type Candidate,
   type CatalogFacts,
   type SessionPolicy,
   type RepurchaseEvidence,
+  type SeenPurchase,
   type SessionProfile,
 } from '@lambdarec/domain';
-import type { BatchViewReader, SessionSnapshot, SessionStore } from '@lambdarec/stores';
+import type { BatchViewReader, RunHistoryReader, SessionSnapshot, SessionStore } from '@lambdarec/stores';
 import type { BatchViewCache, CachedBatchView } from './caches/batch-view-cache.js';
 import type { CatalogFactsCache } from './caches/catalog-facts-cache.js';
 import type { ExperimentCache } from './caches/experiment-cache.js';
+import { LruMap } from './caches/lru-map.js';
 import { createRepurchaseCache, type RepurchaseCache } from './caches/repurchase-cache.js';
+import type { RunRankerCache } from './caches/run-ranker-cache.js';
 import type { SimilarItemsCache } from './caches/similar-items-cache.js';
 import { createUserItemsCache, type UserItemsCache } from './caches/user-items-cache.js';
 import { tuneVariant, type TunedVariant } from './variant-tuning.js';
@@ -43,12 +47,53 @@ export const INTERLEAVED = 'interleaved';
 
 /** What a request reads once, whichever variants then rank from it. */
 interface Reads {
+  userId: string;
   view: CachedBatchView | undefined;
   snapshot: SessionSnapshot | undefined;
   personal: PromiseSettledResult<readonly Candidate[]>;
   /** The candidates gathered for this request, by what they depend on (gatherKey). */
   gathered: Map<string, Promise<Candidates>>;
+  /** The user's list ranked again with the session's purchases, once per request (undefined: none to fold in). */
+  reranked?: Promise<readonly Candidate[] | undefined>;
 }
+
+/**
+ * How long a customer's re-ranked list answers again for the same purchases: the re-rank reads
+ * the clock only for how long ago products were bought (whole days), so a minute changes nothing
+ * but the cost of a shopper's next page after checkout.
+ */
+const RERANK_REUSE_MS = 60_000;
+
+/** A re-ranked list, with the purchases and the time it was ranked with. */
+interface RerankedEntry {
+  runId: string;
+  purchases: string;
+  at: number;
+  items: readonly Candidate[];
+}
+
+/**
+ * The purchases of the session that the run has not read (after its `asOf`), each with the
+ * category its event named: what re-ranking folds into the customer's history.
+ */
+function unreadPurchases(snapshot: SessionSnapshot, asOf: number): SeenPurchase[] {
+  const purchases: SeenPurchase[] = [];
+  for (const [productId, at] of snapshot.purchases) {
+    if (at <= asOf) continue;
+    const category = snapshot.signals.find((s) => s.type === 'purchase' && s.productId === productId && s.category !== null)?.category;
+    purchases.push({ productId, at, category: category ?? null });
+  }
+  return purchases.sort((a, b) => a.at - b.at || (a.productId < b.productId ? -1 : 1));
+}
+
+/**
+ * The session as the merge sees it once the list was ranked with its purchases: they no longer
+ * boost or seed (the ranking weighed them), and still suppress, as DESIGN says (ADR 017).
+ */
+const withoutPurchaseSignals = (snapshot: SessionSnapshot): SessionSnapshot => ({
+  ...snapshot,
+  signals: snapshot.signals.filter((s) => s.type !== 'purchase'),
+});
 
 /**
  * What a variant's candidates depend on: its strategy's inputs and the tuning that decides
@@ -167,6 +212,16 @@ export interface RecommenderOptions {
   now?: () => number;
   /** @defaultValue the system's secure generator */
   randomBytes?: (size: number) => Uint8Array;
+  /**
+   * Re-ranks a customer against the published run once their session holds a purchase the run
+   * has not read (ADR 017). @defaultValue off: purchases only suppress and boost, as before
+   */
+  rerank?: {
+    rankers: RunRankerCache;
+    histories: Pick<RunHistoryReader, 'userHistory'>;
+    /** Customers whose re-ranked list is kept for `RERANK_REUSE_MS`. @defaultValue 10 000 */
+    maxEntries?: number;
+  };
 }
 
 export interface Recommender {
@@ -192,7 +247,9 @@ export function createRecommender({
   log,
   now = Date.now,
   randomBytes = systemRandomBytes,
+  rerank,
 }: RecommenderOptions): Recommender {
+  const rerankedLists = new LruMap<string, RerankedEntry>(rerank?.maxEntries ?? 10_000);
   /** The answer outside any experiment: the merge with the configured tuning. */
   const configured = tuneVariant({ name: 'configured', strategy: 'lambda', params: {} }, policy);
 
@@ -240,6 +297,33 @@ export function createRecommender({
     return { personal, similarToRecent, popularByCategory, facts, evidence };
   }
 
+  /**
+   * The user's list ranked again against the published run with the session's unread purchases
+   * folded into their history (ADR 017); undefined when there are none, or the run's ranker is
+   * not built yet (the answer is then today's merge). Throws when the history cannot be read.
+   */
+  async function rerankedList(
+    view: CachedBatchView,
+    userId: string,
+    snapshot: SessionSnapshot | undefined,
+    at: number,
+  ): Promise<readonly Candidate[] | undefined> {
+    if (rerank === undefined) return undefined;
+    const runId = view.run.runId;
+    // Asked on every request, so that a newly published run's ranker starts building before a purchase needs it.
+    const ranker = rerank.rankers.current(runId);
+    if (ranker === undefined || snapshot === undefined || snapshot.purchases.size === 0) return undefined;
+    const purchases = unreadPurchases(snapshot, ranker.asOf);
+    if (purchases.length === 0) return undefined;
+    const key = purchases.map((p) => `${p.productId}@${p.at}`).join(',');
+    const hit = rerankedLists.get(userId);
+    if (hit !== undefined && hit.runId === runId && hit.purchases === key && Math.abs(at - hit.at) < RERANK_REUSE_MS) return hit.items;
+    const history = await rerank.histories.userHistory(runId, userId);
+    const items = ranker.rank(userId, withPurchases(userId, history, purchases), at);
+    rerankedLists.set(userId, { runId, purchases: key, at, items });
+    return items;
+  }
+
   /** One list by one variant's strategy, from the reads the request shares with any other variant. */
   async function rank(
     variant: TunedVariant,
@@ -248,13 +332,22 @@ export function createRecommender({
     at: number,
   ): Promise<{ items: RecommendedItem[]; batchError: unknown; usedSession: boolean }> {
     const { view, snapshot, personal } = reads;
+    // After a purchase, the merge's own strategy ranks the user again (the other variants are its baselines).
+    let reranked: readonly Candidate[] | undefined;
+    if (variant.strategy === 'lambda' && view !== undefined && personal.status === 'fulfilled') {
+      reads.reranked ??= rerankedList(view, reads.userId, snapshot, at).catch((err: unknown) => {
+        log.warn({ err, userId: reads.userId }, 'could not re-rank after a purchase; answering with the batch list');
+        return undefined;
+      });
+      reranked = await reads.reranked;
+    }
     // batch-only leaves the session out; popular also the user's batch list: the same merge, fewer inputs.
-    const session = variant.strategy === 'lambda' ? snapshot : undefined;
+    const session = variant.strategy !== 'lambda' ? undefined : reranked === undefined ? snapshot : withoutPurchaseSignals(snapshot!);
     let batchError: unknown = personal.status === 'rejected' ? personal.reason : undefined;
     let candidates = fromMemory(view);
     if (view !== undefined && personal.status === 'fulfilled') {
       try {
-        const own = variant.strategy === 'popular' ? [] : personal.value;
+        const own = variant.strategy === 'popular' ? [] : (reranked ?? personal.value);
         // Two variants that differ only in how the merge weighs (an interleaved boost test) gather once.
         const key = gatherKey(variant);
         let gathering = reads.gathered.get(key);
@@ -280,7 +373,8 @@ export function createRecommender({
       category: query.category,
       exclude: query.exclude,
       policy: variant.policy,
-      weights: variant.weights,
+      // A kept staple's re-buy share is in the re-ranked list already: it keeps its reason, at no weight.
+      weights: reranked === undefined ? variant.weights : { ...variant.weights, rebought: 0 },
     });
     return { items, batchError, usedSession: hasSessionState(session) };
   }
@@ -308,7 +402,7 @@ export function createRecommender({
       }
 
       const at = now();
-      const reads: Reads = { view, snapshot, personal, gathered: new Map() };
+      const reads: Reads = { userId, view, snapshot, personal, gathered: new Map() };
       const lists = await Promise.all(variants.map((variant) => rank(variant, reads, query, at)));
       let batchError = lists.find((list) => list.batchError !== undefined)?.batchError;
       // Answered from memory while Postgres cannot be read: a newer run may have been published

@@ -445,6 +445,13 @@ const servingVariables = z.object({
     .min(0)
     .default(100_000)
     .describe('users whose batch lists serving keeps in memory (about 1.6 KB each), least recently used out; 0 turns the cache off'),
+  RERANK_AFTER_PURCHASE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true')
+    .describe(
+      "after a purchase the published run has not read, rank the customer's list again with it (ADR 017); each serving process then holds an index of the run's customers",
+    ),
 });
 export const servingConfigSchema = servingVariables.superRefine(...redisSelection);
 export type ServingConfig = z.output<typeof servingConfigSchema>;

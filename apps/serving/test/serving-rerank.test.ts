@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
+import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
+import {
+  buildSessionProfile,
+  computeBatchRun,
+  decideRepurchase,
+  DEFAULT_BATCH_POLICY,
+  DEFAULT_MERGE_WEIGHTS,
+  groupByUser,
+  mergeRecommendations,
+  withPurchases,
+  type BatchRun,
+  type Interaction,
+  type SessionSignal,
+} from '@lambdarec/domain';
+import { createMetricsRegistry } from '@lambdarec/metrics';
+import { createBatchRunsRepository, createSessionStore, publishWholeModel, runMigrations, type SessionStore } from '@lambdarec/stores';
+import { createTestDatabase, testLogger, uniqueName, type TestDatabase } from '@lambdarec/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createServing, type Serving, type ServingSettings } from '../src/app.js';
+
+// Re-ranking a customer after a purchase (ADR 017), through real Postgres and Redis: the run keeps
+// its histories, serving builds the run's ranker from them, and a purchase the run has not read
+// ranks the customer again, as the eval's "re-ranked after purchases" row measures it.
+const log = testLogger('serving-rerank-test');
+const DAY = 86_400_000;
+const AS_OF = Date.now() - 3_600_000;
+let db: TestDatabase;
+let pool: PgPool;
+let redis: Redis;
+let settings: ServingSettings;
+let sessions: SessionStore;
+/** Serving as configured by default (re-ranking on), and the same with it off: today's merge. */
+let serving: Serving;
+let servingWithout: Serving;
+let run: BatchRun;
+let runId: string;
+
+/** A purchase row: bought `count` times, a week apart, the last `daysAgo` days before the run. */
+const bought = (userId: string, productId: string, category: string, count = 1, daysAgo = 3): Interaction => {
+  const lastAt = AS_OF - daysAgo * DAY;
+  const lastDay = Math.floor(lastAt / DAY);
+  return {
+    userId,
+    productId,
+    type: 'purchase',
+    count,
+    lastAt,
+    category,
+    purchaseDays: Array.from({ length: count }, (_, i) => lastDay - (count - 1 - i) * 7),
+  };
+};
+
+/**
+ * Coffee drinkers buy coffee and filters, tea drinkers tea (again and again) and biscuits; the
+ * fridge is bought once. `me` has bought coffee and filters: none of the tea drinkers shares a
+ * product with them, until they buy tea.
+ */
+const HISTORY: Interaction[] = [
+  ...['c1', 'c2', 'c3', 'c4', 'c5', 'c6'].flatMap((u, i) => [
+    bought(u, 'coffee', 'drinks', 2 + (i % 2)),
+    bought(u, 'filters', 'kitchen', 2),
+    ...(i < 3 ? [bought(u, 'mug', 'kitchen')] : []),
+  ]),
+  ...['t1', 't2', 't3', 't4', 't5', 't6'].flatMap((u, i) => [
+    bought(u, 'tea', 'drinks', 3),
+    bought(u, 'biscuits', 'snacks', 2),
+    ...(i < 2 ? [bought(u, 'honey', 'snacks')] : []),
+  ]),
+  ...['f1', 'f2', 'f3', 'f4', 'f5', 'f6'].map((u) => bought(u, 'fridge', 'appliances')),
+  bought('me', 'coffee', 'drinks', 2),
+  bought('me', 'filters', 'kitchen'),
+];
+
+const purchase = (userId: string, productId: string, category: string, at = Date.now()): SessionSignal => ({
+  eventId: randomUUID(),
+  userId,
+  type: 'purchase',
+  productId,
+  category,
+  at,
+});
+
+type Item = { productId: string; score: number; category: string | null; reasons: string[] };
+
+async function recommend(on: Serving, userId: string): Promise<Item[]> {
+  const res = await on.app.inject(`/recommendations/${userId}?limit=20`);
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json().items;
+}
+
+/**
+ * The answer by definition, from the domain alone (as `tools/eval`'s re-ranked row computes it):
+ * the run ranks the history with the purchases folded in, and the merge takes that list with the
+ * purchases only suppressing, a kept staple's re-buy share at no weight.
+ */
+function expectedAnswer(userId: string, purchases: Array<{ productId: string; category: string; at: number }>, at: number): Item[] {
+  const history = groupByUser(HISTORY).find((h) => h.userId === userId)?.rows ?? [];
+  const personal = run.rankHistory(userId, withPurchases(userId, history, purchases), at);
+  const policy = sessionPolicyFrom(settings);
+  const categoryOf = new Map(purchases.map((p) => [p.productId, p.category]));
+  const profile = buildSessionProfile(
+    [],
+    new Map(purchases.map((p) => [p.productId, p.at])),
+    at,
+    policy,
+    (productId) => categoryOf.get(productId) ?? null,
+    (productId) =>
+      decideRepurchase(
+        {
+          product: run.model.repurchase.products.get(productId),
+          category: run.model.repurchase.categories.get(categoryOf.get(productId)!),
+        },
+        policy,
+      ),
+  );
+  return mergeRecommendations({
+    personal,
+    similarToRecent: new Map(),
+    popular: run.model.popular,
+    session: profile,
+    catalog: new Map(),
+    limit: 20,
+    policy,
+    weights: { ...DEFAULT_MERGE_WEIGHTS, rebought: 0 },
+  });
+}
+
+const rounded = (items: readonly Item[]) => items.map((item) => ({ ...item, score: Math.round(item.score * 1e4) / 1e4 }));
+const ids = (items: readonly Item[]) => items.map((item) => item.productId);
+const reasonsOf = (items: readonly Item[], productId: string) => items.find((item) => item.productId === productId)?.reasons ?? [];
+
+beforeAll(async () => {
+  const { databaseUrl, redisUrl } = inject('infra');
+  db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
+  pool = createPgPool({ url: db.url, log, applicationName: 'serving-rerank-test' });
+  redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
+  settings = servingConfigSchema.parse({
+    DATABASE_URL: db.url,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `${uniqueName('serving-rerank')}:`,
+    BATCH_VIEW_REFRESH_MS: '60000',
+  });
+  sessions = createSessionStore({ redis, keyPrefix: settings.REDIS_KEY_PREFIX, policy: sessionPolicyFrom(settings) });
+  run = computeBatchRun(HISTORY, AS_OF, DEFAULT_BATCH_POLICY);
+  const runs = createBatchRunsRepository({ pool });
+  runId = randomUUID();
+  await runs.create({ runId, trigger: 'test' });
+  await runs.markRunning(runId);
+  await publishWholeModel({ pool, runs }, runId, run.model, {}, undefined, groupByUser(HISTORY));
+  serving = await createServing({ pool, redis, config: settings, log, registry: createMetricsRegistry('serving-rerank-test') });
+  servingWithout = await createServing({
+    pool,
+    redis,
+    config: { ...settings, RERANK_AFTER_PURCHASE: false },
+    log,
+    registry: createMetricsRegistry('serving-rerank-test-off'),
+  });
+  expect(servingWithout.rankers).toBeUndefined();
+  const ranker = await serving.rankers!.ready(runId);
+  expect(ranker).toMatchObject({ asOf: AS_OF, customers: 19 });
+});
+
+afterAll(async () => {
+  await serving?.close();
+  await servingWithout?.close();
+  await redis?.quit();
+  await pool?.end();
+  await db?.drop();
+});
+
+describe('after a purchase the run has not read', () => {
+  it('ranks the customer again: the customers who buy what was just bought bring what they buy with it', async () => {
+    const before = await recommend(serving, 'me');
+    expect(before).toEqual(await recommend(servingWithout, 'me'));
+    expect(reasonsOf(before, 'biscuits').filter((r) => r.startsWith('batch:'))).toEqual([]);
+
+    const at = Date.now();
+    await sessions.record([purchase('me', 'tea', 'drinks', at)]);
+    const after = await recommend(serving, 'me');
+    // Tea drinkers are now the customer's neighbours: their biscuits come in from the batch side.
+    expect(reasonsOf(after, 'biscuits').some((r) => r.startsWith('batch:'))).toBe(true);
+    // Tea is re-bought by most of its buyers: it stays, saying why, as DESIGN's rule says.
+    expect(reasonsOf(after, 'tea')).toContain('session:bought-again-often:product');
+    expect(rounded(after)).toEqual(rounded(expectedAnswer('me', [{ productId: 'tea', category: 'drinks', at }], Date.now())));
+
+    // Today's merge, for the same session: the purchase suppresses and boosts, the neighbours stay.
+    const today = await recommend(servingWithout, 'me');
+    expect(reasonsOf(today, 'biscuits').filter((r) => r.startsWith('batch:'))).toEqual([]);
+    expect(after).not.toEqual(today);
+  });
+
+  it('suppresses a product customers rarely buy again, as before', async () => {
+    const at = Date.now();
+    await sessions.record([purchase('c1', 'fridge', 'appliances', at)]);
+    const after = await recommend(serving, 'c1');
+    expect(ids(after)).not.toContain('fridge');
+    expect(rounded(after)).toEqual(rounded(expectedAnswer('c1', [{ productId: 'fridge', category: 'appliances', at }], Date.now())));
+  });
+
+  it('ranks a customer the run never saw from their first purchase', async () => {
+    const at = Date.now();
+    await sessions.record([purchase('newcomer', 'coffee', 'drinks', at)]);
+    const after = await recommend(serving, 'newcomer');
+    expect(reasonsOf(after, 'filters').some((r) => r.startsWith('batch:'))).toBe(true);
+    expect(rounded(after)).toEqual(rounded(expectedAnswer('newcomer', [{ productId: 'coffee', category: 'drinks', at }], Date.now())));
+  });
+});
+
+describe('without a purchase the run has not read', () => {
+  it('answers as before when the run already read the purchase', async () => {
+    await sessions.record([purchase('c2', 'tea', 'drinks', AS_OF - 60_000)]);
+    expect(await recommend(serving, 'c2')).toEqual(await recommend(servingWithout, 'c2'));
+  });
+
+  it('answers as before for a run that kept no histories', async () => {
+    const runs = createBatchRunsRepository({ pool });
+    const older = randomUUID();
+    await runs.create({ runId: older, trigger: 'test' });
+    await runs.markRunning(older);
+    await publishWholeModel({ pool, runs }, older, run.model);
+    await serving.batchCache.refresh();
+    await servingWithout.batchCache.refresh();
+    expect(await serving.rankers!.ready(older)).toBeUndefined();
+    await sessions.record([purchase('c3', 'tea', 'drinks')]);
+    const answer = await recommend(serving, 'c3');
+    expect(answer).toEqual(await recommend(servingWithout, 'c3'));
+    expect(reasonsOf(answer, 'biscuits').filter((r) => r.startsWith('batch:'))).toEqual([]);
+  });
+});
