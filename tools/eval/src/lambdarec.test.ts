@@ -29,42 +29,44 @@ const asked = T0 + 40 * DAY;
 const purchase = (productId: string, i: number): SessionEvent => ({ type: 'purchase', productId, at: asked - 60_000 + i * 5_000 });
 const ids = (items: ReadonlyArray<{ productId: string }>) => items.map((item) => item.productId);
 
-describe('recommendReranked (ADR 017, proposed)', () => {
+describe('recommendItems after a purchase (ADR 017)', () => {
   it("ranks the customer again with the session's purchases: the customers who buy what was just bought lead", () => {
     const before = ids(model.recommendItems('ann', [], asked, 10));
     expect(before.indexOf('filters')).toBeLessThan(before.indexOf('biscuits'));
-    const reranked = ids(model.recommendReranked('ann', [purchase('tea', 0)], asked, 10));
+    const mergedOnly = ids(model.recommendMergeOnly('ann', [purchase('tea', 0)], asked, 10));
+    expect(mergedOnly.indexOf('filters')).toBeLessThan(mergedOnly.indexOf('biscuits'));
+    const reranked = ids(model.recommendItems('ann', [purchase('tea', 0)], asked, 10));
     expect(reranked.indexOf('biscuits')).toBeGreaterThanOrEqual(0);
     expect(reranked.indexOf('biscuits')).toBeLessThan(reranked.indexOf('filters'));
   });
 
   it('lets the purchases only suppress: a kept staple says why, at no extra weight; they boost no category and seed no similar items', () => {
     const session = [purchase('tea', 0), purchase('fridge', 1)];
-    const served = model.recommendItems('ann', session, asked, 10);
-    const reranked = model.recommendReranked('ann', session, asked, 10);
+    const served = model.recommendMergeOnly('ann', session, asked, 10);
+    const reranked = model.recommendItems('ann', session, asked, 10);
     // DESIGN's rule holds in both: the fridge (bought once by everyone) leaves the list, tea stays and says why.
     for (const list of [served, reranked]) {
       expect(ids(list)).not.toContain('fridge');
       expect(list.find((item) => item.productId === 'tea')!.reasons).toContain('session:bought-again-often:product');
     }
-    // As served, the purchases boost their categories and bring their similar items ...
+    // Merged only (before ADR 017), the purchases boost their categories and bring their similar items ...
     const sessionReasons = (list: typeof served) =>
       list.flatMap((item) => item.reasons).filter((r) => /^session:(category-boost|similar-to):/.test(r));
     expect(sessionReasons(served).length).toBeGreaterThan(0);
     // ... re-ranked, the list already holds what they say.
     expect(sessionReasons(reranked)).toEqual([]);
     // The staple's score is the re-ranked list's own, whatever a just-bought staple weighs as served.
-    const teaScore = (answer: 'recommendReranked' | 'recommendItems', rebought: number) =>
+    const teaScore = (answer: 'recommendItems' | 'recommendMergeOnly', rebought: number) =>
       model
         .withPolicy(DEFAULT_SESSION_POLICY, { ...DEFAULT_MERGE_WEIGHTS, rebought })
         [answer]('ann', [purchase('tea', 0)], asked, 10)
         .find((item) => item.productId === 'tea')!.score;
-    expect(teaScore('recommendReranked', 5)).toBe(teaScore('recommendReranked', DEFAULT_MERGE_WEIGHTS.rebought));
-    expect(teaScore('recommendItems', 5)).toBeGreaterThan(teaScore('recommendItems', DEFAULT_MERGE_WEIGHTS.rebought));
+    expect(teaScore('recommendItems', 5)).toBe(teaScore('recommendItems', DEFAULT_MERGE_WEIGHTS.rebought));
+    expect(teaScore('recommendMergeOnly', 5)).toBeGreaterThan(teaScore('recommendMergeOnly', DEFAULT_MERGE_WEIGHTS.rebought));
   });
 
-  it('answers as serving does when the session bought nothing', () => {
+  it('answers as before when the session bought nothing', () => {
     const session: SessionEvent[] = [{ type: 'view', productId: 'tea', at: asked - 60_000 }];
-    expect(model.recommendReranked('ann', session, asked, 10)).toEqual(model.recommendItems('ann', session, asked, 10));
+    expect(model.recommendItems('ann', session, asked, 10)).toEqual(model.recommendMergeOnly('ann', session, asked, 10));
   });
 });

@@ -66,16 +66,17 @@ export interface LambdarecModel {
   withPolicy(sessionPolicy: SessionPolicy, weights?: MergeWeights): LambdarecModel;
   /** Recommendations as serving answers them, for a customer with this session at time `at`. */
   recommend(customerId: string, session: readonly SessionEvent[], at: number, k: number): string[];
-  /** The same answer with each item's score and category (what a re-rank after the merge works on). */
-  recommendItems(customerId: string, session: readonly SessionEvent[], at: number, k: number): RecommendedItem[];
   /**
-   * What ADR 017 proposes (not served yet): the session's purchases folded into the customer's
-   * history and their list ranked again against the run (their re-buy vector gains the basket, and
-   * their nearest customers are searched again with it). The purchases then only suppress, as
-   * DESIGN says for products rarely re-bought (a kept staple still says why it stays); views and
-   * carts boost as before.
+   * The same answer with each item's score and category (what a re-rank after the merge works on).
+   * With purchases in the session, as serving answers since ADR 017: they are folded into the
+   * customer's history and their list is ranked again against the run (their re-buy vector gains
+   * the basket, and their nearest customers are searched again with it); the purchases then only
+   * suppress, as DESIGN says for products rarely re-bought (a kept staple still says why it stays);
+   * views and carts boost as before.
    */
-  recommendReranked(customerId: string, session: readonly SessionEvent[], at: number, k: number): RecommendedItem[];
+  recommendItems(customerId: string, session: readonly SessionEvent[], at: number, k: number): RecommendedItem[];
+  /** The answer before ADR 017: the run's list as it is, the purchases merged in by the session's rules. */
+  recommendMergeOnly(customerId: string, session: readonly SessionEvent[], at: number, k: number): RecommendedItem[];
 }
 
 export function trainLambdarec(
@@ -107,18 +108,18 @@ function answering(
     model,
     withPolicy: (otherPolicy, otherWeights) => answering(run, historyOf, categoryOf, otherPolicy, otherWeights),
     recommend: (customerId, session, at, k) => answer.recommendItems(customerId, session, at, k).map((item) => item.productId),
-    recommendReranked(customerId, session, at, k) {
+    recommendItems(customerId, session, at, k) {
       const purchases = session.filter((e) => e.type === 'purchase');
-      if (purchases.length === 0) return answer.recommendItems(customerId, session, at, k);
+      if (purchases.length === 0) return answer.recommendMergeOnly(customerId, session, at, k);
       const history = withPurchases(
         customerId,
         historyOf(customerId),
         purchases.map((e) => ({ productId: e.productId, at: e.at, category: categoryOf(e.productId) })),
       );
-      // Ranked at the request's time, as serving would: the wait since each purchase is what "due" reads.
+      // Ranked at the request's time, as serving does: the wait since each purchase is what "due" reads.
       return answerWith(run.rankHistory(customerId, history, at), customerId, session, at, k, { purchasesOnlySuppress: true });
     },
-    recommendItems: (customerId, session, at, k) => answerWith(model.perUser.get(customerId) ?? [], customerId, session, at, k),
+    recommendMergeOnly: (customerId, session, at, k) => answerWith(model.perUser.get(customerId) ?? [], customerId, session, at, k),
   };
   /** Serving's merge of a personal list with the session; `purchasesOnlySuppress`: the list was ranked after them. */
   function answerWith(

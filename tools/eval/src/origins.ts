@@ -148,10 +148,10 @@ export function sessionUplifts(origin: OriginScores, pairs: ReadonlyArray<readon
 /** The protocols asked at every origin: the next basket, and the one after a purchase session. */
 export interface WindowOrigins {
   nextBasket: AcrossOrigins;
-  /** lambdarec as served against the baselines with the session, and ADR 017's re-rank against all of them. */
-  afterPurchase: { served: AcrossOrigins; reranked: AcrossOrigins };
-  /** What the session adds to each (with it minus without it): served and re-ranked against each baseline's. */
-  afterPurchaseUplift: { served: AcrossOrigins; reranked: AcrossOrigins };
+  /** lambdarec as served (re-ranked after the purchases, ADR 017) against its answer before ADR 017 and the baselines with the session; that answer against the baselines. */
+  afterPurchase: { served: AcrossOrigins; mergeOnly: AcrossOrigins };
+  /** What the session adds to each (with it minus without it): as served and before ADR 017, against each baseline's. */
+  afterPurchaseUplift: { served: AcrossOrigins; mergeOnly: AcrossOrigins };
 }
 
 const DAY = 24 * 60 * 60 * 1000;

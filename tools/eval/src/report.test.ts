@@ -139,8 +139,8 @@ describe('the other origins section', () => {
   };
   const window = (c: typeof comparison) => ({
     nextBasket: c,
-    afterPurchase: { served: c, reranked: c },
-    afterPurchaseUplift: { served: c, reranked: c },
+    afterPurchase: { served: c, mergeOnly: c },
+    afterPurchaseUplift: { served: c, mergeOnly: c },
   });
   const single = { ...comparison, origins: comparison.origins.slice(0, 1) };
   const render = (test: typeof comparison, validation: typeof comparison) =>
@@ -159,7 +159,7 @@ describe('the other origins section', () => {
     expect(next).toContain(
       '| all origins | 180 (120 customers) | lambdarec − TIFU-KNN | +0.000 [-0.010, +0.010] | -0.010 [-0.020, +0.000] |',
     );
-    // After a purchase session: the re-rank's comparisons and then the served merge's, under one table of means.
+    // After a purchase session: the served answer's comparisons and then the answer before ADR 017's, under one table of means.
     const after = md.slice(md.indexOf('### after-purchase-session', md.indexOf('## Month by month')));
     const uplift = after.indexOf('### after-purchase-session: what the session adds');
     expect(uplift).toBeGreaterThan(0);
@@ -184,8 +184,8 @@ describe('the other origins section', () => {
         origins: {
           test: {
             nextBasket: comparison,
-            afterPurchase: { served: none, reranked: none },
-            afterPurchaseUplift: { served: none, reranked: none },
+            afterPurchase: { served: none, mergeOnly: none },
+            afterPurchaseUplift: { served: none, mergeOnly: none },
           },
           validation: window(single),
         },

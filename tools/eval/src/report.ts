@@ -201,12 +201,12 @@ function originsSection(origins: WindowOrigins, window: 'test' | 'validation'): 
     ...originTables([origins.nextBasket]),
     '### after-purchase-session',
     '',
-    ...originTables([origins.afterPurchase.reranked, origins.afterPurchase.served]),
+    ...originTables([origins.afterPurchase.served, origins.afterPurchase.mergeOnly]),
     '### after-purchase-session: what the session adds',
     '',
     "Each method's figure with the session minus its own without it (lambdarec's: minus its batch view), case by case: the uplifts issue 19 compares.",
     '',
-    ...originTables([origins.afterPurchaseUplift.reranked, origins.afterPurchaseUplift.served]),
+    ...originTables([origins.afterPurchaseUplift.served, origins.afterPurchaseUplift.mergeOnly]),
   ];
 }
 

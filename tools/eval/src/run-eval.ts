@@ -44,9 +44,10 @@ import { buildUpcfIndex, upcfRecommender, type UpcfSettings } from './up-cf.js';
 import { defaultSplits, sample, seededRandom, splitByTime, toBaskets, type SplitData, type TimeSplit } from './split.js';
 
 export const LAMBDAREC_BATCH = 'lambdarec batch view';
+/** As served: after a purchase, the list ranked again with the session's purchases (ADR 017). */
 export const LAMBDAREC_SESSION = 'lambdarec batch + session';
-/** ADR 017's proposal, measured before it is served: the list ranked again after the session's purchases. */
-export const LAMBDAREC_RERANKED = 'lambdarec re-ranked after purchases (proposed)';
+/** The answer before ADR 017, kept as a row to show what re-ranking after a purchase adds: the purchases merged in only. */
+export const LAMBDAREC_MERGE_ONLY = 'lambdarec batch + session, merge only (before ADR 017)';
 export const P_POP = 'P-Pop';
 export const TIFU_KNN = 'TIFU-KNN';
 export const UP_CF = 'UP-CF@r';
@@ -301,12 +302,12 @@ function pairedComparisons(results: readonly VariantResult[], perCase: CaseScore
     });
   };
   const variants = [...new Set(results.map((r) => r.variant))];
-  const lambdarec = new Set([LAMBDAREC_BATCH, LAMBDAREC_SESSION, LAMBDAREC_RERANKED]);
+  const lambdarec = new Set([LAMBDAREC_BATCH, LAMBDAREC_SESSION, LAMBDAREC_MERGE_ONLY]);
   const historyOnly = variants.filter((v) => !lambdarec.has(v) && !v.endsWith(WITH_SESSION));
   const folded = variants.filter((v) => !lambdarec.has(v) && v.endsWith(WITH_SESSION));
   for (const protocol of PROTOCOLS) for (const baseline of historyOnly) compare(protocol, LAMBDAREC_BATCH, baseline, 'difference');
   for (const protocol of SESSION_PROTOCOLS) {
-    for (const withSession of [LAMBDAREC_SESSION, LAMBDAREC_RERANKED]) {
+    for (const withSession of [LAMBDAREC_SESSION, LAMBDAREC_MERGE_ONLY]) {
       for (const baseline of folded) compare(protocol, withSession, baseline, 'difference');
       compare(protocol, withSession, LAMBDAREC_BATCH, 'session uplift');
     }
@@ -315,8 +316,8 @@ function pairedComparisons(results: readonly VariantResult[], perCase: CaseScore
   return comparisons;
 }
 
-/** lambdarec as served, and (unless tuning, whose objective leaves it out) ADR 017's proposal. */
-function lambdarecVariants(model: LambdarecModel, { proposed = true } = {}) {
+/** lambdarec as served, and (unless tuning, whose objective leaves it out) the answer before ADR 017. */
+function lambdarecVariants(model: LambdarecModel, { mergeOnly = true } = {}) {
   return [
     { name: LAMBDAREC_BATCH, recommend: (c: EvalCase) => model.recommend(c.customerId, [], c.at, TOP) },
     {
@@ -324,12 +325,12 @@ function lambdarecVariants(model: LambdarecModel, { proposed = true } = {}) {
       protocols: ['after-purchase-session', 'rest-of-basket'] as const,
       recommend: (c: EvalCase) => model.recommend(c.customerId, c.session, c.at, TOP),
     },
-    ...(proposed
+    ...(mergeOnly
       ? [
           {
-            name: LAMBDAREC_RERANKED,
+            name: LAMBDAREC_MERGE_ONLY,
             protocols: ['after-purchase-session'] as const,
-            recommend: (c: EvalCase) => model.recommendReranked(c.customerId, c.session, c.at, TOP).map((item) => item.productId),
+            recommend: (c: EvalCase) => model.recommendMergeOnly(c.customerId, c.session, c.at, TOP).map((item) => item.productId),
           },
         ]
       : []),
@@ -522,7 +523,7 @@ export async function runEval(
       const value = objective(
         score(
           validation,
-          lambdarecVariants(model.withPolicy(candidate.session, candidate.weights), { proposed: false }),
+          lambdarecVariants(model.withPolicy(candidate.session, candidate.weights), { mergeOnly: false }),
           'tuning (validation)',
           {
             seed: options.seed,
@@ -588,7 +589,7 @@ export async function runEval(
     const uplifts = after.map((origin) =>
       sessionUplifts(origin, [
         [LAMBDAREC_SESSION, LAMBDAREC_BATCH],
-        [LAMBDAREC_RERANKED, LAMBDAREC_BATCH],
+        [LAMBDAREC_MERGE_ONLY, LAMBDAREC_BATCH],
         ...baselines.map((name) => [`${name}${WITH_SESSION}`, name] as const),
       ]),
     );
@@ -596,12 +597,12 @@ export async function runEval(
     const compared: WindowOrigins = {
       nextBasket: compareOrigins(next, LAMBDAREC_BATCH, baselines, compare),
       afterPurchase: {
-        served: compareOrigins(after, LAMBDAREC_SESSION, withSession, compare),
-        reranked: compareOrigins(after, LAMBDAREC_RERANKED, [LAMBDAREC_SESSION, ...withSession], compare),
+        served: compareOrigins(after, LAMBDAREC_SESSION, [LAMBDAREC_MERGE_ONLY, ...withSession], compare),
+        mergeOnly: compareOrigins(after, LAMBDAREC_MERGE_ONLY, withSession, compare),
       },
       afterPurchaseUplift: {
-        served: compareOrigins(uplifts, upliftOf(LAMBDAREC_SESSION), withSession.map(upliftOf), compare),
-        reranked: compareOrigins(uplifts, upliftOf(LAMBDAREC_RERANKED), [LAMBDAREC_SESSION, ...withSession].map(upliftOf), compare),
+        served: compareOrigins(uplifts, upliftOf(LAMBDAREC_SESSION), [LAMBDAREC_MERGE_ONLY, ...withSession].map(upliftOf), compare),
+        mergeOnly: compareOrigins(uplifts, upliftOf(LAMBDAREC_MERGE_ONLY), withSession.map(upliftOf), compare),
       },
     };
     options.onStepDone?.(
