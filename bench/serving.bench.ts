@@ -7,14 +7,17 @@
  * Data: a seeded retail history (10 events per user by default) aggregated the way the batch
  * reads it, the batch model computed in memory and written and published by the batch's own
  * writers; the catalog with 2% of its products sold out; live sessions in Redis for a sample of
- * the users (views, a cart, a purchase). Requests come from visits of a few pages each
+ * the users (views, a cart, a purchase the run has not read, so serving ranks them again after it,
+ * ADR 017). Requests come from visits of a few pages each
  * (`--pages-per-visit`, 1 for independent requests), by shoppers coming back as skewed as they
  * shopped and by visitors the run does not know (`--visitors`).
  *
  * Figures (`--rounds` alternating rounds, the median): the maximum rate of both routes, their
  * ratio, and serving's p99 at half its maximum rate. `--profile` records a CPU profile of the serving measurement (node:inspector, the format
  * of `node --cpu-prof`), writes it to reports/bench/serving.cpuprofile and lists the functions
- * with the most self time in the report.
+ * with the most self time in the report. With `--rerank` (default; `--no-rerank` skips it), serving
+ * as configured is measured against the same serving with RERANK_AFTER_PURCHASE off, rounds
+ * alternating, on the same traffic; the report gives the run ranker's build time and heap.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,7 +29,14 @@ import Fastify from 'fastify';
 import { createLogger, createPgPool, createRedis } from '@lambdarec/clients';
 import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
 import type { ClickEvent, Product } from '@lambdarec/contracts';
-import { computeBatchModel, DEFAULT_BATCH_POLICY, seededRandom, type Interaction, type SessionSignal } from '@lambdarec/domain';
+import {
+  computeBatchModel,
+  DEFAULT_BATCH_POLICY,
+  groupByUser,
+  seededRandom,
+  type Interaction,
+  type SessionSignal,
+} from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/metrics';
 import { createServing } from '@lambdarec/serving';
 import {
@@ -57,6 +67,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     /** Also measure serving with a running A/B and an interleaved experiment against none (--no-experiments skips it). */
     experiments: { type: 'boolean', default: true },
+    /** Also measure serving with re-ranking after a purchase off, against it on (--no-rerank skips it). */
+    rerank: { type: 'boolean', default: true },
   },
   allowNegative: true,
 });
@@ -170,7 +182,7 @@ const config = servingConfigSchema.parse({
  * layer's own writers. Only counts come back: the history and the model are garbage by the time
  * serving is measured, as they would be in a serving process.
  */
-async function prepareShop(random: () => number): Promise<{ userLists: number; sessionUsers: number }> {
+async function prepareShop(random: () => number): Promise<{ runId: string; userLists: number; sessionUsers: number }> {
   let started = performance.now();
   const { interactions, categories, asOf } = aggregate(retailHistory({ events: EVENTS, users: USERS, products: PRODUCTS }));
   say(`history: ${EVENTS.toLocaleString('en')} events → ${interactions.length.toLocaleString('en')} interactions (${seconds(started)})`);
@@ -193,7 +205,8 @@ async function prepareShop(random: () => number): Promise<{ userLists: number; s
   const runId = randomUUID();
   await runs.create({ runId, trigger: 'bench' });
   await runs.markRunning(runId);
-  await publishWholeModel({ pool, runs }, runId, model);
+  // With the histories it was computed from, as the batch service keeps them: serving re-ranks with them.
+  await publishWholeModel({ pool, runs }, runId, model, {}, undefined, groupByUser(interactions));
   say(`published run ${runId} (${seconds(started)})`);
 
   started = performance.now();
@@ -210,7 +223,7 @@ async function prepareShop(random: () => number): Promise<{ userLists: number; s
     await sessions.record(withSession.slice(i, i + 500).flatMap((userId) => sessionOf(userId, historyOf.get(userId)!, now)));
   }
   say(`sessions: ${withSession.length.toLocaleString('en')} users (${seconds(started)})`);
-  return { userLists: model.perUser.size, sessionUsers: withSession.length };
+  return { runId, userLists: model.perUser.size, sessionUsers: withSession.length };
 }
 
 /**
@@ -247,9 +260,17 @@ try {
 
   const paths = storefrontTraffic(random, 200_000);
 
+  const heapBeforeServing = process.memoryUsage().heapUsed;
   const serving = await createServing({ pool, redis, config, log, registry: createMetricsRegistry('bench') });
   await serving.app.listen({ port: 0, host: '127.0.0.1' });
   const servingPort = (serving.app.server.address() as { port: number }).port;
+  // Built in the background from start-up; measured only once it is there, as a process that has run a while.
+  const ranker = await serving.rankers?.ready(shop.runId);
+  if (ranker === undefined) throw new Error('serving built no run ranker: the run kept no histories?');
+  const rankerHeap = process.memoryUsage().heapUsed - heapBeforeServing;
+  say(
+    `run ranker: ${ranker.customers.toLocaleString('en')} customers in ${ranker.ms} ms; heap +${(rankerHeap / 2 ** 20).toFixed(0)} MiB since serving started`,
+  );
   // The baseline answer: the median size of serving's own answers to the users it will be asked for.
   const samples = await Promise.all(paths.slice(0, 101).map(async (p) => (await fetch(`http://127.0.0.1:${servingPort}${p}`)).text()));
   samples.sort((a, b) => a.length - b.length);
@@ -274,7 +295,7 @@ try {
         {
           setupRequest: (req) => {
             const next = paths[nextPath++ % paths.length]!;
-            if (port === servingPort) servingPaths.push(next);
+            if (port !== barePort) servingPaths.push(next);
             return { ...req, path: next };
           },
         },
@@ -361,6 +382,31 @@ try {
     }
     await switchTo('none');
   }
+  // Re-ranking after a purchase: serving as configured against the same serving with it off, on the
+  // same traffic (10 % of users with a session that holds a purchase the run has not read).
+  const rerankRates = { on: [] as number[], off: [] as number[] };
+  if (args.rerank) {
+    const without = await createServing({
+      pool,
+      redis,
+      config: { ...config, RERANK_AFTER_PURCHASE: false },
+      log,
+      registry: createMetricsRegistry('bench-off'),
+    });
+    await without.app.listen({ port: 0, host: '127.0.0.1' });
+    const withoutPort = (without.app.server.address() as { port: number }).port;
+    await load(withoutPort, WARM_UP_S);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const order = round % 2 === 1 ? (['on', 'off'] as const) : (['off', 'on'] as const);
+      for (const side of order) {
+        const result = await measure(`GET /recommendations, re-rank ${side}, round ${round}`, side === 'on' ? servingPort : withoutPort);
+        rerankRates[side].push(result.requests.average);
+      }
+    }
+    await without.close();
+  }
+  const rerankRatio = median(rerankRates.on.map((rate, i) => rate / rerankRates.off[i]!));
+
   const perRound = (mode: 'ab' | 'interleave') => experimentRates[mode].map((rate, i) => rate / experimentRates.none[i]!);
   const abRatio = median(perRound('ab'));
   const interleaveRatio = median(perRound('interleave'));
@@ -387,6 +433,7 @@ try {
         .join(', ')})`,
     );
   }
+  if (args.rerank) say(`ratio re-rank on / off (median of ${ROUNDS} rounds): ${rerankRatio.toFixed(2)}`);
   say(`p99 at half the maximum rate: ${atHalf.latency.p99} ms (bare route at that rate: ${bareAtHalf.latency.p99} ms)`);
   say(`returning users among serving's requests: ${(returningShare * 100).toFixed(0)}%`);
   if (profile !== undefined) {
@@ -414,6 +461,19 @@ try {
       goal: '≤ 10 ms',
       met: atHalf.latency.p99 <= 10,
     },
+    ...(args.rerank
+      ? [
+          {
+            label: `GET /recommendations re-ranking after a purchase (ADR 017; ${shop.sessionUsers.toLocaleString('en')} users with one the run has not read)`,
+            value: median(rerankRates.on),
+            unit: 'req/s',
+            baseline: { label: 'RERANK_AFTER_PURCHASE off, rounds alternating with it', value: median(rerankRates.off), unit: 'req/s' },
+            ratio: rerankRatio,
+            goal: '≥ 0.9× with it off',
+            met: rerankRatio >= 0.9,
+          },
+        ]
+      : []),
     ...(args.experiments
       ? [
           {
@@ -450,6 +510,7 @@ try {
       `per round, serving / bare: ${ratios.map((r) => r.toFixed(2)).join(', ')}`,
       `serving's maximum rate per round: ${servingRates.map((r) => r.toFixed(0)).join(', ')} req/s; the bare route's: ${bareRates.map((r) => r.toFixed(0)).join(', ')} req/s`,
       `${(returningShare * 100).toFixed(0)}% of the measured requests were for a user asked for before (the most the per-user cache can answer)`,
+      `run ranker (ADR 017): ${ranker.customers.toLocaleString('en')} customers' vectors built in ${ranker.ms} ms; heap +${(rankerHeap / 2 ** 20).toFixed(0)} MiB from serving's start to the ranker built (caches warming included)`,
       `heap ${(heapBefore / 2 ** 20).toFixed(0)} MiB before the measurements, ${(heapAfter / 2 ** 20).toFixed(0)} MiB after (load generator included)`,
       ...(profile === undefined
         ? []
