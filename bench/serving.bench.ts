@@ -510,7 +510,7 @@ try {
       `per round, serving / bare: ${ratios.map((r) => r.toFixed(2)).join(', ')}`,
       `serving's maximum rate per round: ${servingRates.map((r) => r.toFixed(0)).join(', ')} req/s; the bare route's: ${bareRates.map((r) => r.toFixed(0)).join(', ')} req/s`,
       `${(returningShare * 100).toFixed(0)}% of the measured requests were for a user asked for before (the most the per-user cache can answer)`,
-      `run ranker (ADR 017): ${ranker.customers.toLocaleString('en')} customers' vectors built in ${ranker.ms} ms; heap +${(rankerHeap / 2 ** 20).toFixed(0)} MiB from serving's start to the ranker built (caches warming included)`,
+      `run ranker (ADR 017): ${ranker.customers.toLocaleString('en')} customers' vectors built in ${ranker.ms} ms, the customer index's arrays ${(ranker.indexBytes / 2 ** 20).toFixed(1)} MiB; heap +${(rankerHeap / 2 ** 20).toFixed(0)} MiB from serving's start to the ranker built (the shop's preparation not yet collected included)`,
       `heap ${(heapBefore / 2 ** 20).toFixed(0)} MiB before the measurements, ${(heapAfter / 2 ** 20).toFixed(0)} MiB after (load generator included)`,
       ...(profile === undefined
         ? []

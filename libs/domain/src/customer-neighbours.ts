@@ -129,6 +129,29 @@ export class CustomerNeighbourIndex {
     this.#slot = new Int32Array(products.length);
   }
 
+  /** Bytes in the index's typed arrays (vectors, postings, scratch); the ids' Map and strings come on top. */
+  get arrayBytes(): number {
+    let bytes = 0;
+    for (const array of [
+      this.#rowStart,
+      this.#rowProducts,
+      this.#rowValues,
+      this.#norm2,
+      this.#postingStart,
+      this.#postingCustomers,
+      this.#postingValues,
+      this.#dots,
+      this.#touched,
+      this.#scores,
+      this.#reached,
+      this.#nearestIds,
+      this.#nearestDistances,
+      this.#slot,
+    ])
+      bytes += array.byteLength;
+    return bytes;
+  }
+
   /**
    * The user's personal scores: α × their own vector plus (1 − α) × the mean vector of their k
    * nearest customers (the user themself left out by id). α is the policy's unless the run

@@ -167,6 +167,8 @@ export interface LoadedRunRanker {
   /** When the run anchored decay: purchases after it are the ones the run has not read. */
   asOf: number;
   customers: number;
+  /** Bytes in the customer index's typed arrays (its memory but for the ids). */
+  indexBytes: number;
   ms: number;
 }
 
@@ -190,9 +192,10 @@ export async function loadRunRanker(reader: RunHistoryReader, runId: string, pol
     builder.addUser(userId, rows);
     customers++;
   }
+  const index = builder.build();
   const rank = historyRanker(
-    { facts: snapshot.facts, similar: new SimilarityIndex(snapshot.similar), customers: builder.build(), blend: snapshot.blend },
+    { facts: snapshot.facts, similar: new SimilarityIndex(snapshot.similar), customers: index, blend: snapshot.blend },
     policy,
   );
-  return { rank, asOf: snapshot.asOf, customers, ms: Math.round(performance.now() - started) };
+  return { rank, asOf: snapshot.asOf, customers, indexBytes: index.arrayBytes, ms: Math.round(performance.now() - started) };
 }

@@ -46,7 +46,11 @@ export function createRunRankerCache({
       (ranker) => {
         started.built = ranker;
         if (ranker === undefined) log.info({ runId }, 'the published run kept no histories: purchases suppress as before, no re-rank');
-        else log.info({ runId, customers: ranker.customers, ms: ranker.ms }, 'ready to re-rank customers after a purchase');
+        else
+          log.info(
+            { runId, customers: ranker.customers, indexMiB: Math.round(ranker.indexBytes / 2 ** 20), ms: ranker.ms },
+            'ready to re-rank customers after a purchase',
+          );
         return ranker;
       },
       (err: unknown) => {
