@@ -260,16 +260,14 @@ try {
 
   const paths = storefrontTraffic(random, 200_000);
 
-  const heapBeforeServing = process.memoryUsage().heapUsed;
   const serving = await createServing({ pool, redis, config, log, registry: createMetricsRegistry('bench') });
   await serving.app.listen({ port: 0, host: '127.0.0.1' });
   const servingPort = (serving.app.server.address() as { port: number }).port;
   // Built in the background from start-up; measured only once it is there, as a process that has run a while.
   const ranker = await serving.rankers?.ready(shop.runId);
   if (ranker === undefined) throw new Error('serving built no run ranker: the run kept no histories?');
-  const rankerHeap = process.memoryUsage().heapUsed - heapBeforeServing;
   say(
-    `run ranker: ${ranker.customers.toLocaleString('en')} customers in ${ranker.ms} ms; heap +${(rankerHeap / 2 ** 20).toFixed(0)} MiB since serving started`,
+    `run ranker: ${ranker.customers.toLocaleString('en')} customers in ${ranker.ms} ms, the customer index's arrays ${(ranker.indexBytes / 2 ** 20).toFixed(1)} MiB`,
   );
   // The baseline answer: the median size of serving's own answers to the users it will be asked for.
   const samples = await Promise.all(paths.slice(0, 101).map(async (p) => (await fetch(`http://127.0.0.1:${servingPort}${p}`)).text()));
@@ -385,6 +383,15 @@ try {
   // Re-ranking after a purchase: serving as configured against the same serving with it off, on the
   // same traffic (10 % of users with a session that holds a purchase the run has not read).
   const rerankRates = { on: [] as number[], off: [] as number[] };
+  /** Serving's count of re-ranks by outcome, from its own /metrics. */
+  const reranks = async (): Promise<Record<string, number>> => {
+    const page = await (await fetch(`http://127.0.0.1:${servingPort}/metrics`)).text();
+    const counts: Record<string, number> = {};
+    for (const match of page.matchAll(/^lrec_serving_reranks_total\{[^}]*outcome="([^"]+)"[^}]*\} (\d+)/gm))
+      counts[match[1]!] = Number(match[2]);
+    return counts;
+  };
+  const reranksBefore = await reranks();
   if (args.rerank) {
     const without = await createServing({
       pool,
@@ -406,6 +413,10 @@ try {
     await without.close();
   }
   const rerankRatio = median(rerankRates.on.map((rate, i) => rate / rerankRates.off[i]!));
+  const reranksAfter = await reranks();
+  const rerankCounts = Object.entries(reranksAfter)
+    .map(([outcome, n]) => `${outcome} ${(n - (reranksBefore[outcome] ?? 0)).toLocaleString('en')}`)
+    .join(', ');
 
   const perRound = (mode: 'ab' | 'interleave') => experimentRates[mode].map((rate, i) => rate / experimentRates.none[i]!);
   const abRatio = median(perRound('ab'));
@@ -433,7 +444,8 @@ try {
         .join(', ')})`,
     );
   }
-  if (args.rerank) say(`ratio re-rank on / off (median of ${ROUNDS} rounds): ${rerankRatio.toFixed(2)}`);
+  if (args.rerank)
+    say(`ratio re-rank on / off (median of ${ROUNDS} rounds): ${rerankRatio.toFixed(2)}; re-ranks in its rounds: ${rerankCounts}`);
   say(`p99 at half the maximum rate: ${atHalf.latency.p99} ms (bare route at that rate: ${bareAtHalf.latency.p99} ms)`);
   say(`returning users among serving's requests: ${(returningShare * 100).toFixed(0)}%`);
   if (profile !== undefined) {
@@ -510,7 +522,8 @@ try {
       `per round, serving / bare: ${ratios.map((r) => r.toFixed(2)).join(', ')}`,
       `serving's maximum rate per round: ${servingRates.map((r) => r.toFixed(0)).join(', ')} req/s; the bare route's: ${bareRates.map((r) => r.toFixed(0)).join(', ')} req/s`,
       `${(returningShare * 100).toFixed(0)}% of the measured requests were for a user asked for before (the most the per-user cache can answer)`,
-      `run ranker (ADR 017): ${ranker.customers.toLocaleString('en')} customers' vectors built in ${ranker.ms} ms, the customer index's arrays ${(ranker.indexBytes / 2 ** 20).toFixed(1)} MiB; heap +${(rankerHeap / 2 ** 20).toFixed(0)} MiB from serving's start to the ranker built (the shop's preparation not yet collected included)`,
+      ...(args.rerank ? [`requests with a purchase in the re-rank rounds, by outcome: ${rerankCounts}`] : []),
+      `run ranker (ADR 017): ${ranker.customers.toLocaleString('en')} customers' vectors built in ${ranker.ms} ms, the customer index's arrays ${(ranker.indexBytes / 2 ** 20).toFixed(1)} MiB`,
       `heap ${(heapBefore / 2 ** 20).toFixed(0)} MiB before the measurements, ${(heapAfter / 2 ** 20).toFixed(0)} MiB after (load generator included)`,
       ...(profile === undefined
         ? []

@@ -1,7 +1,7 @@
 import { createCloser, createFallbackQueryable, type Logger, type PgPool, type Queryable, type RedisClient } from '@lambdarec/clients';
 import { sessionPolicyFrom, type ServingConfig } from '@lambdarec/config';
 import { createServiceApp, type HttpServer, type ReadinessCheck } from '@lambdarec/http';
-import { type Registry } from '@lambdarec/metrics';
+import { Counter, type Registry } from '@lambdarec/metrics';
 import { DEFAULT_BATCH_POLICY } from '@lambdarec/domain';
 import {
   createBatchViewReader,
@@ -141,6 +141,12 @@ export async function createServing({
   const rankers = config.RERANK_AFTER_PURCHASE
     ? createRunRankerCache({ reader: runHistories, policy: DEFAULT_BATCH_POLICY, log: log.child({ component: 'run-ranker' }) })
     : undefined;
+  const reranks = new Counter({
+    name: 'lrec_serving_reranks_total',
+    help: 'Requests whose session held a purchase, by what became of re-ranking the user after it (ADR 017): ranked, reused (the same purchases within a minute), not-ready (the run ranker is building), failed (the history could not be read)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   // Built in the background from the start: the first purchase after it need not wait for it.
   const published = batchCache.current();
   if (rankers !== undefined && published !== undefined) void rankers.ready(published.run.runId);
@@ -154,7 +160,7 @@ export async function createServing({
     policy,
     experiments,
     log,
-    rerank: rankers === undefined ? undefined : { rankers, histories: runHistories },
+    rerank: rankers === undefined ? undefined : { rankers, histories: runHistories, onRerank: (outcome) => reranks.inc({ outcome }) },
   });
   let app: HttpServer;
   try {

@@ -73,6 +73,13 @@ interface RerankedEntry {
 }
 
 /**
+ * What became of a request's re-rank after a purchase: ranked, answered from a re-rank of the
+ * last minute, answered as before because the run's ranker is not built yet, or because the
+ * user's history could not be read.
+ */
+export type RerankOutcome = 'ranked' | 'reused' | 'not-ready' | 'failed';
+
+/**
  * The purchases of the session that the run has not read (after its `asOf`), each with the
  * category its event named: what re-ranking folds into the customer's history.
  */
@@ -221,6 +228,8 @@ export interface RecommenderOptions {
     histories: Pick<RunHistoryReader, 'userHistory'>;
     /** Customers whose re-ranked list is kept for `RERANK_REUSE_MS`. @defaultValue 10 000 */
     maxEntries?: number;
+    /** Told of each request with an unread purchase: what became of its re-rank (metrics). */
+    onRerank?: (outcome: RerankOutcome) => void;
   };
 }
 
@@ -312,15 +321,30 @@ export function createRecommender({
     const runId = view.run.runId;
     // Asked on every request, so that a newly published run's ranker starts building before a purchase needs it.
     const ranker = rerank.rankers.current(runId);
-    if (ranker === undefined || snapshot === undefined || snapshot.purchases.size === 0) return undefined;
+    if (snapshot === undefined || snapshot.purchases.size === 0) return undefined;
+    if (ranker === undefined) {
+      // Whether the purchases are unread is the run's to say (its asOf): counted as waiting either way.
+      rerank.onRerank?.('not-ready');
+      return undefined;
+    }
     const purchases = unreadPurchases(snapshot, ranker.asOf);
     if (purchases.length === 0) return undefined;
     const key = purchases.map((p) => `${p.productId}@${p.at}`).join(',');
     const hit = rerankedLists.get(userId);
-    if (hit !== undefined && hit.runId === runId && hit.purchases === key && Math.abs(at - hit.at) < RERANK_REUSE_MS) return hit.items;
-    const history = await rerank.histories.userHistory(runId, userId);
+    if (hit !== undefined && hit.runId === runId && hit.purchases === key && Math.abs(at - hit.at) < RERANK_REUSE_MS) {
+      rerank.onRerank?.('reused');
+      return hit.items;
+    }
+    let history;
+    try {
+      history = await rerank.histories.userHistory(runId, userId);
+    } catch (err) {
+      rerank.onRerank?.('failed');
+      throw err;
+    }
     const items = ranker.rank(userId, withPurchases(userId, history, purchases), at);
     rerankedLists.set(userId, { runId, purchases: key, at, items });
+    rerank.onRerank?.('ranked');
     return items;
   }
 

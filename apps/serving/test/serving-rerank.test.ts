@@ -127,6 +127,9 @@ function expectedAnswer(userId: string, purchases: Array<{ productId: string; ca
   });
 }
 
+/** A count of `lrec_serving_reranks_total` from a Prometheus text page (0 when absent). */
+const reranks = (metrics: string, outcome: string) =>
+  Number(new RegExp(`^lrec_serving_reranks_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
 const rounded = (items: readonly Item[]) => items.map((item) => ({ ...item, score: Math.round(item.score * 1e4) / 1e4 }));
 const ids = (items: readonly Item[]) => items.map((item) => item.productId);
 const reasonsOf = (items: readonly Item[], productId: string) => items.find((item) => item.productId === productId)?.reasons ?? [];
@@ -184,6 +187,12 @@ describe('after a purchase the run has not read', () => {
     // Tea is re-bought by most of its buyers: it stays, saying why, as DESIGN's rule says.
     expect(reasonsOf(after, 'tea')).toContain('session:bought-again-often:product');
     expect(rounded(after)).toEqual(rounded(expectedAnswer('me', [{ productId: 'tea', category: 'drinks', at }], Date.now())));
+
+    // Asked again within the minute, the same purchases: the same list, counted as reused.
+    expect(await recommend(serving, 'me')).toEqual(after);
+    const metrics = (await serving.app.inject('/metrics')).body;
+    expect(reranks(metrics, 'ranked')).toBeGreaterThanOrEqual(1);
+    expect(reranks(metrics, 'reused')).toBeGreaterThanOrEqual(1);
 
     // Today's merge, for the same session: the purchase suppresses and boosts, the neighbours stay.
     const today = await recommend(servingWithout, 'me');
