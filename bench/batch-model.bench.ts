@@ -83,12 +83,12 @@ say(
 say(`ratio model / read: ${(modelMs / readMs).toFixed(1)}`);
 
 /**
- * ADR 017 (proposed, not served): what re-ranking a customer after a purchase would cost serving.
- * Per request, in process, on every customer with a list: today's merge of their published list
- * (the baseline) against folding one purchase into their history, ranking it again against the
- * run, and the same merge. The purchase is the product at the top of their list, a day after the
- * run. Serving would also build the run's customer index once per run: timed alone here. Neither
- * figure includes Postgres (one more query per such request) or HTTP.
+ * ADR 017: what re-ranking a customer after a purchase costs serving. Per request, in process, on
+ * every customer with a list: the merge of their published list alone (the baseline) against
+ * folding one purchase into their history, ranking it again against the run, and the same merge.
+ * The purchase is the product at the top of their list, a day after the run. Serving also builds
+ * the run's customer index once per run: timed alone here. Neither figure includes Postgres (one
+ * more query per such request) or HTTP; `npm run bench:serving` measures serving end to end.
  */
 const DAY = 24 * 60 * 60 * 1000;
 const histories = groupByUser(interactions);
@@ -127,7 +127,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const mergeUs = median(rounds.map((r) => r.mergeUs));
 const rerankUs = median(rounds.map((r) => r.rerankUs));
 say(
-  `ADR 017 (proposed): the run's customer index over ${histories.length} customers built alone in ${indexMs.toFixed(0)} ms; ` +
+  `ADR 017: the run's customer index over ${histories.length} customers built alone in ${indexMs.toFixed(0)} ms; ` +
     `per request, median of 3 rounds over the ${customers.length} with a list ` +
     `(${answered} items answered): today's merge ${mergeUs.toFixed(1)} µs, re-rank after a purchase + merge ` +
     `${rerankUs.toFixed(1)} µs, ratio ${(rerankUs / mergeUs).toFixed(1)}`,

@@ -17,7 +17,8 @@
  * of `node --cpu-prof`), writes it to reports/bench/serving.cpuprofile and lists the functions
  * with the most self time in the report. With `--rerank` (default; `--no-rerank` skips it), serving
  * as configured is measured against the same serving with RERANK_AFTER_PURCHASE off, rounds
- * alternating, on the same traffic; the report gives the run ranker's build time and heap.
+ * alternating, on the same traffic; the report gives the run ranker's build time and the
+ * size of its customer index's arrays.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';

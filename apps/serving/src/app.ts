@@ -143,7 +143,7 @@ export async function createServing({
     : undefined;
   const reranks = new Counter({
     name: 'lrec_serving_reranks_total',
-    help: 'Requests whose session held a purchase, by what became of re-ranking the user after it (ADR 017): ranked, reused (the same purchases within a minute), not-ready (the run ranker is building), failed (the history could not be read)',
+    help: 'Requests whose session held a purchase, by what became of re-ranking the user after it (ADR 017): ranked (or found all read by the run), reused (the same purchases within a minute), not-ready (no run ranker: building, retrying after a failed build, or the run kept no histories), failed (the history could not be read)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

@@ -69,11 +69,12 @@ interface RerankedEntry {
   runId: string;
   purchases: string;
   at: number;
-  items: readonly Candidate[];
+  /** Undefined: the run had read every one of the purchases (the answer is as before). */
+  items: readonly Candidate[] | undefined;
 }
 
 /**
- * What became of a request's re-rank after a purchase: ranked, answered from a re-rank of the
+ * What became of a request's re-rank after a purchase: ranked (or found all read by the run), answered from a re-rank of the
  * last minute, answered as before because the run's ranker is not built yet, or because the
  * user's history could not be read.
  */
@@ -86,7 +87,8 @@ export type RerankOutcome = 'ranked' | 'reused' | 'not-ready' | 'failed';
 function unreadPurchases(snapshot: SessionSnapshot, asOf: number): SeenPurchase[] {
   const purchases: SeenPurchase[] = [];
   for (const [productId, at] of snapshot.purchases) {
-    if (at <= asOf) continue;
+    // A flagged burst's purchase stays out of the batch model, so out of the history folded in too.
+    if (at <= asOf || snapshot.flaggedPurchases?.has(productId) === true) continue;
     const category = snapshot.signals.find((s) => s.type === 'purchase' && s.productId === productId && s.category !== null)?.category;
     purchases.push({ productId, at, category: category ?? null });
   }
@@ -290,10 +292,12 @@ export function createRecommender({
     query: RecommendationsQuery,
     at: number,
     policy: SessionPolicy,
+    /** Where a purchase's category is looked up when the catalog has none: the whole session, purchase events included. */
+    events: SessionSnapshot | undefined = snapshot,
   ): Promise<Candidates> {
     const runId = view.run.runId;
     const purchased = suppressingPurchases(snapshot, at, policy);
-    const evidence = purchased.length > 0 ? await rebuyEvidence(runId, purchased, snapshot) : NO_EVIDENCE;
+    const evidence = purchased.length > 0 ? await rebuyEvidence(runId, purchased, events) : NO_EVIDENCE;
     // Seeds and boosted categories from what memory knows: the catalog's facts come with the candidates.
     const seeding = sessionProfile(snapshot, at, policy, view.popularFacts, evidence);
     const similarToRecent =
@@ -319,6 +323,9 @@ export function createRecommender({
   ): Promise<readonly Candidate[] | undefined> {
     if (rerank === undefined) return undefined;
     const runId = view.run.runId;
+    // A request that began before a newer run was seen answers from its own run as before: asking
+    // for the older run's ranker would throw the newer one's build away.
+    if (batchCache.current()?.run.runId !== runId) return undefined;
     // Asked on every request, so that a newly published run's ranker starts building before a purchase needs it.
     const ranker = rerank.rankers.current(runId);
     if (snapshot === undefined || snapshot.purchases.size === 0) return undefined;
@@ -342,7 +349,12 @@ export function createRecommender({
       rerank.onRerank?.('failed');
       throw err;
     }
-    const items = ranker.rank(userId, withPurchases(userId, history, purchases), at);
+    // The run may have read a purchase dated after its asOf (a client's clock ahead, an event that
+    // arrived while the input froze): the history says so, and it is not folded in twice.
+    const unread = purchases.filter(
+      (p) => !history.some((row) => row.type === 'purchase' && row.productId === p.productId && row.lastAt >= p.at),
+    );
+    const items = unread.length === 0 ? undefined : ranker.rank(userId, withPurchases(userId, history, unread), at);
     rerankedLists.set(userId, { runId, purchases: key, at, items });
     rerank.onRerank?.('ranked');
     return items;
@@ -376,7 +388,7 @@ export function createRecommender({
         const key = gatherKey(variant);
         let gathering = reads.gathered.get(key);
         if (gathering === undefined) {
-          gathering = gatherCandidates(view, own, session, query, at, variant.policy);
+          gathering = gatherCandidates(view, own, session, query, at, variant.policy, snapshot);
           reads.gathered.set(key, gathering);
         }
         candidates = await gathering;

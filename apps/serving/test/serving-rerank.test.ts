@@ -71,6 +71,8 @@ const HISTORY: Interaction[] = [
   ...['f1', 'f2', 'f3', 'f4', 'f5', 'f6'].map((u) => bought(u, 'fridge', 'appliances')),
   bought('me', 'coffee', 'drinks', 2),
   bought('me', 'filters', 'kitchen'),
+  // A purchase the run read although it is dated after the run's asOf (a client's clock ahead).
+  { ...bought('late', 'coffee', 'drinks'), lastAt: AS_OF + 30_000, purchaseDays: [Math.floor((AS_OF + 30_000) / DAY)] },
 ];
 
 const purchase = (userId: string, productId: string, category: string, at = Date.now()): SessionSignal => ({
@@ -80,6 +82,10 @@ const purchase = (userId: string, productId: string, category: string, at = Date
   productId,
   category,
   at,
+});
+const event = (userId: string, type: SessionSignal['type'], productId: string, category: string): SessionSignal => ({
+  ...purchase(userId, productId, category),
+  type,
 });
 
 type Item = { productId: string; score: number; category: string | null; reasons: string[] };
@@ -162,7 +168,7 @@ beforeAll(async () => {
   });
   expect(servingWithout.rankers).toBeUndefined();
   const ranker = await serving.rankers!.ready(runId);
-  expect(ranker).toMatchObject({ asOf: AS_OF, customers: 19 });
+  expect(ranker).toMatchObject({ asOf: AS_OF, customers: 20 });
 });
 
 afterAll(async () => {
@@ -217,10 +223,53 @@ describe('after a purchase the run has not read', () => {
   });
 });
 
+describe('the rest of the session, with a re-rank', () => {
+  it('still lets views boost their category and leaves carted products out', async () => {
+    await sessions.record([
+      purchase('c4', 'tea', 'drinks'),
+      event('c4', 'view', 'mug', 'kitchen'),
+      event('c4', 'add_to_cart', 'honey', 'snacks'),
+    ]);
+    const answer = await recommend(serving, 'c4');
+    expect(reasonsOf(answer, 'biscuits').some((r) => r.startsWith('batch:'))).toBe(true);
+    expect(ids(answer)).not.toContain('honey');
+    expect(answer.some((item) => item.reasons.includes('session:category-boost:kitchen'))).toBe(true);
+  });
+});
+
 describe('without a purchase the run has not read', () => {
   it('answers as before when the run already read the purchase', async () => {
     await sessions.record([purchase('c2', 'tea', 'drinks', AS_OF - 60_000)]);
     expect(await recommend(serving, 'c2')).toEqual(await recommend(servingWithout, 'c2'));
+  });
+
+  it('answers as before when the history shows the run read a purchase dated after its asOf', async () => {
+    await sessions.record([purchase('late', 'coffee', 'drinks', AS_OF + 30_000)]);
+    expect(await recommend(serving, 'late')).toEqual(await recommend(servingWithout, 'late'));
+  });
+
+  it("folds in no purchase that arrived inside a bot flag's burst (it stays out of the batch model)", async () => {
+    const arrived = Date.now();
+    // The same page four times within two seconds raises a flag; the purchase arrives inside it.
+    const burst = [0, 500, 1_000, 1_500].map((offset) => ({ ...event('c5', 'view', 'mug', 'kitchen'), arrivedAt: arrived + offset }));
+    const flags = await sessions.record([...burst, { ...purchase('c5', 'tea', 'drinks'), arrivedAt: arrived + 2_000 }]);
+    expect(flags).toMatchObject([{ userId: 'c5', raised: true }]);
+    expect((await sessions.read('c5')).flaggedPurchases).toEqual(new Set(['tea']));
+    expect(await recommend(serving, 'c5')).toEqual(await recommend(servingWithout, 'c5'));
+  });
+
+  it('answers as before, and counts it, when the history cannot be read', async () => {
+    await sessions.record([purchase('c6', 'tea', 'drinks')]);
+    const failedBefore = reranks((await serving.app.inject('/metrics')).body, 'failed');
+    await pool.query('ALTER TABLE rec_user_history RENAME TO rec_user_history_away');
+    try {
+      expect(await recommend(serving, 'c6')).toEqual(await recommend(servingWithout, 'c6'));
+    } finally {
+      await pool.query('ALTER TABLE rec_user_history_away RENAME TO rec_user_history');
+    }
+    expect(reranks((await serving.app.inject('/metrics')).body, 'failed')).toBe(failedBefore + 1);
+    // Once it can be read again, the purchase ranks the customer again.
+    expect(reasonsOf(await recommend(serving, 'c6'), 'biscuits').some((r) => r.startsWith('batch:'))).toBe(true);
   });
 
   it('answers as before for a run that kept no histories', async () => {

@@ -27,8 +27,9 @@ export interface RunRankingInputs {
 }
 
 /**
- * Ranks histories as the run ranked its users: the batch model in one process, its user-items
- * shards and serving's re-rank after a purchase all rank through here, so they cannot disagree.
+ * Ranks histories as the run ranked its users: the batch model in one process and serving's re-rank
+ * after a purchase rank through here, and the user-items shards call `rankUser` with the same
+ * inputs, so they cannot disagree (batch-scale.test.ts checks a sharded run against it).
  */
 export function historyRanker({ facts, similar, customers, blend }: RunRankingInputs, policy: BatchPolicy): HistoryRanker {
   const categoryOf = new Map(facts.map((fact) => [fact.productId, fact.category]));

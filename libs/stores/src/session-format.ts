@@ -10,6 +10,12 @@ export interface SessionSnapshot {
   /** productId → latest purchase time (epoch ms). */
   purchases: Map<string, number>;
   /**
+   * The products of `purchases` whose latest purchase arrived inside a bot flag's burst: they
+   * suppress like any purchase (the safe side), but, like every flagged event, move nothing else
+   * and stay out of the history a re-rank folds in (ADR 017). Absent: none.
+   */
+  flaggedPurchases?: Set<string>;
+  /**
    * The bot guard's latest flag (arrival times), kept until a later event arrives after its end.
    * The events that arrived inside it are marked `botBurst`.
    */
@@ -113,8 +119,10 @@ export function decodeSession(
     const [offset = '', categoryIndex = '', productId = ''] = record.slice(FINGERPRINT_LENGTH + 1).split(',');
     if (type === undefined || productId === '') continue;
     const at = base + parseInt(offset, 36);
-    if (type === 'purchase' && !snapshot.purchases.has(productId) && snapshot.purchases.size < policy.maxPurchases)
+    if (type === 'purchase' && !snapshot.purchases.has(productId) && snapshot.purchases.size < policy.maxPurchases) {
       snapshot.purchases.set(productId, at);
+      if (code !== code.toLowerCase()) (snapshot.flaggedPurchases ??= new Set()).add(productId);
+    }
     if (at < newest - policy.sessionWindowMs) continue;
     const category = categoryIndex === '' ? null : (categories[parseInt(categoryIndex, 36)] ?? null);
     const signal: SessionSignal = { eventId: record.slice(0, FINGERPRINT_LENGTH), userId, type, productId, category, at };
