@@ -2,7 +2,7 @@ import type { BatchModel, BlendWeights, ProductFacts, RankedCandidate, Repurchas
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyRows } from './copy.js';
 import { createRankedListEncoder, decodeList, listJson, type StoredList } from './batch-view-lists.js';
-import { historyJson, keepUserHistories } from './run-history.js';
+import { historyText, keepUserHistories } from './run-history.js';
 
 export interface ShardTotals {
   shards: number;
@@ -234,7 +234,7 @@ export async function writeWholeModel(pool: PgPool, runId: string, model: BatchM
         'rec_user_history',
         ['run_id', 'user_id', 'history'],
         (function* () {
-          for (const { userId, rows } of histories) yield [runId, userId, historyJson(rows)];
+          for (const { userId, rows } of histories) yield [runId, userId, historyText(rows)];
         })(),
       );
     }

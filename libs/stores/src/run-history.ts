@@ -13,6 +13,7 @@ import {
 } from '@lambdarec/domain';
 import type { PgClient, Queryable } from '@lambdarec/clients';
 import { decodeList, type StoredList } from './batch-view-lists.js';
+import { parsePurchaseDays } from './purchase-days.js';
 
 /**
  * What a published run ranked its users with, kept until the run is pruned (ADR 017): each
@@ -20,19 +21,21 @@ import { decodeList, type StoredList } from './batch-view-lists.js';
  * decay was anchored at. Serving ranks a customer again with them after a purchase.
  */
 
-/** One stored row: [product, type, count, latest time in epoch ms, category, purchase days or null]. */
-type StoredRow = [string, string, number, number, string | null, number[] | null];
+const ROW_SEPARATOR = '\x1e';
+const FIELD_SEPARATOR = '\x1f';
 
 /**
  * Copies every user's rows of a run's frozen input into `rec_user_history`, on the client of the
- * user-lists stage's transaction: one statement, the rows never leave Postgres.
+ * user-lists stage's transaction: one statement, the rows never leave Postgres. Each row as
+ * `product \x1f type \x1f count \x1f latest time (epoch ms) \x1f category \x1f purchase days`, empty
+ * for none, rows joined by \x1e in no particular order (`decodeHistory` orders them).
  */
 export async function keepUserHistories(client: PgClient, runId: string): Promise<number> {
   const { rowCount } = await client.query(
     `INSERT INTO rec_user_history (run_id, user_id, history)
      SELECT run_id, user_id,
-            json_agg(json_build_array(product_id, type, n, (extract(epoch FROM last_at) * 1000)::bigint, category, purchase_days)
-                     ORDER BY product_id, type)
+            string_agg(product_id || E'\\x1f' || type || E'\\x1f' || n || E'\\x1f' || (extract(epoch FROM last_at) * 1000)::bigint
+                       || E'\\x1f' || coalesce(category, '') || E'\\x1f' || coalesce(purchase_days::text, ''), E'\\x1e')
      FROM batch_input WHERE run_id = $1
      GROUP BY run_id, user_id`,
     [runId],
@@ -41,30 +44,42 @@ export async function keepUserHistories(client: PgClient, runId: string): Promis
 }
 
 /** A user's rows as `rec_user_history` stores them (what `keepUserHistories` writes, from memory). */
-export function historyJson(rows: readonly Interaction[]): string {
-  return JSON.stringify(
-    rows.map((row): StoredRow => [
-      row.productId,
-      row.type,
-      row.count,
-      row.lastAt,
-      row.category,
-      row.purchaseDays === undefined ? null : [...row.purchaseDays],
-    ]),
-  );
+export function historyText(rows: readonly Interaction[]): string {
+  return rows
+    .map((row) =>
+      [
+        row.productId,
+        row.type,
+        row.count,
+        row.lastAt,
+        row.category ?? '',
+        row.purchaseDays === undefined ? '' : `{${row.purchaseDays.join(',')}}`,
+      ].join(FIELD_SEPARATOR),
+    )
+    .join(ROW_SEPARATOR);
 }
 
-/** A stored history back as rows, purchase days ascending as the re-buy vector reads them (the freeze aggregates them unordered). */
-export function decodeHistory(userId: string, stored: unknown): Interaction[] {
-  return (stored as StoredRow[]).map(([productId, type, count, lastAt, category, days]) => ({
-    userId,
-    productId,
-    type: type as EventType,
-    count: Number(count),
-    lastAt: Number(lastAt),
-    category,
-    purchaseDays: days === null ? undefined : [...days].sort((a, b) => a - b),
-  }));
+/**
+ * A stored history back as rows, in the order the run streamed them (product, then type, in byte
+ * order: ids are ASCII) and purchase days ascending, as the re-buy vector reads them.
+ */
+export function decodeHistory(userId: string, stored: string): Interaction[] {
+  if (stored === '') return [];
+  const rows = stored.split(ROW_SEPARATOR).map((text): Interaction => {
+    const [productId = '', type = '', count = '', lastAt = '', category = '', days = ''] = text.split(FIELD_SEPARATOR);
+    return {
+      userId,
+      productId,
+      type: type as EventType,
+      count: Number(count),
+      lastAt: Number(lastAt),
+      category: category === '' ? null : category,
+      purchaseDays: days === '' ? undefined : parsePurchaseDays(days),
+    };
+  });
+  return rows.sort((a, b) =>
+    a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : a.type < b.type ? -1 : a.type > b.type ? 1 : 0,
+  );
 }
 
 /** The run-wide part of what a run ranked with; the histories are read apart (`RunHistoryReader.histories`). */
@@ -140,7 +155,7 @@ export function createRunHistoryReader({
       // Pages by key, not one query: a process holds a page of users at a time, whatever the shop's size.
       let after = '';
       for (;;) {
-        const { rows } = await pool.query<{ user_id: string; history: unknown }>(
+        const { rows } = await pool.query<{ user_id: string; history: string }>(
           `SELECT user_id, history FROM rec_user_history
            WHERE run_id = $1 AND user_id > $2${runGuard} ORDER BY user_id LIMIT ${Math.trunc(pageSize)}`,
           [runId, after],
@@ -152,7 +167,7 @@ export function createRunHistoryReader({
     },
 
     async userHistory(runId, userId) {
-      const { rows } = await pool.query<{ history: unknown }>(
+      const { rows } = await pool.query<{ history: string }>(
         `SELECT history FROM rec_user_history WHERE run_id = $1 AND user_id = $2${runGuard}`,
         [runId, userId],
       );
