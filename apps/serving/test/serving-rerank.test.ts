@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
-import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
+import type { PgPool, Redis } from '@lambdarec/clients';
+import { sessionPolicyFrom } from '@lambdarec/config';
 import {
   buildSessionProfile,
   computeBatchRun,
@@ -15,23 +15,24 @@ import {
   type SessionSignal,
 } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/metrics';
-import { createBatchRunsRepository, createSessionStore, publishWholeModel, runMigrations, type SessionStore } from '@lambdarec/stores';
-import { createTestDatabase, testLogger, uniqueName, type TestDatabase } from '@lambdarec/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createBatchRunsRepository, publishWholeModel, type SessionStore } from '@lambdarec/stores';
+import { testLogger } from '@lambdarec/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServing, type Serving, type ServingSettings } from '../src/app.js';
+import { openServingTestEnv, type ServingTestEnv } from './serving-env.js';
 
 // Re-ranking a customer after a purchase (ADR 017), through real Postgres and Redis: the run keeps
 // its histories, serving builds the run's ranker from them, and a purchase the run has not read
-// ranks the customer again, as the eval's "re-ranked after purchases" row measures it.
+// ranks the customer again, as the eval's "lambdarec batch + session" row measures it.
 const log = testLogger('serving-rerank-test');
 const DAY = 86_400_000;
 const AS_OF = Date.now() - 3_600_000;
-let db: TestDatabase;
+let env: ServingTestEnv;
 let pool: PgPool;
 let redis: Redis;
 let settings: ServingSettings;
 let sessions: SessionStore;
-/** Serving as configured by default (re-ranking on), and the same with it off: today's merge. */
+/** Serving as configured by default (re-ranking on), and the same with it off: the merge only, as before ADR 017. */
 let serving: Serving;
 let servingWithout: Serving;
 let run: BatchRun;
@@ -141,17 +142,8 @@ const ids = (items: readonly Item[]) => items.map((item) => item.productId);
 const reasonsOf = (items: readonly Item[], productId: string) => items.find((item) => item.productId === productId)?.reasons ?? [];
 
 beforeAll(async () => {
-  const { databaseUrl, redisUrl } = inject('infra');
-  db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
-  pool = createPgPool({ url: db.url, log, applicationName: 'serving-rerank-test' });
-  redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
-  settings = servingConfigSchema.parse({
-    DATABASE_URL: db.url,
-    REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: `${uniqueName('serving-rerank')}:`,
-    BATCH_VIEW_REFRESH_MS: '60000',
-  });
-  sessions = createSessionStore({ redis, keyPrefix: settings.REDIS_KEY_PREFIX, policy: sessionPolicyFrom(settings) });
+  env = await openServingTestEnv('serving-rerank-test', log);
+  ({ pool, redis, settings, sessions } = env);
   run = computeBatchRun(HISTORY, AS_OF, DEFAULT_BATCH_POLICY);
   const runs = createBatchRunsRepository({ pool });
   runId = randomUUID();
@@ -174,9 +166,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await serving?.close();
   await servingWithout?.close();
-  await redis?.quit();
-  await pool?.end();
-  await db?.drop();
+  await env?.close();
 });
 
 describe('after a purchase the run has not read', () => {

@@ -1,24 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
-import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
 import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction, type SessionSignal } from '@lambdarec/domain';
 import { type HttpServer } from '@lambdarec/http';
 import { createMetricsRegistry } from '@lambdarec/metrics';
-import {
-  createBatchRunsRepository,
-  createCatalogRepository,
-  createSessionStore,
-  publishWholeModel,
-  runMigrations,
-  type SessionStore,
-} from '@lambdarec/stores';
-import { buildProduct, createTestDatabase, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
+import { createBatchRunsRepository, createCatalogRepository, publishWholeModel, type SessionStore } from '@lambdarec/stores';
+import { buildProduct, testLogger, waitFor, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServing, type Serving, type ServingSettings } from '../src/app.js';
 import { takeDatabaseDown } from './database-outage.js';
+import { openServingTestEnv, type ServingTestEnv } from './serving-env.js';
 
 const log = testLogger('serving-test');
+let env: ServingTestEnv;
 let db: TestDatabase;
 let pool: PgPool;
 let redis: Redis;
@@ -70,18 +64,8 @@ async function publish(history: Interaction[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  const { databaseUrl, redisUrl } = inject('infra');
-  db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
-  pool = createPgPool({ url: db.url, log, applicationName: 'serving-test' });
-  redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
-  // Serving's defaults, with a key prefix of this file's own and new runs seen only on refresh().
-  settings = servingConfigSchema.parse({
-    DATABASE_URL: db.url,
-    REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: `${uniqueName('serving')}:`,
-    BATCH_VIEW_REFRESH_MS: '60000',
-  });
-  sessions = createSessionStore({ redis, keyPrefix: settings.REDIS_KEY_PREFIX, policy: sessionPolicyFrom(settings) });
+  env = await openServingTestEnv('serving-test', log);
+  ({ db, pool, redis, settings, sessions } = env);
   await createCatalogRepository({ pool }).upsert([
     buildProduct({ productId: 'oos', category: 'shoes', inStock: false }),
     buildProduct({ productId: 'h2', category: 'hats' }),
@@ -93,9 +77,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await serving?.close();
-  await redis?.quit();
-  await pool?.end();
-  await db?.drop();
+  await env?.close();
 });
 
 const recommend = async (userId: string, query = '') => {

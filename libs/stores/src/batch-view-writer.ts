@@ -2,7 +2,7 @@ import type { BatchModel, BlendWeights, ProductFacts, RankedCandidate, Repurchas
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyRows } from './copy.js';
 import { createRankedListEncoder, decodeList, listJson, type StoredList } from './batch-view-lists.js';
-import { historyText, keepUserHistories } from './run-history.js';
+import { historyText, keepUserHistories, productFactsOf } from './run-history.js';
 
 export interface ShardTotals {
   shards: number;
@@ -145,28 +145,7 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
       return new Map(rows.map((row) => [row.product_id, decodeList(row.items)]));
     },
 
-    async productFactsOf(runId) {
-      const { rows } = await pool.query<{
-        product_id: string;
-        category: string | null;
-        popularity: number;
-        buyers: number;
-        rebuyers: number;
-        rebuy_interval_days: number | null;
-      }>(
-        `SELECT product_id, category, popularity, buyers, rebuyers, rebuy_interval_days
-         FROM batch_product_facts WHERE run_id = $1 ORDER BY product_id`,
-        [runId],
-      );
-      return rows.map((row) => ({
-        productId: row.product_id,
-        category: row.category,
-        popularity: row.popularity,
-        buyers: row.buyers,
-        rebuyers: row.rebuyers,
-        rebuyIntervalDays: row.rebuy_interval_days,
-      }));
-    },
+    productFactsOf: (runId) => productFactsOf(pool, runId),
 
     async shardsDone(runId) {
       // Every modulus divides the widest (a shard's halves double it), so each shard is

@@ -82,6 +82,33 @@ export function decodeHistory(userId: string, stored: string): Interaction[] {
   );
 }
 
+/**
+ * The product facts a run's user-lists stage wrote, in name order (`runGuard`: the standby
+ * guard of a reader that may ask a standby, as `createBatchViewReader` adds it).
+ */
+export async function productFactsOf(pool: Queryable, runId: string, runGuard = ''): Promise<ProductFacts[]> {
+  const { rows } = await pool.query<{
+    product_id: string;
+    category: string | null;
+    popularity: number;
+    buyers: number;
+    rebuyers: number;
+    rebuy_interval_days: number | null;
+  }>(
+    `SELECT product_id, category, popularity, buyers, rebuyers, rebuy_interval_days
+     FROM batch_product_facts WHERE run_id = $1${runGuard} ORDER BY product_id`,
+    [runId],
+  );
+  return rows.map((row) => ({
+    productId: row.product_id,
+    category: row.category,
+    popularity: row.popularity,
+    buyers: row.buyers,
+    rebuyers: row.rebuyers,
+    rebuyIntervalDays: row.rebuy_interval_days,
+  }));
+}
+
 /** The run-wide part of what a run ranked with; the histories are read apart (`RunHistoryReader.histories`). */
 export interface RunRankingSnapshot {
   /** When the run anchored decay (its `asOf`). */
@@ -119,18 +146,7 @@ export function createRunHistoryReader({
       const asOf = run.rows[0]?.as_of;
       if (asOf === null || asOf === undefined) return undefined;
       const [facts, similar] = await Promise.all([
-        pool.query<{
-          product_id: string;
-          category: string | null;
-          popularity: number;
-          buyers: number;
-          rebuyers: number;
-          rebuy_interval_days: number | null;
-        }>(
-          `SELECT product_id, category, popularity, buyers, rebuyers, rebuy_interval_days
-           FROM batch_product_facts WHERE run_id = $1${runGuard} ORDER BY product_id`,
-          [runId],
-        ),
+        productFactsOf(pool, runId, runGuard),
         pool.query<{ product_id: string; items: StoredList }>(
           `SELECT product_id, items FROM rec_similar_items WHERE run_id = $1${runGuard} ORDER BY product_id COLLATE "C"`,
           [runId],
@@ -138,14 +154,7 @@ export function createRunHistoryReader({
       ]);
       return {
         asOf: asOf.getTime(),
-        facts: facts.rows.map((row) => ({
-          productId: row.product_id,
-          category: row.category,
-          popularity: row.popularity,
-          buyers: row.buyers,
-          rebuyers: row.rebuyers,
-          rebuyIntervalDays: row.rebuy_interval_days,
-        })),
+        facts,
         similar: new Map(similar.rows.map((row) => [row.product_id, decodeList(row.items) as ScoredItem[]])),
         blend: run.rows[0]!.blend ?? undefined,
       };
