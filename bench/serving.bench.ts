@@ -22,6 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Session, type Profiler } from 'node:inspector/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -261,14 +262,20 @@ try {
 
   const paths = storefrontTraffic(random, 200_000);
 
+  // The ranker builds on serving's event loop: how long its longest synchronous stretch holds requests up.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const serving = await createServing({ pool, redis, config, log, registry: createMetricsRegistry('bench') });
   await serving.app.listen({ port: 0, host: '127.0.0.1' });
   const servingPort = (serving.app.server.address() as { port: number }).port;
   // Built in the background from start-up; measured only once it is there, as a process that has run a while.
   const ranker = await serving.rankers?.ready(shop.runId);
+  loopDelay.disable();
+  const longestStallMs = loopDelay.max / 1e6;
   if (ranker === undefined) throw new Error('serving built no run ranker: the run kept no histories?');
   say(
-    `run ranker: ${ranker.customers.toLocaleString('en')} customers in ${ranker.ms} ms, the customer index's arrays ${(ranker.indexBytes / 2 ** 20).toFixed(1)} MiB`,
+    `run ranker: ${ranker.customers.toLocaleString('en')} customers in ${ranker.ms} ms, the customer index's arrays ${(ranker.indexBytes / 2 ** 20).toFixed(1)} MiB, ` +
+      `the event loop's longest stall meanwhile ${longestStallMs.toFixed(0)} ms`,
   );
   // The baseline answer: the median size of serving's own answers to the users it will be asked for.
   const samples = await Promise.all(paths.slice(0, 101).map(async (p) => (await fetch(`http://127.0.0.1:${servingPort}${p}`)).text()));
@@ -524,7 +531,7 @@ try {
       `serving's maximum rate per round: ${servingRates.map((r) => r.toFixed(0)).join(', ')} req/s; the bare route's: ${bareRates.map((r) => r.toFixed(0)).join(', ')} req/s`,
       `${(returningShare * 100).toFixed(0)}% of the measured requests were for a user asked for before (the most the per-user cache can answer)`,
       ...(args.rerank ? [`requests with a purchase in the re-rank rounds, by outcome: ${rerankCounts}`] : []),
-      `run ranker (ADR 017): ${ranker.customers.toLocaleString('en')} customers' vectors built in ${ranker.ms} ms, the customer index's arrays ${(ranker.indexBytes / 2 ** 20).toFixed(1)} MiB`,
+      `run ranker (ADR 017): ${ranker.customers.toLocaleString('en')} customers' vectors built in ${ranker.ms} ms, the customer index's arrays ${(ranker.indexBytes / 2 ** 20).toFixed(1)} MiB; the event loop's longest stall from serving's start to the ranker built ${longestStallMs.toFixed(0)} ms`,
       `heap ${(heapBefore / 2 ** 20).toFixed(0)} MiB before the measurements, ${(heapAfter / 2 ** 20).toFixed(0)} MiB after (load generator included)`,
       ...(profile === undefined
         ? []
