@@ -129,6 +129,6 @@ const rerankUs = median(rounds.map((r) => r.rerankUs));
 say(
   `ADR 017: the run's customer index over ${histories.length} customers built alone in ${indexMs.toFixed(0)} ms; ` +
     `per request, median of 3 rounds over the ${customers.length} with a list ` +
-    `(${answered} items answered): today's merge ${mergeUs.toFixed(1)} µs, re-rank after a purchase + merge ` +
+    `(${answered} items answered): the merge alone ${mergeUs.toFixed(1)} µs, re-rank after a purchase + merge ` +
     `${rerankUs.toFixed(1)} µs, ratio ${(rerankUs / mergeUs).toFixed(1)}`,
 );
