@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { createPgPool, createRedis, type PgPool, type Redis } from '@lambdarec/clients';
-import { servingConfigSchema } from '@lambdarec/config';
-import { computeBatchModel, DEFAULT_BATCH_POLICY, type Interaction } from '@lambdarec/domain';
+import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
+import { computeBatchModel, DEFAULT_BATCH_POLICY, groupByUser, type Interaction } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/metrics';
-import { createBatchRunsRepository, createCatalogRepository, publishWholeModel, runMigrations } from '@lambdarec/stores';
+import {
+  createBatchRunsRepository,
+  createCatalogRepository,
+  createSessionStore,
+  publishWholeModel,
+  runMigrations,
+} from '@lambdarec/stores';
 import { buildProduct, createTestDatabase, testLogger, uniqueName, waitFor, type TestDatabase } from '@lambdarec/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createServing, type Serving, type ServingSettings } from '../src/app.js';
@@ -36,7 +42,9 @@ async function publish(pool: PgPool, history: Interaction[]): Promise<string> {
   const runId = randomUUID();
   await runs.create({ runId, trigger: 'test' });
   await runs.markRunning(runId);
-  await publishWholeModel({ pool, runs }, runId, computeBatchModel(history, Date.now(), DEFAULT_BATCH_POLICY));
+  // With the histories, as the batch service keeps them: serving re-ranks after a purchase with them.
+  const model = computeBatchModel(history, Date.now(), DEFAULT_BATCH_POLICY);
+  await publishWholeModel({ pool, runs }, runId, model, {}, undefined, groupByUser(history));
   return runId;
 }
 
@@ -198,5 +206,15 @@ describe('serving with DATABASE_READ_URL', () => {
     expect(body.degraded).toEqual([]);
     expect(ids(body)[0]).toBe('p3'); // the primary's list, not an empty one from the standby
     expect((await fallbacks()).behind).toBeGreaterThan(0);
+
+    // The run's ranker too is read from the primary, and a purchase ranks the customer again.
+    expect(await serving.rankers!.ready(primaryRun)).toMatchObject({ customers: 5 });
+    const sessions = createSessionStore({ redis, keyPrefix: settings.REDIS_KEY_PREFIX, policy: sessionPolicyFrom(settings) });
+    await sessions.record([{ eventId: randomUUID(), userId: 'c', type: 'purchase', productId: 'p4', category: 'shoes', at: Date.now() }]);
+    const afterPurchase = (await app.inject('/recommendations/c')).json();
+    expect(afterPurchase.degraded).toEqual([]);
+    expect(ids(afterPurchase)).not.toContain('p4');
+    const metrics = (await app.inject('/metrics')).body;
+    expect(metrics).toMatch(/^lrec_serving_reranks_total\{[^}]*outcome="ranked"[^}]*\} 1$/m);
   });
 });
