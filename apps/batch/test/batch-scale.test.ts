@@ -134,7 +134,8 @@ describe('a sharded run', () => {
 
     // What the run keeps to re-rank a customer after a purchase (ADR 017): every user's frozen
     // history, and from it and the run's other rows, serving's ranker gives each user the run's list.
-    const histories = createRunHistoryReader({ pool });
+    // Small pages of similar lists, so that the ranker's build reads them in ten.
+    const histories = createRunHistoryReader({ pool, similarPage: 16 });
     const kept: UserHistory[] = [];
     for await (const user of histories.histories(many.runId, 64)) kept.push(user);
     expect(kept).toEqual(groupByUser(rows));

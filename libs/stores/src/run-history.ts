@@ -131,10 +131,13 @@ export interface RunHistoryReader {
 export function createRunHistoryReader({
   pool,
   requireRun = false,
+  similarPage = 500,
 }: {
   pool: Queryable;
   /** As `createBatchViewReader`'s: a standby that has not replayed the run yet says so instead of answering empty. */
   requireRun?: boolean;
+  /** Products whose similar lists one query of `rankingSnapshot` reads. @defaultValue 500 */
+  similarPage?: number;
 }): RunHistoryReader {
   const runGuard = requireRun ? ' AND lrec_require_run($1)' : '';
   return {
@@ -145,19 +148,22 @@ export function createRunHistoryReader({
       );
       const asOf = run.rows[0]?.as_of;
       if (asOf === null || asOf === undefined) return undefined;
-      const [facts, similar] = await Promise.all([
-        productFactsOf(pool, runId, runGuard),
-        pool.query<{ product_id: string; items: StoredList }>(
-          `SELECT product_id, items FROM rec_similar_items WHERE run_id = $1${runGuard} ORDER BY product_id COLLATE "C"`,
-          [runId],
-        ),
-      ]);
-      return {
-        asOf: asOf.getTime(),
-        facts,
-        similar: new Map(similar.rows.map((row) => [row.product_id, decodeList(row.items) as ScoredItem[]])),
-        blend: run.rows[0]!.blend ?? undefined,
-      };
+      const facts = await productFactsOf(pool, runId, runGuard);
+      // The similar lists a page at a time: the driver parses a result's rows in one go, and a
+      // catalogue's lists at once held serving's event loop for about a tenth of a second.
+      const similar = new Map<string, ScoredItem[]>();
+      let after = '';
+      for (;;) {
+        const { rows } = await pool.query<{ product_id: string; items: StoredList }>(
+          `SELECT product_id, items FROM rec_similar_items
+           WHERE run_id = $1 AND product_id > $2${runGuard} ORDER BY product_id LIMIT ${Math.trunc(similarPage)}`,
+          [runId, after],
+        );
+        for (const row of rows) similar.set(row.product_id, decodeList(row.items) as ScoredItem[]);
+        if (rows.length < similarPage) break;
+        after = rows.at(-1)!.product_id;
+      }
+      return { asOf: asOf.getTime(), facts, similar, blend: run.rows[0]!.blend ?? undefined };
     },
 
     async *histories(runId, pageSize = 2_000) {
