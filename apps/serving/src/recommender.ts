@@ -313,7 +313,7 @@ export function createRecommender({
   /**
    * The user's list ranked again against the published run with the session's unread purchases
    * folded into their history (ADR 017); undefined when there are none, or the run's ranker is
-   * not built yet (the answer is then today's merge). Throws when the history cannot be read.
+   * not built yet (the answer is then the merge alone, as before). Throws when the history cannot be read.
    */
   async function rerankedList(
     view: CachedBatchView,

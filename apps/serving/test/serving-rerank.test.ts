@@ -190,7 +190,7 @@ describe('after a purchase the run has not read', () => {
     expect(reranks(metrics, 'ranked')).toBeGreaterThanOrEqual(1);
     expect(reranks(metrics, 'reused')).toBeGreaterThanOrEqual(1);
 
-    // Today's merge, for the same session: the purchase suppresses and boosts, the neighbours stay.
+    // With re-ranking off, the same session: the purchase suppresses and boosts, the neighbours stay.
     const today = await recommend(servingWithout, 'me');
     expect(reasonsOf(today, 'biscuits').filter((r) => r.startsWith('batch:'))).toEqual([]);
     expect(after).not.toEqual(today);
