@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import type {
   DegradedSource,
+  EventType,
   RecommendationsAnswer,
   RecommendationsQuery,
   RecommendedItem,
@@ -80,6 +81,11 @@ interface RerankedEntry {
  */
 export type RerankOutcome = 'ranked' | 'reused' | 'not-ready' | 'failed';
 
+/** The category the session's events (of `type`, if given) named for a product, if any named one. */
+const categoryInEvents = (snapshot: SessionSnapshot | undefined, productId: string, type?: EventType) =>
+  snapshot?.signals.find((s) => s.productId === productId && s.category !== null && (type === undefined || s.type === type))?.category ??
+  null;
+
 /**
  * The purchases of the session that the run has not read (after its `asOf`), each with the
  * category its event named: what re-ranking folds into the customer's history.
@@ -89,8 +95,7 @@ function unreadPurchases(snapshot: SessionSnapshot, asOf: number): SeenPurchase[
   for (const [productId, at] of snapshot.purchases) {
     // A flagged burst's purchase stays out of the batch model, so out of the history folded in too.
     if (at <= asOf || snapshot.flaggedPurchases?.has(productId) === true) continue;
-    const category = snapshot.signals.find((s) => s.type === 'purchase' && s.productId === productId && s.category !== null)?.category;
-    purchases.push({ productId, at, category: category ?? null });
+    purchases.push({ productId, at, category: categoryInEvents(snapshot, productId, 'purchase') });
   }
   return purchases.sort((a, b) => a.at - b.at || (a.productId < b.productId ? -1 : 1));
 }
@@ -271,11 +276,12 @@ export function createRecommender({
     snapshot: SessionSnapshot | undefined,
   ): Promise<ReadonlyMap<string, RepurchaseEvidence>> {
     const purchasedFacts = await catalog.facts(purchased);
-    const eventCategory = (productId: string) =>
-      snapshot?.signals.find((s) => s.productId === productId && s.category !== null)?.category ?? null;
     return repurchase.evidence(
       runId,
-      purchased.map((productId) => ({ productId, category: purchasedFacts.get(productId)?.category ?? eventCategory(productId) })),
+      purchased.map((productId) => ({
+        productId,
+        category: purchasedFacts.get(productId)?.category ?? categoryInEvents(snapshot, productId),
+      })),
     );
   }
 
@@ -293,7 +299,7 @@ export function createRecommender({
     at: number,
     policy: SessionPolicy,
     /** Where a purchase's category is looked up when the catalog has none: the whole session, purchase events included. */
-    events: SessionSnapshot | undefined = snapshot,
+    events: SessionSnapshot | undefined,
   ): Promise<Candidates> {
     const runId = view.run.runId;
     const purchased = suppressingPurchases(snapshot, at, policy);

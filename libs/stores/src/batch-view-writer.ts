@@ -1,8 +1,8 @@
 import type { BatchModel, BlendWeights, ProductFacts, RankedCandidate, RepurchaseTable, ScoredItem, UserHistory } from '@lambdarec/domain';
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
 import { copyRows } from './copy.js';
-import { createRankedListEncoder, decodeList, listJson, type StoredList } from './batch-view-lists.js';
-import { historyText, keepUserHistories, productFactsOf } from './run-history.js';
+import { createRankedListEncoder, listJson } from './batch-view-lists.js';
+import { historyText, keepUserHistories, productFactsOf, similarListsOf } from './run-history.js';
 
 export interface ShardTotals {
   shards: number;
@@ -137,13 +137,7 @@ export function createBatchViewWriter({ pool }: { pool: PgPool }): BatchViewWrit
       });
     },
 
-    async similarItemsOf(runId) {
-      const { rows } = await pool.query<{ product_id: string; items: StoredList }>(
-        'SELECT product_id, items FROM rec_similar_items WHERE run_id = $1',
-        [runId],
-      );
-      return new Map(rows.map((row) => [row.product_id, decodeList(row.items)]));
-    },
+    similarItemsOf: (runId) => similarListsOf(pool, runId),
 
     productFactsOf: (runId) => productFactsOf(pool, runId),
 

@@ -109,6 +109,46 @@ export async function productFactsOf(pool: Queryable, runId: string, runGuard = 
   }));
 }
 
+/**
+ * A keyed query's rows a page at a time: `page(after)` reads at most `size` rows whose key is
+ * above `after`, in key order. A caller holds one page, whatever the table's size.
+ */
+async function* pagedByKey<Row>(size: number, page: (after: string) => Promise<Row[]>, keyOf: (row: Row) => string): AsyncGenerator<Row> {
+  let after = '';
+  for (;;) {
+    const rows = await page(after);
+    yield* rows;
+    if (rows.length < size) return;
+    after = keyOf(rows.at(-1)!);
+  }
+}
+
+/**
+ * A run's similar lists, `pageSize` products a query (`runGuard` as for `productFactsOf`): what
+ * the batch's user-items shards and serving's ranker rank with.
+ */
+export async function similarListsOf(
+  pool: Queryable,
+  runId: string,
+  { runGuard = '', pageSize = 500 }: { runGuard?: string; pageSize?: number } = {},
+): Promise<Map<string, ScoredItem[]>> {
+  const similar = new Map<string, ScoredItem[]>();
+  const rows = pagedByKey(
+    pageSize,
+    async (after) =>
+      (
+        await pool.query<{ product_id: string; items: StoredList }>(
+          `SELECT product_id, items FROM rec_similar_items
+           WHERE run_id = $1 AND product_id > $2${runGuard} ORDER BY product_id LIMIT ${Math.trunc(pageSize)}`,
+          [runId, after],
+        )
+      ).rows,
+    (row) => row.product_id,
+  );
+  for await (const row of rows) similar.set(row.product_id, decodeList(row.items));
+  return similar;
+}
+
 /** The run-wide part of what a run ranked with; the histories are read apart (`RunHistoryReader.histories`). */
 export interface RunRankingSnapshot {
   /** When the run anchored decay (its `asOf`). */
@@ -149,36 +189,25 @@ export function createRunHistoryReader({
       const asOf = run.rows[0]?.as_of;
       if (asOf === null || asOf === undefined) return undefined;
       const facts = await productFactsOf(pool, runId, runGuard);
-      // The similar lists a page at a time: the driver parses a result's rows in one go, and a
-      // catalogue's lists at once held serving's event loop for about a tenth of a second.
-      const similar = new Map<string, ScoredItem[]>();
-      let after = '';
-      for (;;) {
-        const { rows } = await pool.query<{ product_id: string; items: StoredList }>(
-          `SELECT product_id, items FROM rec_similar_items
-           WHERE run_id = $1 AND product_id > $2${runGuard} ORDER BY product_id LIMIT ${Math.trunc(similarPage)}`,
-          [runId, after],
-        );
-        for (const row of rows) similar.set(row.product_id, decodeList(row.items) as ScoredItem[]);
-        if (rows.length < similarPage) break;
-        after = rows.at(-1)!.product_id;
-      }
+      const similar = await similarListsOf(pool, runId, { runGuard, pageSize: similarPage });
       return { asOf: asOf.getTime(), facts, similar, blend: run.rows[0]!.blend ?? undefined };
     },
 
     async *histories(runId, pageSize = 2_000) {
       // Pages by key, not one query: a process holds a page of users at a time, whatever the shop's size.
-      let after = '';
-      for (;;) {
-        const { rows } = await pool.query<{ user_id: string; history: string }>(
-          `SELECT user_id, history FROM rec_user_history
-           WHERE run_id = $1 AND user_id > $2${runGuard} ORDER BY user_id LIMIT ${Math.trunc(pageSize)}`,
-          [runId, after],
-        );
-        for (const row of rows) yield { userId: row.user_id, rows: decodeHistory(row.user_id, row.history) };
-        if (rows.length < pageSize) return;
-        after = rows.at(-1)!.user_id;
-      }
+      const rows = pagedByKey(
+        pageSize,
+        async (after) =>
+          (
+            await pool.query<{ user_id: string; history: string }>(
+              `SELECT user_id, history FROM rec_user_history
+               WHERE run_id = $1 AND user_id > $2${runGuard} ORDER BY user_id LIMIT ${Math.trunc(pageSize)}`,
+              [runId, after],
+            )
+          ).rows,
+        (row) => row.user_id,
+      );
+      for await (const row of rows) yield { userId: row.user_id, rows: decodeHistory(row.user_id, row.history) };
     },
 
     async userHistory(runId, userId) {
