@@ -1,7 +1,7 @@
 import type { DailyReport, EventType, Watermark } from '@lambdarec/contracts';
 import type { Interaction, UserHistory } from '@lambdarec/domain';
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
-import { copyOut, uuidLiteral } from './copy.js';
+import { copyOutBatches, uuidLiteral } from './copy.js';
 import { parsePurchaseDays } from './purchase-days.js';
 
 /** What a run's frozen input holds, and how far it goes. */
@@ -234,47 +234,49 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
     async *users(runId, shard) {
       const only = shard === undefined ? '' : ` AND bucket % ${Math.trunc(shard.shards)} = ${Math.trunc(shard.shard)}`;
       let current: UserHistory | undefined;
-      for await (const [userId, productId, type, n, lastAt, category, purchaseDays] of copyOut(
+      for await (const batch of copyOutBatches(
         pool,
         `SELECT user_id, product_id, type, n, (extract(epoch FROM last_at) * 1000)::bigint, category, purchase_days
          FROM batch_input WHERE run_id = ${uuidLiteral(runId)}${only}
          ORDER BY user_id, product_id, type`,
       )) {
-        const row: Interaction = {
-          userId: userId!,
-          productId: productId!,
-          type: type as EventType,
-          count: Number(n),
-          lastAt: Number(lastAt),
-          category: category ?? null,
-          purchaseDays: parsePurchaseDays(purchaseDays),
-        };
-        if (current?.userId !== row.userId) {
-          if (current !== undefined) yield current;
-          current = { userId: row.userId, rows: [] };
+        for (const [userId, productId, type, n, lastAt, category, purchaseDays] of batch) {
+          const row: Interaction = {
+            userId: userId!,
+            productId: productId!,
+            type: type as EventType,
+            count: Number(n),
+            lastAt: Number(lastAt),
+            category: category ?? null,
+            purchaseDays: parsePurchaseDays(purchaseDays),
+          };
+          if (current?.userId !== row.userId) {
+            if (current !== undefined) yield current;
+            current = { userId: row.userId, rows: [] };
+          }
+          current.rows.push(row);
         }
-        current.rows.push(row);
       }
       if (current !== undefined) yield current;
     },
 
     async *rebuyVectors(runId) {
-      for await (const [userId, products, weights] of copyOut(
+      for await (const batch of copyOutBatches(
         pool,
         `SELECT user_id, rebuy_products, rebuy_weights FROM batch_user_lists
          WHERE run_id = ${uuidLiteral(runId)} AND rebuy_products <> '' ORDER BY user_id`,
       )) {
-        yield { userId: userId!, products: numberList(products!), weights: numberList(weights!) };
+        for (const [userId, products, weights] of batch)
+          yield { userId: userId!, products: numberList(products!), weights: numberList(weights!) };
       }
     },
 
     async *userLists(runId) {
-      const split = numberList;
-      for await (const [products, weights] of copyOut(
+      for await (const batch of copyOutBatches(
         pool,
         `SELECT products, weights FROM batch_user_lists WHERE run_id = ${uuidLiteral(runId)} ORDER BY user_id`,
       )) {
-        yield { products: split(products!), weights: split(weights!) };
+        for (const [products, weights] of batch) yield { products: numberList(products!), weights: numberList(weights!) };
       }
     },
 
