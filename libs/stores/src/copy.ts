@@ -57,7 +57,7 @@ export async function copyRows(
  * Streams the rows of a query (no parameters: COPY takes none, so callers only interpolate values
  * they validated) as arrays of text fields, null for SQL NULL: the rows of each chunk the server
  * sent, together: a run reads its input twice, a million rows or more each time, and one `yield`
- * per row was most of what node spent on them. Reading a 1M-row table of the input's shape took
+ * per row cost about 0.4 µs of each. Reading a sorted 1M-row table of the input's shape took
  * 0.70–0.73× the time of the per-row version, alternating in one process (1.35–1.50 s before).
  */
 export async function* copyOutBatches(pool: PgPool, query: string): AsyncGenerator<Array<Array<string | null>>> {
