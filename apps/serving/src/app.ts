@@ -132,6 +132,7 @@ export async function createServing({
   const experiments = createExperimentCache({
     source: experimentSource ?? createExperimentRepository({ pool }),
     policy,
+    diversity: config.DIVERSITY,
     refreshMs: config.BATCH_VIEW_REFRESH_MS,
     log: log.child({ component: 'experiments' }),
   });
@@ -158,6 +159,7 @@ export async function createServing({
     similarItems: createSimilarItemsCache({ batchView }),
     catalog: createCatalogFactsCache({ catalog, ttlMs: config.CATALOG_CACHE_MS }),
     policy,
+    diversity: config.DIVERSITY,
     experiments,
     log,
     rerank: rankers === undefined ? undefined : { rankers, histories: runHistories, onRerank: (outcome) => reranks.inc({ outcome }) },

@@ -14,6 +14,7 @@ import {
   coinsOf,
   encodeRecommendationId,
   decideRepurchase,
+  diversify,
   EMPTY_SESSION_PROFILE,
   isPurchaseSuppressing,
   mergeRecommendations,
@@ -220,6 +221,11 @@ export interface RecommenderOptions {
   /** Re-buy figures of the published run. @defaultValue a cache over batchView */
   repurchase?: RepurchaseCache;
   policy: SessionPolicy;
+  /**
+   * λ of the re-rank by category after the merge (`DIVERSITY`; a variant's params may set its
+   * own). @defaultValue 0: the merge's order
+   */
+  diversity?: number;
   /** The running experiment, if any. @defaultValue none: every answer is the configured merge */
   experiments?: Pick<ExperimentCache, 'current'>;
   log: Logger;
@@ -259,6 +265,7 @@ export function createRecommender({
   catalog,
   repurchase = createRepurchaseCache({ batchView }),
   policy,
+  diversity = 0,
   experiments,
   log,
   now = Date.now,
@@ -267,7 +274,7 @@ export function createRecommender({
 }: RecommenderOptions): Recommender {
   const rerankedLists = new LruMap<string, RerankedEntry>(rerank?.maxEntries ?? 10_000);
   /** The answer outside any experiment: the merge with the configured tuning. */
-  const configured = tuneVariant({ name: 'configured', strategy: 'lambda', params: {} }, policy);
+  const configured = tuneVariant({ name: 'configured', strategy: 'lambda', params: {} }, policy, diversity);
 
   /** The run's re-buy figures for the purchases that would suppress, each product with its category. */
   async function rebuyEvidence(
@@ -404,20 +411,23 @@ export function createRecommender({
     }
     // Again with the catalog's categories for the boosts (seeds and suppressions do not depend on them).
     const profile = sessionProfile(session, at, variant.policy, candidates.facts, candidates.evidence);
-    const items = mergeRecommendations({
+    // Diversified, the merge's best 2 × limit are what maximal marginal relevance picks from, as
+    // the eval's curve of it does (its top 20 for 10).
+    const merged = mergeRecommendations({
       personal: candidates.personal,
       similarToRecent: candidates.similarToRecent,
       popular: view?.popular ?? [],
       popularByCategory: candidates.popularByCategory,
       session: profile,
       catalog: candidates.facts,
-      limit: query.limit,
+      limit: variant.diversity > 0 ? 2 * query.limit : query.limit,
       category: query.category,
       exclude: query.exclude,
       policy: variant.policy,
       // A kept staple's re-buy share is in the re-ranked list already: it keeps its reason, at no weight.
       weights: reranked === undefined ? variant.weights : { ...variant.weights, rebought: 0 },
     });
+    const items = variant.diversity > 0 ? diversify(merged, variant.diversity, query.limit) : merged;
     return { items, batchError, usedSession: hasSessionState(session) };
   }
 

@@ -10,6 +10,8 @@ export interface TunedVariant {
   strategy: Strategy;
   policy: SessionPolicy;
   weights: MergeWeights;
+  /** λ of the category re-rank after the merge (`diversify`); 0 keeps the merge's order. */
+  diversity: number;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface TunedVariant {
  * change; everything else stays what the configuration says, so a variant differs from the
  * baseline in exactly what the experiment tests.
  */
-export function tuneVariant(variant: Pick<Variant, 'name' | 'strategy' | 'params'>, policy: SessionPolicy): TunedVariant {
+export function tuneVariant(variant: Pick<Variant, 'name' | 'strategy' | 'params'>, policy: SessionPolicy, diversity = 0): TunedVariant {
   const params: VariantParams = variant.params;
   return {
     name: variant.name,
@@ -35,5 +37,6 @@ export function tuneVariant(variant: Pick<Variant, 'name' | 'strategy' | 'params
       rebought: params.REBOUGHT_WEIGHT ?? DEFAULT_MERGE_WEIGHTS.rebought,
       popular: params.POPULAR_WEIGHT ?? DEFAULT_MERGE_WEIGHTS.popular,
     },
+    diversity: params.DIVERSITY ?? diversity,
   };
 }

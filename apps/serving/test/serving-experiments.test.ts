@@ -7,6 +7,7 @@ import {
   computeBatchModel,
   decodeRecommendationId,
   DEFAULT_BATCH_POLICY,
+  diversify,
   teamAt,
   type Interaction,
 } from '@lambdarec/domain';
@@ -32,6 +33,8 @@ let redis: Redis;
 let sessions: SessionStore;
 let experiments: ExperimentRepository;
 let serving: Serving;
+/** Serving's environment in these tests. */
+let servingEnv: Record<string, string>;
 
 const interaction = (userId: string, productId: string, category: string): Interaction => ({
   userId,
@@ -89,12 +92,13 @@ beforeAll(async () => {
   db = await createTestDatabase(databaseUrl, (url) => runMigrations({ databaseUrl: url, log }));
   pool = createPgPool({ url: db.url, log, applicationName: 'serving-experiments-test' });
   redis = createRedis({ url: redisUrl, log, purpose: 'requests' });
-  const settings = servingConfigSchema.parse({
+  servingEnv = {
     DATABASE_URL: db.url,
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: `${uniqueName('serving-exp')}:`,
     BATCH_VIEW_REFRESH_MS: '60000',
-  });
+  };
+  const settings = servingConfigSchema.parse(servingEnv);
   sessions = createSessionStore({ redis, keyPrefix: settings.REDIS_KEY_PREFIX, policy: sessionPolicyFrom(settings) });
   experiments = createExperimentRepository({ pool });
   const runs = createBatchRunsRepository({ pool });
@@ -125,6 +129,27 @@ describe('answers outside any experiment', () => {
     expect(first.recommendationId).not.toBe(second.recommendationId);
     expect(decodeRecommendationId(first.recommendationId)).toMatchObject({ tag: 0, variantIndex: 0 });
     expect(first.items.every((item) => item.team === undefined)).toBe(true);
+  });
+
+  it('spread categories for everyone when serving is configured with DIVERSITY', async () => {
+    const spreading = await createServing({
+      pool,
+      redis,
+      config: servingConfigSchema.parse({ ...servingEnv, DIVERSITY: '0.8' }),
+      log,
+      registry: createMetricsRegistry('serving-diversity-test'),
+    });
+    try {
+      const userId = `new-${randomUUID()}`;
+      const res = await spreading.app.inject(`/recommendations/${userId}?limit=3`);
+      expect(res.statusCode).toBe(200);
+      const spread: RecommendationsAnswer = res.json();
+      expect(spread.experiment).toBeNull();
+      expect(spread.items).toEqual(diversify((await recommend(userId, '?limit=6')).items, 0.8, 3));
+      expect(spread.items.map((item) => item.category)).toContain('hats');
+    } finally {
+      await spreading.close();
+    }
   });
 });
 
@@ -214,6 +239,30 @@ describe('an A/B experiment', () => {
       hatScore.set(answer.experiment!.variant, hat.score);
     }
     expect(hatScore.get('boosted')).toBeGreaterThan(hatScore.get('unboosted')!);
+  });
+
+  it("applies a variant's DIVERSITY: maximal marginal relevance by category over the merge's best 2 × limit", async () => {
+    await runExperiment({
+      mode: 'ab',
+      variants: [
+        { name: 'as-merged', weight: 1, strategy: 'lambda', params: {} },
+        { name: 'spread', weight: 1, strategy: 'lambda', params: { DIVERSITY: 0.8 } },
+      ],
+    });
+    // New shoppers with no session all get the same best-sellers: shoes first, then hats.
+    const answers = new Map<string, { top: RecommendationsAnswer; pool: RecommendationsAnswer }>();
+    while (answers.size < 2) {
+      const userId = `new-${randomUUID()}`;
+      const top = await recommend(userId, '?limit=3');
+      answers.set(top.experiment!.variant, { top, pool: await recommend(userId, '?limit=6') });
+    }
+    const asMerged = answers.get('as-merged')!;
+    const spread = answers.get('spread')!;
+    expect(asMerged.top.items.map((item) => item.category)).toEqual(['shoes', 'shoes', 'shoes']);
+    // The spread list is the domain's re-rank of what the merge ranks best, so serving and the eval's curve agree.
+    expect(spread.top.items).toEqual(diversify(asMerged.pool.items, 0.8, 3));
+    expect(spread.top.items.map((item) => item.category)).toContain('hats');
+    expect(spread.top.items[0]).toEqual(asMerged.top.items[0]);
   });
 });
 

@@ -445,6 +445,14 @@ const servingVariables = z.object({
     .min(0)
     .default(100_000)
     .describe('users whose batch lists serving keeps in memory (about 1.6 KB each), least recently used out; 0 turns the cache off'),
+  DIVERSITY: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe(
+      "λ of maximal marginal relevance by category over the merge's best 2 × limit (0 keeps the merge's order; 1 spreads categories first)",
+    ),
   RERANK_AFTER_PURCHASE: z
     .enum(['true', 'false'])
     .default('true')

@@ -32,6 +32,7 @@ export const variantParamsSchema = z.strictObject({
   SESSION_SIMILAR_WEIGHT: z.number().min(0).max(100).optional(),
   REBOUGHT_WEIGHT: z.number().min(0).max(100).optional(),
   POPULAR_WEIGHT: z.number().min(0).max(100).optional(),
+  DIVERSITY: z.number().min(0).max(1).optional(),
 });
 export type VariantParams = z.infer<typeof variantParamsSchema>;
 

@@ -35,12 +35,15 @@ export interface ExperimentCache {
 export function createExperimentCache({
   source,
   policy,
+  diversity = 0,
   refreshMs,
   log,
 }: {
   source: ExperimentSource;
   /** Serving's configured tuning, which each variant's params override. */
   policy: SessionPolicy;
+  /** Serving's configured `DIVERSITY`, which a variant's params may override. @defaultValue 0 */
+  diversity?: number;
   refreshMs: number;
   log: Logger;
 }): ExperimentCache {
@@ -60,7 +63,7 @@ export function createExperimentCache({
             id: experiment.experimentId,
             tag: experiment.tag,
             mode: experiment.mode,
-            variants: experiment.variants.map((variant) => tuneVariant(variant, policy)),
+            variants: experiment.variants.map((variant) => tuneVariant(variant, policy, diversity)),
             weights: experiment.variants.map((variant) => variant.weight),
           };
     log.info(
