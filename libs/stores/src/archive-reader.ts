@@ -1,7 +1,7 @@
 import type { DailyReport, EventType, Watermark } from '@lambdarec/contracts';
 import type { Interaction, UserHistory } from '@lambdarec/domain';
 import { withTransaction, type PgClient, type PgPool } from '@lambdarec/clients';
-import { copyOutBatches, uuidLiteral } from './copy.js';
+import { copyOutChunks, uuidLiteral } from './copy.js';
 import { parsePurchaseDays } from './purchase-days.js';
 
 /** What a run's frozen input holds, and how far it goes. */
@@ -234,13 +234,13 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
     async *users(runId, shard) {
       const only = shard === undefined ? '' : ` AND bucket % ${Math.trunc(shard.shards)} = ${Math.trunc(shard.shard)}`;
       let current: UserHistory | undefined;
-      for await (const batch of copyOutBatches(
+      for await (const chunk of copyOutChunks(
         pool,
         `SELECT user_id, product_id, type, n, (extract(epoch FROM last_at) * 1000)::bigint, category, purchase_days
          FROM batch_input WHERE run_id = ${uuidLiteral(runId)}${only}
          ORDER BY user_id, product_id, type`,
       )) {
-        for (const [userId, productId, type, n, lastAt, category, purchaseDays] of batch) {
+        for (const [userId, productId, type, n, lastAt, category, purchaseDays] of chunk) {
           const row: Interaction = {
             userId: userId!,
             productId: productId!,
@@ -261,22 +261,22 @@ export function createArchiveReader({ pool }: { pool: PgPool }): ArchiveReader {
     },
 
     async *rebuyVectors(runId) {
-      for await (const batch of copyOutBatches(
+      for await (const chunk of copyOutChunks(
         pool,
         `SELECT user_id, rebuy_products, rebuy_weights FROM batch_user_lists
          WHERE run_id = ${uuidLiteral(runId)} AND rebuy_products <> '' ORDER BY user_id`,
       )) {
-        for (const [userId, products, weights] of batch)
+        for (const [userId, products, weights] of chunk)
           yield { userId: userId!, products: numberList(products!), weights: numberList(weights!) };
       }
     },
 
     async *userLists(runId) {
-      for await (const batch of copyOutBatches(
+      for await (const chunk of copyOutChunks(
         pool,
         `SELECT products, weights FROM batch_user_lists WHERE run_id = ${uuidLiteral(runId)} ORDER BY user_id`,
       )) {
-        for (const [products, weights] of batch) yield { products: numberList(products!), weights: numberList(weights!) };
+        for (const [products, weights] of chunk) yield { products: numberList(products!), weights: numberList(weights!) };
       }
     },
 
