@@ -412,7 +412,8 @@ export function createRecommender({
     // Again with the catalog's categories for the boosts (seeds and suppressions do not depend on them).
     const profile = sessionProfile(session, at, variant.policy, candidates.facts, candidates.evidence);
     // Diversified, the merge's best 2 × limit are what maximal marginal relevance picks from, as
-    // the eval's curve of it does (its top 20 for 10).
+    // the eval's curve of it does (its top 20 for 10). Asked for one category, there is nothing to spread.
+    const diversity = query.category === undefined ? variant.diversity : 0;
     const merged = mergeRecommendations({
       personal: candidates.personal,
       similarToRecent: candidates.similarToRecent,
@@ -420,14 +421,14 @@ export function createRecommender({
       popularByCategory: candidates.popularByCategory,
       session: profile,
       catalog: candidates.facts,
-      limit: variant.diversity > 0 ? 2 * query.limit : query.limit,
+      limit: diversity > 0 ? 2 * query.limit : query.limit,
       category: query.category,
       exclude: query.exclude,
       policy: variant.policy,
       // A kept staple's re-buy share is in the re-ranked list already: it keeps its reason, at no weight.
       weights: reranked === undefined ? variant.weights : { ...variant.weights, rebought: 0 },
     });
-    const items = variant.diversity > 0 ? diversify(merged, variant.diversity, query.limit) : merged;
+    const items = diversity > 0 ? diversify(merged, diversity, query.limit) : merged;
     return { items, batchError, usedSession: hasSessionState(session) };
   }
 

@@ -19,7 +19,11 @@ export interface TunedVariant {
  * change; everything else stays what the configuration says, so a variant differs from the
  * baseline in exactly what the experiment tests.
  */
-export function tuneVariant(variant: Pick<Variant, 'name' | 'strategy' | 'params'>, policy: SessionPolicy, diversity = 0): TunedVariant {
+export function tuneVariant(
+  variant: Pick<Variant, 'name' | 'strategy' | 'params'>,
+  policy: SessionPolicy,
+  diversity: number,
+): TunedVariant {
   const params: VariantParams = variant.params;
   return {
     name: variant.name,

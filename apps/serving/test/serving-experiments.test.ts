@@ -45,10 +45,14 @@ const interaction = (userId: string, productId: string, category: string): Inter
   category,
 });
 
-/** Shoes are the best-sellers; a few customers also buy hats, so hats have a popular list of their own. */
+/**
+ * Shoes are the best-sellers, the four best of them; a few customers also buy hats, so hats have
+ * a popular list of their own.
+ */
 const HISTORY: Interaction[] = [
   ...Array.from({ length: 8 }, (_, i) => [interaction(`s${i}`, 'shoe-1', 'shoes'), interaction(`s${i}`, 'shoe-2', 'shoes')]).flat(),
   ...Array.from({ length: 5 }, (_, i) => interaction(`s${i}`, 'shoe-3', 'shoes')),
+  ...Array.from({ length: 4 }, (_, i) => interaction(`s${i}`, 'shoe-4', 'shoes')),
   ...Array.from({ length: 3 }, (_, i) => [interaction(`h${i}`, 'hat-1', 'hats'), interaction(`h${i}`, 'hat-2', 'hats')]).flat(),
 ];
 
@@ -249,20 +253,53 @@ describe('an A/B experiment', () => {
         { name: 'spread', weight: 1, strategy: 'lambda', params: { DIVERSITY: 0.8 } },
       ],
     });
-    // New shoppers with no session all get the same best-sellers: shoes first, then hats.
-    const answers = new Map<string, { top: RecommendationsAnswer; pool: RecommendationsAnswer }>();
+    // New shoppers with no session all get the same best-sellers: four shoes, then hats.
+    const answers = new Map<string, Map<number, RecommendationsAnswer>>();
     while (answers.size < 2) {
       const userId = `new-${randomUUID()}`;
-      const top = await recommend(userId, '?limit=3');
-      answers.set(top.experiment!.variant, { top, pool: await recommend(userId, '?limit=6') });
+      const byLimit = new Map<number, RecommendationsAnswer>();
+      for (const limit of [2, 3, 4, 6]) byLimit.set(limit, await recommend(userId, `?limit=${limit}`));
+      answers.set(byLimit.get(2)!.experiment!.variant, byLimit);
     }
     const asMerged = answers.get('as-merged')!;
     const spread = answers.get('spread')!;
-    expect(asMerged.top.items.map((item) => item.category)).toEqual(['shoes', 'shoes', 'shoes']);
-    // The spread list is the domain's re-rank of what the merge ranks best, so serving and the eval's curve agree.
-    expect(spread.top.items).toEqual(diversify(asMerged.pool.items, 0.8, 3));
-    expect(spread.top.items.map((item) => item.category)).toContain('hats');
-    expect(spread.top.items[0]).toEqual(asMerged.top.items[0]);
+    expect(asMerged.get(6)!.items.map((item) => item.category)).toEqual(['shoes', 'shoes', 'shoes', 'shoes', 'hats', 'hats']);
+    // The spread list is the domain's re-rank of the merge's best 2 × limit, so serving and the eval's curve agree.
+    expect(spread.get(3)!.items).toEqual(diversify(asMerged.get(6)!.items, 0.8, 3));
+    expect(spread.get(3)!.items.map((item) => item.category)).toEqual(['shoes', 'hats', 'shoes']);
+    // For two, the best four are all shoes: the hat in fifth place is beyond the pool.
+    expect(spread.get(2)!.items).toEqual(asMerged.get(2)!.items);
+    expect(spread.get(2)!.items).toEqual(diversify(asMerged.get(4)!.items, 0.8, 2));
+  });
+
+  it("keeps serving's configured DIVERSITY for a variant that does not set its own", async () => {
+    const spreading = await createServing({
+      pool,
+      redis,
+      config: servingConfigSchema.parse({ ...servingEnv, DIVERSITY: '0.8' }),
+      log,
+      registry: createMetricsRegistry('serving-diversity-variants-test'),
+    });
+    try {
+      const { id } = await runExperiment({
+        mode: 'ab',
+        variants: [
+          { name: 'plain', weight: 1, strategy: 'lambda', params: {} },
+          { name: 'boosted', weight: 1, strategy: 'lambda', params: { CATEGORY_BOOST: 0.6 } },
+        ],
+      });
+      await spreading.experiments.refresh();
+      const userId = `new-${randomUUID()}`;
+      const res = await spreading.app.inject(`/recommendations/${userId}?limit=3`);
+      expect(res.statusCode).toBe(200);
+      const answer: RecommendationsAnswer = res.json();
+      expect(answer.experiment?.id).toBe(id);
+      // Without a session the boost changes nothing: both variants rank the merge's best six the same.
+      expect(answer.items).toEqual(diversify((await recommend(userId, '?limit=6')).items, 0.8, 3));
+      expect(answer.items.map((item) => item.category)).toContain('hats');
+    } finally {
+      await spreading.close();
+    }
   });
 });
 

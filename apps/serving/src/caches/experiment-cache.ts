@@ -35,15 +35,15 @@ export interface ExperimentCache {
 export function createExperimentCache({
   source,
   policy,
-  diversity = 0,
+  diversity,
   refreshMs,
   log,
 }: {
   source: ExperimentSource;
   /** Serving's configured tuning, which each variant's params override. */
   policy: SessionPolicy;
-  /** Serving's configured `DIVERSITY`, which a variant's params may override. @defaultValue 0 */
-  diversity?: number;
+  /** Serving's configured `DIVERSITY`, which a variant's params may override. */
+  diversity: number;
   refreshMs: number;
   log: Logger;
 }): ExperimentCache {
