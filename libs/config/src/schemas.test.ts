@@ -91,7 +91,7 @@ describe('servingConfigSchema', () => {
     expect(config).not.toHaveProperty('KAFKA_BROKERS');
   });
 
-  it('keeps the merge\u2019s order unless DIVERSITY, between 0 and 1, says otherwise', () => {
+  it("keeps the merge's order unless DIVERSITY, between 0 and 1, says otherwise", () => {
     const env = { REDIS_URL: 'redis://127.0.0.1:56379', DATABASE_URL: 'postgres://127.0.0.1:55432/lrec' };
     expect(loadConfig(servingConfigSchema, env).DIVERSITY).toBe(0);
     expect(loadConfig(servingConfigSchema, { ...env, DIVERSITY: '0.3' }).DIVERSITY).toBe(0.3);

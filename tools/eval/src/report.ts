@@ -143,7 +143,7 @@ function diversityCurveSection(report: EvalReport, curve: DiversityCurve): strin
     '',
     `${curve.variant} on the test window's ${curve.protocol} (${curve.cases} cases): its top ${curve.candidates} re-ranked by ` +
       `${what[1]} at λ (\`diversify\`, libs/domain/src/diversity.ts), the top 10 scored; ` +
-      'diversity is the mean share of pairs in a list whose categories differ, popular share as in the tables. λ 0 is the answer as served' +
+      'diversity is the mean share of pairs in a list whose categories differ, popular share as in the tables. λ 0 is the answer as served by default' +
       (curve.by === 'category' ? "; serving's `DIVERSITY` setting is this λ." : '.'),
     '',
     '| λ | HR@10 | NDCG@10 | diversity | popular share |',
