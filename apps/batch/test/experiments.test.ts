@@ -92,6 +92,26 @@ describe('experiments API', () => {
     const winner = answers.find((a) => a.statusCode === 200)!.json().experimentId;
     expect((await put(winner, { ...AB, status: 'stopped' })).statusCode).toBe(200);
   });
+
+  it('answers 409 once all 65,535 tags are used, stores nothing, and still changes an experiment that has its tag', async () => {
+    expect((await put('tagged-before', { ...AB, status: 'stopped' })).statusCode).toBe(200);
+    const { rows } = await pool.query<{ last_value: string; is_called: boolean }>('SELECT last_value, is_called FROM experiment_tags');
+    // The next experiment would need tag 65,536: every recommendationId range is taken.
+    await pool.query(`SELECT setval('experiment_tags', 65535)`);
+    try {
+      const res = await put('one-too-many', { ...AB, status: 'stopped' });
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toMatchObject({ code: 'LREC_EXPERIMENT_TAGS_USED_UP' });
+      expect(res.json().message).toContain('65,535');
+      const listed = (await app.inject({ url: '/experiments', headers: { authorization: auth } })).json();
+      expect(listed.experiments.map((e: { experimentId: string }) => e.experimentId)).not.toContain('one-too-many');
+      const started = await put('tagged-before', AB);
+      expect(started.statusCode).toBe(200);
+      expect((await put('tagged-before', { ...AB, status: 'stopped' })).statusCode).toBe(200);
+    } finally {
+      await pool.query(`SELECT setval('experiment_tags', $1, $2)`, [rows[0]!.last_value, rows[0]!.is_called]);
+    }
+  });
 });
 
 describe('the experiment report', () => {

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   EXPERIMENT_ALREADY_RUNNING: 'LREC_EXPERIMENT_ALREADY_RUNNING',
   /** A started experiment's mode or variants cannot change: its figures would mix two designs. */
   EXPERIMENT_FROZEN: 'LREC_EXPERIMENT_FROZEN',
+  /** Every experiment tag is taken: each names its own range of recommendationIds, so none is reused. */
+  EXPERIMENT_TAGS_USED_UP: 'LREC_EXPERIMENT_TAGS_USED_UP',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

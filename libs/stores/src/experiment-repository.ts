@@ -8,7 +8,8 @@ export interface ExperimentRepository {
    * Creates the experiment or updates it, and answers it as stored. Throws a `409` LrecError when
    * another experiment is running and this one would run too (EXPERIMENT_ALREADY_RUNNING), or when
    * it has started and the definition changes its mode or variants (EXPERIMENT_FROZEN): the same
-   * definition with another status stops or starts it.
+   * definition with another status stops or starts it. A new experiment once every tag has been
+   * drawn is a `409` too (EXPERIMENT_TAGS_USED_UP).
    */
   put(experimentId: string, definition: ExperimentDefinition): Promise<Experiment>;
   /** Every experiment, the newest first. */
@@ -43,6 +44,8 @@ const experimentOf = (row: ExperimentRow): Experiment => ({
 });
 
 const UNIQUE_VIOLATION = '23505';
+/** nextval past the sequence's MAXVALUE. */
+const SEQUENCE_LIMIT_EXCEEDED = '2200H';
 const ONE_RUNNING_INDEX = 'experiments_one_running_idx';
 
 export function createExperimentRepository({ pool }: { pool: PgPool }): ExperimentRepository {
@@ -106,6 +109,13 @@ export function createExperimentRepository({ pool }: { pool: PgPool }): Experime
         if ((err as DatabaseError).code === UNIQUE_VIOLATION && (err as DatabaseError).constraint === ONE_RUNNING_INDEX) {
           const other = await running().catch(() => undefined);
           throw alreadyRunning(other?.experimentId ?? 'another', experimentId, err);
+        }
+        if ((err as DatabaseError).code === SEQUENCE_LIMIT_EXCEEDED) {
+          throw new LrecError(
+            ERROR_CODES.EXPERIMENT_TAGS_USED_UP,
+            `all 65,535 experiment tags are used, so ${experimentId} cannot be created: each tag names its experiment's recommendationIds for good and is never reused. An existing experiment can still be stopped and started again.`,
+            { statusCode: 409, cause: err },
+          );
         }
         throw err;
       }
