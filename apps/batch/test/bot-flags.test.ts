@@ -1,4 +1,4 @@
-import { createBatchViewReader } from '@lambdarec/stores';
+import { createBatchViewReader, createRunHistoryReader } from '@lambdarec/stores';
 import { buildClickEvent, waitFor } from '@lambdarec/testing';
 import { describe, expect, it } from 'vitest';
 import { app, archivedCount, arrivals, auth, botFlags, flagOf, pool, producer, topic, useBatchApp, waitForRun } from './batch-app.js';
@@ -72,5 +72,42 @@ describe('batch runs', () => {
     expect((await view.userItems(run.runId, 'v6-victim')).map((c) => c.productId)).toContain('v6-jam');
     // Only the burst named v6-spam: had it counted, the victim's tea and cake would be its neighbours.
     expect((await view.similarItems(run.runId, ['v6-spam'])).get('v6-spam') ?? []).toEqual([]);
+  });
+
+  it("a burst's purchases leave the days the customer bought on: a day only the burst touched is gone, a shared day keeps the customer's own", async () => {
+    const DAY = 86_400_000;
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    // Noon, so that no event sits near a day's edge.
+    const twoDaysAgo = today - 2 * DAY + DAY / 2;
+    const yesterday = today - DAY + DAY / 2;
+    const purchase = (at: number) =>
+      buildClickEvent({
+        userId: 'pd-victim',
+        productId: 'pd-tea',
+        type: 'purchase',
+        category: 'pd',
+        timestamp: new Date(at).toISOString(),
+      });
+    const send = (events: ReturnType<typeof buildClickEvent>[]) =>
+      producer.send({ topic: topic.topic, acks: -1, messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
+    const own = purchase(twoDaysAgo);
+    await send([own]);
+    await waitFor(async () => ((await archivedCount('pd-victim')) === 1 ? true : undefined), { what: "the customer's purchase archived" });
+
+    // A flood under the customer's id, dated by its client: most of it yesterday, one on the customer's own day.
+    const burst = [...Array.from({ length: 6 }, (_, i) => purchase(yesterday + i)), purchase(twoDaysAgo + 1)];
+    await send(burst);
+    await waitFor(async () => ((await archivedCount('pd-victim')) === 1 + burst.length ? true : undefined), { what: 'the burst archived' });
+    const flag = await flagOf('pd-victim', burst);
+    await botFlags.add([flag]);
+    expect((await arrivals([own]))[0]).toBeLessThan(flag.from);
+
+    const run = await waitForRun((await app.inject({ method: 'POST', url: '/batch/runs', headers: { authorization: auth } })).json().runId);
+    expect(run.status).toBe('succeeded');
+    // What the run froze and kept for this customer (the re-buy vector's baskets are these days).
+    const history = await createRunHistoryReader({ pool }).userHistory(run.runId, 'pd-victim');
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ productId: 'pd-tea', type: 'purchase', count: 1, lastAt: twoDaysAgo });
+    expect(history[0]!.purchaseDays).toEqual([Math.floor(twoDaysAgo / DAY)]);
   });
 });
