@@ -75,6 +75,22 @@ async function runExperiment(
   return { id, tag: stored.tag };
 }
 
+/** A second serving on the same stores, configured with DIVERSITY 0.8, for `use` alone. */
+async function withDiversityConfigured(use: (spreading: Serving) => Promise<void>): Promise<void> {
+  const spreading = await createServing({
+    pool,
+    redis,
+    config: servingConfigSchema.parse({ ...servingEnv, DIVERSITY: '0.8' }),
+    log,
+    registry: createMetricsRegistry(uniqueName('serving-diversity')),
+  });
+  try {
+    await use(spreading);
+  } finally {
+    await spreading.close();
+  }
+}
+
 /** A shopper who has just been looking at hats: the session boosts them. */
 async function hatBrowser(): Promise<string> {
   const userId = `browser-${randomUUID()}`;
@@ -136,14 +152,7 @@ describe('answers outside any experiment', () => {
   });
 
   it('spread categories for everyone when serving is configured with DIVERSITY', async () => {
-    const spreading = await createServing({
-      pool,
-      redis,
-      config: servingConfigSchema.parse({ ...servingEnv, DIVERSITY: '0.8' }),
-      log,
-      registry: createMetricsRegistry('serving-diversity-test'),
-    });
-    try {
+    await withDiversityConfigured(async (spreading) => {
       const userId = `new-${randomUUID()}`;
       const res = await spreading.app.inject(`/recommendations/${userId}?limit=3`);
       expect(res.statusCode).toBe(200);
@@ -151,9 +160,7 @@ describe('answers outside any experiment', () => {
       expect(spread.experiment).toBeNull();
       expect(spread.items).toEqual(diversify((await recommend(userId, '?limit=6')).items, 0.8, 3));
       expect(spread.items.map((item) => item.category)).toContain('hats');
-    } finally {
-      await spreading.close();
-    }
+    });
   });
 });
 
@@ -273,14 +280,7 @@ describe('an A/B experiment', () => {
   });
 
   it("keeps serving's configured DIVERSITY for a variant that does not set its own", async () => {
-    const spreading = await createServing({
-      pool,
-      redis,
-      config: servingConfigSchema.parse({ ...servingEnv, DIVERSITY: '0.8' }),
-      log,
-      registry: createMetricsRegistry('serving-diversity-variants-test'),
-    });
-    try {
+    await withDiversityConfigured(async (spreading) => {
       const { id } = await runExperiment({
         mode: 'ab',
         variants: [
@@ -297,9 +297,7 @@ describe('an A/B experiment', () => {
       // Without a session the boost changes nothing: both variants rank the merge's best six the same.
       expect(answer.items).toEqual(diversify((await recommend(userId, '?limit=6')).items, 0.8, 3));
       expect(answer.items.map((item) => item.category)).toContain('hats');
-    } finally {
-      await spreading.close();
-    }
+    });
   });
 });
 
