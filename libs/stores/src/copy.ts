@@ -67,23 +67,30 @@ export async function* copyOutChunks(pool: PgPool, query: string): AsyncGenerato
     // on a small machine, from the consumer itself). Inside a transaction so the setting ends with it.
     await client.query('BEGIN READ ONLY');
     await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
-    const stream = client.query(copyTo(`COPY (${query}) TO STDOUT`));
-    // Chunks may end inside a multi-byte character: the decoder keeps the partial bytes.
-    const decoder = new StringDecoder('utf8');
-    let carry = '';
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const lines = (carry + decoder.write(chunk)).split('\n');
-      carry = lines.pop()!;
-      if (lines.length > 0) yield lines.map(fieldsOf);
-    }
-    carry += decoder.end();
-    if (carry.length > 0) yield [fieldsOf(carry)];
+    yield* copyTextRows(client.query(copyTo(`COPY (${query}) TO STDOUT`)) as AsyncIterable<Buffer>);
     await client.query('COMMIT');
     finished = true;
   } finally {
     // An error, or a consumer that stopped early, leaves the connection mid-COPY: destroy it.
     client.release(!finished);
   }
+}
+
+/**
+ * The rows of COPY's text format arriving as pieces of bytes, the rows each piece completes
+ * together. A piece may end anywhere: inside a row, an escape or a multi-byte character (the
+ * decoder keeps its partial bytes).
+ */
+export async function* copyTextRows(pieces: AsyncIterable<Buffer>): AsyncGenerator<Array<Array<string | null>>> {
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  for await (const piece of pieces) {
+    const lines = (carry + decoder.write(piece)).split('\n');
+    carry = lines.pop()!;
+    if (lines.length > 0) yield lines.map(fieldsOf);
+  }
+  carry += decoder.end();
+  if (carry.length > 0) yield [fieldsOf(carry)];
 }
 
 /** One COPY line's fields. Only a line with a backslash holds an escape or a null (\N). */
