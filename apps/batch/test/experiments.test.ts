@@ -39,6 +39,10 @@ describe('experiments API', () => {
       [{ ...AB, variants: [AB.variants[0], { ...AB.variants[1], strategy: 'magic' }] }, 'body.variants.1.strategy'],
       [{ ...AB, mode: 'interleave', variants: [...AB.variants, { ...AB.variants[0], name: 'third' }] }, 'body.variants'],
       [{ ...AB, mode: 'bandit' }, 'body.mode'],
+      [
+        { ...AB, mode: 'interleave', variants: [AB.variants[0], { ...AB.variants[1], params: { DIVERSITY: 0.3 } }] },
+        'body.variants.1.params.DIVERSITY',
+      ],
     ];
     for (const [body, field] of cases) {
       const res = await put('bad', body);
@@ -110,6 +114,7 @@ describe('experiments API', () => {
       expect((await put('tagged-before', { ...AB, status: 'stopped' })).statusCode).toBe(200);
     } finally {
       await pool.query(`SELECT setval('experiment_tags', $1, $2)`, [rows[0]!.last_value, rows[0]!.is_called]);
+      await put('tagged-before', { ...AB, status: 'stopped' });
     }
   });
 });

@@ -67,6 +67,18 @@ export const experimentDefinitionSchema = z
     if (definition.mode === 'interleave' && definition.variants.length !== 2) {
       ctx.addIssue({ code: 'custom', path: ['variants'], message: 'an interleaved experiment has exactly two variants (baseline first)' });
     }
+    // Interleaving credits items one by one; a list's variety is a property of the whole list (ADR 018).
+    if (definition.mode === 'interleave') {
+      definition.variants.forEach((variant, index) => {
+        if (variant.params.DIVERSITY !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['variants', index, 'params', 'DIVERSITY'],
+            message: 'DIVERSITY is tested in an A/B experiment: interleaving credits single items, not what a whole list does',
+          });
+        }
+      });
+    }
   });
 export type ExperimentDefinition = z.infer<typeof experimentDefinitionSchema>;
 

@@ -17,6 +17,9 @@
  * Putting the tag first makes one experiment's answers one range of UUIDs, which an index scans.
  */
 
+/** The largest experiment tag: two bytes of the id (the `experiment_tags` sequence's MAXVALUE). */
+export const MAX_EXPERIMENT_TAG = 0xffff;
+
 /** Where one team's items ran out in an interleaved list, and who filled the rest. */
 export interface InterleavingLayout {
   /** 0 = baseline, 1 = challenger, per round: who picked first. */
@@ -54,7 +57,8 @@ function coinAt(bytes: Uint8Array, round: number): 0 | 1 {
  */
 export function encodeRecommendationId(random: Uint8Array, parts: Omit<RecommendationIdParts, 'coins'>): string {
   if (random.length !== 16) throw new RangeError('a recommendationId takes 16 random bytes');
-  if (!Number.isInteger(parts.tag) || parts.tag < 0 || parts.tag > 0xffff) throw new RangeError(`tag out of range: ${parts.tag}`);
+  if (!Number.isInteger(parts.tag) || parts.tag < 0 || parts.tag > MAX_EXPERIMENT_TAG)
+    throw new RangeError(`tag out of range: ${parts.tag}`);
   if (!Number.isInteger(parts.variantIndex) || parts.variantIndex < 0 || parts.variantIndex > 15) {
     throw new RangeError(`variant index out of range: ${parts.variantIndex}`);
   }

@@ -1,5 +1,6 @@
 import { ERROR_CODES, LrecError, type Experiment, type ExperimentDefinition } from '@lambdarec/contracts';
 import { withTransaction, type PgPool } from '@lambdarec/clients';
+import { MAX_EXPERIMENT_TAG } from '@lambdarec/domain';
 import type { DatabaseError } from 'pg';
 
 /** Experiments (docs/design.md, "Closing the loop"): at most one running, and a started one's design is frozen. */
@@ -113,7 +114,7 @@ export function createExperimentRepository({ pool }: { pool: PgPool }): Experime
         if ((err as DatabaseError).code === SEQUENCE_LIMIT_EXCEEDED) {
           throw new LrecError(
             ERROR_CODES.EXPERIMENT_TAGS_USED_UP,
-            `all 65,535 experiment tags are used, so ${experimentId} cannot be created: each tag names its experiment's recommendationIds for good and is never reused. An existing experiment can still be stopped and started again.`,
+            `all ${MAX_EXPERIMENT_TAG.toLocaleString('en')} experiment tags have been drawn, so ${experimentId} cannot be created: each tag names its experiment's recommendationIds for good and is never reused. An existing experiment can still be stopped and started again, and one that never started redefined.`,
             { statusCode: 409, cause: err },
           );
         }
