@@ -221,11 +221,8 @@ export interface RecommenderOptions {
   /** Re-buy figures of the published run. @defaultValue a cache over batchView */
   repurchase?: RepurchaseCache;
   policy: SessionPolicy;
-  /**
-   * λ of the re-rank by category after the merge (`DIVERSITY`; a variant's params may set its
-   * own). @defaultValue 0: the merge's order
-   */
-  diversity?: number;
+  /** λ of the re-rank by category after the merge (`DIVERSITY`; a variant's params may set its own). */
+  diversity: number;
   /** The running experiment, if any. @defaultValue none: every answer is the configured merge */
   experiments?: Pick<ExperimentCache, 'current'>;
   log: Logger;
@@ -265,7 +262,7 @@ export function createRecommender({
   catalog,
   repurchase = createRepurchaseCache({ batchView }),
   policy,
-  diversity = 0,
+  diversity,
   experiments,
   log,
   now = Date.now,
