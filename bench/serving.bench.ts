@@ -18,7 +18,8 @@
  * with the most self time in the report. With `--rerank` (default; `--no-rerank` skips it), serving
  * as configured is measured against the same serving with RERANK_AFTER_PURCHASE off, rounds
  * alternating, on the same traffic; the report gives the run ranker's build time and the
- * size of its customer index's arrays.
+ * size of its customer index's arrays. With `--diversity` (default; `--no-diversity` skips it),
+ * serving at DIVERSITY 0 (the default) against the same serving at 0.3, the same way (ADR 018).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { createLogger, createPgPool, createRedis } from '@lambdarec/clients';
-import { servingConfigSchema, sessionPolicyFrom } from '@lambdarec/config';
+import { servingConfigSchema, sessionPolicyFrom, type ServingConfig } from '@lambdarec/config';
 import type { ClickEvent, Product } from '@lambdarec/contracts';
 import {
   computeBatchModel,
@@ -71,6 +72,8 @@ const { values: args } = parseArgs({
     experiments: { type: 'boolean', default: true },
     /** Also measure serving with re-ranking after a purchase off, against it on (--no-rerank skips it). */
     rerank: { type: 'boolean', default: true },
+    /** Also measure serving with DIVERSITY 0.3 against it at 0, the default (--no-diversity skips it). */
+    diversity: { type: 'boolean', default: true },
   },
   allowNegative: true,
 });
@@ -399,28 +402,58 @@ try {
       counts[match[1]!] = Number(match[2]);
     return counts;
   };
-  const reranksBefore = await reranks();
-  if (args.rerank) {
-    const without = await createServing({
+  /**
+   * Serving as configured against a second serving with `changed` settings on the same stores and
+   * traffic, rounds alternating which goes first, so that neither always runs on the warmer caches.
+   */
+  const alternatingWith = async (
+    sides: { configured: string; changed: string },
+    changed: Partial<ServingConfig>,
+  ): Promise<{ configured: number[]; changed: number[] }> => {
+    const other = await createServing({
       pool,
       redis,
-      config: { ...config, RERANK_AFTER_PURCHASE: false },
+      config: { ...config, ...changed },
       log,
-      registry: createMetricsRegistry('bench-off'),
+      registry: createMetricsRegistry('bench-other'),
     });
-    await without.app.listen({ port: 0, host: '127.0.0.1' });
-    const withoutPort = (without.app.server.address() as { port: number }).port;
-    await load(withoutPort, WARM_UP_S);
-    for (let round = 1; round <= ROUNDS; round++) {
-      const order = round % 2 === 1 ? (['on', 'off'] as const) : (['off', 'on'] as const);
-      for (const side of order) {
-        const result = await measure(`GET /recommendations, re-rank ${side}, round ${round}`, side === 'on' ? servingPort : withoutPort);
-        rerankRates[side].push(result.requests.average);
+    try {
+      await other.app.listen({ port: 0, host: '127.0.0.1' });
+      const otherPort = (other.app.server.address() as { port: number }).port;
+      // A re-ranking serving answers as it will only once its own ranker is built.
+      await other.rankers?.ready(shop.runId);
+      await load(otherPort, WARM_UP_S);
+      const rates = { configured: [] as number[], changed: [] as number[] };
+      for (let round = 1; round <= ROUNDS; round++) {
+        const order = round % 2 === 1 ? (['configured', 'changed'] as const) : (['changed', 'configured'] as const);
+        for (const side of order) {
+          const result = await measure(
+            `GET /recommendations, ${sides[side]}, round ${round}`,
+            side === 'configured' ? servingPort : otherPort,
+          );
+          rates[side].push(result.requests.average);
+        }
       }
+      return rates;
+    } finally {
+      await other.close();
     }
-    await without.close();
+  };
+  const reranksBefore = await reranks();
+  if (args.rerank) {
+    const rates = await alternatingWith({ configured: 're-rank on', changed: 're-rank off' }, { RERANK_AFTER_PURCHASE: false });
+    rerankRates.on.push(...rates.configured);
+    rerankRates.off.push(...rates.changed);
   }
   const rerankRatio = median(rerankRates.on.map((rate, i) => rate / rerankRates.off[i]!));
+  // DIVERSITY (ADR 018): the merge keeps its best 2 × limit and maximal marginal relevance picks from them.
+  const diversityRates = { at0: [] as number[], at03: [] as number[] };
+  if (args.diversity) {
+    const rates = await alternatingWith({ configured: 'DIVERSITY 0', changed: 'DIVERSITY 0.3' }, { DIVERSITY: 0.3 });
+    diversityRates.at0.push(...rates.configured);
+    diversityRates.at03.push(...rates.changed);
+  }
+  const diversityRatio = median(diversityRates.at03.map((rate, i) => rate / diversityRates.at0[i]!));
   const reranksAfter = await reranks();
   const rerankCounts = Object.entries(reranksAfter)
     .map(([outcome, n]) => `${outcome} ${(n - (reranksBefore[outcome] ?? 0)).toLocaleString('en')}`)
@@ -452,6 +485,7 @@ try {
         .join(', ')})`,
     );
   }
+  if (args.diversity) say(`ratio DIVERSITY 0.3 / 0 (median of ${ROUNDS} rounds): ${diversityRatio.toFixed(2)}`);
   if (args.rerank)
     say(`ratio re-rank on / off (median of ${ROUNDS} rounds): ${rerankRatio.toFixed(2)}; re-ranks in its rounds: ${rerankCounts}`);
   say(`p99 at half the maximum rate: ${atHalf.latency.p99} ms (bare route at that rate: ${bareAtHalf.latency.p99} ms)`);
@@ -491,6 +525,19 @@ try {
             ratio: rerankRatio,
             goal: '≥ 0.9× with it off',
             met: rerankRatio >= 0.9,
+          },
+        ]
+      : []),
+    ...(args.diversity
+      ? [
+          {
+            label: "GET /recommendations with DIVERSITY 0.3 (ADR 018: the merge's best 2 × limit re-ranked by category)",
+            value: median(diversityRates.at03),
+            unit: 'req/s',
+            baseline: { label: 'DIVERSITY 0 (the default), rounds alternating with it', value: median(diversityRates.at0), unit: 'req/s' },
+            ratio: diversityRatio,
+            goal: '≥ 0.9× at 0',
+            met: diversityRatio >= 0.9,
           },
         ]
       : []),
