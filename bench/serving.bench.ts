@@ -16,10 +16,10 @@
  * ratio, and serving's p99 at half its maximum rate. `--profile` records a CPU profile of the serving measurement (node:inspector, the format
  * of `node --cpu-prof`), writes it to reports/bench/serving.cpuprofile and lists the functions
  * with the most self time in the report. With `--rerank` (default; `--no-rerank` skips it), serving
- * as configured is measured against the same serving with RERANK_AFTER_PURCHASE off, rounds
- * alternating, on the same traffic; the report gives the run ranker's build time and the
- * size of its customer index's arrays. With `--diversity` (default; `--no-diversity` skips it),
- * serving at DIVERSITY 0 (the default) against the same serving at 0.3, the same way (ADR 018).
+ * as configured is measured against serving with RERANK_AFTER_PURCHASE off: two servings started
+ * for it and warmed alike, rounds alternating, on the same traffic; the report gives the run
+ * ranker's build time and the size of its customer index's arrays. With `--diversity` (default;
+ * `--no-diversity` skips it), DIVERSITY 0 (the default) against 0.3, the same way (ADR 018).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ import {
   type SessionSignal,
 } from '@lambdarec/domain';
 import { createMetricsRegistry } from '@lambdarec/metrics';
-import { createServing } from '@lambdarec/serving';
+import { createServing, type Serving } from '@lambdarec/serving';
 import {
   createBatchRunsRepository,
   createCatalogRepository,
@@ -391,59 +391,64 @@ try {
     }
     await switchTo('none');
   }
-  // Re-ranking after a purchase: serving as configured against the same serving with it off, on the
-  // same traffic (10 % of users with a session that holds a purchase the run has not read).
-  const rerankRates = { on: [] as number[], off: [] as number[] };
-  /** Serving's count of re-ranks by outcome, from its own /metrics. */
-  const reranks = async (): Promise<Record<string, number>> => {
-    const page = await (await fetch(`http://127.0.0.1:${servingPort}/metrics`)).text();
+  /** A serving's count of re-ranks by outcome, from its own /metrics. */
+  const reranks = async (port: number): Promise<Record<string, number>> => {
+    const page = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const counts: Record<string, number> = {};
     for (const match of page.matchAll(/^lrec_serving_reranks_total\{[^}]*outcome="([^"]+)"[^}]*\} (\d+)/gm))
       counts[match[1]!] = Number(match[2]);
     return counts;
   };
   /**
-   * Serving as configured against a second serving with `changed` settings on the same stores and
-   * traffic, rounds alternating which goes first, so that neither always runs on the warmer caches.
+   * Serving as configured against serving with `changed` settings, on the same stores and traffic:
+   * both started for it and warmed alike, so that neither has a per-user cache the other lacks
+   * (serving measured above has run for minutes), and rounds alternating which goes first. Also
+   * the configured side's re-ranks in the rounds, by outcome.
    */
   const alternatingWith = async (
     sides: { configured: string; changed: string },
     changed: Partial<ServingConfig>,
-  ): Promise<{ configured: number[]; changed: number[] }> => {
-    const other = await createServing({
-      pool,
-      redis,
-      config: { ...config, ...changed },
-      log,
-      registry: createMetricsRegistry('bench-other'),
-    });
+  ): Promise<{ configured: number[]; changed: number[]; reranks: Record<string, number> }> => {
+    const opened: Serving[] = [];
     try {
-      await other.app.listen({ port: 0, host: '127.0.0.1' });
-      const otherPort = (other.app.server.address() as { port: number }).port;
-      // A re-ranking serving answers as it will only once its own ranker is built.
-      await other.rankers?.ready(shop.runId);
-      await load(otherPort, WARM_UP_S);
+      const open = async (settings: ServingConfig, name: string) => {
+        const started = await createServing({ pool, redis, config: settings, log, registry: createMetricsRegistry(name) });
+        opened.push(started);
+        await started.app.listen({ port: 0, host: '127.0.0.1' });
+        // A re-ranking serving answers as it will only once its own ranker is built.
+        await started.rankers?.ready(shop.runId);
+        return (started.app.server.address() as { port: number }).port;
+      };
+      const ports = { configured: await open(config, 'bench-configured'), changed: await open({ ...config, ...changed }, 'bench-changed') };
+      await load(ports.configured, WARM_UP_S);
+      await load(ports.changed, WARM_UP_S);
+      const before = await reranks(ports.configured);
       const rates = { configured: [] as number[], changed: [] as number[] };
       for (let round = 1; round <= ROUNDS; round++) {
         const order = round % 2 === 1 ? (['configured', 'changed'] as const) : (['changed', 'configured'] as const);
         for (const side of order) {
-          const result = await measure(
-            `GET /recommendations, ${sides[side]}, round ${round}`,
-            side === 'configured' ? servingPort : otherPort,
-          );
+          const result = await measure(`GET /recommendations, ${sides[side]}, round ${round}`, ports[side]);
           rates[side].push(result.requests.average);
         }
       }
-      return rates;
+      const after = await reranks(ports.configured);
+      const counts = Object.fromEntries(Object.entries(after).map(([outcome, n]) => [outcome, n - (before[outcome] ?? 0)]));
+      return { ...rates, reranks: counts };
     } finally {
-      await other.close();
+      await Promise.all(opened.map((started) => started.close()));
     }
   };
-  const reranksBefore = await reranks();
+  // Re-ranking after a purchase: on (as configured) against off, on the same traffic (10 % of users
+  // with a session that holds a purchase the run has not read).
+  const rerankRates = { on: [] as number[], off: [] as number[] };
+  let rerankCounts = '';
   if (args.rerank) {
     const rates = await alternatingWith({ configured: 're-rank on', changed: 're-rank off' }, { RERANK_AFTER_PURCHASE: false });
     rerankRates.on.push(...rates.configured);
     rerankRates.off.push(...rates.changed);
+    rerankCounts = Object.entries(rates.reranks)
+      .map(([outcome, n]) => `${outcome} ${n.toLocaleString('en')}`)
+      .join(', ');
   }
   const rerankRatio = median(rerankRates.on.map((rate, i) => rate / rerankRates.off[i]!));
   // DIVERSITY (ADR 018): the merge keeps its best 2 × limit and maximal marginal relevance picks from them.
@@ -454,10 +459,6 @@ try {
     diversityRates.at03.push(...rates.changed);
   }
   const diversityRatio = median(diversityRates.at03.map((rate, i) => rate / diversityRates.at0[i]!));
-  const reranksAfter = await reranks();
-  const rerankCounts = Object.entries(reranksAfter)
-    .map(([outcome, n]) => `${outcome} ${(n - (reranksBefore[outcome] ?? 0)).toLocaleString('en')}`)
-    .join(', ');
 
   const perRound = (mode: 'ab' | 'interleave') => experimentRates[mode].map((rate, i) => rate / experimentRates.none[i]!);
   const abRatio = median(perRound('ab'));
