@@ -110,6 +110,16 @@ describe('accuracy against diversity in the report', () => {
     expect(md.slice(popularityAt)).toContain('| 0.5 | 0.350 | 0.150 | 0.800 | 0.550 |');
   });
 
+  it("titles the validation window's curve apart, after the test window's", () => {
+    const onValidation = { ...withCurve.diversityCurve!, window: 'validation' as const };
+    const md = renderMarkdown({ ...withCurve, validationDiversityCurve: onValidation }, ['next-basket'], 'session', 'batch');
+    const testAt = md.indexOf('## Accuracy against diversity (MMR by category)\n');
+    const validationAt = md.indexOf('## Accuracy against diversity (MMR by category), validation window');
+    expect(testAt).toBeGreaterThan(-1);
+    expect(validationAt).toBeGreaterThan(testAt);
+    expect(md.slice(validationAt)).toContain("on the validation window's next-basket");
+  });
+
   it('leaves the section out when no curve was measured', () => {
     expect(renderMarkdown(report, ['next-basket'], 'session', 'batch')).not.toContain('Accuracy against diversity');
   });

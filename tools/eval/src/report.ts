@@ -42,6 +42,8 @@ export interface DiversityPoint {
 export interface DiversityCurve {
   /** What the re-rank spreads: the products' categories, or popular products against the rest. */
   by: 'category' | 'popularity';
+  /** The window whose next baskets it scores. @defaultValue 'test' */
+  window?: 'test' | 'validation';
   variant: string;
   protocol: ProtocolName;
   cases: number;
@@ -72,6 +74,8 @@ export interface EvalReport {
   diversityCurve?: DiversityCurve;
   /** The same re-rank with "popular" as the only category: what a lower popularity share costs. */
   popularityCurve?: DiversityCurve;
+  /** The category curve on the validation window, where a default for DIVERSITY may be chosen. */
+  validationDiversityCurve?: DiversityCurve;
   /** The next basket asked month by month: over the test window, and before it up to the validation cutoff's month. */
   origins?: { test: WindowOrigins; validation: WindowOrigins };
   /** Wall time of the whole `npm run eval`, reading included (set by main). */
@@ -133,7 +137,12 @@ function reproduceCommand(report: EvalReport): string {
 function diversityCurveSection(report: EvalReport, curve: DiversityCurve): string[] {
   const what =
     curve.by === 'category'
-      ? ['## Accuracy against diversity (MMR by category)', 'maximal marginal relevance by category']
+      ? [
+          curve.window === 'validation'
+            ? '## Accuracy against diversity (MMR by category), validation window'
+            : '## Accuracy against diversity (MMR by category)',
+          'maximal marginal relevance by category',
+        ]
       : [
           '## Accuracy against popularity (MMR by popularity)',
           "maximal marginal relevance with one category, the training window's most popular 5 % of products (the rest have none)",
@@ -141,7 +150,7 @@ function diversityCurveSection(report: EvalReport, curve: DiversityCurve): strin
   return [
     what[0]!,
     '',
-    `${curve.variant} on the test window's ${curve.protocol} (${curve.cases} cases): its top ${curve.candidates} re-ranked by ` +
+    `${curve.variant} on the ${curve.window ?? 'test'} window's ${curve.protocol} (${curve.cases} cases): its top ${curve.candidates} re-ranked by ` +
       `${what[1]} at λ (\`diversify\`, libs/domain/src/diversity.ts), the top 10 scored; ` +
       'diversity is the mean share of pairs in a list whose categories differ, popular share as in the tables. λ 0 is the answer as served by default' +
       (curve.by === 'category' ? "; serving's `DIVERSITY` setting is this λ." : '.'),
@@ -274,7 +283,7 @@ export function renderMarkdown(
   if (report.origins !== undefined)
     for (const window of ['test', 'validation'] as const)
       if (report.origins[window].nextBasket.origins.length > 1) lines.push(...originsSection(report.origins[window], window));
-  for (const curve of [report.diversityCurve, report.popularityCurve])
+  for (const curve of [report.diversityCurve, report.validationDiversityCurve, report.popularityCurve])
     if (curve !== undefined) lines.push(...diversityCurveSection(report, curve));
   if (report.baselines !== undefined) {
     lines.push('## Paper baselines (settings chosen on validation)', '');

@@ -143,6 +143,13 @@ describe('runEval on a small re-buying shop', () => {
     expect(popularity.points.map((p) => p.lambda)).toEqual(POPULARITY_CURVE_LAMBDAS);
     expect(popularity.points[0]).toEqual(curve.points[0]);
     expect(popularity.points.at(-1)!.popularShare).toBeLessThan(popularity.points[0]!.popularShare);
+    // The same category curve on the validation window starts from that window's batch view.
+    const onValidation = report.validationDiversityCurve!;
+    const validationBatch = report.validation.find((r) => r.variant === LAMBDAREC_BATCH && r.protocol === 'next-basket')!;
+    expect(onValidation.window).toBe('validation');
+    expect(onValidation.cases).toBe(validationBatch.cases);
+    expect(onValidation.points[0]!.ndcg).toBeCloseTo(validationBatch.scores.ndcg, 12);
+    expect(onValidation.points[0]!.hit).toBeCloseTo(validationBatch.scores.hit, 12);
     // Month by month: the test window from its cutoff, each origin asking for the month after it.
     const { origins, pooled } = report.origins!.test.nextBasket;
     const testCutoff = Date.parse(report.splits[1]!.cutoff);

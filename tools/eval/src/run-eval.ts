@@ -626,15 +626,16 @@ export async function runEval(
   let peers: Awaited<ReturnType<typeof peerRecommenders>> | undefined;
   if (options.peers !== undefined) peers = await peerRecommenders(options.peers, validation, test, options);
 
-  const { results: validationResults } = await runSplit(validation, 'validation', [], new Map());
+  const { results: validationResults, model: validationModel } = await runSplit(validation, 'validation', [], new Map());
   const testCases: CaseScores = new Map();
   const { results: testResults, model: testModel } = await runSplit(test, 'test', peers?.variants ?? [], testCases);
   const comparisons = pairedComparisons(testResults, testCases, options.seed);
   const curveStarted = performance.now();
   const curve = diversityCurve(test, testModel, categoryOf, 'category');
   const popularityCurve = diversityCurve(test, testModel, categoryOf, 'popularity');
+  const validationCurve = { ...diversityCurve(validation, validationModel, categoryOf, 'category'), window: 'validation' as const };
   options.onStepDone?.(
-    `diversity and popularity curves (test, next-basket): ${curve.cases} cases at λ ${DIVERSITY_CURVE_LAMBDAS.join(', ')} and ${POPULARITY_CURVE_LAMBDAS.join(', ')} in ${((performance.now() - curveStarted) / 1000).toFixed(1)} s`,
+    `diversity and popularity curves (test and validation, next-basket): ${curve.cases} test cases at λ ${DIVERSITY_CURVE_LAMBDAS.join(', ')} and ${POPULARITY_CURVE_LAMBDAS.join(', ')} in ${((performance.now() - curveStarted) / 1000).toFixed(1)} s`,
   );
   const origins = {
     test: askOrigins('test window', testWindowOrigins(splits.test, ORIGIN_DAYS)),
@@ -666,6 +667,7 @@ export async function runEval(
     comparisons,
     bootstrap: { resamples: BOOTSTRAP_RESAMPLES, seed: options.seed, confidence: 0.95 },
     diversityCurve: curve,
+    validationDiversityCurve: validationCurve,
     popularityCurve,
     origins,
     notes: [
