@@ -100,24 +100,23 @@ describe('accuracy against diversity in the report', () => {
     );
   });
 
-  it('renders the popularity curve in its own section after the diversity curve', () => {
-    const popularity = { ...withCurve.diversityCurve!, by: 'popularity' as const };
-    const md = renderMarkdown({ ...withCurve, popularityCurve: popularity }, ['next-basket'], 'session', 'batch');
-    const diversityAt = md.indexOf('## Accuracy against diversity (MMR by category)');
-    const popularityAt = md.indexOf('## Accuracy against popularity (MMR by popularity)');
-    expect(diversityAt).toBeGreaterThan(-1);
-    expect(popularityAt).toBeGreaterThan(diversityAt);
-    expect(md.slice(popularityAt)).toContain('| 0.5 | 0.350 | 0.150 | 0.800 | 0.550 |');
-  });
-
-  it("titles the validation window's curve apart, after the test window's", () => {
+  it("renders the validation window's category curve after the test window's, and the popularity curve in its own section last", () => {
     const onValidation = { ...withCurve.diversityCurve!, window: 'validation' as const };
-    const md = renderMarkdown({ ...withCurve, validationDiversityCurve: onValidation }, ['next-basket'], 'session', 'batch');
+    const popularity = { ...withCurve.diversityCurve!, by: 'popularity' as const };
+    const md = renderMarkdown(
+      { ...withCurve, validationDiversityCurve: onValidation, popularityCurve: popularity },
+      ['next-basket'],
+      'session',
+      'batch',
+    );
     const testAt = md.indexOf('## Accuracy against diversity (MMR by category)\n');
     const validationAt = md.indexOf('## Accuracy against diversity (MMR by category), validation window');
+    const popularityAt = md.indexOf('## Accuracy against popularity (MMR by popularity)');
     expect(testAt).toBeGreaterThan(-1);
     expect(validationAt).toBeGreaterThan(testAt);
-    expect(md.slice(validationAt)).toContain("on the validation window's next-basket");
+    expect(popularityAt).toBeGreaterThan(validationAt);
+    expect(md.slice(validationAt, popularityAt)).toContain("on the validation window's next-basket");
+    expect(md.slice(popularityAt)).toContain('| 0.5 | 0.350 | 0.150 | 0.800 | 0.550 |');
   });
 
   it('leaves the section out when no curve was measured', () => {
