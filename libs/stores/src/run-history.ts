@@ -110,16 +110,25 @@ export async function productFactsOf(pool: Queryable, runId: string, runGuard = 
 }
 
 /**
- * A keyed query's rows a page at a time: `page(after)` reads at most `size` rows whose key is
- * above `after`, in key order. A caller holds one page, whatever the table's size.
+ * A run's rows of a table keyed by (run_id, `key`), `pageSize` keys a query in key order (keyset
+ * paging): a caller holds one page, whatever the table's size. `runGuard` as for `productFactsOf`.
  */
-async function* pagedByKey<Row>(size: number, page: (after: string) => Promise<Row[]>, keyOf: (row: Row) => string): AsyncGenerator<Row> {
+async function* runRowsByKey<Value>(
+  pool: Queryable,
+  { table, key, value }: { table: 'rec_similar_items' | 'rec_user_history'; key: string; value: string },
+  runId: string,
+  { runGuard, pageSize }: { runGuard: string; pageSize: number },
+): AsyncGenerator<{ page_key: string; page_value: Value }> {
   let after = '';
   for (;;) {
-    const rows = await page(after);
+    const { rows } = await pool.query<{ page_key: string; page_value: Value }>(
+      `SELECT ${key} AS page_key, ${value} AS page_value FROM ${table}
+       WHERE run_id = $1 AND ${key} > $2${runGuard} ORDER BY ${key} LIMIT ${Math.trunc(pageSize)}`,
+      [runId, after],
+    );
     yield* rows;
-    if (rows.length < size) return;
-    after = keyOf(rows.at(-1)!);
+    if (rows.length < pageSize) return;
+    after = rows.at(-1)!.page_key;
   }
 }
 
@@ -133,19 +142,11 @@ export async function similarListsOf(
   { runGuard = '', pageSize = 500 }: { runGuard?: string; pageSize?: number } = {},
 ): Promise<Map<string, ScoredItem[]>> {
   const similar = new Map<string, ScoredItem[]>();
-  const rows = pagedByKey(
+  const rows = runRowsByKey<StoredList>(pool, { table: 'rec_similar_items', key: 'product_id', value: 'items' }, runId, {
+    runGuard,
     pageSize,
-    async (after) =>
-      (
-        await pool.query<{ product_id: string; items: StoredList }>(
-          `SELECT product_id, items FROM rec_similar_items
-           WHERE run_id = $1 AND product_id > $2${runGuard} ORDER BY product_id LIMIT ${Math.trunc(pageSize)}`,
-          [runId, after],
-        )
-      ).rows,
-    (row) => row.product_id,
-  );
-  for await (const row of rows) similar.set(row.product_id, decodeList(row.items));
+  });
+  for await (const row of rows) similar.set(row.page_key, decodeList(row.page_value));
   return similar;
 }
 
@@ -195,19 +196,11 @@ export function createRunHistoryReader({
 
     async *histories(runId, pageSize = 2_000) {
       // Pages by key, not one query: a process holds a page of users at a time, whatever the shop's size.
-      const rows = pagedByKey(
+      const rows = runRowsByKey<string>(pool, { table: 'rec_user_history', key: 'user_id', value: 'history' }, runId, {
+        runGuard,
         pageSize,
-        async (after) =>
-          (
-            await pool.query<{ user_id: string; history: string }>(
-              `SELECT user_id, history FROM rec_user_history
-               WHERE run_id = $1 AND user_id > $2${runGuard} ORDER BY user_id LIMIT ${Math.trunc(pageSize)}`,
-              [runId, after],
-            )
-          ).rows,
-        (row) => row.user_id,
-      );
-      for await (const row of rows) yield { userId: row.user_id, rows: decodeHistory(row.user_id, row.history) };
+      });
+      for await (const row of rows) yield { userId: row.page_key, rows: decodeHistory(row.page_key, row.page_value) };
     },
 
     async userHistory(runId, userId) {
